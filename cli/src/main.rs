@@ -1,0 +1,3 @@
+//! wharf.
+
+fn main() {}

@@ -1,0 +1,137 @@
+//! A Docker client over any [`Transport`]: the sans-I/O pieces driven by one `await` per request.
+//!
+//! The API version is negotiated lazily before the first versioned request, unless it was pinned
+//! (`DOCKER_API_VERSION`), exactly as moby's client with `WithAPIVersionNegotiation` does.
+
+use std::sync::{PoisonError, RwLock};
+
+use crate::api::system;
+use crate::error::Error;
+use crate::models::{SystemInfo, SystemVersion};
+use crate::negotiate::{self, Ping, PingStep};
+use crate::request::{Request, RequestFactory};
+use crate::response::Response;
+use crate::transport::Transport;
+use crate::version::{ApiVersion, MAX_API_VERSION, MIN_API_VERSION};
+
+/// Where a client talks to and how it picks its API version.
+#[derive(Clone, Debug)]
+pub struct ClientConfig {
+    /// The `Host` header ([`DUMMY_HOST`](crate::request::DUMMY_HOST) for unix sockets).
+    pub host_header: String,
+    /// A path prefix before `/v{version}` (from `tcp://host:port/base`), or empty.
+    pub base_path: String,
+    /// A version to speak without negotiating (`DOCKER_API_VERSION`).
+    pub pinned_version: Option<ApiVersion>,
+}
+
+/// A Docker Engine API client.
+#[derive(Debug)]
+pub struct Client<T> {
+    transport: T,
+    factory: RwLock<RequestFactory>,
+    negotiated: RwLock<bool>,
+}
+
+impl<T: Transport> Client<T> {
+    /// A client sending through `transport`.
+    pub fn new(transport: T, config: ClientConfig) -> Result<Self, Error> {
+        let mut factory = RequestFactory::new(&config.host_header, &config.base_path)?;
+        let negotiated = if let Some(v) = config.pinned_version {
+            factory.set_version(v);
+            true
+        } else {
+            false
+        };
+        Ok(Self {
+            transport,
+            factory: RwLock::new(factory),
+            negotiated: RwLock::new(negotiated),
+        })
+    }
+
+    /// The transport underneath.
+    pub fn transport(&self) -> &T {
+        &self.transport
+    }
+
+    /// The API version requests are sent with, once negotiated or pinned.
+    pub fn api_version(&self) -> Option<ApiVersion> {
+        self.factory
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .version()
+    }
+
+    /// `HEAD /_ping`, falling back to `GET /_ping`.
+    pub async fn ping(&self) -> Result<Ping, Error> {
+        let head = negotiate::ping_request(&self.factory());
+        let response = self.transport.send(head.clone()).await?;
+        match negotiate::on_head_response(&head, &response) {
+            PingStep::Done(ping) => Ok(ping),
+            PingStep::RetryWithGet(get) => {
+                let route = get.route();
+                negotiate::parse_ping(&route, self.transport.send(get).await?)
+            }
+        }
+    }
+
+    /// Agrees on an API version with the daemon, once; later calls return the agreed one.
+    pub async fn negotiate(&self) -> Result<ApiVersion, Error> {
+        if let (true, Some(v)) = (
+            *self
+                .negotiated
+                .read()
+                .unwrap_or_else(PoisonError::into_inner),
+            self.api_version(),
+        ) {
+            return Ok(v);
+        }
+        let ping = self.ping().await?;
+        let version = negotiate::choose_version(&ping, MIN_API_VERSION, MAX_API_VERSION)?;
+        self.factory
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .set_version(version);
+        *self
+            .negotiated
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = true;
+        Ok(version)
+    }
+
+    /// `GET /version`.
+    pub async fn version(&self) -> Result<SystemVersion, Error> {
+        let request = self.versioned(system::version_request).await?;
+        let route = request.route();
+        system::decode_version(&route, self.send(request).await?)
+    }
+
+    /// `GET /info`.
+    pub async fn info(&self) -> Result<SystemInfo, Error> {
+        let request = self.versioned(system::info_request).await?;
+        let route = request.route();
+        system::decode_info(&route, self.send(request).await?)
+    }
+
+    /// Sends a request built by the caller; the answer comes back whatever its status.
+    pub async fn send(&self, request: Request) -> Result<Response, Error> {
+        Ok(self.transport.send(request).await?)
+    }
+
+    /// Builds a request after negotiating, so its path carries the agreed version.
+    pub async fn versioned(
+        &self,
+        build: impl FnOnce(&RequestFactory) -> Request,
+    ) -> Result<Request, Error> {
+        self.negotiate().await?;
+        Ok(build(&self.factory()))
+    }
+
+    fn factory(&self) -> RequestFactory {
+        self.factory
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}

@@ -1,0 +1,28 @@
+//! Wharf's client core: the Docker Engine API protocol, both sides of the wire, with no I/O.
+//!
+//! It builds [`Request`]s and decodes [`Response`]s; a [`Transport`] moves them. Everything here compiles
+//! unchanged for native targets and wasm32, and the daemon uses the same pieces (error kinds, versions,
+//! models, stream codecs) so that wire knowledge lives in one place.
+
+pub mod api;
+pub mod client;
+pub mod error;
+pub mod host;
+pub mod jsonstream;
+pub mod models;
+pub mod negotiate;
+pub mod query;
+pub mod request;
+pub mod response;
+pub mod stdcopy;
+pub mod transport;
+pub mod version;
+
+pub use client::{Client, ClientConfig};
+pub use error::{DaemonError, Error, ErrorKind};
+pub use host::DockerHost;
+pub use query::{Filters, Query};
+pub use request::{Request, RequestFactory};
+pub use response::Response;
+pub use transport::{Transport, TransportError, TransportErrorKind};
+pub use version::{ApiVersion, MAX_API_VERSION, MIN_API_VERSION};

@@ -1,0 +1,3 @@
+//! wharfd.
+
+fn main() {}
