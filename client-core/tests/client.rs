@@ -1,0 +1,180 @@
+//! The async client over a scripted transport: negotiation happens once, lazily, and shapes every path.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test fails by panicking
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+
+use bytes::Bytes;
+use futures_executor::block_on;
+use http::header::{HeaderMap, HeaderValue};
+use http::Method;
+use wharf_client_core::request::DUMMY_HOST;
+use wharf_client_core::{
+    ApiVersion, Client, ClientConfig, Error, ErrorKind, Request, Response, Transport,
+    TransportError, TransportErrorKind,
+};
+
+/// Answers each request with the next scripted response and records what was sent.
+#[derive(Default)]
+struct Scripted {
+    answers: Mutex<VecDeque<Result<Response, TransportError>>>,
+    sent: Mutex<Vec<Request>>,
+}
+
+impl Scripted {
+    fn new(answers: Vec<Result<Response, TransportError>>) -> Self {
+        Self {
+            answers: Mutex::new(answers.into()),
+            sent: Mutex::default(),
+        }
+    }
+
+    fn sent(&self) -> Vec<(Method, String)> {
+        self.sent
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|r| (r.method.clone(), r.path_and_query.clone()))
+            .collect()
+    }
+}
+
+impl Transport for Scripted {
+    async fn send(&self, request: Request) -> Result<Response, TransportError> {
+        self.sent.lock().unwrap().push(request);
+        self.answers
+            .lock()
+            .unwrap()
+            .pop_front()
+            .expect("a scripted answer for every request")
+    }
+}
+
+fn answer(
+    status: u16,
+    headers: &[(&'static str, &'static str)],
+    body: &'static str,
+) -> Result<Response, TransportError> {
+    let mut map = HeaderMap::new();
+    for (name, value) in headers {
+        map.insert(*name, HeaderValue::from_static(value));
+    }
+    Ok(Response {
+        status,
+        headers: map,
+        body: Bytes::from_static(body.as_bytes()),
+    })
+}
+
+fn config(pinned: Option<ApiVersion>) -> ClientConfig {
+    ClientConfig {
+        host_header: DUMMY_HOST.into(),
+        base_path: String::new(),
+        pinned_version: pinned,
+    }
+}
+
+const VERSION_BODY: &str =
+    r#"{"Version":"20.10.24","ApiVersion":"1.41","Os":"linux","Arch":"amd64"}"#;
+
+#[test]
+fn negotiates_once_then_prefixes_every_path_with_the_lower_version() {
+    let t = Scripted::new(vec![
+        answer(200, &[("api-version", "1.41"), ("ostype", "linux")], ""),
+        answer(200, &[("content-type", "application/json")], VERSION_BODY),
+        answer(
+            200,
+            &[("content-type", "application/json")],
+            r#"{"ID":"x","NCPU":2}"#,
+        ),
+    ]);
+    let client = Client::new(t, config(None)).unwrap();
+    let version = block_on(client.version()).unwrap();
+    assert_eq!(version.version.as_deref(), Some("20.10.24"));
+    let info = block_on(client.info()).unwrap();
+    assert_eq!(info.ncpu, Some(2));
+    assert_eq!(client.api_version(), Some(ApiVersion::new(1, 41)));
+    assert_eq!(
+        client.transport().sent(),
+        vec![
+            (Method::HEAD, "/_ping".to_owned()),
+            (Method::GET, "/v1.41/version".to_owned()),
+            (Method::GET, "/v1.41/info".to_owned()),
+        ]
+    );
+}
+
+#[test]
+fn a_refused_head_falls_back_to_get() {
+    let t = Scripted::new(vec![
+        answer(405, &[], ""),
+        answer(200, &[("api-version", "1.50")], "OK"),
+        answer(200, &[("content-type", "application/json")], VERSION_BODY),
+    ]);
+    let client = Client::new(t, config(None)).unwrap();
+    block_on(client.version()).unwrap();
+    assert_eq!(
+        client.api_version(),
+        Some(wharf_client_core::MAX_API_VERSION)
+    );
+    let methods: Vec<Method> = client
+        .transport()
+        .sent()
+        .into_iter()
+        .map(|(m, _)| m)
+        .collect();
+    assert_eq!(methods, vec![Method::HEAD, Method::GET, Method::GET]);
+}
+
+#[test]
+fn a_pinned_version_skips_the_ping() {
+    let t = Scripted::new(vec![answer(
+        200,
+        &[("content-type", "application/json")],
+        VERSION_BODY,
+    )]);
+    let client = Client::new(t, config(Some(ApiVersion::new(1, 30)))).unwrap();
+    block_on(client.version()).unwrap();
+    assert_eq!(
+        client.transport().sent(),
+        vec![(Method::GET, "/v1.30/version".to_owned())]
+    );
+}
+
+#[test]
+fn a_server_below_the_minimum_is_a_clear_error_and_nothing_else_is_sent() {
+    let t = Scripted::new(vec![answer(200, &[("api-version", "1.12")], "")]);
+    let client = Client::new(t, config(None)).unwrap();
+    let err = block_on(client.info()).unwrap_err();
+    assert!(matches!(err, Error::ServerTooOld { .. }), "{err:?}");
+    assert!(
+        err.to_string().contains("1.12") && err.to_string().contains("1.24"),
+        "{err}"
+    );
+    assert_eq!(client.transport().sent().len(), 1);
+}
+
+#[test]
+fn daemon_errors_and_transport_errors_stay_typed() {
+    let t = Scripted::new(vec![
+        answer(200, &[("api-version", "1.47")], ""),
+        answer(
+            500,
+            &[("content-type", "application/json")],
+            r#"{"message":"boom"}"#,
+        ),
+        Err(TransportError::new(TransportErrorKind::Connect, "refused")),
+    ]);
+    let client = Client::new(t, config(None)).unwrap();
+    let err = block_on(client.info()).unwrap_err();
+    assert_eq!(err.kind(), Some(ErrorKind::System));
+    assert_eq!(err.to_string(), "Error response from daemon: boom");
+    let err = block_on(client.version()).unwrap_err();
+    assert!(matches!(
+        err,
+        Error::Transport(TransportError {
+            kind: TransportErrorKind::Connect,
+            ..
+        })
+    ));
+}
