@@ -1,6 +1,128 @@
-//! The Docker Engine API's models, generated from moby's swagger by the `bollard-stubs` crate (API 1.47).
+//! The Docker Engine API's models, generated from moby's swagger by the `bollard-stubs` crate (API 1.47),
+//! and the few that generator gets wrong, defined here in their place.
 //!
 //! Re-exported rather than hand-typed: one maintained source for hundreds of structs, shared by the client
-//! and the daemon.
+//! and the daemon. A definition below shadows the generated one of the same name.
+
+use std::collections::BTreeMap;
 
 pub use bollard_stubs::models::*;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The answer to `GET /version`.
+///
+/// Defined here because the generated `SystemVersionComponents::details` is `HashMap<(), ()>`, which
+/// cannot hold the string map every dockerd sends. Fields this crate does not know are kept in `other`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SystemVersion {
+    /// The platform's name, such as `Docker Engine - Community`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<SystemVersionPlatform>,
+    /// Engine, containerd, runc... each with its details.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub components: Vec<ComponentVersion>,
+    /// The engine's version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// The newest API version the daemon speaks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<String>,
+    /// The oldest API version the daemon accepts.
+    #[serde(
+        rename = "MinAPIVersion",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub min_api_version: Option<String>,
+    /// The engine's commit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git_commit: Option<String>,
+    /// The compiler the engine was built with (`GoVersion` for dockerd, rustc's version for wharfd).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub go_version: Option<String>,
+    /// Operating system (`linux`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os: Option<String>,
+    /// Architecture in Go's names (`amd64`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arch: Option<String>,
+    /// The kernel.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kernel_version: Option<String>,
+    /// Whether experimental features are on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub experimental: Option<bool>,
+    /// When the engine was built (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build_time: Option<String>,
+    /// Fields not listed above, kept as they came.
+    #[serde(flatten)]
+    pub other: BTreeMap<String, Value>,
+}
+
+/// `SystemVersion.Platform`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SystemVersionPlatform {
+    /// Its name, possibly empty.
+    #[serde(rename = "Name", default)]
+    pub name: String,
+}
+
+/// One of `SystemVersion.Components`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ComponentVersion {
+    /// `Engine`, `containerd`...
+    #[serde(rename = "Name", default)]
+    pub name: String,
+    /// Its version.
+    #[serde(rename = "Version", default)]
+    pub version: String,
+    /// Free-form details (strings, in practice), sorted by key.
+    #[serde(
+        rename = "Details",
+        default,
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub details: BTreeMap<String, Value>,
+}
+
+impl ComponentVersion {
+    /// A detail as text: strings as they are, other values as JSON, absent as `None`.
+    pub fn detail(&self, key: &str) -> Option<String> {
+        self.details.get(key).map(|v| match v {
+            Value::String(s) => s.clone(),
+            Value::Null => String::new(),
+            other => other.to_string(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_dockerd_20_10_version_with_component_details() {
+        let v: SystemVersion =
+            serde_json::from_str(include_str!("../tests/dockerd-20.10-version.json")).unwrap();
+        assert_eq!(v.api_version.as_deref(), Some("1.41"));
+        assert_eq!(v.min_api_version.as_deref(), Some("1.12"));
+        let engine = v.components.iter().find(|c| c.name == "Engine").unwrap();
+        assert_eq!(engine.detail("ApiVersion").as_deref(), Some("1.41"));
+        assert_eq!(engine.detail("Os").as_deref(), Some("linux"));
+        assert!(v.components.iter().any(|c| c.name == "containerd"));
+    }
+
+    #[test]
+    fn unknown_fields_survive_a_round_trip() {
+        let json =
+            r#"{"Version":"1","NewField":{"a":1},"Components":[{"Name":"Engine","Version":"1"}]}"#;
+        let v: SystemVersion = serde_json::from_str(json).unwrap();
+        assert_eq!(v.other["NewField"]["a"], 1);
+        let back = serde_json::to_value(&v).unwrap();
+        assert_eq!(back["NewField"]["a"], 1);
+        assert!(back["Components"][0].get("Details").is_none());
+    }
+}
