@@ -1,0 +1,127 @@
+//! One run of `wharf`: settle where the daemon is, build the transport and client, run the subcommand, and
+//! turn any failure into the message the user reads.
+
+use std::io::Write;
+
+use wharf_client_core::Client;
+
+use crate::args::{Cli, Command};
+use crate::commands::{self, CommandError};
+use crate::config::{self, ConfigError, Target};
+use crate::message::user_message;
+use crate::transport::{NativeTransport, TransportOptions};
+
+/// Why a run failed; its `Display` is the message for the user.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// Flags or environment are unusable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// Talking to the daemon failed; `message` is worded for the user.
+    #[error("{message}")]
+    Daemon {
+        /// What the user reads.
+        message: String,
+        /// The failure.
+        #[source]
+        source: wharf_client_core::Error,
+    },
+    /// Writing the output failed.
+    #[error("cannot write the output: {0}")]
+    Output(#[source] std::io::Error),
+    /// Encoding the output as JSON failed.
+    #[error("cannot encode the output as JSON: {0}")]
+    Json(#[source] serde_json::Error),
+}
+
+impl AppError {
+    /// Whether the output's reader went away (`wharf info | head`): nothing to report, as for other tools.
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, Self::Output(e) if e.kind() == std::io::ErrorKind::BrokenPipe)
+    }
+
+    fn from_command(err: CommandError, target: &Target) -> Self {
+        match err {
+            CommandError::Client(source) => Self::Daemon {
+                message: user_message(&source, &target.host_label, target.uses_tls()),
+                source,
+            },
+            CommandError::Output(e) => Self::Output(e),
+            CommandError::Json(e) => Self::Json(e),
+        }
+    }
+}
+
+/// Runs `cli`, reading the environment through `env`; `is_root` picks the default socket.
+pub async fn run(
+    cli: &Cli,
+    env: impl Fn(&str) -> Option<String>,
+    is_root: bool,
+    out: &mut impl Write,
+    err: &mut impl Write,
+) -> Result<(), AppError> {
+    let target = config::resolve(&cli.global.connection, env, is_root)?;
+    tracing::debug!(host = %target.host, tls = target.uses_tls(), pinned = ?target.pinned_version, "resolved the daemon");
+    let client = connect(&target).map_err(|e| AppError::from_command(e, &target))?;
+    let result = match cli.command {
+        Command::Version(f) => commands::version::run(&client, f.is_json(), out).await,
+        Command::Info(f) => {
+            commands::info::run(&client, f.is_json(), cli.global.debug, out, err).await
+        }
+        Command::Ping(f) => commands::ping::run(&client, f.is_json(), out).await,
+    };
+    result.map_err(|e| AppError::from_command(e, &target))
+}
+
+fn connect(target: &Target) -> Result<Client<NativeTransport>, CommandError> {
+    let transport = NativeTransport::new(
+        &target.host,
+        target.tls.as_ref(),
+        TransportOptions::default(),
+    )
+    .map_err(wharf_client_core::Error::from)?;
+    Ok(Client::new(transport, target.client_config())?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[tokio::test]
+    async fn a_daemon_that_is_down_gets_the_docker_message() {
+        let cli =
+            Cli::try_parse_from(["wharf", "-H", "unix:///nonexistent/wharf.sock", "ping"]).unwrap();
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let e = run(&cli, |_| None, true, &mut out, &mut err)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "Cannot connect to the daemon at unix:///nonexistent/wharf.sock. Is it running?"
+        );
+        assert!(out.is_empty());
+    }
+
+    #[tokio::test]
+    async fn version_prints_the_client_even_when_the_daemon_is_down() {
+        let cli = Cli::try_parse_from(["wharf", "version"]).unwrap();
+        let env =
+            |name: &str| (name == "DOCKER_HOST").then(|| "unix:///nonexistent.sock".to_owned());
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let e = run(&cli, env, true, &mut out, &mut err).await.unwrap_err();
+        assert!(matches!(e, AppError::Daemon { .. }));
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.starts_with("Client:\n Version:"), "{text}");
+        assert!(!text.contains("Server:"), "{text}");
+    }
+
+    #[test]
+    fn broken_pipes_are_recognised() {
+        let e = AppError::Output(std::io::Error::from(std::io::ErrorKind::BrokenPipe));
+        assert!(e.is_broken_pipe());
+        assert!(
+            !AppError::Output(std::io::Error::from(std::io::ErrorKind::Other)).is_broken_pipe()
+        );
+    }
+}

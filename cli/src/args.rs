@@ -1,0 +1,115 @@
+//! The command line, declared with clap: global flags (logging and where the daemon is) and subcommands.
+
+use clap::{Parser, Subcommand};
+
+use crate::config::ConnectionFlags;
+use crate::logging::LogLevel;
+
+/// A self-sufficient runtime for containers.
+#[derive(Clone, Debug, Parser)]
+#[command(name = "wharf", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Flags every command accepts.
+    #[command(flatten)]
+    pub global: GlobalFlags,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Logging and connection flags, accepted before or after the subcommand.
+#[derive(Clone, Debug, clap::Args)]
+pub struct GlobalFlags {
+    /// Enable debug mode.
+    #[arg(short = 'D', long, global = true)]
+    pub debug: bool,
+    /// Set the logging level.
+    #[arg(
+        short = 'l',
+        long = "log-level",
+        global = true,
+        value_enum,
+        default_value_t = LogLevel::Warn,
+        value_name = "LEVEL"
+    )]
+    pub log_level: LogLevel,
+    /// Where the daemon is.
+    #[command(flatten)]
+    pub connection: ConnectionFlags,
+}
+
+/// The subcommands.
+#[derive(Clone, Debug, Subcommand)]
+pub enum Command {
+    /// Show the wharf version information.
+    Version(FormatFlag),
+    /// Display system-wide information.
+    Info(FormatFlag),
+    /// Check that the daemon answers.
+    Ping(FormatFlag),
+}
+
+/// `--format`: text by default, or JSON.
+#[derive(Clone, Copy, Debug, Default, clap::Args)]
+pub struct FormatFlag {
+    /// Format the output: "json" prints the daemon's answer as JSON.
+    #[arg(short = 'f', long = "format", value_enum, value_name = "FORMAT")]
+    pub format: Option<OutputFormat>,
+}
+
+/// Output formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// Pretty-printed JSON.
+    Json,
+}
+
+impl FormatFlag {
+    /// Whether JSON was asked for.
+    pub fn is_json(self) -> bool {
+        self.format == Some(OutputFormat::Json)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn global_flags_go_before_or_after_the_subcommand() {
+        let cli = Cli::try_parse_from([
+            "wharf",
+            "-H",
+            "unix:///a.sock",
+            "info",
+            "--tlsverify",
+            "-D",
+            "--format",
+            "json",
+        ])
+        .unwrap();
+        assert_eq!(
+            cli.global.connection.host.as_deref(),
+            Some("unix:///a.sock")
+        );
+        assert_eq!(cli.global.connection.tlsverify, Some(true));
+        assert!(cli.global.debug);
+        assert!(matches!(cli.command, Command::Info(f) if f.is_json()));
+    }
+
+    #[test]
+    fn tlsverify_takes_an_optional_bool_with_equals() {
+        let cli = Cli::try_parse_from(["wharf", "--tlsverify=false", "ping"]).unwrap();
+        assert_eq!(cli.global.connection.tlsverify, Some(false));
+        let cli = Cli::try_parse_from(["wharf", "ping"]).unwrap();
+        assert_eq!(cli.global.connection.tlsverify, None);
+        assert!(matches!(cli.command, Command::Ping(f) if !f.is_json()));
+        assert!(Cli::try_parse_from(["wharf", "version", "--format", "yaml"]).is_err());
+    }
+}
