@@ -1,0 +1,117 @@
+//! The Docker Engine API on axum: routers grouped by area as in moby (`system` now; containers, images and
+//! exec later), and the one place where the middlewares are layered.
+//!
+//! Order of the layers, outermost first: the access log (sees every request and its final status), then the
+//! version middleware (checks and strips `/v{version}` before routing, stamps headers on every answer), then
+//! routing with dockerd's 404 for unknown paths and methods.
+
+pub mod access_log;
+pub mod error;
+pub mod extract;
+pub mod system;
+pub mod version;
+
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::Router;
+use tower::Layer;
+
+pub use error::ApiError;
+pub use extract::JsonBody;
+
+use crate::state::AppState;
+
+/// The whole API for `state`.
+pub fn router(state: AppState) -> Router {
+    let routes = Router::new().merge(system::routes());
+    with_layers(routes, state)
+}
+
+/// Adds the 404 fallbacks and the middlewares to `routes`. Tests use it to serve extra routes exactly as the
+/// real ones are served.
+pub fn with_layers(routes: Router<AppState>, state: AppState) -> Router {
+    let routed = routes
+        .fallback(not_found)
+        .method_not_allowed_fallback(not_found)
+        .with_state(state.clone());
+    // Both middlewares run before routing, so they wrap the routed service rather than its routes.
+    let versioned = from_fn(version::version_middleware).layer(routed);
+    let logged = from_fn_with_state(state, access_log::access_log).layer(versioned);
+    Router::new().fallback_service(logged)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::page_not_found()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::{Method, Request, StatusCode};
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    async fn call(method: Method, uri: &str) -> (http::response::Parts, String) {
+        let request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let (parts, body) = router(AppState::for_tests())
+            .oneshot(request)
+            .await
+            .unwrap()
+            .into_parts();
+        let bytes = body.collect().await.unwrap().to_bytes();
+        (parts, String::from_utf8(bytes.to_vec()).unwrap())
+    }
+
+    #[tokio::test]
+    async fn unknown_paths_and_methods_are_dockerd_404s_with_headers() {
+        for (method, uri) in [
+            (Method::GET, "/nope"),
+            (Method::GET, "/v1.47/nope"),
+            (Method::DELETE, "/_ping"),
+            (Method::POST, "/v1.41/info"),
+            (Method::GET, "/v1.47"),
+        ] {
+            let (parts, body) = call(method.clone(), uri).await;
+            assert_eq!(parts.status, StatusCode::NOT_FOUND, "{method} {uri}");
+            assert_eq!(body, r#"{"message":"page not found"}"#);
+            assert_eq!(parts.headers["content-type"], "application/json");
+            assert_eq!(parts.headers["api-version"], "1.47");
+            assert_eq!(parts.headers["ostype"], "linux");
+        }
+    }
+
+    #[tokio::test]
+    async fn out_of_range_versions_are_400_with_headers() {
+        let (parts, body) = call(Method::GET, "/v1.10/info").await;
+        assert_eq!(parts.status, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            body,
+            r#"{"message":"client version 1.10 is too old. Minimum supported API version is 1.24, please upgrade your client to a newer version"}"#
+        );
+        assert_eq!(parts.headers["docker-experimental"], "false");
+        let (parts, body) = call(Method::GET, "/v1.99/_ping").await;
+        assert_eq!(parts.status, StatusCode::BAD_REQUEST);
+        assert!(body.contains("is too new. Maximum supported API version is 1.47"));
+        let (parts, body) = call(Method::GET, "/v1.abc/_ping").await;
+        assert_eq!(parts.status, StatusCode::BAD_REQUEST);
+        assert!(body.contains("invalid API version"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn requests_are_counted() {
+        let state = AppState::for_tests();
+        let app = router(state.clone());
+        let request = Request::get("/nope")
+            .body(axum::body::Body::empty())
+            .unwrap();
+        app.oneshot(request).await.unwrap();
+        let c = state.counters();
+        use std::sync::atomic::Ordering::Relaxed;
+        assert_eq!(c.requests.load(Relaxed), 1);
+        assert_eq!(c.client_errors.load(Relaxed), 1);
+        assert_eq!(c.in_flight.load(Relaxed), 0);
+    }
+}

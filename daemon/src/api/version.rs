@@ -1,0 +1,152 @@
+//! The `/v{version}` prefix and the headers dockerd puts on every answer.
+//!
+//! Runs before routing: it checks the requested version against Wharf's range, strips the prefix so that the
+//! routers see one path per route, records the version for handlers, and stamps `Api-Version`, `Ostype`,
+//! `Docker-Experimental` and `Server` on every response, 404s and errors included.
+
+use std::sync::LazyLock;
+
+use axum::extract::Request;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http::header::SERVER;
+use http::{HeaderMap, HeaderValue, Uri};
+use wharf_client_core::{ApiVersion, MAX_API_VERSION, MIN_API_VERSION};
+
+use super::error::ApiError;
+
+/// The API version a request asked for (the newest when it named none), for handlers that vary by version.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RequestedVersion(pub ApiVersion);
+
+static API_VERSION: LazyLock<HeaderValue> = LazyLock::new(|| {
+    HeaderValue::from_str(&MAX_API_VERSION.to_string())
+        .unwrap_or_else(|_| HeaderValue::from_static("1.47"))
+});
+static SERVER_VALUE: LazyLock<HeaderValue> = LazyLock::new(|| {
+    HeaderValue::from_str(&crate::buildinfo::server_header())
+        .unwrap_or_else(|_| HeaderValue::from_static("Wharf (linux)"))
+});
+
+/// Stamps the headers every dockerd answer carries.
+pub fn stamp_headers(headers: &mut HeaderMap) {
+    headers.insert("api-version", API_VERSION.clone());
+    headers.insert("docker-experimental", HeaderValue::from_static("false"));
+    headers.insert("ostype", HeaderValue::from_static("linux"));
+    headers.insert(SERVER, SERVER_VALUE.clone());
+}
+
+/// The middleware: check and strip the version prefix, then stamp the headers.
+pub async fn version_middleware(mut request: Request, next: Next) -> Response {
+    let mut response = match split_version(request.uri()) {
+        Err(e) => e.into_response(),
+        Ok((version, uri)) => {
+            if let Some(uri) = uri {
+                *request.uri_mut() = uri;
+            }
+            request
+                .extensions_mut()
+                .insert(RequestedVersion(version.unwrap_or(MAX_API_VERSION)));
+            next.run(request).await
+        }
+    };
+    stamp_headers(response.headers_mut());
+    response
+}
+
+/// The version a path names, if any, and the URI without the prefix.
+fn split_version(uri: &Uri) -> Result<(Option<ApiVersion>, Option<Uri>), ApiError> {
+    let path = uri.path();
+    let Some(after_v) = path.strip_prefix("/v") else {
+        return Ok((None, None));
+    };
+    if !after_v.starts_with(|c: char| c.is_ascii_digit()) {
+        return Ok((None, None)); // `/version`, `/volumes`
+    }
+    let (text, rest) = match after_v.find('/') {
+        Some(i) => (&after_v[..i], &after_v[i..]),
+        None => (after_v, "/"),
+    };
+    let version: ApiVersion =
+        text.parse()
+            .map_err(|e: wharf_client_core::version::InvalidApiVersion| {
+                ApiError::invalid(e.to_string())
+            })?;
+    check_range(version)?;
+    let path_and_query = match uri.query() {
+        Some(q) => format!("{rest}?{q}"),
+        None => rest.to_owned(),
+    };
+    let mut parts = uri.clone().into_parts();
+    parts.path_and_query = Some(
+        path_and_query
+            .parse()
+            .map_err(|_| ApiError::invalid(format!("invalid request path: {path}")))?,
+    );
+    let uri = Uri::from_parts(parts)
+        .map_err(|_| ApiError::invalid(format!("invalid request path: {path}")))?;
+    Ok((Some(version), Some(uri)))
+}
+
+/// dockerd's answers for versions outside the supported range.
+fn check_range(version: ApiVersion) -> Result<(), ApiError> {
+    if version < MIN_API_VERSION {
+        return Err(ApiError::invalid(format!(
+            "client version {version} is too old. Minimum supported API version is {MIN_API_VERSION}, please upgrade your client to a newer version"
+        )));
+    }
+    if version > MAX_API_VERSION {
+        return Err(ApiError::invalid(format!(
+            "client version {version} is too new. Maximum supported API version is {MAX_API_VERSION}"
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(s: &str) -> Result<(Option<ApiVersion>, Option<String>), ApiError> {
+        let uri: Uri = s.parse().unwrap();
+        split_version(&uri).map(|(v, u)| (v, u.map(|u| u.to_string())))
+    }
+
+    #[test]
+    fn strips_the_prefix_and_keeps_the_query() {
+        assert_eq!(
+            split("/v1.41/containers/json?all=1").unwrap(),
+            (
+                Some(ApiVersion::new(1, 41)),
+                Some("/containers/json?all=1".into())
+            )
+        );
+        assert_eq!(
+            split("/v1.47").unwrap(),
+            (Some(ApiVersion::new(1, 47)), Some("/".into()))
+        );
+        assert_eq!(split("/version").unwrap(), (None, None));
+        assert_eq!(split("/volumes/x").unwrap(), (None, None));
+        assert_eq!(split("/_ping").unwrap(), (None, None));
+    }
+
+    #[test]
+    fn out_of_range_versions_use_dockerd_wording() {
+        assert_eq!(
+            split("/v1.10/info").unwrap_err().message,
+            "client version 1.10 is too old. Minimum supported API version is 1.24, please upgrade your client to a newer version"
+        );
+        assert_eq!(
+            split("/v1.99/info").unwrap_err().message,
+            "client version 1.99 is too new. Maximum supported API version is 1.47"
+        );
+        assert!(split("/v1.24/info").is_ok());
+        let bad = split("/v1.x/info").unwrap_err();
+        assert!(
+            bad.message.starts_with("invalid API version"),
+            "{}",
+            bad.message
+        );
+        assert_eq!(bad.kind, wharf_client_core::ErrorKind::InvalidParameter);
+    }
+}

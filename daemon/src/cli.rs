@@ -1,0 +1,168 @@
+//! The command line, with dockerd's flag names. Every daemon setting is an `Option` (or an empty list) so that
+//! configuration merging can tell a flag given from a flag defaulted, as dockerd's "specified both as a flag
+//! and in the configuration file" check needs.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// `wharfd`: the Wharf engine's daemon, serving the Docker Engine API.
+#[derive(Debug, Parser)]
+#[command(
+    name = "wharfd",
+    disable_version_flag = true,
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    /// A tool rather than the daemon.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// The daemon's settings.
+    #[command(flatten)]
+    pub daemon: DaemonFlags,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write a development CA, server and client certificates in the docker CLI's layout.
+    Certs(CertsArgs),
+}
+
+/// `wharfd certs`.
+#[derive(Clone, Debug, Args)]
+pub struct CertsArgs {
+    /// Directory to write ca.pem, ca-key.pem, server-cert.pem, server-key.pem, cert.pem and key.pem to.
+    #[arg(long)]
+    pub dir: PathBuf,
+    /// An extra DNS name for the server certificate (localhost is always included).
+    #[arg(long = "name", value_name = "HOSTNAME")]
+    pub names: Vec<String>,
+    /// An extra IP address for the server certificate (127.0.0.1 and ::1 are always included).
+    #[arg(long = "ip", value_name = "IP")]
+    pub ips: Vec<IpAddr>,
+    /// Overwrite existing files.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// The daemon's flags, as dockerd names them.
+#[derive(Clone, Debug, Default, Args)]
+pub struct DaemonFlags {
+    /// Daemon socket(s) to listen on: unix:///path, tcp://host:port, fd://[N].
+    #[arg(short = 'H', long = "host", value_name = "HOST")]
+    pub hosts: Vec<String>,
+    /// Use TLS; `--tls=false` serves plain HTTP (loopback TCP only).
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = parse_go_bool)]
+    pub tls: Option<bool>,
+    /// Use TLS and verify the client's certificate (the default).
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = parse_go_bool)]
+    pub tlsverify: Option<bool>,
+    /// Trust certs signed only by this CA [default: ~/.docker/ca.pem].
+    #[arg(long, value_name = "FILE")]
+    pub tlscacert: Option<PathBuf>,
+    /// Path to TLS certificate file [default: ~/.docker/cert.pem].
+    #[arg(long, value_name = "FILE")]
+    pub tlscert: Option<PathBuf>,
+    /// Path to TLS key file [default: ~/.docker/key.pem].
+    #[arg(long, value_name = "FILE")]
+    pub tlskey: Option<PathBuf>,
+    /// Daemon configuration file [default: /etc/wharf/daemon.json].
+    #[arg(long = "config-file", value_name = "FILE")]
+    pub config_file: Option<PathBuf>,
+    /// Root directory of persistent state [default: /var/lib/wharf].
+    #[arg(long = "data-root", value_name = "DIR")]
+    pub data_root: Option<PathBuf>,
+    /// Root directory for execution state files [default: /run/wharf].
+    #[arg(long = "exec-root", value_name = "DIR")]
+    pub exec_root: Option<PathBuf>,
+    /// Path to use for the daemon PID file [default: /run/wharfd.pid].
+    #[arg(short = 'p', long, value_name = "FILE")]
+    pub pidfile: Option<PathBuf>,
+    /// Enable debug mode.
+    #[arg(short = 'D', long)]
+    pub debug: bool,
+    /// Set the logging level: debug, info, warn, error, fatal [default: info].
+    #[arg(short = 'l', long = "log-level", value_name = "LEVEL")]
+    pub log_level: Option<String>,
+    /// Group for the unix socket [default: docker].
+    #[arg(short = 'G', long, value_name = "GROUP")]
+    pub group: Option<String>,
+    /// Seconds to wait for in-flight requests at shutdown [default: 15].
+    #[arg(long = "shutdown-timeout", value_name = "SECONDS")]
+    pub shutdown_timeout: Option<u64>,
+    /// Validate the flags and configuration file, then exit.
+    #[arg(long)]
+    pub validate: bool,
+    /// Print version information and quit.
+    #[arg(short = 'v', long)]
+    pub version: bool,
+}
+
+/// Go's `strconv.ParseBool`, which dockerd's boolean flags accept.
+pub fn parse_go_bool(s: &str) -> Result<bool, String> {
+    match s {
+        "1" | "t" | "T" | "true" | "TRUE" | "True" => Ok(true),
+        "0" | "f" | "F" | "false" | "FALSE" | "False" => Ok(false),
+        _ => Err(format!("invalid boolean value {s:?}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("wharfd").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn dockerd_flag_shapes_parse() {
+        let cli = parse(&[
+            "-H",
+            "unix:///a.sock",
+            "--host",
+            "tcp://0.0.0.0:2376",
+            "--tls=false",
+            "--tlsverify",
+            "-D",
+            "-l",
+            "warn",
+            "--shutdown-timeout",
+            "3",
+        ])
+        .unwrap();
+        let d = cli.daemon;
+        assert_eq!(d.hosts, ["unix:///a.sock", "tcp://0.0.0.0:2376"]);
+        assert_eq!((d.tls, d.tlsverify), (Some(false), Some(true)));
+        assert!(d.debug);
+        assert_eq!(d.log_level.as_deref(), Some("warn"));
+        assert_eq!(d.shutdown_timeout, Some(3));
+        let none = parse(&[]).unwrap().daemon;
+        assert_eq!((none.tls, none.tlsverify), (None, None));
+        assert!(none.hosts.is_empty());
+    }
+
+    #[test]
+    fn bool_flags_do_not_swallow_the_next_argument() {
+        let cli = parse(&["--tls", "--validate"]).unwrap();
+        assert_eq!(cli.daemon.tls, Some(true));
+        assert!(cli.daemon.validate);
+        assert!(parse(&["--tls=maybe"]).is_err());
+        assert_eq!(parse_go_bool("F"), Ok(false));
+    }
+
+    #[test]
+    fn certs_subcommand_parses() {
+        let cli = parse(&[
+            "certs", "--dir", "/tmp/c", "--name", "a", "--ip", "10.0.0.1",
+        ])
+        .unwrap();
+        let Some(Command::Certs(args)) = cli.command else {
+            panic!("no subcommand");
+        };
+        assert_eq!(args.names, ["a"]);
+        assert_eq!(args.ips, ["10.0.0.1".parse::<IpAddr>().unwrap()]);
+    }
+}

@@ -1,0 +1,116 @@
+//! `daemon.json`: dockerd's keys for the settings wharfd has, an unknown key being an error that names it.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+/// The keys wharfd understands, in dockerd's spelling.
+pub const KNOWN_KEYS: &[&str] = &[
+    "hosts",
+    "tls",
+    "tlsverify",
+    "tlscacert",
+    "tlscert",
+    "tlskey",
+    "data-root",
+    "exec-root",
+    "pidfile",
+    "debug",
+    "log-level",
+    "group",
+    "shutdown-timeout",
+];
+
+/// The settings a `daemon.json` gives; absent keys are `None`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    /// `hosts`.
+    pub hosts: Option<Vec<String>>,
+    /// `tls`.
+    pub tls: Option<bool>,
+    /// `tlsverify`.
+    pub tlsverify: Option<bool>,
+    /// `tlscacert`.
+    pub tlscacert: Option<PathBuf>,
+    /// `tlscert`.
+    pub tlscert: Option<PathBuf>,
+    /// `tlskey`.
+    pub tlskey: Option<PathBuf>,
+    /// `data-root`.
+    #[serde(rename = "data-root")]
+    pub data_root: Option<PathBuf>,
+    /// `exec-root`.
+    #[serde(rename = "exec-root")]
+    pub exec_root: Option<PathBuf>,
+    /// `pidfile`.
+    pub pidfile: Option<PathBuf>,
+    /// `debug`.
+    pub debug: Option<bool>,
+    /// `log-level`.
+    #[serde(rename = "log-level")]
+    pub log_level: Option<String>,
+    /// `group`.
+    pub group: Option<String>,
+    /// `shutdown-timeout`, seconds.
+    #[serde(rename = "shutdown-timeout")]
+    pub shutdown_timeout: Option<u64>,
+}
+
+/// Why a `daemon.json` text is not a configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    /// Not a JSON object, or a value of the wrong type.
+    #[error("{0}")]
+    Json(#[from] serde_json::Error),
+    /// Keys that are no setting.
+    #[error("the following directives don't match any configuration option: {}", .0.join(", "))]
+    UnknownKeys(Vec<String>),
+}
+
+/// Parses a `daemon.json` text.
+pub fn parse(text: &str) -> Result<FileConfig, FileError> {
+    let object: serde_json::Map<String, serde_json::Value> = serde_json::from_str(text)?;
+    let unknown: Vec<String> = object
+        .keys()
+        .filter(|k| !KNOWN_KEYS.contains(&k.as_str()))
+        .cloned()
+        .collect();
+    if !unknown.is_empty() {
+        return Err(FileError::UnknownKeys(unknown));
+    }
+    Ok(serde_json::from_value(serde_json::Value::Object(object))?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_dockerd_keys() {
+        let c = parse(r#"{"hosts":["tcp://b"],"data-root":"/d","debug":true,"shutdown-timeout":4,"log-level":"warn"}"#)
+            .unwrap();
+        assert_eq!(c.hosts, Some(vec!["tcp://b".to_owned()]));
+        assert_eq!(c.data_root, Some(PathBuf::from("/d")));
+        assert_eq!(c.debug, Some(true));
+        assert_eq!(c.shutdown_timeout, Some(4));
+        assert_eq!(parse("{}").unwrap(), FileConfig::default());
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let e = parse(r#"{"foo":1,"debug":true,"bar":2}"#).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "the following directives don't match any configuration option: bar, foo"
+        );
+    }
+
+    #[test]
+    fn wrong_types_and_syntax_are_errors() {
+        assert!(parse(r#"{"debug":"yes"}"#).is_err());
+        assert!(parse(r#"{"hosts":"tcp://b"}"#).is_err());
+        assert!(parse("[1]").is_err());
+        assert!(parse("{").is_err());
+    }
+}

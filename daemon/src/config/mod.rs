@@ -1,0 +1,431 @@
+//! The daemon's settings: flags, `daemon.json` and defaults merged by dockerd's rules into one [`Config`].
+//!
+//! A setting given both as a flag and in the file is an error naming both values; an unknown file key is an
+//! error naming it. The result is validated here (hosts parse, log level, plain HTTP only on loopback) so that
+//! `--validate` and start-up refuse the same things.
+
+pub mod file;
+pub mod paths;
+
+use std::fmt::Display;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use wharf_client_core::host::{DockerHost, HostError, Side};
+
+use crate::cli::DaemonFlags;
+use crate::logging::LogLevel;
+use crate::tls::{TlsFiles, TlsMode};
+pub use file::FileConfig;
+pub use paths::Defaults;
+
+/// The seconds `--shutdown-timeout` defaults to, as dockerd.
+pub const DEFAULT_SHUTDOWN_TIMEOUT: u64 = 15;
+
+/// The group the unix socket is given when none is named, as dockerd.
+pub const DEFAULT_SOCKET_GROUP: &str = "docker";
+
+/// The unix socket's group.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SocketGroup {
+    /// Not named: `docker` if it exists, else none.
+    Default,
+    /// Named with `--group` or `"group"`; must exist. Empty means no group change.
+    Named(String),
+}
+
+/// The settled configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// Where to listen.
+    pub hosts: Vec<DockerHost>,
+    /// How TCP listeners use TLS.
+    pub tls_mode: TlsMode,
+    /// The certificate files TCP listeners use.
+    pub tls_files: TlsFiles,
+    /// Persistent state.
+    pub data_root: PathBuf,
+    /// Run-time state.
+    pub exec_root: PathBuf,
+    /// The PID file.
+    pub pidfile: PathBuf,
+    /// `-D`.
+    pub debug: bool,
+    /// `--log-level`.
+    pub log_level: LogLevel,
+    /// The unix socket's group.
+    pub group: SocketGroup,
+    /// How long to drain at shutdown.
+    pub shutdown_timeout: Duration,
+    /// The configuration file that was read, if any.
+    pub config_file: Option<PathBuf>,
+}
+
+/// Why the flags and file do not make a configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The named file cannot be read.
+    #[error("unable to configure the wharf daemon with file {}: {source}", .path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not a configuration.
+    #[error("unable to configure the wharf daemon with file {}: {source}", .path.display())]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: file::FileError,
+    },
+    /// Settings given twice.
+    #[error("unable to configure the wharf daemon with file {}: the following directives are specified both as a flag and in the configuration file: {}", .path.display(), .conflicts.join(", "))]
+    Conflict {
+        /// The file.
+        path: PathBuf,
+        /// `key: (from flag: x, from file: y)` for each.
+        conflicts: Vec<String>,
+    },
+    /// A `-H` or `hosts` value that does not parse.
+    #[error(transparent)]
+    Host(#[from] HostError),
+    /// A log level that is none of dockerd's.
+    #[error("unable to parse logging level: {0}")]
+    LogLevel(String),
+    /// `--tls=false` together with `--tlsverify`.
+    #[error("conflicting options: --tls=false and --tlsverify=true; drop one of them")]
+    TlsContradiction,
+    /// Plain HTTP on an address other hosts can reach.
+    #[error("refusing to serve the API over plain HTTP on {0}: anyone who can reach it controls the host. Use TLS (drop --tls=false and give --tlscacert, --tlscert and --tlskey; `wharfd certs --dir DIR` makes development certificates) or listen on a loopback address such as tcp://127.0.0.1:2375")]
+    PlainNonLoopback(String),
+}
+
+/// Reads the configuration file: `flags.config_file` must exist; the default one is skipped when absent.
+pub fn load_file(
+    flags: &DaemonFlags,
+    defaults: &Defaults,
+) -> Result<Option<(PathBuf, FileConfig)>, ConfigError> {
+    let (path, explicit) = match &flags.config_file {
+        Some(p) => (p.clone(), true),
+        None => (defaults.config_file.clone(), false),
+    };
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if !explicit && e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(ConfigError::Read { path, source }),
+    };
+    let parsed = file::parse(&text).map_err(|source| ConfigError::File {
+        path: path.clone(),
+        source,
+    })?;
+    Ok(Some((path, parsed)))
+}
+
+/// Flags, file and defaults into a validated configuration.
+pub fn resolve(flags: &DaemonFlags, defaults: &Defaults) -> Result<Config, ConfigError> {
+    let file = load_file(flags, defaults)?;
+    merge(flags, file, defaults)
+}
+
+fn show_list(v: &[String]) -> String {
+    format!("[{}]", v.join(" "))
+}
+
+/// Records a conflict when both sides set a value.
+fn both<T, U: Display>(
+    conflicts: &mut Vec<String>,
+    key: &str,
+    flag: Option<T>,
+    file: Option<T>,
+    show: impl Fn(&T) -> U,
+) -> Option<T> {
+    match (flag, file) {
+        (Some(a), Some(b)) => {
+            conflicts.push(format!(
+                "{key}: (from flag: {}, from file: {})",
+                show(&a),
+                show(&b)
+            ));
+            Some(a)
+        }
+        (a, b) => a.or(b),
+    }
+}
+
+/// Merges flags with an already-read file.
+pub fn merge(
+    flags: &DaemonFlags,
+    file: Option<(PathBuf, FileConfig)>,
+    defaults: &Defaults,
+) -> Result<Config, ConfigError> {
+    let (path, f) = file.map_or((None, FileConfig::default()), |(p, f)| (Some(p), f));
+    let mut c = Vec::new();
+    let path_show = |p: &PathBuf| p.display().to_string();
+    let hosts = both(
+        &mut c,
+        "hosts",
+        (!flags.hosts.is_empty()).then(|| flags.hosts.clone()),
+        f.hosts,
+        |v| show_list(v),
+    );
+    let tls = both(&mut c, "tls", flags.tls, f.tls, |b| *b);
+    let tlsverify = both(&mut c, "tlsverify", flags.tlsverify, f.tlsverify, |b| *b);
+    let tlscacert = both(
+        &mut c,
+        "tlscacert",
+        flags.tlscacert.clone(),
+        f.tlscacert,
+        path_show,
+    );
+    let tlscert = both(
+        &mut c,
+        "tlscert",
+        flags.tlscert.clone(),
+        f.tlscert,
+        path_show,
+    );
+    let tlskey = both(&mut c, "tlskey", flags.tlskey.clone(), f.tlskey, path_show);
+    let data_root = both(
+        &mut c,
+        "data-root",
+        flags.data_root.clone(),
+        f.data_root,
+        path_show,
+    );
+    let exec_root = both(
+        &mut c,
+        "exec-root",
+        flags.exec_root.clone(),
+        f.exec_root,
+        path_show,
+    );
+    let pidfile = both(
+        &mut c,
+        "pidfile",
+        flags.pidfile.clone(),
+        f.pidfile,
+        path_show,
+    );
+    let debug = both(&mut c, "debug", flags.debug.then_some(true), f.debug, |b| {
+        *b
+    });
+    let log_level = both(
+        &mut c,
+        "log-level",
+        flags.log_level.clone(),
+        f.log_level,
+        |s| s.clone(),
+    );
+    let group = both(&mut c, "group", flags.group.clone(), f.group, |s| s.clone());
+    let shutdown = both(
+        &mut c,
+        "shutdown-timeout",
+        flags.shutdown_timeout,
+        f.shutdown_timeout,
+        |s| *s,
+    );
+    if !c.is_empty() {
+        return Err(ConfigError::Conflict {
+            path: path.unwrap_or_default(),
+            conflicts: c,
+        });
+    }
+
+    let tls_mode = TlsMode::select(tls, tlsverify)?;
+    let tls_on = tls_mode != TlsMode::Plain;
+    let hosts = hosts
+        .unwrap_or_else(|| vec![defaults.host.clone()])
+        .iter()
+        .map(|h| DockerHost::parse(h, tls_on, Side::Daemon))
+        .collect::<Result<Vec<_>, _>>()?;
+    if !tls_on {
+        if let Some(open) = hosts
+            .iter()
+            .find(|h| matches!(h, DockerHost::Tcp { .. }) && !h.is_loopback_tcp())
+        {
+            return Err(ConfigError::PlainNonLoopback(open.to_string()));
+        }
+    }
+    let log_level = match log_level {
+        Some(s) => s.parse().map_err(|_| ConfigError::LogLevel(s))?,
+        None => LogLevel::Info,
+    };
+    let cert =
+        |given: Option<PathBuf>, name: &str| given.unwrap_or_else(|| defaults.cert_dir.join(name));
+    Ok(Config {
+        hosts,
+        tls_mode,
+        tls_files: TlsFiles {
+            ca: cert(tlscacert, "ca.pem"),
+            cert: cert(tlscert, "cert.pem"),
+            key: cert(tlskey, "key.pem"),
+        },
+        data_root: data_root.unwrap_or_else(|| defaults.data_root.clone()),
+        exec_root: exec_root.unwrap_or_else(|| defaults.exec_root.clone()),
+        pidfile: pidfile.unwrap_or_else(|| defaults.pidfile.clone()),
+        debug: debug.unwrap_or(false),
+        log_level,
+        group: group.map_or(SocketGroup::Default, SocketGroup::Named),
+        shutdown_timeout: Duration::from_secs(shutdown.unwrap_or(DEFAULT_SHUTDOWN_TIMEOUT)),
+        config_file: path,
+    })
+}
+
+impl Config {
+    /// Whether any listener is TCP (and so needs the certificate files unless plain).
+    pub fn has_tcp(&self) -> bool {
+        self.hosts
+            .iter()
+            .any(|h| matches!(h, DockerHost::Tcp { .. }))
+    }
+
+    /// The unix socket paths this configuration listens on.
+    pub fn unix_paths(&self) -> impl Iterator<Item = &Path> {
+        self.hosts.iter().filter_map(|h| match h {
+            DockerHost::Unix { path } => Some(Path::new(path.as_str())),
+            _ => None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn defaults() -> Defaults {
+        Defaults::compute(true, 0, |k| (k == "HOME").then(|| "/root".to_owned()))
+    }
+
+    fn with_file(flags: &DaemonFlags, json: &str) -> Result<Config, ConfigError> {
+        let f = file::parse(json).unwrap();
+        merge(
+            flags,
+            Some(("/etc/wharf/daemon.json".into(), f)),
+            &defaults(),
+        )
+    }
+
+    #[test]
+    fn defaults_apply_without_flags_or_file() {
+        let c = merge(&DaemonFlags::default(), None, &defaults()).unwrap();
+        assert_eq!(
+            c.hosts,
+            [DockerHost::Unix {
+                path: "/run/wharf/wharf.sock".into()
+            }]
+        );
+        assert_eq!(c.tls_mode, TlsMode::Mutual);
+        assert_eq!(c.tls_files.ca, PathBuf::from("/root/.docker/ca.pem"));
+        assert_eq!(c.shutdown_timeout, Duration::from_secs(15));
+        assert_eq!(c.group, SocketGroup::Default);
+        assert_eq!(c.log_level, LogLevel::Info);
+        assert!(!c.has_tcp());
+    }
+
+    #[test]
+    fn file_values_fill_in_when_no_flag_is_given() {
+        let flags = DaemonFlags {
+            debug: true,
+            ..DaemonFlags::default()
+        };
+        let c = with_file(
+            &flags,
+            r#"{"hosts":["tcp://h"],"group":"","shutdown-timeout":2}"#,
+        )
+        .unwrap();
+        assert!(c.debug);
+        assert_eq!(c.hosts[0].to_string(), "tcp://h:2376");
+        assert_eq!(c.group, SocketGroup::Named(String::new()));
+        assert_eq!(c.shutdown_timeout, Duration::from_secs(2));
+        assert_eq!(c.config_file, Some("/etc/wharf/daemon.json".into()));
+    }
+
+    #[test]
+    fn a_setting_in_both_places_is_an_error_naming_both_values() {
+        let flags = DaemonFlags {
+            hosts: vec!["unix:///a".into()],
+            debug: true,
+            ..DaemonFlags::default()
+        };
+        let e = with_file(&flags, r#"{"hosts":["tcp://b"],"debug":false}"#).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "unable to configure the wharf daemon with file /etc/wharf/daemon.json: the following directives are specified both as a flag and in the configuration file: hosts: (from flag: [unix:///a], from file: [tcp://b]), debug: (from flag: true, from file: false)"
+        );
+    }
+
+    #[test]
+    fn plain_http_is_only_for_loopback() {
+        let flags = |hosts: &[&str]| DaemonFlags {
+            hosts: hosts.iter().map(|s| s.to_string()).collect(),
+            tls: Some(false),
+            ..DaemonFlags::default()
+        };
+        let ok = merge(&flags(&["tcp://127.0.0.1", "unix:///x"]), None, &defaults()).unwrap();
+        assert_eq!(ok.tls_mode, TlsMode::Plain);
+        assert_eq!(ok.hosts[0].to_string(), "tcp://127.0.0.1:2375");
+        let e = merge(
+            &flags(&["tcp://127.0.0.1:1", "tcp://0.0.0.0:2375"]),
+            None,
+            &defaults(),
+        )
+        .unwrap_err();
+        assert!(matches!(e, ConfigError::PlainNonLoopback(ref a) if a == "tcp://0.0.0.0:2375"));
+        assert!(e.to_string().contains("tcp://127.0.0.1:2375"));
+    }
+
+    #[test]
+    fn bad_values_are_errors() {
+        let bad_level = DaemonFlags {
+            log_level: Some("loud".into()),
+            ..DaemonFlags::default()
+        };
+        assert_eq!(
+            merge(&bad_level, None, &defaults())
+                .unwrap_err()
+                .to_string(),
+            "unable to parse logging level: loud"
+        );
+        let bad_host = DaemonFlags {
+            hosts: vec!["ftp://x".into()],
+            ..DaemonFlags::default()
+        };
+        assert!(matches!(
+            merge(&bad_host, None, &defaults()),
+            Err(ConfigError::Host(_))
+        ));
+    }
+
+    #[test]
+    fn config_file_presence_rules() {
+        let dir = std::env::temp_dir().join(format!("wharf-config-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut d = defaults();
+        d.config_file = dir.join("absent.json");
+        assert!(load_file(&DaemonFlags::default(), &d).unwrap().is_none());
+        let explicit = DaemonFlags {
+            config_file: Some(dir.join("absent.json")),
+            ..DaemonFlags::default()
+        };
+        assert!(matches!(
+            load_file(&explicit, &d),
+            Err(ConfigError::Read { .. })
+        ));
+        let unknown = dir.join("unknown.json");
+        std::fs::write(&unknown, r#"{"foo":true}"#).unwrap();
+        let named = DaemonFlags {
+            config_file: Some(unknown.clone()),
+            ..DaemonFlags::default()
+        };
+        let e = resolve(&named, &d).unwrap_err().to_string();
+        assert!(
+            e.ends_with("the following directives don't match any configuration option: foo"),
+            "{e}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

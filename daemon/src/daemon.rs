@@ -1,0 +1,256 @@
+//! The daemon's lifecycle: prepare directories, PID file and engine ID, bind and serve every listener, tell
+//! systemd, then act on signals — reload on SIGHUP, dump on SIGUSR1, drain and clean up on SIGINT/SIGTERM
+//! (a third stop signal exits at once).
+
+use std::os::unix::fs::DirBuilderExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::cli::DaemonFlags;
+use crate::config::{self, Config, Defaults};
+use crate::hostinfo::HostFacts;
+use crate::listeners::{self, LazyTls, ListenError, Listener};
+use crate::logging::LogControl;
+use crate::pidfile::{PidFile, PidFileError};
+use crate::serve::{self, ServeOptions};
+use crate::signals::{Event, Signals};
+use crate::state::AppState;
+use crate::tls::TlsMode;
+use crate::{api, dump, engine_id, notify, tls};
+
+/// Why the daemon could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// A directory or file the daemon needs.
+    #[error("{what} {}: {source}", .path.display())]
+    Io {
+        /// What it is.
+        what: &'static str,
+        /// Where.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The PID file.
+    #[error(transparent)]
+    PidFile(#[from] PidFileError),
+    /// A listener.
+    #[error(transparent)]
+    Listen(#[from] ListenError),
+    /// Signal handlers.
+    #[error("cannot install signal handlers: {0}")]
+    Signals(#[source] std::io::Error),
+}
+
+fn make_dir(path: &Path, mode: u32, what: &'static str) -> Result<(), DaemonError> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(mode)
+        .create(path)
+        .map_err(|source| DaemonError::Io {
+            what,
+            path: path.to_owned(),
+            source,
+        })
+}
+
+/// Warnings `/info` reports and the log shouts about, for listeners that are less than mutual TLS.
+fn listener_warnings(listeners: &[Listener], mode: TlsMode) -> Vec<String> {
+    listeners
+        .iter()
+        .filter_map(|l| match l {
+            Listener::Tcp { tls: None, display, .. } => Some(format!(
+                "WARNING: API is accessible on http://{display} without encryption. Anyone who can connect to it controls this host: use plain HTTP on loopback for local development only."
+            )),
+            Listener::Tcp { tls: Some(_), display, .. } if mode == TlsMode::Server => Some(format!(
+                "WARNING: API is accessible on https://{display} without client certificate verification (--tlsverify): anyone who can connect to it controls this host."
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Runs the daemon until a stop signal, then drains and cleans up.
+pub async fn run(
+    flags: DaemonFlags,
+    defaults: Defaults,
+    config: Config,
+    log: LogControl,
+) -> Result<(), DaemonError> {
+    let mut signals = Signals::install().map_err(DaemonError::Signals)?;
+    make_dir(&config.data_root, 0o711, "cannot create data root")?;
+    make_dir(&config.exec_root, 0o700, "cannot create exec root")?;
+    let pidfile = PidFile::create(&config.pidfile)?;
+    let engine_id =
+        engine_id::load_or_create(&config.data_root).map_err(|source| DaemonError::Io {
+            what: "cannot read or write the engine ID in",
+            path: config.data_root.clone(),
+            source,
+        })?;
+    let facts = HostFacts::detect();
+
+    let mut lazy_tls = LazyTls::new(|| tls::server_config(config.tls_mode, &config.tls_files));
+    let bound = listeners::bind_all(&config.hosts, &mut lazy_tls, &config.group)?;
+    let warnings = listener_warnings(&bound, config.tls_mode);
+    for w in &warnings {
+        tracing::warn!("{w}");
+    }
+    let state = AppState::new(
+        facts,
+        engine_id,
+        config.data_root.clone(),
+        config.debug,
+        warnings,
+    );
+    let app = api::router(state.clone());
+    let described: Vec<String> = bound
+        .iter()
+        .map(|l| format!("{} {}", l.kind(), l.display()))
+        .collect();
+    let socket_files: Vec<PathBuf> = bound
+        .iter()
+        .filter_map(|l| match l {
+            Listener::Unix { path, .. } => path.clone(),
+            Listener::Tcp { .. } => None,
+        })
+        .collect();
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut tasks = JoinSet::new();
+    for listener in bound {
+        tracing::info!("API listen on {}", listener.display());
+        tasks.spawn(serve::serve(
+            listener,
+            app.clone(),
+            stop_rx.clone(),
+            config.shutdown_timeout,
+            ServeOptions::default(),
+        ));
+    }
+    notify::ready();
+    tracing::info!(
+        pid = std::process::id(),
+        "Daemon has completed initialization"
+    );
+
+    let mut current = config;
+    let first = loop {
+        match signals.next().await {
+            Event::Stop(sig) => break sig,
+            Event::Reload => reload(&flags, &defaults, &mut current, &state, &log),
+            Event::Dump => write_dump(&state, &current, &described),
+        }
+    };
+    tracing::info!(
+        "Processing signal {first}: shutting down (draining for up to {:?})",
+        current.shutdown_timeout
+    );
+    notify::stopping();
+    let _ = stop_tx.send(true);
+
+    let mut stops = 1;
+    let deadline = current.shutdown_timeout + Duration::from_secs(1);
+    let drain = tokio::time::timeout(deadline, async {
+        while tasks.join_next().await.is_some() {}
+    });
+    tokio::pin!(drain);
+    loop {
+        tokio::select! {
+            result = &mut drain => {
+                if result.is_err() {
+                    tracing::warn!("listeners did not stop within {deadline:?}");
+                }
+                break;
+            }
+            event = signals.next() => match event {
+                Event::Stop(sig) => {
+                    stops += 1;
+                    if stops >= 3 {
+                        tracing::warn!("Forcing shutdown on signal {sig}");
+                        remove_sockets(&socket_files);
+                        drop(pidfile);
+                        std::process::exit(128 + sig);
+                    }
+                    tracing::info!("Shutdown in progress; {} more stop signal(s) to force it", 3 - stops);
+                }
+                Event::Dump => write_dump(&state, &current, &described),
+                Event::Reload => tracing::info!("Ignoring SIGHUP during shutdown"),
+            }
+        }
+    }
+    remove_sockets(&socket_files);
+    drop(pidfile);
+    tracing::info!("Daemon shutdown complete");
+    Ok(())
+}
+
+fn remove_sockets(paths: &[PathBuf]) {
+    for path in paths {
+        if let Err(e) = std::fs::remove_file(path) {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                tracing::warn!("cannot remove {}: {e}", path.display());
+            }
+        }
+    }
+}
+
+fn write_dump(state: &AppState, config: &Config, listeners: &[String]) {
+    let d = dump::collect(state, config, listeners);
+    match dump::write(&config.exec_root, &d) {
+        Ok(path) => tracing::info!("daemon state dump written to {}", path.display()),
+        Err(e) => tracing::error!(
+            "cannot write state dump in {}: {e}",
+            config.exec_root.display()
+        ),
+    }
+}
+
+/// SIGHUP: re-reads the file and applies what can change live (debug, log level).
+fn reload(
+    flags: &DaemonFlags,
+    defaults: &Defaults,
+    current: &mut Config,
+    state: &AppState,
+    log: &LogControl,
+) {
+    notify::reloading();
+    match config::resolve(flags, defaults) {
+        Err(e) => tracing::error!("Error reloading configuration, keeping the current one: {e}"),
+        Ok(new) => {
+            let mut changes = Vec::new();
+            if new.debug != current.debug {
+                changes.push(format!("debug: {} -> {}", current.debug, new.debug));
+            }
+            if new.log_level != current.log_level {
+                changes.push(format!(
+                    "log-level: {:?} -> {:?}",
+                    current.log_level, new.log_level
+                ));
+            }
+            if let Err(e) = log.set(new.log_level.effective(new.debug)) {
+                tracing::error!("cannot change the log level: {e}");
+            }
+            state.set_debug(new.debug);
+            let restart_needed = Config {
+                debug: current.debug,
+                log_level: current.log_level,
+                ..new.clone()
+            } != *current;
+            current.debug = new.debug;
+            current.log_level = new.log_level;
+            if changes.is_empty() {
+                tracing::info!("Reloaded configuration: nothing changed");
+            } else {
+                tracing::info!("Reloaded configuration: {}", changes.join(", "));
+            }
+            if restart_needed {
+                tracing::warn!("Settings other than debug and log-level changed; they take effect at the next restart");
+            }
+        }
+    }
+    notify::ready();
+}

@@ -1,0 +1,114 @@
+//! What every request handler shares: cached host facts, the engine ID, the live settings and the request
+//! counters the state dump reports.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::hostinfo::HostFacts;
+
+/// Shared daemon state, cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    facts: HostFacts,
+    engine_id: String,
+    data_root: PathBuf,
+    debug: AtomicBool,
+    warnings: Vec<String>,
+    started: Instant,
+    counters: Counters,
+}
+
+/// Request counters, updated by the request log middleware.
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Requests answered.
+    pub requests: AtomicU64,
+    /// Requests being answered now.
+    pub in_flight: AtomicU64,
+    /// Answers with a 4xx status.
+    pub client_errors: AtomicU64,
+    /// Answers with a 5xx status.
+    pub server_errors: AtomicU64,
+}
+
+impl AppState {
+    /// Builds the state from facts gathered at start-up.
+    pub fn new(
+        facts: HostFacts,
+        engine_id: String,
+        data_root: PathBuf,
+        debug: bool,
+        warnings: Vec<String>,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                facts,
+                engine_id,
+                data_root,
+                debug: AtomicBool::new(debug),
+                warnings,
+                started: Instant::now(),
+                counters: Counters::default(),
+            }),
+        }
+    }
+
+    /// A state for tests: this host's facts, a fixed ID.
+    #[cfg(test)]
+    pub fn for_tests() -> Self {
+        Self::new(
+            HostFacts::detect(),
+            "TEST-ENGINE-ID".into(),
+            "/tmp/wharf-test".into(),
+            false,
+            Vec::new(),
+        )
+    }
+
+    /// Cached host facts.
+    pub fn facts(&self) -> &HostFacts {
+        &self.inner.facts
+    }
+
+    /// The engine ID persisted in the data root.
+    pub fn engine_id(&self) -> &str {
+        &self.inner.engine_id
+    }
+
+    /// The data root (`DockerRootDir`).
+    pub fn data_root(&self) -> &std::path::Path {
+        &self.inner.data_root
+    }
+
+    /// Whether debug mode is on now (SIGHUP may change it).
+    pub fn debug(&self) -> bool {
+        self.inner.debug.load(Ordering::Relaxed)
+    }
+
+    /// Sets debug mode after a reload.
+    pub fn set_debug(&self, on: bool) {
+        self.inner.debug.store(on, Ordering::Relaxed);
+    }
+
+    /// Start-up warnings `/info` reports (plain HTTP on TCP, for one).
+    pub fn warnings(&self) -> &[String] {
+        &self.inner.warnings
+    }
+
+    /// Time since start-up.
+    pub fn uptime(&self) -> std::time::Duration {
+        self.inner.started.elapsed()
+    }
+
+    /// The request counters.
+    pub fn counters(&self) -> &Counters {
+        &self.inner.counters
+    }
+}
