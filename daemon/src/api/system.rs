@@ -1,19 +1,20 @@
-//! System routes: `/_ping`, `/version`, `/info` — moby's `api/server/router/system`.
+//! System routes: `/_ping`, `/version`, `/info`, `/auth` — moby's `api/server/router/system`.
 
 use std::collections::HashMap;
 
 use axum::extract::State;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, PRAGMA};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use wharf_client_core::models::{
-    ComponentVersion, IndexInfo, LocalNodeState, PluginsInfo, RegistryServiceConfig, SwarmInfo,
-    SystemInfo, SystemInfoCgroupDriverEnum, SystemInfoCgroupVersionEnum, SystemVersion,
+    AuthConfig, ComponentVersion, IndexInfo, LocalNodeState, PluginsInfo, RegistryServiceConfig,
+    SwarmInfo, SystemInfo, SystemInfoCgroupDriverEnum, SystemInfoCgroupVersionEnum, SystemVersion,
     SystemVersionPlatform,
 };
-use wharf_client_core::{MAX_API_VERSION, MIN_API_VERSION};
+use wharf_client_core::{ErrorKind, MAX_API_VERSION, MIN_API_VERSION};
 
+use super::{ApiError, JsonBody};
 use crate::buildinfo;
 use crate::hostinfo::{self, CgroupVersion};
 use crate::state::AppState;
@@ -24,6 +25,25 @@ pub fn routes() -> Router<AppState> {
         .route("/_ping", get(ping).head(ping_head))
         .route("/version", get(version))
         .route("/info", get(info))
+        .route("/auth", post(auth))
+}
+
+/// The registry `docker login` talks to when the body names none.
+const DEFAULT_REGISTRY: &str = "https://index.docker.io/v1/";
+
+/// `POST /auth` (`docker login`): the body is read and checked as dockerd reads it, but logging in needs a
+/// registry client, which wharfd does not have yet — so a well-formed request gets a clear 501, never a
+/// pretend success.
+async fn auth(JsonBody(config): JsonBody<AuthConfig>) -> ApiError {
+    let server = config
+        .serveraddress
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .unwrap_or(DEFAULT_REGISTRY);
+    ApiError::new(
+        ErrorKind::NotImplemented,
+        format!("logging in to {server} is not supported yet: wharfd does not talk to registries"),
+    )
 }
 
 fn ping_headers() -> [(http::HeaderName, &'static str); 4] {
@@ -207,6 +227,35 @@ mod tests {
             .unwrap();
         let (parts, body) = router.oneshot(request).await.unwrap().into_parts();
         (parts, body.collect().await.unwrap().to_bytes())
+    }
+
+    #[tokio::test]
+    async fn auth_checks_the_body_then_says_login_is_not_supported() {
+        let send = |body: &'static str| {
+            let request = Request::post("/v1.47/auth")
+                .header("content-type", "application/json")
+                .body(axum::body::Body::from(body))
+                .unwrap();
+            async move {
+                let response = crate::api::router(AppState::for_tests())
+                    .oneshot(request)
+                    .await
+                    .unwrap();
+                let status = response.status();
+                let bytes = response.into_body().collect().await.unwrap().to_bytes();
+                (status, String::from_utf8(bytes.to_vec()).unwrap())
+            }
+        };
+        let (status, body) =
+            send(r#"{"username":"u","password":"p","serveraddress":"registry.example"}"#).await;
+        assert_eq!(status, StatusCode::NOT_IMPLEMENTED);
+        assert!(
+            body.contains("logging in to registry.example is not supported yet"),
+            "{body}"
+        );
+        let (status, body) = send(r#"{"username":"#).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(body.contains("invalid JSON"), "{body}");
     }
 
     #[tokio::test]
