@@ -26,6 +26,10 @@ pub struct HostFacts {
     pub cgroup_controllers: Vec<String>,
     /// Whether the kernel forwards IPv4 packets.
     pub ipv4_forwarding: bool,
+    /// Whether bridged IPv4 traffic passes through iptables (`bridge-nf-call-iptables`).
+    pub bridge_nf_iptables: bool,
+    /// Whether bridged IPv6 traffic passes through ip6tables (`bridge-nf-call-ip6tables`).
+    pub bridge_nf_ip6tables: bool,
     /// `HTTP_PROXY`, `HTTPS_PROXY`, `NO_PROXY` as the daemon was started with.
     pub http_proxy: String,
     /// See `http_proxy`.
@@ -80,6 +84,9 @@ impl HostFacts {
         };
         let ipv4_forwarding =
             std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward").is_ok_and(|v| v.trim() == "1");
+        let sysctl_on = |path: &str| std::fs::read_to_string(path).is_ok_and(|v| v.trim() == "1");
+        let bridge_nf_iptables = sysctl_on("/proc/sys/net/bridge/bridge-nf-call-iptables");
+        let bridge_nf_ip6tables = sysctl_on("/proc/sys/net/bridge/bridge-nf-call-ip6tables");
         let env = |upper: &str| {
             std::env::var(upper)
                 .or_else(|_| std::env::var(upper.to_ascii_lowercase()))
@@ -98,6 +105,8 @@ impl HostFacts {
             cgroup_version,
             cgroup_controllers,
             ipv4_forwarding,
+            bridge_nf_iptables,
+            bridge_nf_ip6tables,
             http_proxy: env("HTTP_PROXY"),
             https_proxy: env("HTTPS_PROXY"),
             no_proxy: env("NO_PROXY"),

@@ -8,9 +8,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use wharf_client_core::models::{
-    AuthConfig, ComponentVersion, IndexInfo, LocalNodeState, PluginsInfo, RegistryServiceConfig,
-    SwarmInfo, SystemInfo, SystemInfoCgroupDriverEnum, SystemInfoCgroupVersionEnum, SystemVersion,
-    SystemVersionPlatform,
+    AuthConfig, Commit, ComponentVersion, IndexInfo, LocalNodeState, PluginsInfo,
+    RegistryServiceConfig, SwarmInfo, SystemInfo, SystemInfoCgroupDriverEnum,
+    SystemInfoCgroupVersionEnum, SystemInfoIsolationEnum, SystemVersion, SystemVersionPlatform,
 };
 use wharf_client_core::{ErrorKind, MAX_API_VERSION, MIN_API_VERSION};
 
@@ -145,6 +145,8 @@ fn info_body(state: &AppState) -> SystemInfo {
         pids_limit: Some(has("pids")),
         oom_kill_disable: Some(false),
         ipv4_forwarding: Some(facts.ipv4_forwarding),
+        bridge_nf_iptables: Some(facts.bridge_nf_iptables),
+        bridge_nf_ip6tables: Some(facts.bridge_nf_ip6tables),
         debug: Some(state.debug()),
         nfd: Some(hostinfo::open_fds()),
         n_goroutines: Some(tasks),
@@ -199,11 +201,23 @@ fn info_body(state: &AppState) -> SystemInfo {
             ..SwarmInfo::default()
         }),
         live_restore_enabled: Some(false),
-        isolation: None,
+        isolation: Some(SystemInfoIsolationEnum::EMPTY),
+        // No containerd, runc or init is used yet: empty commits, as dockerd reports a component it lacks.
+        containerd_commit: Some(no_commit()),
+        runc_commit: Some(no_commit()),
+        init_commit: Some(no_commit()),
         init_binary: Some(String::new()),
         security_options: Some(security_options),
         warnings: (!state.warnings().is_empty()).then(|| state.warnings().to_vec()),
         ..SystemInfo::default()
+    }
+}
+
+/// `{"ID": "", "Expected": ""}`: the commit of a component that is not there.
+fn no_commit() -> Commit {
+    Commit {
+        id: Some(String::new()),
+        expected: Some(String::new()),
     }
 }
 
