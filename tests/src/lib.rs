@@ -1,1 +1,25 @@
-//! Fixtures for end-to-end tests (next).
+//! Fixtures for Wharf's end-to-end tests and for `cargo xtask bench`: they find the built binaries,
+//! make development certificates, start `wharfd` and a reference `dockerd` on private temporary paths,
+//! and talk raw HTTP to them.
+//!
+//! Every daemon fixture stops its process (SIGTERM, then SIGKILL) and removes its directory on drop.
+
+pub mod bins;
+pub mod certs;
+pub mod command;
+pub mod dockerd;
+pub mod endpoints;
+pub mod http;
+pub mod net;
+pub mod process;
+pub mod tmp;
+pub mod wharfd;
+
+pub use bins::Binaries;
+pub use certs::DevCerts;
+pub use command::{CommandOutput, RunCommand};
+pub use dockerd::{RefDockerd, RefDockerdBuilder};
+pub use endpoints::Endpoints;
+pub use http::RawResponse;
+pub use tmp::TempDir;
+pub use wharfd::{FailedStart, Wharfd, WharfdBuilder};

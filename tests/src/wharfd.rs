@@ -1,0 +1,312 @@
+//! The `Wharfd` fixture: the real `wharfd` on a private temporary directory, with a unix socket and an
+//! optional mutual-TLS listener on a free 127.0.0.1 port, ready once `/_ping` answers.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus};
+use std::time::Duration;
+
+use anyhow::{bail, Result};
+
+use crate::bins::Binaries;
+use crate::certs::DevCerts;
+use crate::endpoints::Endpoints;
+use crate::net::free_loopback_addr;
+use crate::process::{DaemonProcess, Readiness};
+use crate::tmp::TempDir;
+
+/// How `wharfd` is to be started.
+#[derive(Debug, Clone)]
+pub struct WharfdBuilder {
+    bins: Option<Binaries>,
+    tcp: bool,
+    certs: Option<DevCerts>,
+    config_json: Option<String>,
+    args: Vec<OsString>,
+    envs: Vec<(OsString, OsString)>,
+    start_timeout: Duration,
+    stop_timeout: Duration,
+}
+
+/// A running `wharfd`, stopped (and its directory removed) on drop.
+#[derive(Debug)]
+pub struct Wharfd {
+    process: DaemonProcess,
+    endpoints: Endpoints,
+    startup: Duration,
+    dir: TempDir,
+}
+
+/// A `wharfd` that exited during start-up, as expected.
+#[derive(Debug)]
+pub struct FailedStart {
+    /// Its exit status.
+    pub status: ExitStatus,
+    /// Everything it wrote to stdout and stderr.
+    pub stderr: String,
+}
+
+impl Default for WharfdBuilder {
+    fn default() -> Self {
+        Self {
+            bins: None,
+            tcp: false,
+            certs: None,
+            config_json: Some("{}".into()),
+            args: Vec::new(),
+            envs: Vec::new(),
+            start_timeout: Duration::from_secs(10),
+            stop_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+impl WharfdBuilder {
+    /// Binaries from somewhere other than [`Binaries::locate`].
+    pub fn binaries(mut self, bins: Binaries) -> Self {
+        self.bins = Some(bins);
+        self
+    }
+
+    /// Also listen on `tcp://127.0.0.1:<free port>` with mutual TLS.
+    pub fn tcp(mut self, enabled: bool) -> Self {
+        self.tcp = enabled;
+        self
+    }
+
+    /// Use these certificates instead of generating fresh ones in the fixture's directory.
+    pub fn certs(mut self, certs: DevCerts) -> Self {
+        self.certs = Some(certs);
+        self
+    }
+
+    /// The `--config-file` contents (default `{}`); `None` passes no `--config-file`.
+    pub fn config_json(mut self, json: Option<&str>) -> Self {
+        self.config_json = json.map(str::to_owned);
+        self
+    }
+
+    /// An extra argument for `wharfd`.
+    pub fn arg(mut self, arg: impl Into<OsString>) -> Self {
+        self.args.push(arg.into());
+        self
+    }
+
+    /// Extra arguments for `wharfd`.
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<OsString>,
+    {
+        self.args.extend(args.into_iter().map(Into::into));
+        self
+    }
+
+    /// An environment variable for `wharfd`.
+    pub fn env(mut self, key: impl Into<OsString>, value: impl Into<OsString>) -> Self {
+        self.envs.push((key.into(), value.into()));
+        self
+    }
+
+    /// How long start-up may take (default 10 s).
+    pub fn start_timeout(mut self, timeout: Duration) -> Self {
+        self.start_timeout = timeout;
+        self
+    }
+
+    /// Starts `wharfd` and waits until `/_ping` answers on the unix socket. If another process took the
+    /// free TCP port between probing and binding, it retries on a new port.
+    pub fn start(self) -> Result<Wharfd> {
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let (dir, endpoints, mut process) = self.spawn()?;
+            match process.wait_ready(&endpoints.socket, self.start_timeout)? {
+                Readiness::Ready(startup) => {
+                    return Ok(Wharfd {
+                        process,
+                        endpoints,
+                        startup,
+                        dir,
+                    })
+                }
+                Readiness::Exited(_) if self.tcp && attempts < 3 && port_taken(&process.logs()) => {
+                    continue
+                }
+                Readiness::Exited(status) => bail!(
+                    "wharfd exited during start-up ({status}); its output:\n{}",
+                    process.logs()
+                ),
+            }
+        }
+    }
+
+    /// Starts `wharfd` expecting it to exit during start-up (e.g. refusing a plain non-loopback TCP
+    /// listener); an error if it becomes ready or keeps running past the start timeout.
+    pub fn start_expect_failure(self) -> Result<FailedStart> {
+        let (_dir, endpoints, mut process) = self.spawn()?;
+        match process.wait_ready(&endpoints.socket, self.start_timeout) {
+            Ok(Readiness::Exited(status)) => Ok(FailedStart {
+                status,
+                stderr: process.logs(),
+            }),
+            Ok(Readiness::Ready(_)) => {
+                let _ = process.stop();
+                bail!(
+                    "wharfd started but was expected to fail; its output:\n{}",
+                    process.logs()
+                )
+            }
+            Err(err) => Err(err.context("wharfd was expected to exit during start-up")),
+        }
+    }
+
+    fn spawn(&self) -> Result<(TempDir, Endpoints, DaemonProcess)> {
+        let bins = match &self.bins {
+            Some(bins) => bins.clone(),
+            None => Binaries::locate()?,
+        };
+        let wharfd = bins.wharfd()?;
+        let dir = TempDir::new("wd")?;
+        let root = dir.path();
+        let certs = match (&self.certs, self.tcp) {
+            (Some(certs), _) => Some(certs.clone()),
+            (None, true) => {
+                let certs_dir = root.join("certs");
+                std::fs::create_dir(&certs_dir)?;
+                Some(DevCerts::generate(&wharfd, &certs_dir)?)
+            }
+            (None, false) => None,
+        };
+        let endpoints = Endpoints {
+            socket: root.join("s.sock"),
+            tcp: if self.tcp {
+                Some(free_loopback_addr()?)
+            } else {
+                None
+            },
+            certs,
+        };
+        let mut cmd = Command::new(&wharfd);
+        cmd.arg("-H").arg(endpoints.unix_host());
+        if let (Some(host), Some(certs)) = (endpoints.tcp_host(), &endpoints.certs) {
+            cmd.arg("-H").arg(host).args(certs.daemon_tls_args());
+        }
+        cmd.args(state_args(root));
+        if let Some(json) = &self.config_json {
+            let config = root.join("daemon.json");
+            std::fs::write(&config, json)?;
+            cmd.arg("--config-file").arg(config);
+        }
+        cmd.args(&self.args);
+        cmd.envs(self.envs.iter().map(|(k, v)| (k, v)));
+        let process =
+            DaemonProcess::spawn("wharfd", cmd, &root.join("wharfd.log"), self.stop_timeout)?;
+        Ok((dir, endpoints, process))
+    }
+}
+
+/// Whether a daemon's output says its listener's port was taken.
+pub(crate) fn port_taken(logs: &str) -> bool {
+    logs.to_ascii_lowercase().contains("address already in use")
+}
+
+/// `--data-root`, `--exec-root` and `--pidfile` inside `root`.
+pub(crate) fn state_args(root: &Path) -> Vec<OsString> {
+    vec![
+        "--data-root".into(),
+        root.join("data").into(),
+        "--exec-root".into(),
+        root.join("exec").into(),
+        "--pidfile".into(),
+        root.join("daemon.pid").into(),
+    ]
+}
+
+impl Wharfd {
+    /// A builder with the defaults: unix socket only, `{}` config, 10 s start deadline.
+    pub fn builder() -> WharfdBuilder {
+        WharfdBuilder::default()
+    }
+
+    /// Starts a default `wharfd` (unix socket only).
+    pub fn start() -> Result<Self> {
+        Self::builder().start()
+    }
+
+    /// Starts `wharfd` with a unix socket and a mutual-TLS TCP listener.
+    pub fn start_with_tls() -> Result<Self> {
+        Self::builder().tcp(true).start()
+    }
+
+    /// Its listeners.
+    pub fn endpoints(&self) -> &Endpoints {
+        &self.endpoints
+    }
+
+    /// Its unix socket's path.
+    pub fn socket(&self) -> &Path {
+        &self.endpoints.socket
+    }
+
+    /// `unix:///...`.
+    pub fn unix_host(&self) -> String {
+        self.endpoints.unix_host()
+    }
+
+    /// `tcp://127.0.0.1:PORT`, when started with TCP.
+    pub fn tcp_host(&self) -> Option<String> {
+        self.endpoints.tcp_host()
+    }
+
+    /// Its certificates (a `DOCKER_CERT_PATH`), when started with TCP or given certificates.
+    pub fn certs(&self) -> Option<&DevCerts> {
+        self.endpoints.certs.as_ref()
+    }
+
+    /// Its private directory (data root, exec root, pidfile, log, config).
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The pidfile it was told to write.
+    pub fn pidfile(&self) -> PathBuf {
+        self.dir.path().join("daemon.pid")
+    }
+
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.process.pid()
+    }
+
+    /// Spawn to first 200 on `/_ping`.
+    pub fn startup_time(&self) -> Duration {
+        self.startup
+    }
+
+    /// Everything it has logged so far.
+    pub fn logs(&self) -> String {
+        self.process.logs()
+    }
+
+    /// The running process, e.g. to check whether it has exited.
+    pub fn process(&mut self) -> &mut DaemonProcess {
+        &mut self.process
+    }
+
+    /// Leaves its directory in place after drop, for post-mortems.
+    pub fn keep_dir(&mut self) {
+        self.dir.keep();
+    }
+
+    /// SIGTERM and wait (SIGKILL after 10 s); the exit status and whether SIGKILL was needed.
+    pub fn stop(&mut self) -> Result<(ExitStatus, bool)> {
+        self.process.stop()
+    }
+}
+
+impl Drop for Wharfd {
+    fn drop(&mut self) {
+        let _ = self.process.stop();
+    }
+}

@@ -1,0 +1,230 @@
+//! `cargo xtask bench`: wharfd against the reference dockerd under the same conditions. Both get a unix
+//! socket and a mutual-TLS listener on 127.0.0.1 with the same certificates; they are measured one after
+//! the other (never concurrently) with the same workloads and concurrency. Also measured: idle resident
+//! memory and spawn-to-first-ping time. Each ratio is printed next to the target.
+
+mod connect;
+mod daemons;
+mod load;
+mod report;
+mod stats;
+
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use wharf_tests::{process::rss_kib, Binaries, DevCerts, RefDockerd, TempDir};
+
+use crate::{setup, step, workspace};
+use connect::Transport;
+use daemons::{Daemon, Kind};
+use load::{LoadConfig, LoadResult};
+use report::{LoadRow, Resources, Target};
+
+/// Options of `cargo xtask bench`.
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// Do not check or install prerequisites.
+    #[arg(long)]
+    skip_setup: bool,
+    /// Use the release binaries already built.
+    #[arg(long)]
+    no_build: bool,
+    /// Measured seconds per workload.
+    #[arg(long, default_value_t = 5.0)]
+    duration: f64,
+    /// Unmeasured warm-up seconds per workload.
+    #[arg(long, default_value_t = 1.0)]
+    warmup: f64,
+    /// Concurrent keep-alive connections.
+    #[arg(long, default_value_t = 32)]
+    connections: usize,
+    /// Starts per daemon for the start-up time median.
+    #[arg(long, default_value_t = 3)]
+    starts: usize,
+}
+
+/// One thing to drive.
+#[derive(Debug)]
+pub struct Workload {
+    /// Its name in the report.
+    pub label: &'static str,
+    /// The request path (API 1.41 so that dockerd 20.10 accepts it).
+    pub path: &'static str,
+    /// Over mutual TLS rather than the unix socket.
+    pub tls: bool,
+    /// The req/s ratio goal.
+    pub rps_target: Target,
+    /// The p99 ratio goal, if any.
+    pub p99_target: Option<Target>,
+}
+
+impl Workload {
+    /// `unix` or `mTLS`.
+    pub fn transport_name(&self) -> &'static str {
+        if self.tls {
+            "mTLS"
+        } else {
+            "unix"
+        }
+    }
+}
+
+const WORKLOADS: &[Workload] = &[
+    Workload {
+        label: "GET /_ping",
+        path: "/_ping",
+        tls: false,
+        rps_target: Target::AtLeast(3.0),
+        p99_target: Some(Target::AtMost(1.0 / 3.0)),
+    },
+    Workload {
+        label: "GET /_ping",
+        path: "/_ping",
+        tls: true,
+        rps_target: Target::AtLeast(3.0),
+        p99_target: Some(Target::AtMost(1.0 / 3.0)),
+    },
+    Workload {
+        label: "GET /v1.41/version",
+        path: "/v1.41/version",
+        tls: false,
+        rps_target: Target::AtLeast(50.0),
+        p99_target: None,
+    },
+];
+
+/// What one daemon did: idle memory and one result per workload.
+struct SideResult {
+    rss_kib: u64,
+    loads: Vec<LoadResult>,
+}
+
+/// Runs the whole comparison and prints the report.
+pub fn bench(args: BenchArgs) -> Result<()> {
+    anyhow::ensure!(
+        args.duration > 0.0 && args.warmup >= 0.0 && args.connections > 0 && args.starts > 0,
+        "--duration, --connections and --starts must be positive"
+    );
+    if !args.skip_setup {
+        setup::ensure(setup::Needs::BENCH)?;
+    }
+    if !args.no_build {
+        step::run(
+            "build",
+            workspace::cargo().args([
+                "build",
+                "--release",
+                "-p",
+                "wharf-daemon",
+                "-p",
+                "wharf-cli",
+            ]),
+        )?;
+    }
+    let bins = Binaries::in_dir(workspace::target_dir()?.join("release"));
+    let certs_dir = TempDir::new("wb")?;
+    let certs = DevCerts::generate(&bins.wharfd()?, certs_dir.path())?;
+    let config = LoadConfig {
+        connections: args.connections,
+        warmup: Duration::from_secs_f64(args.warmup),
+        duration: Duration::from_secs_f64(args.duration),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the load generator's runtime")?;
+
+    let mut kinds = vec![Kind::Wharfd];
+    match RefDockerd::unavailable() {
+        None => kinds.push(Kind::Dockerd),
+        Some(why) => println!("xtask bench: dockerd columns will be n/a: {why}"),
+    }
+    let mut sides = Vec::new();
+    for &kind in &kinds {
+        sides.push(measure(&runtime, kind, &bins, &certs, config)?);
+    }
+    let mut starts = Vec::new();
+    for &kind in &kinds {
+        starts.push(start_time(kind, &bins, &certs, args.starts)?);
+    }
+
+    let wharfd = &sides[0];
+    let dockerd = sides.get(1);
+    let rows: Vec<LoadRow<'_>> = WORKLOADS
+        .iter()
+        .enumerate()
+        .map(|(i, workload)| LoadRow {
+            workload,
+            wharfd: &wharfd.loads[i],
+            dockerd: dockerd.map(|d| &d.loads[i]),
+        })
+        .collect();
+    report::print_loads(
+        &rows,
+        &format!(
+            "{} connections, {:?} measured after {:?} warm-up per workload; daemons driven one after the other",
+            config.connections, config.duration, config.warmup
+        ),
+    );
+    report::print_resources(&Resources {
+        wharfd_rss_kib: wharfd.rss_kib,
+        dockerd_rss_kib: dockerd.map(|d| d.rss_kib),
+        wharfd_start: starts[0],
+        dockerd_start: starts.get(1).copied(),
+        starts: args.starts,
+    });
+    Ok(())
+}
+
+/// Starts `kind`, reads its idle memory, drives every workload, stops it.
+fn measure(
+    runtime: &tokio::runtime::Runtime,
+    kind: Kind,
+    bins: &Binaries,
+    certs: &DevCerts,
+    config: LoadConfig,
+) -> Result<SideResult> {
+    println!("xtask bench: starting {}", kind.name());
+    let mut daemon = kind.start(bins, certs)?;
+    let rss_kib = idle_rss(&daemon)?;
+    let endpoints = daemon.endpoints();
+    let unix = Transport::Unix(endpoints.socket().to_owned());
+    let tls = Transport::tls(
+        endpoints.tcp.context("the daemon has no TCP listener")?,
+        certs,
+    )?;
+    let mut loads = Vec::new();
+    for workload in WORKLOADS {
+        let transport = if workload.tls { &tls } else { &unix };
+        println!(
+            "xtask bench: {} {} over {}",
+            kind.name(),
+            workload.label,
+            workload.transport_name()
+        );
+        loads.push(runtime.block_on(load::drive(transport, workload.path, config))?);
+    }
+    daemon.stop()?;
+    Ok(SideResult { rss_kib, loads })
+}
+
+/// VmRSS after start-up, a few pings and 2 s of idling.
+fn idle_rss(daemon: &Daemon) -> Result<u64> {
+    for _ in 0..5 {
+        daemon.endpoints().ping()?;
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    rss_kib(daemon.pid())
+}
+
+/// The median spawn-to-first-ping time over `starts` fresh starts.
+fn start_time(kind: Kind, bins: &Binaries, certs: &DevCerts, starts: usize) -> Result<Duration> {
+    println!("xtask bench: timing {starts} starts of {}", kind.name());
+    let mut times = Vec::new();
+    for _ in 0..starts {
+        let mut daemon = kind.start(bins, certs)?;
+        times.push(daemon.startup_time());
+        daemon.stop()?;
+    }
+    stats::median(&times).context("no starts")
+}

@@ -1,0 +1,205 @@
+//! The bench report: one table of throughput and latency per workload and transport, one of idle
+//! memory and start-up time, each ratio next to the target with PASS or MISS.
+
+use std::time::Duration;
+
+use super::load::LoadResult;
+use super::Workload;
+
+/// A goal for a wharfd/dockerd ratio.
+#[derive(Debug, Clone, Copy)]
+pub enum Target {
+    /// The ratio must be at least this.
+    AtLeast(f64),
+    /// The ratio must be at most this.
+    AtMost(f64),
+}
+
+impl Target {
+    fn shown(self) -> String {
+        match self {
+            Self::AtLeast(x) => format!(">={x}x"),
+            Self::AtMost(x) => format!("<=1/{:.0}", 1.0 / x),
+        }
+    }
+
+    /// `PASS`/`MISS` with the target, or `n/a` without a ratio.
+    pub fn verdict(self, ratio: Option<f64>) -> String {
+        let Some(ratio) = ratio else {
+            return format!("{} n/a", self.shown());
+        };
+        let pass = match self {
+            Self::AtLeast(x) => ratio >= x,
+            Self::AtMost(x) => ratio <= x,
+        };
+        format!("{} {}", self.shown(), if pass { "PASS" } else { "MISS" })
+    }
+}
+
+/// One workload's results on both daemons.
+#[derive(Debug)]
+pub struct LoadRow<'a> {
+    /// What was driven.
+    pub workload: &'a Workload,
+    /// wharfd's result.
+    pub wharfd: &'a LoadResult,
+    /// dockerd's result, when it ran.
+    pub dockerd: Option<&'a LoadResult>,
+}
+
+/// Idle memory and start-up time of both daemons.
+#[derive(Debug)]
+pub struct Resources {
+    /// wharfd's idle VmRSS in KiB.
+    pub wharfd_rss_kib: u64,
+    /// dockerd's idle VmRSS in KiB (its own process, not containerd).
+    pub dockerd_rss_kib: Option<u64>,
+    /// Median start-up time of wharfd.
+    pub wharfd_start: Duration,
+    /// Median start-up time of dockerd.
+    pub dockerd_start: Option<Duration>,
+    /// Starts per daemon behind each median.
+    pub starts: usize,
+}
+
+/// Idle RSS target: at most a quarter of dockerd's.
+pub const RSS_TARGET: Target = Target::AtMost(0.25);
+/// Start time target: at most a fifth of dockerd's.
+pub const START_TARGET: Target = Target::AtMost(0.2);
+
+/// Prints the throughput table.
+pub fn print_loads(rows: &[LoadRow<'_>], heading: &str) {
+    println!("\n{heading}");
+    println!(
+        "{:<20} {:<9} {:>12} {:>13} {:>8} {:<12} {:>17} {:>17} {:>9} {:<12}",
+        "workload",
+        "transport",
+        "wharfd req/s",
+        "dockerd req/s",
+        "ratio",
+        "target",
+        "wharfd p50/p99",
+        "dockerd p50/p99",
+        "p99 ratio",
+        "target"
+    );
+    for row in rows {
+        let w = row.workload;
+        let ratio = row.dockerd.map(|d| row.wharfd.rps() / d.rps());
+        let p99 = |r: &LoadResult| r.latencies.percentile(99.0);
+        let p99_ratio = row
+            .dockerd
+            .and_then(|d| Some(p99(row.wharfd)?.as_secs_f64() / p99(d)?.as_secs_f64()));
+        println!(
+            "{:<20} {:<9} {:>12.0} {:>13} {:>8} {:<12} {:>17} {:>17} {:>9} {:<12}",
+            w.label,
+            w.transport_name(),
+            row.wharfd.rps(),
+            row.dockerd
+                .map_or("n/a".into(), |d| format!("{:.0}", d.rps())),
+            fmt_ratio(ratio),
+            w.rps_target.verdict(ratio),
+            p50_p99(row.wharfd),
+            row.dockerd.map_or("n/a".into(), p50_p99),
+            w.p99_target.map_or(String::new(), |_| fmt_ratio(p99_ratio)),
+            w.p99_target
+                .map_or(String::new(), |target| target.verdict(p99_ratio)),
+        );
+    }
+    for row in rows {
+        for (name, result) in [("wharfd", Some(row.wharfd)), ("dockerd", row.dockerd)] {
+            if let Some(result) = result.filter(|r| r.errors > 0) {
+                println!(
+                    "  note: {name} {} over {}: {} failed requests",
+                    row.workload.label,
+                    row.workload.transport_name(),
+                    result.errors
+                );
+            }
+        }
+    }
+}
+
+/// Prints the memory and start-up table.
+pub fn print_resources(r: &Resources) {
+    println!();
+    println!(
+        "{:<44} {:>10} {:>10} {:>8} {:<12}",
+        "measure", "wharfd", "dockerd", "ratio", "target"
+    );
+    let rss_ratio = r
+        .dockerd_rss_kib
+        .map(|d| r.wharfd_rss_kib as f64 / d as f64);
+    println!(
+        "{:<44} {:>10} {:>10} {:>8} {:<12}",
+        "idle RSS (dockerd: its own process only)",
+        fmt_mib(r.wharfd_rss_kib),
+        r.dockerd_rss_kib.map_or("n/a".into(), fmt_mib),
+        fmt_ratio(rss_ratio),
+        RSS_TARGET.verdict(rss_ratio),
+    );
+    let start_ratio = r
+        .dockerd_start
+        .map(|d| r.wharfd_start.as_secs_f64() / d.as_secs_f64());
+    println!(
+        "{:<44} {:>10} {:>10} {:>8} {:<12}",
+        format!("spawn to first /_ping 200 (median of {})", r.starts),
+        fmt_ms(r.wharfd_start),
+        r.dockerd_start.map_or("n/a".into(), fmt_ms),
+        fmt_ratio(start_ratio),
+        START_TARGET.verdict(start_ratio),
+    );
+}
+
+fn p50_p99(result: &LoadResult) -> String {
+    match (
+        result.latencies.percentile(50.0),
+        result.latencies.percentile(99.0),
+    ) {
+        (Some(p50), Some(p99)) => format!("{}/{}", fmt_ms(p50), fmt_ms(p99)),
+        _ => "no samples".into(),
+    }
+}
+
+fn fmt_ms(d: Duration) -> String {
+    let ms = d.as_secs_f64() * 1000.0;
+    if ms < 10.0 {
+        format!("{ms:.2}ms")
+    } else {
+        format!("{ms:.0}ms")
+    }
+}
+
+fn fmt_mib(kib: u64) -> String {
+    format!("{:.1}MiB", kib as f64 / 1024.0)
+}
+
+fn fmt_ratio(ratio: Option<f64>) -> String {
+    match ratio {
+        Some(r) if r >= 10.0 => format!("{r:.0}x"),
+        Some(r) => format!("{r:.2}x"),
+        None => "n/a".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verdicts_compare_in_the_right_direction() {
+        assert_eq!(Target::AtLeast(3.0).verdict(Some(3.5)), ">=3x PASS");
+        assert_eq!(Target::AtLeast(3.0).verdict(Some(2.9)), ">=3x MISS");
+        assert_eq!(Target::AtMost(0.25).verdict(Some(0.2)), "<=1/4 PASS");
+        assert_eq!(Target::AtMost(0.2).verdict(Some(0.3)), "<=1/5 MISS");
+        assert_eq!(Target::AtLeast(50.0).verdict(None), ">=50x n/a");
+    }
+
+    #[test]
+    fn durations_and_sizes_are_readable() {
+        assert_eq!(fmt_ms(Duration::from_micros(1234)), "1.23ms");
+        assert_eq!(fmt_ms(Duration::from_millis(250)), "250ms");
+        assert_eq!(fmt_mib(2048), "2.0MiB");
+        assert_eq!(fmt_ratio(Some(0.5)), "0.50x");
+    }
+}

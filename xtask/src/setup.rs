@@ -1,0 +1,232 @@
+//! `cargo xtask setup`, shared by every command: make sure the Debian packages, the wasm32 target,
+//! `wasm-bindgen-cli` (at exactly Cargo.lock's `wasm-bindgen` version) and node are present, installing
+//! what is missing. Quick and silent-but-for-one-line-per-step when everything is there.
+
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+
+use crate::step::{self, probe};
+use crate::workspace;
+
+/// What a command needs installed.
+#[derive(Debug, Clone, Copy)]
+pub struct Needs {
+    /// Debian packages.
+    pub apt: &'static [&'static str],
+    /// The wasm32 target, `wasm-bindgen-cli` and node.
+    pub wasm: bool,
+}
+
+/// The reference dockerd for differential tests and the bench.
+const DOCKER_IO: &str = "docker.io";
+/// What wharfd runs containers with, and what its build needs.
+const RUNTIME: &[&str] = &["busybox-static", "containerd", "runc", "protobuf-compiler"];
+const EVERYTHING: &[&str] = &[
+    DOCKER_IO,
+    "busybox-static",
+    "containerd",
+    "runc",
+    "protobuf-compiler",
+];
+
+impl Needs {
+    /// Everything (`setup`, `test`).
+    pub const ALL: Needs = Needs {
+        apt: EVERYTHING,
+        wasm: true,
+    };
+    /// `test --no-wasm`.
+    pub const NATIVE: Needs = Needs {
+        apt: EVERYTHING,
+        wasm: false,
+    };
+    /// `run`.
+    pub const RUN: Needs = Needs {
+        apt: RUNTIME,
+        wasm: false,
+    };
+    /// `bench`.
+    pub const BENCH: Needs = Needs {
+        apt: &[DOCKER_IO, "protobuf-compiler"],
+        wasm: false,
+    };
+}
+
+/// The wasm target the client core must build and test on.
+const WASM_TARGET: &str = "wasm32-unknown-unknown";
+
+/// Installs whatever of `needs` is missing, printing one line per step.
+pub fn ensure(needs: Needs) -> Result<()> {
+    apt_packages(needs.apt)?;
+    if needs.wasm {
+        node()?;
+        rust_target()?;
+        wasm_bindgen_cli()?;
+    }
+    Ok(())
+}
+
+fn apt_packages(packages: &[&str]) -> Result<()> {
+    let label = format!("setup: apt packages ({})", packages.join(", "));
+    let missing: Vec<&str> = packages
+        .iter()
+        .copied()
+        .filter(|package| !dpkg_installed(package))
+        .collect();
+    if missing.is_empty() {
+        println!("{label}: ok");
+        return Ok(());
+    }
+    apt_install(&label, &missing)
+}
+
+fn dpkg_installed(package: &str) -> bool {
+    probe("dpkg-query", &["-W", "-f=${Status}", package])
+        .is_some_and(|status| status.ends_with("install ok installed"))
+}
+
+fn apt_install(label: &str, missing: &[&str]) -> Result<()> {
+    let listed = missing.join(" ");
+    if probe("dpkg-query", &["--version"]).is_none() {
+        bail!("{label}: missing {listed}, and this is not a Debian-like system; install the equivalents by hand");
+    }
+    if !is_root() {
+        bail!(
+            "{label}: missing {listed}; install them with `sudo apt-get install -y {listed}` \
+             (or run xtask as root), or pass --skip-setup"
+        );
+    }
+    // Installing docker.io must not start a system dockerd: have invoke-rc.d refuse, as Docker's
+    // own base images do, unless a policy is already in place.
+    let policy = Path::new("/usr/sbin/policy-rc.d");
+    let own_policy = !policy.exists();
+    if own_policy {
+        write_deny_policy(policy)?;
+    }
+    let result = (|| {
+        step::run("apt-get update", apt_get().arg("update"))?;
+        step::run(
+            "apt-get install",
+            apt_get()
+                .args(["install", "-y", "--no-install-recommends"])
+                .args(missing),
+        )
+    })();
+    if own_policy {
+        let _ = std::fs::remove_file(policy);
+    }
+    result?;
+    println!("{label}: installed {listed}");
+    Ok(())
+}
+
+fn apt_get() -> Command {
+    let mut cmd = Command::new("apt-get");
+    cmd.env("DEBIAN_FRONTEND", "noninteractive");
+    cmd
+}
+
+fn write_deny_policy(policy: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(policy, "#!/bin/sh\n# Written by cargo xtask setup for the duration of apt-get install.\nexit 101\n")
+        .with_context(|| format!("writing {}", policy.display()))?;
+    std::fs::set_permissions(policy, std::fs::Permissions::from_mode(0o755))?;
+    Ok(())
+}
+
+fn is_root() -> bool {
+    probe("id", &["-u"]).is_some_and(|uid| uid == "0")
+}
+
+fn node() -> Result<()> {
+    match probe("node", &["--version"]) {
+        Some(version) => {
+            println!("setup: node: ok ({version})");
+            Ok(())
+        }
+        None => bail!(
+            "setup: node: not found; install Node.js (the wasm32 tests run under node), e.g. \
+             `apt-get install -y nodejs`"
+        ),
+    }
+}
+
+fn rust_target() -> Result<()> {
+    let label = format!("setup: rust target {WASM_TARGET}");
+    let installed = probe("rustup", &["target", "list", "--installed"])
+        .context("setup: rustup not found; the wasm32 target is installed with rustup")?;
+    if installed.lines().any(|line| line.trim() == WASM_TARGET) {
+        println!("{label}: ok");
+        return Ok(());
+    }
+    step::run(
+        "rustup target add",
+        Command::new("rustup").args(["target", "add", WASM_TARGET]),
+    )?;
+    println!("{label}: installed");
+    Ok(())
+}
+
+fn wasm_bindgen_cli() -> Result<()> {
+    let lock_path = workspace::root().join("Cargo.lock");
+    let lock = std::fs::read_to_string(&lock_path)
+        .with_context(|| format!("reading {}", lock_path.display()))?;
+    let Some(wanted) = locked_version(&lock, "wasm-bindgen") else {
+        println!("setup: wasm-bindgen-cli: skipped (Cargo.lock has no wasm-bindgen yet)");
+        return Ok(());
+    };
+    let label = format!("setup: wasm-bindgen-cli {wanted}");
+    let have = probe("wasm-bindgen-test-runner", &["--version"]);
+    if have.as_deref().and_then(|v| v.split_whitespace().nth(1)) == Some(wanted.as_str()) {
+        println!("{label}: ok");
+        return Ok(());
+    }
+    step::run(
+        "cargo install wasm-bindgen-cli",
+        workspace::cargo().args(["install", "wasm-bindgen-cli", "--version", &wanted]),
+    )?;
+    let now = probe("wasm-bindgen-test-runner", &["--version"]).unwrap_or_default();
+    if !now.ends_with(&wanted) {
+        bail!("{label}: installed, but `wasm-bindgen-test-runner --version` says {now:?}; is ~/.cargo/bin on PATH?");
+    }
+    match have {
+        Some(old) => println!("{label}: installed (replacing {old})"),
+        None => println!("{label}: installed"),
+    }
+    Ok(())
+}
+
+/// The version of package `name` in a Cargo.lock (the first, if several are locked).
+fn locked_version(lock: &str, name: &str) -> Option<String> {
+    let wanted = format!("name = \"{name}\"");
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line.trim() == wanted {
+            return lines
+                .next()?
+                .trim()
+                .strip_prefix("version = \"")?
+                .strip_suffix('"')
+                .map(str::to_owned);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locked_versions_match_whole_names() {
+        let lock = "[[package]]\nname = \"wasm-bindgen-futures\"\nversion = \"0.4.1\"\n\n\
+                    [[package]]\nname = \"wasm-bindgen\"\nversion = \"0.2.130\"\n";
+        assert_eq!(
+            locked_version(lock, "wasm-bindgen").as_deref(),
+            Some("0.2.130")
+        );
+        assert_eq!(locked_version(lock, "wasm"), None);
+    }
+}
