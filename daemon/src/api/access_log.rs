@@ -15,8 +15,9 @@ pub async fn access_log(State(state): State<AppState>, request: Request, next: N
     let counters = state.counters();
     counters.in_flight.fetch_add(1, Ordering::Relaxed);
     let started = Instant::now();
-    let method = request.method().clone();
-    let path = request.uri().path().to_owned();
+    // Copy what the line needs only when the line will be written: this runs on every request.
+    let line = tracing::enabled!(target: "wharf::api", tracing::Level::DEBUG)
+        .then(|| (request.method().clone(), request.uri().path().to_owned()));
     let response = next.run(request).await;
     let status = response.status();
     counters.in_flight.fetch_sub(1, Ordering::Relaxed);
@@ -26,11 +27,13 @@ pub async fn access_log(State(state): State<AppState>, request: Request, next: N
     } else if status.is_server_error() {
         counters.server_errors.fetch_add(1, Ordering::Relaxed);
     }
-    tracing::debug!(
-        target: "wharf::api",
-        status = status.as_u16(),
-        latency_us = started.elapsed().as_micros() as u64,
-        "Calling {method} {path}"
-    );
+    if let Some((method, path)) = line {
+        tracing::debug!(
+            target: "wharf::api",
+            status = status.as_u16(),
+            latency_us = started.elapsed().as_micros() as u64,
+            "Calling {method} {path}"
+        );
+    }
     response
 }

@@ -10,7 +10,7 @@ use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http::header::SERVER;
-use http::{HeaderMap, HeaderValue, Uri};
+use http::{HeaderMap, HeaderName, HeaderValue, Uri};
 use wharf_client_core::{ApiVersion, MAX_API_VERSION, MIN_API_VERSION};
 
 use super::error::ApiError;
@@ -28,11 +28,16 @@ static SERVER_VALUE: LazyLock<HeaderValue> = LazyLock::new(|| {
         .unwrap_or_else(|_| HeaderValue::from_static("Wharf (linux)"))
 });
 
+// Header names built once: a `&str` name is parsed again on every insert, and this runs on every answer.
+const API_VERSION_HEADER: HeaderName = HeaderName::from_static("api-version");
+const EXPERIMENTAL_HEADER: HeaderName = HeaderName::from_static("docker-experimental");
+const OSTYPE_HEADER: HeaderName = HeaderName::from_static("ostype");
+
 /// Stamps the headers every dockerd answer carries.
 pub fn stamp_headers(headers: &mut HeaderMap) {
-    headers.insert("api-version", API_VERSION.clone());
-    headers.insert("docker-experimental", HeaderValue::from_static("false"));
-    headers.insert("ostype", HeaderValue::from_static("linux"));
+    headers.insert(API_VERSION_HEADER, API_VERSION.clone());
+    headers.insert(EXPERIMENTAL_HEADER, HeaderValue::from_static("false"));
+    headers.insert(OSTYPE_HEADER, HeaderValue::from_static("linux"));
     headers.insert(SERVER, SERVER_VALUE.clone());
 }
 
