@@ -197,19 +197,7 @@ mod tests {
     use tokio::io::AsyncReadExt;
 
     fn acceptor(name: &str) -> TlsAcceptor {
-        let dir = std::env::temp_dir().join(format!("wharf-serve-{name}-{}", std::process::id()));
-        crate::certs::generate(&crate::certs::CertRequest {
-            dir: dir.clone(),
-            names: vec![],
-            ips: vec![],
-            force: true,
-        })
-        .unwrap();
-        let files = crate::tls::TlsFiles {
-            ca: dir.join("ca.pem"),
-            cert: dir.join("server-cert.pem"),
-            key: dir.join("server-key.pem"),
-        };
+        let (dir, files) = crate::tls::test_files(&format!("serve-{name}"));
         let config = crate::tls::server_config(crate::tls::TlsMode::Server, &files)
             .unwrap()
             .unwrap();

@@ -147,6 +147,25 @@ pub fn server_config(
     Ok(Some(Arc::new(config)))
 }
 
+/// Fresh development certificates in a temporary directory (removed by the caller), and the server's files.
+#[cfg(test)]
+pub(crate) fn test_files(name: &str) -> (std::path::PathBuf, TlsFiles) {
+    let dir = std::env::temp_dir().join(format!("wharf-{name}-{}", std::process::id()));
+    crate::certs::generate(&crate::certs::CertRequest {
+        dir: dir.clone(),
+        names: vec![],
+        ips: vec![],
+        force: true,
+    })
+    .expect("development certificates");
+    let files = TlsFiles {
+        ca: dir.join("ca.pem"),
+        cert: dir.join("server-cert.pem"),
+        key: dir.join("server-key.pem"),
+    };
+    (dir, files)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,19 +200,7 @@ mod tests {
 
     #[test]
     fn builds_from_generated_certificates() {
-        let dir = std::env::temp_dir().join(format!("wharf-tls-test-{}", std::process::id()));
-        crate::certs::generate(&crate::certs::CertRequest {
-            dir: dir.clone(),
-            names: vec![],
-            ips: vec![],
-            force: true,
-        })
-        .unwrap();
-        let files = TlsFiles {
-            ca: dir.join("ca.pem"),
-            cert: dir.join("server-cert.pem"),
-            key: dir.join("server-key.pem"),
-        };
+        let (dir, files) = test_files("tls-test");
         let config = server_config(TlsMode::Mutual, &files).unwrap().unwrap();
         assert_eq!(
             config.alpn_protocols,
