@@ -23,12 +23,15 @@ pub struct Needs {
 const DOCKER_IO: &str = "docker.io";
 /// What wharfd runs containers with, and what its build needs.
 const RUNTIME: &[&str] = &["busybox-static", "containerd", "runc", "protobuf-compiler"];
+/// Everything the tests use: the runtime, the reference dockerd, and `systemd-socket-activate` (package
+/// `systemd`) for the socket-activation test.
 const EVERYTHING: &[&str] = &[
     DOCKER_IO,
     "busybox-static",
     "containerd",
     "runc",
     "protobuf-compiler",
+    "systemd",
 ];
 
 impl Needs {
