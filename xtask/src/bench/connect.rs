@@ -1,24 +1,20 @@
-//! Client connections for the load generator: HTTP/1.1 over a unix socket, or over TCP with mutual TLS
-//! (rustls, ring provider, the development client certificate).
+//! Client connections for the load generator: a unix socket, or TCP with mutual TLS (rustls, ring
+//! provider, the development client certificate). HTTP itself is spoken by `load.rs` over the raw
+//! stream, so a connection here is only a byte pipe.
 
+use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use bytes::Bytes;
-use http_body_util::Empty;
-use hyper::client::conn::http1::{self, SendRequest};
-use hyper_util::rt::TokioIo;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UnixStream};
+use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 use wharf_tests::DevCerts;
-
-/// A request sender on one keep-alive connection.
-pub type Sender = SendRequest<Empty<Bytes>>;
 
 /// How to reach a daemon.
 #[derive(Clone)]
@@ -53,30 +49,47 @@ impl Transport {
         })
     }
 
-    /// Opens a connection and completes the HTTP/1.1 (and TLS) handshake.
-    pub async fn connect(&self) -> Result<Sender> {
+    /// Opens a connection (and completes the TLS handshake).
+    pub async fn connect(&self) -> io::Result<Conn> {
         match self {
-            Self::Unix(path) => handshake(UnixStream::connect(path).await?).await,
+            Self::Unix(path) => Ok(Conn::Unix(UnixStream::connect(path).await?)),
             Self::Tls { addr, connector } => {
                 let tcp = TcpStream::connect(addr).await?;
                 tcp.set_nodelay(true)?;
                 let name = ServerName::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST).into());
-                handshake(connector.connect(name, tcp).await?).await
+                Ok(Conn::Tls(Box::new(connector.connect(name, tcp).await?)))
             }
         }
     }
 }
 
-async fn handshake<S>(stream: S) -> Result<Sender>
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let (sender, connection) = http1::handshake(TokioIo::new(stream)).await?;
-    tokio::spawn(async move {
-        // Ends when the sender is dropped or the peer closes; errors show up on the sender.
-        let _ = connection.await;
-    });
-    Ok(sender)
+/// One open connection: a byte stream in either direction.
+pub enum Conn {
+    /// A unix socket.
+    Unix(UnixStream),
+    /// Mutual TLS over TCP.
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl Conn {
+    /// Sends all of `bytes` (for TLS, as records actually written to the socket).
+    pub async fn send(&mut self, bytes: &[u8]) -> io::Result<()> {
+        match self {
+            Self::Unix(stream) => stream.write_all(bytes).await,
+            Self::Tls(stream) => {
+                stream.write_all(bytes).await?;
+                stream.flush().await
+            }
+        }
+    }
+
+    /// Reads what is available into `buf`; 0 at end of stream.
+    pub async fn recv(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Self::Unix(stream) => stream.read(buf).await,
+            Self::Tls(stream) => stream.read(buf).await,
+        }
+    }
 }
 
 fn connector(certs: &DevCerts) -> Result<TlsConnector> {

@@ -1,15 +1,24 @@
 //! The load generator: N keep-alive connections, each looping request → full response for a warm-up
 //! and then a measured window; every loop ends at its deadline, every request has a timeout.
+//!
+//! HTTP/1.1 is spoken by hand, wrk-style, so that the client spends as little of the shared CPU as
+//! possible: one task per connection owns the stream, writes a request encoded once up front, and
+//! frames exactly one response out of a reused receive buffer (status line, `Content-Length` or
+//! `Transfer-Encoding: chunked`, `Connection: close`), keeping any bytes past it for the next one.
+//! Headers are scanned by hand rather than with `httparse`: only three of them matter, the daemons are
+//! trusted, and it keeps xtask's dependencies unchanged. The hot loop allocates nothing.
 
+use std::future::{poll_fn, Future};
+use std::io;
+use std::pin::{pin, Pin};
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use bytes::Bytes;
-use http_body_util::{BodyExt, Empty};
-use hyper::Request;
+use tokio::time::Sleep;
 
-use super::connect::{Sender, Transport};
+use super::connect::{Conn, Transport};
 use super::stats::Latencies;
 
 /// How hard and how long to drive a daemon.
@@ -50,12 +59,14 @@ pub async fn drive(transport: &Transport, path: &str, config: LoadConfig) -> Res
     let measure_from = Instant::now() + config.warmup;
     let end = measure_from + config.duration;
     let transport = Arc::new(transport.clone());
-    let path: Arc<str> = path.into();
+    let request: Arc<[u8]> = format!("GET {path} HTTP/1.1\r\nHost: docker\r\n\r\n")
+        .into_bytes()
+        .into();
     let workers: Vec<_> = (0..config.connections)
         .map(|_| {
             let transport = Arc::clone(&transport);
-            let path = Arc::clone(&path);
-            tokio::spawn(async move { worker(&transport, &path, measure_from, end).await })
+            let request = Arc::clone(&request);
+            tokio::spawn(async move { worker(&transport, &request, measure_from, end).await })
         })
         .collect();
     let mut samples = Vec::new();
@@ -73,61 +84,455 @@ pub async fn drive(transport: &Transport, path: &str, config: LoadConfig) -> Res
     })
 }
 
+/// One connection's loop: (latencies of the measured 200s, measured errors).
 async fn worker(
     transport: &Transport,
-    path: &str,
+    request: &[u8],
     measure_from: Instant,
     end: Instant,
 ) -> (Vec<Duration>, u64) {
     let mut samples = Vec::new();
     let mut errors = 0;
-    let mut sender: Option<Sender> = None;
-    while Instant::now() < end {
-        let started = Instant::now();
+    let mut conn: Option<Conn> = None;
+    let mut buf = RecvBuf::new();
+    let mut now = Instant::now();
+    // One timer for the whole loop, re-armed only when it fires (see `within`).
+    let mut timer = pin!(tokio::time::sleep_until((now + REQUEST_TIMEOUT).into()));
+    while now < end {
+        let started = now;
         let measured = started >= measure_from;
-        let current = match sender.as_mut() {
+        let deadline = started + REQUEST_TIMEOUT;
+        let current = match conn.as_mut() {
             Some(current) => current,
-            None => match tokio::time::timeout(REQUEST_TIMEOUT, transport.connect()).await {
-                Ok(Ok(fresh)) => sender.insert(fresh),
+            None => match within(timer.as_mut(), deadline, transport.connect()).await {
+                Some(Ok(fresh)) => {
+                    buf.clear();
+                    conn.insert(fresh)
+                }
                 _ => {
                     errors += u64::from(measured);
                     tokio::time::sleep(Duration::from_millis(10)).await;
+                    now = Instant::now();
                     continue;
                 }
             },
         };
-        match tokio::time::timeout(REQUEST_TIMEOUT, get(current, path)).await {
-            Ok(Ok(true)) => {
-                if measured {
-                    samples.push(started.elapsed());
+        let outcome = within(
+            timer.as_mut(),
+            deadline,
+            exchange(current, request, &mut buf),
+        )
+        .await;
+        now = Instant::now();
+        match outcome {
+            Some(Ok(response)) => {
+                if response.status == 200 {
+                    if measured {
+                        samples.push(now - started);
+                    }
+                } else {
+                    errors += u64::from(measured);
+                }
+                if response.close {
+                    conn = None;
                 }
             }
-            Ok(Ok(false)) => errors += u64::from(measured),
             _ => {
                 errors += u64::from(measured);
-                sender = None;
+                conn = None;
             }
         }
     }
     (samples, errors)
 }
 
-/// One request, body read to the end; whether it answered 200.
-async fn get(sender: &mut Sender, path: &str) -> Result<bool> {
-    sender.ready().await?;
-    let request = Request::get(path)
-        .header(hyper::header::HOST, "docker")
-        .body(Empty::<Bytes>::new())?;
-    let response = sender.send_request(request).await?;
-    let ok = response.status() == hyper::StatusCode::OK;
-    response.into_body().collect().await?;
-    Ok(ok)
+/// `fut`'s output, or `None` once `deadline` has passed. `timer` is shared by all the requests of a
+/// connection and always set at or before the current deadline (deadlines only grow): when it fires
+/// early it is re-armed at the current one. So a request costs no timer registration of its own, only
+/// about one per `REQUEST_TIMEOUT` per connection, where `tokio::time::timeout` would insert into and
+/// remove from the timer wheel on every request.
+async fn within<F: Future>(
+    mut timer: Pin<&mut Sleep>,
+    deadline: Instant,
+    fut: F,
+) -> Option<F::Output> {
+    let mut fut = pin!(fut);
+    poll_fn(move |cx| {
+        if let Poll::Ready(out) = fut.as_mut().poll(cx) {
+            return Poll::Ready(Some(out));
+        }
+        while timer.as_mut().poll(cx).is_ready() {
+            if Instant::now() >= deadline {
+                return Poll::Ready(None);
+            }
+            timer.as_mut().reset(deadline.into());
+        }
+        Poll::Pending
+    })
+    .await
+}
+
+/// Sends `request` and reads its response to the end.
+async fn exchange(conn: &mut Conn, request: &[u8], buf: &mut RecvBuf) -> io::Result<Framed> {
+    conn.send(request).await?;
+    read_response(conn, buf).await
+}
+
+/// Reads one whole response from `buf`, then from `conn`; leaves what follows it in `buf`.
+async fn read_response(conn: &mut Conn, buf: &mut RecvBuf) -> io::Result<Framed> {
+    loop {
+        if let Some(framed) = frame(buf.pending())? {
+            buf.consume(framed.len);
+            return Ok(framed);
+        }
+        let n = conn.recv(buf.spare()?).await?;
+        if n == 0 {
+            return Err(invalid_eof());
+        }
+        buf.filled(n);
+    }
+}
+
+fn invalid_eof() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::UnexpectedEof,
+        "connection closed mid-response",
+    )
+}
+
+fn invalid(what: &'static str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, what)
+}
+
+/// The largest response accepted (the receive buffer grows to it at most).
+const MAX_RESPONSE: usize = 1 << 20;
+
+/// Received bytes not yet framed: `data[start..end]`. Reused for the life of the worker.
+struct RecvBuf {
+    data: Vec<u8>,
+    start: usize,
+    end: usize,
+}
+
+impl RecvBuf {
+    fn new() -> Self {
+        Self {
+            data: vec![0; 16 * 1024],
+            start: 0,
+            end: 0,
+        }
+    }
+
+    fn clear(&mut self) {
+        self.start = 0;
+        self.end = 0;
+    }
+
+    fn pending(&self) -> &[u8] {
+        &self.data[self.start..self.end]
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.start += n;
+        if self.start == self.end {
+            self.clear();
+        }
+    }
+
+    /// Room to read into: compacts, or grows up to `MAX_RESPONSE`, when the end is reached.
+    fn spare(&mut self) -> io::Result<&mut [u8]> {
+        if self.end == self.data.len() {
+            if self.start > 0 {
+                self.data.copy_within(self.start..self.end, 0);
+                self.end -= self.start;
+                self.start = 0;
+            } else if self.data.len() < MAX_RESPONSE {
+                self.data.resize(self.data.len() * 2, 0);
+            } else {
+                return Err(invalid("response too large"));
+            }
+        }
+        Ok(&mut self.data[self.end..])
+    }
+
+    fn filled(&mut self, n: usize) {
+        self.end += n;
+    }
+}
+
+/// A complete response at the front of a buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Framed {
+    /// Its status code.
+    status: u16,
+    /// Its length, head and body.
+    len: usize,
+    /// The server will close the connection after it.
+    close: bool,
+}
+
+/// Frames the response at the front of `buf`: `None` while incomplete, an error if malformed.
+fn frame(buf: &[u8]) -> io::Result<Option<Framed>> {
+    let Some(head_len) = find(buf, b"\r\n\r\n").map(|at| at + 4) else {
+        return Ok(None);
+    };
+    let head = &buf[..head_len - 2];
+    // "HTTP/1.x 200 OK\r\n"
+    let status_end = find(head, b"\r\n").ok_or_else(|| invalid("no status line"))?;
+    let status_line = &head[..status_end];
+    let code = match status_line {
+        [b'H', b'T', b'T', b'P', b'/', b'1', b'.', _, b' ', a, b, c, ..]
+            if [a, b, c].iter().all(|d| d.is_ascii_digit()) =>
+        {
+            u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0')
+        }
+        _ => return Err(invalid("bad status line")),
+    };
+    let mut content_length = None;
+    let mut chunked = false;
+    let mut close = status_line.starts_with(b"HTTP/1.0");
+    for line in head[status_end + 2..].split(|&b| b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let Some(colon) = line.iter().position(|&b| b == b':') else {
+            continue;
+        };
+        let (name, value) = (&line[..colon], line[colon + 1..].trim_ascii());
+        if name.eq_ignore_ascii_case(b"content-length") {
+            content_length = Some(parse_decimal(value)?);
+        } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
+            chunked = value
+                .rsplit(|&b| b == b',')
+                .next()
+                .is_some_and(|last| last.trim_ascii().eq_ignore_ascii_case(b"chunked"));
+        } else if name.eq_ignore_ascii_case(b"connection") {
+            close = value.eq_ignore_ascii_case(b"close");
+        }
+    }
+    let len = if chunked {
+        match chunked_end(buf, head_len)? {
+            Some(len) => len,
+            None => return Ok(None),
+        }
+    } else if (100..200).contains(&code) || code == 204 || code == 304 {
+        head_len
+    } else {
+        let body = content_length.ok_or_else(|| invalid("response without a length"))?;
+        let len = head_len
+            .checked_add(body)
+            .filter(|&len| len <= MAX_RESPONSE)
+            .ok_or_else(|| invalid("response too large"))?;
+        if buf.len() < len {
+            return Ok(None);
+        }
+        len
+    };
+    Ok(Some(Framed {
+        status: code,
+        len,
+        close,
+    }))
+}
+
+/// The end of a chunked body that starts at `pos`, `None` while incomplete.
+fn chunked_end(buf: &[u8], mut pos: usize) -> io::Result<Option<usize>> {
+    loop {
+        // "<hex size>[;extensions]\r\n"
+        let Some(line_len) = find(&buf[pos..], b"\r\n") else {
+            return Ok(None);
+        };
+        let line = &buf[pos..pos + line_len];
+        let size_end = line.iter().position(|&b| b == b';').unwrap_or(line.len());
+        let size = parse_hex(line[..size_end].trim_ascii())?;
+        pos += line_len + 2;
+        if size == 0 {
+            // Trailer fields, then an empty line.
+            loop {
+                let Some(line_len) = find(&buf[pos..], b"\r\n") else {
+                    return Ok(None);
+                };
+                pos += line_len + 2;
+                if line_len == 0 {
+                    return Ok(Some(pos));
+                }
+            }
+        }
+        let data_end = pos
+            .checked_add(size)
+            .filter(|&end| end <= MAX_RESPONSE)
+            .ok_or_else(|| invalid("chunk too large"))?;
+        if buf.len() < data_end + 2 {
+            return Ok(None);
+        }
+        if &buf[data_end..data_end + 2] != b"\r\n" {
+            return Err(invalid("chunk not followed by CRLF"));
+        }
+        pos = data_end + 2;
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+fn parse_decimal(digits: &[u8]) -> io::Result<usize> {
+    parse_radix(digits, 10)
+}
+
+fn parse_hex(digits: &[u8]) -> io::Result<usize> {
+    parse_radix(digits, 16)
+}
+
+fn parse_radix(digits: &[u8], radix: u32) -> io::Result<usize> {
+    if digits.is_empty() {
+        return Err(invalid("empty number"));
+    }
+    digits.iter().try_fold(0usize, |acc, &d| {
+        let digit = char::from(d)
+            .to_digit(radix)
+            .ok_or_else(|| invalid("bad digit"))?;
+        acc.checked_mul(radix as usize)
+            .and_then(|acc| acc.checked_add(digit as usize))
+            .ok_or_else(|| invalid("number too large"))
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::io::AsyncWriteExt;
+    use tokio::net::UnixStream;
     use wharf_tests::RefDockerd;
+
+    const LENGTH: &[u8] =
+        b"HTTP/1.1 200 OK\r\nApi-Version: 1.41\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nOK";
+    const CHUNKED: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{\"a\":\r\n3;ext=1\r\n 1}\r\n0\r\nX-Trailer: y\r\n\r\n";
+
+    fn framed(status: u16, len: usize) -> Framed {
+        Framed {
+            status,
+            len,
+            close: false,
+        }
+    }
+
+    /// Every proper prefix of `response` is incomplete, the whole is one response.
+    fn frames_only_whole(response: &[u8], status: u16) {
+        for cut in 0..response.len() {
+            assert_eq!(frame(&response[..cut]).unwrap(), None, "cut at {cut}");
+        }
+        assert_eq!(
+            frame(response).unwrap(),
+            Some(framed(status, response.len()))
+        );
+    }
+
+    #[test]
+    fn frames_content_length_and_chunked_responses() {
+        frames_only_whole(LENGTH, 200);
+        frames_only_whole(CHUNKED, 200);
+        frames_only_whole(b"HTTP/1.1 204 No Content\r\nServer: x\r\n\r\n", 204);
+        frames_only_whole(
+            b"HTTP/1.1 404 Not Found\r\ncontent-length: 5\r\n\r\nnope\n",
+            404,
+        );
+        let close = b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
+        assert!(frame(close).unwrap().unwrap().close);
+    }
+
+    #[test]
+    fn rejects_malformed_responses() {
+        for bad in [
+            &b"HTTP/2 200 OK\r\n\r\n"[..],
+            b"HTTP/1.1 2x0 OK\r\nContent-Length: 0\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nContent-Length: 1x\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n0\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999999\r\n\r\n",
+        ] {
+            assert!(frame(bad).is_err(), "{}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    /// A `Conn` whose other end writes `parts` with pauses in between (so that they arrive in separate
+    /// reads), then closes.
+    async fn served(parts: Vec<Vec<u8>>) -> Conn {
+        let (ours, mut theirs) = UnixStream::pair().unwrap();
+        tokio::spawn(async move {
+            for part in parts {
+                theirs.write_all(&part).await.unwrap();
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        });
+        Conn::Unix(ours)
+    }
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn reads_a_chunked_response_split_across_reads() {
+        runtime().block_on(async {
+            let split = CHUNKED.len() - 20;
+            let mut conn = served(vec![
+                CHUNKED[..40].to_vec(),
+                CHUNKED[40..split].to_vec(),
+                CHUNKED[split..].to_vec(),
+            ])
+            .await;
+            let mut buf = RecvBuf::new();
+            let response = read_response(&mut conn, &mut buf).await.unwrap();
+            assert_eq!(response, framed(200, CHUNKED.len()));
+            assert!(buf.pending().is_empty());
+        });
+    }
+
+    #[test]
+    fn keeps_a_pipelined_response_for_the_next_read() {
+        runtime().block_on(async {
+            let mut both = CHUNKED.to_vec();
+            both.extend_from_slice(LENGTH);
+            let mut conn = served(vec![both]).await;
+            let mut buf = RecvBuf::new();
+            let first = read_response(&mut conn, &mut buf).await.unwrap();
+            assert_eq!(first, framed(200, CHUNKED.len()));
+            assert_eq!(buf.pending(), LENGTH);
+            let second = read_response(&mut conn, &mut buf).await.unwrap();
+            assert_eq!(second, framed(200, LENGTH.len()));
+            assert!(buf.pending().is_empty());
+        });
+    }
+
+    #[test]
+    fn a_truncated_response_is_an_error() {
+        runtime().block_on(async {
+            for truncated in [&LENGTH[..LENGTH.len() - 1], &CHUNKED[..CHUNKED.len() - 2]] {
+                let mut conn = served(vec![truncated.to_vec()]).await;
+                let error = read_response(&mut conn, &mut RecvBuf::new())
+                    .await
+                    .unwrap_err();
+                assert_eq!(error.kind(), io::ErrorKind::UnexpectedEof);
+            }
+        });
+    }
+
+    #[test]
+    fn grows_the_buffer_for_a_large_body() {
+        runtime().block_on(async {
+            let body = vec![b'x'; 100_000];
+            let mut response =
+                format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
+            response.extend_from_slice(&body);
+            let total = response.len();
+            let mut conn = served(vec![response]).await;
+            let response = read_response(&mut conn, &mut RecvBuf::new()).await.unwrap();
+            assert_eq!(response, framed(200, total));
+        });
+    }
 
     #[test]
     fn drives_the_reference_dockerd_over_its_unix_socket() {
@@ -146,6 +551,11 @@ mod tests {
             .unwrap();
         assert_eq!(result.errors, 0);
         assert!(result.ok > 10, "{result:?}");
+        let version = runtime
+            .block_on(drive(&transport, "/v1.41/version", config))
+            .unwrap();
+        assert_eq!(version.errors, 0);
+        assert!(version.ok > 10, "{version:?}");
         let missing = runtime
             .block_on(drive(&transport, "/v1.41/nonexistent", config))
             .unwrap();

@@ -41,6 +41,11 @@ pub struct BenchArgs {
     /// Starts per daemon for the start-up time median.
     #[arg(long, default_value_t = 3)]
     starts: usize,
+    /// Load generator runtime threads: 0 runs every connection on the main thread (a current-thread
+    /// runtime), N > 0 a multi-thread runtime with N workers. 0 measured best for both daemons on 2
+    /// cores: no cross-thread wake-ups, and the client never takes more than one core from the daemon.
+    #[arg(long, default_value_t = 0)]
+    load_threads: usize,
 }
 
 /// One thing to drive.
@@ -94,8 +99,9 @@ const WORKLOADS: &[Workload] = &[
 ];
 
 /// Runs this same `bench` command from a release build of xtask. `cargo xtask` builds xtask unoptimized,
-/// and an unoptimized hyper client saturates before either daemon does (measured: both capped near 11k
-/// pings/s, where wrk drives wharfd past 50k), so the load generator must be optimized to measure anything.
+/// and an unoptimized client saturates before either daemon does (measured with the former hyper client:
+/// both capped near 11k pings/s, where wrk drives wharfd past 50k), so the load generator must be
+/// optimized to measure anything.
 fn rerun_optimized() -> Result<()> {
     let status = workspace::cargo()
         .args(["run", "--quiet", "--release", "--package", "xtask", "--"])
@@ -145,10 +151,17 @@ pub fn bench(args: BenchArgs) -> Result<()> {
         warmup: Duration::from_secs_f64(args.warmup),
         duration: Duration::from_secs_f64(args.duration),
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the load generator's runtime")?;
+    let runtime = match args.load_threads {
+        0 => tokio::runtime::Builder::new_current_thread(),
+        threads => {
+            let mut builder = tokio::runtime::Builder::new_multi_thread();
+            builder.worker_threads(threads);
+            builder
+        }
+    }
+    .enable_all()
+    .build()
+    .context("starting the load generator's runtime")?;
 
     let mut kinds = vec![Kind::Wharfd];
     match RefDockerd::unavailable() {
