@@ -1,0 +1,4 @@
+//! Containers without the runtime: IDs and names.
+
+pub mod ids;
+pub mod names;
