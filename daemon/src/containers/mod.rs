@@ -1,6 +1,8 @@
-//! Containers without the runtime: IDs, names, users and the image-config merge.
+//! Containers without the runtime: the OCI spec Docker would build ([`spec`]), and the small rules around
+//! it: IDs, names, users and the image-config merge.
 
 pub mod config;
 pub mod ids;
 pub mod names;
+pub mod spec;
 pub mod users;
