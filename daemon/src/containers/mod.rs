@@ -4,5 +4,6 @@
 pub mod config;
 pub mod ids;
 pub mod names;
+pub mod restart;
 pub mod spec;
 pub mod users;
