@@ -1,9 +1,11 @@
-//! Containers without the runtime: the OCI spec Docker would build ([`spec`]), and the small rules around
-//! it: IDs, names, users and the image-config merge.
+//! Containers without the runtime: the OCI spec Docker would build ([`spec`]), the records of the
+//! Docker-level config and state containerd does not hold ([`record`], [`store`]), and the small rules
+//! around them: IDs, names, users, the image-config merge, restart policies and the generated `/etc` files.
 
 pub mod config;
 pub mod ids;
 pub mod names;
+pub mod record;
 pub mod restart;
 pub mod spec;
 pub mod users;
