@@ -8,4 +8,5 @@ pub mod names;
 pub mod record;
 pub mod restart;
 pub mod spec;
+pub mod store;
 pub mod users;
