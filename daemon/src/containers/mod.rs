@@ -3,6 +3,7 @@
 //! around them: IDs, names, users, the image-config merge, restart policies and the generated `/etc` files.
 
 pub mod config;
+pub mod etcfiles;
 pub mod ids;
 pub mod names;
 pub mod record;
