@@ -54,6 +54,25 @@ pub struct SpecInput<'a> {
 /// The default cgroup parent (cgroupfs driver): containers live in `/wharf/<id>`.
 pub const DEFAULT_CGROUP_PARENT: &str = "/wharf";
 
+/// Checks a host config at create time, as dockerd does before it stores a container, so that clients get
+/// the 400 (or 409) from `docker create` rather than from `docker start`; fills `MemorySwap` as dockerd
+/// does. [`build_spec`] checks the same rules again.
+pub fn validate_for_create(hc: &mut HostConfig) -> Result<(), ApiError> {
+    crate::containers::restart::policy_of(hc)?;
+    linux::validate_resources(hc)?;
+    linux::namespaces(hc)?;
+    linux::validate_sysctls(hc)?;
+    mounts::user_mounts(hc)?;
+    caps::tweak_capabilities(
+        hc.cap_add.as_deref().unwrap_or(&[]),
+        hc.cap_drop.as_deref().unwrap_or(&[]),
+        hc.privileged.unwrap_or(false),
+    )?;
+    process::rlimits(hc.ulimits.as_deref().unwrap_or(&[]))?;
+    crate::containers::etcfiles::parse_extra_hosts(hc.extra_hosts.as_deref().unwrap_or(&[]))?;
+    Ok(())
+}
+
 /// Builds the OCI runtime spec for a container.
 ///
 /// Errors are 400s for settings Wharf does not support or that are invalid, worded as dockerd words them.

@@ -271,3 +271,41 @@ fn relative_working_dir_is_a_400() {
         "the working directory 'srv' is invalid, it needs to be an absolute path"
     );
 }
+
+#[test]
+fn create_time_validation_catches_what_start_would() {
+    let mut hc = HostConfig {
+        memory: Some(64 << 20),
+        ..Default::default()
+    };
+    validate_for_create(&mut hc).unwrap();
+    assert_eq!(hc.memory_swap, Some(128 << 20));
+    for (hc, message) in [
+        (
+            HostConfig {
+                binds: Some(vec!["/a:b".into()]),
+                ..Default::default()
+            },
+            "invalid volume specification: '/a:b': invalid mount config for type \"bind\": invalid mount path: 'b' mount path must be absolute",
+        ),
+        (
+            HostConfig {
+                cap_drop: Some(vec!["bogus".into()]),
+                ..Default::default()
+            },
+            "unknown capability: \"CAP_BOGUS\"",
+        ),
+        (
+            HostConfig {
+                extra_hosts: Some(vec!["gw:host-gateway".into()]),
+                ..Default::default()
+            },
+            "host-gateway is not supported yet: Wharf has no bridge network gateway",
+        ),
+    ] {
+        let mut hc = hc;
+        let err = validate_for_create(&mut hc).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::InvalidParameter);
+        assert_eq!(err.message, message);
+    }
+}
