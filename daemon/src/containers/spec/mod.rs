@@ -1,12 +1,14 @@
 //! Docker's OCI runtime spec for a container, built as moby's `daemon/oci_linux.go` and `oci/defaults.go`
 //! build it: pure, from the container's (image-merged) config, host config and resolved user.
 //!
-//! Seccomp is left unset for now (runc then applies no filter); see [`build_spec`].
+//! Seccomp follows the profile the daemon passes in ([`seccomp`]); Wharf does not ship Docker's default
+//! profile, so without one containers run unfiltered, as `seccomp=unconfined` would.
 
 pub mod caps;
 pub mod linux;
 pub mod mounts;
 pub mod process;
+pub mod seccomp;
 
 use std::path::{Path, PathBuf};
 
@@ -49,6 +51,11 @@ pub struct SpecInput<'a> {
     pub host_devices: &'a [LinuxDevice],
     /// The parent of container cgroups when `CgroupParent` is unset.
     pub cgroup_parent: &'a str,
+    /// The daemon's default seccomp profile; `None` leaves containers without a filter unless they bring
+    /// their own with `--security-opt seccomp=<profile>`.
+    pub seccomp_profile: Option<&'a seccomp::Profile>,
+    /// The host kernel's (major, minor), for the profile's `minKernel` conditions.
+    pub kernel_version: Option<(u32, u32)>,
 }
 
 /// The default cgroup parent (cgroupfs driver): containers live in `/wharf/<id>`.
@@ -69,6 +76,7 @@ pub fn validate_for_create(hc: &mut HostConfig) -> Result<(), ApiError> {
         hc.privileged.unwrap_or(false),
     )?;
     process::rlimits(hc.ulimits.as_deref().unwrap_or(&[]))?;
+    seccomp::choice(hc.security_opt.as_deref().unwrap_or(&[]))?;
     crate::containers::etcfiles::parse_extra_hosts(hc.extra_hosts.as_deref().unwrap_or(&[]))?;
     Ok(())
 }
@@ -76,7 +84,7 @@ pub fn validate_for_create(hc: &mut HostConfig) -> Result<(), ApiError> {
 /// Builds the OCI runtime spec for a container.
 ///
 /// Errors are 400s for settings Wharf does not support or that are invalid, worded as dockerd words them.
-/// Not yet done: seccomp (no profile is set, so runc applies none), AppArmor, device mappings
+/// Not yet done: Docker's built-in seccomp profile (see [`SpecInput::seccomp_profile`]), AppArmor, device mappings
 /// (`Devices`, `DeviceCgroupRules`), blkio, user namespaces, `container:` namespace modes.
 pub fn build_spec(input: &SpecInput<'_>) -> Result<Spec, ApiError> {
     let hc = input.host_config;
@@ -121,6 +129,23 @@ pub fn build_spec(input: &SpecInput<'_>) -> Result<Spec, ApiError> {
         hc.cap_drop.as_deref().unwrap_or(&[]),
         privileged,
     )?;
+    let seccomp = if privileged {
+        None
+    } else {
+        match seccomp::choice(hc.security_opt.as_deref().unwrap_or(&[]))? {
+            seccomp::Choice::Unconfined => None,
+            seccomp::Choice::Custom(p) => Some(seccomp::to_oci(
+                &p,
+                &cap_names,
+                seccomp::go_arch(),
+                input.kernel_version,
+            )?),
+            seccomp::Choice::Default => input
+                .seccomp_profile
+                .map(|p| seccomp::to_oci(p, &cap_names, seccomp::go_arch(), input.kernel_version))
+                .transpose()?,
+        }
+    };
     let set = caps::to_oci(&cap_names);
     let mut capabilities = LinuxCapabilities::default();
     capabilities.set_bounding(Some(set.clone()));
@@ -213,7 +238,7 @@ pub fn build_spec(input: &SpecInput<'_>) -> Result<Spec, ApiError> {
         .unwrap_or(input.cgroup_parent);
     lx.set_cgroups_path(Some(Path::new(parent).join(input.id)));
     lx.set_rootfs_propagation(rootfs_propagation.map(str::to_string));
-    lx.set_seccomp(None);
+    lx.set_seccomp(seccomp);
     lx.set_uid_mappings(None);
     lx.set_gid_mappings(None);
 

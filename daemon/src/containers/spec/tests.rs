@@ -13,6 +13,7 @@ struct Fixture {
     host_config: HostConfig,
     user: ResolvedUser,
     init: Option<PathBuf>,
+    seccomp: Option<seccomp::Profile>,
 }
 
 impl Fixture {
@@ -30,6 +31,7 @@ impl Fixture {
                 home: "/home/app".into(),
             },
             init: None,
+            seccomp: None,
         }
     }
 
@@ -47,6 +49,8 @@ impl Fixture {
             init_path: self.init.as_deref(),
             host_devices: &[],
             cgroup_parent: DEFAULT_CGROUP_PARENT,
+            seccomp_profile: self.seccomp.as_ref(),
+            kernel_version: Some((6, 1)),
         })
     }
 }
@@ -308,4 +312,64 @@ fn create_time_validation_catches_what_start_would() {
         assert_eq!(err.kind, ErrorKind::InvalidParameter);
         assert_eq!(err.message, message);
     }
+}
+
+#[test]
+fn seccomp_follows_the_default_profile_security_opt_and_privileged() {
+    let profile = seccomp::parse_profile(
+        br#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
+            {"names": ["read"], "action": "SCMP_ACT_ALLOW"},
+            {"names": ["mount"], "action": "SCMP_ACT_ALLOW", "includes": {"caps": ["CAP_SYS_ADMIN"]}}]}"#,
+    )
+    .unwrap();
+    let mut f = Fixture::new();
+    assert!(f
+        .build()
+        .unwrap()
+        .linux()
+        .clone()
+        .unwrap()
+        .seccomp()
+        .is_none());
+    f.seccomp = Some(profile);
+    let filter = f
+        .build()
+        .unwrap()
+        .linux()
+        .clone()
+        .unwrap()
+        .seccomp()
+        .clone()
+        .unwrap();
+    assert_eq!(filter.syscalls().clone().unwrap().len(), 1);
+    f.host_config.cap_add = Some(vec!["SYS_ADMIN".into()]);
+    let filter = f
+        .build()
+        .unwrap()
+        .linux()
+        .clone()
+        .unwrap()
+        .seccomp()
+        .clone()
+        .unwrap();
+    assert_eq!(filter.syscalls().clone().unwrap().len(), 2);
+    f.host_config.security_opt = Some(vec!["seccomp=unconfined".into()]);
+    assert!(f
+        .build()
+        .unwrap()
+        .linux()
+        .clone()
+        .unwrap()
+        .seccomp()
+        .is_none());
+    f.host_config.security_opt = None;
+    f.host_config.privileged = Some(true);
+    assert!(f
+        .build()
+        .unwrap()
+        .linux()
+        .clone()
+        .unwrap()
+        .seccomp()
+        .is_none());
 }
