@@ -36,27 +36,38 @@ pub(crate) fn oci_mount(dest: &str, typ: &str, source: &str, options: &[&str]) -
     m
 }
 
-/// Docker's default mounts (moby `oci/defaults.go`), with `/sys` (and the cgroup mount) writable when
-/// privileged and `/dev/shm` sized by `ShmSize`.
+/// Docker's default mounts with moby's options (`oci/defaults.go`): `/sys` and the cgroup mount lose
+/// their `ro` when privileged (moby's `clearReadOnly`), and `/dev/shm` is sized by `ShmSize`.
 pub fn default_mounts(privileged: bool, shm_size: Option<i64>) -> Vec<Mount> {
     let shm_size = format!(
         "size={}",
         shm_size.filter(|s| *s > 0).unwrap_or(DEFAULT_SHM_SIZE)
     );
-    let sys_mode = if privileged { "rw" } else { "ro" };
+    let ro: &[&str] = if privileged { &[] } else { &["ro"] };
+    let sys: Vec<&str> = ro
+        .iter()
+        .copied()
+        .chain(["nosuid", "noexec", "nodev"])
+        .collect();
     vec![
-        oci_mount("/proc", "proc", "proc", &["nosuid", "noexec", "nodev"]),
+        oci_mount(
+            "/proc",
+            "proc",
+            "proc",
+            &["rw", "nosuid", "noexec", "nodev"],
+        ),
         oci_mount(
             "/dev",
             "tmpfs",
             "tmpfs",
-            &["nosuid", "strictatime", "mode=755", "size=65536k"],
+            &["rw", "nosuid", "strictatime", "mode=755", "size=65536k"],
         ),
         oci_mount(
             "/dev/pts",
             "devpts",
             "devpts",
             &[
+                "rw",
                 "nosuid",
                 "noexec",
                 "newinstance",
@@ -65,29 +76,19 @@ pub fn default_mounts(privileged: bool, shm_size: Option<i64>) -> Vec<Mount> {
                 "gid=5",
             ],
         ),
-        oci_mount(
-            "/sys",
-            "sysfs",
-            "sysfs",
-            &["nosuid", "noexec", "nodev", sys_mode],
-        ),
-        oci_mount(
-            "/sys/fs/cgroup",
-            "cgroup",
-            "cgroup",
-            &["nosuid", "noexec", "nodev", "relatime", sys_mode],
-        ),
+        oci_mount("/sys", "sysfs", "sysfs", &sys),
+        oci_mount("/sys/fs/cgroup", "cgroup", "cgroup", &sys),
         oci_mount(
             "/dev/mqueue",
             "mqueue",
             "mqueue",
-            &["nosuid", "noexec", "nodev"],
+            &["rw", "nosuid", "noexec", "nodev"],
         ),
         oci_mount(
             "/dev/shm",
             "tmpfs",
             "shm",
-            &["nosuid", "noexec", "nodev", "mode=1777", &shm_size],
+            &["rw", "nosuid", "noexec", "nodev", "mode=1777", &shm_size],
         ),
     ]
 }
@@ -439,11 +440,23 @@ mod tests {
                 "/dev/shm"
             ]
         );
-        assert!(opts(&ms[3]).contains(&"ro".into()));
-        assert!(opts(&ms[4]).contains(&"ro".into()));
-        assert!(opts(&ms[6]).contains(&"size=67108864".into()));
+        assert_eq!(opts(&ms[0]), ["rw", "nosuid", "noexec", "nodev"]);
+        assert_eq!(opts(&ms[3]), ["ro", "nosuid", "noexec", "nodev"]);
+        assert_eq!(opts(&ms[4]), ["ro", "nosuid", "noexec", "nodev"]);
+        assert_eq!(
+            opts(&ms[6]),
+            [
+                "rw",
+                "nosuid",
+                "noexec",
+                "nodev",
+                "mode=1777",
+                "size=67108864"
+            ]
+        );
         let ms = default_mounts(true, Some(1 << 20));
-        assert!(opts(&ms[3]).contains(&"rw".into()));
+        assert_eq!(opts(&ms[3]), ["nosuid", "noexec", "nodev"]);
+        assert_eq!(opts(&ms[4]), ["nosuid", "noexec", "nodev"]);
         assert!(opts(&ms[6]).contains(&"size=1048576".into()));
     }
 

@@ -130,7 +130,7 @@ fn default_capabilities_and_privileged() {
     let lx = spec.linux().clone().unwrap();
     assert!(lx.masked_paths().is_none());
     assert!(lx.readonly_paths().is_none());
-    assert!(mount_opts(&spec, "/sys").contains(&"rw".to_string()));
+    assert!(!mount_opts(&spec, "/sys").contains(&"ro".to_string()));
     let devices = lx.resources().clone().unwrap().devices().clone().unwrap();
     assert!(devices.iter().any(|d| d.allow() && d.typ().is_none()));
 }
