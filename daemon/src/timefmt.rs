@@ -41,6 +41,23 @@ pub fn now_rfc3339_nanos() -> String {
     format(now.as_secs(), Some(now.subsec_nanos()))
 }
 
+/// Unix nanoseconds as Go's `RFC3339Nano` prints them (trailing zeros of the fraction dropped), the shape of
+/// `docker inspect`'s `Created`, `StartedAt` and `FinishedAt`.
+pub fn rfc3339_unix_nanos(nanos: u64) -> String {
+    let secs = nanos / 1_000_000_000;
+    let frac = nanos % 1_000_000_000;
+    let base = format(secs, None);
+    if frac == 0 {
+        return base;
+    }
+    let digits = format!("{frac:09}");
+    let digits = digits.trim_end_matches('0');
+    format!("{}.{digits}Z", base.trim_end_matches('Z'))
+}
+
+/// Go's zero time, which dockerd reports for a `StartedAt` or `FinishedAt` that never happened.
+pub const GO_ZERO_TIME: &str = "0001-01-01T00:00:00Z";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -51,6 +68,19 @@ mod tests {
         assert_eq!(rfc3339_seconds(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(rfc3339_seconds(1_700_000_000), "2023-11-14T22:13:20Z");
         assert_eq!(format(86_399, Some(5)), "1970-01-01T23:59:59.000000005Z");
+    }
+
+    #[test]
+    fn go_nano_shape_trims_zeros() {
+        assert_eq!(
+            rfc3339_unix_nanos(1_700_000_000_000_000_000),
+            "2023-11-14T22:13:20Z"
+        );
+        assert_eq!(
+            rfc3339_unix_nanos(1_700_000_000_120_000_000),
+            "2023-11-14T22:13:20.12Z"
+        );
+        assert_eq!(rfc3339_unix_nanos(5), "1970-01-01T00:00:00.000000005Z");
     }
 
     #[test]

@@ -1,0 +1,13 @@
+//! Containers without the runtime: the OCI spec Docker would build ([`spec`]), the records of the
+//! Docker-level config and state containerd does not hold ([`record`], [`store`]), and the small rules
+//! around them: IDs, names, users, the image-config merge, restart policies and the generated `/etc` files.
+
+pub mod config;
+pub mod etcfiles;
+pub mod ids;
+pub mod names;
+pub mod record;
+pub mod restart;
+pub mod spec;
+pub mod store;
+pub mod users;

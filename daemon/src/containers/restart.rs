@@ -1,0 +1,297 @@
+//! Restart policies as pure functions: validation with dockerd's wording, and the restart decision with
+//! moby's back-off (`restartmanager`): 100 ms doubling up to a minute, reset after 10 s of running.
+
+use std::time::Duration;
+
+use wharf_client_core::models::{HostConfig, RestartPolicy, RestartPolicyNameEnum};
+
+use crate::api::ApiError;
+
+/// The first back-off delay.
+pub const INITIAL_DELAY: Duration = Duration::from_millis(100);
+/// The longest back-off delay.
+pub const MAX_DELAY: Duration = Duration::from_secs(60);
+/// A run at least this long resets the back-off.
+pub const RESET_AFTER: Duration = Duration::from_secs(10);
+
+/// A restart policy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Policy {
+    /// Never restart (`no`, or unset).
+    No,
+    /// Always restart (even after a user stop, once the daemon restarts).
+    Always,
+    /// Restart unless a user stopped the container.
+    UnlessStopped,
+    /// Restart on a non-zero exit, at most `max_retries` times (0: no limit).
+    OnFailure {
+        /// The retry limit, 0 for none.
+        max_retries: u32,
+    },
+}
+
+/// Parses the `--restart` string form (`no`, `always`, `unless-stopped`, `on-failure[:N]`).
+pub fn parse_policy(s: &str) -> Result<Policy, ApiError> {
+    let (name, count) = match s.split_once(':') {
+        Some((n, c)) => (n, Some(c)),
+        None => (s, None),
+    };
+    let count = count
+        .map(|c| {
+            c.parse::<i64>().map_err(|_| {
+                ApiError::invalid(
+                    "invalid restart policy format: maximum retry count must be an integer",
+                )
+            })
+        })
+        .transpose()?;
+    let name = match name {
+        "" | "no" => RestartPolicyNameEnum::NO,
+        "always" => RestartPolicyNameEnum::ALWAYS,
+        "unless-stopped" => RestartPolicyNameEnum::UNLESS_STOPPED,
+        "on-failure" => RestartPolicyNameEnum::ON_FAILURE,
+        other => return Err(unknown_policy(other)),
+    };
+    validate_policy(&RestartPolicy {
+        name: Some(name),
+        maximum_retry_count: count,
+    })
+}
+
+fn unknown_policy(name: &str) -> ApiError {
+    ApiError::invalid(format!(
+        "invalid restart policy: unknown policy '{name}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'"
+    ))
+}
+
+/// Validates the API's `RestartPolicy` with dockerd's wording (moby `validateRestartPolicy`).
+pub fn validate_policy(p: &RestartPolicy) -> Result<Policy, ApiError> {
+    let count = p.maximum_retry_count.unwrap_or(0);
+    let name = p.name.unwrap_or(RestartPolicyNameEnum::EMPTY);
+    match name {
+        RestartPolicyNameEnum::EMPTY
+        | RestartPolicyNameEnum::NO
+        | RestartPolicyNameEnum::ALWAYS
+        | RestartPolicyNameEnum::UNLESS_STOPPED => {
+            if count != 0 {
+                let mut msg = "invalid restart policy: maximum retry count can only be used with 'on-failure'"
+                    .to_string();
+                if count < 0 {
+                    msg.push_str(" and cannot be negative");
+                }
+                return Err(ApiError::invalid(msg));
+            }
+            Ok(match name {
+                RestartPolicyNameEnum::ALWAYS => Policy::Always,
+                RestartPolicyNameEnum::UNLESS_STOPPED => Policy::UnlessStopped,
+                _ => Policy::No,
+            })
+        }
+        RestartPolicyNameEnum::ON_FAILURE => {
+            if count < 0 {
+                return Err(ApiError::invalid(
+                    "invalid restart policy: maximum retry count cannot be negative",
+                ));
+            }
+            Ok(Policy::OnFailure {
+                max_retries: u32::try_from(count).unwrap_or(u32::MAX),
+            })
+        }
+    }
+}
+
+/// The host config's policy, validated, and checked against `AutoRemove` as dockerd does (400).
+pub fn policy_of(hc: &HostConfig) -> Result<Policy, ApiError> {
+    let policy = match &hc.restart_policy {
+        Some(p) => validate_policy(p)?,
+        None => Policy::No,
+    };
+    if hc.auto_remove.unwrap_or(false) && policy != Policy::No {
+        return Err(ApiError::invalid(
+            "can't create 'AutoRemove' container with restart policy",
+        ));
+    }
+    Ok(policy)
+}
+
+/// What the restart manager carries between exits of one container.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Backoff {
+    /// The current delay (zero before the first restart).
+    pub delay: Duration,
+    /// Restarts so far (`RestartCount`).
+    pub restart_count: u32,
+}
+
+/// Decides whether a container that exited restarts, and after how long (moby `ShouldRestart`).
+///
+/// `stopped_by_user` is true after `docker stop`/`kill` (and at daemon shutdown); `ran_for` is how long
+/// the last run lasted. The caller must not restart a container whose stop is in progress: like moby's
+/// `Cancel`, a user stop ends the restart loop whatever the policy; this function then answers for
+/// daemon start-up, where `always` restarts a user-stopped container and `unless-stopped` does not.
+pub fn should_restart(
+    policy: Policy,
+    exit_code: i64,
+    stopped_by_user: bool,
+    ran_for: Duration,
+    backoff: &mut Backoff,
+) -> Option<Duration> {
+    if policy == Policy::No {
+        return None;
+    }
+    if ran_for >= RESET_AFTER {
+        backoff.delay = Duration::ZERO;
+    }
+    if backoff.delay.is_zero() {
+        backoff.delay = INITIAL_DELAY;
+    } else if backoff.delay < MAX_DELAY {
+        backoff.delay *= 2;
+    }
+    backoff.delay = backoff.delay.min(MAX_DELAY);
+    let restart = match policy {
+        Policy::No => false,
+        Policy::Always => true,
+        Policy::UnlessStopped => !stopped_by_user,
+        Policy::OnFailure { max_retries } => {
+            (max_retries == 0 || backoff.restart_count < max_retries) && exit_code != 0
+        }
+    };
+    if !restart {
+        return None;
+    }
+    backoff.restart_count += 1;
+    Some(backoff.delay)
+}
+
+/// The policy's API form, for records and `docker inspect`.
+pub fn to_api(policy: Policy) -> RestartPolicy {
+    let (name, count) = match policy {
+        Policy::No => (RestartPolicyNameEnum::NO, 0),
+        Policy::Always => (RestartPolicyNameEnum::ALWAYS, 0),
+        Policy::UnlessStopped => (RestartPolicyNameEnum::UNLESS_STOPPED, 0),
+        Policy::OnFailure { max_retries } => {
+            (RestartPolicyNameEnum::ON_FAILURE, i64::from(max_retries))
+        }
+    };
+    RestartPolicy {
+        name: Some(name),
+        maximum_retry_count: Some(count),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wharf_client_core::ErrorKind;
+
+    const SHORT: Duration = Duration::from_secs(1);
+
+    #[test]
+    fn parses_the_string_forms() {
+        assert_eq!(parse_policy("no").unwrap(), Policy::No);
+        assert_eq!(parse_policy("always").unwrap(), Policy::Always);
+        assert_eq!(
+            parse_policy("unless-stopped").unwrap(),
+            Policy::UnlessStopped
+        );
+        assert_eq!(
+            parse_policy("on-failure").unwrap(),
+            Policy::OnFailure { max_retries: 0 }
+        );
+        assert_eq!(
+            parse_policy("on-failure:3").unwrap(),
+            Policy::OnFailure { max_retries: 3 }
+        );
+        assert_eq!(
+            parse_policy("sometimes").unwrap_err().message,
+            "invalid restart policy: unknown policy 'sometimes'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'"
+        );
+    }
+
+    #[test]
+    fn validation_uses_dockerd_wording() {
+        let e = parse_policy("on-failure:-1").unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidParameter);
+        assert_eq!(
+            e.message,
+            "invalid restart policy: maximum retry count cannot be negative"
+        );
+        assert_eq!(
+            parse_policy("always:3").unwrap_err().message,
+            "invalid restart policy: maximum retry count can only be used with 'on-failure'"
+        );
+        assert_eq!(
+            parse_policy("always:-3").unwrap_err().message,
+            "invalid restart policy: maximum retry count can only be used with 'on-failure' and cannot be negative"
+        );
+    }
+
+    #[test]
+    fn auto_remove_conflicts_with_a_policy() {
+        let hc = HostConfig {
+            auto_remove: Some(true),
+            restart_policy: Some(to_api(Policy::Always)),
+            ..Default::default()
+        };
+        let e = policy_of(&hc).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidParameter);
+        assert_eq!(
+            e.message,
+            "can't create 'AutoRemove' container with restart policy"
+        );
+        let hc = HostConfig {
+            auto_remove: Some(true),
+            restart_policy: Some(to_api(Policy::No)),
+            ..Default::default()
+        };
+        assert_eq!(policy_of(&hc).unwrap(), Policy::No);
+    }
+
+    #[test]
+    fn decisions_per_policy() {
+        let mut b = Backoff::default();
+        assert_eq!(should_restart(Policy::No, 1, false, SHORT, &mut b), None);
+        assert!(should_restart(Policy::Always, 0, true, SHORT, &mut Backoff::default()).is_some());
+        assert!(should_restart(
+            Policy::UnlessStopped,
+            0,
+            false,
+            SHORT,
+            &mut Backoff::default()
+        )
+        .is_some());
+        assert!(should_restart(
+            Policy::UnlessStopped,
+            0,
+            true,
+            SHORT,
+            &mut Backoff::default()
+        )
+        .is_none());
+        let on_failure = Policy::OnFailure { max_retries: 2 };
+        assert!(should_restart(on_failure, 0, false, SHORT, &mut Backoff::default()).is_none());
+        let mut b = Backoff::default();
+        assert!(should_restart(on_failure, 1, false, SHORT, &mut b).is_some());
+        assert!(should_restart(on_failure, 1, false, SHORT, &mut b).is_some());
+        assert!(should_restart(on_failure, 1, false, SHORT, &mut b).is_none());
+        assert_eq!(b.restart_count, 2);
+    }
+
+    #[test]
+    fn backoff_doubles_caps_and_resets() {
+        let mut b = Backoff::default();
+        let delays: Vec<_> = (0..4)
+            .map(|_| should_restart(Policy::Always, 1, false, SHORT, &mut b).unwrap())
+            .collect();
+        assert_eq!(delays, [100, 200, 400, 800].map(Duration::from_millis));
+        for _ in 0..20 {
+            should_restart(Policy::Always, 1, false, SHORT, &mut b);
+        }
+        assert_eq!(b.delay, MAX_DELAY);
+        assert_eq!(
+            should_restart(Policy::Always, 1, false, RESET_AFTER, &mut b),
+            Some(INITIAL_DELAY)
+        );
+        assert_eq!(b.restart_count, 25);
+    }
+}

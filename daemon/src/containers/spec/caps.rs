@@ -1,0 +1,193 @@
+//! Capabilities: Docker's default set, adjusted by `CapAdd`/`CapDrop` as moby's `TweakCapabilities` does,
+//! and every capability for privileged containers.
+
+use oci_spec::runtime::{Capabilities, Capability};
+
+use crate::api::ApiError;
+
+/// Docker's default capabilities (moby `oci/caps/defaults.go`), in its order.
+pub const DEFAULT_CAPS: [&str; 14] = [
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_FSETID",
+    "CAP_FOWNER",
+    "CAP_MKNOD",
+    "CAP_NET_RAW",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETFCAP",
+    "CAP_SETPCAP",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_SYS_CHROOT",
+    "CAP_KILL",
+    "CAP_AUDIT_WRITE",
+];
+
+/// Every capability Linux defines (0 to 40), the set `ALL` and `--privileged` stand for.
+pub const ALL_CAPS: [&str; 41] = [
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_DAC_READ_SEARCH",
+    "CAP_FOWNER",
+    "CAP_FSETID",
+    "CAP_KILL",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETPCAP",
+    "CAP_LINUX_IMMUTABLE",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_NET_BROADCAST",
+    "CAP_NET_ADMIN",
+    "CAP_NET_RAW",
+    "CAP_IPC_LOCK",
+    "CAP_IPC_OWNER",
+    "CAP_SYS_MODULE",
+    "CAP_SYS_RAWIO",
+    "CAP_SYS_CHROOT",
+    "CAP_SYS_PTRACE",
+    "CAP_SYS_PACCT",
+    "CAP_SYS_ADMIN",
+    "CAP_SYS_BOOT",
+    "CAP_SYS_NICE",
+    "CAP_SYS_RESOURCE",
+    "CAP_SYS_TIME",
+    "CAP_SYS_TTY_CONFIG",
+    "CAP_MKNOD",
+    "CAP_LEASE",
+    "CAP_AUDIT_WRITE",
+    "CAP_AUDIT_CONTROL",
+    "CAP_SETFCAP",
+    "CAP_MAC_OVERRIDE",
+    "CAP_MAC_ADMIN",
+    "CAP_SYSLOG",
+    "CAP_WAKE_ALARM",
+    "CAP_BLOCK_SUSPEND",
+    "CAP_AUDIT_READ",
+    "CAP_PERFMON",
+    "CAP_BPF",
+    "CAP_CHECKPOINT_RESTORE",
+];
+
+const ALL: &str = "ALL";
+
+/// Upper-cases and prefixes `CAP_`; `ALL` stays; unknown names are 400 `unknown capability: "CAP_FOO"`.
+fn normalize(names: &[String]) -> Result<Vec<String>, ApiError> {
+    names
+        .iter()
+        .map(|name| {
+            let upper = name.to_uppercase();
+            if upper == ALL {
+                return Ok(upper);
+            }
+            let full = if upper.starts_with("CAP_") {
+                upper
+            } else {
+                format!("CAP_{upper}")
+            };
+            if ALL_CAPS.contains(&full.as_str()) {
+                Ok(full)
+            } else {
+                Err(ApiError::invalid(format!("unknown capability: \"{full}\"")))
+            }
+        })
+        .collect()
+}
+
+/// The capability names a container gets, in Docker's order.
+pub fn tweak_capabilities(
+    adds: &[String],
+    drops: &[String],
+    privileged: bool,
+) -> Result<Vec<String>, ApiError> {
+    if privileged {
+        return Ok(ALL_CAPS.iter().map(|c| c.to_string()).collect());
+    }
+    let drops = normalize(drops)?;
+    let adds = normalize(adds)?;
+    let all = |v: &[String]| v.iter().any(|c| c == ALL);
+    let mut caps: Vec<String> = if all(&adds) {
+        ALL_CAPS
+            .iter()
+            .filter(|c| !drops.iter().any(|d| d == *c))
+            .map(|c| c.to_string())
+            .collect()
+    } else if all(&drops) {
+        adds
+    } else {
+        DEFAULT_CAPS
+            .iter()
+            .filter(|c| !drops.iter().any(|d| d == *c))
+            .map(|c| c.to_string())
+            .chain(adds)
+            .collect()
+    };
+    let mut seen = std::collections::HashSet::new();
+    caps.retain(|c| seen.insert(c.clone()));
+    Ok(caps)
+}
+
+/// Names to the OCI set; names oci-spec does not know (none of [`ALL_CAPS`]) are skipped.
+pub fn to_oci(names: &[String]) -> Capabilities {
+    names
+        .iter()
+        .filter_map(|n| {
+            serde_json::from_value::<Capability>(serde_json::Value::String(n.clone())).ok()
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wharf_client_core::ErrorKind;
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn default_set_is_dockers() {
+        let caps = tweak_capabilities(&[], &[], false).unwrap();
+        assert_eq!(caps, s(&DEFAULT_CAPS));
+        assert_eq!(to_oci(&caps).len(), 14);
+        assert!(to_oci(&caps).contains(&Capability::AuditWrite));
+    }
+
+    #[test]
+    fn add_and_drop_accept_names_with_or_without_prefix() {
+        let caps = tweak_capabilities(
+            &s(&["sys_admin", "CAP_NET_ADMIN"]),
+            &s(&["chown", "CAP_KILL"]),
+            false,
+        )
+        .unwrap();
+        assert!(caps.contains(&"CAP_SYS_ADMIN".into()));
+        assert!(caps.contains(&"CAP_NET_ADMIN".into()));
+        assert!(!caps.contains(&"CAP_CHOWN".into()));
+        assert!(!caps.contains(&"CAP_KILL".into()));
+        assert_eq!(caps.len(), 14);
+    }
+
+    #[test]
+    fn all_in_add_or_drop() {
+        let caps = tweak_capabilities(&s(&["ALL"]), &s(&["SYS_ADMIN"]), false).unwrap();
+        assert_eq!(caps.len(), ALL_CAPS.len() - 1);
+        assert!(!caps.contains(&"CAP_SYS_ADMIN".into()));
+        let caps = tweak_capabilities(&s(&["NET_BIND_SERVICE"]), &s(&["all"]), false).unwrap();
+        assert_eq!(caps, s(&["CAP_NET_BIND_SERVICE"]));
+    }
+
+    #[test]
+    fn privileged_gets_every_capability() {
+        let caps = tweak_capabilities(&[], &s(&["CHOWN"]), true).unwrap();
+        assert_eq!(caps.len(), 41);
+        assert_eq!(to_oci(&caps).len(), 41);
+    }
+
+    #[test]
+    fn unknown_capability_is_400() {
+        let err = tweak_capabilities(&s(&["foo"]), &[], false).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::InvalidParameter);
+        assert_eq!(err.message, "unknown capability: \"CAP_FOO\"");
+    }
+}

@@ -1,0 +1,461 @@
+//! The `linux` section: namespaces from the network, PID, IPC and UTS modes; Docker's masked and
+//! read-only paths; cgroup resources and the device allow-list; namespaced sysctls.
+
+use std::collections::HashMap;
+
+use oci_spec::runtime::{
+    LinuxCpu, LinuxDeviceCgroup, LinuxDeviceType, LinuxMemory, LinuxNamespace, LinuxNamespaceType,
+    LinuxPids, LinuxResources,
+};
+use wharf_client_core::models::HostConfig;
+
+use crate::api::ApiError;
+
+/// Docker's masked paths (moby `oci/defaults.go`).
+pub const MASKED_PATHS: [&str; 11] = [
+    "/proc/asound",
+    "/proc/acpi",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/proc/sched_debug",
+    "/proc/scsi",
+    "/sys/firmware",
+    "/sys/devices/virtual/powercap",
+];
+
+/// Docker's read-only paths (moby `oci/defaults.go`).
+pub const READONLY_PATHS: [&str; 5] = [
+    "/proc/bus",
+    "/proc/fs",
+    "/proc/irq",
+    "/proc/sys",
+    "/proc/sysrq-trigger",
+];
+
+/// CFS period for `NanoCpus`, as moby uses.
+pub const CPU_PERIOD: u64 = 100_000;
+
+/// How the container's network is set up.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NetworkMode {
+    /// A new network namespace (`bridge`, `default`, `none`; loopback only for now).
+    Private,
+    /// The host's network namespace.
+    Host,
+}
+
+/// Parses `HostConfig.NetworkMode`.
+pub fn network_mode(hc: &HostConfig) -> Result<NetworkMode, ApiError> {
+    match hc.network_mode.as_deref().unwrap_or("") {
+        "" | "default" | "bridge" | "none" => Ok(NetworkMode::Private),
+        "host" => Ok(NetworkMode::Host),
+        m if m.starts_with("container:") => Err(ApiError::invalid(format!(
+            "network mode \"{m}\" is not supported yet: sharing another container's network comes later"
+        ))),
+        m => Err(ApiError::invalid(format!(
+            "network \"{m}\" cannot be used: user-defined networks are not supported yet (use bridge, host or none)"
+        ))),
+    }
+}
+
+/// Whether a namespace mode (`PidMode`, `IpcMode`, `UTSMode`) shares the host's; `container:` modes are
+/// 400 for now.
+fn shares_host(kind: &str, mode: Option<&str>) -> Result<bool, ApiError> {
+    match mode.unwrap_or("") {
+        "host" => Ok(true),
+        "" | "private" | "shareable" | "none" => Ok(false),
+        m if m.starts_with("container:") => Err(ApiError::invalid(format!(
+            "{kind} mode \"{m}\" is not supported yet"
+        ))),
+        m => Err(ApiError::invalid(format!("invalid {kind} mode: {m}"))),
+    }
+}
+
+/// The namespaces to create, in moby's order (mount, network, uts, pid, ipc), leaving out those shared
+/// with the host.
+pub fn namespaces(hc: &HostConfig) -> Result<Vec<LinuxNamespace>, ApiError> {
+    let host_net = network_mode(hc)? == NetworkMode::Host;
+    let host_uts = shares_host("UTS", hc.uts_mode.as_deref())?;
+    let host_pid = shares_host("PID", hc.pid_mode.as_deref())?;
+    let host_ipc = shares_host("IPC", hc.ipc_mode.as_deref())?;
+    let mut out = Vec::new();
+    for (typ, shared) in [
+        (LinuxNamespaceType::Mount, false),
+        (LinuxNamespaceType::Network, host_net),
+        (LinuxNamespaceType::Uts, host_uts),
+        (LinuxNamespaceType::Pid, host_pid),
+        (LinuxNamespaceType::Ipc, host_ipc),
+    ] {
+        if !shared {
+            let mut ns = LinuxNamespace::default();
+            ns.set_typ(typ);
+            out.push(ns);
+        }
+    }
+    Ok(out)
+}
+
+/// Whether the UTS namespace is the host's (then the spec sets no hostname).
+pub fn host_uts(hc: &HostConfig) -> bool {
+    hc.uts_mode.as_deref() == Some("host")
+}
+
+fn device_rule(
+    allow: bool,
+    typ: Option<LinuxDeviceType>,
+    major: Option<i64>,
+    minor: Option<i64>,
+    access: &str,
+) -> LinuxDeviceCgroup {
+    let mut rule = LinuxDeviceCgroup::default();
+    rule.set_allow(allow);
+    rule.set_typ(typ);
+    rule.set_major(major);
+    rule.set_minor(minor);
+    rule.set_access(Some(access.to_string()));
+    rule
+}
+
+/// The device cgroup rules: deny all, then Docker's default character devices (null, zero, full, random,
+/// urandom, tty, console; not tun) and `mknod` of any device (`c *:* m`, `b *:* m`, as runc allows); every
+/// device when privileged.
+pub fn device_rules(privileged: bool) -> Vec<LinuxDeviceCgroup> {
+    use LinuxDeviceType::{B, C};
+    let mut rules = vec![device_rule(false, None, None, None, "rwm")];
+    if privileged {
+        rules.push(device_rule(true, None, None, None, "rwm"));
+        return rules;
+    }
+    rules.push(device_rule(true, Some(C), None, None, "m"));
+    rules.push(device_rule(true, Some(B), None, None, "m"));
+    for (major, minor) in [(1, 5), (1, 3), (1, 9), (1, 8), (5, 0), (5, 1)] {
+        rules.push(device_rule(true, Some(C), Some(major), Some(minor), "rwm"));
+    }
+    rules.push(device_rule(false, Some(C), Some(10), Some(229), "rwm"));
+    rules
+}
+
+/// Memory, CPU and PIDs limits, as moby's `getMemoryResources`, `getCPUResources` and `getPidsLimit`.
+pub fn resources(hc: &HostConfig, privileged: bool) -> Result<LinuxResources, ApiError> {
+    let mut r = LinuxResources::default();
+    r.set_devices(Some(device_rules(privileged)));
+
+    let mut mem = LinuxMemory::default();
+    let mut any_mem = false;
+    if let Some(limit) = hc.memory.filter(|m| *m > 0) {
+        mem.set_limit(Some(limit));
+        any_mem = true;
+    }
+    if let Some(res) = hc.memory_reservation.filter(|m| *m > 0) {
+        mem.set_reservation(Some(res));
+        any_mem = true;
+    }
+    if let Some(swap) = hc.memory_swap.filter(|m| *m > 0) {
+        mem.set_swap(Some(swap));
+        any_mem = true;
+    }
+    if let Some(sw) = hc.memory_swappiness.filter(|s| *s >= 0) {
+        mem.set_swappiness(Some(sw as u64));
+        any_mem = true;
+    }
+    if let Some(disable) = hc.oom_kill_disable {
+        mem.set_disable_oom_killer(Some(disable));
+        any_mem = true;
+    }
+    if any_mem {
+        r.set_memory(Some(mem));
+    }
+
+    let mut cpu = LinuxCpu::default();
+    let mut any_cpu = false;
+    if let Some(shares) = hc.cpu_shares.filter(|s| *s > 0) {
+        cpu.set_shares(Some(shares as u64));
+        any_cpu = true;
+    }
+    if let Some(nano) = hc.nano_cpus.filter(|n| *n > 0) {
+        cpu.set_period(Some(CPU_PERIOD));
+        cpu.set_quota(Some(nano * CPU_PERIOD as i64 / 1_000_000_000));
+        any_cpu = true;
+    }
+    if let Some(period) = hc.cpu_period.filter(|p| *p > 0) {
+        cpu.set_period(Some(period as u64));
+        any_cpu = true;
+    }
+    if let Some(quota) = hc.cpu_quota.filter(|q| *q != 0) {
+        cpu.set_quota(Some(quota));
+        any_cpu = true;
+    }
+    if let Some(cpus) = hc.cpuset_cpus.as_ref().filter(|s| !s.is_empty()) {
+        cpu.set_cpus(Some(cpus.clone()));
+        any_cpu = true;
+    }
+    if let Some(mems) = hc.cpuset_mems.as_ref().filter(|s| !s.is_empty()) {
+        cpu.set_mems(Some(mems.clone()));
+        any_cpu = true;
+    }
+    if any_cpu {
+        r.set_cpu(Some(cpu));
+    }
+
+    if let Some(limit) = hc.pids_limit {
+        let mut pids = LinuxPids::default();
+        pids.set_limit(if limit <= 0 { -1 } else { limit });
+        r.set_pids(Some(pids));
+    }
+    Ok(r)
+}
+
+/// Checks resource settings at create time with dockerd's wording, and fills `MemorySwap` as dockerd does
+/// (twice `Memory` when unset).
+pub fn validate_resources(hc: &mut HostConfig) -> Result<(), ApiError> {
+    let memory = hc.memory.unwrap_or(0);
+    let swap = hc.memory_swap.unwrap_or(0);
+    if memory > 0 && memory < 6 * 1024 * 1024 {
+        return Err(ApiError::invalid("Minimum memory limit allowed is 6MB"));
+    }
+    if swap > 0 && memory == 0 {
+        return Err(ApiError::invalid(
+            "You should always set the Memory limit when using Memoryswap limit",
+        ));
+    }
+    if swap > 0 && swap < memory {
+        return Err(ApiError::invalid(
+            "Minimum memoryswap limit should be larger than memory limit, see usage",
+        ));
+    }
+    if memory > 0 && swap == 0 {
+        hc.memory_swap = Some(memory * 2);
+    }
+    if let Some(sw) = hc
+        .memory_swappiness
+        .filter(|s| *s != -1 && !(0..=100).contains(s))
+    {
+        return Err(ApiError::invalid(format!(
+            "Invalid value: {sw}, valid memory swappiness range is 0-100"
+        )));
+    }
+    if hc.nano_cpus.unwrap_or(0) > 0 && hc.cpu_period.unwrap_or(0) > 0 {
+        return Err(ApiError::invalid(
+            "Conflicting options: Nano CPUs and CPU Period cannot both be set",
+        ));
+    }
+    if hc.nano_cpus.unwrap_or(0) > 0 && hc.cpu_quota.unwrap_or(0) > 0 {
+        return Err(ApiError::invalid(
+            "Conflicting options: Nano CPUs and CPU Quota cannot both be set",
+        ));
+    }
+    if let Some(adj) = hc.oom_score_adj.filter(|a| !(-1000..=1000).contains(a)) {
+        return Err(ApiError::invalid(format!(
+            "Invalid value {adj}, range for oom score adj is [-1000, 1000]"
+        )));
+    }
+    Ok(())
+}
+
+const IPC_SYSCTLS: [&str; 8] = [
+    "kernel.msgmax",
+    "kernel.msgmnb",
+    "kernel.msgmni",
+    "kernel.sem",
+    "kernel.shmall",
+    "kernel.shmmax",
+    "kernel.shmmni",
+    "kernel.shm_rmid_forced",
+];
+
+/// Checks sysctls against the namespaced ones runc accepts (`kernel.msg*`, `kernel.sem`, `kernel.shm*`,
+/// `fs.mqueue.*`, and `net.*` outside the host's network namespace), with runc's wording.
+pub fn validate_sysctls(hc: &HostConfig) -> Result<HashMap<String, String>, ApiError> {
+    let host_net = network_mode(hc)? == NetworkMode::Host;
+    let mut out = HashMap::new();
+    for (key, value) in hc.sysctls.iter().flatten() {
+        if IPC_SYSCTLS.contains(&key.as_str()) || key.starts_with("fs.mqueue.") {
+            if hc.ipc_mode.as_deref() == Some("host") {
+                return Err(ApiError::invalid(format!(
+                    "sysctl \"{key}\" not allowed in host ipc namespace"
+                )));
+            }
+        } else if key.starts_with("net.") {
+            if host_net {
+                return Err(ApiError::invalid(format!(
+                    "sysctl \"{key}\" not allowed in host network namespace"
+                )));
+            }
+        } else {
+            return Err(ApiError::invalid(format!(
+                "sysctl \"{key}\" is not in a separate kernel namespace"
+            )));
+        }
+        out.insert(key.clone(), value.clone());
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wharf_client_core::ErrorKind;
+
+    fn hc_net(mode: &str) -> HostConfig {
+        HostConfig {
+            network_mode: Some(mode.into()),
+            ..Default::default()
+        }
+    }
+
+    fn ns_types(hc: &HostConfig) -> Vec<LinuxNamespaceType> {
+        namespaces(hc).unwrap().iter().map(|n| n.typ()).collect()
+    }
+
+    #[test]
+    fn namespaces_follow_modes() {
+        use LinuxNamespaceType::*;
+        assert_eq!(ns_types(&hc_net("bridge")), [Mount, Network, Uts, Pid, Ipc]);
+        assert_eq!(ns_types(&hc_net("none")), [Mount, Network, Uts, Pid, Ipc]);
+        assert_eq!(ns_types(&hc_net("host")), [Mount, Uts, Pid, Ipc]);
+        let hc = HostConfig {
+            pid_mode: Some("host".into()),
+            ipc_mode: Some("host".into()),
+            uts_mode: Some("host".into()),
+            ..Default::default()
+        };
+        assert_eq!(ns_types(&hc), [Mount, Network]);
+    }
+
+    #[test]
+    fn unsupported_network_modes_are_400() {
+        let e = namespaces(&hc_net("container:abc")).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidParameter);
+        assert!(e.message.contains("not supported yet"), "{}", e.message);
+        let e = namespaces(&hc_net("mynet")).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidParameter);
+        assert!(e
+            .message
+            .contains("user-defined networks are not supported yet"));
+    }
+
+    #[test]
+    fn device_rules_deny_then_allow_defaults() {
+        let rules = device_rules(false);
+        assert!(!rules[0].allow());
+        assert_eq!(rules[0].access().as_deref(), Some("rwm"));
+        assert!(rules.iter().any(|r| r.allow()
+            && r.typ() == Some(LinuxDeviceType::C)
+            && r.major() == Some(1)
+            && r.minor() == Some(3)));
+        assert!(rules.iter().any(|r| r.allow()
+            && r.typ() == Some(LinuxDeviceType::B)
+            && r.major().is_none()
+            && r.access().as_deref() == Some("m")));
+        assert_eq!(rules.len(), 10);
+        let rules = device_rules(true);
+        assert!(rules[1].allow() && rules[1].typ().is_none());
+    }
+
+    #[test]
+    fn resources_map_dockers_fields() {
+        let mut hc = HostConfig {
+            memory: Some(64 << 20),
+            nano_cpus: Some(1_500_000_000),
+            cpu_shares: Some(512),
+            pids_limit: Some(100),
+            ..Default::default()
+        };
+        validate_resources(&mut hc).unwrap();
+        assert_eq!(hc.memory_swap, Some(128 << 20));
+        let r = resources(&hc, false).unwrap();
+        let mem = r.memory().unwrap();
+        assert_eq!((mem.limit(), mem.swap()), (Some(64 << 20), Some(128 << 20)));
+        let cpu = r.cpu().clone().unwrap();
+        assert_eq!(
+            (cpu.quota(), cpu.period(), cpu.shares()),
+            (Some(150_000), Some(100_000), Some(512))
+        );
+        assert_eq!(r.pids().unwrap().limit(), 100);
+    }
+
+    #[test]
+    fn pids_limit_zero_or_negative_is_unlimited() {
+        for v in [0, -1] {
+            let hc = HostConfig {
+                pids_limit: Some(v),
+                ..Default::default()
+            };
+            assert_eq!(resources(&hc, false).unwrap().pids().unwrap().limit(), -1);
+        }
+        assert!(resources(&HostConfig::default(), false)
+            .unwrap()
+            .pids()
+            .is_none());
+    }
+
+    #[test]
+    fn resource_validation_uses_dockerd_wording() {
+        let mut hc = HostConfig {
+            memory: Some(1024),
+            ..Default::default()
+        };
+        assert_eq!(
+            validate_resources(&mut hc).unwrap_err().message,
+            "Minimum memory limit allowed is 6MB"
+        );
+        let mut hc = HostConfig {
+            memory_swap: Some(64 << 20),
+            ..Default::default()
+        };
+        assert_eq!(
+            validate_resources(&mut hc).unwrap_err().message,
+            "You should always set the Memory limit when using Memoryswap limit"
+        );
+        let mut hc = HostConfig {
+            nano_cpus: Some(1),
+            cpu_period: Some(1000),
+            ..Default::default()
+        };
+        assert_eq!(
+            validate_resources(&mut hc).unwrap_err().message,
+            "Conflicting options: Nano CPUs and CPU Period cannot both be set"
+        );
+        let mut hc = HostConfig {
+            oom_score_adj: Some(1001),
+            ..Default::default()
+        };
+        assert_eq!(
+            validate_resources(&mut hc).unwrap_err().message,
+            "Invalid value 1001, range for oom score adj is [-1000, 1000]"
+        );
+    }
+
+    #[test]
+    fn sysctls_must_be_namespaced() {
+        let mut hc = HostConfig {
+            sysctls: Some(
+                [
+                    ("net.ipv4.ip_forward".to_string(), "1".to_string()),
+                    ("kernel.shmmax".into(), "1".into()),
+                ]
+                .into(),
+            ),
+            ..Default::default()
+        };
+        assert_eq!(validate_sysctls(&hc).unwrap().len(), 2);
+        hc.network_mode = Some("host".into());
+        assert_eq!(
+            validate_sysctls(&hc).unwrap_err().message,
+            "sysctl \"net.ipv4.ip_forward\" not allowed in host network namespace"
+        );
+        let hc = HostConfig {
+            sysctls: Some([("kernel.panic".to_string(), "1".to_string())].into()),
+            ..Default::default()
+        };
+        let e = validate_sysctls(&hc).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidParameter);
+        assert_eq!(
+            e.message,
+            "sysctl \"kernel.panic\" is not in a separate kernel namespace"
+        );
+    }
+}
