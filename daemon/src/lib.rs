@@ -9,6 +9,7 @@ pub mod config;
 pub mod daemon;
 pub mod dump;
 pub mod engine_id;
+pub mod events;
 pub mod hostinfo;
 pub mod listeners;
 pub mod logging;
