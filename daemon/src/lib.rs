@@ -13,6 +13,7 @@ pub mod events;
 pub mod hostinfo;
 pub mod listeners;
 pub mod logging;
+pub mod logs;
 pub mod notify;
 pub mod pidfile;
 pub mod serve;
