@@ -99,6 +99,64 @@ impl ComponentVersion {
     }
 }
 
+/// One event of `GET /events`, in the shape and field order dockerd sends it.
+///
+/// Defined here because the generated model lacks the deprecated `status`, `id` and `from` fields dockerd
+/// still sends for container and image events, and keeps `Attributes` in a `HashMap` (unordered, where
+/// dockerd sorts keys).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventMessage {
+    /// Deprecated: the action, for container and image events.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub status: String,
+    /// Deprecated: the actor's ID, for container and image events.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub id: String,
+    /// Deprecated: the container's image, for container events.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub from: String,
+    /// The kind of object: `container`, `image`, `network`, `volume`, `daemon`...
+    #[serde(rename = "Type", default)]
+    pub typ: String,
+    /// What happened: `create`, `start`, `die`...
+    #[serde(rename = "Action", default)]
+    pub action: String,
+    /// The object it happened to.
+    #[serde(rename = "Actor", default)]
+    pub actor: EventActor,
+    /// `local` for engine events, `swarm` for cluster events.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub scope: String,
+    /// Seconds since the epoch.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub time: i64,
+    /// Nanoseconds since the epoch.
+    #[serde(rename = "timeNano", default, skip_serializing_if = "is_zero")]
+    pub time_nano: i64,
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
+}
+
+/// `EventMessage.Actor`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventActor {
+    /// The object's ID.
+    #[serde(rename = "ID", default)]
+    pub id: String,
+    /// Attributes (names, labels, exit codes...), sorted by key as dockerd sends them. dockerd sends
+    /// `null` for none, which decodes as empty.
+    #[serde(rename = "Attributes", default, deserialize_with = "null_as_empty_map")]
+    pub attributes: BTreeMap<String, String>,
+}
+
+fn null_as_empty_map<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<BTreeMap<String, String>, D::Error> {
+    Ok(Option::<BTreeMap<String, String>>::deserialize(d)?.unwrap_or_default())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,5 +182,17 @@ mod tests {
         let back = serde_json::to_value(&v).unwrap();
         assert_eq!(back["NewField"]["a"], 1);
         assert!(back["Components"][0].get("Details").is_none());
+    }
+
+    #[test]
+    fn event_messages_round_trip_dockerd_20_10_bytes() {
+        let wire = r#"{"status":"die","id":"aece21","from":"bb:1","Type":"container","Action":"die","Actor":{"ID":"aece21","Attributes":{"exitCode":"0","foo":"bar","image":"bb:1","name":"tt"}},"scope":"local","time":1795843633,"timeNano":1795843633681578579}"#;
+        let ev: EventMessage = serde_json::from_str(wire).unwrap();
+        assert_eq!(ev.actor.attributes["exitCode"], "0");
+        assert_eq!(ev.time_nano, 1_795_843_633_681_578_579);
+        assert_eq!(serde_json::to_string(&ev).unwrap(), wire);
+        let network = r#"{"Type":"network","Action":"connect","Actor":{"ID":"n","Attributes":null},"scope":"local","time":1,"timeNano":1000000000}"#;
+        let ev: EventMessage = serde_json::from_str(network).unwrap();
+        assert!(ev.actor.attributes.is_empty() && ev.status.is_empty());
     }
 }

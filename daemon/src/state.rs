@@ -1,11 +1,12 @@
-//! What every request handler shares: cached host facts, the engine ID, the live settings and the request
-//! counters the state dump reports.
+//! What every request handler shares: cached host facts, the engine ID, the live settings, the events bus
+//! and the request counters the state dump reports.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::events::EventBus;
 use crate::hostinfo::HostFacts;
 
 /// Shared daemon state, cheap to clone.
@@ -23,6 +24,7 @@ struct Inner {
     warnings: Vec<String>,
     started: Instant,
     counters: Counters,
+    events: EventBus,
 }
 
 /// Request counters, updated by the request log middleware.
@@ -56,6 +58,7 @@ impl AppState {
                 warnings,
                 started: Instant::now(),
                 counters: Counters::default(),
+                events: EventBus::default(),
             }),
         }
     }
@@ -110,5 +113,10 @@ impl AppState {
     /// The request counters.
     pub fn counters(&self) -> &Counters {
         &self.inner.counters
+    }
+
+    /// The events bus every subsystem publishes to.
+    pub fn events(&self) -> &EventBus {
+        &self.inner.events
     }
 }

@@ -1,7 +1,8 @@
-//! RFC 3339 timestamps from Unix time, without a calendar dependency: `/info`'s `SystemTime`, `/version`'s
-//! `BuildTime` and the state dump need only UTC formatting.
+//! RFC 3339 timestamps from and to Unix time, without a calendar dependency: `/info`'s `SystemTime`,
+//! `/version`'s `BuildTime`, the state dump, the json-file log lines and `since`/`until` arguments need only
+//! UTC formatting and parsing of numeric offsets.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Days since 1970-01-01 to (year, month, day), Howard Hinnant's civil-from-days algorithm.
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
@@ -15,6 +16,18 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
     (year, month as u32, day as u32)
+}
+
+/// (year, month, day) to days since 1970-01-01, the inverse of [`civil_from_days`].
+fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let m = i64::from(month);
+    let mp = if m > 2 { m - 3 } else { m + 9 };
+    let doy = (153 * mp + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
 }
 
 fn format(secs: u64, nanos: Option<u32>) -> String {
@@ -41,18 +54,94 @@ pub fn now_rfc3339_nanos() -> String {
     format(now.as_secs(), Some(now.subsec_nanos()))
 }
 
+/// Seconds and nanoseconds since the epoch; instants before it count as the epoch.
+pub fn unix_parts(t: SystemTime) -> (u64, u32) {
+    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    (d.as_secs(), d.subsec_nanos())
+}
+
+/// Nanoseconds since the epoch, saturating (Go's `UnixNano`, for dates this side of 2262).
+pub fn unix_nanos(t: SystemTime) -> i64 {
+    let (secs, nanos) = unix_parts(t);
+    i64::try_from(secs)
+        .ok()
+        .and_then(|s| s.checked_mul(1_000_000_000))
+        .and_then(|n| n.checked_add(i64::from(nanos)))
+        .unwrap_or(i64::MAX)
+}
+
+/// Go's `time.RFC3339Nano`: up to nine fractional digits with trailing zeros dropped (none if zero), as the
+/// json-file log driver writes `time`.
+pub fn rfc3339_nano(t: SystemTime) -> String {
+    let (secs, nanos) = unix_parts(t);
+    let full = format(secs, Some(nanos));
+    // `....123456789Z`: drop trailing zeros of the fraction, and the dot if nothing is left.
+    let (head, _) = full.split_at(full.len() - 1);
+    let trimmed = head.trim_end_matches('0').trim_end_matches('.');
+    format!("{trimmed}Z")
+}
+
+/// Docker's `RFC3339NanoFixed`: always nine fractional digits, as `docker logs --timestamps` prints them.
+pub fn rfc3339_nano_fixed(t: SystemTime) -> String {
+    let (secs, nanos) = unix_parts(t);
+    format(secs, Some(nanos))
+}
+
+/// Parses RFC 3339 (`2024-01-02T03:04:05[.frac](Z|+hh:mm|-hh:mm)`); `None` if malformed or before 1970.
+pub fn parse_rfc3339(s: &str) -> Option<SystemTime> {
+    let b = s.as_bytes();
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't') {
+        return None;
+    }
+    if b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let num = |from: usize, to: usize| -> Option<u32> {
+        let part = s.get(from..to)?;
+        if !part.bytes().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        part.parse().ok()
+    };
+    let (year, month, day) = (num(0, 4)?, num(5, 7)?, num(8, 10)?);
+    let (hour, min, sec) = (num(11, 13)?, num(14, 16)?, num(17, 19)?);
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || min > 59 || sec > 60 {
+        return None;
+    }
+    let mut rest = s.get(19..)?;
+    let mut nanos = 0u32;
+    if let Some(frac) = rest.strip_prefix('.') {
+        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 || digits > 9 {
+            return None;
+        }
+        nanos = frac.get(..digits)?.parse::<u32>().ok()? * 10u32.pow(9 - digits as u32);
+        rest = frac.get(digits..)?;
+    }
+    let offset: i64 = match rest.as_bytes() {
+        [b'Z' | b'z'] => 0,
+        [sign @ (b'+' | b'-'), _, _, b':', _, _] => {
+            let hh = i64::from(num(s.len() - 5, s.len() - 3)?);
+            let mm = i64::from(num(s.len() - 2, s.len())?);
+            let o = hh * 3600 + mm * 60;
+            if *sign == b'+' {
+                o
+            } else {
+                -o
+            }
+        }
+        _ => return None,
+    };
+    let days = days_from_civil(i64::from(year), month, day);
+    let secs = days * 86_400 + i64::from(hour * 3600 + min * 60 + sec) - offset;
+    let secs = u64::try_from(secs).ok()?;
+    Some(UNIX_EPOCH + Duration::new(secs, nanos))
+}
+
 /// Unix nanoseconds as Go's `RFC3339Nano` prints them (trailing zeros of the fraction dropped), the shape of
 /// `docker inspect`'s `Created`, `StartedAt` and `FinishedAt`.
 pub fn rfc3339_unix_nanos(nanos: u64) -> String {
-    let secs = nanos / 1_000_000_000;
-    let frac = nanos % 1_000_000_000;
-    let base = format(secs, None);
-    if frac == 0 {
-        return base;
-    }
-    let digits = format!("{frac:09}");
-    let digits = digits.trim_end_matches('0');
-    format!("{}.{digits}Z", base.trim_end_matches('Z'))
+    rfc3339_nano(UNIX_EPOCH + Duration::from_nanos(nanos))
 }
 
 /// Go's zero time, which dockerd reports for a `StartedAt` or `FinishedAt` that never happened.
@@ -88,5 +177,41 @@ mod tests {
         let s = now_rfc3339_nanos();
         assert_eq!(s.len(), "2024-01-02T03:04:05.123456789Z".len());
         assert!(s.ends_with('Z'));
+    }
+
+    #[test]
+    fn go_rfc3339_nano_trims_and_fixed_does_not() {
+        let t = UNIX_EPOCH + Duration::new(1_795_843_633, 544_374_900);
+        assert_eq!(rfc3339_nano(t), "2026-11-28T05:27:13.5443749Z");
+        assert_eq!(rfc3339_nano_fixed(t), "2026-11-28T05:27:13.544374900Z");
+        let whole = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        assert_eq!(rfc3339_nano(whole), "2023-11-14T22:13:20Z");
+        assert_eq!(unix_nanos(t), 1_795_843_633_544_374_900);
+    }
+
+    #[test]
+    fn parses_what_it_formats_and_offsets() {
+        let t = UNIX_EPOCH + Duration::new(1_795_843_633, 544_374_988);
+        assert_eq!(parse_rfc3339(&rfc3339_nano(t)), Some(t));
+        assert_eq!(parse_rfc3339(&rfc3339_nano_fixed(t)), Some(t));
+        let whole = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        assert_eq!(parse_rfc3339("2023-11-14T23:13:20+01:00"), Some(whole));
+        assert_eq!(parse_rfc3339("2023-11-14T21:13:20-01:00"), Some(whole));
+        assert_eq!(
+            parse_rfc3339("2000-02-29T00:00:00.5Z"),
+            Some(UNIX_EPOCH + Duration::new(951_782_400, 500_000_000))
+        );
+        for bad in [
+            "",
+            "2023-11-14",
+            "2023-11-14T22:13:20",
+            "2023-13-14T22:13:20Z",
+            "2023-11-14T22:13:20.Z",
+            "2023-11-14T22:13:20.1234567890Z",
+            "1969-12-31T23:59:59Z",
+            "2023-11-14T22:13:20+0100",
+        ] {
+            assert_eq!(parse_rfc3339(bad), None, "{bad}");
+        }
     }
 }

@@ -1,5 +1,5 @@
-//! The Docker Engine API on axum: routers grouped by area as in moby (`system` now; containers, images and
-//! exec later), and the one place where the middlewares are layered.
+//! The Docker Engine API on axum: routers grouped by area as in moby (`system` and its `events` now;
+//! containers, images and exec later), and the one place where the middlewares are layered.
 //!
 //! Order of the layers, outermost first: the access log (sees every request and its final status), then the
 //! version middleware (checks and strips `/v{version}` before routing, stamps headers on every answer), then
@@ -7,6 +7,7 @@
 
 pub mod access_log;
 pub mod error;
+pub mod events;
 pub mod extract;
 pub mod system;
 pub mod version;
@@ -22,7 +23,9 @@ use crate::state::AppState;
 
 /// The whole API for `state`.
 pub fn router(state: AppState) -> Router {
-    let routes = Router::new().merge(system::routes());
+    let routes = Router::new()
+        .merge(system::routes())
+        .merge(events::routes());
     with_layers(routes, state)
 }
 

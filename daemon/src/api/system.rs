@@ -157,7 +157,7 @@ fn info_body(state: &AppState) -> SystemInfo {
             CgroupVersion::V1 => SystemInfoCgroupVersionEnum::_1,
             CgroupVersion::V2 => SystemInfoCgroupVersionEnum::_2,
         }),
-        n_events_listener: Some(0),
+        n_events_listener: Some(state.events().listeners() as i64),
         kernel_version: Some(facts.kernel_version.clone()),
         operating_system: Some(facts.operating_system.clone()),
         os_version: Some(facts.os_version.clone()),
