@@ -6,6 +6,7 @@ pub mod buildinfo;
 pub mod certs;
 pub mod cli;
 pub mod config;
+pub mod containerd;
 pub mod daemon;
 pub mod dump;
 pub mod engine_id;

@@ -6,7 +6,22 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::config::StorageDriver;
+use crate::containerd::Containerd;
 use crate::hostinfo::HostFacts;
+
+/// The containerd side of the daemon: the client, the snapshotter and the limits of image writes.
+#[derive(Clone, Debug)]
+pub struct Backend {
+    /// The client, in wharfd's namespace.
+    pub containerd: Containerd,
+    /// The snapshotter images are unpacked with.
+    pub driver: StorageDriver,
+    /// The largest import or load body.
+    pub max_import_size: u64,
+    /// The data root, where import bodies are spooled.
+    pub data_root: PathBuf,
+}
 
 /// Shared daemon state, cheap to clone.
 #[derive(Clone, Debug)]
@@ -23,6 +38,7 @@ struct Inner {
     warnings: Vec<String>,
     started: Instant,
     counters: Counters,
+    backend: Option<Backend>,
 }
 
 /// Request counters, updated by the request log middleware.
@@ -46,6 +62,7 @@ impl AppState {
         data_root: PathBuf,
         debug: bool,
         warnings: Vec<String>,
+        backend: Option<Backend>,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -56,6 +73,7 @@ impl AppState {
                 warnings,
                 started: Instant::now(),
                 counters: Counters::default(),
+                backend,
             }),
         }
     }
@@ -69,7 +87,13 @@ impl AppState {
             "/tmp/wharf-test".into(),
             false,
             Vec::new(),
+            None,
         )
+    }
+
+    /// The containerd backend; `None` only in unit tests that need none.
+    pub fn backend(&self) -> Option<&Backend> {
+        self.inner.backend.as_ref()
     }
 
     /// Cached host facts.
