@@ -248,6 +248,12 @@ async fn start_containerd(config: &Config) -> Result<(Option<Supervisor>, Backen
             Ok((
                 supervisor,
                 Backend {
+                    images: crate::images::ImageStore::new(
+                        client.clone(),
+                        driver.snapshotter(),
+                        config.data_root.join("tmp"),
+                        config.max_import_size,
+                    ),
                     containerd: client,
                     driver,
                     max_import_size: config.max_import_size,

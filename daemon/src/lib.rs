@@ -11,6 +11,7 @@ pub mod daemon;
 pub mod dump;
 pub mod engine_id;
 pub mod hostinfo;
+pub mod images;
 pub mod listeners;
 pub mod logging;
 pub mod notify;

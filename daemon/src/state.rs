@@ -21,6 +21,8 @@ pub struct Backend {
     pub max_import_size: u64,
     /// The data root, where import bodies are spooled.
     pub data_root: PathBuf,
+    /// The image store.
+    pub images: crate::images::ImageStore,
 }
 
 /// Shared daemon state, cheap to clone.

@@ -41,6 +41,48 @@ pub fn now_rfc3339_nanos() -> String {
     format(now.as_secs(), Some(now.subsec_nanos()))
 }
 
+/// (year, month, day) to days since 1970-01-01, the inverse of `civil_from_days`.
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = if m > 2 { m - 3 } else { m + 9 };
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Unix seconds of an RFC 3339 time (`2024-01-02T03:04:05.5Z`, `...+02:00`); `None` when malformed.
+pub fn parse_rfc3339_seconds(s: &str) -> Option<i64> {
+    let num = |r: std::ops::Range<usize>| s.get(r).and_then(|t| t.parse::<i64>().ok());
+    let b = s.as_bytes();
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
+        return None;
+    }
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    let mut rest = &s[19..];
+    if let Some(frac) = rest.strip_prefix('.') {
+        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
+        rest = &frac[digits..];
+    }
+    let offset = match rest {
+        "Z" | "z" => 0,
+        tz if tz.len() == 6 => {
+            let sign = match &tz[..1] {
+                "+" => 1,
+                "-" => -1,
+                _ => return None,
+            };
+            let oh = tz.get(1..3)?.parse::<i64>().ok()?;
+            let om = tz.get(4..6)?.parse::<i64>().ok()?;
+            sign * (oh * 3600 + om * 60)
+        }
+        _ => return None,
+    };
+    Some(days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + sec - offset)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -50,6 +92,19 @@ mod tests {
         assert_eq!(rfc3339_seconds(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339_seconds(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(rfc3339_seconds(1_700_000_000), "2023-11-14T22:13:20Z");
+        assert_eq!(
+            parse_rfc3339_seconds("2023-11-14T22:13:20Z"),
+            Some(1_700_000_000)
+        );
+        assert_eq!(
+            parse_rfc3339_seconds("2026-11-28T05:16:43.265562574Z"),
+            Some(1_795_843_003)
+        );
+        assert_eq!(
+            parse_rfc3339_seconds("2000-02-29T02:00:00+02:00"),
+            Some(951_782_400)
+        );
+        assert_eq!(parse_rfc3339_seconds("yesterday"), None);
         assert_eq!(format(86_399, Some(5)), "1970-01-01T23:59:59.000000005Z");
     }
 

@@ -8,6 +8,8 @@
 pub mod access_log;
 pub mod error;
 pub mod extract;
+pub mod images;
+pub mod params;
 pub mod system;
 pub mod version;
 
@@ -22,7 +24,9 @@ use crate::state::AppState;
 
 /// The whole API for `state`.
 pub fn router(state: AppState) -> Router {
-    let routes = Router::new().merge(system::routes());
+    let routes = Router::new()
+        .merge(system::routes())
+        .merge(images::routes());
     with_layers(routes, state)
 }
 
