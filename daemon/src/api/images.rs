@@ -187,17 +187,27 @@ async fn list(
         })
         .filter(|e| before.is_none_or(|b| e.created_unix() < b))
         .filter(|e| since.is_none_or(|s| e.created_unix() > s))
-        .filter(|e| {
-            f.get("reference").is_none_or(|refs| {
-                let tags = e.repo_tags();
-                refs.iter().any(|r| {
-                    tags.iter().any(|t| {
+        .filter_map(|e| {
+            let Some(refs) = f.get("reference") else {
+                return Some(summary(e, -1, -1));
+            };
+            // As dockerd: only the tags that match are listed, and an image with none is left out.
+            let matching: Vec<String> = e
+                .repo_tags()
+                .into_iter()
+                .filter(|t| {
+                    refs.iter().any(|r| {
                         glob(r, t) || t.rsplit_once(':').is_some_and(|(name, _)| glob(r, name))
                     })
                 })
-            })
+                .collect();
+            if matching.is_empty() {
+                return None;
+            }
+            let mut s = summary(e, -1, -1);
+            s["RepoTags"] = json!(matching);
+            Some(s)
         })
-        .map(|e| summary(e, -1, -1))
         .collect();
     Ok(Json(Value::Array(out)))
 }

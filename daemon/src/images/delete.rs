@@ -89,11 +89,11 @@ impl ImageStore {
     /// Deletes every record of `entry`, the last one with a synchronous garbage collection so that its
     /// content and snapshots are gone when this returns.
     async fn remove_all(&self, entry: &ImageEntry) -> Result<(), ImageError> {
-        let mut names = entry.names.clone();
+        // A dangling record that may or may not exist goes first, so that the last delete — the one that
+        // waits for the garbage collection — names a record that exists.
         let dangling = format!("{DANGLING_PREFIX}{}", entry.meta.manifest_digest);
-        if !names.contains(&dangling) {
-            names.push(dangling);
-        }
+        let mut names = vec![dangling.clone()];
+        names.extend(entry.names.iter().filter(|n| **n != dangling).cloned());
         let count = names.len();
         for (i, n) in names.iter().enumerate() {
             match self.cd.image_delete(n, i + 1 == count).await {

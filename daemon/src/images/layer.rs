@@ -44,7 +44,7 @@ pub struct Layer {
     pub digest: String,
     /// Bytes of the uncompressed tar.
     pub tar_size: u64,
-    /// Sum of the regular files' sizes, as dockerd's `Size`.
+    /// Sum of the regular files' and symlinks' sizes, as dockerd's `Size`.
     pub content_size: u64,
 }
 
@@ -162,6 +162,9 @@ pub fn read_layer(input: impl Read, out: impl Write) -> Result<Layer, LayerError
             }
             if kind.is_file() {
                 content_size += expected;
+            } else if kind.is_symlink() {
+                // As dockerd's du-style size: a symlink's size is its target's length.
+                content_size += link.as_ref().map_or(0, |l| l.len() as u64);
             }
         }
     }
@@ -242,7 +245,8 @@ mod tests {
         let layer = read_layer(&input[..], &mut out).unwrap();
         assert_eq!(out, input);
         assert_eq!(layer.tar_size, input.len() as u64);
-        assert_eq!(layer.content_size, 13);
+        // Files 10 + 3, symlink targets 7 + 12 + 9.
+        assert_eq!(layer.content_size, 41);
         assert_eq!(layer.digest, format!("sha256:{:x}", Sha256::digest(&input)));
     }
 
