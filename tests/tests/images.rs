@@ -300,3 +300,24 @@ fn layer_diff_ids_match_the_reference_dockerd() {
     let theirs = layers(&reference.endpoints().docker_env_unix());
     assert_eq!(ours, theirs);
 }
+
+#[test]
+fn without_containerd_start_up_fails_saying_how_to_fix_it() {
+    let failed = Wharfd::builder()
+        .env("PATH", "/nonexistent")
+        .start_expect_failure()
+        .unwrap();
+    assert!(!failed.status.success());
+    assert!(
+        failed.stderr.contains(
+            "containerd was not found in PATH: install Debian's containerd and runc packages"
+        ),
+        "{}",
+        failed.stderr
+    );
+    assert!(
+        failed.stderr.contains("cargo xtask setup"),
+        "{}",
+        failed.stderr
+    );
+}
