@@ -265,3 +265,81 @@ async fn import_tag_delete_and_failed_imports_leave_nothing() {
     assert_eq!(store.list().await.unwrap().len(), 1);
     sup.stop().await;
 }
+
+/// A docker-save archive with one image whose config claims `diff_id` for `layer`.
+fn save_archive(layer: &[u8], diff_id: &str, tag: &str) -> Vec<u8> {
+    let config = format!(
+        r#"{{"architecture":"amd64","config":{{}},"created":"2024-01-01T00:00:00Z","os":"linux","rootfs":{{"type":"layers","diff_ids":["{diff_id}"]}}}}"#
+    );
+    let manifest =
+        format!(r#"[{{"Config":"c.json","RepoTags":["{tag}"],"Layers":["l/layer.tar"]}}]"#);
+    let mut b = tar::Builder::new(Vec::new());
+    for (name, data) in [
+        ("l/layer.tar", layer),
+        ("c.json", config.as_bytes()),
+        ("manifest.json", manifest.as_bytes()),
+    ] {
+        let mut h = tar::Header::new_gnu();
+        h.set_mode(0o644);
+        h.set_size(data.len() as u64);
+        b.append_data(&mut h, name, data).unwrap();
+    }
+    b.into_inner().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn load_checks_layers_and_leaves_nothing_when_refused() {
+    if !can_run("load_checks_layers_and_leaves_nothing_when_refused") {
+        return;
+    }
+    let dir = Dir::new();
+    let (sup, cd) = start(&dir.0).await;
+    let store = ImageStore::new(cd.clone(), "native", dir.0.join("data/tmp"), 1 << 30);
+    let layer = rootfs_tar("x");
+    let digest = format!(
+        "sha256:{:x}",
+        <sha2::Sha256 as sha2::Digest>::digest(&layer)
+    );
+
+    // A config whose diff ID does not match the layer, then a layer that escapes its root.
+    let wrong = save_archive(&layer, &format!("sha256:{}", "0".repeat(64)), "l:1");
+    let e = store.load(body(wrong)).await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::InvalidParameter);
+    assert!(e.message.contains("but the config says"), "{e}");
+    let mut evil = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(tar::EntryType::Symlink);
+    h.set_size(0);
+    evil.append_link(&mut h, "x", "../../../etc").unwrap();
+    let evil = evil.into_inner().unwrap();
+    let evil_digest = format!("sha256:{:x}", <sha2::Sha256 as sha2::Digest>::digest(&evil));
+    let e = store
+        .load(body(save_archive(&evil, &evil_digest, "l:1")))
+        .await
+        .unwrap_err();
+    assert!(e.message.contains("invalid symlink"), "{e}");
+    assert_eq!(blobs(&cd).await, 0);
+    assert!(cd
+        .snapshot_list("native", Vec::new())
+        .await
+        .unwrap()
+        .is_empty());
+
+    let lines = store
+        .load(body(save_archive(&layer, &digest, "l:1")))
+        .await
+        .unwrap();
+    assert_eq!(lines, ["Loaded image: l:1"]);
+    assert_eq!(
+        store
+            .resolve("l:1")
+            .await
+            .unwrap()
+            .meta
+            .config
+            .rootfs
+            .diff_ids,
+        [digest]
+    );
+    sup.stop().await;
+}

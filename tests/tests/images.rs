@@ -321,3 +321,114 @@ fn without_containerd_start_up_fails_saying_how_to_fix_it() {
         failed.stderr
     );
 }
+
+#[test]
+fn save_and_load_round_trip_between_wharfd_and_dockerd() {
+    if !can_run("save_and_load_round_trip_between_wharfd_and_dockerd") {
+        return;
+    }
+    let wharfd = Wharfd::start().unwrap();
+    let ours = wharfd.endpoints().docker_env_unix();
+    let dir = wharfd.dir().to_owned();
+    let tar = rootfs_tar(&dir);
+    let id = ok(
+        docker(
+            &ours,
+            &[
+                "import",
+                "-c",
+                "CMD [\"sh\"]",
+                tar.to_str().unwrap(),
+                "rt:1",
+            ],
+        ),
+        "import",
+    );
+    let id = id.trim().to_owned();
+    let saved = dir.join("saved.tar");
+    let saved = saved.to_str().unwrap();
+    ok(docker(&ours, &["save", "-o", saved, "rt:1"]), "docker save");
+
+    // wharfd -> wharfd, from the docker-save layout and from the OCI layout alone.
+    ok(docker(&ours, &["rmi", "rt:1"]), "rmi");
+    let loaded = ok(docker(&ours, &["load", "-i", saved]), "docker load");
+    assert_eq!(loaded.trim(), "Loaded image: rt:1");
+    let oci_dir = dir.join("oci");
+    std::fs::create_dir(&oci_dir).unwrap();
+    RunCommand::new("tar")
+        .arg("-xf")
+        .arg(saved)
+        .arg("-C")
+        .arg(&oci_dir)
+        .run()
+        .unwrap()
+        .ok()
+        .unwrap();
+    assert!(oci_dir.join("index.json").exists() && oci_dir.join("oci-layout").exists());
+    std::fs::remove_file(oci_dir.join("manifest.json")).unwrap();
+    let oci_tar = dir.join("oci.tar");
+    RunCommand::new("tar")
+        .arg("-cf")
+        .arg(&oci_tar)
+        .arg("-C")
+        .arg(&oci_dir)
+        .arg(".")
+        .run()
+        .unwrap()
+        .ok()
+        .unwrap();
+    ok(docker(&ours, &["rmi", "rt:1"]), "rmi");
+    let loaded = ok(
+        docker(&ours, &["load", "-i", oci_tar.to_str().unwrap()]),
+        "load OCI layout",
+    );
+    assert_eq!(loaded.trim(), "Loaded image: rt:1");
+    let inspect = |env: &[(String, String)], name: &str| {
+        ok(
+            docker(
+                env,
+                &[
+                    "inspect",
+                    "--format",
+                    "{{.Id}} {{json .Config.Cmd}} {{json .RootFS.Layers}}",
+                    name,
+                ],
+            ),
+            "inspect",
+        )
+        .trim()
+        .to_owned()
+    };
+    assert!(inspect(&ours, "rt:1").starts_with(&id));
+
+    let Some(reference) = RefDockerd::builder().start_if_available().unwrap() else {
+        if std::env::var_os("CI").is_some() {
+            panic!("the reference dockerd must run under CI");
+        }
+        return;
+    };
+    let theirs = reference.endpoints().docker_env_unix();
+    // wharfd -> dockerd: same ID, config and layers.
+    let loaded = ok(docker(&theirs, &["load", "-i", saved]), "dockerd load");
+    assert_eq!(loaded.trim(), "Loaded image: rt:1");
+    assert_eq!(inspect(&theirs, "rt:1"), inspect(&ours, "rt:1"));
+    // dockerd -> wharfd: an image dockerd imported.
+    ok(
+        docker(&theirs, &["import", tar.to_str().unwrap(), "fromref:1"]),
+        "dockerd import",
+    );
+    let theirs_saved = dir.join("theirs.tar");
+    ok(
+        docker(
+            &theirs,
+            &["save", "-o", theirs_saved.to_str().unwrap(), "fromref:1"],
+        ),
+        "dockerd save",
+    );
+    let loaded = ok(
+        docker(&ours, &["load", "-i", theirs_saved.to_str().unwrap()]),
+        "wharfd load",
+    );
+    assert_eq!(loaded.trim(), "Loaded image: fromref:1");
+    assert_eq!(inspect(&ours, "fromref:1"), inspect(&theirs, "fromref:1"));
+}

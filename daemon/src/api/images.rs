@@ -22,8 +22,8 @@ pub fn routes() -> Router<AppState> {
         .route("/images/create", post(create))
         .route("/images/json", get(list))
         .route("/images/prune", post(prune))
-        .route("/images/load", post(not_yet))
-        .route("/images/get", get(not_yet))
+        .route("/images/load", post(load))
+        .route("/images/get", get(save_many))
         .route("/images/search", get(not_yet))
         .route("/images/{*name}", get(get_named).post(post_named))
         .route("/images/{*name}", delete(remove))
@@ -46,8 +46,40 @@ fn store(state: &AppState) -> Result<ImageStore, ApiError> {
 async fn not_yet() -> ApiError {
     ApiError::new(
         ErrorKind::NotImplemented,
-        "docker save, docker load and registry search are not supported yet",
+        "registry search is not supported yet: wharfd does not talk to registries",
     )
+}
+
+/// `POST /images/load`: answers dockerd's JSON message lines.
+async fn load(State(state): State<AppState>, body: Body) -> Result<Response, ApiError> {
+    let images = store(&state)?;
+    let lines = images.load(body.into_data_stream()).await?;
+    let text: String = lines
+        .iter()
+        .map(|l| format!("{}\r\n", json!({ "stream": format!("{l}\n") })))
+        .collect();
+    Ok(([(http::header::CONTENT_TYPE, "application/json")], text).into_response())
+}
+
+async fn save(images: ImageStore, names: Vec<String>) -> Result<Response, ApiError> {
+    let stream = images.save(&names).await?;
+    Ok((
+        [(http::header::CONTENT_TYPE, "application/x-tar")],
+        Body::from_stream(stream),
+    )
+        .into_response())
+}
+
+/// `GET /images/get?names=a&names=b`.
+async fn save_many(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let names = Params::parse(query.as_deref()).all("names");
+    if names.is_empty() {
+        return Err(ApiError::invalid("no images named: give names=<image>"));
+    }
+    save(store(&state)?, names).await
 }
 
 /// `POST /images/create`: `fromSrc=-` imports the body; pulling (`fromImage`) needs a registry client.
@@ -291,18 +323,18 @@ fn history_body(e: &ImageEntry) -> Value {
 async fn get_named(
     State(state): State<AppState>,
     Path(path): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let images = store(&state)?;
     if let Some(name) = path.strip_suffix("/json") {
         let e = images.resolve(name).await?;
-        return Ok(Json(inspect_body(&e, images.snapshotter())));
+        return Ok(Json(inspect_body(&e, images.snapshotter())).into_response());
     }
     if let Some(name) = path.strip_suffix("/history") {
         let e = images.resolve(name).await?;
-        return Ok(Json(history_body(&e)));
+        return Ok(Json(history_body(&e)).into_response());
     }
-    if path.ends_with("/get") {
-        return Err(not_yet().await);
+    if let Some(name) = path.strip_suffix("/get") {
+        return save(images, vec![name.to_owned()]).await;
     }
     Err(ApiError::page_not_found())
 }

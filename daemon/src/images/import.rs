@@ -46,7 +46,7 @@ pub struct ImportOptions {
 }
 
 /// Removes the spool file however the import ends.
-struct Spool(PathBuf);
+pub(crate) struct Spool(pub(crate) PathBuf);
 
 impl Drop for Spool {
     fn drop(&mut self) {
@@ -59,9 +59,9 @@ impl Drop for Spool {
 }
 
 /// A blocking reader over chunks sent from the async side.
-struct ChannelReader {
-    rx: mpsc::Receiver<io::Result<Bytes>>,
-    current: Bytes,
+pub(crate) struct ChannelReader {
+    pub(crate) rx: mpsc::Receiver<io::Result<Bytes>>,
+    pub(crate) current: Bytes,
 }
 
 impl Read for ChannelReader {
@@ -88,12 +88,14 @@ fn layer_error(e: LayerError) -> ImageError {
 }
 
 /// Why feeding the body stopped early.
-enum FeedError {
+pub(crate) enum FeedError {
+    /// Over the cap.
     TooLarge(u64),
+    /// The client's fault.
     Client(String),
 }
 
-async fn feed<S, E>(
+pub(crate) async fn feed<S, E>(
     mut body: S,
     tx: mpsc::Sender<io::Result<Bytes>>,
     max: u64,
@@ -136,7 +138,7 @@ where
     }
 }
 
-fn unique(prefix: &str) -> String {
+pub(crate) fn unique(prefix: &str) -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
@@ -283,7 +285,10 @@ impl ImageStore {
             size: i64::try_from(layer.tar_size).unwrap_or(i64::MAX),
             annotations: None,
         }];
-        self.write_image(cd, config, layers).await
+        let bytes = serde_json::to_vec(&config).map_err(|e| {
+            ImageError::new(ErrorKind::System, format!("cannot encode the config: {e}"))
+        })?;
+        self.write_image(cd, config, bytes, layers).await
     }
 
     /// Writes `config` and a manifest over `layers` (whose blobs exist), with GC labels, and unpacks the
@@ -292,13 +297,13 @@ impl ImageStore {
         &self,
         cd: &Containerd,
         config: ImageConfig,
+        config_bytes: Vec<u8>,
         layers: Vec<Descriptor>,
     ) -> Result<Arc<ImageMeta>, ImageError> {
         let encode = |e: serde_json::Error| {
             ImageError::new(ErrorKind::System, format!("cannot encode: {e}"))
         };
         let chains = chain_ids(&config.rootfs.diff_ids);
-        let config_bytes = serde_json::to_vec(&config).map_err(encode)?;
         let config_digest = sha256_digest(&config_bytes);
         let mut config_labels = HashMap::new();
         if let Some(top) = chains.last() {

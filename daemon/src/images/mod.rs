@@ -4,6 +4,7 @@
 //! digest. Multi-step writes run under a lease so that nothing half-made is kept and nothing is collected
 //! mid-way.
 
+pub mod archive;
 pub mod changes;
 pub mod delete;
 pub mod import;
