@@ -343,3 +343,46 @@ async fn load_checks_layers_and_leaves_nothing_when_refused() {
     );
     sup.stop().await;
 }
+
+#[derive(Debug)]
+struct OneContainer;
+
+impl wharf_daemon::images::ImageUsers for OneContainer {
+    fn containers_using(&self, _id: &str) -> Vec<String> {
+        vec!["c0ffee0123456789".to_owned()]
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn images_a_container_uses_are_not_deleted() {
+    if !can_run("images_a_container_uses_are_not_deleted") {
+        return;
+    }
+    let dir = Dir::new();
+    let (sup, cd) = start(&dir.0).await;
+    let store = ImageStore::new(cd.clone(), "native", dir.0.join("data/tmp"), 1 << 30)
+        .with_users(std::sync::Arc::new(OneContainer));
+    let id = store
+        .import(body(rootfs_tar("u")), opts("used:1"))
+        .await
+        .unwrap();
+    let e = store.delete("used:1", false).await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Conflict);
+    assert_eq!(
+        e.message,
+        format!(
+            "conflict: unable to remove repository reference \"used:1\" (must force) - container c0ffee012345 is using its referenced image {}",
+            &id[7..19]
+        )
+    );
+    let e = store.delete(&id, true).await.unwrap_err();
+    assert!(
+        e.message
+            .contains("(cannot be forced) - image is being used by container c0ffee012345"),
+        "{e}"
+    );
+    let (pruned, _) = store.prune(true, |_| false).await.unwrap();
+    assert!(pruned.is_empty());
+    assert_eq!(store.resolve("used:1").await.unwrap().id, id);
+    sup.stop().await;
+}

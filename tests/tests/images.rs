@@ -302,6 +302,38 @@ fn layer_diff_ids_match_the_reference_dockerd() {
 }
 
 #[test]
+fn the_native_storage_driver_can_be_chosen() {
+    if !can_run("the_native_storage_driver_can_be_chosen") {
+        return;
+    }
+    let wharfd = Wharfd::builder()
+        .config_json(Some(
+            r#"{"storage-driver":"native","containerd-namespace":"other"}"#,
+        ))
+        .start()
+        .unwrap();
+    let env = wharfd.endpoints().docker_env_unix();
+    let tar = rootfs_tar(wharfd.dir());
+    ok(
+        docker(&env, &["import", tar.to_str().unwrap(), "n:1"]),
+        "import",
+    );
+    let info = ok(
+        docker(&env, &["info", "--format", "{{.Driver}} {{.Images}}"]),
+        "info",
+    );
+    assert_eq!(info.trim(), "native 1");
+    let inspect = ok(
+        docker(
+            &env,
+            &["inspect", "--format", "{{.GraphDriver.Name}}", "n:1"],
+        ),
+        "inspect",
+    );
+    assert_eq!(inspect.trim(), "native");
+}
+
+#[test]
 fn without_containerd_start_up_fails_saying_how_to_fix_it() {
     let failed = Wharfd::builder()
         .env("PATH", "/nonexistent")

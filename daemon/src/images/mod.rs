@@ -162,6 +162,13 @@ impl ImageStore {
         }
     }
 
+    /// The same store asking `users` which containers use an image (the container runtime's hook: `docker
+    /// rmi` of an image a container uses is a 409).
+    pub fn with_users(mut self, users: Arc<dyn ImageUsers>) -> Self {
+        self.users = users;
+        self
+    }
+
     /// The snapshotter's name (`/info`'s `Driver`).
     pub fn snapshotter(&self) -> &'static str {
         self.snapshotter
