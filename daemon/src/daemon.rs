@@ -188,6 +188,9 @@ pub async fn run(
                     stops += 1;
                     if stops >= 3 {
                         tracing::warn!("Forcing shutdown on signal {sig}");
+                        if let Some(s) = &supervisor {
+                            s.kill_now();
+                        }
                         remove_sockets(&socket_files);
                         drop(pidfile);
                         std::process::exit(128 + sig);

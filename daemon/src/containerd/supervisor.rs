@@ -92,7 +92,46 @@ pub async fn wait_ready(
     }
 }
 
-/// Writes the configuration and spawns containerd.
+fn pid_file(paths: &ContainerdPaths) -> PathBuf {
+    paths.state.join("containerd.pid")
+}
+
+/// Whether process `pid` runs containerd with `config`.
+fn runs_our_config(pid: i32, config: &Path) -> bool {
+    std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|cmdline| {
+        cmdline
+            .split(|b| *b == 0)
+            .any(|arg| arg == config.as_os_str().as_encoded_bytes())
+    })
+}
+
+/// Stops a containerd left running on these paths by a wharfd that was killed (or forced to exit):
+/// SIGTERM, then SIGKILL after [`STOP_GRACE`]. Only a process whose command line names this config file.
+async fn stop_stale(paths: &ContainerdPaths) {
+    let Some(pid) = std::fs::read_to_string(pid_file(paths))
+        .ok()
+        .and_then(|s| s.trim().parse::<i32>().ok())
+    else {
+        return;
+    };
+    if pid <= 1 || !runs_our_config(pid, &paths.config) {
+        return;
+    }
+    tracing::warn!(
+        pid,
+        "stopping the containerd a previous wharfd left running"
+    );
+    let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
+    let deadline = Instant::now() + STOP_GRACE;
+    while runs_our_config(pid, &paths.config) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    if runs_our_config(pid, &paths.config) {
+        let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+    }
+}
+
+/// Writes the configuration and spawns containerd, recording its pid.
 fn spawn(binary: &Path, paths: &ContainerdPaths) -> Result<Child, ContainerdError> {
     make_dir(&paths.root, 0o711)?;
     make_dir(&paths.state, 0o711)?;
@@ -114,6 +153,11 @@ fn spawn(binary: &Path, paths: &ContainerdPaths) -> Result<Child, ContainerdErro
             path: binary.to_owned(),
             source,
         })?;
+    if let Some(pid) = child.id() {
+        if let Err(e) = std::fs::write(pid_file(paths), format!("{pid}\n")) {
+            tracing::warn!("cannot record containerd's pid: {e}");
+        }
+    }
     if let Some(out) = child.stdout.take() {
         tokio::spawn(forward_log(out));
     }
@@ -172,6 +216,7 @@ impl Supervisor {
             return Err(ContainerdError::SocketPathTooLong(long.to_owned()));
         }
         let client = Containerd::new(&paths.grpc, namespace)?;
+        stop_stale(&paths).await;
         let mut child = spawn(&binary, &paths)?;
         let ready = wait_ready(&client, READY_TIMEOUT, || {
             child.try_wait().ok().flatten().map(|s| s.to_string())
@@ -213,6 +258,13 @@ impl Supervisor {
     /// The pid of the containerd running now.
     pub fn pid(&self) -> Option<u32> {
         *self.pid.borrow()
+    }
+
+    /// Kills containerd at once, for a forced exit that cannot wait.
+    pub fn kill_now(&self) {
+        if let Some(pid) = self.pid().and_then(|p| i32::try_from(p).ok()) {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+        }
     }
 
     /// Stops containerd: SIGTERM, then SIGKILL after [`STOP_GRACE`].
@@ -333,6 +385,16 @@ mod tests {
             "warning"
         );
         assert_eq!(logrus_level("no level here"), "info");
+    }
+
+    #[test]
+    fn only_a_process_running_our_config_is_stale() {
+        let me = std::process::id() as i32;
+        assert!(!runs_our_config(
+            me,
+            Path::new("/nonexistent/containerd.toml")
+        ));
+        assert!(!runs_our_config(i32::MAX, Path::new("/x")));
     }
 
     #[test]
