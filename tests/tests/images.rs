@@ -220,6 +220,48 @@ fn docker_cli_drives_the_image_store() {
 }
 
 #[test]
+fn list_filters_before_since_label_and_dangling() {
+    if !can_run("list_filters_before_since_label_and_dangling") {
+        return;
+    }
+    let wharfd = Wharfd::start().unwrap();
+    let env = wharfd.endpoints().docker_env_unix();
+    let tar = rootfs_tar(wharfd.dir());
+    let tar = tar.to_str().unwrap();
+    ok(docker(&env, &["import", tar, "a:1"]), "import a");
+    // Created has one-second resolution in the list.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    ok(
+        docker(&env, &["import", "-c", "LABEL k=v", tar, "b:1"]),
+        "import b",
+    );
+    let names = |filter: &str| {
+        ok(
+            docker(
+                &env,
+                &["images", "--filter", filter, "--format", "{{.Repository}}"],
+            ),
+            filter,
+        )
+        .trim()
+        .to_owned()
+    };
+    assert_eq!(names("since=a:1"), "b");
+    assert_eq!(names("before=b:1"), "a");
+    assert_eq!(names("label=k=v"), "b");
+    assert_eq!(names("label=k"), "b");
+    assert_eq!(names("dangling=true"), "");
+    // Re-tagging b:1 onto a's image leaves the old b dangling.
+    ok(docker(&env, &["tag", "a:1", "b:1"]), "tag");
+    assert_eq!(names("dangling=true"), "<none>");
+    let missing = docker(&env, &["images", "--filter", "since=zz"]);
+    assert_eq!(
+        missing.stderr.trim(),
+        "Error response from daemon: No such image: zz:latest"
+    );
+}
+
+#[test]
 fn bad_archives_are_refused_and_leave_nothing() {
     if !can_run("bad_archives_are_refused_and_leave_nothing") {
         return;

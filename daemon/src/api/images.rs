@@ -190,25 +190,18 @@ async fn list(
             )))
         }
     };
-    let bound = |key: &str| -> Result<Option<i64>, ApiError> {
-        match f.get(key).and_then(|v| v.first()) {
-            None => Ok(None),
-            Some(name) => {
-                let hit = all_images.iter().find(|e| {
-                    e.id.contains(name.as_str())
-                        || e.repo_tags()
-                            .iter()
-                            .any(|t| t == name || *t == format!("{name}:latest"))
-                });
-                match hit {
-                    Some(e) => Ok(Some(e.created_unix())),
-                    None => Err(ImageError::no_such(&crate::images::display_name(name)).into()),
-                }
+    let bound = |key: &str| {
+        let name = f.get(key).and_then(|v| v.first()).cloned();
+        let images = images.clone();
+        async move {
+            match name {
+                None => Ok::<_, ApiError>(None),
+                Some(n) => Ok(Some(images.resolve(&n).await?.created_unix())),
             }
         }
     };
-    let before = bound("before")?;
-    let since = bound("since")?;
+    let before = bound("before").await?;
+    let since = bound("since").await?;
     // `all` also lists intermediate images, which only builds make: there are none.
     let out: Vec<Value> = all_images
         .iter()

@@ -164,7 +164,13 @@ impl Containerd {
     where
         R: AsyncRead + Send + Unpin + 'static,
     {
-        let reference = format!("wharf-{digest}-{}", std::process::id());
+        // Unique per write: two imports of the same blob at once must not lock each other's ingest.
+        static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let reference = format!(
+            "wharf-{digest}-{}-{}",
+            std::process::id(),
+            WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
         let read_error: Arc<Mutex<Option<std::io::Error>>> = Arc::default();
         let total = i64::try_from(size).unwrap_or(i64::MAX);
         let state = WriteState {

@@ -283,30 +283,19 @@ impl ImageStore {
         &self,
         name: &str,
         meta: &ImageMeta,
-        size: i64,
+        image_size: i64,
     ) -> Result<(), ImageError> {
-        let target = crate::containerd::client::descriptor(
-            oci::MEDIA_MANIFEST,
-            &meta.manifest_digest,
-            i64::try_from(
-                serde_json::to_vec(&meta.manifest)
-                    .map(|v| v.len())
-                    .unwrap_or(0),
-            )
-            .unwrap_or(0),
-        );
-        let target = containerd_client::types::Descriptor {
-            media_type: meta
-                .manifest
-                .media_type
-                .clone()
-                .unwrap_or_else(|| oci::MEDIA_MANIFEST.to_owned()),
-            size: self.cd.content_info(&meta.manifest_digest).await?.size,
-            ..target
-        };
+        let media_type = meta
+            .manifest
+            .media_type
+            .clone()
+            .unwrap_or_else(|| oci::MEDIA_MANIFEST.to_owned());
+        let size = self.cd.content_info(&meta.manifest_digest).await?.size;
+        let target =
+            crate::containerd::client::descriptor(&media_type, &meta.manifest_digest, size);
         let record = containerd_client::services::v1::Image {
             name: name.to_owned(),
-            labels: HashMap::from([(LABEL_SIZE.to_owned(), size.to_string())]),
+            labels: HashMap::from([(LABEL_SIZE.to_owned(), image_size.to_string())]),
             target: Some(target),
             ..Default::default()
         };
