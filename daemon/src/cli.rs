@@ -92,6 +92,18 @@ pub struct DaemonFlags {
     /// Seconds to wait for in-flight requests at shutdown [default: 15].
     #[arg(long = "shutdown-timeout", value_name = "SECONDS")]
     pub shutdown_timeout: Option<u64>,
+    /// The socket of a running containerd to use instead of starting one.
+    #[arg(long = "containerd", value_name = "SOCKET")]
+    pub containerd: Option<PathBuf>,
+    /// The containerd namespace wharfd keeps its objects in [default: wharf].
+    #[arg(long = "containerd-namespace", value_name = "NAMESPACE")]
+    pub containerd_namespace: Option<String>,
+    /// The snapshotter: overlayfs or native [default: overlayfs where available, else native].
+    #[arg(short = 's', long = "storage-driver", value_name = "DRIVER")]
+    pub storage_driver: Option<String>,
+    /// The largest body `docker import` and `docker load` accept, in bytes [default: 32 GiB].
+    #[arg(long = "max-import-size", value_name = "BYTES")]
+    pub max_import_size: Option<u64>,
     /// Validate the flags and configuration file, then exit.
     #[arg(long)]
     pub validate: bool,

@@ -10,14 +10,15 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::cli::DaemonFlags;
-use crate::config::{self, Config, Defaults};
+use crate::config::{self, Config, Defaults, StorageDriver};
+use crate::containerd::Supervisor;
 use crate::hostinfo::HostFacts;
 use crate::listeners::{self, LazyTls, ListenError, Listener};
 use crate::logging::LogControl;
 use crate::pidfile::{PidFile, PidFileError};
 use crate::serve::{self, ServeOptions};
 use crate::signals::{Event, Signals};
-use crate::state::AppState;
+use crate::state::{AppState, Backend};
 use crate::tls::TlsMode;
 use crate::{api, dump, engine_id, notify, tls};
 
@@ -41,6 +42,12 @@ pub enum DaemonError {
     /// A listener.
     #[error(transparent)]
     Listen(#[from] ListenError),
+    /// containerd.
+    #[error(transparent)]
+    Containerd(#[from] crate::containerd::ContainerdError),
+    /// The storage driver asked for cannot work here.
+    #[error("the {0} storage driver is not available on this host (containerd could not load the {0} snapshotter); use --storage-driver=native")]
+    StorageDriver(&'static str),
     /// Signal handlers.
     #[error("cannot install signal handlers: {0}")]
     Signals(#[source] std::io::Error),
@@ -93,8 +100,17 @@ pub async fn run(
         })?;
     let facts = HostFacts::detect();
 
+    let (supervisor, backend) = start_containerd(&config).await?;
     let mut lazy_tls = LazyTls::new(|| tls::server_config(config.tls_mode, &config.tls_files));
-    let bound = listeners::bind_all(&config.hosts, &mut lazy_tls, &config.group)?;
+    let bound = match listeners::bind_all(&config.hosts, &mut lazy_tls, &config.group) {
+        Ok(b) => b,
+        Err(e) => {
+            if let Some(s) = supervisor {
+                s.stop().await;
+            }
+            return Err(e.into());
+        }
+    };
     let warnings = listener_warnings(&bound, config.tls_mode);
     for w in &warnings {
         tracing::warn!("{w}");
@@ -105,6 +121,7 @@ pub async fn run(
         config.data_root.clone(),
         config.debug,
         warnings,
+        Some(backend),
     );
     let app = api::router(state.clone());
     let described: Vec<String> = bound
@@ -171,6 +188,9 @@ pub async fn run(
                     stops += 1;
                     if stops >= 3 {
                         tracing::warn!("Forcing shutdown on signal {sig}");
+                        if let Some(s) = &supervisor {
+                            s.kill_now();
+                        }
                         remove_sockets(&socket_files);
                         drop(pidfile);
                         std::process::exit(128 + sig);
@@ -182,10 +202,75 @@ pub async fn run(
             }
         }
     }
+    if let Some(s) = supervisor {
+        s.stop().await;
+    }
     remove_sockets(&socket_files);
     drop(pidfile);
     tracing::info!("Daemon shutdown complete");
     Ok(())
+}
+
+/// Starts (or connects to) containerd and picks the snapshotter: the one asked for, else overlayfs where
+/// containerd could load it, else native.
+async fn start_containerd(config: &Config) -> Result<(Option<Supervisor>, Backend), DaemonError> {
+    let (supervisor, client) = match &config.containerd {
+        Some(socket) => (
+            None,
+            crate::containerd::connect_external(socket, &config.containerd_namespace).await?,
+        ),
+        None => {
+            let (s, c) = Supervisor::start(
+                &config.data_root,
+                &config.exec_root,
+                &config.containerd_namespace,
+            )
+            .await?;
+            (Some(s), c)
+        }
+    };
+    let pick = async {
+        let overlay = client.snapshotter_available("overlayfs").await?;
+        match config.storage_driver {
+            Some(StorageDriver::Overlayfs) if !overlay => {
+                Err(DaemonError::StorageDriver("overlayfs"))
+            }
+            Some(d) => Ok(d),
+            None if overlay => Ok(StorageDriver::Overlayfs),
+            None => {
+                tracing::warn!(
+                    "overlayfs is not available here; using the native snapshotter (full copies)"
+                );
+                Ok(StorageDriver::Native)
+            }
+        }
+    };
+    match pick.await {
+        Ok(driver) => {
+            tracing::info!("storage driver: {}", driver.snapshotter());
+            Ok((
+                supervisor,
+                Backend {
+                    images: crate::images::ImageStore::new(
+                        client.clone(),
+                        driver.snapshotter(),
+                        config.data_root.join("tmp"),
+                        config.max_import_size,
+                    ),
+                    containerd: client,
+                    driver,
+                    max_import_size: config.max_import_size,
+                    data_root: config.data_root.clone(),
+                },
+            ))
+        }
+        Err(e) => {
+            if let Some(s) = supervisor {
+                s.stop().await;
+            }
+            Err(e)
+        }
+    }
 }
 
 fn remove_sockets(paths: &[PathBuf]) {

@@ -6,8 +6,25 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::config::StorageDriver;
+use crate::containerd::Containerd;
 use crate::events::EventBus;
 use crate::hostinfo::HostFacts;
+
+/// The containerd side of the daemon: the client, the snapshotter and the limits of image writes.
+#[derive(Clone, Debug)]
+pub struct Backend {
+    /// The client, in wharfd's namespace.
+    pub containerd: Containerd,
+    /// The snapshotter images are unpacked with.
+    pub driver: StorageDriver,
+    /// The largest import or load body.
+    pub max_import_size: u64,
+    /// The data root, where import bodies are spooled.
+    pub data_root: PathBuf,
+    /// The image store.
+    pub images: crate::images::ImageStore,
+}
 
 /// Shared daemon state, cheap to clone.
 #[derive(Clone, Debug)]
@@ -25,6 +42,7 @@ struct Inner {
     started: Instant,
     counters: Counters,
     events: EventBus,
+    backend: Option<Backend>,
 }
 
 /// Request counters, updated by the request log middleware.
@@ -48,6 +66,7 @@ impl AppState {
         data_root: PathBuf,
         debug: bool,
         warnings: Vec<String>,
+        backend: Option<Backend>,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -59,6 +78,7 @@ impl AppState {
                 started: Instant::now(),
                 counters: Counters::default(),
                 events: EventBus::default(),
+                backend,
             }),
         }
     }
@@ -72,7 +92,13 @@ impl AppState {
             "/tmp/wharf-test".into(),
             false,
             Vec::new(),
+            None,
         )
+    }
+
+    /// The containerd backend; `None` only in unit tests that need none.
+    pub fn backend(&self) -> Option<&Backend> {
+        self.inner.backend.as_ref()
     }
 
     /// Cached host facts.

@@ -147,6 +147,12 @@ pub fn rfc3339_unix_nanos(nanos: u64) -> String {
 /// Go's zero time, which dockerd reports for a `StartedAt` or `FinishedAt` that never happened.
 pub const GO_ZERO_TIME: &str = "0001-01-01T00:00:00Z";
 
+/// Unix seconds of an RFC 3339 time (`2024-01-02T03:04:05.5Z`, `...+02:00`); `None` when malformed.
+pub fn parse_rfc3339_seconds(s: &str) -> Option<i64> {
+    let t = parse_rfc3339(s)?;
+    i64::try_from(unix_parts(t).0).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,6 +162,19 @@ mod tests {
         assert_eq!(rfc3339_seconds(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339_seconds(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(rfc3339_seconds(1_700_000_000), "2023-11-14T22:13:20Z");
+        assert_eq!(
+            parse_rfc3339_seconds("2023-11-14T22:13:20Z"),
+            Some(1_700_000_000)
+        );
+        assert_eq!(
+            parse_rfc3339_seconds("2026-11-28T05:16:43.265562574Z"),
+            Some(1_795_843_003)
+        );
+        assert_eq!(
+            parse_rfc3339_seconds("2000-02-29T02:00:00+02:00"),
+            Some(951_782_400)
+        );
+        assert_eq!(parse_rfc3339_seconds("yesterday"), None);
         assert_eq!(format(86_399, Some(5)), "1970-01-01T23:59:59.000000005Z");
     }
 

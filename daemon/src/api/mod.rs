@@ -9,6 +9,8 @@ pub mod access_log;
 pub mod error;
 pub mod events;
 pub mod extract;
+pub mod images;
+pub mod params;
 pub mod system;
 pub mod version;
 
@@ -25,7 +27,8 @@ use crate::state::AppState;
 pub fn router(state: AppState) -> Router {
     let routes = Router::new()
         .merge(system::routes())
-        .merge(events::routes());
+        .merge(events::routes())
+        .merge(images::routes());
     with_layers(routes, state)
 }
 

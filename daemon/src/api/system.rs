@@ -222,7 +222,15 @@ fn no_commit() -> Commit {
 }
 
 async fn info(State(state): State<AppState>) -> Json<SystemInfo> {
-    Json(info_body(&state))
+    let mut body = info_body(&state);
+    if let Some(b) = state.backend() {
+        match b.images.list().await {
+            Ok(images) => body.images = Some(images.len() as i64),
+            Err(e) => tracing::warn!("/info cannot count images: {e}"),
+        }
+        body.driver = Some(b.images.snapshotter().to_owned());
+    }
+    Json(body)
 }
 
 #[cfg(test)]

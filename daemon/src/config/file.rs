@@ -19,6 +19,10 @@ pub const KNOWN_KEYS: &[&str] = &[
     "log-level",
     "group",
     "shutdown-timeout",
+    "containerd",
+    "containerd-namespace",
+    "storage-driver",
+    "max-import-size",
 ];
 
 /// The settings a `daemon.json` gives; absent keys are `None`.
@@ -55,6 +59,17 @@ pub struct FileConfig {
     /// `shutdown-timeout`, seconds.
     #[serde(rename = "shutdown-timeout")]
     pub shutdown_timeout: Option<u64>,
+    /// `containerd`: the socket of a running containerd.
+    pub containerd: Option<PathBuf>,
+    /// `containerd-namespace`.
+    #[serde(rename = "containerd-namespace")]
+    pub containerd_namespace: Option<String>,
+    /// `storage-driver`.
+    #[serde(rename = "storage-driver")]
+    pub storage_driver: Option<String>,
+    /// `max-import-size`, bytes.
+    #[serde(rename = "max-import-size")]
+    pub max_import_size: Option<u64>,
 }
 
 /// Why a `daemon.json` text is not a configuration.

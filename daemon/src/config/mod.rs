@@ -25,6 +25,43 @@ pub const DEFAULT_SHUTDOWN_TIMEOUT: u64 = 15;
 /// The group the unix socket is given when none is named, as dockerd.
 pub const DEFAULT_SOCKET_GROUP: &str = "docker";
 
+/// The containerd namespace wharfd's objects live in unless told otherwise.
+pub const DEFAULT_CONTAINERD_NAMESPACE: &str = "wharf";
+
+/// The largest import or load body by default: 32 GiB.
+pub const DEFAULT_MAX_IMPORT_SIZE: u64 = 32 << 30;
+
+/// The containerd snapshotter images are unpacked with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StorageDriver {
+    /// Overlay filesystem layers (dockerd's `overlay2`).
+    Overlayfs,
+    /// Full copies, for file systems overlay cannot sit on (dockerd's `vfs`).
+    Native,
+}
+
+impl StorageDriver {
+    /// The snapshotter's name in containerd.
+    pub fn snapshotter(self) -> &'static str {
+        match self {
+            Self::Overlayfs => "overlayfs",
+            Self::Native => "native",
+        }
+    }
+}
+
+impl std::str::FromStr for StorageDriver {
+    type Err = ConfigError;
+
+    fn from_str(s: &str) -> Result<Self, ConfigError> {
+        match s {
+            "overlayfs" | "overlay2" | "overlay" => Ok(Self::Overlayfs),
+            "native" | "vfs" => Ok(Self::Native),
+            other => Err(ConfigError::StorageDriver(other.to_owned())),
+        }
+    }
+}
+
 /// The unix socket's group.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SocketGroup {
@@ -59,6 +96,14 @@ pub struct Config {
     pub shutdown_timeout: Duration,
     /// The configuration file that was read, if any.
     pub config_file: Option<PathBuf>,
+    /// A running containerd to use instead of starting one.
+    pub containerd: Option<PathBuf>,
+    /// The containerd namespace.
+    pub containerd_namespace: String,
+    /// The snapshotter asked for; `None` picks overlayfs where it works, else native.
+    pub storage_driver: Option<StorageDriver>,
+    /// The largest import or load body, in bytes.
+    pub max_import_size: u64,
 }
 
 /// Why the flags and file do not make a configuration.
@@ -99,6 +144,12 @@ pub enum ConfigError {
     /// `--tls=false` together with `--tlsverify`.
     #[error("conflicting options: --tls=false and --tlsverify=true; drop one of them")]
     TlsContradiction,
+    /// A storage driver wharfd does not have.
+    #[error("unsupported storage driver: {0} (wharfd supports overlayfs and native)")]
+    StorageDriver(String),
+    /// A namespace containerd would refuse.
+    #[error("invalid containerd namespace {0:?}: use letters, digits and single '.', '_' or '-' between them")]
+    Namespace(String),
     /// Plain HTTP on an address other hosts can reach.
     #[error("refusing to serve the API over plain HTTP on {0}: anyone who can reach it controls the host. Use TLS (drop --tls=false and give --tlscacert, --tlscert and --tlskey; `wharfd certs --dir DIR` makes development certificates) or listen on a loopback address such as tcp://127.0.0.1:2375")]
     PlainNonLoopback(String),
@@ -228,6 +279,34 @@ pub fn merge(
         f.shutdown_timeout,
         |s| *s,
     );
+    let containerd = both(
+        &mut c,
+        "containerd",
+        flags.containerd.clone(),
+        f.containerd,
+        path_show,
+    );
+    let namespace = both(
+        &mut c,
+        "containerd-namespace",
+        flags.containerd_namespace.clone(),
+        f.containerd_namespace,
+        |s| s.clone(),
+    );
+    let storage_driver = both(
+        &mut c,
+        "storage-driver",
+        flags.storage_driver.clone(),
+        f.storage_driver,
+        |s| s.clone(),
+    );
+    let max_import = both(
+        &mut c,
+        "max-import-size",
+        flags.max_import_size,
+        f.max_import_size,
+        |s| *s,
+    );
     if !c.is_empty() {
         return Err(ConfigError::Conflict {
             path: path.unwrap_or_default(),
@@ -254,6 +333,11 @@ pub fn merge(
         Some(s) => s.parse().map_err(|_| ConfigError::LogLevel(s))?,
         None => LogLevel::Info,
     };
+    let containerd_namespace = namespace.unwrap_or_else(|| DEFAULT_CONTAINERD_NAMESPACE.to_owned());
+    if !crate::containerd::error::valid_namespace(&containerd_namespace) {
+        return Err(ConfigError::Namespace(containerd_namespace));
+    }
+    let storage_driver = storage_driver.map(|s| s.parse()).transpose()?;
     let cert =
         |given: Option<PathBuf>, name: &str| given.unwrap_or_else(|| defaults.cert_dir.join(name));
     Ok(Config {
@@ -272,6 +356,10 @@ pub fn merge(
         group: group.map_or(SocketGroup::Default, SocketGroup::Named),
         shutdown_timeout: Duration::from_secs(shutdown.unwrap_or(DEFAULT_SHUTDOWN_TIMEOUT)),
         config_file: path,
+        containerd,
+        containerd_namespace,
+        storage_driver,
+        max_import_size: max_import.unwrap_or(DEFAULT_MAX_IMPORT_SIZE),
     })
 }
 
@@ -397,6 +485,54 @@ mod tests {
         assert!(matches!(
             merge(&bad_host, None, &defaults()),
             Err(ConfigError::Host(_))
+        ));
+    }
+
+    #[test]
+    fn containerd_settings_merge_and_validate() {
+        let c = merge(&DaemonFlags::default(), None, &defaults()).unwrap();
+        assert_eq!(c.containerd, None);
+        assert_eq!(c.containerd_namespace, "wharf");
+        assert_eq!(c.storage_driver, None);
+        assert_eq!(c.max_import_size, 32 << 30);
+        let c = with_file(
+            &DaemonFlags::default(),
+            r#"{"containerd":"/run/c.sock","containerd-namespace":"ns1","storage-driver":"vfs","max-import-size":10}"#,
+        )
+        .unwrap();
+        assert_eq!(c.containerd, Some(PathBuf::from("/run/c.sock")));
+        assert_eq!(c.containerd_namespace, "ns1");
+        assert_eq!(c.storage_driver, Some(StorageDriver::Native));
+        assert_eq!(c.max_import_size, 10);
+        let flags = DaemonFlags {
+            storage_driver: Some("overlay2".into()),
+            ..DaemonFlags::default()
+        };
+        let e = with_file(&flags, r#"{"storage-driver":"native"}"#).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("storage-driver: (from flag: overlay2, from file: native)"),
+            "{e}"
+        );
+        assert_eq!(
+            merge(&flags, None, &defaults()).unwrap().storage_driver,
+            Some(StorageDriver::Overlayfs)
+        );
+        let bad = DaemonFlags {
+            storage_driver: Some("btrfs".into()),
+            ..DaemonFlags::default()
+        };
+        assert_eq!(
+            merge(&bad, None, &defaults()).unwrap_err().to_string(),
+            "unsupported storage driver: btrfs (wharfd supports overlayfs and native)"
+        );
+        let bad = DaemonFlags {
+            containerd_namespace: Some("a/b".into()),
+            ..DaemonFlags::default()
+        };
+        assert!(matches!(
+            merge(&bad, None, &defaults()),
+            Err(ConfigError::Namespace(_))
         ));
     }
 

@@ -1,0 +1,451 @@
+//! Image routes — moby's `api/server/router/image`: import, list, inspect, history, tag, delete, prune —
+//! and `/system/df`. Names may contain `/`, so the per-image routes are one wildcard dispatched on suffix.
+
+use axum::body::Body;
+use axum::extract::{Path, RawQuery, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use http::StatusCode;
+use serde_json::{json, Value};
+use wharf_client_core::ErrorKind;
+
+use super::params::{glob, Params};
+use super::ApiError;
+use crate::images::import::ImportOptions;
+use crate::images::{ImageEntry, ImageError, ImageStore};
+use crate::state::AppState;
+
+/// The image routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/images/create", post(create))
+        .route("/images/json", get(list))
+        .route("/images/prune", post(prune))
+        .route("/images/load", post(load))
+        .route("/images/get", get(save_many))
+        .route("/images/search", get(not_yet))
+        .route("/images/{*name}", get(get_named).post(post_named))
+        .route("/images/{*name}", delete(remove))
+        .route("/system/df", get(df))
+}
+
+impl From<ImageError> for ApiError {
+    fn from(e: ImageError) -> Self {
+        ApiError::new(e.kind, e.message)
+    }
+}
+
+fn store(state: &AppState) -> Result<ImageStore, ApiError> {
+    state
+        .backend()
+        .map(|b| b.images.clone())
+        .ok_or_else(|| ApiError::new(ErrorKind::Unavailable, "containerd is not available"))
+}
+
+async fn not_yet() -> ApiError {
+    ApiError::new(
+        ErrorKind::NotImplemented,
+        "registry search is not supported yet: wharfd does not talk to registries",
+    )
+}
+
+/// `POST /images/load`: answers dockerd's JSON message lines.
+async fn load(State(state): State<AppState>, body: Body) -> Result<Response, ApiError> {
+    let images = store(&state)?;
+    let lines = images.load(body.into_data_stream()).await?;
+    let text: String = lines
+        .iter()
+        .map(|l| format!("{}\r\n", json!({ "stream": format!("{l}\n") })))
+        .collect();
+    Ok(([(http::header::CONTENT_TYPE, "application/json")], text).into_response())
+}
+
+async fn save(images: ImageStore, names: Vec<String>) -> Result<Response, ApiError> {
+    let stream = images.save(&names).await?;
+    Ok((
+        [(http::header::CONTENT_TYPE, "application/x-tar")],
+        Body::from_stream(stream),
+    )
+        .into_response())
+}
+
+/// `GET /images/get?names=a&names=b`.
+async fn save_many(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let names = Params::parse(query.as_deref()).all("names");
+    if names.is_empty() {
+        return Err(ApiError::invalid("no images named: give names=<image>"));
+    }
+    save(store(&state)?, names).await
+}
+
+/// `POST /images/create`: `fromSrc=-` imports the body; pulling (`fromImage`) needs a registry client.
+async fn create(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let p = Params::parse(query.as_deref());
+    let images = store(&state)?;
+    match (p.get("fromSrc"), p.get("fromImage")) {
+        ("-", _) => {}
+        ("", "") => return Err(ApiError::invalid("either fromSrc or fromImage must be given")),
+        ("", image) => {
+            return Err(ApiError::new(
+                ErrorKind::NotImplemented,
+                format!("pulling {image} is not supported yet: wharfd does not talk to registries"),
+            ))
+        }
+        (src, _) => {
+            return Err(ApiError::new(
+                ErrorKind::NotImplemented,
+                format!("importing from {src} is not supported: send the archive as the request body (fromSrc=-)"),
+            ))
+        }
+    }
+    let opts = ImportOptions {
+        repo: p.get("repo").to_owned(),
+        tag: p.get("tag").to_owned(),
+        message: p.get("message").to_owned(),
+        changes: p.all("changes"),
+    };
+    let id = images.import(body.into_data_stream(), opts).await?;
+    let line = format!("{}\r\n", json!({ "status": id }));
+    Ok(([(http::header::CONTENT_TYPE, "application/json")], line).into_response())
+}
+
+fn summary(e: &ImageEntry, containers: i64, shared: i64) -> Value {
+    let tags = e.repo_tags();
+    let (tags, digests) = if tags.is_empty() {
+        (json!(["<none>:<none>"]), json!(["<none>@<none>"]))
+    } else {
+        (json!(tags), Value::Null)
+    };
+    json!({
+        "Containers": containers,
+        "Created": e.created_unix(),
+        "Id": e.id,
+        "Labels": labels(e),
+        "ParentId": "",
+        "RepoDigests": digests,
+        "RepoTags": tags,
+        "SharedSize": shared,
+        "Size": e.size,
+        "VirtualSize": e.size,
+    })
+}
+
+fn labels(e: &ImageEntry) -> Value {
+    match e
+        .meta
+        .config
+        .config
+        .as_ref()
+        .and_then(|c| c.labels.as_ref())
+    {
+        Some(l) => json!(l),
+        None => Value::Null,
+    }
+}
+
+fn has_label(e: &ImageEntry, want: &str) -> bool {
+    let Some(l) = e
+        .meta
+        .config
+        .config
+        .as_ref()
+        .and_then(|c| c.labels.as_ref())
+    else {
+        return false;
+    };
+    match want.split_once('=') {
+        Some((k, v)) => l.get(k).is_some_and(|x| x == v),
+        None => l.contains_key(want),
+    }
+}
+
+/// `GET /images/json`.
+async fn list(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let p = Params::parse(query.as_deref());
+    let f = p.filters(&["reference", "dangling", "label", "before", "since"])?;
+    let images = store(&state)?;
+    let all_images = images.list().await?;
+    let dangling = match f
+        .get("dangling")
+        .and_then(|v| v.first())
+        .map(String::as_str)
+    {
+        None => None,
+        Some("true" | "1") => Some(true),
+        Some("false" | "0") => Some(false),
+        Some(other) => {
+            return Err(ApiError::invalid(format!(
+                "Invalid filter 'dangling={other}'"
+            )))
+        }
+    };
+    let bound = |key: &str| {
+        let name = f.get(key).and_then(|v| v.first()).cloned();
+        let images = images.clone();
+        async move {
+            match name {
+                None => Ok::<_, ApiError>(None),
+                Some(n) => Ok(Some(images.resolve(&n).await?.created_unix())),
+            }
+        }
+    };
+    let before = bound("before").await?;
+    let since = bound("since").await?;
+    // `all` also lists intermediate images, which only builds make: there are none.
+    let out: Vec<Value> = all_images
+        .iter()
+        .filter(|e| dangling.is_none_or(|d| e.dangling() == d))
+        .filter(|e| {
+            f.get("label")
+                .is_none_or(|ls| ls.iter().all(|l| has_label(e, l)))
+        })
+        .filter(|e| before.is_none_or(|b| e.created_unix() < b))
+        .filter(|e| since.is_none_or(|s| e.created_unix() > s))
+        .filter_map(|e| {
+            let Some(refs) = f.get("reference") else {
+                return Some(summary(e, -1, -1));
+            };
+            // As dockerd: only the tags that match are listed, and an image with none is left out.
+            let matching: Vec<String> = e
+                .repo_tags()
+                .into_iter()
+                .filter(|t| {
+                    refs.iter().any(|r| {
+                        glob(r, t) || t.rsplit_once(':').is_some_and(|(name, _)| glob(r, name))
+                    })
+                })
+                .collect();
+            if matching.is_empty() {
+                return None;
+            }
+            let mut s = summary(e, -1, -1);
+            s["RepoTags"] = json!(matching);
+            Some(s)
+        })
+        .collect();
+    Ok(Json(Value::Array(out)))
+}
+
+fn inspect_body(e: &ImageEntry, driver: &str) -> Value {
+    let c = &e.meta.config;
+    let run = |r: &Option<crate::images::oci::RunConfig>| {
+        serde_json::to_value(r.clone().unwrap_or_default()).unwrap_or(Value::Null)
+    };
+    json!({
+        "Id": e.id,
+        "RepoTags": e.repo_tags(),
+        "RepoDigests": [],
+        "Parent": "",
+        "Comment": c.comment,
+        "Created": c.created.clone().unwrap_or_default(),
+        "Container": c.container,
+        "ContainerConfig": run(&c.container_config),
+        "DockerVersion": c.docker_version,
+        "Author": c.author,
+        "Config": run(&c.config),
+        "Architecture": c.architecture,
+        "Os": c.os,
+        "Size": e.size,
+        "VirtualSize": e.size,
+        "GraphDriver": {"Data": null, "Name": driver},
+        "RootFS": {"Type": c.rootfs.kind, "Layers": c.rootfs.diff_ids},
+        "Metadata": {"LastTagTime": "0001-01-01T00:00:00Z"},
+    })
+}
+
+fn history_body(e: &ImageEntry) -> Value {
+    let c = &e.meta.config;
+    let layers = &e.meta.manifest.layers;
+    let non_empty = c
+        .history
+        .iter()
+        .filter(|h| !h.empty_layer.unwrap_or(false))
+        .count();
+    let mut layer_index = 0usize;
+    let mut rows: Vec<Value> = c
+        .history
+        .iter()
+        .map(|h| {
+            let empty = h.empty_layer.unwrap_or(false);
+            let size = if empty {
+                0
+            } else {
+                let s = if non_empty == 1 {
+                    e.size
+                } else {
+                    layers.get(layer_index).map_or(0, |l| l.size)
+                };
+                layer_index += 1;
+                s
+            };
+            json!({
+                "Comment": h.comment.clone().unwrap_or_default(),
+                "Created": h.created.as_deref().and_then(crate::timefmt::parse_rfc3339_seconds).unwrap_or(0),
+                "CreatedBy": h.created_by.clone().unwrap_or_default(),
+                "Id": "<missing>",
+                "Size": size,
+                "Tags": Value::Null,
+            })
+        })
+        .collect();
+    rows.reverse();
+    if let Some(top) = rows.first_mut() {
+        top["Id"] = json!(e.id);
+        let tags = e.repo_tags();
+        top["Tags"] = if tags.is_empty() {
+            Value::Null
+        } else {
+            json!(tags)
+        };
+    }
+    Value::Array(rows)
+}
+
+/// `GET /images/{name}/json`, `/images/{name}/history`, `/images/{name}/get`.
+async fn get_named(
+    State(state): State<AppState>,
+    Path(path): Path<String>,
+) -> Result<Response, ApiError> {
+    let images = store(&state)?;
+    if let Some(name) = path.strip_suffix("/json") {
+        let e = images.resolve(name).await?;
+        return Ok(Json(inspect_body(&e, images.snapshotter())).into_response());
+    }
+    if let Some(name) = path.strip_suffix("/history") {
+        let e = images.resolve(name).await?;
+        return Ok(Json(history_body(&e)).into_response());
+    }
+    if let Some(name) = path.strip_suffix("/get") {
+        return save(images, vec![name.to_owned()]).await;
+    }
+    Err(ApiError::page_not_found())
+}
+
+/// `POST /images/{name}/tag` (and `/push`, which needs a registry).
+async fn post_named(
+    State(state): State<AppState>,
+    Path(path): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let images = store(&state)?;
+    let p = Params::parse(query.as_deref());
+    if let Some(name) = path.strip_suffix("/tag") {
+        if p.get("repo").is_empty() {
+            return Err(ApiError::invalid(
+                "repository name must have at least one component",
+            ));
+        }
+        images.tag(name, p.get("repo"), p.get("tag")).await?;
+        return Ok(StatusCode::CREATED.into_response());
+    }
+    if path.ends_with("/push") {
+        return Err(ApiError::new(
+            ErrorKind::NotImplemented,
+            "pushing is not supported yet: wharfd does not talk to registries",
+        ));
+    }
+    Err(ApiError::page_not_found())
+}
+
+/// `DELETE /images/{name}`.
+async fn remove(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let images = store(&state)?;
+    let p = Params::parse(query.as_deref());
+    let items = images.delete(&name, p.bool("force")).await?;
+    Ok(Json(serde_json::to_value(items).unwrap_or(Value::Null)))
+}
+
+/// `POST /images/prune`.
+async fn prune(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let images = store(&state)?;
+    let p = Params::parse(query.as_deref());
+    let f = p.filters(&["dangling", "label", "label!", "until"])?;
+    let all = f
+        .get("dangling")
+        .and_then(|v| v.first())
+        .is_some_and(|v| matches!(v.as_str(), "false" | "0"));
+    let labels = f.get("label").cloned().unwrap_or_default();
+    let not_labels = f.get("label!").cloned().unwrap_or_default();
+    let (items, reclaimed) = images
+        .prune(all, |e| {
+            !labels.iter().all(|l| has_label(e, l)) || not_labels.iter().any(|l| has_label(e, l))
+        })
+        .await?;
+    let deleted = if items.is_empty() {
+        Value::Null
+    } else {
+        serde_json::to_value(items).unwrap_or(Value::Null)
+    };
+    Ok(Json(
+        json!({"ImagesDeleted": deleted, "SpaceReclaimed": reclaimed}),
+    ))
+}
+
+/// `GET /system/df`: images from the store; containers, volumes and build cache are empty for now.
+async fn df(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let images = store(&state)?;
+    let all = images.list().await?;
+    let layers: i64 = all.iter().map(|e| e.size).sum();
+    let list: Vec<Value> = all
+        .iter()
+        .map(|e| summary(e, images.users().containers_using(&e.id).len() as i64, 0))
+        .collect();
+    Ok(Json(json!({
+        "LayersSize": layers,
+        "Images": list,
+        "Containers": [],
+        "Volumes": [],
+        "BuildCache": null,
+        "BuilderSize": 0,
+    })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    #[tokio::test]
+    async fn without_containerd_image_routes_are_unavailable_not_crashes() {
+        let app = crate::api::router(AppState::for_tests());
+        for (method, uri) in [
+            ("GET", "/v1.47/images/json"),
+            ("GET", "/v1.47/images/user/app:1/json"),
+            ("DELETE", "/v1.47/images/x"),
+            ("POST", "/v1.47/images/create?fromSrc=-"),
+        ] {
+            let req = http::Request::builder()
+                .method(method)
+                .uri(uri)
+                .body(Body::empty())
+                .unwrap();
+            let res = app.clone().oneshot(req).await.unwrap();
+            assert_eq!(
+                res.status(),
+                StatusCode::SERVICE_UNAVAILABLE,
+                "{method} {uri}"
+            );
+            let body = res.into_body().collect().await.unwrap().to_bytes();
+            assert_eq!(&body[..], br#"{"message":"containerd is not available"}"#);
+        }
+    }
+}

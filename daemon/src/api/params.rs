@@ -1,0 +1,172 @@
+//! Query-string helpers dockerd's handlers rely on and axum's `Query` lacks: repeated keys (`changes`),
+//! Go's boolean spellings, and the `filters` JSON in both of its shapes.
+
+use std::collections::BTreeMap;
+
+use super::ApiError;
+
+/// Percent-decodes a query component (`+` is a space).
+fn decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < b.len() => {
+                let hex = std::str::from_utf8(&b[i + 1..i + 3]).ok();
+                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                    Some(v) => {
+                        out.push(v);
+                        i += 2;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The decoded pairs of a query string, in order, repeated keys kept.
+#[derive(Clone, Debug, Default)]
+pub struct Params(Vec<(String, String)>);
+
+impl Params {
+    /// Parses `a=1&b=2&b=3`.
+    pub fn parse(query: Option<&str>) -> Self {
+        Self(
+            query
+                .unwrap_or("")
+                .split('&')
+                .filter(|p| !p.is_empty())
+                .map(|p| {
+                    let (k, v) = p.split_once('=').unwrap_or((p, ""));
+                    (decode(k), decode(v))
+                })
+                .collect(),
+        )
+    }
+
+    /// The first value of `key`, or "".
+    pub fn get(&self, key: &str) -> &str {
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map_or("", |(_, v)| v.as_str())
+    }
+
+    /// Every value of `key`.
+    pub fn all(&self, key: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
+    /// A boolean as dockerd's `BoolValue`: absent, "", "0", "no", "false", "none" are false.
+    pub fn bool(&self, key: &str) -> bool {
+        let v = self.get(key).trim().to_ascii_lowercase();
+        !matches!(v.as_str(), "" | "0" | "no" | "false" | "none")
+    }
+
+    /// The `filters` parameter, refusing names not in `allowed` with dockerd's `invalid filter`.
+    pub fn filters(&self, allowed: &[&str]) -> Result<BTreeMap<String, Vec<String>>, ApiError> {
+        parse_filters(self.get("filters"), allowed)
+    }
+}
+
+/// `{"name":["v"]}` or the older `{"name":{"v":true}}`.
+pub fn parse_filters(
+    text: &str,
+    allowed: &[&str],
+) -> Result<BTreeMap<String, Vec<String>>, ApiError> {
+    if text.trim().is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let value: serde_json::Value = serde_json::from_str(text)
+        .map_err(|e| ApiError::invalid(format!("invalid filter: {e}")))?;
+    let obj = value
+        .as_object()
+        .ok_or_else(|| ApiError::invalid("invalid filter: not a JSON object"))?;
+    let mut out = BTreeMap::new();
+    for (k, v) in obj {
+        if !allowed.contains(&k.as_str()) {
+            return Err(ApiError::invalid(format!("invalid filter '{k}'")));
+        }
+        let values: Vec<String> = match v {
+            serde_json::Value::Array(a) => a
+                .iter()
+                .filter_map(|x| x.as_str().map(str::to_owned))
+                .collect(),
+            serde_json::Value::Object(m) => m
+                .iter()
+                .filter(|(_, on)| on.as_bool().unwrap_or(false))
+                .map(|(name, _)| name.clone())
+                .collect(),
+            _ => return Err(ApiError::invalid(format!("invalid filter '{k}'"))),
+        };
+        out.insert(k.clone(), values);
+    }
+    Ok(out)
+}
+
+/// Go's `path.Match` for the `*`, `?` wildcards the reference filter uses (`*` does not cross `/`).
+pub fn glob(pattern: &str, text: &str) -> bool {
+    fn go(p: &[u8], t: &[u8]) -> bool {
+        match (p.first(), t.first()) {
+            (None, None) => true,
+            (Some(b'*'), _) => {
+                go(&p[1..], t) || (t.first().is_some_and(|&c| c != b'/') && go(p, &t[1..]))
+            }
+            (Some(b'?'), Some(&c)) if c != b'/' => go(&p[1..], &t[1..]),
+            (Some(a), Some(b)) if a == b => go(&p[1..], &t[1..]),
+            _ => false,
+        }
+    }
+    go(pattern.as_bytes(), text.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeated_keys_and_encoding() {
+        let p = Params::parse(Some(
+            "fromSrc=-&repo=img&changes=CMD+%5B%22sh%22%5D&changes=ENV%20A%3Db&force=1&bad=%zz",
+        ));
+        assert_eq!(p.get("repo"), "img");
+        assert_eq!(p.all("changes"), ["CMD [\"sh\"]", "ENV A=b"]);
+        assert!(p.bool("force"));
+        assert!(!p.bool("noprune"));
+        assert_eq!(p.get("bad"), "%zz");
+        assert_eq!(p.get("absent"), "");
+    }
+
+    #[test]
+    fn filters_in_both_shapes() {
+        let f = parse_filters(
+            r#"{"dangling":["true"],"label":{"a=b":true,"c":false}}"#,
+            &["dangling", "label"],
+        )
+        .unwrap();
+        assert_eq!(f["dangling"], ["true"]);
+        assert_eq!(f["label"], ["a=b"]);
+        let e = parse_filters(r#"{"nope":["x"]}"#, &["label"]).unwrap_err();
+        assert_eq!(e.message, "invalid filter 'nope'");
+        assert!(parse_filters("{", &[]).is_err());
+    }
+
+    #[test]
+    fn glob_matches_as_go_path_match() {
+        assert!(glob("busy*", "busybox"));
+        assert!(glob("img:*", "img:1"));
+        assert!(!glob("a*", "a/b"));
+        assert!(glob("a?c", "abc"));
+        assert!(!glob("img", "img:1"));
+    }
+}

@@ -1,0 +1,119 @@
+//! wharfd's containerd across wharfd's own death: a wharfd killed with SIGKILL leaves its containerd
+//! running, and the next wharfd on the same paths stops that one before starting its own — while a forced
+//! exit (third stop signal) takes containerd down with it.
+//!
+//! Needs root and containerd; skipped with the reason printed otherwise, failed under CI.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test fails by panicking
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use wharf_tests::Binaries;
+
+fn can_run() -> bool {
+    let have = std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("containerd").exists()));
+    let reason = if !nix::unistd::geteuid().is_root() {
+        Some("not root")
+    } else if !have {
+        Some("containerd is not installed")
+    } else {
+        None
+    };
+    match reason {
+        None => true,
+        Some(r) if std::env::var_os("CI").is_some() => panic!("cannot run under CI: {r}"),
+        Some(r) => {
+            eprintln!("skipping: {r}");
+            false
+        }
+    }
+}
+
+fn start(dir: &Path) -> Child {
+    let _ = std::fs::remove_file(dir.join("s.sock"));
+    let child = Command::new(Binaries::locate().unwrap().wharfd().unwrap())
+        .arg("-H")
+        .arg(format!("unix://{}", dir.join("s.sock").display()))
+        .arg("--data-root")
+        .arg(dir.join("data"))
+        .arg("--exec-root")
+        .arg(dir.join("exec"))
+        .arg("--pidfile")
+        .arg(dir.join("wharfd.pid"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !dir.join("s.sock").exists() {
+        assert!(Instant::now() < deadline, "wharfd did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child
+}
+
+fn containerd_pid(dir: &Path) -> i32 {
+    std::fs::read_to_string(dir.join("exec/containerd/containerd.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+fn alive(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z "))
+}
+
+fn wait_gone(pid: i32) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while alive(pid) {
+        if Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    true
+}
+
+#[test]
+fn a_killed_wharfds_containerd_is_stopped_by_the_next_and_a_forced_exit_takes_it_down() {
+    if !can_run() {
+        return;
+    }
+    let dir = PathBuf::from(format!("/tmp/wcs{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+
+    let mut first = start(&dir);
+    let stale = containerd_pid(&dir);
+    first.kill().unwrap();
+    first.wait().unwrap();
+    assert!(
+        alive(stale),
+        "containerd {stale} should outlive a SIGKILLed wharfd"
+    );
+
+    let mut second = start(&dir);
+    assert!(
+        wait_gone(stale),
+        "the stale containerd {stale} was not stopped"
+    );
+    let current = containerd_pid(&dir);
+    assert_ne!(current, stale);
+    assert!(alive(current));
+
+    // Three stop signals: the forced exit kills containerd too.
+    for _ in 0..3 {
+        kill(Pid::from_raw(second.id() as i32), Signal::SIGTERM).unwrap();
+    }
+    second.wait().unwrap();
+    assert!(
+        wait_gone(current),
+        "containerd {current} outlived a forced exit"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
