@@ -68,6 +68,12 @@ impl AppState {
         warnings: Vec<String>,
         backend: Option<Backend>,
     ) -> Self {
+        let events = EventBus::default();
+        // Image events go to the same bus `/events` reads.
+        let backend = backend.map(|mut b| {
+            b.images = b.images.with_events(events.clone());
+            b
+        });
         Self {
             inner: Arc::new(Inner {
                 facts,
@@ -77,7 +83,7 @@ impl AppState {
                 warnings,
                 started: Instant::now(),
                 counters: Counters::default(),
-                events: EventBus::default(),
+                events,
                 backend,
             }),
         }

@@ -506,3 +506,60 @@ fn save_and_load_round_trip_between_wharfd_and_dockerd() {
     assert_eq!(loaded.trim(), "Loaded image: fromref:1");
     assert_eq!(inspect(&ours, "fromref:1"), inspect(&theirs, "fromref:1"));
 }
+
+#[test]
+fn docker_events_shows_the_image_lifecycle() {
+    if !can_run("docker_events_shows_the_image_lifecycle") {
+        return;
+    }
+    let wharfd = Wharfd::start().unwrap();
+    let env = wharfd.endpoints().docker_env_unix();
+    let tar = rootfs_tar(wharfd.dir());
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        - 1;
+    let id = ok(
+        docker(&env, &["import", tar.to_str().unwrap(), "ev:1"]),
+        "import",
+    );
+    ok(docker(&env, &["tag", "ev:1", "ev:2"]), "tag");
+    ok(docker(&env, &["rmi", "ev:2"]), "rmi ev:2 (untag)");
+    ok(
+        docker(&env, &["rmi", "ev:1"]),
+        "rmi ev:1 (untag and delete)",
+    );
+    let until = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 1;
+    let format = "{{.Type}} {{.Action}} {{.Actor.ID}} {{index .Actor.Attributes \"name\"}}";
+    let events = ok(
+        docker(
+            &env,
+            &[
+                "events",
+                "--since",
+                &since.to_string(),
+                "--until",
+                &until.to_string(),
+                "--format",
+                format,
+            ],
+        )
+        .clone(),
+        "events",
+    );
+    let id = id.trim();
+    let lines: Vec<&str> = events.lines().map(str::trim_end).collect();
+    let expected = [
+        format!("image import {id} ev:1"),
+        format!("image tag {id} ev:2"),
+        format!("image untag {id} ev:2"),
+        format!("image untag {id} ev:1"),
+        format!("image delete {id}"),
+    ];
+    assert_eq!(lines, expected, "docker events output:\n{events}");
+}

@@ -292,12 +292,15 @@ impl ImageStore {
                 }
                 lines.push(format!("Loaded image ID: {}", meta.id));
             }
+            if tags.is_empty() {
+                self.emit("load", &meta.id, None);
+            }
             for t in tags {
                 self.set_name(&t.to_string(), &meta, size).await?;
                 self.drop_dangling(&meta.manifest_digest).await?;
                 lines.push(format!("Loaded image: {}", t.familiar()));
+                self.emit("load", &meta.id, Some(&t.familiar()));
             }
-            // event: image load
         }
         Ok(lines)
     }

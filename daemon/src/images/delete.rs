@@ -49,7 +49,7 @@ impl ImageStore {
                 .unwrap_or(full.clone());
             if !last {
                 self.cd.image_delete(&full, false).await?;
-                // event: image untag
+                self.emit("untag", &entry.id, Some(&familiar));
                 return Ok(vec![DeleteItem::Untagged(familiar)]);
             }
             out.push(DeleteItem::Untagged(familiar));
@@ -81,8 +81,13 @@ impl ImageStore {
             ));
         }
         self.remove_all(&entry).await?;
+        for item in &out {
+            if let DeleteItem::Untagged(name) = item {
+                self.emit("untag", &entry.id, Some(name));
+            }
+        }
         out.push(DeleteItem::Deleted(entry.id.clone()));
-        // event: image delete
+        self.emit("delete", &entry.id, None);
         Ok(out)
     }
 
@@ -124,7 +129,7 @@ impl ImageStore {
             self.remove_all(&entry).await?;
             out.push(DeleteItem::Deleted(entry.id.clone()));
             reclaimed += entry.size;
-            // event: image delete
+            self.emit("delete", &entry.id, None);
         }
         Ok((out, reclaimed))
     }

@@ -233,7 +233,10 @@ impl ImageStore {
         if let Err(e) = self.cd.lease_delete(&lease, failed).await {
             tracing::warn!("cannot delete lease {lease}: {e}");
         }
-        // event: image import
+        if let Ok(id) = &named {
+            let familiar = name.as_ref().map(|r| r.familiar());
+            self.emit("import", id, familiar.as_deref());
+        }
         named
     }
 

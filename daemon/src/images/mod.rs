@@ -19,7 +19,9 @@ use wharf_client_core::reference::{is_full_hex_id, Reference};
 use wharf_client_core::ErrorKind;
 
 use crate::containerd::{Containerd, ContainerdError};
+use crate::events::{self, EventBus};
 use oci::{ImageConfig, Manifest};
+use wharf_client_core::models::EventActor;
 
 /// The record name of an image that has lost its last tag (as moby's `moby-dangling@`).
 pub const DANGLING_PREFIX: &str = "wharf-dangling@";
@@ -147,6 +149,7 @@ pub struct ImageStore {
     max_import: u64,
     users: Arc<dyn ImageUsers>,
     cache: Arc<Mutex<HashMap<String, Arc<ImageMeta>>>>,
+    events: EventBus,
 }
 
 impl ImageStore {
@@ -159,7 +162,26 @@ impl ImageStore {
             max_import,
             users: Arc::new(NoContainers),
             cache: Arc::default(),
+            events: EventBus::default(),
         }
+    }
+
+    /// The same store publishing its image events (import, load, tag, untag, delete) on `events`.
+    pub fn with_events(mut self, events: EventBus) -> Self {
+        self.events = events;
+        self
+    }
+
+    /// Publishes an image event as dockerd does: the image's id as the actor, its name as an attribute.
+    fn emit(&self, action: &str, id: &str, name: Option<&str>) {
+        let mut actor = EventActor {
+            id: id.to_owned(),
+            ..EventActor::default()
+        };
+        if let Some(name) = name {
+            actor.attributes.insert("name".to_owned(), name.to_owned());
+        }
+        self.events.log(events::kind::IMAGE, action, actor);
     }
 
     /// The same store asking `users` which containers use an image (the container runtime's hook: `docker
@@ -353,7 +375,7 @@ impl ImageStore {
         self.set_name(&target.to_string(), &entry.meta, entry.size)
             .await?;
         self.drop_dangling(&entry.meta.manifest_digest).await?;
-        // event: image tag
+        self.emit("tag", &entry.id, Some(&target.familiar()));
         Ok(target.familiar())
     }
 
