@@ -100,17 +100,8 @@ pub async fn run(
         })?;
     let facts = HostFacts::detect();
 
-    let (supervisor, backend) = start_containerd(&config).await?;
     let mut lazy_tls = LazyTls::new(|| tls::server_config(config.tls_mode, &config.tls_files));
-    let bound = match listeners::bind_all(&config.hosts, &mut lazy_tls, &config.group) {
-        Ok(b) => b,
-        Err(e) => {
-            if let Some(s) = supervisor {
-                s.stop().await;
-            }
-            return Err(e.into());
-        }
-    };
+    let bound = listeners::bind_all(&config.hosts, &mut lazy_tls, &config.group)?;
     let warnings = listener_warnings(&bound, config.tls_mode);
     for w in &warnings {
         tracing::warn!("{w}");
@@ -121,8 +112,11 @@ pub async fn run(
         config.data_root.clone(),
         config.debug,
         warnings,
-        Some(backend),
+        None,
     );
+    // Listeners serve while containerd starts: `/_ping`, `/version` and `/info` answer at once, and
+    // requests that need containerd wait for it (bounded) instead of being refused.
+    state.backend_starting();
     let app = api::router(state.clone());
     let described: Vec<String> = bound
         .iter()
@@ -148,6 +142,21 @@ pub async fn run(
             ServeOptions::default(),
         ));
     }
+    let supervisor = match start_containerd(&config).await {
+        Ok((supervisor, backend)) => {
+            state.set_backend(backend);
+            supervisor
+        }
+        Err(e) => {
+            let _ = stop_tx.send(true);
+            let _ = tokio::time::timeout(Duration::from_secs(5), async {
+                while tasks.join_next().await.is_some() {}
+            })
+            .await;
+            remove_sockets(&socket_files);
+            return Err(e);
+        }
+    };
     notify::ready();
     tracing::info!(
         pid = std::process::id(),

@@ -4,7 +4,9 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
 
 use crate::config::StorageDriver;
 use crate::containerd::Containerd;
@@ -42,7 +44,18 @@ struct Inner {
     started: Instant,
     counters: Counters,
     events: EventBus,
-    backend: Option<Backend>,
+    /// The backend once containerd answers: listeners serve before it does, so `/_ping` answers at once.
+    backend: watch::Sender<Option<Backend>>,
+    /// Whether a backend is on its way (set while containerd starts); without one, waiting is pointless.
+    backend_starting: AtomicBool,
+}
+
+/// How long a request that needs containerd waits for it during start-up.
+pub const BACKEND_WAIT: Duration = Duration::from_secs(60);
+
+fn with_events(mut backend: Backend, events: &EventBus) -> Backend {
+    backend.images = backend.images.with_events(events.clone());
+    backend
 }
 
 /// Request counters, updated by the request log middleware.
@@ -70,10 +83,7 @@ impl AppState {
     ) -> Self {
         let events = EventBus::default();
         // Image events go to the same bus `/events` reads.
-        let backend = backend.map(|mut b| {
-            b.images = b.images.with_events(events.clone());
-            b
-        });
+        let backend = watch::Sender::new(backend.map(|b| with_events(b, &events)));
         Self {
             inner: Arc::new(Inner {
                 facts,
@@ -85,6 +95,7 @@ impl AppState {
                 counters: Counters::default(),
                 events,
                 backend,
+                backend_starting: AtomicBool::new(false),
             }),
         }
     }
@@ -102,9 +113,37 @@ impl AppState {
         )
     }
 
-    /// The containerd backend; `None` only in unit tests that need none.
-    pub fn backend(&self) -> Option<&Backend> {
-        self.inner.backend.as_ref()
+    /// The containerd backend, if it is ready now.
+    pub fn backend(&self) -> Option<Backend> {
+        self.inner.backend.borrow().clone()
+    }
+
+    /// Says a backend is being started: requests that need it wait for [`Self::set_backend`].
+    pub fn backend_starting(&self) {
+        self.inner.backend_starting.store(true, Ordering::Relaxed);
+    }
+
+    /// Installs the backend once containerd answers, publishing its image events on this state's bus.
+    pub fn set_backend(&self, backend: Backend) {
+        self.inner
+            .backend
+            .send_replace(Some(with_events(backend, &self.inner.events)));
+    }
+
+    /// The backend, waiting up to [`BACKEND_WAIT`] while containerd starts; `None` when there is none.
+    pub async fn wait_backend(&self) -> Option<Backend> {
+        if let Some(b) = self.backend() {
+            return Some(b);
+        }
+        if !self.inner.backend_starting.load(Ordering::Relaxed) {
+            return None;
+        }
+        let mut rx = self.inner.backend.subscribe();
+        let ready = tokio::time::timeout(BACKEND_WAIT, rx.wait_for(Option::is_some)).await;
+        match ready {
+            Ok(Ok(b)) => b.clone(),
+            _ => None,
+        }
     }
 
     /// Cached host facts.

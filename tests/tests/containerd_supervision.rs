@@ -54,6 +54,14 @@ fn start(dir: &Path) -> Child {
         assert!(Instant::now() < deadline, "wharfd did not start");
         std::thread::sleep(Duration::from_millis(20));
     }
+    // The socket serves before containerd answers; a request that needs containerd waits for it.
+    let images = wharf_tests::http::get(&dir.join("s.sock"), "/v1.47/images/json").unwrap();
+    assert_eq!(
+        images.status,
+        200,
+        "containerd came up: {}",
+        images.body_text()
+    );
     child
 }
 

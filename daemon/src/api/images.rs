@@ -36,10 +36,11 @@ impl From<ImageError> for ApiError {
     }
 }
 
-fn store(state: &AppState) -> Result<ImageStore, ApiError> {
+async fn store(state: &AppState) -> Result<ImageStore, ApiError> {
     state
-        .backend()
-        .map(|b| b.images.clone())
+        .wait_backend()
+        .await
+        .map(|b| b.images)
         .ok_or_else(|| ApiError::new(ErrorKind::Unavailable, "containerd is not available"))
 }
 
@@ -52,7 +53,7 @@ async fn not_yet() -> ApiError {
 
 /// `POST /images/load`: answers dockerd's JSON message lines.
 async fn load(State(state): State<AppState>, body: Body) -> Result<Response, ApiError> {
-    let images = store(&state)?;
+    let images = store(&state).await?;
     let lines = images.load(body.into_data_stream()).await?;
     let text: String = lines
         .iter()
@@ -79,7 +80,7 @@ async fn save_many(
     if names.is_empty() {
         return Err(ApiError::invalid("no images named: give names=<image>"));
     }
-    save(store(&state)?, names).await
+    save(store(&state).await?, names).await
 }
 
 /// `POST /images/create`: `fromSrc=-` imports the body; pulling (`fromImage`) needs a registry client.
@@ -89,7 +90,7 @@ async fn create(
     body: Body,
 ) -> Result<Response, ApiError> {
     let p = Params::parse(query.as_deref());
-    let images = store(&state)?;
+    let images = store(&state).await?;
     match (p.get("fromSrc"), p.get("fromImage")) {
         ("-", _) => {}
         ("", "") => return Err(ApiError::invalid("either fromSrc or fromImage must be given")),
@@ -174,7 +175,7 @@ async fn list(
 ) -> Result<Json<Value>, ApiError> {
     let p = Params::parse(query.as_deref());
     let f = p.filters(&["reference", "dangling", "label", "before", "since"])?;
-    let images = store(&state)?;
+    let images = store(&state).await?;
     let all_images = images.list().await?;
     let dangling = match f
         .get("dangling")
@@ -317,7 +318,7 @@ async fn get_named(
     State(state): State<AppState>,
     Path(path): Path<String>,
 ) -> Result<Response, ApiError> {
-    let images = store(&state)?;
+    let images = store(&state).await?;
     if let Some(name) = path.strip_suffix("/json") {
         let e = images.resolve(name).await?;
         return Ok(Json(inspect_body(&e, images.snapshotter())).into_response());
@@ -338,7 +339,7 @@ async fn post_named(
     Path(path): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    let images = store(&state)?;
+    let images = store(&state).await?;
     let p = Params::parse(query.as_deref());
     if let Some(name) = path.strip_suffix("/tag") {
         if p.get("repo").is_empty() {
@@ -364,7 +365,7 @@ async fn remove(
     Path(name): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    let images = store(&state)?;
+    let images = store(&state).await?;
     let p = Params::parse(query.as_deref());
     let items = images.delete(&name, p.bool("force")).await?;
     Ok(Json(serde_json::to_value(items).unwrap_or(Value::Null)))
@@ -375,7 +376,7 @@ async fn prune(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    let images = store(&state)?;
+    let images = store(&state).await?;
     let p = Params::parse(query.as_deref());
     let f = p.filters(&["dangling", "label", "label!", "until"])?;
     let all = f
@@ -401,7 +402,7 @@ async fn prune(
 
 /// `GET /system/df`: images from the store; containers, volumes and build cache are empty for now.
 async fn df(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let images = store(&state)?;
+    let images = store(&state).await?;
     let all = images.list().await?;
     let layers: i64 = all.iter().map(|e| e.size).sum();
     let list: Vec<Value> = all
