@@ -145,6 +145,14 @@ impl CommandOutput {
     }
 }
 
+/// Runs the docker CLI with `env` (e.g. an [`Endpoints`](crate::Endpoints) environment) and `args`.
+pub fn docker(env: &[(String, String)], args: &[&str]) -> Result<CommandOutput> {
+    RunCommand::new("docker")
+        .envs(env.iter().cloned())
+        .args(args)
+        .run()
+}
+
 /// Waits for `child` until `timeout`; on overrun kills it and returns `None`.
 fn wait_with_deadline(child: &mut Child, timeout: Duration) -> Result<Option<ExitStatus>> {
     let deadline = Instant::now() + timeout;

@@ -17,7 +17,7 @@ pub mod wharfd;
 
 pub use bins::Binaries;
 pub use certs::DevCerts;
-pub use command::{CommandOutput, RunCommand};
+pub use command::{docker, CommandOutput, RunCommand};
 pub use dockerd::{RefDockerd, RefDockerdBuilder};
 pub use endpoints::Endpoints;
 pub use http::RawResponse;

@@ -5,11 +5,7 @@
 use wharf_tests::{CommandOutput, RunCommand, Wharfd};
 
 fn docker(env: &[(String, String)], args: &[&str]) -> CommandOutput {
-    RunCommand::new("docker")
-        .envs(env.iter().cloned())
-        .args(args)
-        .run()
-        .expect("docker runs")
+    wharf_tests::docker(env, args).expect("docker runs")
 }
 
 fn ok(out: CommandOutput, what: &str) -> String {

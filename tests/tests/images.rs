@@ -12,11 +12,7 @@ use std::path::{Path, PathBuf};
 use wharf_tests::{CommandOutput, RefDockerd, RunCommand, Wharfd};
 
 fn docker(env: &[(String, String)], args: &[&str]) -> CommandOutput {
-    RunCommand::new("docker")
-        .envs(env.iter().cloned())
-        .args(args)
-        .run()
-        .expect("docker runs")
+    wharf_tests::docker(env, args).expect("docker runs")
 }
 
 fn ok(out: CommandOutput, what: &str) -> String {
