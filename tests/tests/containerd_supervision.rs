@@ -34,7 +34,29 @@ fn can_run() -> bool {
     }
 }
 
-fn start(dir: &Path) -> Child {
+/// A wharfd child that is killed, with its containerd, if the test fails before stopping it itself.
+struct Daemon {
+    child: Child,
+    dir: PathBuf,
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        if let Ok(pid) = std::fs::read_to_string(self.dir.join("exec/containerd/containerd.pid")) {
+            if let Ok(pid) = pid.trim().parse::<i32>() {
+                if alive(pid) {
+                    let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+                }
+            }
+        }
+    }
+}
+
+fn start(dir: &Path) -> Daemon {
     let _ = std::fs::remove_file(dir.join("s.sock"));
     let child = Command::new(Binaries::locate().unwrap().wharfd().unwrap())
         .arg("-H")
@@ -54,6 +76,10 @@ fn start(dir: &Path) -> Child {
         assert!(Instant::now() < deadline, "wharfd did not start");
         std::thread::sleep(Duration::from_millis(20));
     }
+    let daemon = Daemon {
+        child,
+        dir: dir.to_owned(),
+    };
     // The socket serves before containerd answers; a request that needs containerd waits for it.
     let images = wharf_tests::http::get(&dir.join("s.sock"), "/v1.47/images/json").unwrap();
     assert_eq!(
@@ -62,7 +88,7 @@ fn start(dir: &Path) -> Child {
         "containerd came up: {}",
         images.body_text()
     );
-    child
+    daemon
 }
 
 fn containerd_pid(dir: &Path) -> i32 {
@@ -98,8 +124,8 @@ fn a_killed_wharfds_containerd_is_stopped_by_the_next_and_a_forced_exit_takes_it
 
     let mut first = start(&dir);
     let stale = containerd_pid(&dir);
-    first.kill().unwrap();
-    first.wait().unwrap();
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
     assert!(
         alive(stale),
         "containerd {stale} should outlive a SIGKILLed wharfd"
@@ -116,9 +142,9 @@ fn a_killed_wharfds_containerd_is_stopped_by_the_next_and_a_forced_exit_takes_it
 
     // Three stop signals: the forced exit kills containerd too.
     for _ in 0..3 {
-        kill(Pid::from_raw(second.id() as i32), Signal::SIGTERM).unwrap();
+        kill(Pid::from_raw(second.child.id() as i32), Signal::SIGTERM).unwrap();
     }
-    second.wait().unwrap();
+    second.child.wait().unwrap();
     assert!(
         wait_gone(current),
         "containerd {current} outlived a forced exit"
