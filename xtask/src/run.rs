@@ -10,7 +10,7 @@ use std::process::Command;
 use anyhow::{Context, Result};
 use wharf_tests::DevCerts;
 
-use crate::{setup, step, workspace};
+use crate::{setup, workspace};
 
 /// Options of `cargo xtask run`.
 #[derive(Debug, clap::Args)]
@@ -31,18 +31,7 @@ pub fn run(args: RunArgs) -> Result<()> {
     if !args.skip_setup {
         setup::ensure(setup::Needs::RUN)?;
     }
-    step::run(
-        "build",
-        workspace::cargo().args([
-            "build",
-            "--release",
-            "-p",
-            "wharf-daemon",
-            "-p",
-            "wharf-cli",
-        ]),
-    )?;
-    let bin_dir = workspace::target_dir()?.join("release");
+    let bin_dir = workspace::build_release_binaries()?;
     let wharfd = bin_dir.join("wharfd");
     let dev = workspace::root().join(".wharf-dev");
     let certs = dev_certs(&wharfd, &dev.join("certs"))?;

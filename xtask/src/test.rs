@@ -93,7 +93,7 @@ fn steps(no_wasm: bool) -> Vec<(&'static str, Command)> {
     }
     steps.push((
         "build binaries",
-        cargo(&["build", "-p", "wharf-daemon", "-p", "wharf-cli"]),
+        cargo(&[&["build"][..], &workspace::BINARY_PACKAGES[..]].concat()),
     ));
     steps.push(("test", cargo(&["test", "--workspace"])));
     if !no_wasm {

@@ -24,6 +24,18 @@ pub fn target_dir() -> Result<PathBuf> {
         .context("xtask is not inside a cargo target directory")
 }
 
+/// The packages whose binaries (`wharfd`, `wharf`) run, test and bench use, as cargo arguments.
+pub const BINARY_PACKAGES: [&str; 4] = ["-p", "wharf-daemon", "-p", "wharf-cli"];
+
+/// Builds `wharfd` and `wharf` optimized and returns the directory they are in.
+pub fn build_release_binaries() -> Result<PathBuf> {
+    crate::step::run(
+        "build",
+        cargo().args(["build", "--release"]).args(BINARY_PACKAGES),
+    )?;
+    Ok(target_dir()?.join("release"))
+}
+
 /// A `cargo` command (the one that started xtask) run from the repository root.
 pub fn cargo() -> Command {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());

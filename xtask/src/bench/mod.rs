@@ -14,7 +14,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use wharf_tests::{process::rss_kib, Binaries, DevCerts, RefDockerd, TempDir};
 
-use crate::{setup, step, workspace};
+use crate::{setup, workspace};
 use connect::Transport;
 use daemons::{Daemon, Kind};
 use load::{LoadConfig, LoadResult};
@@ -130,20 +130,12 @@ pub fn bench(args: BenchArgs) -> Result<()> {
     if !args.skip_setup {
         setup::ensure(setup::Needs::BENCH)?;
     }
-    if !args.no_build {
-        step::run(
-            "build",
-            workspace::cargo().args([
-                "build",
-                "--release",
-                "-p",
-                "wharf-daemon",
-                "-p",
-                "wharf-cli",
-            ]),
-        )?;
-    }
-    let bins = Binaries::in_dir(workspace::target_dir()?.join("release"));
+    let release = if args.no_build {
+        workspace::target_dir()?.join("release")
+    } else {
+        workspace::build_release_binaries()?
+    };
+    let bins = Binaries::in_dir(release);
     let certs_dir = TempDir::new("wb")?;
     let certs = DevCerts::generate(&bins.wharfd()?, certs_dir.path())?;
     let config = LoadConfig {
