@@ -11,6 +11,7 @@ pub mod dockerd;
 pub mod endpoints;
 pub mod http;
 pub mod net;
+pub mod prereq;
 pub mod process;
 pub mod tmp;
 pub mod wharfd;

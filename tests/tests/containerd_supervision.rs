@@ -15,23 +15,10 @@ use nix::unistd::Pid;
 use wharf_tests::Binaries;
 
 fn can_run() -> bool {
-    let have = std::env::var_os("PATH")
-        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("containerd").exists()));
-    let reason = if !nix::unistd::geteuid().is_root() {
-        Some("not root")
-    } else if !have {
-        Some("containerd is not installed")
-    } else {
-        None
-    };
-    match reason {
-        None => true,
-        Some(r) if std::env::var_os("CI").is_some() => panic!("cannot run under CI: {r}"),
-        Some(r) => {
-            eprintln!("skipping: {r}");
-            false
-        }
-    }
+    wharf_tests::prereq::can_run(
+        "containerd supervision",
+        wharf_tests::prereq::missing_runtime(),
+    )
 }
 
 /// A wharfd child that is killed, with its containerd, if the test fails before stopping it itself.

@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
-use wharf_tests::{CommandOutput, RefDockerd, RunCommand, Wharfd};
+use wharf_tests::{prereq, CommandOutput, RefDockerd, RunCommand, Wharfd};
 
 fn docker(env: &[(String, String)], args: &[&str]) -> CommandOutput {
     wharf_tests::docker(env, args).expect("docker runs")
@@ -25,29 +25,12 @@ fn ok(out: CommandOutput, what: &str) -> String {
     out.stdout
 }
 
-fn have(program: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(program).exists()))
-}
-
 fn can_run(test: &str) -> bool {
-    let reason = if !nix::unistd::geteuid().is_root() {
-        Some("not root")
-    } else if !have("containerd") {
-        Some("containerd is not installed")
-    } else if !Path::new("/bin/busybox").exists() {
-        Some("/bin/busybox is missing (apt-get install busybox-static)")
-    } else {
-        None
-    };
-    match reason {
-        None => true,
-        Some(r) if std::env::var_os("CI").is_some() => panic!("{test}: cannot run under CI: {r}"),
-        Some(r) => {
-            eprintln!("skipping {test}: {r}");
-            false
-        }
-    }
+    let missing = prereq::missing_runtime().or_else(|| {
+        (!Path::new("/bin/busybox").exists())
+            .then(|| "/bin/busybox is missing (apt-get install busybox-static)".to_owned())
+    });
+    prereq::can_run(test, missing)
 }
 
 /// A busybox rootfs tar in `dir`.

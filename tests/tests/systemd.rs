@@ -60,7 +60,7 @@ fn ready_reloading_and_stopping_reach_the_notify_socket() {
 
 #[test]
 fn serves_a_socket_handed_over_by_systemd_socket_activate() {
-    if which("systemd-socket-activate").is_none() {
+    if !wharf_tests::prereq::on_path("systemd-socket-activate") {
         assert!(
             std::env::var_os("CI").is_none(),
             "CI must have systemd-socket-activate (package systemd)"
@@ -130,12 +130,4 @@ fn write_config(dir: &TempDir) -> std::path::PathBuf {
     let path = dir.path().join("daemon.json");
     std::fs::write(&path, "{}").unwrap();
     path
-}
-
-fn which(program: &str) -> Option<std::path::PathBuf> {
-    std::env::var_os("PATH")?
-        .to_str()?
-        .split(':')
-        .map(|d| std::path::Path::new(d).join(program))
-        .find(|p| p.exists())
 }
