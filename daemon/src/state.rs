@@ -3,7 +3,9 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+
+use bytes::Bytes;
 use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
@@ -48,6 +50,8 @@ struct Inner {
     backend: watch::Sender<Option<Backend>>,
     /// Whether a backend is on its way (set while containerd starts); without one, waiting is pointless.
     backend_starting: AtomicBool,
+    /// `/version`'s answer, serialized on first use: nothing in it changes while the daemon runs.
+    version_json: OnceLock<Bytes>,
 }
 
 /// How long a request that needs containerd waits for it during start-up.
@@ -96,6 +100,7 @@ impl AppState {
                 events,
                 backend,
                 backend_starting: AtomicBool::new(false),
+                version_json: OnceLock::new(),
             }),
         }
     }
@@ -111,6 +116,11 @@ impl AppState {
             Vec::new(),
             None,
         )
+    }
+
+    /// `/version`'s JSON, built by `build` the first time and shared afterwards.
+    pub fn version_json(&self, build: impl FnOnce() -> Bytes) -> Bytes {
+        self.inner.version_json.get_or_init(build).clone()
     }
 
     /// The containerd backend, if it is ready now.

@@ -103,8 +103,14 @@ fn version_body(state: &AppState) -> SystemVersion {
     }
 }
 
-async fn version(State(state): State<AppState>) -> Json<SystemVersion> {
-    Json(version_body(&state))
+async fn version(State(state): State<AppState>) -> Response {
+    let body = state.version_json(|| {
+        // A struct of strings always serializes.
+        serde_json::to_vec(&version_body(&state))
+            .unwrap_or_default()
+            .into()
+    });
+    ([(CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 fn info_body(state: &AppState) -> SystemInfo {
