@@ -104,6 +104,9 @@ pub struct DaemonFlags {
     /// The largest body `docker import` and `docker load` accept, in bytes [default: 32 GiB].
     #[arg(long = "max-import-size", value_name = "BYTES")]
     pub max_import_size: Option<u64>,
+    /// Keep containers running while the daemon is down (they are re-attached at start).
+    #[arg(long = "live-restore")]
+    pub live_restore: bool,
     /// Validate the flags and configuration file, then exit.
     #[arg(long)]
     pub validate: bool,

@@ -4,6 +4,7 @@
 
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -12,10 +13,13 @@ use tokio::task::JoinSet;
 use crate::cli::DaemonFlags;
 use crate::config::{self, Config, Defaults, StorageDriver};
 use crate::containerd::Supervisor;
+use crate::containers::store::ContainerStore;
 use crate::hostinfo::HostFacts;
+use crate::images::ImageStore;
 use crate::listeners::{self, LazyTls, ListenError, Listener};
 use crate::logging::LogControl;
 use crate::pidfile::{PidFile, PidFileError};
+use crate::runtime::{Runtime, RuntimeOptions, StoreUsers};
 use crate::serve::{self, ServeOptions};
 use crate::signals::{Event, Signals};
 use crate::state::{AppState, Backend};
@@ -142,7 +146,7 @@ pub async fn run(
             ServeOptions::default(),
         ));
     }
-    let supervisor = match start_containerd(&config).await {
+    let supervisor = match start_containerd(&config, &state).await {
         Ok((supervisor, backend)) => {
             state.set_backend(backend);
             supervisor
@@ -177,6 +181,11 @@ pub async fn run(
     );
     notify::stopping();
     let _ = stop_tx.send(true);
+    // Containers stop while connections drain: their end also ends the attach, wait and logs streams
+    // that would keep connections open.
+    let containers_down = state
+        .backend()
+        .map(|b| tokio::spawn(async move { b.containers.shutdown().await }));
 
     let mut stops = 1;
     let deadline = current.shutdown_timeout + Duration::from_secs(1);
@@ -211,6 +220,9 @@ pub async fn run(
             }
         }
     }
+    if let Some(task) = containers_down {
+        let _ = task.await;
+    }
     if let Some(s) = supervisor {
         s.stop().await;
     }
@@ -222,7 +234,10 @@ pub async fn run(
 
 /// Starts (or connects to) containerd and picks the snapshotter: the one asked for, else overlayfs where
 /// containerd could load it, else native.
-async fn start_containerd(config: &Config) -> Result<(Option<Supervisor>, Backend), DaemonError> {
+async fn start_containerd(
+    config: &Config,
+    state: &AppState,
+) -> Result<(Option<Supervisor>, Backend), DaemonError> {
     let (supervisor, client) = match &config.containerd {
         Some(socket) => (
             None,
@@ -254,25 +269,49 @@ async fn start_containerd(config: &Config) -> Result<(Option<Supervisor>, Backen
             }
         }
     };
-    match pick.await {
-        Ok(driver) => {
-            tracing::info!("storage driver: {}", driver.snapshotter());
-            Ok((
-                supervisor,
-                Backend {
-                    images: crate::images::ImageStore::new(
-                        client.clone(),
-                        driver.snapshotter(),
-                        config.data_root.join("tmp"),
-                        config.max_import_size,
-                    ),
-                    containerd: client,
-                    driver,
-                    max_import_size: config.max_import_size,
-                    data_root: config.data_root.clone(),
-                },
-            ))
-        }
+    let backend = async {
+        let driver = pick.await?;
+        tracing::info!("storage driver: {}", driver.snapshotter());
+        let store = ContainerStore::open(&config.data_root).map_err(|source| DaemonError::Io {
+            what: "cannot read the container records in",
+            path: config.data_root.join("containers"),
+            source,
+        })?;
+        let store = Arc::new(store);
+        let events = state.events().clone();
+        let images = ImageStore::new(
+            client.clone(),
+            driver.snapshotter(),
+            config.data_root.join("tmp"),
+            config.max_import_size,
+        )
+        .with_events(events.clone())
+        .with_users(Arc::new(StoreUsers(store.clone())));
+        let facts = state.facts();
+        let containers = Runtime::new(RuntimeOptions {
+            containerd: client.clone(),
+            images: images.clone(),
+            store,
+            events,
+            snapshotter: driver.snapshotter(),
+            exec_root: config.exec_root.clone(),
+            live_restore: config.live_restore,
+            seccomp: None,
+            host_hostname: facts.hostname.clone(),
+            kernel_version: facts.kernel_version.clone(),
+        });
+        containers.restore().await;
+        Ok::<_, DaemonError>(Backend {
+            images,
+            containers,
+            containerd: client.clone(),
+            driver,
+            max_import_size: config.max_import_size,
+            data_root: config.data_root.clone(),
+        })
+    };
+    match backend.await {
+        Ok(backend) => Ok((supervisor, backend)),
         Err(e) => {
             if let Some(s) = supervisor {
                 s.stop().await;

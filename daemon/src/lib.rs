@@ -19,6 +19,7 @@ pub mod logging;
 pub mod logs;
 pub mod notify;
 pub mod pidfile;
+pub mod runtime;
 pub mod serve;
 pub mod signals;
 pub mod state;

@@ -104,13 +104,13 @@ pub async fn serve(
             match conn {
                 Accepted::Unix(s) => {
                     let conn = builder
-                        .serve_connection(TokioIo::new(s), service)
+                        .serve_connection_with_upgrades(TokioIo::new(s), service)
                         .into_owned();
                     log_end(watcher.watch(conn).await);
                 }
                 Accepted::Tcp(s, None) => {
                     let conn = builder
-                        .serve_connection(TokioIo::new(s), service)
+                        .serve_connection_with_upgrades(TokioIo::new(s), service)
                         .into_owned();
                     log_end(watcher.watch(conn).await);
                 }
@@ -118,7 +118,7 @@ pub async fn serve(
                     if let Some(tls) = tls_accept(s, &acceptor, options.tls_handshake_timeout).await
                     {
                         let conn = builder
-                            .serve_connection(TokioIo::new(tls), service)
+                            .serve_connection_with_upgrades(TokioIo::new(tls), service)
                             .into_owned();
                         log_end(watcher.watch(conn).await);
                     }

@@ -28,6 +28,8 @@ pub struct Backend {
     pub data_root: PathBuf,
     /// The image store.
     pub images: crate::images::ImageStore,
+    /// The container runtime.
+    pub containers: crate::runtime::Runtime,
 }
 
 /// Shared daemon state, cheap to clone.

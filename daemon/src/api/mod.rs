@@ -6,6 +6,7 @@
 //! routing with dockerd's 404 for unknown paths and methods.
 
 pub mod access_log;
+pub mod containers;
 pub mod error;
 pub mod events;
 pub mod extract;
@@ -28,7 +29,8 @@ pub fn router(state: AppState) -> Router {
     let routes = Router::new()
         .merge(system::routes())
         .merge(events::routes())
-        .merge(images::routes());
+        .merge(images::routes())
+        .merge(containers::routes());
     with_layers(routes, state)
 }
 

@@ -23,6 +23,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "containerd-namespace",
     "storage-driver",
     "max-import-size",
+    "live-restore",
 ];
 
 /// The settings a `daemon.json` gives; absent keys are `None`.
@@ -70,6 +71,9 @@ pub struct FileConfig {
     /// `max-import-size`, bytes.
     #[serde(rename = "max-import-size")]
     pub max_import_size: Option<u64>,
+    /// `live-restore`.
+    #[serde(rename = "live-restore")]
+    pub live_restore: Option<bool>,
 }
 
 /// Why a `daemon.json` text is not a configuration.

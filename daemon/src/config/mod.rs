@@ -104,6 +104,8 @@ pub struct Config {
     pub storage_driver: Option<StorageDriver>,
     /// The largest import or load body, in bytes.
     pub max_import_size: u64,
+    /// Containers keep running while the daemon is down.
+    pub live_restore: bool,
 }
 
 /// Why the flags and file do not make a configuration.
@@ -264,6 +266,13 @@ pub fn merge(
     let debug = both(&mut c, "debug", flags.debug.then_some(true), f.debug, |b| {
         *b
     });
+    let live_restore = both(
+        &mut c,
+        "live-restore",
+        flags.live_restore.then_some(true),
+        f.live_restore,
+        |b| *b,
+    );
     let log_level = both(
         &mut c,
         "log-level",
@@ -360,6 +369,7 @@ pub fn merge(
         containerd_namespace,
         storage_driver,
         max_import_size: max_import.unwrap_or(DEFAULT_MAX_IMPORT_SIZE),
+        live_restore: live_restore.unwrap_or(false),
     })
 }
 

@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use containerd_client::services::v1::container::Runtime;
 use containerd_client::services::v1::snapshots::snapshots_client::SnapshotsClient;
 use containerd_client::services::v1::snapshots::{
     CommitSnapshotRequest, Info as SnapshotInfo, ListSnapshotsRequest, MountsRequest,
@@ -652,14 +651,6 @@ impl Containerd {
             .await
             .map_err(rpc("container delete"))?;
         Ok(())
-    }
-
-    /// The runc runtime record for a container.
-    pub fn runc_runtime() -> Runtime {
-        Runtime {
-            name: "io.containerd.runc.v2".to_owned(),
-            options: None,
-        }
     }
 
     // --- tasks ---

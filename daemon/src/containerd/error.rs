@@ -68,6 +68,14 @@ impl ContainerdError {
         }
     }
 
+    /// containerd's own message for a failed call, else the whole error.
+    pub fn message(&self) -> String {
+        match self {
+            Self::Rpc { status, .. } => status.message().to_owned(),
+            other => other.to_string(),
+        }
+    }
+
     /// Whether containerd said the object does not exist.
     pub fn is_not_found(&self) -> bool {
         self.code() == Some(Code::NotFound)

@@ -4,6 +4,7 @@
 pub mod client;
 pub mod config;
 pub mod error;
+pub mod runc;
 pub mod supervisor;
 
 use std::path::Path;

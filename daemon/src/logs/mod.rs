@@ -1,13 +1,12 @@
 //! Docker's json-file log driver: the [`writer`] appends one JSON object per line to
-//! `<data-root>/containers/<id>/<id>-json.log` and rotates it, the [`copier`] feeds it from a container's
-//! stdout and stderr, the [`reader`] reads it back (tail, since/until, follow across rotations) and [`body`]
+//! `<data-root>/containers/<id>/<id>-json.log` and rotates it (the container runtime feeds it from a
+//! container's stdout and stderr), the [`reader`] reads it back (tail, since/until, follow across rotations) and [`body`]
 //! turns what it reads into the `GET /containers/{id}/logs` answer.
 //!
 //! The file format is dockerd's byte for byte ([`jsonline`]), so `docker logs` tools and log shippers that
 //! read dockerd's files read Wharf's.
 
 pub mod body;
-pub mod copier;
 pub mod jsonline;
 pub mod options;
 pub mod reader;
@@ -16,10 +15,10 @@ pub mod writer;
 use std::path::PathBuf;
 
 pub use body::logs_body;
-pub use copier::{copy_streams, SharedLogWriter};
 pub use options::LogOptions;
 pub use reader::{read, LogEntry, LogQuery, LogStream};
 pub use writer::LogWriter;
+pub use writer::SharedLogWriter;
 
 /// Which output a log line came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -24,6 +24,10 @@ use super::{jsonline, LogError, LogOptions, Source};
 /// The longest line kept whole; longer ones are split into partial entries (moby's copier buffer).
 pub const MAX_LINE: usize = 16 * 1024;
 
+/// A writer shared by a run's stdout and stderr copies (and whoever closes it); the lock is held for one
+/// chunk's line writes.
+pub type SharedLogWriter = std::sync::Arc<std::sync::Mutex<LogWriter>>;
+
 /// A container's json-file log, open for appending.
 #[derive(Debug)]
 pub struct LogWriter {

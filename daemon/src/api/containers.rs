@@ -1,0 +1,467 @@
+//! Container routes — moby's `api/server/router/container`: create, list, inspect, start, stop, restart,
+//! kill, wait, pause, unpause, rename, top, logs, attach, remove, prune.
+//!
+//! `attach` takes the connection over (HTTP upgrade to `tcp`, as the docker CLI asks) and streams the
+//! container's output in stdcopy frames (raw with a TTY), and the client's input to its stdin.
+
+use std::time::SystemTime;
+
+use axum::body::Body;
+use axum::extract::{Path, RawQuery, Request, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Extension, Json, Router};
+use bytes::Bytes;
+use http::header::{CONNECTION, CONTENT_TYPE, UPGRADE};
+use http::StatusCode;
+use hyper_util::rt::TokioIo;
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use wharf_client_core::stdcopy;
+use wharf_client_core::version::ApiVersion;
+use wharf_client_core::ErrorKind;
+
+use super::params::Params;
+use super::version::RequestedVersion;
+use super::{ApiError, JsonBody};
+use crate::events::parse_event_time;
+use crate::logs::{logs_body, LogQuery, Source};
+use crate::runtime::query::{WaitCondition, LIST_FILTERS};
+use crate::runtime::{CreateRequest, ListOptions, Runtime};
+use crate::state::AppState;
+
+/// The container routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/containers/create", post(create))
+        .route("/containers/json", get(list))
+        .route("/containers/prune", post(prune))
+        .route("/containers/{id}/json", get(inspect))
+        .route("/containers/{id}/top", get(top))
+        .route("/containers/{id}/logs", get(logs))
+        .route("/containers/{id}/start", post(start))
+        .route("/containers/{id}/stop", post(stop))
+        .route("/containers/{id}/restart", post(restart))
+        .route("/containers/{id}/kill", post(kill))
+        .route("/containers/{id}/wait", post(wait))
+        .route("/containers/{id}/pause", post(pause))
+        .route("/containers/{id}/unpause", post(unpause))
+        .route("/containers/{id}/rename", post(rename))
+        .route("/containers/{id}/attach", post(attach))
+        .route("/containers/{id}/resize", post(resize))
+        .route("/containers/{id}", delete(remove))
+}
+
+async fn runtime(state: &AppState) -> Result<Runtime, ApiError> {
+    state
+        .wait_backend()
+        .await
+        .map(|b| b.containers)
+        .ok_or_else(|| ApiError::new(ErrorKind::Unavailable, "containerd is not available"))
+}
+
+fn params(query: &Option<String>) -> Params {
+    Params::parse(query.as_deref())
+}
+
+/// An optional integer parameter (`t`, `tail`...), 400 when it is not one.
+fn int_param(p: &Params, key: &str) -> Result<Option<i64>, ApiError> {
+    match p.get(key) {
+        "" => Ok(None),
+        v => v
+            .parse()
+            .map(Some)
+            .map_err(|_| ApiError::invalid(format!("strconv.Atoi: parsing {v:?}: invalid syntax"))),
+    }
+}
+
+fn no_content() -> Response {
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn create(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+    JsonBody(body): JsonBody<CreateRequest>,
+) -> Result<Response, ApiError> {
+    let rt = runtime(&state).await?;
+    let p = params(&query);
+    let name = Some(p.get("name")).filter(|n| !n.is_empty());
+    let (id, warnings) = rt.create(name, body).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"Id": id, "Warnings": warnings})),
+    )
+        .into_response())
+}
+
+async fn list(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let rt = runtime(&state).await?;
+    let p = params(&query);
+    let options = ListOptions {
+        all: p.bool("all"),
+        limit: int_param(&p, "limit")?
+            .and_then(|l| usize::try_from(l).ok())
+            .unwrap_or(0),
+        size: p.bool("size"),
+        filters: p.filters(LIST_FILTERS)?,
+    };
+    Ok(Json(rt.list(&options).await?).into_response())
+}
+
+async fn inspect(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let rt = runtime(&state).await?;
+    let size = params(&query).bool("size");
+    Ok(Json(rt.inspect(&id, size).await?).into_response())
+}
+
+async fn top(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let rt = runtime(&state).await?;
+    let p = params(&query);
+    Ok(Json(rt.top(&id, p.get("ps_args")).await?).into_response())
+}
+
+/// The stream's media type: multiplexed (stdcopy) without a TTY from API 1.42, raw otherwise.
+fn stream_media_type(version: ApiVersion, tty: bool) -> &'static str {
+    if !tty && version >= ApiVersion::new(1, 42) {
+        "application/vnd.docker.multiplexed-stream"
+    } else {
+        "application/vnd.docker.raw-stream"
+    }
+}
+
+async fn logs(
+    State(state): State<AppState>,
+    Extension(RequestedVersion(version)): Extension<RequestedVersion>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let rt = runtime(&state).await?;
+    let p = params(&query);
+    let now = SystemTime::now();
+    let time =
+        |key: &str| parse_event_time(p.get(key), now).map_err(|e| ApiError::invalid(e.to_string()));
+    let tail = match p.get("tail") {
+        "" | "all" => None,
+        t => match t.parse::<i64>() {
+            Ok(n) if n >= 0 => Some(usize::try_from(n).unwrap_or(usize::MAX)),
+            _ => None,
+        },
+    };
+    let q = LogQuery {
+        stdout: p.bool("stdout"),
+        stderr: p.bool("stderr"),
+        since: time("since")?,
+        until: time("until")?,
+        timestamps: p.bool("timestamps"),
+        tail,
+        follow: p.bool("follow"),
+    };
+    if !q.stdout && !q.stderr {
+        return Err(ApiError::invalid(
+            "Bad parameters: you must choose at least one stream",
+        ));
+    }
+    let (entries, tty) = rt.logs(&id, q)?;
+    Ok((
+        [(CONTENT_TYPE, stream_media_type(version, tty))],
+        logs_body(entries, q.timestamps, tty),
+    )
+        .into_response())
+}
+
+async fn start(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let rt = runtime(&state).await?;
+    Ok(if rt.start(&id).await? {
+        no_content()
+    } else {
+        StatusCode::NOT_MODIFIED.into_response()
+    })
+}
+
+async fn stop(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let rt = runtime(&state).await?;
+    let p = params(&query);
+    let stopped = rt
+        .stop(&id, Some(p.get("signal")), int_param(&p, "t")?)
+        .await?;
+    Ok(if stopped {
+        no_content()
+    } else {
+        StatusCode::NOT_MODIFIED.into_response()
+    })
+}
+
+async fn restart(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let rt = runtime(&state).await?;
+    let p = params(&query);
+    rt.restart(&id, Some(p.get("signal")), int_param(&p, "t")?)
+        .await?;
+    Ok(no_content())
+}
+
+async fn kill(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let rt = runtime(&state).await?;
+    rt.kill(&id, Some(params(&query).get("signal"))).await?;
+    Ok(no_content())
+}
+
+/// Sends the headers at once (the docker CLI waits for them before it starts the container), then the
+/// answer when the condition is met.
+async fn wait(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let rt = runtime(&state).await?;
+    let condition = WaitCondition::parse(params(&query).get("condition"))?;
+    let done = rt.wait(&id, condition)?;
+    let body = futures_util::stream::once(async move {
+        let status = done.await;
+        let error = status
+            .error
+            .map_or(Value::Null, |m| json!({ "Message": m }));
+        let mut text = json!({"Error": error, "StatusCode": status.exit_code}).to_string();
+        text.push('\n');
+        Ok::<_, std::convert::Infallible>(Bytes::from(text))
+    });
+    Ok((
+        [(CONTENT_TYPE, "application/json")],
+        Body::from_stream(body),
+    )
+        .into_response())
+}
+
+async fn pause(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    runtime(&state).await?.pause(&id).await?;
+    Ok(no_content())
+}
+
+async fn unpause(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    runtime(&state).await?.unpause(&id).await?;
+    Ok(no_content())
+}
+
+async fn rename(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let rt = runtime(&state).await?;
+    rt.rename(&id, params(&query).get("name"))?;
+    Ok(no_content())
+}
+
+/// Terminal sizes are accepted and ignored until TTY resizing is wired.
+async fn resize(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    runtime(&state).await?.store().get(&id)?;
+    Ok(StatusCode::OK.into_response())
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let rt = runtime(&state).await?;
+    let p = params(&query);
+    if p.bool("link") {
+        return Err(ApiError::invalid("legacy links are not supported"));
+    }
+    rt.remove(&id, p.bool("force")).await?;
+    Ok(no_content())
+}
+
+async fn prune(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let rt = runtime(&state).await?;
+    let f = params(&query).filters(&["label", "label!", "until"])?;
+    let now = SystemTime::now();
+    let until = match f.get("until").and_then(|v| v.first()) {
+        Some(u) => parse_event_time(u, now).map_err(|e| ApiError::invalid(e.to_string()))?,
+        None => None,
+    };
+    let until_nanos = until.map(crate::timefmt::unix_nanos);
+    let labels = f.get("label").cloned().unwrap_or_default();
+    let not_labels = f.get("label!").cloned().unwrap_or_default();
+    let has = |r: &crate::containers::record::ContainerRecord, l: &str| {
+        let labels = r.config.labels.as_ref();
+        match l.split_once('=') {
+            Some((k, v)) => labels.and_then(|m| m.get(k)).is_some_and(|x| x == v),
+            None => labels.is_some_and(|m| m.contains_key(l)),
+        }
+    };
+    let report = rt
+        .prune(|r| {
+            !labels.iter().all(|l| has(r, l))
+                || not_labels.iter().any(|l| has(r, l))
+                || until_nanos.is_some_and(|u| i64::try_from(r.created).unwrap_or(i64::MAX) > u)
+        })
+        .await?;
+    let deleted = if report.deleted.is_empty() {
+        Value::Null
+    } else {
+        json!(report.deleted)
+    };
+    Ok(
+        Json(json!({"ContainersDeleted": deleted, "SpaceReclaimed": report.reclaimed}))
+            .into_response(),
+    )
+}
+
+/// `POST /containers/{id}/attach`: upgrades to a raw stream when the client asks (the docker CLI does),
+/// else answers the output as a streamed body.
+async fn attach(
+    State(state): State<AppState>,
+    Extension(RequestedVersion(version)): Extension<RequestedVersion>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+    mut request: Request,
+) -> Result<Response, ApiError> {
+    let rt = runtime(&state).await?;
+    let p = params(&query);
+    if !p.bool("stream") && !p.bool("logs") {
+        return Err(ApiError::invalid(
+            "Bad parameters: you must choose at least one stream",
+        ));
+    }
+    let want_stdin = p.bool("stdin");
+    let want = (p.bool("stdout"), p.bool("stderr"));
+    let record = rt.store().get(&id)?;
+    let attached = rt.attach(&record.id)?;
+    let tty = attached.tty;
+    let media = stream_media_type(version, tty);
+    let upgrade = request
+        .headers()
+        .get(UPGRADE)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"tcp"));
+    let frames = output_frames(attached.output, want, tty);
+    if !upgrade {
+        return Ok(([(CONTENT_TYPE, media)], Body::from_stream(frames)).into_response());
+    }
+    let on_upgrade = hyper::upgrade::on(&mut request);
+    let container = record.id.clone();
+    let stdin_once = attached.stdin_once;
+    tokio::spawn(async move {
+        let upgraded = match on_upgrade.await {
+            Ok(u) => TokioIo::new(u),
+            Err(e) => {
+                tracing::debug!("attach upgrade failed: {e}");
+                return;
+            }
+        };
+        let (mut reader, mut writer) = tokio::io::split(upgraded);
+        let input = async {
+            if !want_stdin {
+                return;
+            }
+            let mut buf = vec![0u8; 32 * 1024];
+            loop {
+                match reader.read(&mut buf).await {
+                    Ok(0) | Err(_) => {
+                        let _ = rt.write_stdin(&container, None, stdin_once).await;
+                        return;
+                    }
+                    Ok(n) => {
+                        let chunk = Bytes::copy_from_slice(&buf[..n]);
+                        if rt
+                            .write_stdin(&container, Some(chunk), false)
+                            .await
+                            .is_err()
+                        {
+                            return;
+                        }
+                    }
+                }
+            }
+        };
+        let output = async {
+            use futures_util::StreamExt;
+            let mut frames = std::pin::pin!(frames);
+            while let Some(Ok(frame)) = frames.next().await {
+                if writer.write_all(&frame).await.is_err() {
+                    return;
+                }
+            }
+            let _ = writer.shutdown().await;
+        };
+        // The output ending ends the attachment; input alone does not.
+        tokio::select! {
+            _ = output => {}
+            _ = async { input.await; std::future::pending::<()>().await } => {}
+        }
+    });
+    Ok((
+        StatusCode::SWITCHING_PROTOCOLS,
+        [
+            (CONNECTION, "Upgrade"),
+            (UPGRADE, "tcp"),
+            (CONTENT_TYPE, media),
+        ],
+    )
+        .into_response())
+}
+
+/// The attached output as the wire carries it: stdcopy frames, or raw bytes with a TTY; only the streams
+/// asked for.
+fn output_frames(
+    output: tokio::sync::mpsc::Receiver<crate::runtime::io::Chunk>,
+    (stdout, stderr): (bool, bool),
+    tty: bool,
+) -> impl futures_util::Stream<Item = Result<Bytes, std::convert::Infallible>> + Send + 'static {
+    futures_util::stream::unfold(output, move |mut output| async move {
+        loop {
+            let (source, data) = output.recv().await?;
+            let wanted = match source {
+                Source::Stdout => stdout,
+                Source::Stderr => stderr,
+            };
+            if !wanted {
+                continue;
+            }
+            let frame = if tty {
+                data
+            } else {
+                Bytes::from(stdcopy::encode(source.std_stream(), &data))
+            };
+            return Some((Ok(frame), output));
+        }
+    })
+}

@@ -1,0 +1,259 @@
+//! Stopping, killing, restarting, pausing and unpausing a running container, with dockerd's answers for a
+//! container in the wrong state and the events dockerd publishes (`kill` with its signal, `stop`,
+//! `restart`, `pause`, `unpause`).
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use wharf_client_core::ErrorKind;
+
+use super::signal::{self, SIGKILL, SIGTERM};
+use super::{Handle, Runtime};
+use crate::api::ApiError;
+use crate::containers::record::{now_nanos, ContainerRecord};
+
+/// moby's default stop timeout.
+pub const DEFAULT_STOP_TIMEOUT: i64 = 10;
+
+/// How long a SIGKILLed container may take to be reaped before the stop fails.
+const KILL_WAIT: Duration = Duration::from_secs(30);
+
+fn not_running(id: &str) -> ApiError {
+    ApiError::new(
+        ErrorKind::Conflict,
+        format!("Container {id} is not running"),
+    )
+}
+
+impl Runtime {
+    /// Sends `sig` to the container's process; a paused container is thawed after a killing signal so
+    /// that it can die.
+    pub(super) async fn signal(&self, record: &ContainerRecord, sig: u32) -> Result<(), ApiError> {
+        let id = &record.id;
+        match self.inner.cd.task_kill(id, sig, false).await {
+            Err(e) if !e.is_not_found() => return Err(e.into()),
+            _ => {}
+        }
+        self.emit(record, "kill", &[("signal", sig.to_string())]);
+        if record.state.paused && (sig == SIGKILL || sig == SIGTERM) {
+            let _ = self.inner.cd.task_resume(id).await;
+            let _ = self.store().update(id, |r| {
+                r.state.paused = false;
+                Ok(())
+            });
+        }
+        Ok(())
+    }
+
+    /// Marks a stop by the user: the exit does not trigger the restart policy, and a pending restart is
+    /// called off.
+    pub(super) fn mark_manual_stop(
+        &self,
+        id: &str,
+        handle: &Handle,
+    ) -> Result<ContainerRecord, ApiError> {
+        handle.manual_stop.store(true, Ordering::Relaxed);
+        let ((), record) = self.store().update(id, |r| {
+            r.has_been_manually_stopped = true;
+            if r.state.restarting {
+                let code = r.state.exit_code;
+                r.state.set_stopped(code, false, now_nanos());
+            }
+            Ok(())
+        })?;
+        handle.cancel_restart.notify_waiters();
+        Ok(record)
+    }
+
+    /// Waits until the run counted `exits` ends, up to `limit` (`None`: for ever); true when it did.
+    async fn wait_exit_after(handle: &Handle, exits: u64, limit: Option<Duration>) -> bool {
+        let mut rx = handle.status.subscribe();
+        let ended = rx.wait_for(|s| s.exits > exits || !s.running);
+        match limit {
+            Some(limit) => matches!(tokio::time::timeout(limit, ended).await, Ok(Ok(_))),
+            None => ended.await.is_ok(),
+        }
+    }
+
+    /// Stops a run: its stop signal, then SIGKILL after `timeout` seconds (negative: wait for ever). The
+    /// operation lock must be held.
+    pub(super) async fn stop_locked(
+        &self,
+        id: &str,
+        handle: &Arc<Handle>,
+        sig: Option<u32>,
+        timeout: Option<i64>,
+    ) -> Result<(), ApiError> {
+        let exits = handle.status.borrow().exits;
+        let record = self.mark_manual_stop(id, handle)?;
+        if !record.state.running {
+            return Ok(());
+        }
+        let sig = match sig {
+            Some(s) => s,
+            None => match record
+                .config
+                .stop_signal
+                .as_deref()
+                .filter(|s| !s.is_empty())
+            {
+                Some(s) => signal::parse(s)?,
+                None => SIGTERM,
+            },
+        };
+        let timeout = timeout
+            .or(record.config.stop_timeout)
+            .unwrap_or(DEFAULT_STOP_TIMEOUT);
+        self.signal(&record, sig).await?;
+        let limit = u64::try_from(timeout).ok().map(Duration::from_secs);
+        if !Self::wait_exit_after(handle, exits, limit).await {
+            tracing::info!(
+                container = id,
+                "did not stop within {timeout} s of signal {sig}; killing it"
+            );
+            let record = self.store().get(id)?;
+            self.signal(&record, SIGKILL).await?;
+            if !Self::wait_exit_after(handle, exits, Some(KILL_WAIT)).await {
+                return Err(ApiError::new(
+                    ErrorKind::System,
+                    format!(
+                        "cannot stop container {id}: it did not exit {KILL_WAIT:?} after SIGKILL"
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// `POST /containers/{id}/stop`: false when it was not running (dockerd's 304).
+    pub async fn stop(
+        &self,
+        id_or_name: &str,
+        sig: Option<&str>,
+        timeout: Option<i64>,
+    ) -> Result<bool, ApiError> {
+        let sig = sig
+            .filter(|s| !s.is_empty())
+            .map(signal::parse)
+            .transpose()?;
+        let (record, handle) = self.lookup(id_or_name)?;
+        let _op = handle.op.lock().await;
+        let record = self.store().get(&record.id)?;
+        if !record.state.running {
+            return Ok(false);
+        }
+        self.stop_locked(&record.id, &handle, sig, timeout).await?;
+        let record = self.store().get(&record.id)?;
+        self.emit(&record, "stop", &[]);
+        Ok(true)
+    }
+
+    /// `POST /containers/{id}/restart`.
+    pub async fn restart(
+        &self,
+        id_or_name: &str,
+        sig: Option<&str>,
+        timeout: Option<i64>,
+    ) -> Result<(), ApiError> {
+        let sig = sig
+            .filter(|s| !s.is_empty())
+            .map(signal::parse)
+            .transpose()?;
+        let (record, handle) = self.lookup(id_or_name)?;
+        let _op = handle.op.lock().await;
+        let record = self.store().get(&record.id)?;
+        if record.state.running {
+            self.stop_locked(&record.id, &handle, sig, timeout).await?;
+            let stopped = self.store().get(&record.id)?;
+            self.emit(&stopped, "stop", &[]);
+        }
+        handle.manual_stop.store(false, Ordering::Relaxed);
+        self.store().update(&record.id, |r| {
+            r.has_been_manually_stopped = false;
+            Ok(())
+        })?;
+        self.start_locked(&record.id, &handle).await?;
+        let record = self.store().get(&record.id)?;
+        self.emit(&record, "restart", &[]);
+        Ok(())
+    }
+
+    /// `POST /containers/{id}/kill`.
+    pub async fn kill(&self, id_or_name: &str, sig: Option<&str>) -> Result<(), ApiError> {
+        let sig = match sig.filter(|s| !s.is_empty()) {
+            Some(s) => signal::parse(s)?,
+            None => SIGKILL,
+        };
+        let (record, handle) = self.lookup(id_or_name)?;
+        let _op = handle.op.lock().await;
+        let record = self.store().get(&record.id)?;
+        if !record.state.running {
+            return Err(ApiError::new(
+                ErrorKind::Conflict,
+                format!(
+                    "Cannot kill container: {}: {}",
+                    id_or_name,
+                    not_running(&record.id).message
+                ),
+            ));
+        }
+        let record = self.mark_manual_stop(&record.id, &handle)?;
+        if record.state.running {
+            self.signal(&record, sig).await?;
+        }
+        Ok(())
+    }
+
+    /// `POST /containers/{id}/pause`.
+    pub async fn pause(&self, id_or_name: &str) -> Result<(), ApiError> {
+        let (record, handle) = self.lookup(id_or_name)?;
+        let _op = handle.op.lock().await;
+        let record = self.store().get(&record.id)?;
+        let id = &record.id;
+        let s = &record.state;
+        if !s.running {
+            return Err(not_running(id));
+        }
+        if s.paused {
+            return Err(ApiError::new(
+                ErrorKind::Conflict,
+                format!("Container {id} is already paused"),
+            ));
+        }
+        if s.restarting {
+            return Err(ApiError::new(
+                ErrorKind::Conflict,
+                format!("Container {id} is restarting, wait until the container is running"),
+            ));
+        }
+        self.inner.cd.task_pause(id).await?;
+        let ((), record) = self.store().update(id, |r| {
+            r.state.paused = true;
+            Ok(())
+        })?;
+        self.emit(&record, "pause", &[]);
+        Ok(())
+    }
+
+    /// `POST /containers/{id}/unpause`.
+    pub async fn unpause(&self, id_or_name: &str) -> Result<(), ApiError> {
+        let (record, handle) = self.lookup(id_or_name)?;
+        let _op = handle.op.lock().await;
+        let record = self.store().get(&record.id)?;
+        let id = &record.id;
+        if !record.state.paused {
+            return Err(ApiError::new(
+                ErrorKind::Conflict,
+                format!("Container {id} is not paused"),
+            ));
+        }
+        self.inner.cd.task_resume(id).await?;
+        let ((), record) = self.store().update(id, |r| {
+            r.state.paused = false;
+            Ok(())
+        })?;
+        self.emit(&record, "unpause", &[]);
+        Ok(())
+    }
+}

@@ -1,0 +1,187 @@
+//! `POST /containers/create`: checks the request as dockerd does, merges the image's config, stores the
+//! record and prepares the writable layer.
+
+use std::collections::HashMap;
+
+use serde::Deserialize;
+use wharf_client_core::models::{ContainerConfig, HostConfig, HostConfigLogConfig};
+use wharf_client_core::ErrorKind;
+
+use super::{system, Runtime, GC_ROOT};
+use crate::api::ApiError;
+use crate::containers::config::merge_image_config;
+use crate::containers::etcfiles::{default_hostname, EtcPaths};
+use crate::containers::record::{now_nanos, ContainerRecord};
+use crate::containers::spec::{self, network_mode};
+use crate::images::oci::chain_ids;
+use crate::logs::LogOptions;
+
+/// The body of `POST /containers/create`: the container config with `HostConfig` and `NetworkingConfig`
+/// beside its fields.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CreateRequest {
+    /// Everything but the two below.
+    #[serde(flatten)]
+    pub config: ContainerConfig,
+    /// The host config.
+    #[serde(default)]
+    pub host_config: Option<HostConfig>,
+    /// Endpoint settings per network; only the network named by `NetworkMode` may appear.
+    #[serde(default)]
+    pub networking_config: Option<serde_json::Value>,
+}
+
+const JSON_FILE: &str = "json-file";
+
+/// Checks `LogConfig` (json-file is the only driver) and fills its type, as dockerd does.
+fn log_config(hc: &mut HostConfig) -> Result<(), ApiError> {
+    let lc = hc
+        .log_config
+        .get_or_insert_with(HostConfigLogConfig::default);
+    match lc.typ.as_deref() {
+        None | Some("") => lc.typ = Some(JSON_FILE.to_owned()),
+        Some(JSON_FILE) => {}
+        Some(other) => {
+            return Err(ApiError::invalid(format!(
+                "logger: no log driver named '{other}' is registered"
+            )))
+        }
+    }
+    let config = lc.config.get_or_insert_with(HashMap::new);
+    LogOptions::from_config(config.iter()).map_err(|e| ApiError::invalid(e.to_string()))?;
+    Ok(())
+}
+
+impl Runtime {
+    /// Creates a container named `name` (generated when `None`); answers its ID and warnings.
+    pub async fn create(
+        &self,
+        name: Option<&str>,
+        request: CreateRequest,
+    ) -> Result<(String, Vec<String>), ApiError> {
+        let CreateRequest {
+            mut config,
+            host_config,
+            ..
+        } = request;
+        let image_name = config.image.clone().unwrap_or_default();
+        if image_name.is_empty() {
+            return Err(ApiError::invalid(
+                "Config cannot be empty in order to create a container",
+            ));
+        }
+        let mut hc = host_config.unwrap_or_default();
+        spec::validate_for_create(&mut hc)?;
+        log_config(&mut hc)?;
+        let network = network_mode(&hc)?;
+        let image = self.inner.images.resolve(&image_name).await?;
+        let run = image.meta.config.config.clone().unwrap_or_default();
+        let image_run = serde_json::to_value(&run)
+            .and_then(serde_json::from_value)
+            .map_err(system)?;
+        merge_image_config(&mut config, &image_run);
+        if config.cmd.as_ref().is_none_or(|c| c.is_empty())
+            && config.entrypoint.as_ref().is_none_or(|e| e.is_empty())
+        {
+            return Err(ApiError::invalid("No command specified"));
+        }
+        let mount_points = spec::user_mounts(&hc)?
+            .into_iter()
+            .map(|m| m.point)
+            .collect();
+        let parent = chain_ids(&image.meta.config.rootfs.diff_ids)
+            .pop()
+            .unwrap_or_default();
+
+        let store = self.inner.store.clone();
+        let driver = self.inner.snapshotter.to_owned();
+        let host_hostname = self.inner.host_hostname.clone();
+        let image_id = image.id.clone();
+        let name = name.map(str::to_owned);
+        let record = tokio::task::spawn_blocking(move || {
+            store.create(name.as_deref(), |id, _name, dir| {
+                let hostname = default_hostname(&config, id, &network, &host_hostname);
+                config.hostname = Some(hostname);
+                let etc = EtcPaths::in_dir(dir);
+                let mut record = ContainerRecord {
+                    created: now_nanos(),
+                    image_id,
+                    image_name,
+                    config,
+                    host_config: hc,
+                    log_path: dir.join(format!("{id}-json.log")).display().to_string(),
+                    hostname_path: etc.hostname.display().to_string(),
+                    hosts_path: etc.hosts.display().to_string(),
+                    resolv_conf_path: etc.resolv_conf.display().to_string(),
+                    mount_points,
+                    driver,
+                    ..ContainerRecord::default()
+                };
+                record.set_command();
+                Ok(record)
+            })
+        })
+        .await
+        .map_err(system)??;
+
+        let labels = HashMap::from([(GC_ROOT.to_owned(), now_nanos().to_string())]);
+        if let Err(e) = self
+            .inner
+            .cd
+            .snapshot_prepare(self.inner.snapshotter, &record.id, &parent, labels)
+            .await
+        {
+            let _ = self.inner.store.remove(&record.id);
+            return Err(ApiError::new(
+                ErrorKind::System,
+                format!("cannot prepare the container's file system: {e}"),
+            ));
+        }
+        self.emit(&record, "create", &[]);
+        Ok((record.id, Vec::new()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_create_body_keeps_config_and_host_config_apart() {
+        let body = r#"{"Image":"busybox","Cmd":["true"],"Labels":{"a":"b"},
+            "HostConfig":{"AutoRemove":true,"Memory":1048576},
+            "NetworkingConfig":{"EndpointsConfig":{}}}"#;
+        let r: CreateRequest = serde_json::from_str(body).unwrap();
+        assert_eq!(r.config.image.as_deref(), Some("busybox"));
+        assert_eq!(r.config.cmd, Some(vec!["true".to_owned()]));
+        let hc = r.host_config.unwrap();
+        assert_eq!((hc.auto_remove, hc.memory), (Some(true), Some(1048576)));
+    }
+
+    #[test]
+    fn log_config_takes_json_file_only_and_checks_its_options() {
+        let mut hc = HostConfig::default();
+        log_config(&mut hc).unwrap();
+        assert_eq!(hc.log_config.unwrap().typ.as_deref(), Some("json-file"));
+        let mut hc = HostConfig {
+            log_config: Some(HostConfigLogConfig {
+                typ: Some("syslog".into()),
+                config: None,
+            }),
+            ..HostConfig::default()
+        };
+        assert_eq!(
+            log_config(&mut hc).unwrap_err().to_string(),
+            "logger: no log driver named 'syslog' is registered"
+        );
+        let mut hc = HostConfig {
+            log_config: Some(HostConfigLogConfig {
+                typ: None,
+                config: Some(HashMap::from([("max-size".into(), "0".into())])),
+            }),
+            ..HostConfig::default()
+        };
+        assert!(log_config(&mut hc).is_err());
+    }
+}

@@ -1,0 +1,334 @@
+//! Reading containers: `docker ps` with its filters, `docker inspect`, `wait`, `logs`, `attach`, and the
+//! one rename of a record.
+
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+
+use bytes::Bytes;
+use tokio::io::AsyncWriteExt;
+use tokio::sync::mpsc;
+use wharf_client_core::models::{
+    ContainerInspectResponse, ContainerSummary, DriverData, NetworkSettings,
+};
+use wharf_client_core::ErrorKind;
+
+use super::io::Chunk;
+use super::{RunStatus, Runtime};
+use crate::api::ApiError;
+use crate::containers::record::{now_nanos, ContainerRecord};
+use crate::logs::{self, LogQuery, LogStream};
+
+/// `GET /containers/json`'s parameters.
+#[derive(Clone, Debug, Default)]
+pub struct ListOptions {
+    /// Stopped containers too.
+    pub all: bool,
+    /// The newest this many (implies `all`); 0 for no limit.
+    pub limit: usize,
+    /// Fill `SizeRw` and `SizeRootFs`.
+    pub size: bool,
+    /// The `filters` parameter.
+    pub filters: BTreeMap<String, Vec<String>>,
+}
+
+/// The filters `GET /containers/json` takes.
+pub const LIST_FILTERS: &[&str] = &[
+    "id", "name", "label", "label!", "status", "exited", "ancestor", "before", "since", "network",
+    "volume", "health", "is-task", "publish", "expose",
+];
+
+/// `wait`'s `condition`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WaitCondition {
+    /// Returns at once for a container that does not run, else at its exit.
+    NotRunning,
+    /// Returns at the next exit.
+    NextExit,
+    /// Returns once the container is removed.
+    Removed,
+}
+
+impl WaitCondition {
+    /// Parses the parameter (empty: `not-running`).
+    pub fn parse(s: &str) -> Result<Self, ApiError> {
+        match s {
+            "" | "not-running" => Ok(Self::NotRunning),
+            "next-exit" => Ok(Self::NextExit),
+            "removed" => Ok(Self::Removed),
+            other => Err(ApiError::invalid(format!("invalid condition: \"{other}\""))),
+        }
+    }
+}
+
+/// An attached client's side of a container.
+#[derive(Debug)]
+pub struct Attached {
+    /// The container's output from now on, until its run ends.
+    pub output: mpsc::Receiver<Chunk>,
+    /// The container has a TTY: its output is one raw stream.
+    pub tty: bool,
+    /// The container closes stdin when the attached client closes its input (`StdinOnce`).
+    pub stdin_once: bool,
+}
+
+/// `label` filter values: `key` or `key=value`.
+fn has_label(record: &ContainerRecord, filter: &str) -> bool {
+    let labels = record.config.labels.as_ref();
+    match filter.split_once('=') {
+        Some((k, v)) => labels.and_then(|l| l.get(k)).is_some_and(|x| x == v),
+        None => labels.is_some_and(|l| l.contains_key(filter)),
+    }
+}
+
+/// moby matches `name` as a regular expression; the anchors and plain text are what clients send.
+fn name_matches(name: &str, pattern: &str) -> bool {
+    let name = name.trim_start_matches('/');
+    let pattern = pattern.strip_prefix('/').unwrap_or(pattern);
+    match (pattern.strip_prefix('^'), pattern.strip_suffix('$')) {
+        _ if pattern.starts_with('^') && pattern.ends_with('$') && pattern.len() >= 2 => {
+            let inner = &pattern[1..pattern.len() - 1];
+            name == inner.trim_start_matches('/')
+        }
+        (Some(p), _) => name.starts_with(p.trim_start_matches('/')),
+        (_, Some(p)) => name.ends_with(p),
+        _ => name.contains(pattern),
+    }
+}
+
+impl Runtime {
+    fn created_of(&self, id_or_name: &str) -> Result<u64, ApiError> {
+        self.store()
+            .get(id_or_name)
+            .map(|r| r.created)
+            .map_err(|_| ApiError::invalid(format!("No such container: {id_or_name}")))
+    }
+
+    /// `GET /containers/json`.
+    pub async fn list(&self, options: &ListOptions) -> Result<Vec<ContainerSummary>, ApiError> {
+        let f = &options.filters;
+        let get = |k: &str| f.get(k).map(Vec::as_slice).unwrap_or(&[]);
+        // No container has volumes, health checks, published ports or swarm tasks yet: those filters
+        // match nothing. (`network` is not applied: every container is on its own loopback.)
+        if ["volume", "health", "is-task", "publish", "expose"]
+            .iter()
+            .any(|k| !get(k).is_empty())
+        {
+            return Ok(Vec::new());
+        }
+        for s in get("status") {
+            if ![
+                "created",
+                "restarting",
+                "running",
+                "removing",
+                "paused",
+                "exited",
+                "dead",
+            ]
+            .contains(&s.as_str())
+            {
+                return Err(ApiError::invalid(format!("Invalid filter 'status={s}'")));
+            }
+        }
+        let exited: Vec<i64> = get("exited")
+            .iter()
+            .map(|e| {
+                e.parse()
+                    .map_err(|_| ApiError::invalid(format!("Invalid filter 'exited={e}'")))
+            })
+            .collect::<Result<_, _>>()?;
+        let before = get("before")
+            .first()
+            .map(|b| self.created_of(b))
+            .transpose()?;
+        let since = get("since")
+            .first()
+            .map(|s| self.created_of(s))
+            .transpose()?;
+        let mut ancestors = Vec::new();
+        for a in get("ancestor") {
+            if let Ok(image) = self.inner.images.resolve(a).await {
+                ancestors.push(image.id);
+            }
+        }
+        let all =
+            options.all || options.limit > 0 || !get("status").is_empty() || !exited.is_empty();
+        let now = now_nanos();
+        let mut out = Vec::new();
+        for record in self.store().list() {
+            let s = &record.state;
+            let status = s.status().to_string();
+            let keep = (all || s.running)
+                && (get("id").is_empty()
+                    || get("id").iter().any(|p| record.id.starts_with(p.as_str())))
+                && (get("name").is_empty()
+                    || get("name").iter().any(|p| name_matches(&record.name, p)))
+                && get("label").iter().all(|l| has_label(&record, l))
+                && !get("label!").iter().any(|l| has_label(&record, l))
+                && (get("status").is_empty() || get("status").contains(&status))
+                && (exited.is_empty()
+                    || (!s.running && s.started_at.is_some() && exited.contains(&s.exit_code)))
+                && (get("ancestor").is_empty()
+                    || ancestors.contains(&record.image_id)
+                    || get("ancestor").contains(&record.image_name))
+                && before.is_none_or(|t| record.created < t)
+                && since.is_none_or(|t| record.created > t);
+            if !keep {
+                continue;
+            }
+            let mut summary = record.to_summary(now);
+            if options.size {
+                summary.size_rw = Some(self.size_rw(&record.id).await);
+                summary.size_root_fs = Some(0);
+            }
+            out.push(summary);
+            if options.limit > 0 && out.len() >= options.limit {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// `GET /containers/{id}/json`.
+    pub async fn inspect(
+        &self,
+        id_or_name: &str,
+        size: bool,
+    ) -> Result<ContainerInspectResponse, ApiError> {
+        let record = self.store().get(id_or_name)?;
+        let mut out = record.to_inspect();
+        out.graph_driver = Some(DriverData {
+            name: record.driver.clone(),
+            data: HashMap::new(),
+        });
+        out.network_settings = Some(NetworkSettings {
+            bridge: Some(String::new()),
+            sandbox_id: Some(String::new()),
+            sandbox_key: Some(String::new()),
+            networks: Some(HashMap::new()),
+            ..NetworkSettings::default()
+        });
+        if size {
+            out.size_rw = Some(self.size_rw(&record.id).await);
+            out.size_root_fs = Some(0);
+        }
+        Ok(out)
+    }
+
+    /// `POST /containers/{id}/wait`: resolves the container now (404 before any answer) and answers a
+    /// future that ends when `condition` is met, with the exit code then.
+    pub fn wait(
+        &self,
+        id_or_name: &str,
+        condition: WaitCondition,
+    ) -> Result<impl Future<Output = RunStatus> + Send + 'static, ApiError> {
+        let (_, handle) = self.lookup(id_or_name)?;
+        let mut rx = handle.status.subscribe();
+        let now = rx.borrow().clone();
+        drop(handle);
+        Ok(async move {
+            let done = |s: &RunStatus| match condition {
+                WaitCondition::NotRunning => !s.running || s.exits > now.exits,
+                WaitCondition::NextExit => s.exits > now.exits,
+                WaitCondition::Removed => s.removed,
+            };
+            let result = rx.wait_for(done).await.map(|s| s.clone());
+            // An error: the handle went away, the container was removed.
+            result.unwrap_or_else(|_| RunStatus {
+                removed: true,
+                ..rx.borrow().clone()
+            })
+        })
+    }
+
+    /// The container's log as `GET /containers/{id}/logs` reads it; also answers whether it has a TTY.
+    pub fn logs(&self, id_or_name: &str, query: LogQuery) -> Result<(LogStream, bool), ApiError> {
+        let (record, handle) = self.lookup(id_or_name)?;
+        let stopped = handle.output_done.subscribe();
+        let tty = record.config.tty.unwrap_or(false);
+        Ok((logs::read(record.log_path.clone(), query, stopped), tty))
+    }
+
+    /// Attaches to the container's output.
+    pub fn attach(&self, id_or_name: &str) -> Result<Attached, ApiError> {
+        let (record, handle) = self.lookup(id_or_name)?;
+        let output = handle.attach.subscribe();
+        self.emit(&record, "attach", &[]);
+        Ok(Attached {
+            output,
+            tty: record.config.tty.unwrap_or(false),
+            stdin_once: record.config.stdin_once.unwrap_or(false),
+        })
+    }
+
+    /// Writes an attached client's input to the container's stdin, waiting for the container to start;
+    /// `None` ends the input (closing stdin when `close` is set). Errors end the copy.
+    pub async fn write_stdin(
+        &self,
+        id: &str,
+        data: Option<Bytes>,
+        close: bool,
+    ) -> Result<(), ApiError> {
+        let (_, handle) = self.lookup(id)?;
+        let mut rx = handle.status.subscribe();
+        if rx.wait_for(|s| s.running).await.is_err() {
+            return Err(ApiError::new(ErrorKind::Conflict, "the container is gone"));
+        }
+        let mut stdin = handle.stdin.lock().await;
+        match data {
+            Some(bytes) => {
+                let Some(pipe) = stdin.as_mut() else {
+                    return Err(ApiError::new(
+                        ErrorKind::Conflict,
+                        "the container's stdin is closed",
+                    ));
+                };
+                pipe.write_all(&bytes)
+                    .await
+                    .map_err(|e| ApiError::new(ErrorKind::System, format!("writing stdin: {e}")))
+            }
+            None => {
+                if close {
+                    *stdin = None;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// `POST /containers/{id}/rename`.
+    pub fn rename(&self, id_or_name: &str, new_name: &str) -> Result<(), ApiError> {
+        if new_name.is_empty() {
+            return Err(ApiError::invalid("Neither old nor new names may be empty"));
+        }
+        let old = self.store().get(id_or_name)?;
+        let record = self.store().rename(&old.id, new_name)?;
+        self.emit(&record, "rename", &[("oldName", old.name.clone())]);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_match_as_clients_write_the_patterns() {
+        assert!(name_matches("/web-1", "web"));
+        assert!(name_matches("/web-1", "^web"));
+        assert!(name_matches("/web-1", "^/web-1$"));
+        assert!(!name_matches("/web-1", "^web$"));
+        assert!(name_matches("/my-web", "web$"));
+        assert!(!name_matches("/db", "web"));
+    }
+
+    #[test]
+    fn wait_conditions_parse() {
+        assert_eq!(WaitCondition::parse("").unwrap(), WaitCondition::NotRunning);
+        assert_eq!(
+            WaitCondition::parse("removed").unwrap(),
+            WaitCondition::Removed
+        );
+        assert!(WaitCondition::parse("soon").is_err());
+    }
+}

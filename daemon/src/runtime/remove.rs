@@ -1,0 +1,136 @@
+//! `DELETE /containers/{id}` and `POST /containers/prune`: the writable layer, the container's directory
+//! (record, log, `/etc` files) and its record go; waiters on `removed` are told.
+
+use std::time::Duration;
+
+use wharf_client_core::ErrorKind;
+
+use super::io::Fifos;
+use super::signal::SIGKILL;
+use super::Runtime;
+use crate::api::ApiError;
+use crate::containers::record::ContainerRecord;
+
+/// How long a force-removed container may take to die.
+const KILL_WAIT: Duration = Duration::from_secs(30);
+
+/// What a prune removed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PruneReport {
+    /// The IDs of the removed containers.
+    pub deleted: Vec<String>,
+    /// The bytes their writable layers held.
+    pub reclaimed: i64,
+}
+
+impl Runtime {
+    /// Removes a container; a running one only with `force` (it is killed first).
+    pub async fn remove(&self, id_or_name: &str, force: bool) -> Result<(), ApiError> {
+        let (record, handle) = self.lookup(id_or_name)?;
+        let _op = handle.op.lock().await;
+        let record = self.store().get(&record.id)?;
+        let id = record.id.clone();
+        if record.state.running {
+            if !force {
+                let message = if record.state.paused {
+                    format!("You cannot remove a paused container {id}. Unpause and then stop the container before attempting removal or force remove")
+                } else {
+                    format!("You cannot remove a running container {id}. Stop the container before attempting removal or force remove")
+                };
+                return Err(ApiError::new(ErrorKind::Conflict, message));
+            }
+            let exits = handle.status.borrow().exits;
+            let record = self.mark_manual_stop(&id, &handle)?;
+            if record.state.running {
+                self.signal(&record, SIGKILL).await?;
+                let mut rx = handle.status.subscribe();
+                let died =
+                    tokio::time::timeout(KILL_WAIT, rx.wait_for(|s| s.exits > exits || !s.running))
+                        .await;
+                if !matches!(died, Ok(Ok(_))) {
+                    return Err(ApiError::new(
+                        ErrorKind::System,
+                        format!("Could not kill running container {id}, cannot remove"),
+                    ));
+                }
+            }
+        }
+        self.store().update(&id, |r| {
+            r.state.removal_in_progress = true;
+            Ok(())
+        })?;
+        self.destroy(&record).await?;
+        handle.status.send_modify(|s| s.removed = true);
+        self.drop_handle(&id);
+        Ok(())
+    }
+
+    /// Removes what a stopped container has: its writable layer, FIFOs, directory and record.
+    async fn destroy(&self, record: &ContainerRecord) -> Result<(), ApiError> {
+        let id = &record.id;
+        let cd = &self.inner.cd;
+        // Leftovers of a run whose end the daemon missed.
+        let _ = cd.task_delete(id).await;
+        let _ = cd.container_delete(id).await;
+        if let Err(e) = cd.snapshot_remove(self.inner.snapshotter, id).await {
+            if !e.is_not_found() {
+                let _ = self.store().update(id, |r| {
+                    r.state.removal_in_progress = false;
+                    r.state.dead = true;
+                    Ok(())
+                });
+                return Err(ApiError::new(
+                    e.kind(),
+                    format!("unable to remove filesystem for {id}: {}", e.message()),
+                ));
+            }
+        }
+        Fifos::in_dir(&self.fifo_dir(id), true, false).remove();
+        let store = self.inner.store.clone();
+        let owned = id.clone();
+        tokio::task::spawn_blocking(move || store.remove(&owned))
+            .await
+            .map_err(super::system)??;
+        self.emit(record, "destroy", &[]);
+        Ok(())
+    }
+
+    /// The bytes a container's writable layer holds (`SizeRw`).
+    pub async fn size_rw(&self, id: &str) -> i64 {
+        self.inner
+            .cd
+            .snapshot_usage(self.inner.snapshotter, id)
+            .await
+            .unwrap_or(0)
+    }
+
+    /// `POST /containers/prune`: every stopped container that `keep` does not keep.
+    pub async fn prune(
+        &self,
+        keep: impl Fn(&ContainerRecord) -> bool,
+    ) -> Result<PruneReport, ApiError> {
+        let mut report = PruneReport::default();
+        for record in self.store().list() {
+            if record.state.running || keep(&record) {
+                continue;
+            }
+            let size = self.size_rw(&record.id).await;
+            match self.remove(&record.id, false).await {
+                Ok(()) => {
+                    report.deleted.push(record.id.clone());
+                    report.reclaimed += size;
+                }
+                Err(e) if e.kind == ErrorKind::NotFound || e.kind == ErrorKind::Conflict => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let mut actor = crate::events::EventActor::default();
+        actor
+            .attributes
+            .insert("reclaimed".to_owned(), report.reclaimed.to_string());
+        self.inner
+            .events
+            .log(crate::events::kind::CONTAINER, "prune", actor);
+        Ok(report)
+    }
+}

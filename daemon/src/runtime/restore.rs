@@ -1,0 +1,214 @@
+//! The daemon's start and end for containers: reconciling the records with containerd's tasks after a
+//! restart (or a `kill -9`), the restart policies at start, and stopping containers at shutdown unless
+//! `--live-restore` keeps them running.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::io::Fifos;
+use super::start::Run;
+use super::{Handle, Runtime};
+use crate::containers::record::{now_nanos, ContainerRecord};
+use crate::containers::restart::{self, Backoff, Policy};
+
+/// containerd's task status for a running task (`containerd.v1.types.Status`).
+const STATUS_RUNNING: i32 = 2;
+/// ... and a paused one.
+const STATUS_PAUSED: i32 = 4;
+/// ... and one being paused.
+const STATUS_PAUSING: i32 = 5;
+
+/// The exit code recorded for a container whose task vanished while the daemon was away.
+const VANISHED_EXIT: i64 = 255;
+
+/// How long a container may take to stop at shutdown beyond its own stop timeout.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+impl Runtime {
+    /// Brings every record in line with containerd: running tasks are re-attached (`--live-restore`) or
+    /// stopped, exited ones reaped with their exit codes, unfinished removals finished; then containers
+    /// whose restart policy says so are started.
+    pub async fn restore(&self) {
+        let records = self.store().list();
+        let mut to_start = Vec::new();
+        for record in records {
+            let id = record.id.clone();
+            let handle = self.handle(&record);
+            if record.state.removal_in_progress {
+                if let Err(e) = self.remove(&id, true).await {
+                    tracing::warn!(container = %id, "finishing an interrupted removal: {e}");
+                }
+                continue;
+            }
+            if record.state.running && !record.state.restarting {
+                self.restore_run(&record, &handle).await;
+            } else if record.state.restarting {
+                // The daemon died during a back-off: the run had ended.
+                let code = record.state.exit_code;
+                let _ = self.store().update(&id, |r| {
+                    r.state.set_stopped(code, false, now_nanos());
+                    Ok(())
+                });
+                handle.notify_exit(code);
+            }
+            if let Ok(r) = self.store().get(&id) {
+                if !r.state.running && restart_at_start(&r) {
+                    to_start.push(id);
+                }
+            }
+        }
+        for id in to_start {
+            tracing::info!(container = %id, "starting by restart policy");
+            if let Some(handle) = self.store().get(&id).ok().map(|r| self.handle(&r)) {
+                let _op = handle.op.lock().await;
+                if let Err(e) = self.start_locked(&id, &handle).await {
+                    tracing::warn!(container = %id, "restart policy: start failed: {e}");
+                }
+            }
+        }
+    }
+
+    async fn restore_run(&self, record: &ContainerRecord, handle: &Arc<Handle>) {
+        let id = record.id.as_str();
+        let cd = &self.inner.cd;
+        let state = cd.task_state(id).await;
+        let alive = matches!(&state, Ok(p) if [STATUS_RUNNING, STATUS_PAUSED, STATUS_PAUSING].contains(&p.status));
+        if !alive {
+            let code = match state {
+                Ok(p) => i64::from(p.exit_status),
+                Err(_) => VANISHED_EXIT,
+            };
+            let code = match cd.task_delete(id).await {
+                Ok(status) => i64::from(status),
+                Err(_) => code,
+            };
+            tracing::info!(
+                container = id,
+                "exited while the daemon was away (exit code {code})"
+            );
+            self.finish_run(id, handle, code, false).await;
+            handle.notify_exit(code);
+            return;
+        }
+        // Re-attach the output, whatever happens next: what the container wrote meanwhile waits in the
+        // FIFOs and belongs in its log.
+        let tty = record.config.tty.unwrap_or(false);
+        let fifos = Fifos::in_dir(&self.fifo_dir(id), false, tty);
+        let copier = match (fifos.open_output(), self.open_log(record)) {
+            (Ok(output), Ok(log)) => {
+                handle.output_done.send_replace(false);
+                tokio::spawn(output.copy(log, handle.attach.clone()))
+            }
+            (o, l) => {
+                tracing::warn!(
+                    container = id,
+                    "cannot re-open the output: {:?} {:?}",
+                    o.err(),
+                    l.err()
+                );
+                tokio::spawn(async {})
+            }
+        };
+        handle.status.send_modify(|s| s.running = true);
+        let run = Run {
+            copier,
+            started: Instant::now(),
+        };
+        self.spawn_monitor(id.to_owned(), handle.clone(), run);
+        if self.inner.live_restore {
+            tracing::info!(container = id, "still running: re-attached (live-restore)");
+            return;
+        }
+        tracing::info!(
+            container = id,
+            "still running without --live-restore: stopping it"
+        );
+        let _op = handle.op.lock().await;
+        // Not a user stop: the restart policy applies at start, as after a daemon crash in dockerd.
+        let exits = handle.status.borrow().exits;
+        let _ = cd.task_kill(id, super::signal::SIGKILL, true).await;
+        let mut rx = handle.status.subscribe();
+        let _ = tokio::time::timeout(SHUTDOWN_GRACE * 6, rx.wait_for(|s| s.exits > exits)).await;
+    }
+
+    /// At shutdown: without `--live-restore`, stops every running container (its stop signal, then
+    /// SIGKILL after its timeout, all at once); with it, leaves them running.
+    pub async fn shutdown(&self) {
+        self.inner.shutting_down.store(true, Ordering::Relaxed);
+        if self.inner.live_restore {
+            tracing::info!("live-restore: leaving containers running");
+            return;
+        }
+        let running: Vec<ContainerRecord> = self
+            .store()
+            .list()
+            .into_iter()
+            .filter(|r| r.state.running)
+            .collect();
+        let mut stops = tokio::task::JoinSet::new();
+        for record in running {
+            let rt = self.clone();
+            stops.spawn(async move {
+                let handle = rt.handle(&record);
+                let _op = handle.op.lock().await;
+                handle.cancel_restart.notify_waiters();
+                let timeout = record
+                    .config
+                    .stop_timeout
+                    .unwrap_or(super::control::DEFAULT_STOP_TIMEOUT);
+                let limit =
+                    Duration::from_secs(u64::try_from(timeout).unwrap_or(0)) + SHUTDOWN_GRACE;
+                let stop = rt.shutdown_stop(&record.id, &handle);
+                if tokio::time::timeout(limit, stop).await.is_err() {
+                    tracing::warn!(container = %record.id, "did not stop at shutdown");
+                }
+            });
+        }
+        while stops.join_next().await.is_some() {}
+    }
+
+    /// Stops a container at shutdown without marking it stopped by the user (so `unless-stopped` and
+    /// `always` start it again with the daemon).
+    async fn shutdown_stop(&self, id: &str, handle: &Arc<Handle>) {
+        let was_manual = handle.manual_stop.load(Ordering::Relaxed);
+        let result = self.stop_locked(id, handle, None, None).await;
+        if !was_manual {
+            let _ = self.store().update(id, |r| {
+                r.has_been_manually_stopped = false;
+                Ok(())
+            });
+        }
+        if let Err(e) = result {
+            tracing::warn!(container = id, "stopping at shutdown: {e}");
+        }
+    }
+}
+
+/// Whether a stopped container starts with the daemon (moby's restore): `always`, `unless-stopped` unless
+/// a user stopped it, `on-failure` after a failure with retries left.
+fn restart_at_start(record: &ContainerRecord) -> bool {
+    let Ok(policy) = restart::policy_of(&record.host_config) else {
+        return false;
+    };
+    match policy {
+        Policy::OnFailure { .. } => {
+            let mut backoff = Backoff {
+                delay: Duration::ZERO,
+                restart_count: record.restart_count,
+            };
+            !record.has_been_manually_stopped
+                && restart::should_restart(
+                    policy,
+                    record.state.exit_code,
+                    false,
+                    Duration::ZERO,
+                    &mut backoff,
+                )
+                .is_some()
+        }
+        Policy::No => false,
+        Policy::Always => true,
+        Policy::UnlessStopped => !record.has_been_manually_stopped,
+    }
+}

@@ -1,0 +1,318 @@
+//! Starting a container: the generated `/etc` files, the OCI spec, containerd's container and task, the
+//! FIFOs and the log, then the run's monitor.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use containerd_client::services::v1::{Container, CreateTaskRequest};
+use containerd_client::types::Mount;
+use wharf_client_core::ErrorKind;
+
+use super::io::Fifos;
+use super::{rootfs, system, Handle, Runtime, SPEC_TYPE_URL};
+use crate::api::ApiError;
+use crate::containers::etcfiles::{
+    hostname_file, hosts_file, parse_extra_hosts, resolv_conf, EtcPaths,
+};
+use crate::containers::record::{now_nanos, ContainerRecord};
+use crate::containers::spec::{self, network_mode, NetworkMode, SpecInput, DEFAULT_CGROUP_PARENT};
+use crate::containers::users::resolve_user_in;
+use crate::logs::{LogOptions, LogWriter};
+
+/// What a started run hands to its monitor.
+pub(super) struct Run {
+    pub copier: tokio::task::JoinHandle<()>,
+    pub started: Instant,
+}
+
+/// The exit code dockerd records for a start that failed, and the error class it answers with
+/// (moby's `translateContainerdStartErr`).
+fn start_failure(message: &str) -> (i64, ErrorKind) {
+    let m = message.to_lowercase();
+    if m.contains("executable file not found")
+        || m.contains("no such file or directory")
+        || m.contains("not a directory")
+    {
+        (127, ErrorKind::InvalidParameter)
+    } else if m.contains("permission denied") {
+        (126, ErrorKind::InvalidParameter)
+    } else {
+        (128, ErrorKind::System)
+    }
+}
+
+impl Runtime {
+    /// `POST /containers/{id}/start`: false when it was running already (dockerd's 304).
+    pub async fn start(&self, id_or_name: &str) -> Result<bool, ApiError> {
+        let (record, handle) = self.lookup(id_or_name)?;
+        let _op = handle.op.lock().await;
+        let record = self.store().get(&record.id)?;
+        let s = &record.state;
+        if s.paused {
+            return Err(ApiError::new(
+                ErrorKind::Conflict,
+                "cannot start a paused container, try unpause instead",
+            ));
+        }
+        if s.running && !s.restarting {
+            return Ok(false);
+        }
+        if s.removal_in_progress || s.dead {
+            return Err(ApiError::new(
+                ErrorKind::Conflict,
+                "container is marked for removal and cannot be started",
+            ));
+        }
+        handle.manual_stop.store(false, Ordering::Relaxed);
+        handle.cancel_restart.notify_waiters();
+        self.store().update(&record.id, |r| {
+            r.restart_count = 0;
+            r.has_been_manually_stopped = false;
+            Ok(())
+        })?;
+        self.start_locked(&record.id, &handle).await?;
+        Ok(true)
+    }
+
+    /// Starts a run of container `id`; its operation lock must be held (or the caller is its monitor,
+    /// restarting it). On failure the record keeps the error and dockerd's exit code.
+    pub(super) async fn start_locked(
+        &self,
+        id: &str,
+        handle: &Arc<Handle>,
+    ) -> Result<(), ApiError> {
+        let record = self.store().get(id)?;
+        match self.launch(&record, handle).await {
+            Ok(run) => {
+                self.spawn_monitor(record.id.clone(), handle.clone(), run);
+                Ok(())
+            }
+            Err(e) => {
+                let (code, kind) = start_failure(&e.message);
+                let kind = if code == 128 { e.kind } else { kind };
+                let message = e.message.clone();
+                let _ = self.store().update(id, |r| {
+                    r.state.set_stopped(code, false, now_nanos());
+                    r.state.set_start_error(message.clone(), code);
+                    Ok(())
+                });
+                // As dockerd does: attached clients see the end, waiters the failed run, and an
+                // `AutoRemove` container goes.
+                handle.attach.close_all();
+                handle.status.send_modify(|s| {
+                    s.running = false;
+                    s.exits += 1;
+                    s.exit_code = code;
+                    s.error = Some(message.clone());
+                });
+                if record.host_config.auto_remove.unwrap_or(false) {
+                    let rt = self.clone();
+                    let id = id.to_owned();
+                    tokio::spawn(async move {
+                        if let Err(e) = rt.remove(&id, true).await {
+                            tracing::warn!(container = %id, "auto-removing after a failed start: {e}");
+                        }
+                    });
+                }
+                Err(ApiError::new(kind, message))
+            }
+        }
+    }
+
+    async fn launch(
+        &self,
+        record: &ContainerRecord,
+        handle: &Arc<Handle>,
+    ) -> Result<Run, ApiError> {
+        let cd = &self.inner.cd;
+        let id = record.id.as_str();
+        let mounts = cd
+            .snapshot_mounts(self.inner.snapshotter, id)
+            .await
+            .map_err(|e| {
+                ApiError::new(
+                    e.kind(),
+                    format!("the container's file system is gone: {}", e.message()),
+                )
+            })?;
+        let spec = self.spec(record, &mounts)?;
+        let spec_json = serde_json::to_vec(&spec).map_err(system)?;
+
+        // Leftovers of a run the daemon did not see end (a crash) are replaced.
+        let _ = cd.task_delete(id).await;
+        let _ = cd.container_delete(id).await;
+        let runtime = self.inner.runc.runtime();
+        cd.container_create(Container {
+            id: id.to_owned(),
+            image: record.image_id.clone(),
+            runtime: Some(runtime),
+            spec: Some(prost_types::Any {
+                type_url: SPEC_TYPE_URL.to_owned(),
+                value: spec_json,
+            }),
+            snapshotter: self.inner.snapshotter.to_owned(),
+            snapshot_key: id.to_owned(),
+            labels: HashMap::new(),
+            ..Default::default()
+        })
+        .await?;
+
+        let tty = record.config.tty.unwrap_or(false);
+        let stdin = record.config.open_stdin.unwrap_or(false);
+        let fifos = Fifos::in_dir(&self.fifo_dir(id), stdin, tty);
+        let prepared = (|| {
+            fifos.create()?;
+            let output = fifos.open_output()?;
+            Ok::<_, std::io::Error>(output)
+        })();
+        let output = match prepared {
+            Ok(o) => o,
+            Err(e) => {
+                let _ = cd.container_delete(id).await;
+                fifos.remove();
+                return Err(system(format!("cannot create the container's stdio: {e}")));
+            }
+        };
+        let log = self.open_log(record)?;
+
+        let (stdin_path, stdout_path, stderr_path) = fifos.task_paths();
+        let created = cd
+            .task_create(CreateTaskRequest {
+                container_id: id.to_owned(),
+                rootfs: mounts,
+                stdin: stdin_path,
+                stdout: stdout_path,
+                stderr: stderr_path,
+                terminal: tty,
+                options: Some(self.inner.runc.to_any()),
+                ..Default::default()
+            })
+            .await;
+        if let Err(e) = created {
+            let _ = cd.container_delete(id).await;
+            fifos.remove();
+            return Err(ApiError::new(e.kind(), e.message()));
+        }
+        if stdin {
+            match fifos.open_stdin() {
+                Ok(sender) => *handle.stdin.lock().await = sender,
+                Err(e) => tracing::warn!(container = id, "cannot open stdin: {e}"),
+            }
+        }
+        handle.output_done.send_replace(false);
+        let copier = tokio::spawn(output.copy(log, handle.attach.clone()));
+        let pid = match cd.task_start(id, "").await {
+            Ok(pid) => pid,
+            Err(e) => {
+                let _ = cd.task_delete(id).await;
+                let _ = cd.container_delete(id).await;
+                *handle.stdin.lock().await = None;
+                let _ = copier.await;
+                handle.output_done.send_replace(true);
+                fifos.remove();
+                return Err(ApiError::new(e.kind(), e.message()));
+            }
+        };
+        let started = Instant::now();
+        self.store().update(id, |r| {
+            r.state.set_running(i64::from(pid), now_nanos());
+            Ok(())
+        })?;
+        handle.status.send_modify(|s| {
+            s.running = true;
+            s.error = None;
+        });
+        self.emit(record, "start", &[]);
+        Ok(Run { copier, started })
+    }
+
+    /// Opens the container's json-file log with its `LogConfig` options.
+    pub(super) fn open_log(
+        &self,
+        record: &ContainerRecord,
+    ) -> Result<Arc<Mutex<LogWriter>>, ApiError> {
+        let options = record
+            .host_config
+            .log_config
+            .as_ref()
+            .and_then(|l| l.config.as_ref())
+            .map(|c| LogOptions::from_config(c.iter()))
+            .transpose()
+            .map_err(|e| ApiError::invalid(e.to_string()))?
+            .unwrap_or_default();
+        let writer = LogWriter::open(&record.log_path, options).map_err(system)?;
+        Ok(Arc::new(Mutex::new(writer)))
+    }
+
+    /// Writes the `/etc` files and builds the OCI spec for a run.
+    fn spec(
+        &self,
+        record: &ContainerRecord,
+        mounts: &[Mount],
+    ) -> Result<oci_spec::runtime::Spec, ApiError> {
+        let hc = &record.host_config;
+        let config = &record.config;
+        let network = network_mode(hc)?;
+        let user = resolve_user_in(
+            &rootfs::read_text(mounts, "etc/passwd"),
+            &rootfs::read_text(mounts, "etc/group"),
+            config.user.as_deref().unwrap_or(""),
+            hc.group_add.as_deref().unwrap_or(&[]),
+        )?;
+        let hostname = config.hostname.clone().unwrap_or_default();
+        let extra = parse_extra_hosts(hc.extra_hosts.as_deref().unwrap_or(&[]))?;
+        let host_hosts = (network == NetworkMode::Host)
+            .then(|| std::fs::read_to_string("/etc/hosts").unwrap_or_default());
+        let hosts = hosts_file(
+            &hostname,
+            config.domainname.as_deref().unwrap_or(""),
+            None,
+            &extra,
+            host_hosts.as_deref(),
+        );
+        let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+        let resolv = resolv_conf(&host_resolv, hc, &network);
+        let etc = EtcPaths {
+            hosts: record.hosts_path.clone().into(),
+            resolv_conf: record.resolv_conf_path.clone().into(),
+            hostname: record.hostname_path.clone().into(),
+        };
+        etc.write(&hosts, &resolv, &hostname_file(&hostname))
+            .map_err(system)?;
+        spec::create_host_dirs(&spec::user_mounts(hc)?).map_err(system)?;
+        spec::build_spec(&SpecInput {
+            id: &record.id,
+            config,
+            host_config: hc,
+            rootfs: Path::new("rootfs"),
+            hostname: &hostname,
+            hosts_path: &etc.hosts,
+            resolv_conf_path: &etc.resolv_conf,
+            hostname_path: &etc.hostname,
+            user: &user,
+            init_path: self.inner.init_path.as_deref(),
+            host_devices: &[],
+            cgroup_parent: DEFAULT_CGROUP_PARENT,
+            seccomp_profile: self.inner.seccomp.as_ref(),
+            kernel_version: self.inner.kernel,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn start_failures_get_dockerd_exit_codes() {
+        let (code, kind) = start_failure(
+            "failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: \"nope\": executable file not found in $PATH: unknown",
+        );
+        assert_eq!((code, kind), (127, ErrorKind::InvalidParameter));
+        assert_eq!(start_failure("exec: \"/etc\": permission denied").0, 126);
+        assert_eq!(start_failure("cgroup trouble").0, 128);
+    }
+}
