@@ -1,8 +1,11 @@
 //! The bench report: one table of throughput and latency per workload and transport, one of idle
-//! memory and start-up time, each ratio next to the target with PASS or MISS.
+//! memory and start-up time, one of container lifecycle times, each ratio next to the target
+//! with PASS or MISS. A container workload that failed on a daemon shows `error` in its column and the
+//! error on a line below the table.
 
 use std::time::Duration;
 
+use super::containers::{Lifecycles, Outcome};
 use super::load::LoadResult;
 use super::Workload;
 
@@ -19,7 +22,10 @@ impl Target {
     fn shown(self) -> String {
         match self {
             Self::AtLeast(x) => format!(">={x}x"),
-            Self::AtMost(x) => format!("<=1/{:.0}", 1.0 / x),
+            Self::AtMost(x) if (1.0 / x - (1.0 / x).round()).abs() < 1e-9 => {
+                format!("<=1/{:.0}", 1.0 / x)
+            }
+            Self::AtMost(x) => format!("<={x}x"),
         }
     }
 
@@ -66,6 +72,81 @@ pub struct Resources {
 pub const RSS_TARGET: Target = Target::AtMost(0.25);
 /// Start time target: at most a fifth of dockerd's.
 pub const START_TARGET: Target = Target::AtMost(0.2);
+/// Container lifecycle time target: at most 0.7 of dockerd's.
+pub const LIFECYCLE_TARGET: Target = Target::AtMost(0.7);
+
+/// A container workload's outcome on both daemons (`dockerd` is `None` when it did not run).
+#[derive(Debug)]
+pub struct Pair<'a, T> {
+    /// What the report calls the workload.
+    pub label: String,
+    /// wharfd's outcome.
+    pub wharfd: &'a Outcome<T>,
+    /// dockerd's outcome, when it ran.
+    pub dockerd: Option<&'a Outcome<T>>,
+}
+
+impl<T> Pair<'_, T> {
+    /// `f` of both results, when both succeeded.
+    fn both<R>(&self, f: impl Fn(&T) -> R) -> Option<(R, R)> {
+        match (self.wharfd, self.dockerd) {
+            (Ok(w), Some(Ok(d))) => Some((f(w), f(d))),
+            _ => None,
+        }
+    }
+
+    /// A cell for each daemon: `f` of its result, `error`, or `n/a`.
+    fn cells(&self, f: impl Fn(&T) -> String) -> (String, String) {
+        let cell = |outcome: Option<&Outcome<T>>| match outcome {
+            Some(Ok(result)) => f(result),
+            Some(Err(_)) => "error".to_owned(),
+            None => "n/a".to_owned(),
+        };
+        (cell(Some(self.wharfd)), cell(self.dockerd))
+    }
+
+    /// Prints `  <daemon>: <label>: <error>` for each daemon that failed.
+    fn print_errors(&self) {
+        for (name, outcome) in [("wharfd", Some(self.wharfd)), ("dockerd", self.dockerd)] {
+            if let Some(Err(err)) = outcome {
+                println!("  {name}: {}: {err}", self.label);
+            }
+        }
+    }
+}
+
+/// Prints the container lifecycle table: wall time for all, its ratio, and each lifecycle's mean/p99.
+pub fn print_lifecycles(rows: &[Pair<'_, Lifecycles>], heading: &str) {
+    println!("\n{heading}");
+    println!(
+        "{:<28} {:>12} {:>12} {:>8} {:<12} {:>17} {:>17}",
+        "workload",
+        "wharfd wall",
+        "dockerd wall",
+        "ratio",
+        "target",
+        "wharfd mean/p99",
+        "dockerd mean/p99"
+    );
+    for row in rows {
+        let ratio = row.both(|l| l.wall.as_secs_f64()).map(|(w, d)| w / d);
+        let (wharfd_wall, dockerd_wall) = row.cells(|l| fmt_wall(l.wall));
+        let (wharfd_each, dockerd_each) = row.cells(mean_p99);
+        println!(
+            "{:<28} {:>12} {:>12} {:>8} {:<12} {:>17} {:>17}",
+            row.label,
+            wharfd_wall,
+            dockerd_wall,
+            fmt_ratio(ratio),
+            LIFECYCLE_TARGET.verdict(ratio),
+            wharfd_each,
+            dockerd_each,
+        );
+    }
+    for row in rows {
+        row.print_errors();
+    }
+}
 
 /// Prints the throughput table.
 pub fn print_loads(rows: &[LoadRow<'_>], heading: &str) {
@@ -161,6 +242,22 @@ fn p50_p99(result: &LoadResult) -> String {
     }
 }
 
+fn mean_p99(l: &Lifecycles) -> String {
+    match (l.latencies.mean(), l.latencies.percentile(99.0)) {
+        (Some(mean), Some(p99)) => format!("{}/{}", fmt_ms(mean), fmt_ms(p99)),
+        _ => "no samples".into(),
+    }
+}
+
+/// Seconds from 10 s up, else milliseconds.
+fn fmt_wall(d: Duration) -> String {
+    if d >= Duration::from_secs(10) {
+        format!("{:.1}s", d.as_secs_f64())
+    } else {
+        fmt_ms(d)
+    }
+}
+
 fn fmt_ms(d: Duration) -> String {
     let ms = d.as_secs_f64() * 1000.0;
     if ms < 10.0 {
@@ -193,6 +290,8 @@ mod tests {
         assert_eq!(Target::AtMost(0.25).verdict(Some(0.2)), "<=1/4 PASS");
         assert_eq!(Target::AtMost(0.2).verdict(Some(0.3)), "<=1/5 MISS");
         assert_eq!(Target::AtLeast(50.0).verdict(None), ">=50x n/a");
+        assert_eq!(Target::AtMost(0.7).verdict(Some(0.5)), "<=0.7x PASS");
+        assert_eq!(Target::AtMost(1.0 / 3.0).verdict(Some(0.5)), "<=1/3 MISS");
     }
 
     #[test]
@@ -201,5 +300,7 @@ mod tests {
         assert_eq!(fmt_ms(Duration::from_millis(250)), "250ms");
         assert_eq!(fmt_mib(2048), "2.0MiB");
         assert_eq!(fmt_ratio(Some(0.5)), "0.50x");
+        assert_eq!(fmt_wall(Duration::from_millis(9_500)), "9500ms");
+        assert_eq!(fmt_wall(Duration::from_millis(12_340)), "12.3s");
     }
 }
