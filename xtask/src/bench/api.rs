@@ -82,6 +82,18 @@ impl Api {
         Ok(())
     }
 
+    /// `GET /containers/json?all=1`: how many containers the daemon lists.
+    pub fn count_all(&self) -> Result<usize> {
+        let uri = "/v1.41/containers/json?all=1";
+        let response = self.call("GET", uri, None)?;
+        let answer: Value = serde_json::from_slice(&response.body)
+            .with_context(|| format!("GET {uri}: the answer is not JSON"))?;
+        answer
+            .as_array()
+            .map(Vec::len)
+            .with_context(|| format!("GET {uri}: the answer is not an array"))
+    }
+
     /// One request; a non-2xx status is an error worded with the daemon's message.
     fn call(&self, method: &str, uri: &str, body: Option<(&str, &[u8])>) -> Result<RawResponse> {
         let headers: Vec<(&str, &str)> = body

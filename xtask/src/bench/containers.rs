@@ -1,15 +1,19 @@
 //! The container workloads, each daemon on a fresh start of its own (so that its history is only
 //! this): import the busybox image, then time create+start+wait+remove of `true`, one lifecycle at a
-//! time and by parallel workers. A daemon that answers an error (wharfd before its container runtime)
-//! gets that error in its column; the run goes on.
+//! time and by parallel workers, then drive `GET /containers/json` with the load generator while the
+//! daemon holds many (created) containers. A daemon that answers an error (wharfd before its container
+//! runtime) gets that error in its column; the run goes on.
 
 use std::time::Duration;
 
 use anyhow::Result;
+use tokio::runtime::Runtime;
 use wharf_tests::{Binaries, DevCerts};
 
 use super::api::Api;
+use super::connect::Transport;
 use super::daemons::Kind;
+use super::load::{self, LoadConfig, LoadResult};
 use super::stats::Latencies;
 use super::workers;
 
@@ -24,6 +28,26 @@ pub const IMAGE: (&str, &str) = ("wharf-bench", "latest");
 const CONTAINER: &str =
     r#"{"Image":"wharf-bench:latest","Cmd":["true"],"HostConfig":{"NetworkMode":"default"}}"#;
 
+/// The list workload's request: every container, running or not.
+pub const LIST_PATH: &str = "/v1.41/containers/json?all=1";
+
+/// What the container workloads run with.
+#[derive(Debug)]
+pub struct Setup<'a> {
+    /// The daemons' binaries.
+    pub bins: &'a Binaries,
+    /// The certificates of their TLS listeners.
+    pub certs: &'a DevCerts,
+    /// The image, a rootfs tar.
+    pub image: &'a [u8],
+    /// How much of each workload.
+    pub counts: Counts,
+    /// The load generator's runtime, for the list workload.
+    pub runtime: &'a Runtime,
+    /// Its connections, warm-up and measured window.
+    pub load: LoadConfig,
+}
+
 /// How much of each workload; 0 skips it.
 #[derive(Debug, Clone, Copy)]
 pub struct Counts {
@@ -33,6 +57,8 @@ pub struct Counts {
     pub parallel: usize,
     /// Parallel workers (each its own thread and connections).
     pub workers: usize,
+    /// Containers present while `GET /containers/json` is driven.
+    pub listed: usize,
 }
 
 /// A workload's result, or why it has none, worded for the report.
@@ -47,6 +73,15 @@ pub struct Lifecycles {
     pub latencies: Latencies,
 }
 
+/// `GET /containers/json` driven while the daemon held the containers.
+#[derive(Debug)]
+pub struct Listed {
+    /// What the load generator measured.
+    pub load: LoadResult,
+    /// Why removing the containers afterwards failed, if it did.
+    pub cleanup: Option<String>,
+}
+
 /// What one daemon did; `None` for a workload whose count is 0.
 #[derive(Debug)]
 pub struct ContainerResults {
@@ -54,36 +89,39 @@ pub struct ContainerResults {
     pub sequential: Option<Outcome<Lifecycles>>,
     /// Lifecycles on parallel workers.
     pub parallel: Option<Outcome<Lifecycles>>,
+    /// The container list under load.
+    pub list: Option<Outcome<Listed>>,
 }
 
 impl ContainerResults {
     /// Every workload of `counts` failed with `why`.
     fn failed(counts: Counts, why: &str) -> Self {
-        let failed = |count: usize| (count > 0).then(|| Err(why.to_owned()));
         Self {
-            sequential: failed(counts.sequential),
-            parallel: failed(counts.parallel),
+            sequential: failed(counts.sequential, why),
+            parallel: failed(counts.parallel, why),
+            list: failed(counts.listed, why),
         }
     }
 }
 
-/// Starts `kind`, imports `image` (a rootfs tar) and drives every workload of `counts`.
-pub fn measure(
-    kind: Kind,
-    bins: &Binaries,
-    certs: &DevCerts,
-    image: &[u8],
-    counts: Counts,
-) -> ContainerResults {
+/// `why` as the outcome of a workload of `count`, none when it is skipped.
+fn failed<T>(count: usize, why: &str) -> Option<Outcome<T>> {
+    (count > 0).then(|| Err(why.to_owned()))
+}
+
+/// Starts `kind`, imports the image and drives every workload.
+pub fn measure(kind: Kind, setup: &Setup<'_>) -> ContainerResults {
     let name = kind.name();
+    let counts = setup.counts;
     println!("xtask bench: starting {name} for the container workloads");
-    let mut daemon = match kind.start(bins, certs) {
+    let mut daemon = match kind.start(setup.bins, setup.certs) {
         Ok(daemon) => daemon,
         Err(err) => return ContainerResults::failed(counts, &format!("starting: {err:#}")),
     };
-    let api = Api::new(daemon.endpoints().socket());
-    let results = match api.import(image, IMAGE.0, IMAGE.1) {
-        Ok(()) => drive(name, &api, counts),
+    let socket = daemon.endpoints().socket().to_owned();
+    let api = Api::new(&socket);
+    let results = match api.import(setup.image, IMAGE.0, IMAGE.1) {
+        Ok(()) => drive(name, &api, &Transport::Unix(socket), setup),
         Err(err) => ContainerResults::failed(counts, &format!("importing the image: {err:#}")),
     };
     if let Err(err) = daemon.stop() {
@@ -92,7 +130,8 @@ pub fn measure(
     results
 }
 
-fn drive(name: &str, api: &Api, counts: Counts) -> ContainerResults {
+fn drive(name: &str, api: &Api, unix: &Transport, setup: &Setup<'_>) -> ContainerResults {
+    let counts = setup.counts;
     let sequential = (counts.sequential > 0).then(|| {
         println!(
             "xtask bench: {name}: {} lifecycles of `true`, one at a time",
@@ -107,10 +146,61 @@ fn drive(name: &str, api: &Api, counts: Counts) -> ContainerResults {
         );
         lifecycles(api, counts.parallel, counts.workers)
     });
+    let list = (counts.listed > 0).then(|| {
+        println!(
+            "xtask bench: {name}: GET /containers/json with {} containers",
+            counts.listed
+        );
+        list(api, unix, setup)
+    });
     ContainerResults {
         sequential,
         parallel,
+        list,
     }
+}
+
+/// Creates the containers (not started), drives the list with the load generator, removes them.
+fn list(api: &Api, unix: &Transport, setup: &Setup<'_>) -> Outcome<Listed> {
+    let Counts {
+        listed, workers, ..
+    } = setup.counts;
+    let created = workers::run(listed, workers, |_| api.create(CONTAINER));
+    let ids = created.outputs;
+    let load = match created.error {
+        Some(err) => Err(format!(
+            "creating {listed} containers: {err:#} (after {} created)",
+            ids.len()
+        )),
+        None => drive_list(api, unix, setup),
+    };
+    let removed = workers::run(ids.len(), workers, |i| api.remove(&ids[i], false));
+    let cleanup = removed
+        .error
+        .map(|err| format!("removing the listed containers: {err:#}"));
+    load.map(|load| Listed { load, cleanup })
+}
+
+/// Checks that the daemon lists exactly the containers created, then drives the list.
+fn drive_list(api: &Api, unix: &Transport, setup: &Setup<'_>) -> Outcome<LoadResult> {
+    let expected = setup.counts.listed;
+    let listed = api.count_all().map_err(|err| format!("{err:#}"))?;
+    if listed != expected {
+        return Err(format!(
+            "GET {LIST_PATH} lists {listed} containers where {expected} were created"
+        ));
+    }
+    let load = setup
+        .runtime
+        .block_on(load::drive(unix, LIST_PATH, setup.load))
+        .map_err(|err| format!("driving GET {LIST_PATH}: {err:#}"))?;
+    if load.ok == 0 {
+        return Err(format!(
+            "GET {LIST_PATH}: no request succeeded ({} failed)",
+            load.errors
+        ));
+    }
+    Ok(load)
 }
 
 /// `count` lifecycles on `workers` threads.

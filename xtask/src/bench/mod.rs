@@ -21,7 +21,7 @@ use wharf_tests::{process::rss_kib, Binaries, DevCerts, RefDockerd, TempDir};
 
 use crate::{setup, workspace};
 use connect::Transport;
-use containers::{ContainerResults, Counts};
+use containers::{ContainerResults, Counts, Setup};
 use daemons::{Daemon, Kind};
 use load::{LoadConfig, LoadResult};
 use report::{LoadRow, Pair, Resources, Target};
@@ -67,6 +67,10 @@ pub struct BenchArgs {
     /// Parallel workers for the container workloads.
     #[arg(long, default_value_t = 8)]
     workers: usize,
+    /// Containers (created, not started) the daemon holds while `GET /containers/json` is driven with
+    /// --connections, --warmup and --duration; 0 skips that workload.
+    #[arg(long, default_value_t = 100)]
+    list_containers: usize,
 }
 
 /// One thing to drive.
@@ -196,14 +200,14 @@ pub fn bench(args: BenchArgs) -> Result<()> {
     let containers = if args.skip_containers {
         None
     } else {
-        container_workloads(&kinds, &bins, &certs, &args)?
+        container_workloads(&runtime, &kinds, &bins, &certs, config, &args)?
     };
 
     if let Some(http) = http {
         http.print();
     }
     if let Some(sides) = containers {
-        print_containers(&sides, &args);
+        print_containers(&sides, &args, config);
     }
     Ok(())
 }
@@ -277,9 +281,11 @@ impl HttpResults {
 /// Builds the busybox image and runs the container workloads on each daemon in turn; `None` (after
 /// saying why) when the image cannot be built.
 fn container_workloads(
+    runtime: &tokio::runtime::Runtime,
     kinds: &[Kind],
     bins: &Binaries,
     certs: &DevCerts,
+    load: LoadConfig,
     args: &BenchArgs,
 ) -> Result<Option<Vec<ContainerResults>>> {
     let image_dir = TempDir::new("wi")?;
@@ -290,21 +296,29 @@ fn container_workloads(
             return Ok(None);
         }
     };
-    let counts = Counts {
-        sequential: args.lifecycles,
-        parallel: args.parallel_lifecycles,
-        workers: args.workers,
+    let setup = Setup {
+        bins,
+        certs,
+        image: &image,
+        counts: Counts {
+            sequential: args.lifecycles,
+            parallel: args.parallel_lifecycles,
+            workers: args.workers,
+            listed: args.list_containers,
+        },
+        runtime,
+        load,
     };
     Ok(Some(
         kinds
             .iter()
-            .map(|&kind| containers::measure(kind, bins, certs, &image, counts))
+            .map(|&kind| containers::measure(kind, &setup))
             .collect(),
     ))
 }
 
 /// Prints the container tables.
-fn print_containers(sides: &[ContainerResults], args: &BenchArgs) {
+fn print_containers(sides: &[ContainerResults], args: &BenchArgs, load: LoadConfig) {
     let Some(wharfd) = sides.first() else {
         return;
     };
@@ -341,6 +355,19 @@ fn print_containers(sides: &[ContainerResults], args: &BenchArgs) {
                 "container lifecycles: create, start, wait, remove of `true` in {}:{} (static busybox), one fresh daemon each, driven one after the other",
                 containers::IMAGE.0,
                 containers::IMAGE.1
+            ),
+        );
+    }
+    if let Some(wharfd_list) = &wharfd.list {
+        report::print_list(
+            &Pair {
+                label: format!("GET {}", containers::LIST_PATH),
+                wharfd: wharfd_list,
+                dockerd: dockerd.and_then(|d| d.list.as_ref()),
+            },
+            &format!(
+                "with {} containers (created, not started): {} connections over unix, {:?} measured after {:?} warm-up",
+                args.list_containers, load.connections, load.duration, load.warmup
             ),
         );
     }

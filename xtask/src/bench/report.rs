@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use super::containers::{Lifecycles, Outcome};
+use super::containers::{Lifecycles, Listed, Outcome};
 use super::load::LoadResult;
 use super::Workload;
 
@@ -74,6 +74,8 @@ pub const RSS_TARGET: Target = Target::AtMost(0.25);
 pub const START_TARGET: Target = Target::AtMost(0.2);
 /// Container lifecycle time target: at most 0.7 of dockerd's.
 pub const LIFECYCLE_TARGET: Target = Target::AtMost(0.7);
+/// `GET /containers/json` throughput target: at least 3 times dockerd's.
+pub const LIST_TARGET: Target = Target::AtLeast(3.0);
 
 /// A container workload's outcome on both daemons (`dockerd` is `None` when it did not run).
 #[derive(Debug)]
@@ -239,6 +241,39 @@ fn p50_p99(result: &LoadResult) -> String {
     ) {
         (Some(p50), Some(p99)) => format!("{}/{}", fmt_ms(p50), fmt_ms(p99)),
         _ => "no samples".into(),
+    }
+}
+
+/// Prints the container list's throughput and latency, with failed requests and clean-up failures
+/// under it.
+pub fn print_list(row: &Pair<'_, Listed>, heading: &str) {
+    println!("\n{} {heading}", row.label);
+    println!(
+        "{:>12} {:>13} {:>8} {:<12} {:>17} {:>17}",
+        "wharfd req/s", "dockerd req/s", "ratio", "target", "wharfd p50/p99", "dockerd p50/p99"
+    );
+    let ratio = row.both(|l| l.load.rps()).map(|(w, d)| w / d);
+    let (wharfd_rps, dockerd_rps) = row.cells(|l| format!("{:.0}", l.load.rps()));
+    let (wharfd_latency, dockerd_latency) = row.cells(|l| p50_p99(&l.load));
+    println!(
+        "{:>12} {:>13} {:>8} {:<12} {:>17} {:>17}",
+        wharfd_rps,
+        dockerd_rps,
+        fmt_ratio(ratio),
+        LIST_TARGET.verdict(ratio),
+        wharfd_latency,
+        dockerd_latency,
+    );
+    row.print_errors();
+    for (name, outcome) in [("wharfd", Some(row.wharfd)), ("dockerd", row.dockerd)] {
+        if let Some(Ok(listed)) = outcome {
+            if listed.load.errors > 0 {
+                println!("  note: {name}: {} failed requests", listed.load.errors);
+            }
+            if let Some(cleanup) = &listed.cleanup {
+                println!("  note: {name}: {cleanup}");
+            }
+        }
     }
 }
 
