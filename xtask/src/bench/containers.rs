@@ -1,6 +1,7 @@
 //! The container workloads, each daemon on a fresh start of its own (so that its history is only
-//! this): import the busybox image, then time create+start+wait+remove of `true`, one lifecycle at a
-//! time and by parallel workers, then drive `GET /containers/json` with the load generator while the
+//! this): import the busybox image; run lifecycles (create+start+wait+remove of `true`) on the parallel
+//! workers, sampling resident memory after the 100th and the 500th since start; time lifecycles one at a
+//! time and by parallel workers; then drive `GET /containers/json` with the load generator while the
 //! daemon holds many (created) containers. A daemon that answers an error (wharfd before its container
 //! runtime) gets that error in its column; the run goes on.
 
@@ -14,6 +15,7 @@ use super::api::Api;
 use super::connect::Transport;
 use super::daemons::Kind;
 use super::load::{self, LoadConfig, LoadResult};
+use super::procs::{self, TreeRss};
 use super::stats::Latencies;
 use super::workers;
 
@@ -30,6 +32,10 @@ const CONTAINER: &str =
 
 /// The list workload's request: every container, running or not.
 pub const LIST_PATH: &str = "/v1.41/containers/json?all=1";
+
+/// The pause before a memory sample, for the daemon to finish what the last lifecycle left (as before
+/// the idle memory sample).
+const SETTLE: Duration = Duration::from_secs(2);
 
 /// What the container workloads run with.
 #[derive(Debug)]
@@ -59,6 +65,10 @@ pub struct Counts {
     pub workers: usize,
     /// Containers present while `GET /containers/json` is driven.
     pub listed: usize,
+    /// Lifecycles before the first memory sample.
+    pub rss_first: usize,
+    /// Lifecycles before the last memory sample (at least `rss_first`); 0 skips the memory workload.
+    pub rss_last: usize,
 }
 
 /// A workload's result, or why it has none, worded for the report.
@@ -82,9 +92,20 @@ pub struct Listed {
     pub cleanup: Option<String>,
 }
 
+/// Resident memory after `rss_first` and after `rss_last` lifecycles.
+#[derive(Debug)]
+pub struct Memory {
+    /// The first sample.
+    pub first: TreeRss,
+    /// The last sample.
+    pub last: TreeRss,
+}
+
 /// What one daemon did; `None` for a workload whose count is 0.
 #[derive(Debug)]
 pub struct ContainerResults {
+    /// Memory over lifecycles.
+    pub memory: Option<Outcome<Memory>>,
     /// Lifecycles one at a time.
     pub sequential: Option<Outcome<Lifecycles>>,
     /// Lifecycles on parallel workers.
@@ -97,6 +118,7 @@ impl ContainerResults {
     /// Every workload of `counts` failed with `why`.
     fn failed(counts: Counts, why: &str) -> Self {
         Self {
+            memory: failed(counts.rss_last, why),
             sequential: failed(counts.sequential, why),
             parallel: failed(counts.parallel, why),
             list: failed(counts.listed, why),
@@ -121,7 +143,7 @@ pub fn measure(kind: Kind, setup: &Setup<'_>) -> ContainerResults {
     let socket = daemon.endpoints().socket().to_owned();
     let api = Api::new(&socket);
     let results = match api.import(setup.image, IMAGE.0, IMAGE.1) {
-        Ok(()) => drive(name, &api, &Transport::Unix(socket), setup),
+        Ok(()) => drive(name, &api, &Transport::Unix(socket), daemon.pid(), setup),
         Err(err) => ContainerResults::failed(counts, &format!("importing the image: {err:#}")),
     };
     if let Err(err) = daemon.stop() {
@@ -130,8 +152,17 @@ pub fn measure(kind: Kind, setup: &Setup<'_>) -> ContainerResults {
     results
 }
 
-fn drive(name: &str, api: &Api, unix: &Transport, setup: &Setup<'_>) -> ContainerResults {
+/// Memory first, so that its samples come after exactly the 100th and the 500th lifecycle since start;
+/// then the timed lifecycles and the list.
+fn drive(name: &str, api: &Api, unix: &Transport, pid: u32, setup: &Setup<'_>) -> ContainerResults {
     let counts = setup.counts;
+    let memory = (counts.rss_last > 0).then(|| {
+        println!(
+            "xtask bench: {name}: {} lifecycles of `true` on {} workers, memory after {} and {}",
+            counts.rss_last, counts.workers, counts.rss_first, counts.rss_last
+        );
+        memory(api, pid, counts)
+    });
     let sequential = (counts.sequential > 0).then(|| {
         println!(
             "xtask bench: {name}: {} lifecycles of `true`, one at a time",
@@ -154,10 +185,29 @@ fn drive(name: &str, api: &Api, unix: &Transport, setup: &Setup<'_>) -> Containe
         list(api, unix, setup)
     });
     ContainerResults {
+        memory,
         sequential,
         parallel,
         list,
     }
+}
+
+/// Lifecycles up to `rss_first`, a sample, lifecycles up to `rss_last`, a sample.
+fn memory(api: &Api, pid: u32, counts: Counts) -> Outcome<Memory> {
+    lifecycles(api, counts.rss_first, counts.workers)?;
+    let first = settle_and_sample(pid)?;
+    lifecycles(
+        api,
+        counts.rss_last.saturating_sub(counts.rss_first),
+        counts.workers,
+    )?;
+    let last = settle_and_sample(pid)?;
+    Ok(Memory { first, last })
+}
+
+fn settle_and_sample(pid: u32) -> Outcome<TreeRss> {
+    std::thread::sleep(SETTLE);
+    procs::tree_rss(pid).map_err(|err| format!("reading resident memory: {err:#}"))
 }
 
 /// Creates the containers (not started), drives the list with the load generator, removes them.

@@ -9,6 +9,7 @@ mod connect;
 mod containers;
 mod daemons;
 mod load;
+mod procs;
 mod report;
 mod rootfs;
 mod stats;
@@ -71,6 +72,12 @@ pub struct BenchArgs {
     /// --connections, --warmup and --duration; 0 skips that workload.
     #[arg(long, default_value_t = 100)]
     list_containers: usize,
+    /// Resident memory is sampled after this many container lifecycles (on the parallel workers)...
+    #[arg(long, default_value_t = 100)]
+    rss_first: usize,
+    /// ...and again after this many in all; 0 skips the memory workload.
+    #[arg(long, default_value_t = 500)]
+    rss_last: usize,
 }
 
 /// One thing to drive.
@@ -151,6 +158,11 @@ pub fn bench(args: BenchArgs) -> Result<()> {
     anyhow::ensure!(
         args.duration > 0.0 && args.warmup >= 0.0 && args.connections > 0 && args.starts > 0,
         "--duration, --connections and --starts must be positive"
+    );
+    anyhow::ensure!(args.workers > 0, "--workers must be positive");
+    anyhow::ensure!(
+        args.rss_first <= args.rss_last,
+        "--rss-first must not exceed --rss-last"
     );
     if !args.skip_setup {
         setup::ensure(setup::Needs::BENCH)?;
@@ -305,6 +317,8 @@ fn container_workloads(
             parallel: args.parallel_lifecycles,
             workers: args.workers,
             listed: args.list_containers,
+            rss_first: args.rss_first,
+            rss_last: args.rss_last,
         },
         runtime,
         load,
@@ -369,6 +383,17 @@ fn print_containers(sides: &[ContainerResults], args: &BenchArgs, load: LoadConf
                 "with {} containers (created, not started): {} connections over unix, {:?} measured after {:?} warm-up",
                 args.list_containers, load.connections, load.duration, load.warmup
             ),
+        );
+    }
+    if let Some(wharfd_memory) = &wharfd.memory {
+        report::print_memory(
+            &Pair {
+                label: "memory".into(),
+                wharfd: wharfd_memory,
+                dockerd: dockerd.and_then(|d| d.memory.as_ref()),
+            },
+            args.rss_first,
+            args.rss_last,
         );
     }
 }

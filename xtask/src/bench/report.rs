@@ -5,8 +5,9 @@
 
 use std::time::Duration;
 
-use super::containers::{Lifecycles, Listed, Outcome};
+use super::containers::{Lifecycles, Listed, Memory, Outcome};
 use super::load::LoadResult;
+use super::procs::TreeRss;
 use super::Workload;
 
 /// A goal for a wharfd/dockerd ratio.
@@ -76,6 +77,10 @@ pub const START_TARGET: Target = Target::AtMost(0.2);
 pub const LIFECYCLE_TARGET: Target = Target::AtMost(0.7);
 /// `GET /containers/json` throughput target: at least 3 times dockerd's.
 pub const LIST_TARGET: Target = Target::AtLeast(3.0);
+/// Memory growth between the two samples that still counts as none: 1 MiB, or 5% if that is more.
+pub const GROWTH_LIMIT_KIB: u64 = 1024;
+/// See [`GROWTH_LIMIT_KIB`].
+pub const GROWTH_LIMIT_FRACTION: f64 = 0.05;
 
 /// A container workload's outcome on both daemons (`dockerd` is `None` when it did not run).
 #[derive(Debug)]
@@ -277,6 +282,112 @@ pub fn print_list(row: &Pair<'_, Listed>, heading: &str) {
     }
 }
 
+/// Prints resident memory after `first` and `last` lifecycles: the daemon's own process (the figure the
+/// target applies to) and with its descendants (its containerd), and the growth between the samples.
+pub fn print_memory(row: &Pair<'_, Memory>, first: usize, last: usize) {
+    println!(
+        "\nresident memory over container lifecycles ({first} then {last} since start; the daemon's own process, and with its descendants)"
+    );
+    println!(
+        "{:<44} {:>16} {:>16} {:>8} {:<16}",
+        "measure", "wharfd", "dockerd", "ratio", "target"
+    );
+    let rss_row = |label: String, rss: fn(&Memory) -> u64, target: Option<Target>| {
+        let ratio = row.both(rss).map(|(w, d)| w as f64 / d as f64);
+        let (wharfd, dockerd) = row.cells(|m| fmt_mib(rss(m)));
+        let line = format!(
+            "{:<44} {:>16} {:>16} {:>8} {:<16}",
+            label,
+            wharfd,
+            dockerd,
+            fmt_ratio(ratio),
+            target.map_or(String::new(), |t| t.verdict(ratio)),
+        );
+        println!("{}", line.trim_end());
+    };
+    rss_row(
+        format!("RSS after {first} lifecycles"),
+        |m| m.first.own_kib,
+        None,
+    );
+    rss_row(
+        format!("RSS after {last} lifecycles"),
+        |m| m.last.own_kib,
+        Some(RSS_TARGET),
+    );
+    rss_row(
+        format!("RSS after {last} lifecycles, with descendants"),
+        |m| m.last.tree_kib,
+        None,
+    );
+    let growth_row = |label: String, rss: fn(&TreeRss) -> u64, judged: bool| {
+        let (wharfd, dockerd) = row.cells(|m| fmt_growth(rss(&m.first), rss(&m.last)));
+        let verdict = if judged {
+            growth_verdict(
+                row.wharfd
+                    .as_ref()
+                    .ok()
+                    .map(|m| (rss(&m.first), rss(&m.last))),
+            )
+        } else {
+            String::new()
+        };
+        let line = format!(
+            "{:<44} {:>16} {:>16} {:>8} {:<16}",
+            label, wharfd, dockerd, "", verdict
+        );
+        println!("{}", line.trim_end());
+    };
+    growth_row(format!("growth {first} -> {last}"), |r| r.own_kib, true);
+    growth_row(
+        format!("growth {first} -> {last}, with descendants"),
+        |r| r.tree_kib,
+        false,
+    );
+    row.print_errors();
+    for (name, outcome) in [("wharfd", Some(row.wharfd)), ("dockerd", row.dockerd)] {
+        if let Some(Ok(memory)) = outcome {
+            let descendants = &memory.last.descendants;
+            println!(
+                "  {name}'s descendants at the last sample: {}",
+                if descendants.is_empty() {
+                    "none".to_owned()
+                } else {
+                    descendants.join(", ")
+                }
+            );
+        }
+    }
+}
+
+/// `+1.2MiB (+3.4%)`.
+fn fmt_growth(first_kib: u64, last_kib: u64) -> String {
+    let delta = last_kib as f64 - first_kib as f64;
+    format!(
+        "{:+.1}MiB ({:+.1}%)",
+        delta / 1024.0,
+        100.0 * delta / first_kib.max(1) as f64
+    )
+}
+
+/// For the (first, last) samples in KiB: PASS when the growth is within [`GROWTH_LIMIT_KIB`] or
+/// [`GROWTH_LIMIT_FRACTION`] of the first, `n/a` without samples.
+fn growth_verdict(samples: Option<(u64, u64)>) -> String {
+    let verdict = match samples {
+        Some((first_kib, last_kib)) => {
+            let growth = last_kib.saturating_sub(first_kib);
+            let limit = GROWTH_LIMIT_KIB.max((first_kib as f64 * GROWTH_LIMIT_FRACTION) as u64);
+            if growth <= limit {
+                "PASS"
+            } else {
+                "MISS"
+            }
+        }
+        None => "n/a",
+    };
+    format!("<=1MiB|5% {verdict}")
+}
+
 fn mean_p99(l: &Lifecycles) -> String {
     match (l.latencies.mean(), l.latencies.percentile(99.0)) {
         (Some(mean), Some(p99)) => format!("{}/{}", fmt_ms(mean), fmt_ms(p99)),
@@ -337,5 +448,17 @@ mod tests {
         assert_eq!(fmt_ratio(Some(0.5)), "0.50x");
         assert_eq!(fmt_wall(Duration::from_millis(9_500)), "9500ms");
         assert_eq!(fmt_wall(Duration::from_millis(12_340)), "12.3s");
+        assert_eq!(fmt_growth(10_240, 10_752), "+0.5MiB (+5.0%)");
+        assert_eq!(fmt_growth(2048, 1024), "-1.0MiB (-50.0%)");
+    }
+
+    #[test]
+    fn growth_within_a_mebibyte_or_five_percent_is_none() {
+        assert_eq!(growth_verdict(Some((10_000, 11_000))), "<=1MiB|5% PASS");
+        assert_eq!(growth_verdict(Some((10_000, 12_000))), "<=1MiB|5% MISS");
+        assert_eq!(growth_verdict(Some((100_000, 105_000))), "<=1MiB|5% PASS");
+        assert_eq!(growth_verdict(Some((100_000, 106_000))), "<=1MiB|5% MISS");
+        assert_eq!(growth_verdict(Some((100_000, 90_000))), "<=1MiB|5% PASS");
+        assert_eq!(growth_verdict(None), "<=1MiB|5% n/a");
     }
 }
