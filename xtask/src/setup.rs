@@ -50,9 +50,9 @@ impl Needs {
         apt: RUNTIME,
         wasm: false,
     };
-    /// `bench`.
+    /// `bench` (busybox-static for the container workloads' image).
     pub const BENCH: Needs = Needs {
-        apt: &[DOCKER_IO, "protobuf-compiler"],
+        apt: &[DOCKER_IO, "busybox-static", "protobuf-compiler"],
         wasm: false,
     };
 }

@@ -1,13 +1,19 @@
 //! `cargo xtask bench`: wharfd against the reference dockerd under the same conditions. Both get a unix
 //! socket and a mutual-TLS listener on 127.0.0.1 with the same certificates; they are measured one after
 //! the other (never concurrently) with the same workloads and concurrency. Also measured: idle resident
-//! memory and spawn-to-first-ping time. Each ratio is printed next to the target.
+//! memory and spawn-to-first-ping time, and the container workloads (`containers.rs`) on a fresh start
+//! of each daemon. Each ratio is printed next to the target.
 
+mod api;
 mod connect;
+mod containers;
 mod daemons;
 mod load;
+mod procs;
 mod report;
+mod rootfs;
 mod stats;
+mod workers;
 
 use std::time::Duration;
 
@@ -16,9 +22,10 @@ use wharf_tests::{process::rss_kib, Binaries, DevCerts, RefDockerd, TempDir};
 
 use crate::{setup, workspace};
 use connect::Transport;
+use containers::{ContainerResults, Counts, Setup};
 use daemons::{Daemon, Kind};
 use load::{LoadConfig, LoadResult};
-use report::{LoadRow, Resources, Target};
+use report::{LoadRow, Pair, Resources, Target};
 
 /// Options of `cargo xtask bench`.
 #[derive(Debug, clap::Args)]
@@ -46,6 +53,31 @@ pub struct BenchArgs {
     /// cores: no cross-thread wake-ups, and the client never takes more than one core from the daemon.
     #[arg(long, default_value_t = 0)]
     load_threads: usize,
+    /// Leave out the container workloads.
+    #[arg(long)]
+    skip_containers: bool,
+    /// Run only the container workloads (no HTTP workloads, idle memory or start times).
+    #[arg(long, conflicts_with = "skip_containers")]
+    containers_only: bool,
+    /// Container lifecycles (create, start, wait, remove of `true`) one at a time; 0 skips them.
+    #[arg(long, default_value_t = 50)]
+    lifecycles: usize,
+    /// Container lifecycles in all across the parallel workers; 0 skips them.
+    #[arg(long, default_value_t = 80)]
+    parallel_lifecycles: usize,
+    /// Parallel workers for the container workloads.
+    #[arg(long, default_value_t = 8)]
+    workers: usize,
+    /// Containers (created, not started) the daemon holds while `GET /containers/json` is driven with
+    /// --connections, --warmup and --duration; 0 skips that workload.
+    #[arg(long, default_value_t = 100)]
+    list_containers: usize,
+    /// Resident memory is sampled after this many container lifecycles (on the parallel workers)...
+    #[arg(long, default_value_t = 100)]
+    rss_first: usize,
+    /// ...and again after this many in all; 0 skips the memory workload.
+    #[arg(long, default_value_t = 500)]
+    rss_last: usize,
 }
 
 /// One thing to drive.
@@ -127,6 +159,11 @@ pub fn bench(args: BenchArgs) -> Result<()> {
         args.duration > 0.0 && args.warmup >= 0.0 && args.connections > 0 && args.starts > 0,
         "--duration, --connections and --starts must be positive"
     );
+    anyhow::ensure!(args.workers > 0, "--workers must be positive");
+    anyhow::ensure!(
+        args.rss_first <= args.rss_last,
+        "--rss-first must not exceed --rss-last"
+    );
     if !args.skip_setup {
         setup::ensure(setup::Needs::BENCH)?;
     }
@@ -160,41 +197,205 @@ pub fn bench(args: BenchArgs) -> Result<()> {
         None => kinds.push(Kind::Dockerd),
         Some(why) => println!("xtask bench: dockerd columns will be n/a: {why}"),
     }
+    let http = if args.containers_only {
+        None
+    } else {
+        Some(http_and_resources(
+            &runtime,
+            &kinds,
+            &bins,
+            &certs,
+            config,
+            args.starts,
+        )?)
+    };
+    let containers = if args.skip_containers {
+        None
+    } else {
+        container_workloads(&runtime, &kinds, &bins, &certs, config, &args)?
+    };
+
+    if let Some(http) = http {
+        http.print();
+    }
+    if let Some(sides) = containers {
+        print_containers(&sides, &args, config);
+    }
+    Ok(())
+}
+
+/// The HTTP workloads, idle memory and start-up times of every daemon.
+struct HttpResults {
+    sides: Vec<SideResult>,
+    starts: Vec<Duration>,
+    config: LoadConfig,
+    start_count: usize,
+}
+
+/// Drives the HTTP workloads and measures idle memory and start-up on each daemon.
+fn http_and_resources(
+    runtime: &tokio::runtime::Runtime,
+    kinds: &[Kind],
+    bins: &Binaries,
+    certs: &DevCerts,
+    config: LoadConfig,
+    start_count: usize,
+) -> Result<HttpResults> {
     let mut sides = Vec::new();
-    for &kind in &kinds {
-        sides.push(measure(&runtime, kind, &bins, &certs, config)?);
+    for &kind in kinds {
+        sides.push(measure(runtime, kind, bins, certs, config)?);
     }
     let mut starts = Vec::new();
-    for &kind in &kinds {
-        starts.push(start_time(kind, &bins, &certs, args.starts)?);
+    for &kind in kinds {
+        starts.push(start_time(kind, bins, certs, start_count)?);
     }
+    Ok(HttpResults {
+        sides,
+        starts,
+        config,
+        start_count,
+    })
+}
 
-    let wharfd = &sides[0];
+impl HttpResults {
+    /// Prints the throughput table and the memory and start-up table.
+    fn print(&self) {
+        let (Some(wharfd), Some(&wharfd_start)) = (self.sides.first(), self.starts.first()) else {
+            return;
+        };
+        let dockerd = self.sides.get(1);
+        let rows: Vec<LoadRow<'_>> = WORKLOADS
+            .iter()
+            .enumerate()
+            .map(|(i, workload)| LoadRow {
+                workload,
+                wharfd: &wharfd.loads[i],
+                dockerd: dockerd.map(|d| &d.loads[i]),
+            })
+            .collect();
+        report::print_loads(
+            &rows,
+            &format!(
+                "{} connections, {:?} measured after {:?} warm-up per workload; daemons driven one after the other",
+                self.config.connections, self.config.duration, self.config.warmup
+            ),
+        );
+        report::print_resources(&Resources {
+            wharfd_rss_kib: wharfd.rss_kib,
+            dockerd_rss_kib: dockerd.map(|d| d.rss_kib),
+            wharfd_start,
+            dockerd_start: self.starts.get(1).copied(),
+            starts: self.start_count,
+        });
+    }
+}
+
+/// Builds the busybox image and runs the container workloads on each daemon in turn; `None` (after
+/// saying why) when the image cannot be built.
+fn container_workloads(
+    runtime: &tokio::runtime::Runtime,
+    kinds: &[Kind],
+    bins: &Binaries,
+    certs: &DevCerts,
+    load: LoadConfig,
+    args: &BenchArgs,
+) -> Result<Option<Vec<ContainerResults>>> {
+    let image_dir = TempDir::new("wi")?;
+    let image = match rootfs::busybox_tar(image_dir.path()) {
+        Ok(image) => image,
+        Err(err) => {
+            println!("xtask bench: no container workloads: {err:#}");
+            return Ok(None);
+        }
+    };
+    let setup = Setup {
+        bins,
+        certs,
+        image: &image,
+        counts: Counts {
+            sequential: args.lifecycles,
+            parallel: args.parallel_lifecycles,
+            workers: args.workers,
+            listed: args.list_containers,
+            rss_first: args.rss_first,
+            rss_last: args.rss_last,
+        },
+        runtime,
+        load,
+    };
+    Ok(Some(
+        kinds
+            .iter()
+            .map(|&kind| containers::measure(kind, &setup))
+            .collect(),
+    ))
+}
+
+/// Prints the container tables.
+fn print_containers(sides: &[ContainerResults], args: &BenchArgs, load: LoadConfig) {
+    let Some(wharfd) = sides.first() else {
+        return;
+    };
     let dockerd = sides.get(1);
-    let rows: Vec<LoadRow<'_>> = WORKLOADS
-        .iter()
-        .enumerate()
-        .map(|(i, workload)| LoadRow {
-            workload,
-            wharfd: &wharfd.loads[i],
-            dockerd: dockerd.map(|d| &d.loads[i]),
-        })
-        .collect();
-    report::print_loads(
-        &rows,
-        &format!(
-            "{} connections, {:?} measured after {:?} warm-up per workload; daemons driven one after the other",
-            config.connections, config.duration, config.warmup
+    let mut lifecycles = Vec::new();
+    let phases = [
+        (
+            format!("`true` x{}, one at a time", args.lifecycles),
+            &wharfd.sequential,
+            dockerd.map(|d| &d.sequential),
         ),
-    );
-    report::print_resources(&Resources {
-        wharfd_rss_kib: wharfd.rss_kib,
-        dockerd_rss_kib: dockerd.map(|d| d.rss_kib),
-        wharfd_start: starts[0],
-        dockerd_start: starts.get(1).copied(),
-        starts: args.starts,
-    });
-    Ok(())
+        (
+            format!(
+                "`true` x{}, {} workers",
+                args.parallel_lifecycles, args.workers
+            ),
+            &wharfd.parallel,
+            dockerd.map(|d| &d.parallel),
+        ),
+    ];
+    for (label, wharfd, dockerd) in phases {
+        if let Some(wharfd) = wharfd {
+            lifecycles.push(Pair {
+                label,
+                wharfd,
+                dockerd: dockerd.and_then(Option::as_ref),
+            });
+        }
+    }
+    if !lifecycles.is_empty() {
+        report::print_lifecycles(
+            &lifecycles,
+            &format!(
+                "container lifecycles: create, start, wait, remove of `true` in {}:{} (static busybox), one fresh daemon each, driven one after the other",
+                containers::IMAGE.0,
+                containers::IMAGE.1
+            ),
+        );
+    }
+    if let Some(wharfd_list) = &wharfd.list {
+        report::print_list(
+            &Pair {
+                label: format!("GET {}", containers::LIST_PATH),
+                wharfd: wharfd_list,
+                dockerd: dockerd.and_then(|d| d.list.as_ref()),
+            },
+            &format!(
+                "with {} containers (created, not started): {} connections over unix, {:?} measured after {:?} warm-up",
+                args.list_containers, load.connections, load.duration, load.warmup
+            ),
+        );
+    }
+    if let Some(wharfd_memory) = &wharfd.memory {
+        report::print_memory(
+            &Pair {
+                label: "memory".into(),
+                wharfd: wharfd_memory,
+                dockerd: dockerd.and_then(|d| d.memory.as_ref()),
+            },
+            args.rss_first,
+            args.rss_last,
+        );
+    }
 }
 
 /// Starts `kind`, reads its idle memory, drives every workload, stops it.

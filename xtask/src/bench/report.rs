@@ -1,9 +1,13 @@
 //! The bench report: one table of throughput and latency per workload and transport, one of idle
-//! memory and start-up time, each ratio next to the target with PASS or MISS.
+//! memory and start-up time, one of container lifecycle times, each ratio next to the target
+//! with PASS or MISS. A container workload that failed on a daemon shows `error` in its column and the
+//! error on a line below the table.
 
 use std::time::Duration;
 
+use super::containers::{Lifecycles, Listed, Memory, Outcome};
 use super::load::LoadResult;
+use super::procs::TreeRss;
 use super::Workload;
 
 /// A goal for a wharfd/dockerd ratio.
@@ -19,7 +23,10 @@ impl Target {
     fn shown(self) -> String {
         match self {
             Self::AtLeast(x) => format!(">={x}x"),
-            Self::AtMost(x) => format!("<=1/{:.0}", 1.0 / x),
+            Self::AtMost(x) if (1.0 / x - (1.0 / x).round()).abs() < 1e-9 => {
+                format!("<=1/{:.0}", 1.0 / x)
+            }
+            Self::AtMost(x) => format!("<={x}x"),
         }
     }
 
@@ -66,6 +73,87 @@ pub struct Resources {
 pub const RSS_TARGET: Target = Target::AtMost(0.25);
 /// Start time target: at most a fifth of dockerd's.
 pub const START_TARGET: Target = Target::AtMost(0.2);
+/// Container lifecycle time target: at most 0.7 of dockerd's.
+pub const LIFECYCLE_TARGET: Target = Target::AtMost(0.7);
+/// `GET /containers/json` throughput target: at least 3 times dockerd's.
+pub const LIST_TARGET: Target = Target::AtLeast(3.0);
+/// Memory growth between the two samples that still counts as none: 1 MiB, or 5% if that is more.
+pub const GROWTH_LIMIT_KIB: u64 = 1024;
+/// See [`GROWTH_LIMIT_KIB`].
+pub const GROWTH_LIMIT_FRACTION: f64 = 0.05;
+
+/// A container workload's outcome on both daemons (`dockerd` is `None` when it did not run).
+#[derive(Debug)]
+pub struct Pair<'a, T> {
+    /// What the report calls the workload.
+    pub label: String,
+    /// wharfd's outcome.
+    pub wharfd: &'a Outcome<T>,
+    /// dockerd's outcome, when it ran.
+    pub dockerd: Option<&'a Outcome<T>>,
+}
+
+impl<T> Pair<'_, T> {
+    /// `f` of both results, when both succeeded.
+    fn both<R>(&self, f: impl Fn(&T) -> R) -> Option<(R, R)> {
+        match (self.wharfd, self.dockerd) {
+            (Ok(w), Some(Ok(d))) => Some((f(w), f(d))),
+            _ => None,
+        }
+    }
+
+    /// A cell for each daemon: `f` of its result, `error`, or `n/a`.
+    fn cells(&self, f: impl Fn(&T) -> String) -> (String, String) {
+        let cell = |outcome: Option<&Outcome<T>>| match outcome {
+            Some(Ok(result)) => f(result),
+            Some(Err(_)) => "error".to_owned(),
+            None => "n/a".to_owned(),
+        };
+        (cell(Some(self.wharfd)), cell(self.dockerd))
+    }
+
+    /// Prints `  <daemon>: <label>: <error>` for each daemon that failed.
+    fn print_errors(&self) {
+        for (name, outcome) in [("wharfd", Some(self.wharfd)), ("dockerd", self.dockerd)] {
+            if let Some(Err(err)) = outcome {
+                println!("  {name}: {}: {err}", self.label);
+            }
+        }
+    }
+}
+
+/// Prints the container lifecycle table: wall time for all, its ratio, and each lifecycle's mean/p99.
+pub fn print_lifecycles(rows: &[Pair<'_, Lifecycles>], heading: &str) {
+    println!("\n{heading}");
+    println!(
+        "{:<28} {:>12} {:>12} {:>8} {:<12} {:>17} {:>17}",
+        "workload",
+        "wharfd wall",
+        "dockerd wall",
+        "ratio",
+        "target",
+        "wharfd mean/p99",
+        "dockerd mean/p99"
+    );
+    for row in rows {
+        let ratio = row.both(|l| l.wall.as_secs_f64()).map(|(w, d)| w / d);
+        let (wharfd_wall, dockerd_wall) = row.cells(|l| fmt_wall(l.wall));
+        let (wharfd_each, dockerd_each) = row.cells(mean_p99);
+        println!(
+            "{:<28} {:>12} {:>12} {:>8} {:<12} {:>17} {:>17}",
+            row.label,
+            wharfd_wall,
+            dockerd_wall,
+            fmt_ratio(ratio),
+            LIFECYCLE_TARGET.verdict(ratio),
+            wharfd_each,
+            dockerd_each,
+        );
+    }
+    for row in rows {
+        row.print_errors();
+    }
+}
 
 /// Prints the throughput table.
 pub fn print_loads(rows: &[LoadRow<'_>], heading: &str) {
@@ -161,6 +249,161 @@ fn p50_p99(result: &LoadResult) -> String {
     }
 }
 
+/// Prints the container list's throughput and latency, with failed requests and clean-up failures
+/// under it.
+pub fn print_list(row: &Pair<'_, Listed>, heading: &str) {
+    println!("\n{} {heading}", row.label);
+    println!(
+        "{:>12} {:>13} {:>8} {:<12} {:>17} {:>17}",
+        "wharfd req/s", "dockerd req/s", "ratio", "target", "wharfd p50/p99", "dockerd p50/p99"
+    );
+    let ratio = row.both(|l| l.load.rps()).map(|(w, d)| w / d);
+    let (wharfd_rps, dockerd_rps) = row.cells(|l| format!("{:.0}", l.load.rps()));
+    let (wharfd_latency, dockerd_latency) = row.cells(|l| p50_p99(&l.load));
+    println!(
+        "{:>12} {:>13} {:>8} {:<12} {:>17} {:>17}",
+        wharfd_rps,
+        dockerd_rps,
+        fmt_ratio(ratio),
+        LIST_TARGET.verdict(ratio),
+        wharfd_latency,
+        dockerd_latency,
+    );
+    row.print_errors();
+    for (name, outcome) in [("wharfd", Some(row.wharfd)), ("dockerd", row.dockerd)] {
+        if let Some(Ok(listed)) = outcome {
+            if listed.load.errors > 0 {
+                println!("  note: {name}: {} failed requests", listed.load.errors);
+            }
+            if let Some(cleanup) = &listed.cleanup {
+                println!("  note: {name}: {cleanup}");
+            }
+        }
+    }
+}
+
+/// Prints resident memory after `first` and `last` lifecycles: the daemon's own process (the figure the
+/// target applies to) and with its descendants (its containerd), and the growth between the samples.
+pub fn print_memory(row: &Pair<'_, Memory>, first: usize, last: usize) {
+    println!(
+        "\nresident memory over container lifecycles ({first} then {last} since start; the daemon's own process, and with its descendants)"
+    );
+    println!(
+        "{:<44} {:>16} {:>16} {:>8} {:<16}",
+        "measure", "wharfd", "dockerd", "ratio", "target"
+    );
+    let rss_row = |label: String, rss: fn(&Memory) -> u64, target: Option<Target>| {
+        let ratio = row.both(rss).map(|(w, d)| w as f64 / d as f64);
+        let (wharfd, dockerd) = row.cells(|m| fmt_mib(rss(m)));
+        let line = format!(
+            "{:<44} {:>16} {:>16} {:>8} {:<16}",
+            label,
+            wharfd,
+            dockerd,
+            fmt_ratio(ratio),
+            target.map_or(String::new(), |t| t.verdict(ratio)),
+        );
+        println!("{}", line.trim_end());
+    };
+    rss_row(
+        format!("RSS after {first} lifecycles"),
+        |m| m.first.own_kib,
+        None,
+    );
+    rss_row(
+        format!("RSS after {last} lifecycles"),
+        |m| m.last.own_kib,
+        Some(RSS_TARGET),
+    );
+    rss_row(
+        format!("RSS after {last} lifecycles, with descendants"),
+        |m| m.last.tree_kib,
+        None,
+    );
+    let growth_row = |label: String, rss: fn(&TreeRss) -> u64, judged: bool| {
+        let (wharfd, dockerd) = row.cells(|m| fmt_growth(rss(&m.first), rss(&m.last)));
+        let verdict = if judged {
+            growth_verdict(
+                row.wharfd
+                    .as_ref()
+                    .ok()
+                    .map(|m| (rss(&m.first), rss(&m.last))),
+            )
+        } else {
+            String::new()
+        };
+        let line = format!(
+            "{:<44} {:>16} {:>16} {:>8} {:<16}",
+            label, wharfd, dockerd, "", verdict
+        );
+        println!("{}", line.trim_end());
+    };
+    growth_row(format!("growth {first} -> {last}"), |r| r.own_kib, true);
+    growth_row(
+        format!("growth {first} -> {last}, with descendants"),
+        |r| r.tree_kib,
+        false,
+    );
+    row.print_errors();
+    for (name, outcome) in [("wharfd", Some(row.wharfd)), ("dockerd", row.dockerd)] {
+        if let Some(Ok(memory)) = outcome {
+            let descendants = &memory.last.descendants;
+            println!(
+                "  {name}'s descendants at the last sample: {}",
+                if descendants.is_empty() {
+                    "none".to_owned()
+                } else {
+                    descendants.join(", ")
+                }
+            );
+        }
+    }
+}
+
+/// `+1.2MiB (+3.4%)`.
+fn fmt_growth(first_kib: u64, last_kib: u64) -> String {
+    let delta = last_kib as f64 - first_kib as f64;
+    format!(
+        "{:+.1}MiB ({:+.1}%)",
+        delta / 1024.0,
+        100.0 * delta / first_kib.max(1) as f64
+    )
+}
+
+/// For the (first, last) samples in KiB: PASS when the growth is within [`GROWTH_LIMIT_KIB`] or
+/// [`GROWTH_LIMIT_FRACTION`] of the first, `n/a` without samples.
+fn growth_verdict(samples: Option<(u64, u64)>) -> String {
+    let verdict = match samples {
+        Some((first_kib, last_kib)) => {
+            let growth = last_kib.saturating_sub(first_kib);
+            let limit = GROWTH_LIMIT_KIB.max((first_kib as f64 * GROWTH_LIMIT_FRACTION) as u64);
+            if growth <= limit {
+                "PASS"
+            } else {
+                "MISS"
+            }
+        }
+        None => "n/a",
+    };
+    format!("<=1MiB|5% {verdict}")
+}
+
+fn mean_p99(l: &Lifecycles) -> String {
+    match (l.latencies.mean(), l.latencies.percentile(99.0)) {
+        (Some(mean), Some(p99)) => format!("{}/{}", fmt_ms(mean), fmt_ms(p99)),
+        _ => "no samples".into(),
+    }
+}
+
+/// Seconds from 10 s up, else milliseconds.
+fn fmt_wall(d: Duration) -> String {
+    if d >= Duration::from_secs(10) {
+        format!("{:.1}s", d.as_secs_f64())
+    } else {
+        fmt_ms(d)
+    }
+}
+
 fn fmt_ms(d: Duration) -> String {
     let ms = d.as_secs_f64() * 1000.0;
     if ms < 10.0 {
@@ -193,6 +436,8 @@ mod tests {
         assert_eq!(Target::AtMost(0.25).verdict(Some(0.2)), "<=1/4 PASS");
         assert_eq!(Target::AtMost(0.2).verdict(Some(0.3)), "<=1/5 MISS");
         assert_eq!(Target::AtLeast(50.0).verdict(None), ">=50x n/a");
+        assert_eq!(Target::AtMost(0.7).verdict(Some(0.5)), "<=0.7x PASS");
+        assert_eq!(Target::AtMost(1.0 / 3.0).verdict(Some(0.5)), "<=1/3 MISS");
     }
 
     #[test]
@@ -201,5 +446,19 @@ mod tests {
         assert_eq!(fmt_ms(Duration::from_millis(250)), "250ms");
         assert_eq!(fmt_mib(2048), "2.0MiB");
         assert_eq!(fmt_ratio(Some(0.5)), "0.50x");
+        assert_eq!(fmt_wall(Duration::from_millis(9_500)), "9500ms");
+        assert_eq!(fmt_wall(Duration::from_millis(12_340)), "12.3s");
+        assert_eq!(fmt_growth(10_240, 10_752), "+0.5MiB (+5.0%)");
+        assert_eq!(fmt_growth(2048, 1024), "-1.0MiB (-50.0%)");
+    }
+
+    #[test]
+    fn growth_within_a_mebibyte_or_five_percent_is_none() {
+        assert_eq!(growth_verdict(Some((10_000, 11_000))), "<=1MiB|5% PASS");
+        assert_eq!(growth_verdict(Some((10_000, 12_000))), "<=1MiB|5% MISS");
+        assert_eq!(growth_verdict(Some((100_000, 105_000))), "<=1MiB|5% PASS");
+        assert_eq!(growth_verdict(Some((100_000, 106_000))), "<=1MiB|5% MISS");
+        assert_eq!(growth_verdict(Some((100_000, 90_000))), "<=1MiB|5% PASS");
+        assert_eq!(growth_verdict(None), "<=1MiB|5% n/a");
     }
 }

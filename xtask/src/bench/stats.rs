@@ -23,6 +23,12 @@ impl Latencies {
         let rank = (p / 100.0 * self.sorted.len() as f64).ceil() as usize;
         Some(self.sorted[rank.clamp(1, self.sorted.len()) - 1])
     }
+
+    /// The arithmetic mean, `None` without samples.
+    pub fn mean(&self) -> Option<Duration> {
+        let count = u32::try_from(self.sorted.len()).ok().filter(|&n| n > 0)?;
+        Some(self.sorted.iter().sum::<Duration>() / count)
+    }
 }
 
 /// The median of `values`, `None` when empty.
@@ -44,5 +50,7 @@ mod tests {
         assert_eq!(lat.percentile(0.0), Some(ms(1)));
         assert_eq!(Latencies::default().percentile(50.0), None);
         assert_eq!(median(&[ms(3), ms(1), ms(2)]), Some(ms(2)));
+        assert_eq!(lat.mean(), Some(Duration::from_micros(50_500)));
+        assert_eq!(Latencies::default().mean(), None);
     }
 }
