@@ -20,14 +20,14 @@ use containerd_client::services::v1::{
     containers_client::ContainersClient, content_client::ContentClient, diff_client::DiffClient,
     images_client::ImagesClient, introspection_client::IntrospectionClient,
     leases_client::LeasesClient, tasks_client::TasksClient, version_client::VersionClient,
-    AddResourceRequest, ApplyRequest, Container, CreateContainerRequest, CreateImageRequest,
-    CreateRequest as LeaseCreateRequest, CreateTaskRequest, DeleteContainerRequest,
-    DeleteContentRequest, DeleteImageRequest, DeleteRequest as LeaseDeleteRequest,
-    DeleteTaskRequest, GetContainerRequest, GetImageRequest, GetRequest as TaskGetRequest, Image,
-    Info as ContentInfo, InfoRequest, KillRequest, ListContainersRequest, ListContentRequest,
-    ListImagesRequest, ListPidsRequest, PauseTaskRequest, PluginsRequest, ReadContentRequest,
-    Resource, ResumeTaskRequest, StartRequest, UpdateImageRequest, WaitRequest,
-    WriteContentRequest,
+    AddResourceRequest, ApplyRequest, CloseIoRequest, Container, CreateContainerRequest,
+    CreateImageRequest, CreateRequest as LeaseCreateRequest, CreateTaskRequest,
+    DeleteContainerRequest, DeleteContentRequest, DeleteImageRequest,
+    DeleteRequest as LeaseDeleteRequest, DeleteTaskRequest, GetContainerRequest, GetImageRequest,
+    GetRequest as TaskGetRequest, Image, Info as ContentInfo, InfoRequest, KillRequest,
+    ListContainersRequest, ListContentRequest, ListImagesRequest, ListPidsRequest,
+    PauseTaskRequest, PluginsRequest, ReadContentRequest, Resource, ResumeTaskRequest,
+    StartRequest, UpdateImageRequest, WaitRequest, WriteContentRequest,
 };
 use containerd_client::tonic::metadata::AsciiMetadataValue;
 use containerd_client::tonic::transport::{Channel, Endpoint};
@@ -723,6 +723,19 @@ impl Containerd {
             .map_err(rpc("task delete"))?
             .into_inner()
             .exit_status)
+    }
+
+    /// Closes a task's stdin (the shim keeps the FIFO open, so closing our end alone is not an EOF).
+    pub async fn task_close_stdin(&self, container_id: &str) -> Result<()> {
+        self.tasks()
+            .close_io(self.unary(CloseIoRequest {
+                container_id: container_id.to_owned(),
+                exec_id: String::new(),
+                stdin: true,
+            }))
+            .await
+            .map_err(rpc("task close io"))?;
+        Ok(())
     }
 
     /// Freezes a task.

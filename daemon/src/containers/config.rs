@@ -23,6 +23,8 @@ pub fn merge_image_config(config: &mut ContainerConfig, image: &ImageConfig) {
                 }
             }
         }
+        // The container's own, when the image has none.
+        (Some(env), None) if !env.is_empty() => {}
         (env, image_env) => *env = image_env.clone(),
     }
     if config.entrypoint.as_ref().is_none_or(|e| e.is_empty()) {
@@ -114,6 +116,20 @@ mod tests {
         assert_eq!(c.cmd, v(&["sh"]));
         assert_eq!(c.entrypoint, v(&["/entry.sh"]));
         assert_eq!(c.labels.unwrap()["a"], "mine");
+    }
+
+    #[test]
+    fn container_env_survives_an_image_without_env() {
+        let mut c = ContainerConfig {
+            env: v(&["A=b"]),
+            ..Default::default()
+        };
+        let image = ImageConfig {
+            env: None,
+            ..image()
+        };
+        merge_image_config(&mut c, &image);
+        assert_eq!(c.env, v(&["A=b"]));
     }
 
     #[test]

@@ -288,8 +288,8 @@ impl Runtime {
                     .map_err(|e| ApiError::new(ErrorKind::System, format!("writing stdin: {e}")))
             }
             None => {
-                if close {
-                    *stdin = None;
+                if close && stdin.take().is_some() {
+                    self.inner.cd.task_close_stdin(id).await?;
                 }
                 Ok(())
             }
