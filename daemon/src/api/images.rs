@@ -400,9 +400,20 @@ async fn prune(
     ))
 }
 
-/// `GET /system/df`: images from the store; containers, volumes and build cache are empty for now.
+/// `GET /system/df`: images and containers; volumes and build cache are empty for now.
 async fn df(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let images = store(&state).await?;
+    let containers = match state.backend() {
+        Some(b) => {
+            let options = crate::runtime::ListOptions {
+                all: true,
+                size: true,
+                ..Default::default()
+            };
+            b.containers.list(&options).await?
+        }
+        None => Vec::new(),
+    };
     let all = images.list().await?;
     let layers: i64 = all.iter().map(|e| e.size).sum();
     let list: Vec<Value> = all
@@ -412,7 +423,7 @@ async fn df(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!({
         "LayersSize": layers,
         "Images": list,
-        "Containers": [],
+        "Containers": containers,
         "Volumes": [],
         "BuildCache": null,
         "BuilderSize": 0,

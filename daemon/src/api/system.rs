@@ -235,6 +235,14 @@ async fn info(State(state): State<AppState>) -> Json<SystemInfo> {
             Err(e) => tracing::warn!("/info cannot count images: {e}"),
         }
         body.driver = Some(b.images.snapshotter().to_owned());
+        let records = b.containers.store().list();
+        let count = |f: &dyn Fn(&crate::containers::record::RunState) -> bool| {
+            records.iter().filter(|r| f(&r.state)).count() as i64
+        };
+        body.containers = Some(records.len() as i64);
+        body.containers_running = Some(count(&|s| s.running && !s.paused));
+        body.containers_paused = Some(count(&|s| s.paused));
+        body.containers_stopped = Some(count(&|s| !s.running));
     }
     Json(body)
 }
