@@ -13,6 +13,7 @@ pub mod http;
 pub mod net;
 pub mod prereq;
 pub mod process;
+pub mod rootfs;
 pub mod tmp;
 pub mod wharfd;
 

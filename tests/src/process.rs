@@ -111,6 +111,17 @@ impl DaemonProcess {
         Ok(self.exit)
     }
 
+    /// SIGKILL at once, then reap it.
+    pub fn kill(&mut self) -> Result<ExitStatus> {
+        if let Some(status) = self.exit_status()? {
+            return Ok(status);
+        }
+        let _ = self.child.kill();
+        let status = self.child.wait().context("reaping a killed daemon")?;
+        self.exit = Some(status);
+        Ok(status)
+    }
+
     /// SIGTERM, wait up to the stop timeout, then SIGKILL. Returns the exit status and whether SIGKILL
     /// was needed.
     pub fn stop(&mut self) -> Result<(ExitStatus, bool)> {

@@ -35,6 +35,7 @@ pub struct Wharfd {
     endpoints: Endpoints,
     startup: Duration,
     dir: TempDir,
+    builder: WharfdBuilder,
 }
 
 /// A `wharfd` that exited during start-up, as expected.
@@ -128,6 +129,7 @@ impl WharfdBuilder {
                         endpoints,
                         startup,
                         dir,
+                        builder: self.clone(),
                     })
                 }
                 Readiness::Exited(_) if self.tcp && attempts < 3 && port_taken(&process.logs()) => {
@@ -187,7 +189,15 @@ impl WharfdBuilder {
             },
             certs,
         };
-        let mut cmd = Command::new(&wharfd);
+        let cmd = self.command(&wharfd, &endpoints, root)?;
+        let process =
+            DaemonProcess::spawn("wharfd", cmd, &root.join("wharfd.log"), self.stop_timeout)?;
+        Ok((dir, endpoints, process))
+    }
+
+    /// The command line for `endpoints` with its state in `root`.
+    fn command(&self, wharfd: &Path, endpoints: &Endpoints, root: &Path) -> Result<Command> {
+        let mut cmd = Command::new(wharfd);
         cmd.arg("-H").arg(endpoints.unix_host());
         if let (Some(host), Some(certs)) = (endpoints.tcp_host(), &endpoints.certs) {
             cmd.arg("-H").arg(host).args(certs.daemon_tls_args());
@@ -200,9 +210,7 @@ impl WharfdBuilder {
         }
         cmd.args(&self.args);
         cmd.envs(self.envs.iter().map(|(k, v)| (k, v)));
-        let process =
-            DaemonProcess::spawn("wharfd", cmd, &root.join("wharfd.log"), self.stop_timeout)?;
-        Ok((dir, endpoints, process))
+        Ok(cmd)
     }
 }
 
@@ -297,6 +305,48 @@ impl Wharfd {
     /// Leaves its directory in place after drop, for post-mortems.
     pub fn keep_dir(&mut self) {
         self.dir.keep();
+    }
+
+    /// Kills wharfd with SIGKILL (no shutdown at all: its containerd and containers stay behind), then starts
+    /// it again with the same flags on the same directory, ready once `/_ping` answers. The earlier log is
+    /// kept as `wharfd.<n>.log`.
+    pub fn kill_and_restart(&mut self) -> Result<()> {
+        self.process.kill()?;
+        let root = self.dir.path().to_owned();
+        let mut n = 1;
+        while root.join(format!("wharfd.{n}.log")).exists() {
+            n += 1;
+        }
+        std::fs::rename(
+            root.join("wharfd.log"),
+            root.join(format!("wharfd.{n}.log")),
+        )?;
+        let bins = match &self.builder.bins {
+            Some(bins) => bins.clone(),
+            None => Binaries::locate()?,
+        };
+        let cmd = self
+            .builder
+            .command(&bins.wharfd()?, &self.endpoints, &root)?;
+        self.process = DaemonProcess::spawn(
+            "wharfd",
+            cmd,
+            &root.join("wharfd.log"),
+            self.builder.stop_timeout,
+        )?;
+        match self
+            .process
+            .wait_ready(&self.endpoints.socket, self.builder.start_timeout)?
+        {
+            Readiness::Ready(startup) => {
+                self.startup = startup;
+                Ok(())
+            }
+            Readiness::Exited(status) => bail!(
+                "wharfd exited during its restart ({status}); its output:\n{}",
+                self.process.logs()
+            ),
+        }
     }
 
     /// SIGTERM and wait (SIGKILL after 10 s); the exit status and whether SIGKILL was needed.

@@ -26,35 +26,13 @@ fn ok(out: CommandOutput, what: &str) -> String {
 }
 
 fn can_run(test: &str) -> bool {
-    let missing = prereq::missing_runtime().or_else(|| {
-        (!Path::new("/bin/busybox").exists())
-            .then(|| "/bin/busybox is missing (apt-get install busybox-static)".to_owned())
-    });
+    let missing = prereq::missing_runtime().or_else(wharf_tests::rootfs::missing_busybox);
     prereq::can_run(test, missing)
 }
 
 /// A busybox rootfs tar in `dir`.
 fn rootfs_tar(dir: &Path) -> PathBuf {
-    let root = dir.join("rootfs");
-    std::fs::create_dir_all(root.join("bin")).unwrap();
-    std::fs::create_dir_all(root.join("etc")).unwrap();
-    std::fs::copy("/bin/busybox", root.join("bin/busybox")).unwrap();
-    for link in ["sh", "ls", "echo", "cat"] {
-        std::os::unix::fs::symlink("busybox", root.join("bin").join(link)).unwrap();
-    }
-    std::fs::write(root.join("etc/hello"), "hi\n").unwrap();
-    let tar = dir.join("rootfs.tar");
-    RunCommand::new("tar")
-        .arg("-cf")
-        .arg(&tar)
-        .arg("-C")
-        .arg(&root)
-        .arg(".")
-        .run()
-        .unwrap()
-        .ok()
-        .unwrap();
-    tar
+    wharf_tests::rootfs::busybox_tar(dir).unwrap()
 }
 
 #[test]
