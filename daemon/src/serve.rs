@@ -7,7 +7,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
@@ -69,7 +68,7 @@ fn builder(options: &ServeOptions) -> auto::Builder<TokioExecutor> {
 /// Accepts on `listener` until `shutdown` turns true, then drains its connections for up to `drain`.
 pub async fn serve(
     listener: Listener,
-    app: Router,
+    app: crate::api::ApiService,
     mut shutdown: watch::Receiver<bool>,
     drain: Duration,
     options: ServeOptions,

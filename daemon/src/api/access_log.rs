@@ -4,36 +4,46 @@
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use axum::extract::{Request, State};
-use axum::middleware::Next;
-use axum::response::Response;
+use http::{Method, Request, StatusCode};
 
-use crate::state::AppState;
+use crate::state::Counters;
 
-/// The middleware.
-pub async fn access_log(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let counters = state.counters();
-    counters.in_flight.fetch_add(1, Ordering::Relaxed);
-    let started = Instant::now();
-    // Copy what the line needs only when the line will be written: this runs on every request.
-    let line = tracing::enabled!(target: "wharf::api", tracing::Level::DEBUG)
-        .then(|| (request.method().clone(), request.uri().path().to_owned()));
-    let response = next.run(request).await;
-    let status = response.status();
-    counters.in_flight.fetch_sub(1, Ordering::Relaxed);
-    counters.requests.fetch_add(1, Ordering::Relaxed);
-    if status.is_client_error() {
-        counters.client_errors.fetch_add(1, Ordering::Relaxed);
-    } else if status.is_server_error() {
-        counters.server_errors.fetch_add(1, Ordering::Relaxed);
+/// A request on its way through: counted in flight from [`RequestLog::begin`] to [`RequestLog::end`].
+#[derive(Debug)]
+pub struct RequestLog {
+    started: Instant,
+    /// What the line needs, copied only when the line will be written.
+    line: Option<(Method, String)>,
+}
+
+impl RequestLog {
+    /// Counts the request in flight.
+    pub fn begin<B>(counters: &Counters, request: &Request<B>) -> Self {
+        counters.in_flight.fetch_add(1, Ordering::Relaxed);
+        let line = tracing::enabled!(target: "wharf::api", tracing::Level::DEBUG)
+            .then(|| (request.method().clone(), request.uri().path().to_owned()));
+        Self {
+            started: Instant::now(),
+            line,
+        }
     }
-    if let Some((method, path)) = line {
-        tracing::debug!(
-            target: "wharf::api",
-            status = status.as_u16(),
-            latency_us = started.elapsed().as_micros() as u64,
-            "Calling {method} {path}"
-        );
+
+    /// Counts the answer and writes the line.
+    pub fn end(self, counters: &Counters, status: StatusCode) {
+        counters.in_flight.fetch_sub(1, Ordering::Relaxed);
+        counters.requests.fetch_add(1, Ordering::Relaxed);
+        if status.is_client_error() {
+            counters.client_errors.fetch_add(1, Ordering::Relaxed);
+        } else if status.is_server_error() {
+            counters.server_errors.fetch_add(1, Ordering::Relaxed);
+        }
+        if let Some((method, path)) = self.line {
+            tracing::debug!(
+                target: "wharf::api",
+                status = status.as_u16(),
+                latency_us = self.started.elapsed().as_micros() as u64,
+                "Calling {method} {path}"
+            );
+        }
     }
-    response
 }

@@ -118,7 +118,7 @@ mod tests {
         p.name
     }
 
-    fn router() -> Router {
+    fn router() -> crate::api::ApiService {
         let routes = Router::new().route("/echo", post(echo));
         crate::api::with_layers(routes, crate::state::AppState::for_tests())
     }

@@ -1,9 +1,9 @@
-//! The Docker Engine API on axum: routers grouped by area as in moby (`system` and its `events` now;
-//! containers, images and exec later), and the one place where the middlewares are layered.
+//! The Docker Engine API on axum: routers grouped by area as in moby (system and its events, images,
+//! containers), and the one place where the per-request work wraps them ([`ApiService`]).
 //!
-//! Order of the layers, outermost first: the access log (sees every request and its final status), then the
-//! version middleware (checks and strips `/v{version}` before routing, stamps headers on every answer), then
-//! routing with dockerd's 404 for unknown paths and methods.
+//! Around routing, outermost first: the request log and counters (see every request and its final
+//! status), then the version prefix (checked and stripped before routing, headers stamped on every
+//! answer), then routing with dockerd's 404 for unknown paths and methods.
 
 pub mod access_log;
 pub mod containers;
@@ -12,20 +12,20 @@ pub mod events;
 pub mod extract;
 pub mod images;
 pub mod params;
+pub mod service;
 pub mod system;
 pub mod version;
 
-use axum::middleware::{from_fn, from_fn_with_state};
 use axum::Router;
-use tower::Layer;
 
 pub use error::ApiError;
 pub use extract::JsonBody;
+pub use service::ApiService;
 
 use crate::state::AppState;
 
 /// The whole API for `state`.
-pub fn router(state: AppState) -> Router {
+pub fn router(state: AppState) -> ApiService {
     let routes = Router::new()
         .merge(system::routes())
         .merge(events::routes())
@@ -36,15 +36,12 @@ pub fn router(state: AppState) -> Router {
 
 /// Adds the 404 fallbacks and the middlewares to `routes`. Tests use it to serve extra routes exactly as the
 /// real ones are served.
-pub fn with_layers(routes: Router<AppState>, state: AppState) -> Router {
+pub fn with_layers(routes: Router<AppState>, state: AppState) -> ApiService {
     let routed = routes
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
         .with_state(state.clone());
-    // Both middlewares run before routing, so they wrap the routed service rather than its routes.
-    let versioned = from_fn(version::version_middleware).layer(routed);
-    let logged = from_fn_with_state(state, access_log::access_log).layer(versioned);
-    Router::new().fallback_service(logged)
+    ApiService::new(routed, state)
 }
 
 async fn not_found() -> ApiError {

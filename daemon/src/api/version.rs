@@ -6,9 +6,6 @@
 
 use std::sync::LazyLock;
 
-use axum::extract::Request;
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 use http::header::SERVER;
 use http::{HeaderMap, HeaderName, HeaderValue, Uri};
 use wharf_client_core::{ApiVersion, MAX_API_VERSION, MIN_API_VERSION};
@@ -41,22 +38,17 @@ pub fn stamp_headers(headers: &mut HeaderMap) {
     headers.insert(SERVER, SERVER_VALUE.clone());
 }
 
-/// The middleware: check and strip the version prefix, then stamp the headers.
-pub async fn version_middleware(mut request: Request, next: Next) -> Response {
-    let mut response = match split_version(request.uri()) {
-        Err(e) => e.into_response(),
-        Ok((version, uri)) => {
-            if let Some(uri) = uri {
-                *request.uri_mut() = uri;
-            }
-            request
-                .extensions_mut()
-                .insert(RequestedVersion(version.unwrap_or(MAX_API_VERSION)));
-            next.run(request).await
-        }
-    };
-    stamp_headers(response.headers_mut());
-    response
+/// Checks and strips the version prefix of `request`, recording the version for handlers; the error is
+/// the answer for a version out of range.
+pub fn route_version<B>(request: &mut http::Request<B>) -> Result<(), ApiError> {
+    let (version, uri) = split_version(request.uri())?;
+    if let Some(uri) = uri {
+        *request.uri_mut() = uri;
+    }
+    request
+        .extensions_mut()
+        .insert(RequestedVersion(version.unwrap_or(MAX_API_VERSION)));
+    Ok(())
 }
 
 /// The version a path names, if any, and the URI without the prefix.
