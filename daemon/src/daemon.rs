@@ -13,6 +13,7 @@ use tokio::task::JoinSet;
 use crate::cli::DaemonFlags;
 use crate::config::{self, Config, Defaults, StorageDriver};
 use crate::containerd::Supervisor;
+use crate::containers::spec::seccomp;
 use crate::containers::store::ContainerStore;
 use crate::hostinfo::HostFacts;
 use crate::images::ImageStore;
@@ -52,6 +53,9 @@ pub enum DaemonError {
     /// The storage driver asked for cannot work here.
     #[error("the {0} storage driver is not available on this host (containerd could not load the {0} snapshotter); use --storage-driver=native")]
     StorageDriver(&'static str),
+    /// The default seccomp profile.
+    #[error("{0}")]
+    Seccomp(String),
     /// Signal handlers.
     #[error("cannot install signal handlers: {0}")]
     Signals(#[source] std::io::Error),
@@ -288,6 +292,14 @@ async fn start_containerd(
         .with_events(events.clone())
         .with_users(Arc::new(StoreUsers(store.clone())));
         let facts = state.facts();
+        let seccomp = seccomp::daemon_default(config.seccomp_profile.as_deref())
+            .map_err(DaemonError::Seccomp)?;
+        if seccomp.is_none() && config.seccomp_profile.is_none() {
+            tracing::warn!(
+                "containers run without a default seccomp filter: install Debian's golang-github-containers-common for {} or pass --seccomp-profile",
+                seccomp::PACKAGED_PROFILE
+            );
+        }
         let containers = Runtime::new(RuntimeOptions {
             containerd: client.clone(),
             images: images.clone(),
@@ -296,7 +308,7 @@ async fn start_containerd(
             snapshotter: driver.snapshotter(),
             exec_root: config.exec_root.clone(),
             live_restore: config.live_restore,
-            seccomp: None,
+            seccomp,
             host_hostname: facts.hostname.clone(),
             kernel_version: facts.kernel_version.clone(),
         });

@@ -131,6 +131,30 @@ fn run_passes_output_exit_codes_env_workdir_user_and_stdin() {
         .run()
         .unwrap();
     assert_eq!(out.stdout, "hello\n", "{}", out.stderr);
+    // --init runs tini as PID 1, mounted as dockerd mounts docker-init.
+    assert_eq!(
+        ok(
+            &env,
+            &["run", "--rm", "--init", IMAGE, "cat", "/proc/1/comm"]
+        ),
+        "docker-init\n"
+    );
+    // A privileged container sees the host's devices.
+    let ls = ok(&env, &["run", "--rm", "--privileged", IMAGE, "ls", "/dev"]);
+    let host: Vec<String> = std::fs::read_dir("/dev")
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            e.file_type().is_ok_and(|t| {
+                use std::os::unix::fs::FileTypeExt;
+                t.is_block_device()
+            })
+        })
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    if let Some(block) = host.first() {
+        assert!(ls.lines().any(|l| l == block), "{block} missing from {ls}");
+    }
     // --rm removed every container above.
     assert_eq!(ok(&env, &["ps", "-aq"]), "");
     // -d with a name.
@@ -546,4 +570,70 @@ fn live_restore_keeps_containers_running_across_a_kill_9() {
     ok(&env, &["stop", "-t", "1", "counter"]);
     assert_eq!(inspect(&env, "counter", "{{.State.Status}}"), "exited");
     ok(&env, &["rm", "counter", "exited"]);
+}
+
+/// A profile that allows everything but `mkdir`.
+const NO_MKDIR: &str = r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO"}]}"#;
+
+#[test]
+fn seccomp_profiles_filter_system_calls() {
+    if !can_run("seccomp_profiles_filter_system_calls") {
+        return;
+    }
+    let dir = wharf_tests::TempDir::new("seccomp").unwrap();
+    let profile = dir.path().join("no-mkdir.json");
+    std::fs::write(&profile, NO_MKDIR).unwrap();
+    // The daemon's default profile...
+    let wharfd = Wharfd::builder()
+        .arg("--seccomp-profile")
+        .arg(&profile)
+        .start()
+        .unwrap();
+    let env = wharfd.endpoints().docker_env_unix();
+    let tar = rootfs::busybox_tar(wharfd.dir()).unwrap();
+    ok(&env, &["import", tar.to_str().unwrap(), IMAGE]);
+    let denied = docker(&env, &["run", "--rm", IMAGE, "mkdir", "/tmp/x"]);
+    assert!(
+        !denied.success() && denied.stderr.contains("Operation not permitted"),
+        "{}",
+        denied.stderr
+    );
+    // ...is lifted per container, and a container's own profile applies.
+    ok(
+        &env,
+        &[
+            "run",
+            "--rm",
+            "--security-opt",
+            "seccomp=unconfined",
+            IMAGE,
+            "mkdir",
+            "/tmp/x",
+        ],
+    );
+    let own = format!("seccomp={}", profile.display());
+    let plain = Wharfd::builder()
+        .arg("--seccomp-profile")
+        .arg("unconfined")
+        .start()
+        .unwrap();
+    let env = plain.endpoints().docker_env_unix();
+    ok(&env, &["import", tar.to_str().unwrap(), IMAGE]);
+    ok(&env, &["run", "--rm", IMAGE, "mkdir", "/tmp/x"]);
+    let denied = docker(
+        &env,
+        &[
+            "run",
+            "--rm",
+            "--security-opt",
+            &own,
+            IMAGE,
+            "mkdir",
+            "/tmp/x",
+        ],
+    );
+    assert!(
+        !denied.success(),
+        "the container's own profile was not applied"
+    );
 }

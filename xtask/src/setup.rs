@@ -21,8 +21,14 @@ pub struct Needs {
 
 /// The reference dockerd for differential tests and the bench.
 const DOCKER_IO: &str = "docker.io";
-/// What wharfd runs containers with, and what its build needs.
-const RUNTIME: &[&str] = &["busybox-static", "containerd", "runc", "protobuf-compiler"];
+/// What wharfd runs containers with (tini for `--init`), and what its build needs.
+const RUNTIME: &[&str] = &[
+    "busybox-static",
+    "containerd",
+    "runc",
+    "protobuf-compiler",
+    "tini",
+];
 /// Everything the tests use: the runtime, the reference dockerd, and `systemd-socket-activate` (package
 /// `systemd`) for the socket-activation test.
 const EVERYTHING: &[&str] = &[
@@ -31,6 +37,7 @@ const EVERYTHING: &[&str] = &[
     "containerd",
     "runc",
     "protobuf-compiler",
+    "tini",
     "systemd",
 ];
 

@@ -24,6 +24,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "storage-driver",
     "max-import-size",
     "live-restore",
+    "seccomp-profile",
 ];
 
 /// The settings a `daemon.json` gives; absent keys are `None`.
@@ -74,6 +75,9 @@ pub struct FileConfig {
     /// `live-restore`.
     #[serde(rename = "live-restore")]
     pub live_restore: Option<bool>,
+    /// `seccomp-profile`.
+    #[serde(rename = "seccomp-profile")]
+    pub seccomp_profile: Option<String>,
 }
 
 /// Why a `daemon.json` text is not a configuration.

@@ -106,6 +106,8 @@ pub struct Config {
     pub max_import_size: u64,
     /// Containers keep running while the daemon is down.
     pub live_restore: bool,
+    /// `--seccomp-profile`: a path, `unconfined`, or `None` for the packaged default where there is one.
+    pub seccomp_profile: Option<String>,
 }
 
 /// Why the flags and file do not make a configuration.
@@ -273,6 +275,13 @@ pub fn merge(
         f.live_restore,
         |b| *b,
     );
+    let seccomp_profile = both(
+        &mut c,
+        "seccomp-profile",
+        flags.seccomp_profile.clone(),
+        f.seccomp_profile,
+        |s| s.clone(),
+    );
     let log_level = both(
         &mut c,
         "log-level",
@@ -370,6 +379,7 @@ pub fn merge(
         storage_driver,
         max_import_size: max_import.unwrap_or(DEFAULT_MAX_IMPORT_SIZE),
         live_restore: live_restore.unwrap_or(false),
+        seccomp_profile,
     })
 }
 

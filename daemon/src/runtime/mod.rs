@@ -11,6 +11,7 @@
 
 mod control;
 mod create;
+mod devices;
 mod exit;
 pub mod io;
 pub mod query;

@@ -283,6 +283,11 @@ impl Runtime {
         etc.write(&hosts, &resolv, &hostname_file(&hostname))
             .map_err(system)?;
         spec::create_host_dirs(&spec::user_mounts(hc)?).map_err(system)?;
+        let host_devices = if hc.privileged.unwrap_or(false) {
+            super::devices::host_devices(Path::new("/dev"))
+        } else {
+            Vec::new()
+        };
         spec::build_spec(&SpecInput {
             id: &record.id,
             config,
@@ -294,7 +299,7 @@ impl Runtime {
             hostname_path: &etc.hostname,
             user: &user,
             init_path: self.inner.init_path.as_deref(),
-            host_devices: &[],
+            host_devices: &host_devices,
             cgroup_parent: DEFAULT_CGROUP_PARENT,
             seccomp_profile: self.inner.seccomp.as_ref(),
             kernel_version: self.inner.kernel,

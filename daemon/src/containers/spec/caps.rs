@@ -70,6 +70,34 @@ pub const ALL_CAPS: [&str; 41] = [
 
 const ALL: &str = "ALL";
 
+/// The capabilities in a `CapBnd` mask (`/proc/<pid>/status`), bit `n` being capability `n`.
+fn in_bounding_set(mask: u64) -> Vec<&'static str> {
+    ALL_CAPS
+        .iter()
+        .enumerate()
+        .filter(|(bit, _)| mask & (1u64 << bit) != 0)
+        .map(|(_, c)| *c)
+        .collect()
+}
+
+/// Every capability the daemon itself may grant (its bounding set): what `--privileged` gives, as moby
+/// gives the capabilities the host has. Where the daemon runs without some (a confined host), asking
+/// runc for them would fail every privileged start.
+pub fn host_capabilities() -> &'static [&'static str] {
+    static CAPS: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    CAPS.get_or_init(|| {
+        std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|status| {
+                status
+                    .lines()
+                    .find_map(|l| l.strip_prefix("CapBnd:"))
+                    .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+            })
+            .map_or_else(|| ALL_CAPS.to_vec(), in_bounding_set)
+    })
+}
+
 /// Upper-cases and prefixes `CAP_`; `ALL` stays; unknown names are 400 `unknown capability: "CAP_FOO"`.
 fn normalize(names: &[String]) -> Result<Vec<String>, ApiError> {
     names
@@ -100,7 +128,7 @@ pub fn tweak_capabilities(
     privileged: bool,
 ) -> Result<Vec<String>, ApiError> {
     if privileged {
-        return Ok(ALL_CAPS.iter().map(|c| c.to_string()).collect());
+        return Ok(host_capabilities().iter().map(|c| c.to_string()).collect());
     }
     let drops = normalize(drops)?;
     let adds = normalize(adds)?;
@@ -178,10 +206,14 @@ mod tests {
     }
 
     #[test]
-    fn privileged_gets_every_capability() {
+    fn privileged_gets_every_capability_the_host_has() {
         let caps = tweak_capabilities(&[], &s(&["CHOWN"]), true).unwrap();
-        assert_eq!(caps.len(), 41);
-        assert_eq!(to_oci(&caps).len(), 41);
+        assert_eq!(caps.len(), host_capabilities().len());
+        assert_eq!(to_oci(&caps).len(), caps.len());
+        assert_eq!(in_bounding_set(0x1ff_ffff_ffff).len(), 41);
+        let confined = in_bounding_set(0x1ff_feff_ffff);
+        assert_eq!(confined.len(), 40);
+        assert!(!confined.contains(&"CAP_SYS_RESOURCE"));
     }
 
     #[test]

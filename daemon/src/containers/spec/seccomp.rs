@@ -109,6 +109,32 @@ pub fn parse_profile(json: &[u8]) -> Result<Profile, ApiError> {
         .map_err(|e| ApiError::invalid(format!("Decoding seccomp profile failed: {e}")))
 }
 
+/// Where Debian's containers-common puts its Docker-format default profile.
+pub const PACKAGED_PROFILE: &str = "/usr/share/containers/seccomp.json";
+
+/// The daemon's default profile for `--seccomp-profile`: `unconfined` for none, a path, or (`None`) the
+/// packaged profile where it is installed. An unreadable or invalid profile named by path is an error;
+/// the packaged one, when broken, is skipped with a warning.
+pub fn daemon_default(setting: Option<&str>) -> Result<Option<Profile>, String> {
+    let read = |path: &str| -> Result<Profile, String> {
+        let bytes =
+            std::fs::read(path).map_err(|e| format!("cannot read seccomp profile {path}: {e}"))?;
+        parse_profile(&bytes).map_err(|e| format!("seccomp profile {path}: {e}"))
+    };
+    match setting {
+        Some("unconfined") => Ok(None),
+        Some(path) => read(path).map(Some),
+        None if std::path::Path::new(PACKAGED_PROFILE).exists() => match read(PACKAGED_PROFILE) {
+            Ok(p) => Ok(Some(p)),
+            Err(e) => {
+                tracing::warn!("{e}; containers run without a default seccomp filter");
+                Ok(None)
+            }
+        },
+        None => Ok(None),
+    }
+}
+
 /// This build's architecture in Go's names, which profiles use.
 pub fn go_arch() -> &'static str {
     match std::env::consts::ARCH {

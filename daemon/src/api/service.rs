@@ -1,0 +1,66 @@
+//! The API as one tower service: the request log and counters, the `/v{version}` prefix and dockerd's
+//! headers, around the routers — one hand-written layer rather than two boxed middlewares and an outer
+//! router, because it runs on every request.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use axum::body::Body;
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use bytes::Bytes;
+use http::Request;
+use tower::{Service, ServiceExt};
+
+use super::access_log::RequestLog;
+use super::version::{route_version, stamp_headers};
+use crate::state::AppState;
+
+/// The whole API: routes with their state, wrapped in the per-request work.
+#[derive(Clone, Debug)]
+pub struct ApiService {
+    routes: Router,
+    state: AppState,
+}
+
+impl ApiService {
+    /// Wraps `routes` (already given their state and 404 fallbacks).
+    pub fn new(routes: Router, state: AppState) -> Self {
+        Self { routes, state }
+    }
+}
+
+impl<B> Service<Request<B>> for ApiService
+where
+    B: hyper::body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let mut request = request.map(Body::new);
+        let routes = self.routes.clone();
+        let state = self.state.clone();
+        Box::pin(async move {
+            let log = RequestLog::begin(state.counters(), &request);
+            let mut response = match route_version(&mut request) {
+                Err(e) => e.into_response(),
+                Ok(()) => match routes.oneshot(request).await {
+                    Ok(r) => r,
+                    Err(never) => match never {},
+                },
+            };
+            stamp_headers(response.headers_mut());
+            log.end(state.counters(), response.status());
+            Ok(response)
+        })
+    }
+}
