@@ -38,30 +38,34 @@ impl Runtime {
         self.emit(record, "kill", &[("signal", sig.to_string())]);
         if record.state.paused && (sig == SIGKILL || sig == SIGTERM) {
             let _ = self.inner.cd.task_resume(id).await;
-            let _ = self.store().update(id, |r| {
-                r.state.paused = false;
-                Ok(())
-            });
+            let _ = self
+                .update(id, move |r| {
+                    r.state.paused = false;
+                    Ok(())
+                })
+                .await;
         }
         Ok(())
     }
 
     /// Marks a stop by the user: the exit does not trigger the restart policy, and a pending restart is
     /// called off.
-    pub(super) fn mark_manual_stop(
+    pub(super) async fn mark_manual_stop(
         &self,
         id: &str,
         handle: &Handle,
     ) -> Result<ContainerRecord, ApiError> {
         handle.manual_stop.store(true, Ordering::Relaxed);
-        let ((), record) = self.store().update(id, |r| {
-            r.has_been_manually_stopped = true;
-            if r.state.restarting {
-                let code = r.state.exit_code;
-                r.state.set_stopped(code, false, now_nanos());
-            }
-            Ok(())
-        })?;
+        let ((), record) = self
+            .update(id, move |r| {
+                r.has_been_manually_stopped = true;
+                if r.state.restarting {
+                    let code = r.state.exit_code;
+                    r.state.set_stopped(code, false, now_nanos());
+                }
+                Ok(())
+            })
+            .await?;
         handle.cancel_restart.notify_waiters();
         Ok(record)
     }
@@ -86,7 +90,7 @@ impl Runtime {
         timeout: Option<i64>,
     ) -> Result<(), ApiError> {
         let exits = handle.status.borrow().exits;
-        let record = self.mark_manual_stop(id, handle)?;
+        let record = self.mark_manual_stop(id, handle).await?;
         if !record.state.running {
             return Ok(());
         }
@@ -169,10 +173,11 @@ impl Runtime {
             self.emit(&stopped, "stop", &[]);
         }
         handle.manual_stop.store(false, Ordering::Relaxed);
-        self.store().update(&record.id, |r| {
+        self.update(&record.id, move |r| {
             r.has_been_manually_stopped = false;
             Ok(())
-        })?;
+        })
+        .await?;
         self.start_locked(&record.id, &handle).await?;
         let record = self.store().get(&record.id)?;
         self.emit(&record, "restart", &[]);
@@ -198,7 +203,7 @@ impl Runtime {
                 ),
             ));
         }
-        let record = self.mark_manual_stop(&record.id, &handle)?;
+        let record = self.mark_manual_stop(&record.id, &handle).await?;
         if record.state.running {
             self.signal(&record, sig).await?;
         }
@@ -228,10 +233,12 @@ impl Runtime {
             ));
         }
         self.inner.cd.task_pause(id).await?;
-        let ((), record) = self.store().update(id, |r| {
-            r.state.paused = true;
-            Ok(())
-        })?;
+        let ((), record) = self
+            .update(id, move |r| {
+                r.state.paused = true;
+                Ok(())
+            })
+            .await?;
         self.emit(&record, "pause", &[]);
         Ok(())
     }
@@ -249,10 +256,12 @@ impl Runtime {
             ));
         }
         self.inner.cd.task_resume(id).await?;
-        let ((), record) = self.store().update(id, |r| {
-            r.state.paused = false;
-            Ok(())
-        })?;
+        let ((), record) = self
+            .update(id, move |r| {
+                r.state.paused = false;
+                Ok(())
+            })
+            .await?;
         self.emit(&record, "unpause", &[]);
         Ok(())
     }

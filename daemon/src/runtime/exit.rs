@@ -103,10 +103,12 @@ impl Runtime {
         *handle.stdin.lock().await = None;
         Fifos::in_dir(&self.fifo_dir(id), true, false).remove();
         handle.attach.close_all();
-        let recorded = self.store().update(id, |r| {
-            r.state.set_stopped(code, oom, now_nanos());
-            Ok(())
-        });
+        let recorded = self
+            .update(id, move |r| {
+                r.state.set_stopped(code, oom, now_nanos());
+                Ok(())
+            })
+            .await;
         handle.output_done.send_replace(true);
         match recorded {
             Ok(((), record)) => {

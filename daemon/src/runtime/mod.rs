@@ -248,6 +248,19 @@ impl Runtime {
             .clone()
     }
 
+    /// Changes a record off the async workers: the write fsyncs.
+    async fn update<T: Send + 'static>(
+        &self,
+        id: &str,
+        change: impl FnOnce(&mut ContainerRecord) -> Result<T, ApiError> + Send + 'static,
+    ) -> Result<(T, ContainerRecord), ApiError> {
+        let store = self.inner.store.clone();
+        let id = id.to_owned();
+        tokio::task::spawn_blocking(move || store.update(&id, change))
+            .await
+            .map_err(system)?
+    }
+
     fn drop_handle(&self, id: &str) {
         self.inner
             .handles

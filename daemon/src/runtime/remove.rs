@@ -40,7 +40,7 @@ impl Runtime {
                 return Err(ApiError::new(ErrorKind::Conflict, message));
             }
             let exits = handle.status.borrow().exits;
-            let record = self.mark_manual_stop(&id, &handle)?;
+            let record = self.mark_manual_stop(&id, &handle).await?;
             if record.state.running {
                 self.signal(&record, SIGKILL).await?;
                 let mut rx = handle.status.subscribe();
@@ -55,10 +55,11 @@ impl Runtime {
                 }
             }
         }
-        self.store().update(&id, |r| {
+        self.update(&id, move |r| {
             r.state.removal_in_progress = true;
             Ok(())
-        })?;
+        })
+        .await?;
         self.destroy(&record).await?;
         handle.status.send_modify(|s| s.removed = true);
         self.drop_handle(&id);
@@ -69,16 +70,22 @@ impl Runtime {
     async fn destroy(&self, record: &ContainerRecord) -> Result<(), ApiError> {
         let id = &record.id;
         let cd = &self.inner.cd;
-        // Leftovers of a run whose end the daemon missed.
-        let _ = cd.task_delete(id).await;
-        let _ = cd.container_delete(id).await;
-        if let Err(e) = cd.snapshot_remove(self.inner.snapshotter, id).await {
+        let mut removed = cd.snapshot_remove(self.inner.snapshotter, id).await;
+        if removed.as_ref().is_err_and(|e| !e.is_not_found()) {
+            // Leftovers of a run whose end the daemon missed may hold the layer.
+            let _ = cd.task_delete(id).await;
+            let _ = cd.container_delete(id).await;
+            removed = cd.snapshot_remove(self.inner.snapshotter, id).await;
+        }
+        if let Err(e) = removed {
             if !e.is_not_found() {
-                let _ = self.store().update(id, |r| {
-                    r.state.removal_in_progress = false;
-                    r.state.dead = true;
-                    Ok(())
-                });
+                let _ = self
+                    .update(id, move |r| {
+                        r.state.removal_in_progress = false;
+                        r.state.dead = true;
+                        Ok(())
+                    })
+                    .await;
                 return Err(ApiError::new(
                     e.kind(),
                     format!("unable to remove filesystem for {id}: {}", e.message()),

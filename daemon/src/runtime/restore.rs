@@ -46,10 +46,12 @@ impl Runtime {
             } else if record.state.restarting {
                 // The daemon died during a back-off: the run had ended.
                 let code = record.state.exit_code;
-                let _ = self.store().update(&id, |r| {
-                    r.state.set_stopped(code, false, now_nanos());
-                    Ok(())
-                });
+                let _ = self
+                    .update(&id, move |r| {
+                        r.state.set_stopped(code, false, now_nanos());
+                        Ok(())
+                    })
+                    .await;
                 handle.notify_exit(code);
             }
             if let Ok(r) = self.store().get(&id) {
@@ -174,10 +176,12 @@ impl Runtime {
         let was_manual = handle.manual_stop.load(Ordering::Relaxed);
         let result = self.stop_locked(id, handle, None, None).await;
         if !was_manual {
-            let _ = self.store().update(id, |r| {
-                r.has_been_manually_stopped = false;
-                Ok(())
-            });
+            let _ = self
+                .update(id, move |r| {
+                    r.has_been_manually_stopped = false;
+                    Ok(())
+                })
+                .await;
         }
         if let Err(e) = result {
             tracing::warn!(container = id, "stopping at shutdown: {e}");

@@ -68,11 +68,14 @@ impl Runtime {
         }
         handle.manual_stop.store(false, Ordering::Relaxed);
         handle.cancel_restart.notify_waiters();
-        self.store().update(&record.id, |r| {
-            r.restart_count = 0;
-            r.has_been_manually_stopped = false;
-            Ok(())
-        })?;
+        if record.restart_count != 0 || record.has_been_manually_stopped {
+            self.update(&record.id, move |r| {
+                r.restart_count = 0;
+                r.has_been_manually_stopped = false;
+                Ok(())
+            })
+            .await?;
+        }
         self.start_locked(&record.id, &handle).await?;
         Ok(true)
     }
@@ -94,11 +97,14 @@ impl Runtime {
                 let (code, kind) = start_failure(&e.message);
                 let kind = if code == 128 { e.kind } else { kind };
                 let message = e.message.clone();
-                let _ = self.store().update(id, |r| {
-                    r.state.set_stopped(code, false, now_nanos());
-                    r.state.set_start_error(message.clone(), code);
-                    Ok(())
-                });
+                let stored = message.clone();
+                let _ = self
+                    .update(id, move |r| {
+                        r.state.set_stopped(code, false, now_nanos());
+                        r.state.set_start_error(stored, code);
+                        Ok(())
+                    })
+                    .await;
                 // As dockerd does: attached clients see the end, waiters the failed run, and an
                 // `AutoRemove` container goes.
                 handle.attach.close_all();
@@ -141,11 +147,8 @@ impl Runtime {
         let spec = self.spec(record, &mounts)?;
         let spec_json = serde_json::to_vec(&spec).map_err(system)?;
 
-        // Leftovers of a run the daemon did not see end (a crash) are replaced.
-        let _ = cd.task_delete(id).await;
-        let _ = cd.container_delete(id).await;
         let runtime = self.inner.runc.runtime();
-        cd.container_create(Container {
+        let container = Container {
             id: id.to_owned(),
             image: record.image_id.clone(),
             runtime: Some(runtime),
@@ -157,8 +160,16 @@ impl Runtime {
             snapshot_key: id.to_owned(),
             labels: HashMap::new(),
             ..Default::default()
-        })
-        .await?;
+        };
+        if let Err(e) = cd.container_create(container.clone()).await {
+            if !e.is_already_exists() {
+                return Err(e.into());
+            }
+            // Leftovers of a run whose end the daemon did not see (a crash) are replaced.
+            let _ = cd.task_delete(id).await;
+            let _ = cd.container_delete(id).await;
+            cd.container_create(container).await?;
+        }
 
         let tty = record.config.tty.unwrap_or(false);
         let stdin = record.config.open_stdin.unwrap_or(false);
@@ -217,10 +228,11 @@ impl Runtime {
             }
         };
         let started = Instant::now();
-        self.store().update(id, |r| {
+        self.update(id, move |r| {
             r.state.set_running(i64::from(pid), now_nanos());
             Ok(())
-        })?;
+        })
+        .await?;
         handle.status.send_modify(|s| {
             s.running = true;
             s.error = None;
