@@ -197,14 +197,17 @@ impl EtcPaths {
         }
     }
 
-    /// Writes the three files (mode 0644).
+    /// Writes the three files (mode 0644), each replaced whole by a rename. Not synced to disk: they are
+    /// written again at every start, so a crash can only lose what the next start rewrites.
     pub fn write(&self, hosts: &str, resolv_conf: &str, hostname: &str) -> std::io::Result<()> {
         for (path, text) in [
             (&self.hosts, hosts),
             (&self.resolv_conf, resolv_conf),
             (&self.hostname, hostname),
         ] {
-            super::store::write_atomically(path, text.as_bytes())?;
+            let tmp = path.with_extension("tmp");
+            std::fs::write(&tmp, text)?;
+            std::fs::rename(&tmp, path)?;
         }
         Ok(())
     }
