@@ -22,9 +22,13 @@ fn can_run(test: &str) -> bool {
     )
 }
 
-/// A wharfd with the busybox image imported, and the docker CLI's environment for it.
+/// A default wharfd with the busybox image imported, and the docker CLI's environment for it.
 fn wharfd_with_image() -> (Wharfd, Vec<(String, String)>) {
-    let wharfd = Wharfd::start().unwrap();
+    with_image(Wharfd::start().unwrap())
+}
+
+/// Imports the busybox image into `wharfd`.
+fn with_image(wharfd: Wharfd) -> (Wharfd, Vec<(String, String)>) {
     let env = wharfd.endpoints().docker_env_unix();
     let tar = rootfs::busybox_tar(wharfd.dir()).unwrap();
     ok(&env, &["import", tar.to_str().unwrap(), IMAGE]);
@@ -538,10 +542,7 @@ fn live_restore_keeps_containers_running_across_a_kill_9() {
     if !can_run("live_restore_keeps_containers_running_across_a_kill_9") {
         return;
     }
-    let mut wharfd = Wharfd::builder().arg("--live-restore").start().unwrap();
-    let env = wharfd.endpoints().docker_env_unix();
-    let tar = rootfs::busybox_tar(wharfd.dir()).unwrap();
-    ok(&env, &["import", tar.to_str().unwrap(), IMAGE]);
+    let (mut wharfd, env) = with_image(Wharfd::builder().arg("--live-restore").start().unwrap());
     ok(
         &env,
         &["run", "-d", "--name", "counter", IMAGE, "sh", "-c", COUNTER],
@@ -584,14 +585,13 @@ fn seccomp_profiles_filter_system_calls() {
     let profile = dir.path().join("no-mkdir.json");
     std::fs::write(&profile, NO_MKDIR).unwrap();
     // The daemon's default profile...
-    let wharfd = Wharfd::builder()
-        .arg("--seccomp-profile")
-        .arg(&profile)
-        .start()
-        .unwrap();
-    let env = wharfd.endpoints().docker_env_unix();
-    let tar = rootfs::busybox_tar(wharfd.dir()).unwrap();
-    ok(&env, &["import", tar.to_str().unwrap(), IMAGE]);
+    let (_wharfd, env) = with_image(
+        Wharfd::builder()
+            .arg("--seccomp-profile")
+            .arg(&profile)
+            .start()
+            .unwrap(),
+    );
     let denied = docker(&env, &["run", "--rm", IMAGE, "mkdir", "/tmp/x"]);
     assert!(
         !denied.success() && denied.stderr.contains("Operation not permitted"),
@@ -612,13 +612,13 @@ fn seccomp_profiles_filter_system_calls() {
         ],
     );
     let own = format!("seccomp={}", profile.display());
-    let plain = Wharfd::builder()
-        .arg("--seccomp-profile")
-        .arg("unconfined")
-        .start()
-        .unwrap();
-    let env = plain.endpoints().docker_env_unix();
-    ok(&env, &["import", tar.to_str().unwrap(), IMAGE]);
+    let (_plain, env) = with_image(
+        Wharfd::builder()
+            .arg("--seccomp-profile")
+            .arg("unconfined")
+            .start()
+            .unwrap(),
+    );
     ok(&env, &["run", "--rm", IMAGE, "mkdir", "/tmp/x"]);
     let denied = docker(
         &env,

@@ -79,6 +79,15 @@ fn no_content() -> Response {
     StatusCode::NO_CONTENT.into_response()
 }
 
+/// 204 when the operation changed something, dockerd's 304 when the container was already there.
+fn changed_or_not_modified(changed: bool) -> Response {
+    if changed {
+        no_content()
+    } else {
+        StatusCode::NOT_MODIFIED.into_response()
+    }
+}
+
 async fn create(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
@@ -186,11 +195,7 @@ async fn start(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let rt = runtime(&state).await?;
-    Ok(if rt.start(&id).await? {
-        no_content()
-    } else {
-        StatusCode::NOT_MODIFIED.into_response()
-    })
+    Ok(changed_or_not_modified(rt.start(&id).await?))
 }
 
 async fn stop(
@@ -203,11 +208,7 @@ async fn stop(
     let stopped = rt
         .stop(&id, Some(p.get("signal")), int_param(&p, "t")?)
         .await?;
-    Ok(if stopped {
-        no_content()
-    } else {
-        StatusCode::NOT_MODIFIED.into_response()
-    })
+    Ok(changed_or_not_modified(stopped))
 }
 
 async fn restart(

@@ -233,13 +233,18 @@ impl Runtime {
             ));
         }
         self.inner.cd.task_pause(id).await?;
+        self.record_paused(id, true).await
+    }
+
+    /// Records a pause or unpause that containerd made, and publishes its event.
+    async fn record_paused(&self, id: &str, paused: bool) -> Result<(), ApiError> {
         let ((), record) = self
             .update(id, move |r| {
-                r.state.paused = true;
+                r.state.paused = paused;
                 Ok(())
             })
             .await?;
-        self.emit(&record, "pause", &[]);
+        self.emit(&record, if paused { "pause" } else { "unpause" }, &[]);
         Ok(())
     }
 
@@ -256,13 +261,6 @@ impl Runtime {
             ));
         }
         self.inner.cd.task_resume(id).await?;
-        let ((), record) = self
-            .update(id, move |r| {
-                r.state.paused = false;
-                Ok(())
-            })
-            .await?;
-        self.emit(&record, "unpause", &[]);
-        Ok(())
+        self.record_paused(id, false).await
     }
 }
