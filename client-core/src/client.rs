@@ -2,6 +2,11 @@
 //!
 //! The API version is negotiated lazily before the first versioned request, unless it was pinned
 //! (`DOCKER_API_VERSION`), exactly as moby's client with `WithAPIVersionNegotiation` does.
+//!
+//! The container methods are in [`containers`], one `await` each over the builders and decoders of
+//! [`api`](crate::api).
+
+mod containers;
 
 use std::sync::{PoisonError, RwLock};
 
@@ -126,6 +131,18 @@ impl<T: Transport> Client<T> {
     ) -> Result<Request, Error> {
         self.negotiate().await?;
         Ok(build(&self.factory()))
+    }
+
+    /// Negotiates, builds with `build`, sends, and decodes the answer with `decode`.
+    async fn call<R>(
+        &self,
+        build: impl FnOnce(&RequestFactory) -> Result<Request, Error>,
+        decode: impl FnOnce(&str, Response) -> Result<R, Error>,
+    ) -> Result<R, Error> {
+        self.negotiate().await?;
+        let request = build(&self.factory())?;
+        let route = request.route();
+        decode(&route, self.send(request).await?)
     }
 
     fn factory(&self) -> RequestFactory {

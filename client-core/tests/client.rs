@@ -178,3 +178,78 @@ fn daemon_errors_and_transport_errors_stay_typed() {
         })
     ));
 }
+
+#[test]
+fn container_calls_send_their_requests_and_decode_their_answers() {
+    use wharf_client_core::api::containers::{
+        CreateOptions, LogsOptions, RemoveOptions, StopOptions, WaitCondition,
+    };
+    use wharf_client_core::models::{ContainerConfig, ContainerCreateBody};
+    let json = [("content-type", "application/json")];
+    let t = Scripted::new(vec![
+        answer(201, &json, r#"{"Id":"abc","Warnings":[]}"#),
+        answer(204, &[], ""),
+        answer(304, &[], ""),
+        answer(200, &json, "{\"Error\":null,\"StatusCode\":3}\n"),
+        answer(200, &[], "\u{1}\0\0\0\0\0\0\u{3}hi\n"),
+        answer(204, &[], ""),
+        answer(
+            409,
+            &json,
+            r#"{"message":"cannot stop container: abc: is paused"}"#,
+        ),
+    ]);
+    let client = Client::new(t, config(Some(ApiVersion::new(1, 47)))).unwrap();
+    let body = ContainerCreateBody {
+        config: ContainerConfig {
+            image: Some("busybox".into()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let options = CreateOptions {
+        name: Some("web".into()),
+        ..Default::default()
+    };
+    let created = block_on(client.create_container(&body, &options)).unwrap();
+    assert_eq!(created.id, "abc");
+    block_on(client.start_container("abc")).unwrap();
+    // 304: it was running already, which the docker CLI takes as success.
+    block_on(client.start_container("abc")).unwrap();
+    let waited = block_on(client.wait_container("abc", Some(WaitCondition::NextExit))).unwrap();
+    assert_eq!(waited.status_code, 3);
+    let logs = LogsOptions {
+        stdout: true,
+        ..Default::default()
+    };
+    let frames = block_on(client.container_logs("abc", &logs, false)).unwrap();
+    assert_eq!(&frames[0].payload[..], b"hi\n");
+    let rm = RemoveOptions {
+        force: true,
+        volumes: false,
+    };
+    block_on(client.remove_container("abc", &rm)).unwrap();
+    let err = block_on(client.stop_container("abc", &StopOptions::default())).unwrap_err();
+    assert_eq!(err.kind(), Some(ErrorKind::Conflict));
+    // A blank ID is refused before anything is sent.
+    let err = block_on(client.kill_container(" ", None)).unwrap_err();
+    assert!(matches!(err, Error::InvalidArgument(_)), "{err:?}");
+    assert_eq!(
+        client.transport().sent(),
+        vec![
+            (Method::POST, "/v1.47/containers/create?name=web".to_owned()),
+            (Method::POST, "/v1.47/containers/abc/start".to_owned()),
+            (Method::POST, "/v1.47/containers/abc/start".to_owned()),
+            (
+                Method::POST,
+                "/v1.47/containers/abc/wait?condition=next-exit".to_owned()
+            ),
+            (
+                Method::GET,
+                "/v1.47/containers/abc/logs?stdout=1".to_owned()
+            ),
+            (Method::DELETE, "/v1.47/containers/abc?force=1".to_owned()),
+            (Method::POST, "/v1.47/containers/abc/stop".to_owned()),
+        ]
+    );
+}
