@@ -3,10 +3,11 @@
 //! The API version is negotiated lazily before the first versioned request, unless it was pinned
 //! (`DOCKER_API_VERSION`), exactly as moby's client with `WithAPIVersionNegotiation` does.
 //!
-//! The container methods are in [`containers`], one `await` each over the builders and decoders of
-//! [`api`](crate::api).
+//! The container and image methods are in [`containers`] and [`images`], one `await` each over the
+//! builders and decoders of [`api`](crate::api).
 
 mod containers;
+mod images;
 
 use std::sync::{PoisonError, RwLock};
 

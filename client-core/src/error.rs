@@ -5,6 +5,7 @@
 
 use std::fmt;
 
+use crate::jsonstream::JsonStreamError;
 use crate::stdcopy::StdcopyError;
 use crate::transport::TransportError;
 use crate::version::{ApiVersion, InvalidApiVersion};
@@ -100,6 +101,15 @@ pub enum Error {
         /// What the JSON decoder said.
         #[source]
         source: serde_json::Error,
+    },
+    /// A success answer whose stream of JSON messages is malformed.
+    #[error("cannot decode the daemon's answer to {route}: {source}")]
+    JsonStream {
+        /// The request line the answer belongs to.
+        route: String,
+        /// What the stream decoder said.
+        #[source]
+        source: JsonStreamError,
     },
     /// A success answer whose stdcopy-framed stream is malformed.
     #[error("cannot decode the daemon's answer to {route}: {source}")]

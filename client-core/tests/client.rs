@@ -253,3 +253,39 @@ fn container_calls_send_their_requests_and_decode_their_answers() {
         ]
     );
 }
+
+#[test]
+fn image_calls_negotiate_first_and_import_sends_the_archive() {
+    use wharf_client_core::api::images::{self, ImportOptions, RemoveOptions};
+    let json = [("content-type", "application/json")];
+    let t = Scripted::new(vec![
+        answer(200, &[("api-version", "1.41")], ""),
+        answer(200, &json, "{\"status\":\"sha256:d1bd\"}\r\n"),
+        answer(201, &[], ""),
+        answer(200, &json, r#"[{"Untagged":"my/app:v1"}]"#),
+    ]);
+    let client = Client::new(t, config(None)).unwrap();
+    let options = ImportOptions {
+        repo: Some("my/imp:3".into()),
+        ..Default::default()
+    };
+    let messages =
+        block_on(client.import_image(&options, Bytes::from_static(b"tar bytes"))).unwrap();
+    assert_eq!(images::imported_id(&messages), Some("sha256:d1bd"));
+    block_on(client.tag_image("my/imp:3", "my/app", Some("v1"))).unwrap();
+    let removed = block_on(client.remove_image("my/app:v1", &RemoveOptions::default())).unwrap();
+    assert_eq!(removed[0].untagged.as_deref(), Some("my/app:v1"));
+    let sent = client.transport().sent.lock().unwrap().clone();
+    let paths: Vec<&str> = sent.iter().map(|r| r.path_and_query.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "/_ping",
+            "/v1.41/images/create?fromSrc=-&repo=my%2Fimp%3A3",
+            "/v1.41/images/my/imp:3/tag?repo=my%2Fapp&tag=v1",
+            "/v1.41/images/my/app:v1",
+        ]
+    );
+    assert_eq!(sent[1].body.as_deref(), Some(&b"tar bytes"[..]));
+    assert_eq!(sent[1].headers["content-type"], "application/x-tar");
+}

@@ -10,7 +10,7 @@ use http::Method;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use wharf_client_core::api::containers::{self, WaitCondition};
-use wharf_client_core::api::{decode_no_content, system};
+use wharf_client_core::api::{decode_no_content, images, system};
 use wharf_client_core::host::Side;
 use wharf_client_core::request::USER_AGENT_VALUE;
 use wharf_client_core::stdcopy::{StdStream, StdcopyDecoder};
@@ -66,6 +66,13 @@ enum Call {
     ContainerLogs(Args),
     ContainerRemove(Args),
     ContainerPrune(Args),
+    ImageList(Args),
+    ImageInspect(Args),
+    ImageHistory(Args),
+    ImageTag(Args),
+    ImageRemove(Args),
+    ImagePrune(Args),
+    ImageImport(Args),
 }
 
 /// The arguments of an endpoint call, named as the API names its parameters; each call reads its own.
@@ -94,6 +101,13 @@ struct Args {
     follow: bool,
     force: bool,
     v: bool,
+    noprune: bool,
+    repo: Option<String>,
+    tag: Option<String>,
+    message: Option<String>,
+    changes: Vec<String>,
+    /// An import's archive, as text.
+    archive: String,
 }
 
 impl Args {
@@ -268,6 +282,40 @@ fn build(name: &str, factory: &RequestFactory, call: &Call) -> Result<Request, E
             },
         )?,
         Call::ContainerPrune(a) => c::prune_request(factory, &a.filters()),
+        Call::ImageList(a) => images::list_request(
+            factory,
+            &images::ListOptions {
+                all: a.all,
+                filters: a.filters(),
+            },
+        ),
+        Call::ImageInspect(a) => images::inspect_request(factory, &a.id)?,
+        Call::ImageHistory(a) => images::history_request(factory, &a.id)?,
+        Call::ImageTag(a) => images::tag_request(
+            factory,
+            &a.id,
+            a.repo.as_deref().expect(name),
+            a.tag.as_deref(),
+        )?,
+        Call::ImageRemove(a) => images::remove_request(
+            factory,
+            &a.id,
+            &images::RemoveOptions {
+                force: a.force,
+                noprune: a.noprune,
+            },
+        )?,
+        Call::ImagePrune(a) => images::prune_request(factory, &a.filters()),
+        Call::ImageImport(a) => images::import_request(
+            factory,
+            &images::ImportOptions {
+                repo: a.repo.clone(),
+                tag: a.tag.clone(),
+                message: a.message.clone(),
+                changes: a.changes.clone(),
+            },
+            Bytes::from(a.archive.clone().into_bytes()),
+        ),
     })
 }
 
@@ -297,6 +345,15 @@ fn decode(v: &ResponseVector, route: &str, response: Response) -> Result<Value, 
                 .collect()
         }
         "container_prune" => to_json(c::decode_prune(route, response)?),
+        "image_list" => to_json(images::decode_list(route, response)?),
+        "image_inspect" => to_json(images::decode_inspect(route, response)?),
+        "image_history" => to_json(images::decode_history(route, response)?),
+        "image_remove" => to_json(images::decode_remove(route, response)?),
+        "image_prune" => to_json(images::decode_prune(route, response)?),
+        "image_import" => {
+            let messages = images::decode_import(route, response)?;
+            json!({"id": images::imported_id(&messages), "messages": to_json(messages)})
+        }
         other => panic!("vector {:?}: unknown op {other:?}", v.name),
     })
 }

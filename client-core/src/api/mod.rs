@@ -6,6 +6,7 @@
 //! route (for messages) and the [`Response`].
 
 pub mod containers;
+pub mod images;
 pub mod system;
 
 use crate::error::Error;
