@@ -13,7 +13,7 @@ use std::sync::{PoisonError, RwLock};
 
 use crate::api::system;
 use crate::error::Error;
-use crate::models::{SystemInfo, SystemVersion};
+use crate::models::{SystemDataUsageResponse, SystemInfo, SystemVersion};
 use crate::negotiate::{self, Ping, PingStep};
 use crate::request::{Request, RequestFactory};
 use crate::response::Response;
@@ -118,6 +118,12 @@ impl<T: Transport> Client<T> {
         let request = self.versioned(system::info_request).await?;
         let route = request.route();
         system::decode_info(&route, self.send(request).await?)
+    }
+
+    /// `GET /system/df`.
+    pub async fn df(&self) -> Result<SystemDataUsageResponse, Error> {
+        self.call(|f| Ok(system::df_request(f)), system::decode_df)
+            .await
     }
 
     /// Sends a request built by the caller; the answer comes back whatever its status.

@@ -263,6 +263,11 @@ fn image_calls_negotiate_first_and_import_sends_the_archive() {
         answer(200, &json, "{\"status\":\"sha256:d1bd\"}\r\n"),
         answer(201, &[], ""),
         answer(200, &json, r#"[{"Untagged":"my/app:v1"}]"#),
+        answer(
+            200,
+            &json,
+            r#"{"LayersSize":0,"Images":[],"Containers":[],"Volumes":[],"BuildCache":null,"BuilderSize":0}"#,
+        ),
     ]);
     let client = Client::new(t, config(None)).unwrap();
     let options = ImportOptions {
@@ -275,6 +280,8 @@ fn image_calls_negotiate_first_and_import_sends_the_archive() {
     block_on(client.tag_image("my/imp:3", "my/app", Some("v1"))).unwrap();
     let removed = block_on(client.remove_image("my/app:v1", &RemoveOptions::default())).unwrap();
     assert_eq!(removed[0].untagged.as_deref(), Some("my/app:v1"));
+    let df = block_on(client.df()).unwrap();
+    assert_eq!(df.layers_size, Some(0));
     let sent = client.transport().sent.lock().unwrap().clone();
     let paths: Vec<&str> = sent.iter().map(|r| r.path_and_query.as_str()).collect();
     assert_eq!(
@@ -284,6 +291,7 @@ fn image_calls_negotiate_first_and_import_sends_the_archive() {
             "/v1.41/images/create?fromSrc=-&repo=my%2Fimp%3A3",
             "/v1.41/images/my/imp:3/tag?repo=my%2Fapp&tag=v1",
             "/v1.41/images/my/app:v1",
+            "/v1.41/system/df",
         ]
     );
     assert_eq!(sent[1].body.as_deref(), Some(&b"tar bytes"[..]));

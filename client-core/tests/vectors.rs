@@ -73,6 +73,7 @@ enum Call {
     ImageRemove(Args),
     ImagePrune(Args),
     ImageImport(Args),
+    SystemDf,
 }
 
 /// The arguments of an endpoint call, named as the API names its parameters; each call reads its own.
@@ -316,6 +317,7 @@ fn build(name: &str, factory: &RequestFactory, call: &Call) -> Result<Request, E
             },
             Bytes::from(a.archive.clone().into_bytes()),
         ),
+        Call::SystemDf => system::df_request(factory),
     })
 }
 
@@ -354,6 +356,7 @@ fn decode(v: &ResponseVector, route: &str, response: Response) -> Result<Value, 
             let messages = images::decode_import(route, response)?;
             json!({"id": images::imported_id(&messages), "messages": to_json(messages)})
         }
+        "system_df" => to_json(system::decode_df(route, response)?),
         other => panic!("vector {:?}: unknown op {other:?}", v.name),
     })
 }
