@@ -2,12 +2,18 @@
 //!
 //! The API version is negotiated lazily before the first versioned request, unless it was pinned
 //! (`DOCKER_API_VERSION`), exactly as moby's client with `WithAPIVersionNegotiation` does.
+//!
+//! The container and image methods are in [`containers`] and [`images`], one `await` each over the
+//! builders and decoders of [`api`](crate::api).
+
+mod containers;
+mod images;
 
 use std::sync::{PoisonError, RwLock};
 
 use crate::api::system;
 use crate::error::Error;
-use crate::models::{SystemInfo, SystemVersion};
+use crate::models::{SystemDataUsageResponse, SystemInfo, SystemVersion};
 use crate::negotiate::{self, Ping, PingStep};
 use crate::request::{Request, RequestFactory};
 use crate::response::Response;
@@ -114,6 +120,12 @@ impl<T: Transport> Client<T> {
         system::decode_info(&route, self.send(request).await?)
     }
 
+    /// `GET /system/df`.
+    pub async fn df(&self) -> Result<SystemDataUsageResponse, Error> {
+        self.call(|f| Ok(system::df_request(f)), system::decode_df)
+            .await
+    }
+
     /// Sends a request built by the caller; the answer comes back whatever its status.
     pub async fn send(&self, request: Request) -> Result<Response, Error> {
         Ok(self.transport.send(request).await?)
@@ -126,6 +138,18 @@ impl<T: Transport> Client<T> {
     ) -> Result<Request, Error> {
         self.negotiate().await?;
         Ok(build(&self.factory()))
+    }
+
+    /// Negotiates, builds with `build`, sends, and decodes the answer with `decode`.
+    async fn call<R>(
+        &self,
+        build: impl FnOnce(&RequestFactory) -> Result<Request, Error>,
+        decode: impl FnOnce(&str, Response) -> Result<R, Error>,
+    ) -> Result<R, Error> {
+        self.negotiate().await?;
+        let request = build(&self.factory())?;
+        let route = request.route();
+        decode(&route, self.send(request).await?)
     }
 
     fn factory(&self) -> RequestFactory {

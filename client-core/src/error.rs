@@ -5,6 +5,8 @@
 
 use std::fmt;
 
+use crate::jsonstream::JsonStreamError;
+use crate::stdcopy::StdcopyError;
 use crate::transport::TransportError;
 use crate::version::{ApiVersion, InvalidApiVersion};
 
@@ -99,6 +101,34 @@ pub enum Error {
         /// What the JSON decoder said.
         #[source]
         source: serde_json::Error,
+    },
+    /// A success answer whose stream of JSON messages is malformed.
+    #[error("cannot decode the daemon's answer to {route}: {source}")]
+    JsonStream {
+        /// The request line the answer belongs to.
+        route: String,
+        /// What the stream decoder said.
+        #[source]
+        source: JsonStreamError,
+    },
+    /// A success answer whose stdcopy-framed stream is malformed.
+    #[error("cannot decode the daemon's answer to {route}: {source}")]
+    Stdcopy {
+        /// The request line the answer belongs to.
+        route: String,
+        /// What the frame decoder said.
+        #[source]
+        source: StdcopyError,
+    },
+    /// An error the daemon reported inside a streamed answer it had begun with a success status: the
+    /// `error` of a JSON message (an import failing half-way), or a stdcopy frame of its error stream.
+    /// Shown as the docker CLI shows it: the message alone.
+    #[error("{message}")]
+    Stream {
+        /// The request line the answer belongs to.
+        route: String,
+        /// The daemon's message.
+        message: String,
     },
     /// A request body that cannot be encoded.
     #[error("cannot encode the request body: {0}")]

@@ -99,6 +99,32 @@ impl ComponentVersion {
     }
 }
 
+/// The body of `POST /containers/create`: the container's config, with `HostConfig` and `NetworkingConfig`
+/// beside its fields (moby's `configWrapper`).
+///
+/// Defined here because the generated models have no type for it: the swagger spells the body out as an
+/// `allOf` of `ContainerConfig` and an object with the two others, which the generator leaves out.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ContainerCreateBody {
+    /// `Image`, `Cmd`, `Env`, `Labels`... at the top level of the body.
+    #[serde(flatten)]
+    pub config: ContainerConfig,
+    /// Resources, mounts, restart policy, network mode...
+    #[serde(
+        rename = "HostConfig",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub host_config: Option<HostConfig>,
+    /// Endpoint settings per network.
+    #[serde(
+        rename = "NetworkingConfig",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub networking_config: Option<NetworkingConfig>,
+}
+
 /// One event of `GET /events`, in the shape and field order dockerd sends it.
 ///
 /// Defined here because the generated model lacks the deprecated `status`, `id` and `from` fields dockerd
@@ -182,6 +208,29 @@ mod tests {
         let back = serde_json::to_value(&v).unwrap();
         assert_eq!(back["NewField"]["a"], 1);
         assert!(back["Components"][0].get("Details").is_none());
+    }
+
+    #[test]
+    fn a_create_body_puts_the_config_beside_host_and_networking_config() {
+        let body = ContainerCreateBody {
+            config: ContainerConfig {
+                image: Some("busybox".into()),
+                cmd: Some(vec!["true".into()]),
+                ..Default::default()
+            },
+            host_config: Some(HostConfig {
+                network_mode: Some("none".into()),
+                ..Default::default()
+            }),
+            networking_config: None,
+        };
+        let json = serde_json::to_value(&body).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"Image": "busybox", "Cmd": ["true"], "HostConfig": {"NetworkMode": "none"}})
+        );
+        let back: ContainerCreateBody = serde_json::from_value(json).unwrap();
+        assert_eq!(back, body);
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Query strings as Docker's Go client encodes them.
 //!
 //! Keys are sorted and values escaped as Go's `url.Values.Encode` does, so that the same call builds the
-//! same bytes as the docker CLI; `filters` is a JSON object of string lists.
+//! same bytes as the docker CLI; `filters` is a JSON object of string lists. Names and IDs put into paths
+//! are escaped as Go's `url.URL` escapes a path ([`escape_path`]).
 
 use std::collections::BTreeMap;
 
@@ -114,6 +115,40 @@ impl Filters {
     }
 }
 
+/// A name or ID made safe for a path, as Go's `url.URL` escapes paths (`EscapedPath`): letters, digits,
+/// `-_.~` and `$&+,/:;=@` stay (so `user/app:1` stays as moby's client sends it), every other byte becomes
+/// `%XX` — `?`, `#`, `%`, space, controls and non-ASCII included, so no name can end the path or the line.
+pub fn escape_path(s: &str) -> String {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut out = String::with_capacity(s.len());
+    for &b in s.as_bytes() {
+        match b {
+            b'A'..=b'Z'
+            | b'a'..=b'z'
+            | b'0'..=b'9'
+            | b'-'
+            | b'_'
+            | b'.'
+            | b'~'
+            | b'$'
+            | b'&'
+            | b'+'
+            | b','
+            | b'/'
+            | b':'
+            | b';'
+            | b'='
+            | b'@' => out.push(b as char),
+            _ => {
+                out.push('%');
+                out.push(HEX[usize::from(b >> 4)] as char);
+                out.push(HEX[usize::from(b & 0xf)] as char);
+            }
+        }
+    }
+    out
+}
+
 /// Escapes as Go's `url.QueryEscape`: unreserved bytes stay, space becomes `+`, the rest `%XX`.
 fn escape_into(out: &mut String, s: &str) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
@@ -160,6 +195,17 @@ mod tests {
             "filters=%7B%22label%22%3A%5B%22a%3Db%22%2C%22c%22%5D%2C%22status%22%3A%5B%22exited%22%5D%7D"
         );
         assert!(Query::new().filters(&Filters::new()).is_empty());
+    }
+
+    #[test]
+    fn paths_are_escaped_as_go_escapes_them() {
+        // What docker 28 sent for `docker start` and `docker image inspect` with these names.
+        assert_eq!(
+            escape_path("a!b?c d#e%f*(x)[y]é;=@$&+,~"),
+            "a%21b%3Fc%20d%23e%25f%2A%28x%29%5By%5D%C3%A9;=@$&+,~"
+        );
+        assert_eq!(escape_path("a!b?c/d:e"), "a%21b%3Fc/d:e");
+        assert_eq!(escape_path("x\r\nHost: y"), "x%0D%0AHost:%20y");
     }
 
     #[test]

@@ -110,6 +110,10 @@ impl RequestFactory {
     }
 
     /// A request with `body` as its JSON body, its path versioned.
+    ///
+    /// The JSON is canonical: object keys sorted at every level. The models keep maps (labels, exposed
+    /// ports...) in `HashMap`s, whose order changes from one run to the next; sorted, the same value
+    /// always builds the same bytes, on every target.
     pub fn build_json<T: serde::Serialize + ?Sized>(
         &self,
         method: Method,
@@ -117,12 +121,29 @@ impl RequestFactory {
         query: &Query,
         body: &T,
     ) -> Result<Request, Error> {
-        let body = serde_json::to_vec(body).map_err(Error::Encode)?;
-        let mut request = self.raw(method, self.api_path(path, query), Some(Bytes::from(body)));
+        let value = canonical(serde_json::to_value(body).map_err(Error::Encode)?);
+        let body = serde_json::to_vec(&value).map_err(Error::Encode)?;
+        Ok(self.build_with_body(
+            method,
+            path,
+            query,
+            Bytes::from(body),
+            HeaderValue::from_static("application/json"),
+        ))
+    }
+
+    /// A request carrying `body` exactly as given, with `content_type`, its path versioned.
+    pub fn build_with_body(
+        &self,
+        method: Method,
+        path: &str,
+        query: &Query,
+        body: Bytes,
+        content_type: HeaderValue,
+    ) -> Request {
+        let mut request = self.raw(method, self.api_path(path, query), Some(body));
+        request.headers.insert(CONTENT_TYPE, content_type);
         request
-            .headers
-            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        Ok(request)
     }
 
     /// A request to `path` under the base path but never versioned, as `/_ping` is sent before negotiation.
@@ -146,6 +167,25 @@ impl RequestFactory {
             headers,
             body,
         }
+    }
+}
+
+/// `value` with the keys of every object sorted, whatever order its map type keeps.
+fn canonical(value: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(String, Value)> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k, canonical(v)))
+                    .collect(),
+            )
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(canonical).collect()),
+        other => other,
     }
 }
 
@@ -196,6 +236,37 @@ mod tests {
         assert!(
             wire.ends_with("content-type: application/json\r\ncontent-length: 7\r\n\r\n{\"a\":1}")
         );
+    }
+
+    #[test]
+    fn json_bodies_sort_keys_even_from_hash_maps() {
+        let f = RequestFactory::new(DUMMY_HOST, "").unwrap();
+        let labels: std::collections::HashMap<String, String> = (0..32)
+            .map(|i| (format!("k{i:02}"), i.to_string()))
+            .collect();
+        let body = serde_json::json!({"Z": 1, "A": {"Labels": labels, "B": [{"d": 1, "c": 2}]}});
+        let post = f
+            .build_json(Method::POST, "/x", &Query::new(), &body)
+            .unwrap();
+        let text = std::str::from_utf8(post.body.as_deref().unwrap()).unwrap();
+        assert!(text.starts_with(r#"{"A":{"B":[{"c":2,"d":1}],"Labels":{"k00":"0","k01":"1","#));
+        assert!(text.ends_with(r#""k31":"31"}},"Z":1}"#));
+    }
+
+    #[test]
+    fn a_body_as_given_keeps_its_bytes_and_content_type() {
+        let f = RequestFactory::new(DUMMY_HOST, "").unwrap();
+        let r = f.build_with_body(
+            Method::POST,
+            "/images/create",
+            &Query::new(),
+            Bytes::from_static(b"\0\xffraw"),
+            HeaderValue::from_static("application/x-tar"),
+        );
+        assert_eq!(r.headers[CONTENT_TYPE], "application/x-tar");
+        assert!(r
+            .to_http1_bytes()
+            .ends_with(b"content-length: 5\r\n\r\n\0\xffraw"));
     }
 
     #[test]

@@ -9,6 +9,13 @@ use bytes::{Buf, Bytes, BytesMut};
 /// The header's length.
 pub const HEADER_LEN: usize = 8;
 
+/// The media type of a stdcopy-framed logs or attach answer (sent from API 1.42; older daemons name none,
+/// and the container's `Tty` says which framing it is).
+pub const MULTIPLEXED_MEDIA_TYPE: &str = "application/vnd.docker.multiplexed-stream";
+
+/// The media type of an unframed logs or attach answer: a container with a TTY.
+pub const RAW_MEDIA_TYPE: &str = "application/vnd.docker.raw-stream";
+
 /// Which stream a frame belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum StdStream {

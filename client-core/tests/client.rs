@@ -178,3 +178,122 @@ fn daemon_errors_and_transport_errors_stay_typed() {
         })
     ));
 }
+
+#[test]
+fn container_calls_send_their_requests_and_decode_their_answers() {
+    use wharf_client_core::api::containers::{
+        CreateOptions, LogsOptions, RemoveOptions, StopOptions, WaitCondition,
+    };
+    use wharf_client_core::models::{ContainerConfig, ContainerCreateBody};
+    let json = [("content-type", "application/json")];
+    let t = Scripted::new(vec![
+        answer(201, &json, r#"{"Id":"abc","Warnings":[]}"#),
+        answer(204, &[], ""),
+        answer(304, &[], ""),
+        answer(200, &json, "{\"Error\":null,\"StatusCode\":3}\n"),
+        answer(200, &[], "\u{1}\0\0\0\0\0\0\u{3}hi\n"),
+        answer(204, &[], ""),
+        answer(
+            409,
+            &json,
+            r#"{"message":"cannot stop container: abc: is paused"}"#,
+        ),
+    ]);
+    let client = Client::new(t, config(Some(ApiVersion::new(1, 47)))).unwrap();
+    let body = ContainerCreateBody {
+        config: ContainerConfig {
+            image: Some("busybox".into()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let options = CreateOptions {
+        name: Some("web".into()),
+        ..Default::default()
+    };
+    let created = block_on(client.create_container(&body, &options)).unwrap();
+    assert_eq!(created.id, "abc");
+    block_on(client.start_container("abc")).unwrap();
+    // 304: it was running already, which the docker CLI takes as success.
+    block_on(client.start_container("abc")).unwrap();
+    let waited = block_on(client.wait_container("abc", Some(WaitCondition::NextExit))).unwrap();
+    assert_eq!(waited.status_code, 3);
+    let logs = LogsOptions {
+        stdout: true,
+        ..Default::default()
+    };
+    let frames = block_on(client.container_logs("abc", &logs, false)).unwrap();
+    assert_eq!(&frames[0].payload[..], b"hi\n");
+    let rm = RemoveOptions {
+        force: true,
+        volumes: false,
+    };
+    block_on(client.remove_container("abc", &rm)).unwrap();
+    let err = block_on(client.stop_container("abc", &StopOptions::default())).unwrap_err();
+    assert_eq!(err.kind(), Some(ErrorKind::Conflict));
+    // A blank ID is refused before anything is sent.
+    let err = block_on(client.kill_container(" ", None)).unwrap_err();
+    assert!(matches!(err, Error::InvalidArgument(_)), "{err:?}");
+    assert_eq!(
+        client.transport().sent(),
+        vec![
+            (Method::POST, "/v1.47/containers/create?name=web".to_owned()),
+            (Method::POST, "/v1.47/containers/abc/start".to_owned()),
+            (Method::POST, "/v1.47/containers/abc/start".to_owned()),
+            (
+                Method::POST,
+                "/v1.47/containers/abc/wait?condition=next-exit".to_owned()
+            ),
+            (
+                Method::GET,
+                "/v1.47/containers/abc/logs?stdout=1".to_owned()
+            ),
+            (Method::DELETE, "/v1.47/containers/abc?force=1".to_owned()),
+            (Method::POST, "/v1.47/containers/abc/stop".to_owned()),
+        ]
+    );
+}
+
+#[test]
+fn image_calls_negotiate_first_and_import_sends_the_archive() {
+    use wharf_client_core::api::images::{self, ImportOptions, RemoveOptions};
+    let json = [("content-type", "application/json")];
+    let t = Scripted::new(vec![
+        answer(200, &[("api-version", "1.41")], ""),
+        answer(200, &json, "{\"status\":\"sha256:d1bd\"}\r\n"),
+        answer(201, &[], ""),
+        answer(200, &json, r#"[{"Untagged":"my/app:v1"}]"#),
+        answer(
+            200,
+            &json,
+            r#"{"LayersSize":0,"Images":[],"Containers":[],"Volumes":[],"BuildCache":null,"BuilderSize":0}"#,
+        ),
+    ]);
+    let client = Client::new(t, config(None)).unwrap();
+    let options = ImportOptions {
+        repo: Some("my/imp:3".into()),
+        ..Default::default()
+    };
+    let messages =
+        block_on(client.import_image(&options, Bytes::from_static(b"tar bytes"))).unwrap();
+    assert_eq!(images::imported_id(&messages), Some("sha256:d1bd"));
+    block_on(client.tag_image("my/imp:3", "my/app", Some("v1"))).unwrap();
+    let removed = block_on(client.remove_image("my/app:v1", &RemoveOptions::default())).unwrap();
+    assert_eq!(removed[0].untagged.as_deref(), Some("my/app:v1"));
+    let df = block_on(client.df()).unwrap();
+    assert_eq!(df.layers_size, Some(0));
+    let sent = client.transport().sent.lock().unwrap().clone();
+    let paths: Vec<&str> = sent.iter().map(|r| r.path_and_query.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "/_ping",
+            "/v1.41/images/create?fromSrc=-&repo=my%2Fimp%3A3",
+            "/v1.41/images/my/imp:3/tag?repo=my%2Fapp&tag=v1",
+            "/v1.41/images/my/app:v1",
+            "/v1.41/system/df",
+        ]
+    );
+    assert_eq!(sent[1].body.as_deref(), Some(&b"tar bytes"[..]));
+    assert_eq!(sent[1].headers["content-type"], "application/x-tar");
+}

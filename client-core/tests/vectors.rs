@@ -4,15 +4,19 @@
 
 use std::collections::BTreeMap;
 
+use bytes::Bytes;
 use http::header::{HeaderMap, HeaderValue, CONTENT_TYPE};
 use http::Method;
 use serde::Deserialize;
-use wharf_client_core::api::system;
+use serde_json::{json, Value};
+use wharf_client_core::api::containers::{self, WaitCondition};
+use wharf_client_core::api::{decode_no_content, images, system};
 use wharf_client_core::host::Side;
 use wharf_client_core::request::USER_AGENT_VALUE;
 use wharf_client_core::stdcopy::{StdStream, StdcopyDecoder};
 use wharf_client_core::{
-    negotiate, response, DockerHost, ErrorKind, Filters, Query, RequestFactory,
+    negotiate, response, DockerHost, Error, ErrorKind, Filters, Query, Request, RequestFactory,
+    Response,
 };
 
 #[cfg(target_arch = "wasm32")]
@@ -23,6 +27,7 @@ const VECTORS: &str = include_str!("vectors.json");
 #[derive(Deserialize)]
 struct Vectors {
     requests: Vec<RequestVector>,
+    responses: Vec<ResponseVector>,
     errors: Vec<ErrorVector>,
     stdcopy: Vec<StdcopyVector>,
 }
@@ -39,13 +44,106 @@ struct RequestVector {
 }
 
 #[derive(Deserialize)]
-#[serde(tag = "op", rename_all = "lowercase")]
+#[serde(tag = "op", rename_all = "snake_case")]
 enum Call {
     Ping,
     Version,
     Info,
     Get(Raw),
     Post(Raw),
+    ContainerCreate(Args),
+    ContainerList(Args),
+    ContainerInspect(Args),
+    ContainerStart(Args),
+    ContainerStop(Args),
+    ContainerRestart(Args),
+    ContainerKill(Args),
+    ContainerWait(Args),
+    ContainerPause(Args),
+    ContainerUnpause(Args),
+    ContainerRename(Args),
+    ContainerTop(Args),
+    ContainerLogs(Args),
+    ContainerRemove(Args),
+    ContainerPrune(Args),
+    ImageList(Args),
+    ImageInspect(Args),
+    ImageHistory(Args),
+    ImageTag(Args),
+    ImageRemove(Args),
+    ImagePrune(Args),
+    ImageImport(Args),
+    SystemDf,
+}
+
+/// The arguments of an endpoint call, named as the API names its parameters; each call reads its own.
+#[derive(Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct Args {
+    /// The container or image in the path.
+    id: String,
+    name: Option<String>,
+    platform: Option<String>,
+    body: Option<Value>,
+    all: bool,
+    limit: Option<u32>,
+    size: bool,
+    filters: BTreeMap<String, Vec<String>>,
+    signal: Option<String>,
+    t: Option<i64>,
+    condition: Option<String>,
+    ps_args: Option<String>,
+    stdout: bool,
+    stderr: bool,
+    since: Option<String>,
+    until: Option<String>,
+    timestamps: bool,
+    tail: Option<String>,
+    follow: bool,
+    force: bool,
+    v: bool,
+    noprune: bool,
+    repo: Option<String>,
+    tag: Option<String>,
+    message: Option<String>,
+    changes: Vec<String>,
+    /// An import's archive, as text.
+    archive: String,
+}
+
+impl Args {
+    fn filters(&self) -> Filters {
+        filters(&self.filters)
+    }
+
+    fn stop(&self) -> containers::StopOptions {
+        containers::StopOptions {
+            signal: self.signal.clone(),
+            timeout: self.t,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct ResponseVector {
+    name: String,
+    /// Which decoder: an op of [`Call`], or `no_content`.
+    op: String,
+    status: u16,
+    content_type: Option<String>,
+    /// The body as text, or as hex when it is not.
+    #[serde(default)]
+    body: String,
+    #[serde(default)]
+    body_hex: Option<String>,
+    /// For logs: the container's `Tty`.
+    #[serde(default)]
+    tty: bool,
+    /// What the decoded value, as JSON, must contain (objects may hold more keys); `null` for nothing.
+    #[serde(default)]
+    expect: Value,
+    /// Or the error it decodes to, as displayed.
+    error: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -81,6 +179,16 @@ fn vectors() -> Vectors {
     serde_json::from_str(VECTORS).expect("vectors.json parses")
 }
 
+fn filters(map: &BTreeMap<String, Vec<String>>) -> Filters {
+    let mut f = Filters::new();
+    for (name, values) in map {
+        for v in values {
+            f.add(name, v.clone());
+        }
+    }
+    f
+}
+
 fn query(raw: &Raw) -> Query {
     let mut q = Query::new();
     for (k, on) in &raw.flags {
@@ -89,14 +197,181 @@ fn query(raw: &Raw) -> Query {
     for (k, v) in &raw.params {
         q.append(k, v.clone());
     }
-    let mut f = Filters::new();
-    for (name, values) in &raw.filters {
-        for v in values {
-            f.add(name, v.clone());
-        }
-    }
-    q.filters(&f);
+    q.filters(&filters(&raw.filters));
     q
+}
+
+fn bytes(name: &str, hex: &str) -> Vec<u8> {
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect(name))
+        .collect()
+}
+
+fn condition(name: &str, c: &str) -> WaitCondition {
+    match c {
+        "not-running" => WaitCondition::NotRunning,
+        "next-exit" => WaitCondition::NextExit,
+        "removed" => WaitCondition::Removed,
+        other => panic!("vector {name:?}: unknown condition {other:?}"),
+    }
+}
+
+/// The request a vector's call builds.
+fn build(name: &str, factory: &RequestFactory, call: &Call) -> Result<Request, Error> {
+    use containers as c;
+    Ok(match call {
+        Call::Ping => negotiate::ping_request(factory),
+        Call::Version => system::version_request(factory),
+        Call::Info => system::info_request(factory),
+        Call::Get(raw) => factory.build(Method::GET, &raw.path, &query(raw)),
+        Call::Post(raw) => match &raw.body {
+            Some(body) => factory.build_json(Method::POST, &raw.path, &query(raw), body)?,
+            None => factory.build(Method::POST, &raw.path, &query(raw)),
+        },
+        Call::ContainerCreate(a) => {
+            let body = serde_json::from_value(a.body.clone().unwrap_or_default()).expect(name);
+            let options = c::CreateOptions {
+                name: a.name.clone(),
+                platform: a.platform.clone(),
+            };
+            c::create_request(factory, &body, &options)?
+        }
+        Call::ContainerList(a) => c::list_request(
+            factory,
+            &c::ListOptions {
+                all: a.all,
+                limit: a.limit,
+                size: a.size,
+                filters: a.filters(),
+            },
+        ),
+        Call::ContainerInspect(a) => c::inspect_request(factory, &a.id, a.size)?,
+        Call::ContainerStart(a) => c::start_request(factory, &a.id)?,
+        Call::ContainerStop(a) => c::stop_request(factory, &a.id, &a.stop())?,
+        Call::ContainerRestart(a) => c::restart_request(factory, &a.id, &a.stop())?,
+        Call::ContainerKill(a) => c::kill_request(factory, &a.id, a.signal.as_deref())?,
+        Call::ContainerWait(a) => {
+            let cond = a.condition.as_deref().map(|x| condition(name, x));
+            c::wait_request(factory, &a.id, cond)?
+        }
+        Call::ContainerPause(a) => c::pause_request(factory, &a.id)?,
+        Call::ContainerUnpause(a) => c::unpause_request(factory, &a.id)?,
+        Call::ContainerRename(a) => {
+            c::rename_request(factory, &a.id, a.name.as_deref().expect(name))?
+        }
+        Call::ContainerTop(a) => c::top_request(factory, &a.id, a.ps_args.as_deref())?,
+        Call::ContainerLogs(a) => c::logs_request(
+            factory,
+            &a.id,
+            &c::LogsOptions {
+                stdout: a.stdout,
+                stderr: a.stderr,
+                since: a.since.clone(),
+                until: a.until.clone(),
+                timestamps: a.timestamps,
+                tail: a.tail.clone(),
+                follow: a.follow,
+            },
+        )?,
+        Call::ContainerRemove(a) => c::remove_request(
+            factory,
+            &a.id,
+            &c::RemoveOptions {
+                force: a.force,
+                volumes: a.v,
+            },
+        )?,
+        Call::ContainerPrune(a) => c::prune_request(factory, &a.filters()),
+        Call::ImageList(a) => images::list_request(
+            factory,
+            &images::ListOptions {
+                all: a.all,
+                filters: a.filters(),
+            },
+        ),
+        Call::ImageInspect(a) => images::inspect_request(factory, &a.id)?,
+        Call::ImageHistory(a) => images::history_request(factory, &a.id)?,
+        Call::ImageTag(a) => images::tag_request(
+            factory,
+            &a.id,
+            a.repo.as_deref().expect(name),
+            a.tag.as_deref(),
+        )?,
+        Call::ImageRemove(a) => images::remove_request(
+            factory,
+            &a.id,
+            &images::RemoveOptions {
+                force: a.force,
+                noprune: a.noprune,
+            },
+        )?,
+        Call::ImagePrune(a) => images::prune_request(factory, &a.filters()),
+        Call::ImageImport(a) => images::import_request(
+            factory,
+            &images::ImportOptions {
+                repo: a.repo.clone(),
+                tag: a.tag.clone(),
+                message: a.message.clone(),
+                changes: a.changes.clone(),
+            },
+            Bytes::from(a.archive.clone().into_bytes()),
+        ),
+        Call::SystemDf => system::df_request(factory),
+    })
+}
+
+/// A response vector's answer decoded by its op's decoder, as JSON.
+fn decode(v: &ResponseVector, route: &str, response: Response) -> Result<Value, Error> {
+    fn to_json<T: serde::Serialize>(value: T) -> Value {
+        serde_json::to_value(value).expect("decoded values serialize")
+    }
+    use containers as c;
+    Ok(match v.op.as_str() {
+        "no_content" => decode_no_content(route, response).map(|()| Value::Null)?,
+        "container_create" => to_json(c::decode_create(route, response)?),
+        "container_list" => to_json(c::decode_list(route, response)?),
+        "container_inspect" => to_json(c::decode_inspect(route, response)?),
+        "container_wait" => to_json(c::decode_wait(route, response)?),
+        "container_top" => to_json(c::decode_top(route, response)?),
+        "container_logs" => {
+            let frames = c::decode_logs(route, response, v.tty)?;
+            frames
+                .iter()
+                .map(|f| {
+                    json!([
+                        format!("{:?}", f.stream),
+                        String::from_utf8_lossy(&f.payload)
+                    ])
+                })
+                .collect()
+        }
+        "container_prune" => to_json(c::decode_prune(route, response)?),
+        "image_list" => to_json(images::decode_list(route, response)?),
+        "image_inspect" => to_json(images::decode_inspect(route, response)?),
+        "image_history" => to_json(images::decode_history(route, response)?),
+        "image_remove" => to_json(images::decode_remove(route, response)?),
+        "image_prune" => to_json(images::decode_prune(route, response)?),
+        "image_import" => {
+            let messages = images::decode_import(route, response)?;
+            json!({"id": images::imported_id(&messages), "messages": to_json(messages)})
+        }
+        "system_df" => to_json(system::decode_df(route, response)?),
+        other => panic!("vector {:?}: unknown op {other:?}", v.name),
+    })
+}
+
+/// Whether `got` holds everything `want` says: every key of an object (recursively), equal otherwise.
+fn contains(got: &Value, want: &Value) -> bool {
+    match (got, want) {
+        (Value::Object(g), Value::Object(w)) => w
+            .iter()
+            .all(|(k, wv)| g.get(k).is_some_and(|gv| contains(gv, wv))),
+        (Value::Array(g), Value::Array(w)) => {
+            g.len() == w.len() && g.iter().zip(w).all(|(gv, wv)| contains(gv, wv))
+        }
+        _ => got == want,
+    }
 }
 
 #[test]
@@ -110,21 +385,42 @@ fn every_call_builds_the_expected_bytes() {
         if let Some(version) = &v.version {
             factory.set_version(version.parse().expect(&v.name));
         }
-        let request = match &v.call {
-            Call::Ping => negotiate::ping_request(&factory),
-            Call::Version => system::version_request(&factory),
-            Call::Info => system::info_request(&factory),
-            Call::Get(raw) => factory.build(Method::GET, &raw.path, &query(raw)),
-            Call::Post(raw) => match &raw.body {
-                Some(body) => factory
-                    .build_json(Method::POST, &raw.path, &query(raw), body)
-                    .expect(&v.name),
-                None => factory.build(Method::POST, &raw.path, &query(raw)),
-            },
+        let got = match build(&v.name, &factory, &v.call) {
+            Ok(request) => {
+                String::from_utf8(request.to_http1_bytes()).expect("requests are UTF-8 here")
+            }
+            Err(err) => format!("error: {err}"),
         };
-        let got = String::from_utf8(request.to_http1_bytes()).expect("requests are UTF-8 here");
         let want = v.expect.replace("{user_agent}", USER_AGENT_VALUE);
         assert_eq!(got, want, "vector {:?}", v.name);
+    }
+}
+
+#[test]
+fn every_answer_decodes_to_the_expected_value() {
+    let vectors = vectors();
+    assert!(!vectors.responses.is_empty());
+    for v in &vectors.responses {
+        let mut headers = HeaderMap::new();
+        if let Some(ct) = &v.content_type {
+            headers.insert(CONTENT_TYPE, HeaderValue::from_str(ct).expect(&v.name));
+        }
+        let body = match &v.body_hex {
+            Some(hex) => bytes(&v.name, hex),
+            None => v.body.clone().into_bytes(),
+        };
+        let response = Response {
+            status: v.status,
+            headers,
+            body: Bytes::from(body),
+        };
+        match (decode(v, "GET /v1.47/x", response), &v.error) {
+            (Ok(got), None) => {
+                assert!(contains(&got, &v.expect), "vector {:?}: got {got}", v.name)
+            }
+            (Err(err), Some(want)) => assert_eq!(&err.to_string(), want, "vector {:?}", v.name),
+            (got, _) => panic!("vector {:?}: got {got:?}", v.name),
+        }
     }
 }
 
@@ -145,12 +441,8 @@ fn every_error_answer_decodes_to_the_expected_kind_and_message() {
 #[test]
 fn every_stdcopy_stream_decodes_to_the_expected_frames() {
     for v in vectors().stdcopy {
-        let bytes: Vec<u8> = (0..v.hex.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&v.hex[i..i + 2], 16).expect(&v.name))
-            .collect();
         let mut decoder = StdcopyDecoder::default();
-        decoder.push(&bytes);
+        decoder.push(&bytes(&v.name, &v.hex));
         let mut got = Vec::new();
         while let Some(frame) = decoder.next_frame().expect(&v.name) {
             let stream = match frame.stream {

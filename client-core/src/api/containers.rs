@@ -1,0 +1,472 @@
+//! Container endpoints — moby's `api/server/router/container`: create, list, inspect, start, stop,
+//! restart, kill, wait, pause, unpause, rename, top, logs, remove, prune.
+//!
+//! Parameters go as moby's client sends them: flags as `1` when set and left out otherwise, optional values
+//! only when given, `signal` of stop and restart only to daemons of API 1.42 or later and `condition` of
+//! wait only from 1.30 (older ones do not read them). Names and IDs are trimmed, refused when blank and
+//! escaped into the path.
+
+use http::Method;
+
+use super::path_id;
+use crate::error::Error;
+use crate::models::{
+    ContainerCreateBody, ContainerCreateResponse, ContainerInspectResponse, ContainerPruneResponse,
+    ContainerSummary, ContainerTopResponse, ContainerWaitResponse,
+};
+use crate::query::{Filters, Query};
+use crate::request::{Request, RequestFactory};
+use crate::response::Response;
+use crate::stdcopy::{Frame, StdStream, StdcopyDecoder, MULTIPLEXED_MEDIA_TYPE, RAW_MEDIA_TYPE};
+use crate::version::ApiVersion;
+
+/// The first API version whose stop and restart read `signal`.
+const STOP_SIGNAL_SINCE: ApiVersion = ApiVersion::new(1, 42);
+/// The first API version whose wait reads `condition`.
+const WAIT_CONDITION_SINCE: ApiVersion = ApiVersion::new(1, 30);
+
+/// Whether the agreed version (the newest when none is set yet) is at least `since`.
+fn speaks(factory: &RequestFactory, since: ApiVersion) -> bool {
+    factory.version().is_none_or(|v| v >= since)
+}
+
+fn id_path(id: &str, suffix: &str) -> Result<String, Error> {
+    Ok(format!("/containers/{}{suffix}", path_id("container", id)?))
+}
+
+/// Parameters of `POST /containers/create`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CreateOptions {
+    /// `name`: the container's name (`/?[a-zA-Z0-9][a-zA-Z0-9_.-]+`); the daemon makes one up without it.
+    pub name: Option<String>,
+    /// `platform`: `os[/arch[/variant]]` of the image to use.
+    pub platform: Option<String>,
+}
+
+/// `POST /containers/create`, `body` as its JSON body.
+pub fn create_request(
+    factory: &RequestFactory,
+    body: &ContainerCreateBody,
+    options: &CreateOptions,
+) -> Result<Request, Error> {
+    let mut query = Query::new();
+    query
+        .optional("name", options.name.as_deref())
+        .optional("platform", options.platform.as_deref());
+    factory.build_json(Method::POST, "/containers/create", &query, body)
+}
+
+/// Decodes the answer to `POST /containers/create`: `{"Id", "Warnings"}`.
+pub fn decode_create(route: &str, response: Response) -> Result<ContainerCreateResponse, Error> {
+    response.json(route)
+}
+
+/// Parameters of `GET /containers/json`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ListOptions {
+    /// `all`: stopped containers too.
+    pub all: bool,
+    /// `limit`: the most recently created this many, stopped ones included.
+    pub limit: Option<u32>,
+    /// `size`: compute `SizeRw` and `SizeRootFs` (slow).
+    pub size: bool,
+    /// `filters`: `status`, `label`, `name`, `id`, `ancestor`, `before`, `since`, `exited`...
+    pub filters: Filters,
+}
+
+/// `GET /containers/json`.
+pub fn list_request(factory: &RequestFactory, options: &ListOptions) -> Request {
+    let mut query = Query::new();
+    query
+        .flag("all", options.all)
+        .optional("limit", options.limit)
+        .flag("size", options.size)
+        .filters(&options.filters);
+    factory.build(Method::GET, "/containers/json", &query)
+}
+
+/// Decodes the answer to `GET /containers/json`.
+pub fn decode_list(route: &str, response: Response) -> Result<Vec<ContainerSummary>, Error> {
+    response.json(route)
+}
+
+/// `GET /containers/{id}/json`; `size` asks for `SizeRw` and `SizeRootFs`.
+pub fn inspect_request(factory: &RequestFactory, id: &str, size: bool) -> Result<Request, Error> {
+    let mut query = Query::new();
+    query.flag("size", size);
+    Ok(factory.build(Method::GET, &id_path(id, "/json")?, &query))
+}
+
+/// Decodes the answer to `GET /containers/{id}/json`.
+pub fn decode_inspect(route: &str, response: Response) -> Result<ContainerInspectResponse, Error> {
+    response.json(route)
+}
+
+/// `POST /containers/{id}/start`. Its answer: [`decode_no_content`](super::decode_no_content) (304 when
+/// it was running already).
+pub fn start_request(factory: &RequestFactory, id: &str) -> Result<Request, Error> {
+    Ok(factory.build(Method::POST, &id_path(id, "/start")?, &Query::new()))
+}
+
+/// Parameters of `POST /containers/{id}/stop` and `/restart`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StopOptions {
+    /// `signal` to stop with instead of the container's stop signal; sent from API 1.42 only, as moby's
+    /// client does.
+    pub signal: Option<String>,
+    /// `t`: seconds to wait before killing; `-1` waits for ever. The container's own timeout without it.
+    pub timeout: Option<i64>,
+}
+
+fn stop_query(factory: &RequestFactory, options: &StopOptions) -> Query {
+    let mut query = Query::new();
+    query.optional("t", options.timeout);
+    if speaks(factory, STOP_SIGNAL_SINCE) {
+        query.optional("signal", options.signal.as_deref());
+    }
+    query
+}
+
+/// `POST /containers/{id}/stop`. Its answer: [`decode_no_content`](super::decode_no_content) (304 when it
+/// was not running).
+pub fn stop_request(
+    factory: &RequestFactory,
+    id: &str,
+    options: &StopOptions,
+) -> Result<Request, Error> {
+    let query = stop_query(factory, options);
+    Ok(factory.build(Method::POST, &id_path(id, "/stop")?, &query))
+}
+
+/// `POST /containers/{id}/restart`. Its answer: [`decode_no_content`](super::decode_no_content).
+pub fn restart_request(
+    factory: &RequestFactory,
+    id: &str,
+    options: &StopOptions,
+) -> Result<Request, Error> {
+    let query = stop_query(factory, options);
+    Ok(factory.build(Method::POST, &id_path(id, "/restart")?, &query))
+}
+
+/// `POST /containers/{id}/kill`, with `signal` (a name such as `SIGTERM` or a number; `SIGKILL` without
+/// it). Its answer: [`decode_no_content`](super::decode_no_content).
+pub fn kill_request(
+    factory: &RequestFactory,
+    id: &str,
+    signal: Option<&str>,
+) -> Result<Request, Error> {
+    let mut query = Query::new();
+    query.optional("signal", signal);
+    Ok(factory.build(Method::POST, &id_path(id, "/kill")?, &query))
+}
+
+/// What `POST /containers/{id}/wait` waits for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum WaitCondition {
+    /// `not-running`, the daemon's default: returns at once when the container is not running.
+    #[default]
+    NotRunning,
+    /// `next-exit`: the next exit, even of a container not running yet.
+    NextExit,
+    /// `removed`: its removal.
+    Removed,
+}
+
+impl WaitCondition {
+    /// The parameter's value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NotRunning => "not-running",
+            Self::NextExit => "next-exit",
+            Self::Removed => "removed",
+        }
+    }
+}
+
+/// `POST /containers/{id}/wait`; `condition` is sent from API 1.30 only, as moby's client does.
+///
+/// The daemon sends its headers at once and the answer when the condition is met: a transport reading
+/// whole answers waits that long.
+pub fn wait_request(
+    factory: &RequestFactory,
+    id: &str,
+    condition: Option<WaitCondition>,
+) -> Result<Request, Error> {
+    let mut query = Query::new();
+    if speaks(factory, WAIT_CONDITION_SINCE) {
+        query.optional("condition", condition.map(WaitCondition::as_str));
+    }
+    Ok(factory.build(Method::POST, &id_path(id, "/wait")?, &query))
+}
+
+/// Decodes the answer to `POST /containers/{id}/wait`: `{"StatusCode", "Error": {"Message"}}`. An
+/// `Error` there (the wait itself failed) is the caller's to report, as the docker CLI does.
+pub fn decode_wait(route: &str, response: Response) -> Result<ContainerWaitResponse, Error> {
+    response.json(route)
+}
+
+/// `POST /containers/{id}/pause`. Its answer: [`decode_no_content`](super::decode_no_content).
+pub fn pause_request(factory: &RequestFactory, id: &str) -> Result<Request, Error> {
+    Ok(factory.build(Method::POST, &id_path(id, "/pause")?, &Query::new()))
+}
+
+/// `POST /containers/{id}/unpause`. Its answer: [`decode_no_content`](super::decode_no_content).
+pub fn unpause_request(factory: &RequestFactory, id: &str) -> Result<Request, Error> {
+    Ok(factory.build(Method::POST, &id_path(id, "/unpause")?, &Query::new()))
+}
+
+/// `POST /containers/{id}/rename?name=`. Its answer: [`decode_no_content`](super::decode_no_content).
+pub fn rename_request(
+    factory: &RequestFactory,
+    id: &str,
+    new_name: &str,
+) -> Result<Request, Error> {
+    let mut query = Query::new();
+    query.append("name", new_name);
+    Ok(factory.build(Method::POST, &id_path(id, "/rename")?, &query))
+}
+
+/// `GET /containers/{id}/top`, with `ps_args` (`-ef` without them) as one string, as `docker top` joins
+/// its arguments.
+pub fn top_request(
+    factory: &RequestFactory,
+    id: &str,
+    ps_args: Option<&str>,
+) -> Result<Request, Error> {
+    let mut query = Query::new();
+    query.optional("ps_args", ps_args);
+    Ok(factory.build(Method::GET, &id_path(id, "/top")?, &query))
+}
+
+/// Decodes the answer to `GET /containers/{id}/top`.
+pub fn decode_top(route: &str, response: Response) -> Result<ContainerTopResponse, Error> {
+    response.json(route)
+}
+
+/// Parameters of `GET /containers/{id}/logs`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LogsOptions {
+    /// `stdout`: its output. The daemon refuses a request with neither stream.
+    pub stdout: bool,
+    /// `stderr`: its errors.
+    pub stderr: bool,
+    /// `since`: Unix time in seconds, possibly with a fraction (`1700000000.5`), sent as given. The docker
+    /// CLI turns durations (`10m`) into one before sending; so must the caller, which knows the clock.
+    pub since: Option<String>,
+    /// `until`: as `since`.
+    pub until: Option<String>,
+    /// `timestamps`: an RFC 3339 timestamp before each line.
+    pub timestamps: bool,
+    /// `tail`: the last this many lines, or `all` (the default).
+    pub tail: Option<String>,
+    /// `follow`: keep streaming. The answer then ends when the container does: only a streaming
+    /// transport can use it.
+    pub follow: bool,
+}
+
+/// `GET /containers/{id}/logs`. Its answer is a stream: stdcopy frames without a TTY, raw bytes with one
+/// ([`decode_logs`] for a whole answer, or a [`StdcopyDecoder`] fed as bytes arrive).
+pub fn logs_request(
+    factory: &RequestFactory,
+    id: &str,
+    options: &LogsOptions,
+) -> Result<Request, Error> {
+    let mut query = Query::new();
+    query
+        .flag("stdout", options.stdout)
+        .flag("stderr", options.stderr)
+        .optional("since", options.since.as_deref())
+        .optional("until", options.until.as_deref())
+        .flag("timestamps", options.timestamps)
+        .optional("tail", options.tail.as_deref())
+        .flag("follow", options.follow);
+    Ok(factory.build(Method::GET, &id_path(id, "/logs")?, &query))
+}
+
+/// Decodes a whole answer to `GET /containers/{id}/logs` into frames.
+///
+/// Its framing is the media type the daemon names (API 1.42 and later), else the container's `tty`:
+/// stdcopy frames without one, raw output with one (returned as one stdout frame, empty answers as none).
+/// A frame of the daemon's own error stream ends the decoding with that error, as moby's `StdCopy` does.
+pub fn decode_logs(route: &str, response: Response, tty: bool) -> Result<Vec<Frame>, Error> {
+    let response = response.error_for_status(route)?;
+    let multiplexed = match response.header("content-type") {
+        Some(ct) if ct.starts_with(MULTIPLEXED_MEDIA_TYPE) => true,
+        Some(ct) if ct.starts_with(RAW_MEDIA_TYPE) => false,
+        _ => !tty,
+    };
+    if !multiplexed {
+        if response.body.is_empty() {
+            return Ok(Vec::new());
+        }
+        return Ok(vec![Frame {
+            stream: StdStream::Stdout,
+            payload: response.body,
+        }]);
+    }
+    let stdcopy = |source| Error::Stdcopy {
+        route: route.to_owned(),
+        source,
+    };
+    let mut decoder = StdcopyDecoder::default();
+    decoder.push(&response.body);
+    let mut frames = Vec::new();
+    while let Some(frame) = decoder.next_frame().map_err(stdcopy)? {
+        if frame.stream == StdStream::SystemErr {
+            return Err(Error::Stream {
+                route: route.to_owned(),
+                message: format!(
+                    "error from daemon in stream: {}",
+                    String::from_utf8_lossy(&frame.payload)
+                ),
+            });
+        }
+        frames.push(frame);
+    }
+    decoder.finish().map_err(stdcopy)?;
+    Ok(frames)
+}
+
+/// Parameters of `DELETE /containers/{id}`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RemoveOptions {
+    /// `force`: kill it first if it runs.
+    pub force: bool,
+    /// `v`: remove its anonymous volumes too.
+    pub volumes: bool,
+}
+
+/// `DELETE /containers/{id}`. Its answer: [`decode_no_content`](super::decode_no_content).
+pub fn remove_request(
+    factory: &RequestFactory,
+    id: &str,
+    options: &RemoveOptions,
+) -> Result<Request, Error> {
+    let mut query = Query::new();
+    query
+        .flag("force", options.force)
+        .flag("v", options.volumes);
+    Ok(factory.build(Method::DELETE, &id_path(id, "")?, &query))
+}
+
+/// `POST /containers/prune`, with `filters` (`label`, `label!`, `until`).
+pub fn prune_request(factory: &RequestFactory, filters: &Filters) -> Request {
+    let mut query = Query::new();
+    query.filters(filters);
+    factory.build(Method::POST, "/containers/prune", &query)
+}
+
+/// Decodes the answer to `POST /containers/prune`: `{"ContainersDeleted", "SpaceReclaimed"}`.
+pub fn decode_prune(route: &str, response: Response) -> Result<ContainerPruneResponse, Error> {
+    response.json(route)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::request::DUMMY_HOST;
+    use crate::stdcopy::encode;
+    use bytes::Bytes;
+    use http::header::{HeaderMap, HeaderValue, CONTENT_TYPE};
+
+    fn factory(version: Option<(u16, u16)>) -> RequestFactory {
+        let mut f = RequestFactory::new(DUMMY_HOST, "").unwrap();
+        if let Some((major, minor)) = version {
+            f.set_version(ApiVersion::new(major, minor));
+        }
+        f
+    }
+
+    fn answer(content_type: Option<&'static str>, body: Vec<u8>) -> Response {
+        let mut headers = HeaderMap::new();
+        if let Some(ct) = content_type {
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static(ct));
+        }
+        Response {
+            status: 200,
+            headers,
+            body: Bytes::from(body),
+        }
+    }
+
+    #[test]
+    fn stop_sends_its_signal_only_to_daemons_that_read_it() {
+        let options = StopOptions {
+            signal: Some("SIGINT".into()),
+            timeout: Some(3),
+        };
+        let old = stop_request(&factory(Some((1, 41))), "web", &options).unwrap();
+        assert_eq!(old.path_and_query, "/v1.41/containers/web/stop?t=3");
+        let new = restart_request(&factory(Some((1, 42))), "web", &options).unwrap();
+        assert_eq!(
+            new.path_and_query,
+            "/v1.42/containers/web/restart?signal=SIGINT&t=3"
+        );
+        let unversioned = stop_request(&factory(None), "web", &options).unwrap();
+        assert!(unversioned.path_and_query.contains("signal=SIGINT"));
+    }
+
+    #[test]
+    fn wait_sends_its_condition_from_1_30() {
+        let c = Some(WaitCondition::NextExit);
+        let old = wait_request(&factory(Some((1, 29))), "w", c).unwrap();
+        assert_eq!(old.path_and_query, "/v1.29/containers/w/wait");
+        let new = wait_request(&factory(Some((1, 30))), "w", c).unwrap();
+        assert_eq!(
+            new.path_and_query,
+            "/v1.30/containers/w/wait?condition=next-exit"
+        );
+    }
+
+    #[test]
+    fn blank_ids_are_refused_before_anything_is_built() {
+        let f = factory(None);
+        assert!(matches!(
+            start_request(&f, "  "),
+            Err(Error::InvalidArgument(_))
+        ));
+        assert!(remove_request(&f, "", &RemoveOptions::default()).is_err());
+        assert_eq!(
+            remove_request(&f, " web ", &RemoveOptions::default())
+                .unwrap()
+                .path_and_query,
+            "/containers/web"
+        );
+    }
+
+    #[test]
+    fn logs_follow_the_media_type_then_the_tty() {
+        let mut wire = encode(StdStream::Stdout, b"out\n");
+        wire.extend(encode(StdStream::Stderr, b"err\n"));
+        let frames = decode_logs("GET /l", answer(None, wire.clone()), false).unwrap();
+        assert_eq!(frames.len(), 2);
+        assert_eq!(frames[1].stream, StdStream::Stderr);
+        let frames =
+            decode_logs("GET /l", answer(Some(MULTIPLEXED_MEDIA_TYPE), wire), true).unwrap();
+        assert_eq!(frames.len(), 2);
+        let raw = decode_logs("GET /l", answer(None, b"tty out".to_vec()), true).unwrap();
+        assert_eq!(raw.len(), 1);
+        assert_eq!(&raw[0].payload[..], b"tty out");
+        let raw = decode_logs(
+            "GET /l",
+            answer(Some(RAW_MEDIA_TYPE), b"\x01x".to_vec()),
+            false,
+        )
+        .unwrap();
+        assert_eq!(&raw[0].payload[..], b"\x01x");
+        assert!(decode_logs("GET /l", answer(None, Vec::new()), true)
+            .unwrap()
+            .is_empty());
+    }
+
+    #[test]
+    fn logs_report_daemon_errors_and_broken_frames() {
+        let mut wire = encode(StdStream::Stdout, b"out\n");
+        wire.extend(encode(StdStream::SystemErr, b"disk gone"));
+        let err = decode_logs("GET /l", answer(None, wire), false).unwrap_err();
+        assert_eq!(err.to_string(), "error from daemon in stream: disk gone");
+        let cut = encode(StdStream::Stdout, b"12345")[..10].to_vec();
+        let err = decode_logs("GET /l", answer(None, cut), false).unwrap_err();
+        assert!(matches!(err, Error::Stdcopy { .. }), "{err:?}");
+    }
+}

@@ -1,0 +1,268 @@
+//! Image endpoints — moby's `api/server/router/image`: list, inspect, history, tag, remove, prune, and
+//! import (`POST /images/create?fromSrc=-`).
+//!
+//! Names go into the path as moby's client puts them there: `user/app:1` keeps its `/` and `:`
+//! (`/images/user/app:1/json`), anything that could end the path is escaped.
+//!
+//! Import sends an archive the caller already holds, as [`Bytes`]: a [`Request`]'s body is a whole body,
+//! so the archive is in memory once (`Bytes` shares it, it is never copied). Streaming an archive larger
+//! than memory needs a streaming body in [`Transport`](crate::Transport), which none has yet.
+
+use bytes::Bytes;
+use http::header::HeaderValue;
+use http::Method;
+
+use super::path_id;
+use crate::error::Error;
+use crate::jsonstream::JsonStreamDecoder;
+use crate::models::{
+    CreateImageInfo, HistoryResponseItem, ImageDeleteResponseItem, ImageInspect,
+    ImagePruneResponse, ImageSummary,
+};
+use crate::query::{Filters, Query};
+use crate::request::{Request, RequestFactory};
+use crate::response::Response;
+
+/// The `Content-Type` an import's archive is sent with.
+///
+/// dockerd parses the query with Go's `ParseForm`, which also reads a body sent as
+/// `application/x-www-form-urlencoded` (curl's default) and fails on the archive's bytes; any other type
+/// is left alone. moby's client sends `text/plain`; this names what the body is.
+pub const IMPORT_CONTENT_TYPE: &str = "application/x-tar";
+
+fn name_path(name: &str, suffix: &str) -> Result<String, Error> {
+    Ok(format!("/images/{}{suffix}", path_id("image", name)?))
+}
+
+/// Parameters of `GET /images/json`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ListOptions {
+    /// `all`: intermediate images too.
+    pub all: bool,
+    /// `filters`: `reference`, `dangling`, `label`, `before`, `since`.
+    pub filters: Filters,
+}
+
+/// `GET /images/json`.
+pub fn list_request(factory: &RequestFactory, options: &ListOptions) -> Request {
+    let mut query = Query::new();
+    query.flag("all", options.all).filters(&options.filters);
+    factory.build(Method::GET, "/images/json", &query)
+}
+
+/// Decodes the answer to `GET /images/json`.
+pub fn decode_list(route: &str, response: Response) -> Result<Vec<ImageSummary>, Error> {
+    response.json(route)
+}
+
+/// `GET /images/{name}/json`.
+pub fn inspect_request(factory: &RequestFactory, name: &str) -> Result<Request, Error> {
+    Ok(factory.build(Method::GET, &name_path(name, "/json")?, &Query::new()))
+}
+
+/// Decodes the answer to `GET /images/{name}/json`.
+pub fn decode_inspect(route: &str, response: Response) -> Result<ImageInspect, Error> {
+    response.json(route)
+}
+
+/// `GET /images/{name}/history`.
+pub fn history_request(factory: &RequestFactory, name: &str) -> Result<Request, Error> {
+    Ok(factory.build(Method::GET, &name_path(name, "/history")?, &Query::new()))
+}
+
+/// Decodes the answer to `GET /images/{name}/history`: the layers, newest first.
+pub fn decode_history(route: &str, response: Response) -> Result<Vec<HistoryResponseItem>, Error> {
+    response.json(route)
+}
+
+/// `POST /images/{name}/tag?repo=&tag=`: tags the image `name` as `repo:tag` (`latest` without a tag).
+/// `repo` is sent as given; the docker CLI sends it normalised (`docker.io/my/app`). Its answer (201):
+/// [`decode_no_content`](super::decode_no_content).
+pub fn tag_request(
+    factory: &RequestFactory,
+    name: &str,
+    repo: &str,
+    tag: Option<&str>,
+) -> Result<Request, Error> {
+    let mut query = Query::new();
+    query.append("repo", repo).optional("tag", tag);
+    Ok(factory.build(Method::POST, &name_path(name, "/tag")?, &query))
+}
+
+/// Parameters of `DELETE /images/{name}`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RemoveOptions {
+    /// `force`: remove it even when containers use it or it has several tags.
+    pub force: bool,
+    /// `noprune`: keep its untagged parents.
+    pub noprune: bool,
+}
+
+/// `DELETE /images/{name}`.
+pub fn remove_request(
+    factory: &RequestFactory,
+    name: &str,
+    options: &RemoveOptions,
+) -> Result<Request, Error> {
+    let mut query = Query::new();
+    query
+        .flag("force", options.force)
+        .flag("noprune", options.noprune);
+    Ok(factory.build(Method::DELETE, &name_path(name, "")?, &query))
+}
+
+/// Decodes the answer to `DELETE /images/{name}`: what was untagged (`{"Untagged"}`) and what deleted
+/// (`{"Deleted"}`), in order.
+pub fn decode_remove(
+    route: &str,
+    response: Response,
+) -> Result<Vec<ImageDeleteResponseItem>, Error> {
+    response.json(route)
+}
+
+/// `POST /images/prune`, with `filters` (`dangling`, `label`, `label!`, `until`).
+pub fn prune_request(factory: &RequestFactory, filters: &Filters) -> Request {
+    let mut query = Query::new();
+    query.filters(filters);
+    factory.build(Method::POST, "/images/prune", &query)
+}
+
+/// Decodes the answer to `POST /images/prune`: `{"ImagesDeleted", "SpaceReclaimed"}`.
+pub fn decode_prune(route: &str, response: Response) -> Result<ImagePruneResponse, Error> {
+    response.json(route)
+}
+
+/// Parameters of an import, `POST /images/create?fromSrc=-`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ImportOptions {
+    /// `repo`: the name to give the image, possibly with its tag (`my/app:1`, as the docker CLI sends it).
+    pub repo: Option<String>,
+    /// `tag`: the tag, when `repo` has none.
+    pub tag: Option<String>,
+    /// `message`: the comment of the image's history entry.
+    pub message: Option<String>,
+    /// `changes`: Dockerfile instructions applied to its config (`CMD ["sh"]`, `ENV A=b`...), one
+    /// parameter each.
+    pub changes: Vec<String>,
+}
+
+/// `POST /images/create?fromSrc=-`, with `archive` (a tar of the root file system, possibly compressed)
+/// as its body, exactly as given, sent as [`IMPORT_CONTENT_TYPE`].
+pub fn import_request(
+    factory: &RequestFactory,
+    options: &ImportOptions,
+    archive: Bytes,
+) -> Request {
+    let mut query = Query::new();
+    query
+        .append("fromSrc", "-")
+        .optional("repo", options.repo.as_deref())
+        .optional("tag", options.tag.as_deref())
+        .optional("message", options.message.as_deref());
+    for change in &options.changes {
+        query.append("changes", change.as_str());
+    }
+    factory.build_with_body(
+        Method::POST,
+        "/images/create",
+        &query,
+        archive,
+        HeaderValue::from_static(IMPORT_CONTENT_TYPE),
+    )
+}
+
+/// Decodes the answer to an import: JSON messages, the last one's `status` the new image's ID (see
+/// [`imported_id`]). An error the daemon reports in the stream, after its success status, is
+/// [`Error::Stream`].
+pub fn decode_import(route: &str, response: Response) -> Result<Vec<CreateImageInfo>, Error> {
+    let response = response.error_for_status(route)?;
+    let malformed = |source| Error::JsonStream {
+        route: route.to_owned(),
+        source,
+    };
+    let mut decoder = JsonStreamDecoder::default();
+    decoder.push(&response.body);
+    let mut messages = Vec::new();
+    while let Some(message) = decoder.next_value::<CreateImageInfo>().map_err(malformed)? {
+        if let Some(error) = stream_error(&message) {
+            return Err(Error::Stream {
+                route: route.to_owned(),
+                message: error,
+            });
+        }
+        messages.push(message);
+    }
+    decoder.finish().map_err(malformed)?;
+    Ok(messages)
+}
+
+/// The error a JSON message carries: its `errorDetail.message`, else its older `error` field.
+fn stream_error(message: &CreateImageInfo) -> Option<String> {
+    message
+        .error_detail
+        .as_ref()
+        .and_then(|d| d.message.clone())
+        .or_else(|| message.error.clone())
+}
+
+/// The imported image's ID: the last message's `status` when it is a digest (`sha256:...`), as `docker
+/// import` prints it.
+pub fn imported_id(messages: &[CreateImageInfo]) -> Option<&str> {
+    messages
+        .last()
+        .and_then(|m| m.status.as_deref())
+        .filter(|s| s.starts_with("sha256:"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::request::DUMMY_HOST;
+    use http::header::{HeaderMap, CONTENT_TYPE};
+
+    fn answer(body: &'static str) -> Response {
+        Response {
+            status: 200,
+            headers: HeaderMap::new(),
+            body: Bytes::from_static(body.as_bytes()),
+        }
+    }
+
+    #[test]
+    fn an_import_carries_the_archive_as_given_and_never_as_a_form() {
+        let f = RequestFactory::new(DUMMY_HOST, "").unwrap();
+        let archive = Bytes::from(vec![0u8, b';', b'&', 0xff]);
+        let r = import_request(&f, &ImportOptions::default(), archive.clone());
+        assert_eq!(r.path_and_query, "/images/create?fromSrc=-");
+        assert_eq!(r.headers[CONTENT_TYPE], IMPORT_CONTENT_TYPE);
+        // The same bytes, shared rather than copied.
+        assert_eq!(r.body.as_ref().map(|b| b.as_ptr()), Some(archive.as_ptr()));
+    }
+
+    #[test]
+    fn an_import_answer_gives_the_id_or_the_error_in_the_stream() {
+        let ok = "{\"status\":\"sha256:ffc0\"}\r\n";
+        let messages = decode_import("POST /i", answer(ok)).unwrap();
+        assert_eq!(imported_id(&messages), Some("sha256:ffc0"));
+        let failed = "{\"status\":\"Importing\"}\r\n{\"errorDetail\":{\"message\":\"unexpected EOF\"},\"error\":\"unexpected EOF\"}\r\n";
+        let err = decode_import("POST /i", answer(failed)).unwrap_err();
+        assert!(matches!(err, Error::Stream { .. }));
+        assert_eq!(err.to_string(), "unexpected EOF");
+        let legacy = decode_import("POST /i", answer("{\"error\":\"old\"}")).unwrap_err();
+        assert_eq!(legacy.to_string(), "old");
+        let cut = decode_import("POST /i", answer("{\"status\":")).unwrap_err();
+        assert!(matches!(cut, Error::JsonStream { .. }), "{cut:?}");
+        assert_eq!(imported_id(&[]), None);
+    }
+
+    #[test]
+    fn names_keep_slashes_and_colons_in_the_path() {
+        let f = RequestFactory::new(DUMMY_HOST, "").unwrap();
+        let r = tag_request(&f, "example.com/user/bb:2", "my/app", Some("v1")).unwrap();
+        assert_eq!(
+            r.path_and_query,
+            "/images/example.com/user/bb:2/tag?repo=my%2Fapp&tag=v1"
+        );
+        assert!(inspect_request(&f, "").is_err());
+    }
+}
