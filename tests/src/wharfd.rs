@@ -57,7 +57,9 @@ impl Default for WharfdBuilder {
             args: Vec::new(),
             envs: Vec::new(),
             start_timeout: Duration::from_secs(10),
-            stop_timeout: Duration::from_secs(10),
+            // Longer than wharfd's own shutdown with running containers (their 10 s stop timeout, then
+            // SIGKILL): a fixture that SIGKILLs wharfd first leaves its containerd and containers behind.
+            stop_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -350,7 +352,8 @@ impl Wharfd {
         }
     }
 
-    /// SIGTERM and wait (SIGKILL after 10 s); the exit status and whether SIGKILL was needed.
+    /// SIGTERM and wait (SIGKILL after the stop timeout, 30 s by default); the exit status and whether SIGKILL
+    /// was needed.
     pub fn stop(&mut self) -> Result<(ExitStatus, bool)> {
         self.process.stop()
     }
