@@ -12,6 +12,7 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
 use crate::certs::DevCerts;
+use crate::command::RunCommand;
 use crate::endpoints::Endpoints;
 use crate::net::free_loopback_addr;
 use crate::process::{DaemonProcess, Readiness};
@@ -117,11 +118,13 @@ impl RefDockerdBuilder {
             })),
             Ok(Readiness::Exited(status)) => {
                 kill_containerd(root);
+                unmount_leftovers(root);
                 Ok(Err(format!("({status})\n{}", process.logs())))
             }
             Err(err) => {
                 let _ = process.stop();
                 kill_containerd(root);
+                unmount_leftovers(root);
                 Err(err)
             }
         }
@@ -197,12 +200,14 @@ impl RefDockerd {
         self.process.logs()
     }
 
-    /// SIGTERM and wait (SIGKILL after 30 s, then its containerd too).
+    /// SIGTERM and wait (SIGKILL after 30 s, then its containerd too); then unmounts what it left
+    /// mounted in its directory.
     pub fn stop(&mut self) -> Result<(ExitStatus, bool)> {
         let stopped = self.process.stop()?;
         if stopped.1 {
             kill_containerd(self.dir.path());
         }
+        unmount_leftovers(self.dir.path());
         Ok(stopped)
     }
 }
@@ -220,6 +225,24 @@ fn dockerd_path() -> Option<PathBuf> {
         .chain(["/usr/sbin", "/usr/bin", "/sbin", "/usr/local/sbin"].map(PathBuf::from))
         .map(|dir| dir.join("dockerd"))
         .find(|candidate| candidate.is_file())
+}
+
+/// Unmounts, deepest first and lazily, whatever is still mounted under `root`, so that the directory can
+/// be removed: dockerd leaves the host network's namespace mounted on `exec/netns/default` once a
+/// container has used `--network host`, and its data root bind-mounted on itself when it fails to start.
+fn unmount_leftovers(root: &Path) {
+    let Ok(mounts) = std::fs::read_to_string("/proc/self/mountinfo") else {
+        return;
+    };
+    let mut points: Vec<&str> = mounts
+        .lines()
+        .filter_map(|line| line.split(' ').nth(4))
+        .filter(|point| Path::new(point).starts_with(root))
+        .collect();
+    points.sort_by_key(|point| std::cmp::Reverse(point.len()));
+    for point in points {
+        let _ = RunCommand::new("umount").arg("--lazy").arg(point).run();
+    }
 }
 
 /// Kills the containerd that a killed dockerd leaves behind.

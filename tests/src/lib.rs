@@ -2,8 +2,12 @@
 //! make development certificates, start `wharfd` and a reference `dockerd` on private temporary paths,
 //! and talk raw HTTP to them.
 //!
+//! [`Against`] picks the daemon a docker-CLI scenario runs against: wharfd, or dockerd to validate the
+//! scenario itself.
+//!
 //! Every daemon fixture stops its process (SIGTERM, then SIGKILL) and removes its directory on drop.
 
+pub mod against;
 pub mod bins;
 pub mod certs;
 pub mod command;
@@ -17,6 +21,7 @@ pub mod rootfs;
 pub mod tmp;
 pub mod wharfd;
 
+pub use against::{Against, Daemon};
 pub use bins::Binaries;
 pub use certs::DevCerts;
 pub use command::{docker, CommandOutput, RunCommand};

@@ -12,7 +12,7 @@ pub const BUSYBOX: &str = "/bin/busybox";
 /// The applets linked in `/bin`.
 const APPLETS: &[&str] = &[
     "sh", "ls", "echo", "cat", "true", "false", "sleep", "id", "pwd", "env", "dd", "head", "tail",
-    "mkdir", "touch", "grep", "wc",
+    "mkdir", "touch", "grep", "wc", "seq", "printf", "kill",
 ];
 
 /// Why busybox rootfs tests cannot run here, if they cannot.
