@@ -203,9 +203,21 @@ impl Runtime {
                 ),
             ));
         }
+        let exits = handle.status.borrow().exits;
         let record = self.mark_manual_stop(&record.id, &handle).await?;
         if record.state.running {
             self.signal(&record, sig).await?;
+            // As dockerd: a SIGKILL returns once the exit is recorded, so `docker kill x && docker rm x`
+            // works.
+            if sig == SIGKILL && !Self::wait_exit_after(&handle, exits, Some(KILL_WAIT)).await {
+                return Err(ApiError::new(
+                    ErrorKind::System,
+                    format!(
+                        "container {} did not exit {KILL_WAIT:?} after SIGKILL",
+                        record.id
+                    ),
+                ));
+            }
         }
         Ok(())
     }
