@@ -216,7 +216,10 @@ async fn import_tag_delete_and_failed_imports_leave_nothing() {
     // The unpacked snapshot holds the files.
     let mounts = cd.snapshot_view(snap, "check-view", top).await.unwrap();
     assert!(!mounts.is_empty());
-    cd.snapshot_remove(snap, "check-view").await.unwrap();
+    // The view holds no GC label: containerd may collect it first, which is fine.
+    if let Err(e) = cd.snapshot_remove(snap, "check-view").await {
+        assert!(e.is_not_found(), "{e}");
+    }
 
     // Tags, untag, delete: the GC frees content and snapshots.
     assert_eq!(
