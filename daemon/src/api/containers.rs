@@ -26,7 +26,7 @@ use super::version::RequestedVersion;
 use super::{ApiError, JsonBody};
 use crate::events::parse_event_time;
 use crate::logs::{logs_body, LogQuery, Source};
-use crate::runtime::query::{WaitCondition, LIST_FILTERS};
+use crate::runtime::query::{has_label, WaitCondition, LIST_FILTERS};
 use crate::runtime::{CreateRequest, ListOptions, Runtime};
 use crate::state::AppState;
 
@@ -322,17 +322,10 @@ async fn prune(
     let until_nanos = until.map(crate::timefmt::unix_nanos);
     let labels = f.get("label").cloned().unwrap_or_default();
     let not_labels = f.get("label!").cloned().unwrap_or_default();
-    let has = |r: &crate::containers::record::ContainerRecord, l: &str| {
-        let labels = r.config.labels.as_ref();
-        match l.split_once('=') {
-            Some((k, v)) => labels.and_then(|m| m.get(k)).is_some_and(|x| x == v),
-            None => labels.is_some_and(|m| m.contains_key(l)),
-        }
-    };
     let report = rt
         .prune(|r| {
-            !labels.iter().all(|l| has(r, l))
-                || not_labels.iter().any(|l| has(r, l))
+            !labels.iter().all(|l| has_label(r, l))
+                || not_labels.iter().any(|l| has_label(r, l))
                 || until_nanos.is_some_and(|u| i64::try_from(r.created).unwrap_or(i64::MAX) > u)
         })
         .await?;

@@ -72,7 +72,7 @@ pub struct Attached {
 }
 
 /// `label` filter values: `key` or `key=value`.
-fn has_label(record: &ContainerRecord, filter: &str) -> bool {
+pub fn has_label(record: &ContainerRecord, filter: &str) -> bool {
     let labels = record.config.labels.as_ref();
     match filter.split_once('=') {
         Some((k, v)) => labels.and_then(|l| l.get(k)).is_some_and(|x| x == v),
