@@ -249,19 +249,21 @@ async fn import_tag_delete_and_failed_imports_leave_nothing() {
     let e = store.resolve("img:1").await.unwrap_err();
     assert_eq!(e.to_string(), "No such image: img:1");
 
-    // Re-importing under the same tag leaves the old image dangling; prune removes it.
+    // Re-importing under the same tag leaves the old image dangling, with its own size; prune removes it.
     let first = store
         .import(body(rootfs_tar("a")), opts("re:1"))
         .await
         .unwrap();
     let second = store
-        .import(body(rootfs_tar("b")), opts("re:1"))
+        .import(body(rootfs_tar("bbbb")), opts("re:1"))
         .await
         .unwrap();
     assert_ne!(first, second);
     let all = store.list().await.unwrap();
     assert_eq!(all.len(), 2);
-    assert!(all.iter().any(|e| e.id == first && e.dangling()));
+    let old = all.iter().find(|e| e.id == first).unwrap();
+    assert!(old.dangling());
+    assert_eq!(old.size, 1 + "marker".len() as i64);
     let (pruned, reclaimed) = store.prune(false, |_| false).await.unwrap();
     assert_eq!(pruned.len(), 1);
     assert_eq!(reclaimed, 1 + "marker".len() as i64);

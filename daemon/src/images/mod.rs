@@ -300,7 +300,8 @@ impl ImageStore {
     }
 
     /// Points record `name` at `meta`'s manifest; the image it named before dangles if nothing else names
-    /// it.
+    /// it. The dangling record is made before `name` moves, so the old image is referenced throughout and
+    /// containerd's garbage collector cannot take it in between.
     pub async fn set_name(
         &self,
         name: &str,
@@ -323,12 +324,12 @@ impl ImageStore {
         };
         match self.cd.image_get(name).await {
             Ok(old) => {
-                let old_target = old.target.map(|t| t.digest).unwrap_or_default();
-                if old_target == meta.manifest_digest {
+                let old_digest = old.target.as_ref().map(|t| t.digest.as_str());
+                if old_digest == Some(meta.manifest_digest.as_str()) {
                     return Ok(());
                 }
+                self.keep_dangling(old).await?;
                 self.cd.image_update(record).await?;
-                self.keep_dangling(&old_target).await?;
             }
             Err(e) if e.is_not_found() => {
                 self.cd.image_create(record).await?;
@@ -338,22 +339,34 @@ impl ImageStore {
         Ok(())
     }
 
-    /// Keeps manifest `digest` as a dangling image when no record names it any more.
-    async fn keep_dangling(&self, digest: &str) -> Result<(), ImageError> {
+    /// Before record `old` is pointed elsewhere: keeps its image as a dangling record when no other record
+    /// names it.
+    async fn keep_dangling(
+        &self,
+        old: containerd_client::services::v1::Image,
+    ) -> Result<(), ImageError> {
+        let Some(target) = old.target else {
+            return Ok(());
+        };
         let records = self.cd.image_list(Vec::new()).await?;
-        if records
-            .iter()
-            .any(|r| r.target.as_ref().is_some_and(|t| t.digest == digest))
-        {
+        let named_elsewhere = records.iter().any(|r| {
+            r.name != old.name && r.target.as_ref().is_some_and(|t| t.digest == target.digest)
+        });
+        if named_elsewhere {
             return Ok(());
         }
-        let meta = self.meta(digest).await?;
-        let size = records
-            .iter()
-            .find_map(|r| r.labels.get(LABEL_SIZE).and_then(|s| s.parse().ok()))
-            .unwrap_or(0);
-        let name = format!("{DANGLING_PREFIX}{digest}");
-        Box::pin(self.set_name(&name, &meta, size)).await
+        let dangling = containerd_client::services::v1::Image {
+            name: format!("{DANGLING_PREFIX}{}", target.digest),
+            labels: old
+                .labels
+                .get(LABEL_SIZE)
+                .map(|s| HashMap::from([(LABEL_SIZE.to_owned(), s.clone())]))
+                .unwrap_or_default(),
+            target: Some(target),
+            ..Default::default()
+        };
+        self.cd.image_create(dangling).await?;
+        Ok(())
     }
 
     /// Removes the dangling record of manifest `digest`, if there is one, when a tag names it again.
