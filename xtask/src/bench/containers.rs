@@ -242,7 +242,7 @@ fn drive_list(api: &Api, unix: &Transport, setup: &Setup<'_>) -> Outcome<LoadRes
     }
     let load = setup
         .runtime
-        .block_on(load::drive(unix, LIST_PATH, setup.load))
+        .block_on(load::drive(unix, LIST_PATH, setup.load, None))
         .map_err(|err| format!("driving GET {LIST_PATH}: {err:#}"))?;
     if load.ok == 0 {
         return Err(format!(

@@ -19,6 +19,7 @@ use anyhow::Result;
 use tokio::time::Sleep;
 
 use super::connect::{Conn, Transport};
+use super::cpu::{CpuReading, CpuUse};
 use super::stats::Latencies;
 
 /// How hard and how long to drive a daemon.
@@ -43,6 +44,8 @@ pub struct LoadResult {
     pub window: Duration,
     /// Latencies of the successful requests.
     pub latencies: Latencies,
+    /// CPU the daemon and the load generator used in the window, when the daemon's pid was given.
+    pub cpu: Option<CpuUse>,
 }
 
 impl LoadResult {
@@ -50,14 +53,40 @@ impl LoadResult {
     pub fn rps(&self) -> f64 {
         self.ok as f64 / self.window.as_secs_f64()
     }
+
+    /// The daemon's CPU time per successful request.
+    pub fn daemon_cpu_per_request(&self) -> Option<Duration> {
+        let cpu = self.cpu?;
+        let ok = u32::try_from(self.ok).ok().filter(|&n| n > 0)?;
+        Some(cpu.daemon / ok)
+    }
+
+    /// The share of one core the load generator used (1.0 = a whole core).
+    pub fn client_cores(&self) -> Option<f64> {
+        Some(self.cpu?.client.as_secs_f64() / self.window.as_secs_f64())
+    }
 }
 
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Drives `GET path` over `transport` with `config`.
-pub async fn drive(transport: &Transport, path: &str, config: LoadConfig) -> Result<LoadResult> {
+/// Drives `GET path` over `transport` with `config`; with `daemon_pid`, also reads the CPU time the daemon
+/// and this process used in the measured window.
+pub async fn drive(
+    transport: &Transport,
+    path: &str,
+    config: LoadConfig,
+    daemon_pid: Option<u32>,
+) -> Result<LoadResult> {
     let measure_from = Instant::now() + config.warmup;
     let end = measure_from + config.duration;
+    let cpu = daemon_pid.map(|pid| {
+        tokio::spawn(async move {
+            tokio::time::sleep_until(measure_from.into()).await;
+            let first = CpuReading::now(pid)?;
+            tokio::time::sleep_until(end.into()).await;
+            Ok::<_, anyhow::Error>(first.until(CpuReading::now(pid)?))
+        })
+    });
     let transport = Arc::new(transport.clone());
     let request: Arc<[u8]> = format!("GET {path} HTTP/1.1\r\nHost: docker\r\n\r\n")
         .into_bytes()
@@ -76,11 +105,16 @@ pub async fn drive(transport: &Transport, path: &str, config: LoadConfig) -> Res
         samples.append(&mut worker_samples);
         errors += worker_errors;
     }
+    let cpu = match cpu {
+        Some(sampler) => Some(sampler.await??),
+        None => None,
+    };
     Ok(LoadResult {
         ok: samples.len() as u64,
         errors,
         window: config.duration,
         latencies: Latencies::new(samples),
+        cpu,
     })
 }
 
@@ -547,17 +581,20 @@ mod tests {
         };
         let transport = Transport::Unix(dockerd.socket().to_owned());
         let result = runtime
-            .block_on(drive(&transport, "/_ping", config))
+            .block_on(drive(&transport, "/_ping", config, Some(dockerd.pid())))
             .unwrap();
         assert_eq!(result.errors, 0);
         assert!(result.ok > 10, "{result:?}");
+        let per_request = result.daemon_cpu_per_request().unwrap();
+        assert!(per_request > Duration::ZERO, "{result:?}");
+        assert!(result.client_cores().unwrap() > 0.0, "{result:?}");
         let version = runtime
-            .block_on(drive(&transport, "/v1.41/version", config))
+            .block_on(drive(&transport, "/v1.41/version", config, None))
             .unwrap();
         assert_eq!(version.errors, 0);
         assert!(version.ok > 10, "{version:?}");
         let missing = runtime
-            .block_on(drive(&transport, "/v1.41/nonexistent", config))
+            .block_on(drive(&transport, "/v1.41/nonexistent", config, None))
             .unwrap();
         assert_eq!(missing.ok, 0);
         assert!(missing.errors > 10, "{missing:?}");

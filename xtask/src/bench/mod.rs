@@ -7,6 +7,7 @@
 mod api;
 mod connect;
 mod containers;
+mod cpu;
 mod daemons;
 mod load;
 mod procs;
@@ -424,7 +425,12 @@ fn measure(
             workload.label,
             workload.transport_name()
         );
-        loads.push(runtime.block_on(load::drive(transport, workload.path, config))?);
+        loads.push(runtime.block_on(load::drive(
+            transport,
+            workload.path,
+            config,
+            Some(daemon.pid()),
+        ))?);
     }
     daemon.stop()?;
     Ok(SideResult { rss_kib, loads })

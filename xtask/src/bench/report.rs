@@ -194,6 +194,7 @@ pub fn print_loads(rows: &[LoadRow<'_>], heading: &str) {
                 .map_or(String::new(), |target| target.verdict(p99_ratio)),
         );
     }
+    print_cpu(rows);
     for row in rows {
         for (name, result) in [("wharfd", Some(row.wharfd)), ("dockerd", row.dockerd)] {
             if let Some(result) = result.filter(|r| r.errors > 0) {
@@ -205,6 +206,46 @@ pub fn print_loads(rows: &[LoadRow<'_>], heading: &str) {
                 );
             }
         }
+    }
+}
+
+/// Prints where the CPU went in each workload: the daemon's own CPU time per request (what a request
+/// costs it, whatever the load generator's speed) and the load generator's share of a core (near 1.0, it
+/// and not the daemon was the limit).
+fn print_cpu(rows: &[LoadRow<'_>]) {
+    if rows.iter().all(|row| row.wharfd.cpu.is_none()) {
+        return;
+    }
+    println!(
+        "\n{:<20} {:<9} {:>16} {:>17} {:>8} {:>15} {:>16}",
+        "CPU per request",
+        "transport",
+        "wharfd us/req",
+        "dockerd us/req",
+        "ratio",
+        "client (wharfd)",
+        "client (dockerd)"
+    );
+    let per_request = |r: &LoadResult| r.daemon_cpu_per_request().map(|d| d.as_secs_f64() * 1e6);
+    let micros = |us: Option<f64>| us.map_or("n/a".to_owned(), |us| format!("{us:.1}"));
+    let cores = |r: Option<&LoadResult>| {
+        r.and_then(LoadResult::client_cores)
+            .map_or("n/a".to_owned(), |c| format!("{c:.2} core"))
+    };
+    for row in rows {
+        let wharfd = per_request(row.wharfd);
+        let dockerd = row.dockerd.and_then(per_request);
+        let ratio = wharfd.zip(dockerd).map(|(w, d)| w / d);
+        println!(
+            "{:<20} {:<9} {:>16} {:>17} {:>8} {:>15} {:>16}",
+            row.workload.label,
+            row.workload.transport_name(),
+            micros(wharfd),
+            micros(dockerd),
+            fmt_ratio(ratio),
+            cores(Some(row.wharfd)),
+            cores(row.dockerd),
+        );
     }
 }
 
