@@ -2,7 +2,7 @@
 //! containers), and the one place where the per-request work wraps them ([`ApiService`]).
 //!
 //! Around routing, outermost first: the request log and counters (see every request and its final
-//! status), then the version prefix (checked and stripped before routing, headers stamped on every
+//! status), then `/_ping`, answered ahead of routing (see [`ping`]), then the version prefix (checked and stripped before routing, headers stamped on every
 //! answer), then routing with dockerd's 404 for unknown paths and methods.
 
 pub mod access_log;
@@ -12,6 +12,7 @@ pub mod events;
 pub mod extract;
 pub mod images;
 pub mod params;
+pub mod ping;
 pub mod service;
 pub mod system;
 pub mod version;

@@ -1,5 +1,5 @@
-//! The API as one tower service: the request log and counters, the `/v{version}` prefix and dockerd's
-//! headers, around the routers — one hand-written layer rather than two boxed middlewares and an outer
+//! The API as one tower service: the request log and counters, `/_ping`, the `/v{version}` prefix and
+//! dockerd's headers, around the routers — one hand-written layer rather than two boxed middlewares and an outer
 //! router, because it runs on every request.
 
 use std::convert::Infallible;
@@ -7,14 +7,18 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use std::future::Ready;
+
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use bytes::Bytes;
+use futures_util::future::Either;
 use http::Request;
 use tower::{Service, ServiceExt};
 
 use super::access_log::RequestLog;
+use super::ping;
 use super::version::{route_version, stamp_headers};
 use crate::state::AppState;
 
@@ -39,17 +43,26 @@ where
 {
     type Response = Response;
     type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+    /// A ping is answered at once; everything else goes through the router.
+    type Future = Either<
+        Ready<Result<Response, Infallible>>,
+        Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>,
+    >;
 
     fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         Poll::Ready(Ok(()))
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
+        if let Some(response) = ping::answer(&request) {
+            let counters = self.state.counters();
+            RequestLog::begin(counters, &request).end(counters, response.status());
+            return Either::Left(std::future::ready(Ok(response)));
+        }
         let mut request = request.map(Body::new);
         let routes = self.routes.clone();
         let state = self.state.clone();
-        Box::pin(async move {
+        Either::Right(Box::pin(async move {
             let log = RequestLog::begin(state.counters(), &request);
             let mut response = match route_version(&mut request) {
                 Err(e) => e.into_response(),
@@ -61,6 +74,6 @@ where
             stamp_headers(response.headers_mut());
             log.end(state.counters(), response.status());
             Ok(response)
-        })
+        }))
     }
 }

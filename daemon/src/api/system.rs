@@ -1,9 +1,10 @@
-//! System routes: `/_ping`, `/version`, `/info`, `/auth` — moby's `api/server/router/system`.
+//! System routes: `/version`, `/info`, `/auth` — moby's `api/server/router/system` (`/_ping` is
+//! answered ahead of routing: see [`super::ping`]).
 
 use std::collections::HashMap;
 
 use axum::extract::State;
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, PRAGMA};
+use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -22,7 +23,6 @@ use crate::state::AppState;
 /// The system routes.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/_ping", get(ping).head(ping_head))
         .route("/version", get(version))
         .route("/info", get(info))
         .route("/auth", post(auth))
@@ -44,23 +44,6 @@ async fn auth(JsonBody(config): JsonBody<AuthConfig>) -> ApiError {
         ErrorKind::NotImplemented,
         format!("logging in to {server} is not supported yet: wharfd does not talk to registries"),
     )
-}
-
-fn ping_headers() -> [(http::HeaderName, &'static str); 4] {
-    [
-        (CACHE_CONTROL, "no-cache, no-store, must-revalidate"),
-        (PRAGMA, "no-cache"),
-        (http::HeaderName::from_static("swarm"), "inactive"),
-        (CONTENT_TYPE, "text/plain; charset=utf-8"),
-    ]
-}
-
-async fn ping() -> Response {
-    (ping_headers(), "OK").into_response()
-}
-
-async fn ping_head() -> Response {
-    (ping_headers(), "").into_response()
 }
 
 fn version_body(state: &AppState) -> SystemVersion {

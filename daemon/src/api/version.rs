@@ -32,6 +32,8 @@ const OSTYPE_HEADER: HeaderName = HeaderName::from_static("ostype");
 
 /// Stamps the headers every dockerd answer carries.
 pub fn stamp_headers(headers: &mut HeaderMap) {
+    // One growth at most, rather than one per insert past the map's capacity.
+    headers.reserve(4);
     headers.insert(API_VERSION_HEADER, API_VERSION.clone());
     headers.insert(EXPERIMENTAL_HEADER, HeaderValue::from_static("false"));
     headers.insert(OSTYPE_HEADER, HeaderValue::from_static("linux"));
@@ -54,22 +56,10 @@ pub fn route_version<B>(request: &mut http::Request<B>) -> Result<(), ApiError> 
 /// The version a path names, if any, and the URI without the prefix.
 fn split_version(uri: &Uri) -> Result<(Option<ApiVersion>, Option<Uri>), ApiError> {
     let path = uri.path();
-    let Some(after_v) = path.strip_prefix("/v") else {
+    let (version, rest) = versioned_path(path)?;
+    if version.is_none() {
         return Ok((None, None));
-    };
-    if !after_v.starts_with(|c: char| c.is_ascii_digit()) {
-        return Ok((None, None)); // `/version`, `/volumes`
     }
-    let (text, rest) = match after_v.find('/') {
-        Some(i) => (&after_v[..i], &after_v[i..]),
-        None => (after_v, "/"),
-    };
-    let version: ApiVersion =
-        text.parse()
-            .map_err(|e: wharf_client_core::version::InvalidApiVersion| {
-                ApiError::invalid(e.to_string())
-            })?;
-    check_range(version)?;
     let path_and_query = match uri.query() {
         Some(q) => format!("{rest}?{q}"),
         None => rest.to_owned(),
@@ -82,7 +72,28 @@ fn split_version(uri: &Uri) -> Result<(Option<ApiVersion>, Option<Uri>), ApiErro
     );
     let uri = Uri::from_parts(parts)
         .map_err(|_| ApiError::invalid(format!("invalid request path: {path}")))?;
-    Ok((Some(version), Some(uri)))
+    Ok((version, Some(uri)))
+}
+
+/// The version `path` names (checked against Wharf's range), if any, and the path after it.
+pub fn versioned_path(path: &str) -> Result<(Option<ApiVersion>, &str), ApiError> {
+    let Some(after_v) = path.strip_prefix("/v") else {
+        return Ok((None, path));
+    };
+    if !after_v.starts_with(|c: char| c.is_ascii_digit()) {
+        return Ok((None, path)); // `/version`, `/volumes`
+    }
+    let (text, rest) = match after_v.find('/') {
+        Some(i) => (&after_v[..i], &after_v[i..]),
+        None => (after_v, "/"),
+    };
+    let version: ApiVersion =
+        text.parse()
+            .map_err(|e: wharf_client_core::version::InvalidApiVersion| {
+                ApiError::invalid(e.to_string())
+            })?;
+    check_range(version)?;
+    Ok((Some(version), rest))
 }
 
 /// dockerd's answers for versions outside the supported range.
