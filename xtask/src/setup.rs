@@ -21,13 +21,18 @@ pub struct Needs {
 
 /// The reference dockerd for differential tests and the bench.
 const DOCKER_IO: &str = "docker.io";
-/// What wharfd runs containers with (tini for `--init`), and what its build needs.
+/// The Docker-format default seccomp profile wharfd applies, as dockerd applies its built-in one
+/// (/usr/share/containers/seccomp.json).
+const SECCOMP_PROFILE: &str = "golang-github-containers-common";
+/// What wharfd runs containers with (tini for `--init`, the default seccomp profile), and what its
+/// build needs.
 const RUNTIME: &[&str] = &[
     "busybox-static",
     "containerd",
     "runc",
     "protobuf-compiler",
     "tini",
+    SECCOMP_PROFILE,
 ];
 /// Everything the tests use: the runtime, the reference dockerd, and `systemd-socket-activate` (package
 /// `systemd`) for the socket-activation test.
@@ -38,6 +43,7 @@ const EVERYTHING: &[&str] = &[
     "runc",
     "protobuf-compiler",
     "tini",
+    SECCOMP_PROFILE,
     "systemd",
 ];
 
@@ -57,9 +63,15 @@ impl Needs {
         apt: RUNTIME,
         wasm: false,
     };
-    /// `bench` (busybox-static for the container workloads' image).
+    /// `bench` (busybox-static for the container workloads' image; the seccomp profile so that wharfd's
+    /// containers are filtered as dockerd's are).
     pub const BENCH: Needs = Needs {
-        apt: &[DOCKER_IO, "busybox-static", "protobuf-compiler"],
+        apt: &[
+            DOCKER_IO,
+            "busybox-static",
+            "protobuf-compiler",
+            SECCOMP_PROFILE,
+        ],
         wasm: false,
     };
 }

@@ -23,16 +23,16 @@ pub struct Profile {
     #[serde(default)]
     pub default_errno_ret: Option<u32>,
     /// Architectures in Docker's old form (`architectures`), used when `archMap` is empty.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub architectures: Vec<String>,
     /// Native architectures and their sub-architectures.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub arch_map: Vec<ArchMap>,
     /// Filter flags.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub flags: Vec<String>,
     /// The rules.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub syscalls: Vec<Rule>,
 }
 
@@ -43,7 +43,7 @@ pub struct ArchMap {
     /// `SCMP_ARCH_X86_64`...
     pub architecture: String,
     /// `SCMP_ARCH_X86`, `SCMP_ARCH_X32`...
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub sub_architectures: Vec<String>,
 }
 
@@ -52,7 +52,7 @@ pub struct ArchMap {
 #[serde(rename_all = "camelCase")]
 pub struct Rule {
     /// The syscalls.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub names: Vec<String>,
     /// A single syscall (Docker's old form).
     #[serde(default)]
@@ -63,13 +63,13 @@ pub struct Rule {
     #[serde(default)]
     pub errno_ret: Option<u32>,
     /// Argument conditions.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub args: Vec<Arg>,
     /// Conditions all of which must hold.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub includes: Filter,
     /// Conditions any of which drops the rule.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub excludes: Filter,
 }
 
@@ -93,14 +93,24 @@ pub struct Arg {
 #[serde(rename_all = "camelCase")]
 pub struct Filter {
     /// Capabilities (`CAP_SYS_ADMIN`).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub caps: Vec<String>,
     /// Go architecture names (`amd64`).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub arches: Vec<String>,
     /// `4.8`.
     #[serde(default)]
     pub min_kernel: Option<String>,
+}
+
+/// Go's JSON decoder reads `null` as an empty slice or struct, and profiles in the wild say `"args": null`
+/// (containers-common's does): so do we.
+fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
 }
 
 /// Parses a profile (400 with dockerd's wording when it is not valid JSON of this shape).
@@ -342,6 +352,17 @@ mod tests {
         assert_eq!(clone3.errno_ret(), Some(38));
         let json = serde_json::to_value(&s).unwrap();
         assert_eq!(json["syscalls"][1]["args"][0]["op"], "SCMP_CMP_EQ");
+    }
+
+    #[test]
+    fn nulls_read_as_empty_as_go_reads_them() {
+        let p = parse_profile(
+            br#"{"defaultAction":"SCMP_ACT_ERRNO","archMap":null,"syscalls":[{"names":["socket"],"action":"SCMP_ACT_ALLOW","args":null,"includes":{"caps":null},"excludes":{}}]}"#,
+        )
+        .unwrap();
+        assert!(p.arch_map.is_empty());
+        assert!(p.syscalls[0].args.is_empty());
+        assert!(p.syscalls[0].includes.caps.is_empty());
     }
 
     #[test]
