@@ -73,7 +73,7 @@ impl Params {
         !matches!(v.as_str(), "" | "0" | "no" | "false" | "none")
     }
 
-    /// The `filters` parameter, refusing names not in `allowed` with dockerd's `invalid filter`.
+    /// The `filters` parameter, refusing names not in `allowed` with dockerd 20.10's `Invalid filter`.
     pub fn filters(&self, allowed: &[&str]) -> Result<BTreeMap<String, Vec<String>>, ApiError> {
         parse_filters(self.get("filters"), allowed)
     }
@@ -95,7 +95,7 @@ pub fn parse_filters(
     let mut out = BTreeMap::new();
     for (k, v) in obj {
         if !allowed.contains(&k.as_str()) {
-            return Err(ApiError::invalid(format!("invalid filter '{k}'")));
+            return Err(ApiError::invalid(format!("Invalid filter '{k}'")));
         }
         let values: Vec<String> = match v {
             serde_json::Value::Array(a) => a
@@ -107,7 +107,7 @@ pub fn parse_filters(
                 .filter(|(_, on)| on.as_bool().unwrap_or(false))
                 .map(|(name, _)| name.clone())
                 .collect(),
-            _ => return Err(ApiError::invalid(format!("invalid filter '{k}'"))),
+            _ => return Err(ApiError::invalid(format!("Invalid filter '{k}'"))),
         };
         out.insert(k.clone(), values);
     }
@@ -157,7 +157,7 @@ mod tests {
         assert_eq!(f["dangling"], ["true"]);
         assert_eq!(f["label"], ["a=b"]);
         let e = parse_filters(r#"{"nope":["x"]}"#, &["label"]).unwrap_err();
-        assert_eq!(e.message, "invalid filter 'nope'");
+        assert_eq!(e.message, "Invalid filter 'nope'");
         assert!(parse_filters("{", &[]).is_err());
     }
 

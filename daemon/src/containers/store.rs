@@ -266,14 +266,19 @@ impl ContainerStore {
     pub fn rename(&self, id_or_name: &str, new_name: &str) -> Result<ContainerRecord, ApiError> {
         let mut index = self.write();
         let id = index.resolve(id_or_name)?;
-        let name = validate_name(new_name)?;
+        // dockerd words a name it cannot reserve this way on rename (not on create).
+        let allocating = |mut e: ApiError| {
+            e.message = format!("Error when allocating new name: {}", e.message);
+            e
+        };
+        let name = validate_name(new_name).map_err(allocating)?;
         if let Some(other) = index.names.get(&name) {
             if *other == id {
                 return Err(ApiError::invalid(
                     "Renaming a container with the same name as its current name",
                 ));
             }
-            return Err(name_conflict(&name, other));
+            return Err(allocating(name_conflict(&name, other)));
         }
         let mut record = index
             .records

@@ -185,23 +185,25 @@ impl Runtime {
     }
 
     /// `POST /containers/{id}/kill`.
+    /// Every failure past the signal's parsing is worded `Cannot kill container: <name>: <why>`, as
+    /// dockerd's router wraps them.
     pub async fn kill(&self, id_or_name: &str, sig: Option<&str>) -> Result<(), ApiError> {
         let sig = match sig.filter(|s| !s.is_empty()) {
             Some(s) => signal::parse(s)?,
             None => SIGKILL,
         };
+        self.kill_with(id_or_name, sig).await.map_err(|mut e| {
+            e.message = format!("Cannot kill container: {id_or_name}: {}", e.message);
+            e
+        })
+    }
+
+    async fn kill_with(&self, id_or_name: &str, sig: u32) -> Result<(), ApiError> {
         let (record, handle) = self.lookup(id_or_name)?;
         let _op = handle.op.lock().await;
         let record = self.store().get(&record.id)?;
         if !record.state.running {
-            return Err(ApiError::new(
-                ErrorKind::Conflict,
-                format!(
-                    "Cannot kill container: {}: {}",
-                    id_or_name,
-                    not_running(&record.id).message
-                ),
-            ));
+            return Err(not_running(&record.id));
         }
         let exits = handle.status.borrow().exits;
         let record = self.mark_manual_stop(&record.id, &handle).await?;
