@@ -12,7 +12,8 @@ pub struct ResolvedUser {
     pub uid: u32,
     /// Primary group ID.
     pub gid: u32,
-    /// Supplementary groups: memberships from `/etc/group` (unless a group was named) and `GroupAdd`.
+    /// Supplementary groups: the primary group, memberships from `/etc/group` (unless a group was named)
+    /// and `GroupAdd`.
     pub additional_gids: Vec<u32>,
     /// The home directory from `/etc/passwd` (`/` without an entry).
     pub home: String,
@@ -135,6 +136,12 @@ pub fn resolve_user_in(
         }
     }
 
+    // dockerd gives the process its primary group as a supplementary one too (`id` shows it in
+    // `groups=`), whether the group came from the passwd entry or was named.
+    if !resolved.additional_gids.contains(&resolved.gid) {
+        resolved.additional_gids.insert(0, resolved.gid);
+    }
+
     for add in group_add {
         let gid_arg: Option<u32> = add.parse().ok();
         let gid = match group_entries(group).find(|e| e.name == add || Some(e.gid) == gid_arg) {
@@ -192,7 +199,7 @@ mod tests {
     fn empty_user_is_root_with_memberships() {
         let u = r("").unwrap();
         assert_eq!((u.uid, u.gid, u.home.as_str()), (0, 0, "/root"));
-        assert_eq!(u.additional_gids, vec![10]);
+        assert_eq!(u.additional_gids, vec![0, 10]);
     }
 
     #[test]
@@ -200,7 +207,7 @@ mod tests {
         for spec in ["app", "1000"] {
             let u = r(spec).unwrap();
             assert_eq!((u.uid, u.gid), (1000, 1000), "{spec}");
-            assert_eq!(u.additional_gids, vec![10, 29]);
+            assert_eq!(u.additional_gids, vec![1000, 10, 29]);
             assert_eq!(u.home, "/home/app");
         }
     }
@@ -209,9 +216,10 @@ mod tests {
     fn explicit_group_sets_gid_and_drops_memberships() {
         let u = r("app:audio").unwrap();
         assert_eq!((u.uid, u.gid), (1000, 29));
-        assert!(u.additional_gids.is_empty());
+        assert_eq!(u.additional_gids, vec![29]);
         let u = r("1000:4242").unwrap();
         assert_eq!((u.uid, u.gid), (1000, 4242));
+        assert_eq!(u.additional_gids, vec![4242]);
     }
 
     #[test]
@@ -239,7 +247,7 @@ mod tests {
     #[test]
     fn group_add_resolves_names_and_numbers() {
         let u = resolve_user_in(PASSWD, GROUP, "daemon", &["audio".into(), "77".into()]).unwrap();
-        assert_eq!(u.additional_gids, vec![29, 77]);
+        assert_eq!(u.additional_gids, vec![1, 29, 77]);
         let err = resolve_user_in(PASSWD, GROUP, "daemon", &["nope".into()]).unwrap_err();
         assert_eq!(
             err.message,
@@ -254,7 +262,7 @@ mod tests {
         std::fs::write(dir.join("etc/passwd"), PASSWD).unwrap();
         std::fs::write(dir.join("etc/group"), GROUP).unwrap();
         let u = resolve_user(&dir, "app", &[]).unwrap();
-        assert_eq!((u.uid, u.additional_gids.len()), (1000, 2));
+        assert_eq!((u.uid, u.additional_gids.len()), (1000, 3));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
