@@ -263,7 +263,6 @@ fn seccomp_profiles_filter_system_calls() {
 }
 
 #[test]
-#[ignore = "lists where wharfd still differs from dockerd (see the session note); run with --ignored"]
 fn the_fine_points_match_dockerd() {
     against_daemon("the_fine_points_match_dockerd", fine_points_scenario);
 }

@@ -245,10 +245,8 @@ async fn wait(
     let done = rt.wait(&id, condition)?;
     let body = futures_util::stream::once(async move {
         let status = done.await;
-        let error = status
-            .error
-            .map_or(Value::Null, |m| json!({ "Message": m }));
-        let mut text = json!({"Error": error, "StatusCode": status.exit_code}).to_string();
+        // dockerd answers no error even for a run that failed to start: the start's answer has it.
+        let mut text = json!({"Error": Value::Null, "StatusCode": status.exit_code}).to_string();
         text.push('\n');
         Ok::<_, std::convert::Infallible>(Bytes::from(text))
     });

@@ -138,8 +138,13 @@ impl RunState {
         self.restarting = true;
     }
 
-    /// A start failed: dockerd records the error and exit code 128 (or 126/127 for exec errors).
+    /// A start failed: dockerd records the error and exit code 128 (or 126/127 for exec errors), and
+    /// leaves the times alone (a container that never ran has not finished either).
     pub fn set_start_error(&mut self, error: String, exit_code: i64) {
+        self.running = false;
+        self.paused = false;
+        self.restarting = false;
+        self.pid = 0;
         self.error = error;
         self.exit_code = exit_code;
     }

@@ -33,8 +33,10 @@ pub struct CreateRequest {
 }
 
 const JSON_FILE: &str = "json-file";
+/// The driver that keeps no log: output only reaches attached clients.
+pub const NO_LOG: &str = "none";
 
-/// Checks `LogConfig` (json-file is the only driver) and fills its type, as dockerd does.
+/// Checks `LogConfig` (json-file or none) and fills its type, as dockerd does.
 fn log_config(hc: &mut HostConfig) -> Result<(), ApiError> {
     let lc = hc
         .log_config
@@ -42,6 +44,14 @@ fn log_config(hc: &mut HostConfig) -> Result<(), ApiError> {
     match lc.typ.as_deref() {
         None | Some("") => lc.typ = Some(JSON_FILE.to_owned()),
         Some(JSON_FILE) => {}
+        Some(NO_LOG) => {
+            if let Some(key) = lc.config.iter().flat_map(|c| c.keys()).next() {
+                return Err(ApiError::invalid(format!(
+                    "unknown log opt '{key}' for {NO_LOG} log driver"
+                )));
+            }
+            return Ok(());
+        }
         Some(other) => {
             return Err(ApiError::invalid(format!(
                 "logger: no log driver named '{other}' is registered"
@@ -99,6 +109,7 @@ impl Runtime {
         let host_hostname = self.inner.host_hostname.clone();
         let image_id = image.id.clone();
         let name = name.map(str::to_owned);
+        let keeps_log = hc.log_config.as_ref().and_then(|l| l.typ.as_deref()) != Some(NO_LOG);
         let record = tokio::task::spawn_blocking(move || {
             store.create(name.as_deref(), |id, _name, dir| {
                 let hostname = default_hostname(&config, id, &network, &host_hostname);
@@ -110,7 +121,11 @@ impl Runtime {
                     image_name,
                     config,
                     host_config: hc,
-                    log_path: dir.join(format!("{id}-json.log")).display().to_string(),
+                    log_path: if keeps_log {
+                        dir.join(format!("{id}-json.log")).display().to_string()
+                    } else {
+                        String::new()
+                    },
                     hostname_path: etc.hostname.display().to_string(),
                     hosts_path: etc.hosts.display().to_string(),
                     resolv_conf_path: etc.resolv_conf.display().to_string(),
@@ -183,5 +198,22 @@ mod tests {
             ..HostConfig::default()
         };
         assert!(log_config(&mut hc).is_err());
+        let none = |config: Option<HashMap<String, String>>| HostConfig {
+            log_config: Some(HostConfigLogConfig {
+                typ: Some("none".into()),
+                config,
+            }),
+            ..HostConfig::default()
+        };
+        log_config(&mut none(None)).unwrap();
+        assert_eq!(
+            log_config(&mut none(Some(HashMap::from([(
+                "max-size".into(),
+                "1m".into()
+            )]))))
+            .unwrap_err()
+            .to_string(),
+            "unknown log opt 'max-size' for none log driver"
+        );
     }
 }

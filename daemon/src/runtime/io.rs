@@ -159,13 +159,13 @@ impl AttachHub {
 }
 
 impl Output {
-    /// Copies the output into `log` and to `hub`'s clients until the shim closes the FIFOs, then ends the
-    /// attached streams.
-    pub async fn copy(self, log: SharedLogWriter, hub: Arc<AttachHub>) {
-        let out = copy_one(self.stdout, Source::Stdout, &log, &hub);
+    /// Copies the output into `log` (if the container keeps one) and to `hub`'s clients until the shim
+    /// closes the FIFOs, then ends the attached streams.
+    pub async fn copy(self, log: Option<SharedLogWriter>, hub: Arc<AttachHub>) {
+        let out = copy_one(self.stdout, Source::Stdout, log.as_ref(), &hub);
         let err = async {
             if let Some(r) = self.stderr {
-                copy_one(r, Source::Stderr, &log, &hub).await;
+                copy_one(r, Source::Stderr, log.as_ref(), &hub).await;
             }
         };
         tokio::join!(out, err);
@@ -176,7 +176,7 @@ impl Output {
 async fn copy_one(
     mut reader: pipe::Receiver,
     source: Source,
-    log: &SharedLogWriter,
+    log: Option<&SharedLogWriter>,
     hub: &AttachHub,
 ) {
     let mut buf = vec![0u8; READ_SIZE];
@@ -188,7 +188,7 @@ async fn copy_one(
                 0
             }
         };
-        {
+        if let Some(log) = log {
             let mut w = log.lock().unwrap_or_else(PoisonError::into_inner);
             let result = if n == 0 {
                 w.flush_partial(source, SystemTime::now())
@@ -229,7 +229,7 @@ mod tests {
         ));
         let hub = Arc::new(AttachHub::default());
         let mut client = hub.subscribe();
-        let copy = tokio::spawn(output.copy(log, hub.clone()));
+        let copy = tokio::spawn(output.copy(Some(log), hub.clone()));
         out_w.write_all(b"hello\n").await.unwrap();
         err_w.write_all(b"oops\n").await.unwrap();
         drop(out_w);

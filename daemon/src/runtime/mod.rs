@@ -107,8 +107,6 @@ pub struct RunStatus {
     pub removed: bool,
     /// The last exit code.
     pub exit_code: i64,
-    /// The last start error, if the last run failed to start.
-    pub error: Option<String>,
 }
 
 /// The in-memory side of one container.

@@ -8,7 +8,8 @@ use bytes::Bytes;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
 use wharf_client_core::models::{
-    ContainerInspectResponse, ContainerSummary, DriverData, NetworkSettings,
+    ContainerInspectResponse, ContainerSummary, DriverData, HostConfigIsolationEnum,
+    NetworkSettings,
 };
 use wharf_client_core::ErrorKind;
 
@@ -33,9 +34,47 @@ pub struct ListOptions {
 
 /// The filters `GET /containers/json` takes.
 pub const LIST_FILTERS: &[&str] = &[
-    "id", "name", "label", "label!", "status", "exited", "ancestor", "before", "since", "network",
-    "volume", "health", "is-task", "publish", "expose",
+    "id",
+    "name",
+    "label",
+    "label!",
+    "status",
+    "exited",
+    "ancestor",
+    "before",
+    "since",
+    "network",
+    "volume",
+    "health",
+    "is-task",
+    "isolation",
+    "publish",
+    "expose",
 ];
+
+/// The label that makes a container a swarm task (the `is-task` filter).
+const SWARM_TASK_LABEL: &str = "com.docker.swarm.task";
+
+/// The container's isolation technology; on Linux only `default` exists, which an empty setting means.
+fn isolation_of(record: &ContainerRecord) -> String {
+    match record.host_config.isolation {
+        Some(isolation) if isolation != HostConfigIsolationEnum::EMPTY => isolation.to_string(),
+        _ => "default".to_owned(),
+    }
+}
+
+/// The `is-task` filter: `Some(true)` keeps only swarm tasks, `Some(false)` only other containers.
+fn task_filter(values: &[String]) -> Result<Option<bool>, ApiError> {
+    match values {
+        [] => Ok(None),
+        [v] if v == "true" => Ok(Some(true)),
+        [v] if v == "false" => Ok(Some(false)),
+        _ => Err(ApiError::invalid(format!(
+            "Invalid filter 'is-task={}'",
+            values.join(",")
+        ))),
+    }
+}
 
 /// `wait`'s `condition`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -107,9 +146,21 @@ impl Runtime {
     pub async fn list(&self, options: &ListOptions) -> Result<Vec<ContainerSummary>, ApiError> {
         let f = &options.filters;
         let get = |k: &str| f.get(k).map(Vec::as_slice).unwrap_or(&[]);
-        // No container has volumes, health checks, published ports or swarm tasks yet: those filters
-        // match nothing. (`network` is not applied: every container is on its own loopback.)
-        if ["volume", "health", "is-task", "publish", "expose"]
+        for h in get("health") {
+            if !["none", "starting", "healthy", "unhealthy"].contains(&h.as_str()) {
+                return Err(ApiError::invalid(format!(
+                    "Unrecognised filter value for health: {h}"
+                )));
+            }
+        }
+        // No container has a health check yet: every one's health is `none`.
+        if !get("health").is_empty() && !get("health").iter().any(|h| h == "none") {
+            return Ok(Vec::new());
+        }
+        let task = task_filter(get("is-task"))?;
+        // No container has volumes or published ports yet: those filters match nothing. (`network` is
+        // not applied: every container is on its own loopback.)
+        if ["volume", "publish", "expose"]
             .iter()
             .any(|k| !get(k).is_empty())
         {
@@ -172,14 +223,20 @@ impl Runtime {
                     || ancestors.contains(&record.image_id)
                     || get("ancestor").contains(&record.image_name))
                 && before.is_none_or(|t| record.created < t)
-                && since.is_none_or(|t| record.created > t);
+                && since.is_none_or(|t| record.created > t)
+                && task.is_none_or(|t| has_label(&record, SWARM_TASK_LABEL) == t)
+                && (get("isolation").is_empty() || {
+                    let isolation = isolation_of(&record);
+                    get("isolation").iter().any(|i| name_matches(&isolation, i))
+                });
             if !keep {
                 continue;
             }
             let mut summary = record.to_summary(now);
             if options.size {
-                summary.size_rw = Some(self.size_rw(&record.id).await);
-                summary.size_root_fs = Some(0);
+                let (rw, root_fs) = self.sizes(&record).await;
+                summary.size_rw = Some(rw);
+                summary.size_root_fs = Some(root_fs);
             }
             out.push(summary);
             if options.limit > 0 && out.len() >= options.limit {
@@ -209,8 +266,9 @@ impl Runtime {
             ..NetworkSettings::default()
         });
         if size {
-            out.size_rw = Some(self.size_rw(&record.id).await);
-            out.size_root_fs = Some(0);
+            let (rw, root_fs) = self.sizes(&record).await;
+            out.size_rw = Some(rw);
+            out.size_root_fs = Some(root_fs);
         }
         Ok(out)
     }
@@ -244,6 +302,12 @@ impl Runtime {
     /// The container's log as `GET /containers/{id}/logs` reads it; also answers whether it has a TTY.
     pub fn logs(&self, id_or_name: &str, query: LogQuery) -> Result<(LogStream, bool), ApiError> {
         let (record, handle) = self.lookup(id_or_name)?;
+        if record.log_path.is_empty() {
+            return Err(ApiError::new(
+                ErrorKind::NotImplemented,
+                "configured logging driver does not support reading",
+            ));
+        }
         let stopped = handle.output_done.subscribe();
         let tty = record.config.tty.unwrap_or(false);
         Ok((logs::read(record.log_path.clone(), query, stopped), tty))
@@ -320,6 +384,27 @@ mod tests {
         assert!(!name_matches("/web-1", "^web$"));
         assert!(name_matches("/my-web", "web$"));
         assert!(!name_matches("/db", "web"));
+    }
+
+    #[test]
+    fn is_task_takes_true_or_false_only() {
+        assert_eq!(task_filter(&[]).unwrap(), None);
+        assert_eq!(task_filter(&["true".into()]).unwrap(), Some(true));
+        assert_eq!(task_filter(&["false".into()]).unwrap(), Some(false));
+        assert_eq!(
+            task_filter(&["maybe".into()]).unwrap_err().message,
+            "Invalid filter 'is-task=maybe'"
+        );
+    }
+
+    #[test]
+    fn an_unset_isolation_is_the_default() {
+        let mut record = ContainerRecord::default();
+        assert_eq!(isolation_of(&record), "default");
+        record.host_config.isolation = Some(HostConfigIsolationEnum::EMPTY);
+        assert_eq!(isolation_of(&record), "default");
+        record.host_config.isolation = Some(HostConfigIsolationEnum::PROCESS);
+        assert_eq!(isolation_of(&record), "process");
     }
 
     #[test]

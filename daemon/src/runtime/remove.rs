@@ -102,13 +102,35 @@ impl Runtime {
         Ok(())
     }
 
-    /// The bytes a container's writable layer holds (`SizeRw`).
+    /// The bytes a container changed (`SizeRw`): for an overlay, the files of its writable layer as
+    /// dockerd counts them (so the mount points runc makes there are not a change); otherwise what the
+    /// snapshotter reports.
     pub async fn size_rw(&self, id: &str) -> i64 {
-        self.inner
-            .cd
-            .snapshot_usage(self.inner.snapshotter, id)
+        let cd = &self.inner.cd;
+        let upper = cd
+            .snapshot_mounts(self.inner.snapshotter, id)
+            .await
+            .ok()
+            .and_then(|mounts| super::rootfs::upper_dir(&mounts));
+        if let Some(upper) = upper {
+            let size = tokio::task::spawn_blocking(move || super::rootfs::changes_size(&upper));
+            return size
+                .await
+                .map_or(0, |s| i64::try_from(s).unwrap_or(i64::MAX));
+        }
+        cd.snapshot_usage(self.inner.snapshotter, id)
             .await
             .unwrap_or(0)
+    }
+
+    /// `SizeRw` and `SizeRootFs` (the image's size plus `SizeRw`) of `record`.
+    pub async fn sizes(&self, record: &ContainerRecord) -> (i64, i64) {
+        let rw = self.size_rw(&record.id).await;
+        let image = match self.inner.images.resolve(&record.image_id).await {
+            Ok(image) => image.size,
+            Err(_) => 0,
+        };
+        (rw, image.saturating_add(rw))
     }
 
     /// `POST /containers/prune`: every stopped container that `keep` does not keep.

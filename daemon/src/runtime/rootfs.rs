@@ -1,9 +1,10 @@
-//! Reads a file of a container's root file system from its snapshot's mounts without mounting them: the
-//! upper then the lower directories of an overlay, or a bind mount's source. Used for `/etc/passwd` and
-//! `/etc/group` when a container's `User` is a name.
+//! Reads a container's root file system from its snapshot's mounts without mounting them: the upper then
+//! the lower directories of an overlay, or a bind mount's source. Used for `/etc/passwd` and `/etc/group`
+//! when a container's `User` is a name, and for the size of what a container changed (`SizeRw`).
 
-use std::os::unix::fs::FileTypeExt;
-use std::path::PathBuf;
+use std::collections::HashSet;
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::path::{Path, PathBuf};
 
 use containerd_client::types::Mount;
 
@@ -34,6 +35,40 @@ fn layer_dirs(mounts: &[Mount]) -> Vec<PathBuf> {
     dirs
 }
 
+/// The writable (upper) directory of an overlay among `mounts`.
+pub fn upper_dir(mounts: &[Mount]) -> Option<PathBuf> {
+    mounts
+        .iter()
+        .filter(|m| m.r#type == "overlay")
+        .flat_map(|m| &m.options)
+        .find_map(|o| o.strip_prefix("upperdir=").map(PathBuf::from))
+}
+
+/// The bytes of what `dir` (a writable layer) holds, as dockerd's `ChangesSize` counts them: the
+/// apparent sizes of everything but directories, a file with several hard links once. Unreadable parts
+/// count nothing.
+pub fn changes_size(dir: &Path) -> u64 {
+    let mut total = 0;
+    let mut linked = HashSet::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let Ok(meta) = entry.metadata() else {
+                continue;
+            };
+            if meta.is_dir() {
+                pending.push(entry.path());
+            } else if meta.nlink() < 2 || linked.insert((meta.dev(), meta.ino())) {
+                total += meta.len();
+            }
+        }
+    }
+    total
+}
+
 /// The text of `relative` (e.g. `etc/passwd`) in the rootfs `mounts` make, or empty when it is missing,
 /// deleted in an upper layer, not a regular file, or too large.
 pub fn read_text(mounts: &[Mount], relative: &str) -> String {
@@ -54,6 +89,27 @@ pub fn read_text(mounts: &[Mount], relative: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn changes_count_files_and_links_once_but_not_directories() {
+        let dir = std::env::temp_dir().join(format!("wharf-changes-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("a/b")).unwrap();
+        assert_eq!(changes_size(&dir), 0, "directories alone are no change");
+        std::fs::write(dir.join("a/b/file"), [0u8; 1000]).unwrap();
+        std::fs::write(dir.join("top"), b"xyz").unwrap();
+        std::fs::hard_link(dir.join("top"), dir.join("a/link")).unwrap();
+        std::os::unix::fs::symlink("a/b/file", dir.join("sym")).unwrap();
+        assert_eq!(changes_size(&dir), 1000 + 3 + "a/b/file".len() as u64);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_upper_dir_of_an_overlay() {
+        let overlay = mount("overlay", "overlay", &["upperdir=/u", "lowerdir=/l"]);
+        assert_eq!(upper_dir(&[overlay]), Some(PathBuf::from("/u")));
+        assert_eq!(upper_dir(&[mount("bind", "/x", &["rbind"])]), None);
+    }
 
     fn mount(typ: &str, source: &str, options: &[&str]) -> Mount {
         Mount {

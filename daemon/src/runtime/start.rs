@@ -100,19 +100,18 @@ impl Runtime {
                 let stored = message.clone();
                 let _ = self
                     .update(id, move |r| {
-                        r.state.set_stopped(code, false, now_nanos());
                         r.state.set_start_error(stored, code);
                         Ok(())
                     })
                     .await;
-                // As dockerd does: attached clients see the end, waiters the failed run, and an
-                // `AutoRemove` container goes.
+                // As dockerd does: attached clients see the end, waiters the failed run's exit code
+                // (and no error: the start's own answer carries it, and the docker CLI would print it
+                // twice), and an `AutoRemove` container goes.
                 handle.attach.close_all();
                 handle.status.send_modify(|s| {
                     s.running = false;
                     s.exits += 1;
                     s.exit_code = code;
-                    s.error = Some(message.clone());
                 });
                 if record.host_config.auto_remove.unwrap_or(false) {
                     let rt = self.clone();
@@ -233,19 +232,19 @@ impl Runtime {
             Ok(())
         })
         .await?;
-        handle.status.send_modify(|s| {
-            s.running = true;
-            s.error = None;
-        });
+        handle.status.send_modify(|s| s.running = true);
         self.emit(record, "start", &[]);
         Ok(Run { copier, started })
     }
 
-    /// Opens the container's json-file log with its `LogConfig` options.
+    /// Opens the container's json-file log with its `LogConfig` options; `None` for the `none` driver.
     pub(super) fn open_log(
         &self,
         record: &ContainerRecord,
-    ) -> Result<Arc<Mutex<LogWriter>>, ApiError> {
+    ) -> Result<Option<Arc<Mutex<LogWriter>>>, ApiError> {
+        if record.log_path.is_empty() {
+            return Ok(None);
+        }
         let options = record
             .host_config
             .log_config
@@ -256,7 +255,7 @@ impl Runtime {
             .map_err(|e| ApiError::invalid(e.to_string()))?
             .unwrap_or_default();
         let writer = LogWriter::open(&record.log_path, options).map_err(system)?;
-        Ok(Arc::new(Mutex::new(writer)))
+        Ok(Some(Arc::new(Mutex::new(writer))))
     }
 
     /// Writes the `/etc` files and builds the OCI spec for a run.

@@ -83,7 +83,10 @@ impl Runtime {
                 format!("ps: {}", String::from_utf8_lossy(&output.stderr).trim()),
             ));
         }
-        filter_ps(&String::from_utf8_lossy(&output.stdout), &pids)
+        let top = filter_ps(&String::from_utf8_lossy(&output.stdout), &pids)?;
+        // dockerd logs every top as an event.
+        self.emit(&record, "top", &[]);
+        Ok(top)
     }
 }
 
