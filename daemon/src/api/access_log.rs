@@ -11,21 +11,22 @@ use crate::state::Counters;
 /// A request on its way through: counted in flight from [`RequestLog::begin`] to [`RequestLog::end`].
 #[derive(Debug)]
 pub struct RequestLog {
-    started: Instant,
-    /// What the line needs, copied only when the line will be written.
-    line: Option<(Method, String)>,
+    /// What the line needs (method, path, start), taken only when the line will be written.
+    line: Option<(Method, String, Instant)>,
 }
 
 impl RequestLog {
     /// Counts the request in flight.
     pub fn begin<B>(counters: &Counters, request: &Request<B>) -> Self {
         counters.in_flight.fetch_add(1, Ordering::Relaxed);
-        let line = tracing::enabled!(target: "wharf::api", tracing::Level::DEBUG)
-            .then(|| (request.method().clone(), request.uri().path().to_owned()));
-        Self {
-            started: Instant::now(),
-            line,
-        }
+        let line = tracing::enabled!(target: "wharf::api", tracing::Level::DEBUG).then(|| {
+            (
+                request.method().clone(),
+                request.uri().path().to_owned(),
+                Instant::now(),
+            )
+        });
+        Self { line }
     }
 
     /// Counts the answer and writes the line.
@@ -37,11 +38,11 @@ impl RequestLog {
         } else if status.is_server_error() {
             counters.server_errors.fetch_add(1, Ordering::Relaxed);
         }
-        if let Some((method, path)) = self.line {
+        if let Some((method, path, started)) = self.line {
             tracing::debug!(
                 target: "wharf::api",
                 status = status.as_u16(),
-                latency_us = self.started.elapsed().as_micros() as u64,
+                latency_us = started.elapsed().as_micros() as u64,
                 "Calling {method} {path}"
             );
         }
