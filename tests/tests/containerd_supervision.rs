@@ -58,8 +58,10 @@ fn start(dir: &Path) -> Daemon {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    // Until wharfd listens: the socket file appears at bind(2), a moment before listen(2), and a
+    // connection in between is refused.
     let deadline = Instant::now() + Duration::from_secs(20);
-    while !dir.join("s.sock").exists() {
+    while std::os::unix::net::UnixStream::connect(dir.join("s.sock")).is_err() {
         assert!(Instant::now() < deadline, "wharfd did not start");
         std::thread::sleep(Duration::from_millis(20));
     }

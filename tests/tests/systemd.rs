@@ -89,17 +89,29 @@ fn serves_a_socket_handed_over_by_systemd_socket_activate() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // The first connection starts wharfd, which inherits the listening socket and answers. The
+    // activator creates the socket file at bind(2) and listens a moment later: a connection in between
+    // is refused (and starts nothing).
     let deadline = Instant::now() + Duration::from_secs(10);
-    while !socket.exists() {
-        assert!(
-            Instant::now() < deadline,
-            "systemd-socket-activate never created {}",
-            socket.display()
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    // The first connection starts wharfd, which inherits the listening socket and answers.
-    let mut stream = UnixStream::connect(&socket).unwrap();
+    let mut stream = loop {
+        match UnixStream::connect(&socket) {
+            Ok(stream) => break stream,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
+                ) =>
+            {
+                assert!(
+                    Instant::now() < deadline,
+                    "systemd-socket-activate never listened on {}: {e}",
+                    socket.display()
+                );
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(e) => panic!("connecting to {}: {e}", socket.display()),
+        }
+    };
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
