@@ -412,24 +412,26 @@ mod tests {
     fn update_rename_remove() {
         let tmp = TempDir::new();
         let store = ContainerStore::open(&tmp.0).unwrap();
-        let a = store.create(Some("a1"), make).unwrap();
+        // Names that cannot be ID prefixes: after the rename "one" must resolve to nothing, and a name
+        // like "a1" resolves to a container whose random ID happens to start with a1 (1 run in 128).
+        let a = store.create(Some("one"), make).unwrap();
         store
-            .update("a1", |r| {
+            .update("one", |r| {
                 r.state.set_running(5, 1);
                 Ok(())
             })
             .unwrap();
         let reopened = ContainerStore::open(&tmp.0).unwrap();
         assert_eq!(reopened.get(&a.id).unwrap().state.pid, 5);
-        store.create(Some("b1"), make).unwrap();
+        store.create(Some("two"), make).unwrap();
         assert_eq!(
-            store.rename("a1", "b1").unwrap_err().kind,
+            store.rename("one", "two").unwrap_err().kind,
             ErrorKind::Conflict
         );
-        store.rename("a1", "c1").unwrap();
-        assert!(store.resolve("a1").is_err());
-        assert_eq!(store.resolve("c1").unwrap(), a.id);
-        store.remove("c1").unwrap();
+        store.rename("one", "three").unwrap();
+        assert_eq!(store.resolve("one").unwrap_err().kind, ErrorKind::NotFound);
+        assert_eq!(store.resolve("three").unwrap(), a.id);
+        store.remove("three").unwrap();
         assert!(!store.container_dir(&a.id).exists());
         assert_eq!(store.get(&a.id).unwrap_err().kind, ErrorKind::NotFound);
     }
