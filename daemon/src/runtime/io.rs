@@ -28,6 +28,9 @@ const READ_SIZE: usize = 32 * 1024;
 /// blocks the same way: an attached client that does not read slows the container down).
 pub const ATTACH_QUEUE: usize = 64;
 
+/// How often [`Fifos::open_stdin`] tries again while the shim has not opened stdin yet.
+const STDIN_RETRY: std::time::Duration = std::time::Duration::from_millis(5);
+
 /// The FIFO paths of one container's run.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Fifos {
@@ -90,12 +93,26 @@ impl Fifos {
         })
     }
 
-    /// Opens the write end of stdin; the shim must have opened its read end (after the task is created).
-    pub fn open_stdin(&self) -> io::Result<Option<pipe::Sender>> {
-        self.stdin
-            .as_deref()
-            .map(|p| pipe::OpenOptions::new().open_sender(p))
-            .transpose()
+    /// Opens the write end of stdin once the shim has opened its read end. The shim opens it in the
+    /// background when the task is created (containerd's `fifo.OpenFifo` with `O_NONBLOCK` returns before
+    /// the open), so right after `task_create` it may not have yet: a non-blocking open for writing fails
+    /// with ENXIO until it has, and is retried for up to `wait`.
+    pub async fn open_stdin(&self, wait: std::time::Duration) -> io::Result<Option<pipe::Sender>> {
+        let Some(path) = self.stdin.as_deref() else {
+            return Ok(None);
+        };
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            match pipe::OpenOptions::new().open_sender(path) {
+                Err(e)
+                    if e.raw_os_error() == Some(nix::errno::Errno::ENXIO as i32)
+                        && tokio::time::Instant::now() < deadline =>
+                {
+                    tokio::time::sleep(STDIN_RETRY).await;
+                }
+                result => return result.map(Some),
+            }
+        }
     }
 
     /// The string paths containerd's `CreateTaskRequest` takes (empty for none).
@@ -211,6 +228,36 @@ mod tests {
     use super::*;
     use crate::logs::{LogOptions, LogWriter};
     use tokio::io::AsyncWriteExt;
+
+    #[tokio::test]
+    async fn stdin_opens_once_the_shim_opens_its_read_end_late() {
+        let dir = crate::logs::temp_dir("fifo-stdin");
+        let fifos = Fifos::in_dir(&dir.join("run"), true, false);
+        fifos.create().unwrap();
+        let path = fifos.stdin.clone().unwrap();
+        // Nobody reads: the open gives up after its wait, with ENXIO.
+        let e = fifos
+            .open_stdin(std::time::Duration::from_millis(50))
+            .await
+            .unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(nix::errno::Errno::ENXIO as i32));
+        // The "shim" opens the read end a while after the daemon started waiting.
+        let shim = tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            let mut r = pipe::OpenOptions::new().open_receiver(&path).unwrap();
+            let mut got = Vec::new();
+            r.read_to_end(&mut got).await.unwrap();
+            got
+        });
+        let mut w = fifos
+            .open_stdin(std::time::Duration::from_secs(10))
+            .await
+            .unwrap()
+            .unwrap();
+        w.write_all(b"hello\n").await.unwrap();
+        drop(w);
+        assert_eq!(shim.await.unwrap(), b"hello\n");
+    }
 
     #[tokio::test]
     async fn output_goes_to_the_log_and_attached_clients_until_the_writers_close() {

@@ -22,6 +22,10 @@ use crate::containers::spec::{self, network_mode, NetworkMode, SpecInput, DEFAUL
 use crate::containers::users::resolve_user_in;
 use crate::logs::{LogOptions, LogWriter};
 
+/// How long a start waits for the shim to open the container's stdin after creating the task (it does
+/// so at once, on a goroutine of its own; a loaded host can take a while to run it).
+const STDIN_OPEN_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// What a started run hands to its monitor.
 pub(super) struct Run {
     pub copier: tokio::task::JoinHandle<()>,
@@ -207,7 +211,7 @@ impl Runtime {
             return Err(ApiError::new(e.kind(), e.message()));
         }
         if stdin {
-            match fifos.open_stdin() {
+            match fifos.open_stdin(STDIN_OPEN_WAIT).await {
                 Ok(sender) => *handle.stdin.lock().await = sender,
                 Err(e) => tracing::warn!(container = id, "cannot open stdin: {e}"),
             }
