@@ -3,6 +3,7 @@
 
 use std::ffi::OsStr;
 use std::io::Read;
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -102,8 +103,12 @@ impl RunCommand {
     /// reported in [`CommandOutput::status`] (see [`CommandOutput::ok`]).
     pub fn run(mut self) -> Result<CommandOutput> {
         let shown = format!("{:?}", self.cmd);
+        // A process group of its own, so that an overrun kills what it started too (`sh -c "... |
+        // docker run ..."`): a grandchild left running would hold the output pipes open, and reading
+        // them to the end would wait for ever instead of reporting the overrun.
         let mut child = self
             .cmd
+            .process_group(0)
             .spawn()
             .with_context(|| format!("starting {shown}"))?;
         let stdout = drain(child.stdout.take());
@@ -161,6 +166,14 @@ fn wait_with_deadline(child: &mut Child, timeout: Duration) -> Result<Option<Exi
             return Ok(Some(status));
         }
         if Instant::now() >= deadline {
+            // The child leads its own group (see `run`): kill the group, then the child in case it
+            // left it.
+            if let Ok(pid) = i32::try_from(child.id()) {
+                let _ = nix::sys::signal::killpg(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
             let _ = child.kill();
             let _ = child.wait();
             return Ok(None);
@@ -214,5 +227,19 @@ mod tests {
             .run()
             .unwrap_err();
         assert!(err.to_string().contains("did not finish"), "{err}");
+    }
+
+    #[test]
+    fn an_overrun_also_ends_what_the_command_started() {
+        // A grandchild holds stdout: the deadline must still end the run, and the grandchild.
+        let started = Instant::now();
+        let err = RunCommand::new("sh")
+            .args(["-c", "sleep 30 & echo started; wait"])
+            .timeout(Duration::from_millis(500))
+            .run()
+            .unwrap_err();
+        assert!(err.to_string().contains("did not finish"), "{err}");
+        assert!(err.to_string().contains("started"), "{err}");
+        assert!(started.elapsed() < Duration::from_secs(20), "{err}");
     }
 }
