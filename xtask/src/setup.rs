@@ -13,8 +13,8 @@ use crate::workspace;
 /// What a command needs installed.
 #[derive(Debug, Clone, Copy)]
 pub struct Needs {
-    /// Debian packages.
-    pub apt: &'static [&'static str],
+    /// Debian packages, in groups (a package may appear in more than one).
+    pub apt: &'static [&'static [&'static str]],
     /// The wasm32 target, `wasm-bindgen-cli` and node.
     pub wasm: bool,
 }
@@ -34,44 +34,35 @@ const RUNTIME: &[&str] = &[
     "tini",
     SECCOMP_PROFILE,
 ];
-/// Everything the tests use: the runtime, the reference dockerd, and `systemd-socket-activate` (package
-/// `systemd`) for the socket-activation test.
-const EVERYTHING: &[&str] = &[
-    DOCKER_IO,
-    "busybox-static",
-    "containerd",
-    "runc",
-    "protobuf-compiler",
-    "tini",
-    SECCOMP_PROFILE,
-    "systemd",
-];
+/// What only the tests add to the runtime: the reference dockerd, and `systemd-socket-activate`
+/// (package `systemd`) for the socket-activation test.
+const TESTS: &[&str] = &[DOCKER_IO, "systemd"];
 
 impl Needs {
     /// Everything (`setup`, `test`).
     pub const ALL: Needs = Needs {
-        apt: EVERYTHING,
+        apt: &[RUNTIME, TESTS],
         wasm: true,
     };
     /// `test --no-wasm`.
     pub const NATIVE: Needs = Needs {
-        apt: EVERYTHING,
+        apt: &[RUNTIME, TESTS],
         wasm: false,
     };
     /// `run`.
     pub const RUN: Needs = Needs {
-        apt: RUNTIME,
+        apt: &[RUNTIME],
         wasm: false,
     };
     /// `bench` (busybox-static for the container workloads' image; the seccomp profile so that wharfd's
     /// containers are filtered as dockerd's are).
     pub const BENCH: Needs = Needs {
-        apt: &[
+        apt: &[&[
             DOCKER_IO,
             "busybox-static",
             "protobuf-compiler",
             SECCOMP_PROFILE,
-        ],
+        ]],
         wasm: false,
     };
 }
@@ -81,7 +72,13 @@ const WASM_TARGET: &str = "wasm32-unknown-unknown";
 
 /// Installs whatever of `needs` is missing, printing one line per step.
 pub fn ensure(needs: Needs) -> Result<()> {
-    apt_packages(needs.apt)?;
+    let mut packages: Vec<&str> = Vec::new();
+    for package in needs.apt.iter().copied().flatten() {
+        if !packages.contains(package) {
+            packages.push(package);
+        }
+    }
+    apt_packages(&packages)?;
     if needs.wasm {
         node()?;
         rust_target()?;
