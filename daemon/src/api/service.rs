@@ -1,13 +1,11 @@
 //! The API as one tower service: the request log and counters, `/_ping`, the `/v{version}` prefix and
-//! dockerd's headers, around the routers — one hand-written layer rather than two boxed middlewares and an outer
-//! router, because it runs on every request.
+//! dockerd's headers, around the routers — one hand-written layer rather than two boxed middlewares and
+//! an outer router, because it runs on every request.
 
 use std::convert::Infallible;
-use std::future::Future;
+use std::future::{Future, Ready};
 use std::pin::Pin;
 use std::task::{Context, Poll};
-
-use std::future::Ready;
 
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};

@@ -120,12 +120,17 @@ impl RunState {
         };
     }
 
-    /// The process exited (or the start failed with `error`).
-    pub fn set_stopped(&mut self, exit_code: i64, oom_killed: bool, now: UnixNanos) {
+    /// No process runs any more (it exited, or it never started).
+    fn clear_process(&mut self) {
         self.running = false;
         self.paused = false;
         self.restarting = false;
         self.pid = 0;
+    }
+
+    /// The process exited.
+    pub fn set_stopped(&mut self, exit_code: i64, oom_killed: bool, now: UnixNanos) {
+        self.clear_process();
         self.exit_code = exit_code;
         self.oom_killed = oom_killed;
         self.finished_at = Some(now);
@@ -141,10 +146,7 @@ impl RunState {
     /// A start failed: dockerd records the error and exit code 128 (or 126/127 for exec errors), and
     /// leaves the times alone (a container that never ran has not finished either).
     pub fn set_start_error(&mut self, error: String, exit_code: i64) {
-        self.running = false;
-        self.paused = false;
-        self.restarting = false;
-        self.pid = 0;
+        self.clear_process();
         self.error = error;
         self.exit_code = exit_code;
     }
