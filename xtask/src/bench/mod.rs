@@ -10,6 +10,7 @@ mod containers;
 mod cpu;
 mod daemons;
 mod load;
+mod pin;
 mod procs;
 mod report;
 mod rootfs;
@@ -26,6 +27,7 @@ use connect::Transport;
 use containers::{ContainerResults, Counts, Setup};
 use daemons::{Daemon, Kind};
 use load::{LoadConfig, LoadResult};
+use pin::CpuSplit;
 use report::{LoadRow, Pair, Resources, Target};
 
 /// Options of `cargo xtask bench`.
@@ -54,6 +56,12 @@ pub struct BenchArgs {
     /// cores: no cross-thread wake-ups, and the client never takes more than one core from the daemon.
     #[arg(long, default_value_t = 0)]
     load_threads: usize,
+    /// Where the HTTP workloads run: `split` gives each daemon one half of the CPUs and the load
+    /// generator the other (as with a client on another machine), `shared` lets them compete for all,
+    /// `both` runs split (judged against the targets) and then shared (for reference). A single CPU
+    /// can only be shared.
+    #[arg(long, value_enum, default_value_t = CpuPlacement::Both)]
+    cpus: CpuPlacement,
     /// Leave out the container workloads.
     #[arg(long)]
     skip_containers: bool,
@@ -79,6 +87,17 @@ pub struct BenchArgs {
     /// ...and again after this many in all; 0 skips the memory workload.
     #[arg(long, default_value_t = 500)]
     rss_last: usize,
+}
+
+/// Where the daemons and the load generator run during the HTTP workloads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CpuPlacement {
+    /// Disjoint halves of the CPUs.
+    Split,
+    /// All CPUs for both.
+    Shared,
+    /// Split, then shared.
+    Both,
 }
 
 /// One thing to drive.
@@ -208,6 +227,7 @@ pub fn bench(args: BenchArgs) -> Result<()> {
             &certs,
             config,
             args.starts,
+            args.cpus,
         )?)
     };
     let containers = if args.skip_containers {
@@ -227,10 +247,19 @@ pub fn bench(args: BenchArgs) -> Result<()> {
 
 /// The HTTP workloads, idle memory and start-up times of every daemon.
 struct HttpResults {
-    sides: Vec<SideResult>,
+    /// One pass over every daemon per CPU placement; the first is judged against the targets.
+    runs: Vec<HttpRun>,
     starts: Vec<Duration>,
     config: LoadConfig,
     start_count: usize,
+}
+
+/// Every daemon driven with one CPU placement.
+struct HttpRun {
+    /// The placement, for the report's heading.
+    placement: String,
+    /// One result per daemon, in `kinds` order.
+    sides: Vec<SideResult>,
 }
 
 /// Drives the HTTP workloads and measures idle memory and start-up on each daemon.
@@ -241,17 +270,42 @@ fn http_and_resources(
     certs: &DevCerts,
     config: LoadConfig,
     start_count: usize,
+    placement: CpuPlacement,
 ) -> Result<HttpResults> {
-    let mut sides = Vec::new();
-    for &kind in kinds {
-        sides.push(measure(runtime, kind, bins, certs, config)?);
+    let split = match placement {
+        CpuPlacement::Shared => None,
+        CpuPlacement::Split | CpuPlacement::Both => CpuSplit::halve()?,
+    };
+    let shared = placement != CpuPlacement::Split || split.is_none();
+    let mut runs = Vec::new();
+    if let Some(split) = &split {
+        split.pin_client()?;
+        let sides = kinds
+            .iter()
+            .map(|&kind| measure(runtime, kind, bins, certs, config, Some(split)))
+            .collect::<Result<_>>();
+        split.unpin()?;
+        runs.push(HttpRun {
+            placement: split.describe(),
+            sides: sides?,
+        });
+    }
+    if shared {
+        let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+        runs.push(HttpRun {
+            placement: format!("daemon and load generator sharing {cpus} CPUs"),
+            sides: kinds
+                .iter()
+                .map(|&kind| measure(runtime, kind, bins, certs, config, None))
+                .collect::<Result<_>>()?,
+        });
     }
     let mut starts = Vec::new();
     for &kind in kinds {
         starts.push(start_time(kind, bins, certs, start_count)?);
     }
     Ok(HttpResults {
-        sides,
+        runs,
         starts,
         config,
         start_count,
@@ -259,31 +313,41 @@ fn http_and_resources(
 }
 
 impl HttpResults {
-    /// Prints the throughput table and the memory and start-up table.
+    /// Prints a throughput table per CPU placement (the first is the one the targets are set for, any
+    /// other is for reference) and the memory and start-up table (idle memory from the first).
     fn print(&self) {
-        let (Some(wharfd), Some(&wharfd_start)) = (self.sides.first(), self.starts.first()) else {
+        for (i, run) in self.runs.iter().enumerate() {
+            let Some(wharfd) = run.sides.first() else {
+                return;
+            };
+            let dockerd = run.sides.get(1);
+            let rows: Vec<LoadRow<'_>> = WORKLOADS
+                .iter()
+                .enumerate()
+                .map(|(i, workload)| LoadRow {
+                    workload,
+                    wharfd: &wharfd.loads[i],
+                    dockerd: dockerd.map(|d| &d.loads[i]),
+                })
+                .collect();
+            let role = if i == 0 { "" } else { " (for reference)" };
+            report::print_loads(
+                &rows,
+                &format!(
+                    "{}{role}: {} connections, {:?} measured after {:?} warm-up per workload; daemons driven one after the other",
+                    run.placement, self.config.connections, self.config.duration, self.config.warmup
+                ),
+            );
+        }
+        let (Some(first), Some(&wharfd_start)) = (self.runs.first(), self.starts.first()) else {
             return;
         };
-        let dockerd = self.sides.get(1);
-        let rows: Vec<LoadRow<'_>> = WORKLOADS
-            .iter()
-            .enumerate()
-            .map(|(i, workload)| LoadRow {
-                workload,
-                wharfd: &wharfd.loads[i],
-                dockerd: dockerd.map(|d| &d.loads[i]),
-            })
-            .collect();
-        report::print_loads(
-            &rows,
-            &format!(
-                "{} connections, {:?} measured after {:?} warm-up per workload; daemons driven one after the other",
-                self.config.connections, self.config.duration, self.config.warmup
-            ),
-        );
+        let Some(wharfd) = first.sides.first() else {
+            return;
+        };
         report::print_resources(&Resources {
             wharfd_rss_kib: wharfd.rss_kib,
-            dockerd_rss_kib: dockerd.map(|d| d.rss_kib),
+            dockerd_rss_kib: first.sides.get(1).map(|d| d.rss_kib),
             wharfd_start,
             dockerd_start: self.starts.get(1).copied(),
             starts: self.start_count,
@@ -406,9 +470,13 @@ fn measure(
     bins: &Binaries,
     certs: &DevCerts,
     config: LoadConfig,
+    split: Option<&CpuSplit>,
 ) -> Result<SideResult> {
     println!("xtask bench: starting {}", kind.name());
-    let mut daemon = kind.start(bins, certs)?;
+    let mut daemon = match split {
+        Some(split) => split.on_daemon_cpus(|| kind.start(bins, certs))?,
+        None => kind.start(bins, certs)?,
+    };
     let rss_kib = idle_rss(&daemon)?;
     let endpoints = daemon.endpoints();
     let unix = Transport::Unix(endpoints.socket().to_owned());
