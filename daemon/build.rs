@@ -13,6 +13,22 @@ fn output(program: &str, args: &[&str]) -> Option<String> {
     (!text.is_empty()).then(|| text.to_owned())
 }
 
+/// Asks cargo to run this script again when the commit changes: HEAD moves on a checkout, the branch it
+/// names on a commit (a loose ref, or packed-refs once git has packed it). Only existing files are
+/// named, since cargo reruns on every build for a missing one. `--git-path` resolves them for a
+/// worktree too.
+fn watch_git_head() {
+    let mut refs = vec!["HEAD".to_owned(), "packed-refs".to_owned()];
+    refs.extend(output("git", &["symbolic-ref", "-q", "HEAD"]));
+    for name in refs {
+        if let Some(path) = output("git", &["rev-parse", "--git-path", &name]) {
+            if std::path::Path::new(&path).exists() {
+                println!("cargo:rerun-if-changed={path}");
+            }
+        }
+    }
+}
+
 fn main() {
     let commit =
         output("git", &["rev-parse", "--short", "HEAD"]).unwrap_or_else(|| "unknown".into());
@@ -32,4 +48,5 @@ fn main() {
     println!("cargo:rustc-env=WHARF_RUSTC_VERSION={rustc_version}");
     println!("cargo:rerun-if-env-changed=SOURCE_DATE_EPOCH");
     println!("cargo:rerun-if-changed=build.rs");
+    watch_git_head();
 }
