@@ -159,6 +159,22 @@ fn run_detached(env: &Env, name: &str, cmd: &[&str]) -> String {
     id
 }
 
+/// Runs a shell loop detached that installs `trap` first, and returns its ID once the trap is in place
+/// (the script says so in its log), so that a signal sent next meets the handler.
+fn run_trapping(env: &Env, name: &str, trap: &str) -> String {
+    let id = run_detached(
+        env,
+        name,
+        &sh(&format!(
+            "{trap}; echo trapped; while true; do sleep 0.1; done"
+        )),
+    );
+    eventually(Duration::from_secs(5), "the trap", || {
+        ok(env, &["logs", name]) == "trapped\n"
+    });
+    id
+}
+
 /// Polls `check` every 100 ms until it holds or `limit` passes.
 fn eventually(limit: Duration, what: &str, mut check: impl FnMut() -> bool) {
     let deadline = Instant::now() + limit;
@@ -755,18 +771,17 @@ fn lifecycle_scenario(env: &Env) {
         ),
         "exited 137 false"
     );
-    run_detached(
-        env,
-        "handler",
-        &sh("trap 'exit 0' TERM; while true; do sleep 0.1; done"),
-    );
+    run_trapping(env, "handler", "trap 'exit 0' TERM");
     ok(
         env,
         &[
             "run", "-d", "--init", "--name", "tini", IMAGE, "sleep", "100",
         ],
     );
-    std::thread::sleep(Duration::from_millis(300));
+    // tini passes signals on once its child runs.
+    eventually(Duration::from_secs(5), "tini's child", || {
+        ok(env, &["top", "tini"]).contains("sleep 100")
+    });
     ok(env, &["stop", "handler", "tini"]);
     assert_eq!(inspect(env, "handler", "{{.State.ExitCode}}"), "0");
     assert_eq!(inspect(env, "tini", "{{.State.ExitCode}}"), "143");
@@ -792,12 +807,7 @@ fn lifecycle_scenario(env: &Env) {
     );
 
     // kill -s with a handler, kill -s 9, kill of a stopped container; wait prints exit codes.
-    let trap = run_detached(
-        env,
-        "trap",
-        &sh("trap 'exit 3' USR1; while true; do sleep 0.1; done"),
-    );
-    std::thread::sleep(Duration::from_millis(300));
+    let trap = run_trapping(env, "trap", "trap 'exit 3' USR1");
     ok(env, &["kill", "-s", "USR1", "trap"]);
     assert_eq!(ok(env, &["wait", "trap"]), "3\n");
     fails_with(
