@@ -12,7 +12,7 @@ use tokio::task::JoinSet;
 
 use crate::cli::DaemonFlags;
 use crate::config::{self, Config, Defaults, StorageDriver};
-use crate::containerd::Supervisor;
+use crate::containerd::{Containerd, Supervisor};
 use crate::containers::spec::seccomp;
 use crate::containers::store::ContainerStore;
 use crate::hostinfo::HostFacts;
@@ -150,34 +150,84 @@ pub async fn run(
             ServeOptions::default(),
         ));
     }
-    let supervisor = match start_containerd(&config, &state).await {
-        Ok((supervisor, backend)) => {
-            state.set_backend(backend);
-            supervisor
-        }
-        Err(e) => {
-            let _ = stop_tx.send(true);
-            let _ = tokio::time::timeout(Duration::from_secs(5), async {
-                while tasks.join_next().await.is_some() {}
-            })
-            .await;
-            remove_sockets(&socket_files);
-            return Err(e);
+    // containerd first: a stop signal while it is awaited (up to 30 s, e.g. a --containerd socket
+    // nobody serves) ends the start-up at once, since nothing depends on it yet; a containerd being
+    // started is killed with the dropped future.
+    let mut reload_asked = false;
+    let connected = tokio::select! {
+        connected = connect_containerd(&config) => Ok(connected),
+        sig = next_stop(&mut signals, &mut reload_asked, &state, &config, &described) => {
+            tracing::info!("Processing signal {sig}: stopping before containerd is up");
+            Err(sig)
         }
     };
-    notify::ready();
-    tracing::info!(
-        pid = std::process::id(),
-        "Daemon has completed initialization"
-    );
+    // Then the backend, which restores containers: stop signals wait for it (a restore cut short would
+    // leave records half reconciled), except that the third forces the exit.
+    let mut stops = Vec::new();
+    let supervisor = match connected {
+        Ok(Ok((supervisor, client))) => {
+            let opening = open_backend(&config, &state, &client);
+            tokio::pin!(opening);
+            let backend = loop {
+                tokio::select! {
+                    backend = &mut opening => break backend,
+                    event = signals.next() => match event {
+                        Event::Stop(sig) => {
+                            stops.push(sig);
+                            if stops.len() >= 3 {
+                                force_exit(sig, supervisor.as_ref(), &socket_files, pidfile);
+                            }
+                            tracing::info!(
+                                "Processing signal {sig}: shutting down once start-up ends; {} more stop signal(s) to force it",
+                                3 - stops.len()
+                            );
+                        }
+                        Event::Dump => write_dump(&state, &config, &described),
+                        Event::Reload => reload_asked = true,
+                    }
+                }
+            };
+            match backend {
+                Ok(backend) => state.set_backend(backend),
+                Err(e) => {
+                    if let Some(s) = supervisor {
+                        s.stop().await;
+                    }
+                    stop_serving(&stop_tx, &mut tasks, &socket_files).await;
+                    return Err(e);
+                }
+            }
+            notify::ready();
+            tracing::info!(
+                pid = std::process::id(),
+                "Daemon has completed initialization"
+            );
+            supervisor
+        }
+        Ok(Err(e)) => {
+            stop_serving(&stop_tx, &mut tasks, &socket_files).await;
+            return Err(e);
+        }
+        // Shut down as after start-up, without a backend: the listeners drain, the third signal forces.
+        Err(sig) => {
+            stops.push(sig);
+            None
+        }
+    };
 
     let mut current = config;
-    let first = loop {
-        match signals.next().await {
-            Event::Stop(sig) => break sig,
-            Event::Reload => reload(&flags, &defaults, &mut current, &state, &log),
-            Event::Dump => write_dump(&state, &current, &described),
-        }
+    if reload_asked {
+        reload(&flags, &defaults, &mut current, &state, &log);
+    }
+    let first = match stops.first() {
+        Some(&sig) => sig,
+        None => loop {
+            match signals.next().await {
+                Event::Stop(sig) => break sig,
+                Event::Reload => reload(&flags, &defaults, &mut current, &state, &log),
+                Event::Dump => write_dump(&state, &current, &described),
+            }
+        },
     };
     tracing::info!(
         "Processing signal {first}: shutting down (draining for up to {:?})",
@@ -191,7 +241,7 @@ pub async fn run(
         .backend()
         .map(|b| tokio::spawn(async move { b.containers.shutdown().await }));
 
-    let mut stops = 1;
+    let mut stops = stops.len().max(1);
     let deadline = current.shutdown_timeout + Duration::from_secs(1);
     let drain = tokio::time::timeout(deadline, async {
         while tasks.join_next().await.is_some() {}
@@ -209,13 +259,7 @@ pub async fn run(
                 Event::Stop(sig) => {
                     stops += 1;
                     if stops >= 3 {
-                        tracing::warn!("Forcing shutdown on signal {sig}");
-                        if let Some(s) = &supervisor {
-                            s.kill_now();
-                        }
-                        remove_sockets(&socket_files);
-                        drop(pidfile);
-                        std::process::exit(128 + sig);
+                        force_exit(sig, supervisor.as_ref(), &socket_files, pidfile);
                     }
                     tracing::info!("Shutdown in progress; {} more stop signal(s) to force it", 3 - stops);
                 }
@@ -236,13 +280,12 @@ pub async fn run(
     Ok(())
 }
 
-/// Starts (or connects to) containerd and picks the snapshotter: the one asked for, else overlayfs where
-/// containerd could load it, else native.
-async fn start_containerd(
+/// Starts containerd (its supervisor is returned) or connects to the one given, and waits until it
+/// answers. Dropping the future before it ends kills a containerd it started.
+async fn connect_containerd(
     config: &Config,
-    state: &AppState,
-) -> Result<(Option<Supervisor>, Backend), DaemonError> {
-    let (supervisor, client) = match &config.containerd {
+) -> Result<(Option<Supervisor>, Containerd), DaemonError> {
+    Ok(match &config.containerd {
         Some(socket) => (
             None,
             crate::containerd::connect_external(socket, &config.containerd_namespace).await?,
@@ -256,7 +299,60 @@ async fn start_containerd(
             .await?;
             (Some(s), c)
         }
-    };
+    })
+}
+
+/// The next stop signal, acting on the others meanwhile; a reload is noted in `reload_asked`, to be done
+/// once the daemon runs.
+async fn next_stop(
+    signals: &mut Signals,
+    reload_asked: &mut bool,
+    state: &AppState,
+    config: &Config,
+    listeners: &[String],
+) -> i32 {
+    loop {
+        match signals.next().await {
+            Event::Stop(sig) => return sig,
+            Event::Dump => write_dump(state, config, listeners),
+            Event::Reload => *reload_asked = true,
+        }
+    }
+}
+
+/// Stops the listeners of a daemon that does not start, waiting up to 5 s for their connections.
+async fn stop_serving(stop: &watch::Sender<bool>, tasks: &mut JoinSet<()>, sockets: &[PathBuf]) {
+    let _ = stop.send(true);
+    let _ = tokio::time::timeout(Duration::from_secs(5), async {
+        while tasks.join_next().await.is_some() {}
+    })
+    .await;
+    remove_sockets(sockets);
+}
+
+/// The third stop signal: exits at once with 128 + `sig`, taking a containerd it started along.
+fn force_exit(
+    sig: i32,
+    supervisor: Option<&Supervisor>,
+    sockets: &[PathBuf],
+    pidfile: PidFile,
+) -> ! {
+    tracing::warn!("Forcing shutdown on signal {sig}");
+    if let Some(s) = supervisor {
+        s.kill_now();
+    }
+    remove_sockets(sockets);
+    drop(pidfile);
+    std::process::exit(128 + sig);
+}
+
+/// Opens the stores over `client` and restores the containers, with the snapshotter picked: the one asked
+/// for, else overlayfs where containerd could load it, else native.
+async fn open_backend(
+    config: &Config,
+    state: &AppState,
+    client: &Containerd,
+) -> Result<Backend, DaemonError> {
     let pick = async {
         let overlay = client.snapshotter_available("overlayfs").await?;
         match config.storage_driver {
@@ -322,15 +418,7 @@ async fn start_containerd(
             data_root: config.data_root.clone(),
         })
     };
-    match backend.await {
-        Ok(backend) => Ok((supervisor, backend)),
-        Err(e) => {
-            if let Some(s) = supervisor {
-                s.stop().await;
-            }
-            Err(e)
-        }
-    }
+    backend.await
 }
 
 fn remove_sockets(paths: &[PathBuf]) {

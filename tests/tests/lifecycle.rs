@@ -139,6 +139,36 @@ fn a_third_signal_forces_the_exit_while_a_request_is_still_in_flight() {
 }
 
 #[test]
+fn a_stop_signal_while_containerd_is_awaited_ends_the_start_up() {
+    // Nothing serves this socket: wharfd would wait 30 s for containerd before giving up, while its
+    // listeners already answer `/_ping`.
+    let absent = std::env::temp_dir().join(format!("wharf-absent-{}.sock", std::process::id()));
+    let mut wharfd = Wharfd::builder()
+        .arg("--containerd")
+        .arg(&absent)
+        .start()
+        .unwrap();
+    assert_eq!(wharfd.endpoints().ping().unwrap().status, 200);
+    signal(wharfd.pid(), Signal::SIGTERM);
+    let status = wharfd
+        .process()
+        .wait_exit(Duration::from_secs(10))
+        .unwrap()
+        .expect("exited at the signal, not at containerd's deadline");
+    assert_eq!(status.code(), Some(0));
+    assert!(!wharfd.socket().exists(), "socket removed");
+    assert!(!wharfd.pidfile().exists(), "pidfile removed");
+    assert!(
+        wharfd
+            .process()
+            .logs()
+            .contains("stopping before containerd is up"),
+        "{}",
+        wharfd.process().logs()
+    );
+}
+
+#[test]
 fn configuration_errors_are_named_and_validate_says_ok() {
     let wharfd_bin = Binaries::locate().unwrap().wharfd().unwrap();
     let dir = std::env::temp_dir().join(format!("wharf-e2e-config-{}", std::process::id()));
