@@ -14,6 +14,7 @@ use wharf_client_core::models::{
 use wharf_client_core::ErrorKind;
 
 use super::io::Chunk;
+use super::remove::ImageSizes;
 use super::{RunStatus, Runtime};
 use crate::api::ApiError;
 use crate::containers::record::{now_nanos, ContainerRecord};
@@ -206,6 +207,7 @@ impl Runtime {
             options.all || options.limit > 0 || !get("status").is_empty() || !exited.is_empty();
         let now = now_nanos();
         let mut out = Vec::new();
+        let mut image_sizes = ImageSizes::default();
         for record in self.store().list() {
             let s = &record.state;
             let status = s.status().to_string();
@@ -234,7 +236,7 @@ impl Runtime {
             }
             let mut summary = record.to_summary(now);
             if options.size {
-                let (rw, root_fs) = self.sizes(&record).await;
+                let (rw, root_fs) = self.sizes(&record, &mut image_sizes).await;
                 summary.size_rw = Some(rw);
                 summary.size_root_fs = Some(root_fs);
             }
@@ -266,7 +268,7 @@ impl Runtime {
             ..NetworkSettings::default()
         });
         if size {
-            let (rw, root_fs) = self.sizes(&record).await;
+            let (rw, root_fs) = self.sizes(&record, &mut ImageSizes::default()).await;
             out.size_rw = Some(rw);
             out.size_root_fs = Some(root_fs);
         }

@@ -1,6 +1,7 @@
 //! `DELETE /containers/{id}` and `POST /containers/prune`: the writable layer, the container's directory
 //! (record, log, `/etc` files) and its record go; waiters on `removed` are told.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use wharf_client_core::ErrorKind;
@@ -123,12 +124,20 @@ impl Runtime {
             .unwrap_or(0)
     }
 
-    /// `SizeRw` and `SizeRootFs` (the image's size plus `SizeRw`) of `record`.
-    pub async fn sizes(&self, record: &ContainerRecord) -> (i64, i64) {
+    /// `SizeRw` and `SizeRootFs` (the image's size plus `SizeRw`) of `record`; `images` keeps the image
+    /// sizes already looked up, so that a listing of many containers of one image resolves it once.
+    pub async fn sizes(&self, record: &ContainerRecord, images: &mut ImageSizes) -> (i64, i64) {
         let rw = self.size_rw(&record.id).await;
-        let image = match self.inner.images.resolve(&record.image_id).await {
-            Ok(image) => image.size,
-            Err(_) => 0,
+        let image = match images.0.get(&record.image_id) {
+            Some(&size) => size,
+            None => {
+                let size = match self.inner.images.resolve(&record.image_id).await {
+                    Ok(image) => image.size,
+                    Err(_) => 0,
+                };
+                images.0.insert(record.image_id.clone(), size);
+                size
+            }
         };
         (rw, image.saturating_add(rw))
     }
@@ -163,3 +172,7 @@ impl Runtime {
         Ok(report)
     }
 }
+
+/// Image sizes by image ID, looked up once per request that reports container sizes.
+#[derive(Debug, Default)]
+pub struct ImageSizes(HashMap<String, i64>);
