@@ -1723,6 +1723,39 @@ fn fine_points_scenario(env: &Env) {
         ok(env, &["rm", "unlogged"]);
     }
 
+    // dockerd's network sysctls: in a network namespace of its own an unprivileged process may bind
+    // ports below 1024 and ping; a --sysctl wins; the host's network keeps the host's values.
+    let net_sysctls =
+        "cat /proc/sys/net/ipv4/ip_unprivileged_port_start /proc/sys/net/ipv4/ping_group_range";
+    let run_sh = |extra: &[&str]| {
+        let mut args = vec!["run", "--rm", "--user", "1000"];
+        args.extend_from_slice(extra);
+        args.extend([IMAGE, "sh", "-c", net_sysctls]);
+        ok(env, &args)
+    };
+    diffs.check(
+        "net sysctls in a container's own network",
+        run_sh(&[]),
+        "0\n0\t2147483647\n",
+    );
+    diffs.check(
+        "net sysctls with --sysctl net.ipv4.ip_unprivileged_port_start=1024",
+        run_sh(&["--sysctl", "net.ipv4.ip_unprivileged_port_start=1024"]),
+        "1024\n0\t2147483647\n",
+    );
+    let host_values: String = [
+        "/proc/sys/net/ipv4/ip_unprivileged_port_start",
+        "/proc/sys/net/ipv4/ping_group_range",
+    ]
+    .iter()
+    .map(|path| std::fs::read_to_string(path).unwrap())
+    .collect();
+    diffs.check(
+        "net sysctls with --network host",
+        run_sh(&["--network", "host"]),
+        &host_values,
+    );
+
     ok(env, &["rm", "-f", "first", "second"]);
     diffs.assert_none();
 }

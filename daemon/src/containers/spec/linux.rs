@@ -266,6 +266,34 @@ const IPC_SYSCTLS: [&str; 8] = [
     "kernel.shm_rmid_forced",
 ];
 
+/// What dockerd (20.10 and later) sets in a container's own network namespace, so that an unprivileged
+/// process may bind ports below 1024 and open ICMP echo sockets (`ping` without `CAP_NET_RAW`); a
+/// `--sysctl` of the same key wins. The first needs Linux 4.11.
+fn network_defaults(kernel: Option<(u32, u32)>) -> Vec<(&'static str, &'static str)> {
+    let mut defaults = vec![("net.ipv4.ping_group_range", "0 2147483647")];
+    if kernel.is_none_or(|version| version >= (4, 11)) {
+        defaults.push(("net.ipv4.ip_unprivileged_port_start", "0"));
+    }
+    defaults
+}
+
+/// The container's sysctls: dockerd's network defaults outside the host's network namespace, then the
+/// ones asked for ([`validate_sysctls`]).
+pub fn sysctls(
+    hc: &HostConfig,
+    kernel: Option<(u32, u32)>,
+) -> Result<HashMap<String, String>, ApiError> {
+    let asked = validate_sysctls(hc)?;
+    let mut out = HashMap::new();
+    if network_mode(hc)? != NetworkMode::Host {
+        for (key, value) in network_defaults(kernel) {
+            out.insert(key.to_owned(), value.to_owned());
+        }
+    }
+    out.extend(asked);
+    Ok(out)
+}
+
 /// Checks sysctls against the namespaced ones runc accepts (`kernel.msg*`, `kernel.sem`, `kernel.shm*`,
 /// `fs.mqueue.*`, and `net.*` outside the host's network namespace), with runc's wording.
 pub fn validate_sysctls(hc: &HostConfig) -> Result<HashMap<String, String>, ApiError> {
@@ -428,6 +456,34 @@ mod tests {
             validate_resources(&mut hc).unwrap_err().message,
             "Invalid value 1001, range for oom score adj is [-1000, 1000]"
         );
+    }
+
+    #[test]
+    fn a_private_network_gets_dockerds_sysctls_and_an_asked_value_wins() {
+        let hc = HostConfig {
+            sysctls: Some(
+                [(
+                    "net.ipv4.ip_unprivileged_port_start".to_string(),
+                    "1024".to_string(),
+                )]
+                .into(),
+            ),
+            ..HostConfig::default()
+        };
+        let got = sysctls(&hc, Some((6, 1))).unwrap();
+        assert_eq!(got["net.ipv4.ping_group_range"], "0 2147483647");
+        assert_eq!(got["net.ipv4.ip_unprivileged_port_start"], "1024");
+        assert_eq!(got.len(), 2);
+
+        let old_kernel = sysctls(&HostConfig::default(), Some((4, 9))).unwrap();
+        assert_eq!(old_kernel.len(), 1, "{old_kernel:?}");
+        assert!(old_kernel.contains_key("net.ipv4.ping_group_range"));
+
+        let host = HostConfig {
+            network_mode: Some("host".into()),
+            ..HostConfig::default()
+        };
+        assert!(sysctls(&host, Some((6, 1))).unwrap().is_empty());
     }
 
     #[test]

@@ -209,7 +209,7 @@ pub fn build_spec(input: &SpecInput<'_>) -> Result<Spec, ApiError> {
     // Linux.
     let mut lx = Linux::default();
     lx.set_namespaces(Some(linux::namespaces(hc)?));
-    let sysctls = linux::validate_sysctls(hc)?;
+    let sysctls = linux::sysctls(hc, input.kernel_version)?;
     lx.set_sysctl((!sysctls.is_empty()).then_some(sysctls));
     lx.set_resources(Some(linux::resources(hc, privileged)?));
     if privileged {
