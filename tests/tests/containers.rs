@@ -1756,6 +1756,19 @@ fn fine_points_scenario(env: &Env) {
         &host_values,
     );
 
+    // The raw inspect JSON (what docker-py hands its users as `attrs`) has the network keys dockerd
+    // always sends, empty when there is no address.
+    let raw: serde_json::Value = serde_json::from_str(&ok(env, &["inspect", "first"])).unwrap();
+    let network = &raw[0]["NetworkSettings"];
+    diffs.check(
+        "NetworkSettings IPAddress, Ports and Networks.bridge.IPAddress in the raw docker inspect",
+        format!(
+            "{} {} {}",
+            network["IPAddress"], network["Ports"], network["Networks"]["bridge"]["IPAddress"]
+        ),
+        r#""" {} """#,
+    );
+
     ok(env, &["rm", "-f", "first", "second"]);
     diffs.assert_none();
 }

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 use wharf_client_core::models::{
     ContainerConfig, ContainerInspectResponse, ContainerState, ContainerStateStatusEnum,
-    ContainerSummary, ContainerSummaryHostConfig, ContainerSummaryNetworkSettings, HostConfig,
-    MountPoint,
+    ContainerSummary, ContainerSummaryHostConfig, ContainerSummaryNetworkSettings,
+    EndpointSettings, HostConfig, MountPoint, NetworkSettings,
 };
 
 use crate::timefmt::{rfc3339_unix_nanos, GO_ZERO_TIME};
@@ -255,8 +255,52 @@ impl ContainerRecord {
         }
     }
 
-    /// The answer to `GET /containers/{id}/json` (without network settings and sizes, which the runtime
-    /// fills).
+    /// The container's network as dockerd reports one without addresses: an entry named after the
+    /// network mode (`bridge` for the default), every string empty rather than absent, so that clients
+    /// reading the raw JSON (docker-py's `attrs["NetworkSettings"]["IPAddress"]`, `.ports`) find the
+    /// keys dockerd always sends.
+    fn endpoints(&self) -> HashMap<String, EndpointSettings> {
+        let endpoint = EndpointSettings {
+            mac_address: Some(String::new()),
+            network_id: Some(String::new()),
+            endpoint_id: Some(String::new()),
+            gateway: Some(String::new()),
+            ip_address: Some(String::new()),
+            ip_prefix_len: Some(0),
+            ipv6_gateway: Some(String::new()),
+            global_ipv6_address: Some(String::new()),
+            global_ipv6_prefix_len: Some(0),
+            ..EndpointSettings::default()
+        };
+        HashMap::from([(self.network_mode(), endpoint)])
+    }
+
+    /// `NetworkSettings` of `GET /containers/{id}/json`, with dockerd's legacy top-level fields.
+    pub fn network_settings(&self) -> NetworkSettings {
+        let empty = || Some(String::new());
+        NetworkSettings {
+            bridge: empty(),
+            sandbox_id: empty(),
+            sandbox_key: empty(),
+            ports: Some(HashMap::new()),
+            hairpin_mode: Some(false),
+            link_local_ipv6_address: empty(),
+            link_local_ipv6_prefix_len: Some(0),
+            endpoint_id: empty(),
+            gateway: empty(),
+            global_ipv6_address: empty(),
+            global_ipv6_prefix_len: Some(0),
+            ip_address: empty(),
+            ip_prefix_len: Some(0),
+            ipv6_gateway: empty(),
+            mac_address: empty(),
+            networks: Some(self.endpoints()),
+            ..NetworkSettings::default()
+        }
+    }
+
+    /// The answer to `GET /containers/{id}/json` (without the graph driver's data and sizes, which the
+    /// runtime fills).
     pub fn to_inspect(&self) -> ContainerInspectResponse {
         let time = |t: Option<UnixNanos>| t.map_or(GO_ZERO_TIME.to_string(), rfc3339_unix_nanos);
         let s = &self.state;
@@ -295,6 +339,7 @@ impl ContainerRecord {
             host_config: Some(self.host_config.clone()),
             mounts: Some(self.mount_points.clone()),
             config: Some(self.config.clone()),
+            network_settings: Some(self.network_settings()),
             ..Default::default()
         }
     }
@@ -317,7 +362,7 @@ impl ContainerRecord {
                 annotations: None,
             }),
             network_settings: Some(ContainerSummaryNetworkSettings {
-                networks: Some(HashMap::new()),
+                networks: Some(self.endpoints()),
             }),
             mounts: Some(self.mount_points.clone()),
             ..Default::default()
@@ -348,6 +393,31 @@ mod tests {
         };
         r.set_command();
         r
+    }
+
+    #[test]
+    fn network_settings_carry_the_keys_dockerd_always_sends() {
+        let json = serde_json::to_value(record().to_inspect()).unwrap();
+        let settings = &json["NetworkSettings"];
+        for key in [
+            "IPAddress",
+            "Gateway",
+            "MacAddress",
+            "EndpointID",
+            "SandboxKey",
+        ] {
+            assert_eq!(settings[key], "", "{key}");
+        }
+        assert_eq!(settings["IPPrefixLen"], 0);
+        assert_eq!(settings["Ports"], serde_json::json!({}));
+        assert_eq!(settings["Networks"]["bridge"]["IPAddress"], "");
+        assert_eq!(settings["Networks"]["bridge"]["NetworkID"], "");
+
+        let mut host = record();
+        host.host_config.network_mode = Some("host".into());
+        let summary = serde_json::to_value(host.to_summary(T0)).unwrap();
+        let networks = summary["NetworkSettings"]["Networks"].as_object().unwrap();
+        assert_eq!(networks.keys().collect::<Vec<_>>(), ["host"]);
     }
 
     #[test]

@@ -9,7 +9,6 @@ use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
 use wharf_client_core::models::{
     ContainerInspectResponse, ContainerSummary, DriverData, HostConfigIsolationEnum,
-    NetworkSettings,
 };
 use wharf_client_core::ErrorKind;
 
@@ -259,13 +258,6 @@ impl Runtime {
         out.graph_driver = Some(DriverData {
             name: record.driver.clone(),
             data: HashMap::new(),
-        });
-        out.network_settings = Some(NetworkSettings {
-            bridge: Some(String::new()),
-            sandbox_id: Some(String::new()),
-            sandbox_key: Some(String::new()),
-            networks: Some(HashMap::new()),
-            ..NetworkSettings::default()
         });
         if size {
             let (rw, root_fs) = self.sizes(&record, &mut ImageSizes::default()).await;
