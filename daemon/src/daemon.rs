@@ -407,6 +407,7 @@ async fn open_backend(
             seccomp,
             host_hostname: facts.hostname.clone(),
             kernel_version: facts.kernel_version.clone(),
+            cgroup_v2: facts.cgroup_version == crate::hostinfo::CgroupVersion::V2,
         });
         containers.restore().await;
         Ok::<_, DaemonError>(Backend {

@@ -1758,6 +1758,54 @@ fn fine_points_scenario(env: &Env) {
 
     // The raw inspect JSON (what docker-py hands its users as `attrs`) has the network keys dockerd
     // always sends, empty when there is no address.
+    // What create records for settings left empty, and the unlimited spellings it drops.
+    let cgroupns_default = if std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists() {
+        "private"
+    } else {
+        "host"
+    };
+    ok(
+        env,
+        &[
+            "create",
+            "--name",
+            "defaults",
+            "--pids-limit",
+            "0",
+            IMAGE,
+            "true",
+        ],
+    );
+    diffs.check(
+        "HostConfig defaults recorded at create",
+        inspect(
+            env,
+            "defaults",
+            "{{.HostConfig.CgroupnsMode}} {{.HostConfig.IpcMode}} {{.HostConfig.ShmSize}} \
+             {{.HostConfig.Runtime}} {{.HostConfig.PidsLimit}}",
+        ),
+        &format!("{cgroupns_default} private 67108864 runc <nil>"),
+    );
+    ok(env, &["rm", "defaults"]);
+    // --cgroupns private: every hierarchy is the namespace's root.
+    diffs.check(
+        "cgroup paths with --cgroupns private",
+        ok(
+            env,
+            &[
+                "run",
+                "--rm",
+                "--cgroupns",
+                "private",
+                IMAGE,
+                "sh",
+                "-c",
+                "grep -v ':/$' /proc/self/cgroup | wc -l",
+            ],
+        ),
+        "0\n",
+    );
+
     let raw: serde_json::Value = serde_json::from_str(&ok(env, &["inspect", "first"])).unwrap();
     let network = &raw[0]["NetworkSettings"];
     diffs.check(

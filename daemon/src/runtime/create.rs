@@ -4,7 +4,9 @@
 use std::collections::HashMap;
 
 use serde::Deserialize;
-use wharf_client_core::models::{ContainerConfig, HostConfig, HostConfigLogConfig};
+use wharf_client_core::models::{
+    ContainerConfig, HostConfig, HostConfigCgroupnsModeEnum, HostConfigLogConfig,
+};
 use wharf_client_core::ErrorKind;
 
 use super::{system, Runtime, GC_ROOT};
@@ -37,6 +39,41 @@ const JSON_FILE: &str = "json-file";
 pub const NO_LOG: &str = "none";
 
 /// Checks `LogConfig` (json-file or none) and fills its type, as dockerd does.
+/// dockerd's default shared memory size.
+const DEFAULT_SHM_SIZE: i64 = 64 * 1024 * 1024;
+
+/// Records what a setting left empty means, as dockerd records it at create (so that inspect shows
+/// `ShmSize` 67108864, `IpcMode` private, `CgroupnsMode` host or private, `Runtime` runc), and drops the
+/// "unlimited" spellings dockerd stores as null (`PidsLimit` 0 or -1, `MemorySwappiness` -1).
+fn fill_defaults(hc: &mut HostConfig, cgroup_v2: bool) {
+    let unset = |value: &Option<String>| value.as_deref().is_none_or(str::is_empty);
+    if hc.shm_size.is_none_or(|size| size == 0) {
+        hc.shm_size = Some(DEFAULT_SHM_SIZE);
+    }
+    if unset(&hc.ipc_mode) {
+        hc.ipc_mode = Some("private".into());
+    }
+    if matches!(
+        hc.cgroupns_mode,
+        None | Some(HostConfigCgroupnsModeEnum::EMPTY)
+    ) {
+        hc.cgroupns_mode = Some(if cgroup_v2 {
+            HostConfigCgroupnsModeEnum::PRIVATE
+        } else {
+            HostConfigCgroupnsModeEnum::HOST
+        });
+    }
+    if unset(&hc.runtime) {
+        hc.runtime = Some("runc".into());
+    }
+    if hc.pids_limit.is_some_and(|limit| limit <= 0) {
+        hc.pids_limit = None;
+    }
+    if hc.memory_swappiness == Some(-1) {
+        hc.memory_swappiness = None;
+    }
+}
+
 fn log_config(hc: &mut HostConfig) -> Result<(), ApiError> {
     let lc = hc
         .log_config
@@ -84,6 +121,7 @@ impl Runtime {
         let mut hc = host_config.unwrap_or_default();
         spec::validate_for_create(&mut hc)?;
         log_config(&mut hc)?;
+        fill_defaults(&mut hc, self.inner.cgroup_v2);
         let network = network_mode(&hc)?;
         let image = self.inner.images.resolve(&image_name).await?;
         let run = image.meta.config.config.clone().unwrap_or_default();
@@ -172,6 +210,45 @@ mod tests {
         assert_eq!(r.config.cmd, Some(vec!["true".to_owned()]));
         let hc = r.host_config.unwrap();
         assert_eq!((hc.auto_remove, hc.memory), (Some(true), Some(1048576)));
+    }
+
+    #[test]
+    fn empty_settings_are_recorded_as_dockerd_records_them() {
+        let mut hc = HostConfig {
+            pids_limit: Some(0),
+            memory_swappiness: Some(-1),
+            ..HostConfig::default()
+        };
+        fill_defaults(&mut hc, false);
+        assert_eq!(hc.shm_size, Some(DEFAULT_SHM_SIZE));
+        assert_eq!(hc.ipc_mode.as_deref(), Some("private"));
+        assert_eq!(hc.cgroupns_mode, Some(HostConfigCgroupnsModeEnum::HOST));
+        assert_eq!(hc.runtime.as_deref(), Some("runc"));
+        assert_eq!((hc.pids_limit, hc.memory_swappiness), (None, None));
+
+        let mut v2 = HostConfig::default();
+        fill_defaults(&mut v2, true);
+        assert_eq!(v2.cgroupns_mode, Some(HostConfigCgroupnsModeEnum::PRIVATE));
+
+        let mut asked = HostConfig {
+            shm_size: Some(1 << 20),
+            ipc_mode: Some("host".into()),
+            cgroupns_mode: Some(HostConfigCgroupnsModeEnum::PRIVATE),
+            pids_limit: Some(10),
+            memory_swappiness: Some(0),
+            ..HostConfig::default()
+        };
+        fill_defaults(&mut asked, false);
+        assert_eq!(asked.shm_size, Some(1 << 20));
+        assert_eq!(asked.ipc_mode.as_deref(), Some("host"));
+        assert_eq!(
+            asked.cgroupns_mode,
+            Some(HostConfigCgroupnsModeEnum::PRIVATE)
+        );
+        assert_eq!(
+            (asked.pids_limit, asked.memory_swappiness),
+            (Some(10), Some(0))
+        );
     }
 
     #[test]

@@ -70,6 +70,9 @@ pub struct RuntimeOptions {
     pub host_hostname: String,
     /// The host kernel's version string (`uname -r`).
     pub kernel_version: String,
+    /// Whether the host runs the unified cgroup hierarchy (v2): a container's default cgroup namespace
+    /// mode is then `private`, as with dockerd, and `host` on v1.
+    pub cgroup_v2: bool,
 }
 
 /// The container runtime, cheap to clone.
@@ -91,6 +94,7 @@ struct Inner {
     seccomp: Option<Profile>,
     host_hostname: String,
     kernel: Option<(u32, u32)>,
+    cgroup_v2: bool,
     init_path: Option<PathBuf>,
     handles: Mutex<HashMap<String, Arc<Handle>>>,
     shutting_down: AtomicBool,
@@ -222,6 +226,7 @@ impl Runtime {
                 seccomp: options.seccomp,
                 host_hostname: options.host_hostname,
                 kernel: parse_kernel(&options.kernel_version),
+                cgroup_v2: options.cgroup_v2,
                 init_path: find_init(),
                 handles: Mutex::default(),
                 shutting_down: AtomicBool::new(false),

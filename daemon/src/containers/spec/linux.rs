@@ -7,7 +7,7 @@ use oci_spec::runtime::{
     LinuxCpu, LinuxDeviceCgroup, LinuxDeviceType, LinuxMemory, LinuxNamespace, LinuxNamespaceType,
     LinuxPids, LinuxResources,
 };
-use wharf_client_core::models::HostConfig;
+use wharf_client_core::models::{HostConfig, HostConfigCgroupnsModeEnum};
 
 use crate::api::ApiError;
 
@@ -88,6 +88,12 @@ pub fn namespaces(hc: &HostConfig) -> Result<Vec<LinuxNamespace>, ApiError> {
         (LinuxNamespaceType::Uts, host_uts),
         (LinuxNamespaceType::Pid, host_pid),
         (LinuxNamespaceType::Ipc, host_ipc),
+        // A container created before its mode was recorded, or by a client that left it empty, keeps
+        // the host's, as wharfd always gave it.
+        (
+            LinuxNamespaceType::Cgroup,
+            hc.cgroupns_mode != Some(HostConfigCgroupnsModeEnum::PRIVATE),
+        ),
     ] {
         if !shared {
             let mut ns = LinuxNamespace::default();
@@ -484,6 +490,23 @@ mod tests {
             ..HostConfig::default()
         };
         assert!(sysctls(&host, Some((6, 1))).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_private_cgroup_namespace_is_asked_for_by_name_only() {
+        let has_cgroup_ns = |mode| {
+            let hc = HostConfig {
+                cgroupns_mode: mode,
+                ..HostConfig::default()
+            };
+            namespaces(&hc)
+                .unwrap()
+                .iter()
+                .any(|ns| ns.typ() == LinuxNamespaceType::Cgroup)
+        };
+        assert!(has_cgroup_ns(Some(HostConfigCgroupnsModeEnum::PRIVATE)));
+        assert!(!has_cgroup_ns(Some(HostConfigCgroupnsModeEnum::HOST)));
+        assert!(!has_cgroup_ns(None));
     }
 
     #[test]
