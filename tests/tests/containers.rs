@@ -1816,6 +1816,19 @@ fn fine_points_scenario(env: &Env) {
         ),
         r#""" {} """#,
     );
+    let has = |object: &serde_json::Value, key: &str| {
+        object.as_object().is_some_and(|o| o.contains_key(key))
+    };
+    diffs.check(
+        "ExecIDs, Config.Entrypoint and HostConfig.Binds present (null) in the raw docker inspect",
+        format!(
+            "{} {} {}",
+            has(&raw[0], "ExecIDs"),
+            has(&raw[0]["Config"], "Entrypoint"),
+            has(&raw[0]["HostConfig"], "Binds")
+        ),
+        "true true true",
+    );
 
     ok(env, &["rm", "-f", "first", "second"]);
     diffs.assert_none();

@@ -128,7 +128,10 @@ async fn inspect(
 ) -> Result<Response, ApiError> {
     let rt = runtime(&state).await?;
     let size = params(&query).bool("size");
-    Ok(Json(rt.inspect(&id, size).await?).into_response())
+    let mut inspect = serde_json::to_value(rt.inspect(&id, size).await?)
+        .map_err(|e| ApiError::new(ErrorKind::System, e.to_string()))?;
+    crate::containers::inspect_json::add_dockerd_keys(&mut inspect);
+    Ok(Json(inspect).into_response())
 }
 
 async fn top(
