@@ -1829,6 +1829,24 @@ fn fine_points_scenario(env: &Env) {
         ),
         "true true true",
     );
+    let driver_data = &raw[0]["GraphDriver"]["Data"];
+    let is_dir = |key: &str| {
+        driver_data[key]
+            .as_str()
+            .is_some_and(|dir| std::path::Path::new(dir).is_dir())
+    };
+    diffs.check(
+        "GraphDriver.Data UpperDir and WorkDir are directories, LowerDir names some",
+        format!(
+            "{} {} {}",
+            is_dir("UpperDir"),
+            is_dir("WorkDir"),
+            driver_data["LowerDir"]
+                .as_str()
+                .is_some_and(|l| !l.is_empty())
+        ),
+        "true true true",
+    );
 
     ok(env, &["rm", "-f", "first", "second"]);
     diffs.assert_none();

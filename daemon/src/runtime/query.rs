@@ -255,9 +255,18 @@ impl Runtime {
     ) -> Result<ContainerInspectResponse, ApiError> {
         let record = self.store().get(id_or_name)?;
         let mut out = record.to_inspect();
+        let data = match self
+            .inner
+            .cd
+            .snapshot_mounts(self.inner.snapshotter, &record.id)
+            .await
+        {
+            Ok(mounts) => super::rootfs::overlay_data(&mounts),
+            Err(_) => HashMap::new(),
+        };
         out.graph_driver = Some(DriverData {
             name: record.driver.clone(),
-            data: HashMap::new(),
+            data,
         });
         if size {
             let (rw, root_fs) = self.sizes(&record, &mut ImageSizes::default()).await;

@@ -1,8 +1,9 @@
 //! Reads a container's root file system from its snapshot's mounts without mounting them: the upper then
 //! the lower directories of an overlay, or a bind mount's source. Used for `/etc/passwd` and `/etc/group`
-//! when a container's `User` is a name, and for the size of what a container changed (`SizeRw`).
+//! when a container's `User` is a name, for the size of what a container changed (`SizeRw`), and for the
+//! directories inspect reports (`GraphDriver.Data`).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
@@ -42,6 +43,28 @@ pub fn upper_dir(mounts: &[Mount]) -> Option<PathBuf> {
         .filter(|m| m.r#type == "overlay")
         .flat_map(|m| &m.options)
         .find_map(|o| o.strip_prefix("upperdir=").map(PathBuf::from))
+}
+
+/// `GraphDriver.Data` of an overlay among `mounts`, as dockerd's overlay2 names its directories:
+/// `LowerDir` (colon-separated, top first), `UpperDir` and `WorkDir`; empty for other snapshotters.
+pub fn overlay_data(mounts: &[Mount]) -> HashMap<String, String> {
+    let mut data = HashMap::new();
+    for option in mounts
+        .iter()
+        .filter(|m| m.r#type == "overlay")
+        .flat_map(|m| &m.options)
+    {
+        for (prefix, key) in [
+            ("lowerdir=", "LowerDir"),
+            ("upperdir=", "UpperDir"),
+            ("workdir=", "WorkDir"),
+        ] {
+            if let Some(dir) = option.strip_prefix(prefix) {
+                data.insert(key.to_owned(), dir.to_owned());
+            }
+        }
+    }
+    data
 }
 
 /// The bytes of what `dir` (a writable layer) holds, as dockerd's `ChangesSize` counts them: the
@@ -109,6 +132,21 @@ mod tests {
         let overlay = mount("overlay", "overlay", &["upperdir=/u", "lowerdir=/l"]);
         assert_eq!(upper_dir(&[overlay]), Some(PathBuf::from("/u")));
         assert_eq!(upper_dir(&[mount("bind", "/x", &["rbind"])]), None);
+    }
+
+    #[test]
+    fn graph_driver_data_names_the_overlay_dirs() {
+        let overlay = mount(
+            "overlay",
+            "overlay",
+            &["index=off", "workdir=/w", "upperdir=/u", "lowerdir=/l2:/l1"],
+        );
+        let data = overlay_data(&[overlay]);
+        assert_eq!(data["LowerDir"], "/l2:/l1");
+        assert_eq!(data["UpperDir"], "/u");
+        assert_eq!(data["WorkDir"], "/w");
+        assert_eq!(data.len(), 3);
+        assert!(overlay_data(&[mount("bind", "/x", &["rbind"])]).is_empty());
     }
 
     fn mount(typ: &str, source: &str, options: &[&str]) -> Mount {
