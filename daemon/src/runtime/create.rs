@@ -14,6 +14,7 @@ use crate::api::ApiError;
 use crate::containers::config::merge_image_config;
 use crate::containers::etcfiles::{default_hostname, EtcPaths};
 use crate::containers::record::{now_nanos, ContainerRecord};
+use crate::containers::spec::mounts::DEFAULT_SHM_SIZE;
 use crate::containers::spec::{self, network_mode};
 use crate::images::oci::chain_ids;
 use crate::logs::LogOptions;
@@ -37,10 +38,6 @@ pub struct CreateRequest {
 const JSON_FILE: &str = "json-file";
 /// The driver that keeps no log: output only reaches attached clients.
 pub const NO_LOG: &str = "none";
-
-/// Checks `LogConfig` (json-file or none) and fills its type, as dockerd does.
-/// dockerd's default shared memory size.
-const DEFAULT_SHM_SIZE: i64 = 64 * 1024 * 1024;
 
 /// Records what a setting left empty means, as dockerd records it at create (so that inspect shows
 /// `ShmSize` 67108864, `IpcMode` private, `CgroupnsMode` host or private, `Runtime` runc), and drops the
@@ -74,6 +71,7 @@ fn fill_defaults(hc: &mut HostConfig, cgroup_v2: bool) {
     }
 }
 
+/// Checks `LogConfig` (json-file or none) and fills its type, as dockerd does.
 fn log_config(hc: &mut HostConfig) -> Result<(), ApiError> {
     let lc = hc
         .log_config
