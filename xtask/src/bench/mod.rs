@@ -166,7 +166,8 @@ fn rerun_optimized() -> Result<()> {
 
 /// What one daemon did: idle memory and one result per workload.
 struct SideResult {
-    rss_kib: u64,
+    /// Idle VmRSS, measured in the first placement only (the daemon's memory does not depend on it).
+    rss_kib: Option<u64>,
     loads: Vec<LoadResult>,
 }
 
@@ -282,7 +283,7 @@ fn http_and_resources(
         split.pin_client()?;
         let sides = kinds
             .iter()
-            .map(|&kind| measure(runtime, kind, bins, certs, config, Some(split)))
+            .map(|&kind| measure(runtime, kind, bins, certs, config, Some(split), true))
             .collect::<Result<_>>();
         split.unpin()?;
         runs.push(HttpRun {
@@ -291,12 +292,13 @@ fn http_and_resources(
         });
     }
     if shared {
+        let first = runs.is_empty();
         let cpus = std::thread::available_parallelism().map_or(1, usize::from);
         runs.push(HttpRun {
             placement: format!("daemon and load generator sharing {cpus} CPUs"),
             sides: kinds
                 .iter()
-                .map(|&kind| measure(runtime, kind, bins, certs, config, None))
+                .map(|&kind| measure(runtime, kind, bins, certs, config, None, first))
                 .collect::<Result<_>>()?,
         });
     }
@@ -316,7 +318,7 @@ impl HttpResults {
     /// Prints a throughput table per CPU placement (the first is the one the targets are set for, any
     /// other is for reference) and the memory and start-up table (idle memory from the first).
     fn print(&self) {
-        for (i, run) in self.runs.iter().enumerate() {
+        for (n, run) in self.runs.iter().enumerate() {
             let Some(wharfd) = run.sides.first() else {
                 return;
             };
@@ -330,7 +332,7 @@ impl HttpResults {
                     dockerd: dockerd.map(|d| &d.loads[i]),
                 })
                 .collect();
-            let role = if i == 0 { "" } else { " (for reference)" };
+            let role = if n == 0 { "" } else { " (for reference)" };
             report::print_loads(
                 &rows,
                 &format!(
@@ -342,12 +344,12 @@ impl HttpResults {
         let (Some(first), Some(&wharfd_start)) = (self.runs.first(), self.starts.first()) else {
             return;
         };
-        let Some(wharfd) = first.sides.first() else {
+        let Some(wharfd_rss_kib) = first.sides.first().and_then(|w| w.rss_kib) else {
             return;
         };
         report::print_resources(&Resources {
-            wharfd_rss_kib: wharfd.rss_kib,
-            dockerd_rss_kib: first.sides.get(1).map(|d| d.rss_kib),
+            wharfd_rss_kib,
+            dockerd_rss_kib: first.sides.get(1).and_then(|d| d.rss_kib),
             wharfd_start,
             dockerd_start: self.starts.get(1).copied(),
             starts: self.start_count,
@@ -463,7 +465,7 @@ fn print_containers(sides: &[ContainerResults], args: &BenchArgs, load: LoadConf
     }
 }
 
-/// Starts `kind`, reads its idle memory, drives every workload, stops it.
+/// Starts `kind`, reads its idle memory (with `idle_memory`), drives every workload, stops it.
 fn measure(
     runtime: &tokio::runtime::Runtime,
     kind: Kind,
@@ -471,13 +473,14 @@ fn measure(
     certs: &DevCerts,
     config: LoadConfig,
     split: Option<&CpuSplit>,
+    idle_memory: bool,
 ) -> Result<SideResult> {
     println!("xtask bench: starting {}", kind.name());
     let mut daemon = match split {
         Some(split) => split.on_daemon_cpus(|| kind.start(bins, certs))?,
         None => kind.start(bins, certs)?,
     };
-    let rss_kib = idle_rss(&daemon)?;
+    let rss_kib = idle_memory.then(|| idle_rss(&daemon)).transpose()?;
     let endpoints = daemon.endpoints();
     let unix = Transport::Unix(endpoints.socket().to_owned());
     let tls = Transport::tls(
