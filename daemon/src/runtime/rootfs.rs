@@ -36,35 +36,31 @@ fn layer_dirs(mounts: &[Mount]) -> Vec<PathBuf> {
     dirs
 }
 
-/// The writable (upper) directory of an overlay among `mounts`.
-pub fn upper_dir(mounts: &[Mount]) -> Option<PathBuf> {
+/// The value of option `name` (e.g. `upperdir=`) of an overlay among `mounts`.
+fn overlay_option<'a>(mounts: &'a [Mount], name: &str) -> Option<&'a str> {
     mounts
         .iter()
         .filter(|m| m.r#type == "overlay")
         .flat_map(|m| &m.options)
-        .find_map(|o| o.strip_prefix("upperdir=").map(PathBuf::from))
+        .find_map(|o| o.strip_prefix(name))
+}
+
+/// The writable (upper) directory of an overlay among `mounts`.
+pub fn upper_dir(mounts: &[Mount]) -> Option<PathBuf> {
+    overlay_option(mounts, "upperdir=").map(PathBuf::from)
 }
 
 /// `GraphDriver.Data` of an overlay among `mounts`, as dockerd's overlay2 names its directories:
 /// `LowerDir` (colon-separated, top first), `UpperDir` and `WorkDir`; empty for other snapshotters.
 pub fn overlay_data(mounts: &[Mount]) -> HashMap<String, String> {
-    let mut data = HashMap::new();
-    for option in mounts
-        .iter()
-        .filter(|m| m.r#type == "overlay")
-        .flat_map(|m| &m.options)
-    {
-        for (prefix, key) in [
-            ("lowerdir=", "LowerDir"),
-            ("upperdir=", "UpperDir"),
-            ("workdir=", "WorkDir"),
-        ] {
-            if let Some(dir) = option.strip_prefix(prefix) {
-                data.insert(key.to_owned(), dir.to_owned());
-            }
-        }
-    }
-    data
+    [
+        ("lowerdir=", "LowerDir"),
+        ("upperdir=", "UpperDir"),
+        ("workdir=", "WorkDir"),
+    ]
+    .into_iter()
+    .filter_map(|(name, key)| Some((key.to_owned(), overlay_option(mounts, name)?.to_owned())))
+    .collect()
 }
 
 /// The bytes of what `dir` (a writable layer) holds, as dockerd's `ChangesSize` counts them: the
