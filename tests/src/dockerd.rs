@@ -11,6 +11,7 @@ use anyhow::{bail, Context, Result};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
+use crate::bins::Binaries;
 use crate::certs::DevCerts;
 use crate::command::RunCommand;
 use crate::endpoints::Endpoints;
@@ -23,6 +24,7 @@ use crate::wharfd::{port_taken, state_args};
 #[derive(Debug, Clone)]
 pub struct RefDockerdBuilder {
     certs: Option<DevCerts>,
+    dev_tls: bool,
     args: Vec<OsString>,
     start_timeout: Duration,
     stop_timeout: Duration,
@@ -41,6 +43,7 @@ impl Default for RefDockerdBuilder {
     fn default() -> Self {
         Self {
             certs: None,
+            dev_tls: false,
             args: Vec::new(),
             start_timeout: Duration::from_secs(60),
             stop_timeout: Duration::from_secs(30),
@@ -53,6 +56,18 @@ impl RefDockerdBuilder {
     pub fn tls(mut self, certs: DevCerts) -> Self {
         self.certs = Some(certs);
         self
+    }
+
+    /// Also listen on `tcp://127.0.0.1:<free port>` with mutual TLS, using development certificates
+    /// made by `wharfd certs` in the fixture's own directory (so they go when it does).
+    pub fn dev_tls(mut self) -> Self {
+        self.dev_tls = true;
+        self
+    }
+
+    /// Whether it is to listen on TCP.
+    fn tls_wanted(&self) -> bool {
+        self.certs.is_some() || self.dev_tls
     }
 
     /// Extra arguments for `dockerd`.
@@ -75,7 +90,7 @@ impl RefDockerdBuilder {
         loop {
             match self.start_once()? {
                 Ok(dockerd) => return Ok(dockerd),
-                Err(logs) if self.certs.is_some() && attempt < 3 && port_taken(&logs) => {
+                Err(logs) if self.tls_wanted() && attempt < 3 && port_taken(&logs) => {
                     attempt += 1;
                 }
                 Err(logs) => bail!("dockerd exited during start-up; its output:\n{logs}"),
@@ -87,13 +102,23 @@ impl RefDockerdBuilder {
     fn start_once(&self) -> Result<std::result::Result<RefDockerd, String>> {
         let dir = TempDir::new("rd")?;
         let root = dir.path();
+        let certs = match (&self.certs, self.dev_tls) {
+            (Some(certs), _) => Some(certs.clone()),
+            (None, true) => {
+                let certs_dir = root.join("certs");
+                std::fs::create_dir(&certs_dir)?;
+                let wharfd = Binaries::locate()?.wharfd()?;
+                Some(DevCerts::generate(&wharfd, &certs_dir)?)
+            }
+            (None, false) => None,
+        };
         let endpoints = Endpoints {
             socket: root.join("s.sock"),
-            tcp: match self.certs {
+            tcp: match certs {
                 Some(_) => Some(free_loopback_addr()?),
                 None => None,
             },
-            certs: self.certs.clone(),
+            certs,
         };
         let config = root.join("daemon.json");
         std::fs::write(&config, "{}")?;

@@ -322,12 +322,8 @@ fn client_core_conformance_against_dockerd_and_wharfd_answers_like_it() {
 }
 
 fn reference_dockerd() -> Option<RefDockerd> {
-    let dir = std::env::temp_dir().join(format!("wharf-e2e-refcerts-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let wharfd = wharf_tests::Binaries::locate().unwrap().wharfd().unwrap();
-    let certs = DevCerts::generate(&wharfd, &dir).unwrap();
     let started = RefDockerd::builder()
-        .tls(certs)
+        .dev_tls()
         .start_if_available()
         .unwrap();
     if started.is_none() && std::env::var_os("CI").is_some() {

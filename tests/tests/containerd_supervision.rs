@@ -108,8 +108,8 @@ fn a_killed_wharfds_containerd_is_stopped_by_the_next_and_a_forced_exit_takes_it
     if !can_run() {
         return;
     }
-    let dir = PathBuf::from(format!("/tmp/wcs{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let tmp = wharf_tests::TempDir::new("wcs").unwrap();
+    let dir = tmp.path().to_owned();
 
     let mut first = start(&dir);
     let stale = containerd_pid(&dir);
@@ -138,5 +138,4 @@ fn a_killed_wharfds_containerd_is_stopped_by_the_next_and_a_forced_exit_takes_it
         wait_gone(current),
         "containerd {current} outlived a forced exit"
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }

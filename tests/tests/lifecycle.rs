@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use wharf_tests::http::request;
-use wharf_tests::{Binaries, RunCommand, Wharfd};
+use wharf_tests::{Binaries, RunCommand, TempDir, Wharfd};
 
 fn signal(pid: u32, sig: Signal) {
     kill(Pid::from_raw(pid as i32), sig).unwrap();
@@ -171,9 +171,8 @@ fn a_stop_signal_while_containerd_is_awaited_ends_the_start_up() {
 #[test]
 fn configuration_errors_are_named_and_validate_says_ok() {
     let wharfd_bin = Binaries::locate().unwrap().wharfd().unwrap();
-    let dir = std::env::temp_dir().join(format!("wharf-e2e-config-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let config = dir.join("daemon.json");
+    let dir = TempDir::new("wcf").unwrap();
+    let config = dir.path().join("daemon.json");
     let validate = |json: &str, extra: &[&str]| {
         std::fs::write(&config, json).unwrap();
         RunCommand::new(&wharfd_bin)
@@ -219,5 +218,4 @@ fn configuration_errors_are_named_and_validate_says_ok() {
         "names the file: {}",
         out.stderr
     );
-    let _ = std::fs::remove_dir_all(dir);
 }
