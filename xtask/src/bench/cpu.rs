@@ -8,10 +8,7 @@ use anyhow::{Context, Result};
 
 /// User plus system CPU time of process `pid` (all its threads) so far.
 pub fn cpu_time(pid: u32) -> Result<Duration> {
-    let path = format!("/proc/{pid}/stat");
-    let stat = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
-    let ticks = parse_ticks(&stat).with_context(|| format!("no CPU times in {path}"))?;
-    Ok(ticks_to_duration(ticks))
+    stat_cpu_time(&format!("/proc/{pid}/stat"))
 }
 
 /// `utime + stime` in clock ticks: fields 14 and 15 of `pid (comm) state ...`, counted after `comm`,
@@ -22,6 +19,19 @@ fn parse_ticks(stat: &str) -> Option<u64> {
     let utime: u64 = fields.next()?.parse().ok()?;
     let stime: u64 = fields.next()?.parse().ok()?;
     Some(utime + stime)
+}
+
+/// User plus system CPU time of the calling thread so far (`/proc/thread-self/stat`).
+#[cfg(test)]
+pub fn this_thread_cpu_time() -> Result<Duration> {
+    stat_cpu_time("/proc/thread-self/stat")
+}
+
+/// The CPU time in a `/proc/.../stat` file.
+fn stat_cpu_time(path: &str) -> Result<Duration> {
+    let stat = std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?;
+    let ticks = parse_ticks(&stat).with_context(|| format!("no CPU times in {path}"))?;
+    Ok(ticks_to_duration(ticks))
 }
 
 fn ticks_to_duration(ticks: u64) -> Duration {
@@ -79,22 +89,16 @@ mod tests {
         assert_eq!(parse_ticks("42 (x) R 1"), None);
     }
 
-    /// This thread's own user plus system time, as the kernel charged it (`/proc/thread-self/stat`).
-    fn this_thread() -> Duration {
-        let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
-        ticks_to_duration(parse_ticks(&stat).unwrap())
-    }
-
     #[test]
     fn a_busy_loop_shows_in_this_process() {
         // Spin until this thread has been charged 300 ms of CPU, however long a loaded machine takes to
         // give it that (a fixed wall-clock loop got only 60-90 ms of a core while other tests and
         // benchmarks ran), then the process's reading must show it too.
         let before = cpu_time(std::process::id()).unwrap();
-        let thread_before = this_thread();
+        let thread_before = this_thread_cpu_time().unwrap();
         let started = std::time::Instant::now();
         let mut x = 0u64;
-        while this_thread() - thread_before < Duration::from_millis(300) {
+        while this_thread_cpu_time().unwrap() - thread_before < Duration::from_millis(300) {
             assert!(
                 started.elapsed() < Duration::from_secs(60),
                 "this thread was charged no CPU for its busy loop"

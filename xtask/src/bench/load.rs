@@ -31,6 +31,13 @@ pub struct LoadConfig {
     pub warmup: Duration,
     /// The measured window.
     pub duration: Duration,
+    /// Never let the load generator's thread sleep while it waits for responses: a task that only
+    /// yields keeps its runtime polling for I/O instead of blocking in `epoll_wait`. Only for a load
+    /// generator with a CPU of its own (the `split` placement). A sleeping client must be woken by
+    /// every response it waits for, and over loopback that wake-up (an inter-processor interrupt,
+    /// a VM exit on a virtual machine) is charged to the daemon that sent it: a cost a daemon serving
+    /// a client on another machine never pays, and one that varies with the host.
+    pub busy_poll: bool,
 }
 
 /// What one workload achieved in the measured window.
@@ -87,6 +94,13 @@ pub async fn drive(
             Ok::<_, anyhow::Error>(first.until(CpuReading::now(pid)?))
         })
     });
+    if config.busy_poll {
+        tokio::spawn(async move {
+            while Instant::now() < end {
+                tokio::task::yield_now().await;
+            }
+        });
+    }
     let transport = Arc::new(transport.clone());
     let request: Arc<[u8]> = format!("GET {path} HTTP/1.1\r\nHost: docker\r\n\r\n")
         .into_bytes()
@@ -433,9 +447,10 @@ fn parse_radix(digits: &[u8], radix: u32) -> io::Result<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio::io::AsyncWriteExt;
-    use tokio::net::UnixStream;
-    use wharf_tests::RefDockerd;
+    use crate::bench::cpu::this_thread_cpu_time;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::{UnixListener, UnixStream};
+    use wharf_tests::{RefDockerd, TempDir};
 
     const LENGTH: &[u8] =
         b"HTTP/1.1 200 OK\r\nApi-Version: 1.41\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nOK";
@@ -578,6 +593,7 @@ mod tests {
             connections: 4,
             warmup: Duration::from_millis(100),
             duration: Duration::from_millis(500),
+            busy_poll: false,
         };
         let transport = Transport::Unix(dockerd.socket().to_owned());
         let result = runtime
@@ -598,5 +614,54 @@ mod tests {
             .unwrap();
         assert_eq!(missing.ok, 0);
         assert!(missing.errors > 10, "{missing:?}");
+    }
+
+    /// A server on `path` that answers every request on every connection 20 ms late.
+    async fn slow_server(path: &std::path::Path) {
+        let listener = UnixListener::bind(path).unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut request = [0u8; 256];
+                    while let Ok(n @ 1..) = stream.read(&mut request).await {
+                        assert!(request[..n].ends_with(b"\r\n\r\n"));
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                        let answer = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+                        if stream.write_all(answer).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        });
+    }
+
+    #[test]
+    fn a_busy_polling_client_stays_on_its_cpu_while_it_waits_and_a_sleeping_one_does_not() {
+        let dir = TempDir::new("bp").unwrap();
+        let socket = dir.path().join("slow.sock");
+        let runtime = runtime();
+        runtime.block_on(slow_server(&socket));
+        let transport = Transport::Unix(socket);
+        let cpu_while_waiting = |busy_poll| {
+            let config = LoadConfig {
+                connections: 2,
+                warmup: Duration::ZERO,
+                duration: Duration::from_secs(1),
+                busy_poll,
+            };
+            let before = this_thread_cpu_time().unwrap();
+            let result = runtime
+                .block_on(drive(&transport, "/_ping", config, None))
+                .unwrap();
+            assert!(result.ok > 10 && result.errors == 0, "{result:?}");
+            this_thread_cpu_time().unwrap() - before
+        };
+        // Waiting ~all of the second: a few ms of work (10 ms clock ticks), against a spinning thread's
+        // whole share of a core, which even a loaded machine gives well above 100 ms.
+        let sleeping = cpu_while_waiting(false);
+        let busy = cpu_while_waiting(true);
+        assert!(sleeping <= Duration::from_millis(50), "{sleeping:?}");
+        assert!(busy >= Duration::from_millis(100), "{busy:?}");
     }
 }

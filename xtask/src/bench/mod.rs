@@ -39,6 +39,10 @@ pub struct BenchArgs {
     /// Use the release binaries already built.
     #[arg(long)]
     no_build: bool,
+    /// In the `split` placement, let the load generator sleep while it waits for responses (by
+    /// default it busy-polls its own CPU, so that no daemon is charged for waking it).
+    #[arg(long)]
+    no_busy_poll: bool,
     /// Measured seconds per workload.
     #[arg(long, default_value_t = 5.0)]
     duration: f64,
@@ -200,6 +204,7 @@ pub fn bench(args: BenchArgs) -> Result<()> {
         connections: args.connections,
         warmup: Duration::from_secs_f64(args.warmup),
         duration: Duration::from_secs_f64(args.duration),
+        busy_poll: false,
     };
     let runtime = match args.load_threads {
         0 => tokio::runtime::Builder::new_current_thread(),
@@ -222,13 +227,7 @@ pub fn bench(args: BenchArgs) -> Result<()> {
         None
     } else {
         Some(http_and_resources(
-            &runtime,
-            &kinds,
-            &bins,
-            &certs,
-            config,
-            args.starts,
-            args.cpus,
+            &runtime, &kinds, &bins, &certs, config, &args,
         )?)
     };
     let containers = if args.skip_containers {
@@ -270,9 +269,9 @@ fn http_and_resources(
     bins: &Binaries,
     certs: &DevCerts,
     config: LoadConfig,
-    start_count: usize,
-    placement: CpuPlacement,
+    args: &BenchArgs,
 ) -> Result<HttpResults> {
+    let (start_count, placement) = (args.starts, args.cpus);
     let split = match placement {
         CpuPlacement::Shared => None,
         CpuPlacement::Split | CpuPlacement::Both => CpuSplit::halve()?,
@@ -280,14 +279,23 @@ fn http_and_resources(
     let shared = placement != CpuPlacement::Split || split.is_none();
     let mut runs = Vec::new();
     if let Some(split) = &split {
+        let config = LoadConfig {
+            busy_poll: !args.no_busy_poll,
+            ..config
+        };
         split.pin_client()?;
         let sides = kinds
             .iter()
             .map(|&kind| measure(runtime, kind, bins, certs, config, Some(split), true))
             .collect::<Result<_>>();
         split.unpin()?;
+        let polling = if config.busy_poll {
+            " (busy-polling)"
+        } else {
+            ""
+        };
         runs.push(HttpRun {
-            placement: split.describe(),
+            placement: format!("{}{polling}", split.describe()),
             sides: sides?,
         });
     }
