@@ -1786,7 +1786,37 @@ fn fine_points_scenario(env: &Env) {
         ),
         &format!("{cgroupns_default} private 67108864 runc <nil>"),
     );
+    diffs.check(
+        "HostConfig MaskedPaths and ReadonlyPaths recorded at create",
+        inspect(
+            env,
+            "defaults",
+            "{{index .HostConfig.MaskedPaths 0}} {{.HostConfig.ReadonlyPaths}}",
+        ),
+        "/proc/asound [/proc/bus /proc/fs /proc/irq /proc/sys /proc/sysrq-trigger]",
+    );
     ok(env, &["rm", "defaults"]);
+    ok(
+        env,
+        &[
+            "create",
+            "--name",
+            "privileged",
+            "--privileged",
+            IMAGE,
+            "true",
+        ],
+    );
+    diffs.check(
+        "no MaskedPaths or ReadonlyPaths recorded for a privileged container",
+        inspect(
+            env,
+            "privileged",
+            "{{json .HostConfig.MaskedPaths}} {{json .HostConfig.ReadonlyPaths}}",
+        ),
+        "null null",
+    );
+    ok(env, &["rm", "privileged"]);
     // --cgroupns private: every hierarchy is the namespace's root.
     diffs.check(
         "cgroup paths with --cgroupns private",

@@ -15,7 +15,7 @@ use crate::containers::config::merge_image_config;
 use crate::containers::etcfiles::{default_hostname, EtcPaths};
 use crate::containers::record::{now_nanos, ContainerRecord};
 use crate::containers::spec::mounts::DEFAULT_SHM_SIZE;
-use crate::containers::spec::{self, network_mode};
+use crate::containers::spec::{self, linux, network_mode};
 use crate::images::oci::chain_ids;
 use crate::logs::LogOptions;
 
@@ -40,8 +40,10 @@ const JSON_FILE: &str = "json-file";
 pub const NO_LOG: &str = "none";
 
 /// Records what a setting left empty means, as dockerd records it at create (so that inspect shows
-/// `ShmSize` 67108864, `IpcMode` private, `CgroupnsMode` host or private, `Runtime` runc), and drops the
-/// "unlimited" spellings dockerd stores as null (`PidsLimit` 0 or -1, `MemorySwappiness` -1).
+/// `ShmSize` 67108864, `IpcMode` private, `CgroupnsMode` host or private, `Runtime` runc, and for a
+/// container that is not privileged the default `MaskedPaths` and `ReadonlyPaths` unless given, even
+/// empty), and drops the "unlimited" spellings dockerd stores as null (`PidsLimit` 0 or -1,
+/// `MemorySwappiness` -1).
 fn fill_defaults(hc: &mut HostConfig, cgroup_v2: bool) {
     let unset = |value: &Option<String>| value.as_deref().is_none_or(str::is_empty);
     if hc.shm_size.is_none_or(|size| size == 0) {
@@ -68,6 +70,13 @@ fn fill_defaults(hc: &mut HostConfig, cgroup_v2: bool) {
     }
     if hc.memory_swappiness == Some(-1) {
         hc.memory_swappiness = None;
+    }
+    if !hc.privileged.unwrap_or(false) {
+        let owned = |paths: &[&str]| paths.iter().map(|p| p.to_string()).collect();
+        hc.masked_paths
+            .get_or_insert_with(|| owned(&linux::MASKED_PATHS));
+        hc.readonly_paths
+            .get_or_insert_with(|| owned(&linux::READONLY_PATHS));
     }
 }
 
@@ -227,6 +236,11 @@ mod tests {
         let mut v2 = HostConfig::default();
         fill_defaults(&mut v2, true);
         assert_eq!(v2.cgroupns_mode, Some(HostConfigCgroupnsModeEnum::PRIVATE));
+        assert_eq!(
+            hc.masked_paths.as_deref().map(<[_]>::len),
+            Some(linux::MASKED_PATHS.len())
+        );
+        assert_eq!(hc.readonly_paths.unwrap()[0], linux::READONLY_PATHS[0]);
 
         let mut asked = HostConfig {
             shm_size: Some(1 << 20),
@@ -234,9 +248,24 @@ mod tests {
             cgroupns_mode: Some(HostConfigCgroupnsModeEnum::PRIVATE),
             pids_limit: Some(10),
             memory_swappiness: Some(0),
+            masked_paths: Some(Vec::new()),
             ..HostConfig::default()
         };
         fill_defaults(&mut asked, false);
+        assert_eq!(
+            asked.masked_paths,
+            Some(Vec::new()),
+            "an empty list is kept"
+        );
+        let mut privileged = HostConfig {
+            privileged: Some(true),
+            ..HostConfig::default()
+        };
+        fill_defaults(&mut privileged, false);
+        assert_eq!(
+            (privileged.masked_paths, privileged.readonly_paths),
+            (None, None)
+        );
         assert_eq!(asked.shm_size, Some(1 << 20));
         assert_eq!(asked.ipc_mode.as_deref(), Some("host"));
         assert_eq!(
