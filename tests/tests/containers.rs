@@ -1,8 +1,8 @@
 //! Containers end to end: the real docker CLI against the real wharfd (its own containerd, runc) running
 //! a static-busybox image imported with `docker import` — run and its exit codes, env, workdir, users,
 //! stdin; ps and its filters; stop, start, restart, kill, wait, pause, unpause, top, rename, inspect, rm,
-//! prune; logs; events; restart policies; bind, tmpfs and read-only mounts; the memory limit's OOM kill;
-//! seccomp profiles; crashes of wharfd with and without `--live-restore`.
+//! prune; exec and terminal sizes; logs; events; restart policies; bind, tmpfs and read-only mounts;
+//! the memory limit's OOM kill; seccomp profiles; crashes of wharfd with and without `--live-restore`.
 //!
 //! Each scenario is a function of the docker CLI's environment alone, so it runs unchanged against
 //! Debian's dockerd 20.10: `WHARF_E2E_AGAINST=dockerd cargo test -p wharf-tests --test containers`
@@ -251,6 +251,11 @@ fn run_passes_output_exit_codes_env_workdir_users_and_stdin() {
         "run_passes_output_exit_codes_env_workdir_users_and_stdin",
         run_scenario,
     );
+}
+
+#[test]
+fn exec_runs_commands_in_running_containers() {
+    against_daemon("exec_runs_commands_in_running_containers", exec_scenario);
 }
 
 #[test]
@@ -526,6 +531,184 @@ fn run_scenario(env: &Env) {
 /// `--privileged` gives the host's devices. dockerd grants every capability it knows of, so where this
 /// host's bounding set lacks one (some sandboxes drop CAP_SYS_RESOURCE) runc cannot start its privileged
 /// containers; wharfd grants the host's and must run them.
+/// `docker exec`: output, exit codes, the container's environment with the exec's changes, users,
+/// working directories, stdin, TTYs, detached execs, `ExecIDs` and the errors.
+fn exec_scenario(env: &Env) {
+    let id = run_detached(env, "ex", &["sh", "-c", "echo $$ > /pid1; exec sleep 1000"]);
+    let ok_in = |args: &[&str]| {
+        let mut all = vec!["exec"];
+        all.extend_from_slice(args);
+        ok(env, &all)
+    };
+    // Both streams, and the exit code, which the CLI reads from exec inspect after the stream.
+    assert_eq!(ok_in(&["ex", "sh", "-c", "echo out"]), "out\n");
+    let out = docker(env, &["exec", "ex", "sh", "-c", "echo err >&2; exit 3"]);
+    assert_eq!((out.status.code(), out.stderr.as_str()), (Some(3), "err\n"));
+    // The container's processes: the exec is another process beside pid 1.
+    assert_eq!(ok_in(&["ex", "cat", "/pid1"]), "1\n");
+    let exec_pid = ok_in(&["ex", "sh", "-c", "echo $$"]);
+    assert_ne!(exec_pid.trim(), "1", "an exec is not the container's init");
+    assert_eq!(
+        ok_in(&["ex", "cat", "/proc/1/cmdline"]),
+        "sleep\u{0}1000\u{0}"
+    );
+    // Environment: the container's (HOSTNAME from its config), the exec's added and replacing.
+    let env_out = ok_in(&["-e", "A=b", "-e", "PATH=/bin", "ex", "env"]);
+    let vars = sorted_lines(&env_out);
+    assert!(vars.contains(&"A=b".to_owned()), "{env_out}");
+    assert!(vars.contains(&"PATH=/bin".to_owned()), "{env_out}");
+    assert!(
+        vars.contains(&format!("HOSTNAME={}", &id[..12])),
+        "{env_out}"
+    );
+    // User and working directory.
+    assert_eq!(
+        ok_in(&[
+            "-u",
+            "1:2",
+            "-w",
+            "/bin",
+            "ex",
+            "sh",
+            "-c",
+            "id -u; id -g; pwd"
+        ]),
+        "1\n2\n/bin\n"
+    );
+    assert_eq!(ok_in(&["-w", "/etc", "ex", "pwd"]), "/etc\n");
+    // stdin, to its end.
+    let out = RunCommand::new("sh")
+        .envs(env.iter().cloned())
+        .arg("-c")
+        .arg("printf 'a\\nb\\n' | docker exec -i ex sh -c 'read x; echo got $x; cat'")
+        .timeout(Duration::from_secs(30))
+        .run()
+        .unwrap();
+    assert_eq!(out.stdout, "got a\nb\n", "{}", out.stderr);
+    // A TTY (through `script`, which gives the CLI a terminal): the process sees one, TERM is set.
+    let out = RunCommand::new("script")
+        .envs(env.iter().cloned())
+        .args([
+            "-qc",
+            "docker exec -it ex sh -c 'tty; echo $TERM'",
+            "/dev/null",
+        ])
+        .timeout(Duration::from_secs(30))
+        .run()
+        .unwrap();
+    assert!(
+        out.stdout.contains("/dev/pts/") && out.stdout.contains("xterm"),
+        "{out:?}"
+    );
+    // Detached: it runs on, is listed in ExecIDs while it runs, and leaves no trace in the log.
+    ok_in(&["-d", "ex", "sh", "-c", "echo detached; sleep 30"]);
+    eventually(
+        Duration::from_secs(10),
+        "the detached exec in ExecIDs",
+        || inspect(env, "ex", "{{len .ExecIDs}}") == "1",
+    );
+    assert!(!ok(env, &["logs", "ex"]).contains("detached"));
+    // A command that cannot start: dockerd's message and exit code 126.
+    let out = docker(env, &["exec", "ex", "no-such-command"]);
+    assert_eq!(out.status.code(), Some(126), "{out:?}");
+    assert!(out.stdout.contains("executable file not found"), "{out:?}");
+    // Not running, not there.
+    ok(env, &["create", "--name", "idle", IMAGE, "true"]);
+    let idle = id_of(env, "idle");
+    fails_with(
+        env,
+        &["exec", "idle", "true"],
+        &format!("Container {idle} is not running"),
+    );
+    fails_with(env, &["exec", "nope", "true"], "No such container: nope");
+    ok(env, &["pause", "ex"]);
+    fails_with(
+        env,
+        &["exec", "ex", "true"],
+        "Container ex is paused, unpause the container before exec",
+    );
+    ok(env, &["unpause", "ex"]);
+    exec_api_checks(env, &id);
+    ok(env, &["rm", "-f", "ex", "idle"]);
+}
+
+/// What the docker CLI does not show of exec and resize, over raw HTTP: exec inspect while an exec has
+/// not ended (`"ExitCode": null`) and after, a second start, an unknown exec, and a TTY's new size.
+fn exec_api_checks(env: &Env, id: &str) {
+    let host = env
+        .iter()
+        .find(|(k, _)| k == "DOCKER_HOST")
+        .map(|(_, v)| v.clone())
+        .unwrap();
+    let socket = std::path::PathBuf::from(host.strip_prefix("unix://").unwrap());
+    let call = |method: &str, uri: &str, body: Option<&str>| {
+        let json = [("Content-Type", "application/json")];
+        let headers: &[(&str, &str)] = if body.is_some() { &json } else { &[] };
+        let response =
+            wharf_tests::http::request(&socket, method, uri, headers, body.map(str::as_bytes))
+                .unwrap();
+        let value: serde_json::Value =
+            serde_json::from_slice(&response.body).unwrap_or(serde_json::Value::Null);
+        (response.status, value)
+    };
+    let (status, created) = call(
+        "POST",
+        &format!("/v1.41/containers/{id}/exec"),
+        Some(r#"{"Cmd":["true"]}"#),
+    );
+    assert_eq!(status, 201, "{created}");
+    let exec = created["Id"].as_str().unwrap().to_owned();
+    let (_, before) = call("GET", &format!("/v1.41/exec/{exec}/json"), None);
+    assert_eq!(
+        (
+            &before["Running"],
+            &before["ExitCode"],
+            &before["ContainerID"]
+        ),
+        (
+            &serde_json::json!(false),
+            &serde_json::Value::Null,
+            &serde_json::json!(id)
+        ),
+        "{before}"
+    );
+    let start = format!("/v1.41/exec/{exec}/start");
+    assert_eq!(call("POST", &start, Some(r#"{"Detach":true}"#)).0, 200);
+    eventually(Duration::from_secs(10), "the exec's exit code", || {
+        call("GET", &format!("/v1.41/exec/{exec}/json"), None).1["ExitCode"] == 0
+    });
+    let (status, again) = call("POST", &start, Some(r#"{"Detach":true}"#));
+    assert_eq!(
+        (status, again["message"].as_str().unwrap_or("")),
+        (
+            409,
+            format!("Error: Exec command {exec} has already run").as_str()
+        )
+    );
+    let (status, unknown) = call("GET", "/v1.41/exec/nope/json", None);
+    assert_eq!(
+        (status, &unknown["message"]),
+        (404, &serde_json::json!("No such exec instance: nope"))
+    );
+    // A TTY's size, as `docker run -t` and a resized terminal set it.
+    ok(
+        env,
+        &["run", "-d", "-t", "--name", "tty", IMAGE, "sleep", "100"],
+    );
+    assert_eq!(
+        call("POST", "/v1.41/containers/tty/resize?h=40&w=120", None).0,
+        200
+    );
+    assert_eq!(
+        ok(
+            env,
+            &["exec", "tty", "sh", "-c", "stty size < /proc/1/fd/0"]
+        ),
+        "40 120\n"
+    );
+    ok(env, &["rm", "-f", "tty"]);
+}
+
 fn privileged_sees_the_host_devices(env: &Env) {
     if Against::from_env().unwrap() == Against::Dockerd && !full_capability_bounding_set() {
         eprintln!(

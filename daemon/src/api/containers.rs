@@ -1,5 +1,5 @@
 //! Container routes — moby's `api/server/router/container`: create, list, inspect, start, stop, restart,
-//! kill, wait, pause, unpause, rename, top, logs, attach, remove, prune.
+//! kill, wait, pause, unpause, rename, top, logs, attach, resize, remove, prune.
 //!
 //! `attach` takes the connection over (HTTP upgrade to `tcp`, as the docker CLI asks) and streams the
 //! container's output in stdcopy frames (raw with a TTY), and the client's input to its stdin.
@@ -52,7 +52,7 @@ pub fn routes() -> Router<AppState> {
         .route("/containers/{id}", delete(remove))
 }
 
-async fn runtime(state: &AppState) -> Result<Runtime, ApiError> {
+pub(super) async fn runtime(state: &AppState) -> Result<Runtime, ApiError> {
     state
         .wait_backend()
         .await
@@ -60,12 +60,12 @@ async fn runtime(state: &AppState) -> Result<Runtime, ApiError> {
         .ok_or_else(|| ApiError::new(ErrorKind::Unavailable, "containerd is not available"))
 }
 
-fn params(query: &Option<String>) -> Params {
+pub(super) fn params(query: &Option<String>) -> Params {
     Params::parse(query.as_deref())
 }
 
 /// An optional integer parameter (`t`, `tail`...), 400 when it is not one.
-fn int_param(p: &Params, key: &str) -> Result<Option<i64>, ApiError> {
+pub(super) fn int_param(p: &Params, key: &str) -> Result<Option<i64>, ApiError> {
     match p.get(key) {
         "" => Ok(None),
         v => v
@@ -145,7 +145,7 @@ async fn top(
 }
 
 /// The stream's media type: multiplexed (stdcopy) without a TTY from API 1.42, raw otherwise.
-fn stream_media_type(version: ApiVersion, tty: bool) -> &'static str {
+pub(super) fn stream_media_type(version: ApiVersion, tty: bool) -> &'static str {
     if !tty && version >= ApiVersion::new(1, 42) {
         "application/vnd.docker.multiplexed-stream"
     } else {
@@ -286,12 +286,16 @@ async fn rename(
     Ok(no_content())
 }
 
-/// Terminal sizes are accepted and ignored until TTY resizing is wired.
+/// `POST /containers/{id}/resize?h=&w=`: the size of a running container's terminal.
 async fn resize(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    runtime(&state).await?.store().get(&id)?;
+    let rt = runtime(&state).await?;
+    let p = params(&query);
+    let size = |key| int_param(&p, key).map(|v| v.and_then(|v| u32::try_from(v).ok()).unwrap_or(0));
+    rt.resize(&id, size("h")?, size("w")?).await?;
     Ok(StatusCode::OK.into_response())
 }
 
@@ -436,7 +440,7 @@ async fn attach(
 
 /// The attached output as the wire carries it: stdcopy frames, or raw bytes with a TTY; only the streams
 /// asked for.
-fn output_frames(
+pub(super) fn output_frames(
     output: tokio::sync::mpsc::Receiver<crate::runtime::io::Chunk>,
     (stdout, stderr): (bool, bool),
     tty: bool,

@@ -9,6 +9,7 @@ pub mod access_log;
 pub mod containers;
 pub mod error;
 pub mod events;
+pub mod exec;
 pub mod extract;
 pub mod images;
 pub mod params;
@@ -31,7 +32,8 @@ pub fn router(state: AppState) -> ApiService {
         .merge(system::routes())
         .merge(events::routes())
         .merge(images::routes())
-        .merge(containers::routes());
+        .merge(containers::routes())
+        .merge(exec::routes());
     with_layers(routes, state)
 }
 

@@ -22,12 +22,13 @@ use containerd_client::services::v1::{
     leases_client::LeasesClient, tasks_client::TasksClient, version_client::VersionClient,
     AddResourceRequest, ApplyRequest, CloseIoRequest, Container, CreateContainerRequest,
     CreateImageRequest, CreateRequest as LeaseCreateRequest, CreateTaskRequest,
-    DeleteContainerRequest, DeleteContentRequest, DeleteImageRequest,
-    DeleteRequest as LeaseDeleteRequest, DeleteTaskRequest, GetContainerRequest, GetImageRequest,
-    GetRequest as TaskGetRequest, Image, Info as ContentInfo, InfoRequest, KillRequest,
-    ListContainersRequest, ListContentRequest, ListImagesRequest, ListPidsRequest,
-    PauseTaskRequest, PluginsRequest, ReadContentRequest, Resource, ResumeTaskRequest,
-    StartRequest, UpdateImageRequest, WaitRequest, WriteContentRequest,
+    DeleteContainerRequest, DeleteContentRequest, DeleteImageRequest, DeleteProcessRequest,
+    DeleteRequest as LeaseDeleteRequest, DeleteTaskRequest, ExecProcessRequest,
+    GetContainerRequest, GetImageRequest, GetRequest as TaskGetRequest, Image, Info as ContentInfo,
+    InfoRequest, KillRequest, ListContainersRequest, ListContentRequest, ListImagesRequest,
+    ListPidsRequest, PauseTaskRequest, PluginsRequest, ReadContentRequest, ResizePtyRequest,
+    Resource, ResumeTaskRequest, StartRequest, UpdateImageRequest, WaitRequest,
+    WriteContentRequest,
 };
 use containerd_client::tonic::metadata::AsciiMetadataValue;
 use containerd_client::tonic::transport::{Channel, Endpoint};
@@ -727,14 +728,74 @@ impl Containerd {
 
     /// Closes a task's stdin (the shim keeps the FIFO open, so closing our end alone is not an EOF).
     pub async fn task_close_stdin(&self, container_id: &str) -> Result<()> {
+        self.process_close_stdin(container_id, "").await
+    }
+
+    /// Closes the stdin of a task's process: its init with an empty `exec_id`, else that exec process.
+    pub async fn process_close_stdin(&self, container_id: &str, exec_id: &str) -> Result<()> {
         self.tasks()
             .close_io(self.unary(CloseIoRequest {
                 container_id: container_id.to_owned(),
-                exec_id: String::new(),
+                exec_id: exec_id.to_owned(),
                 stdin: true,
             }))
             .await
             .map_err(rpc("task close io"))?;
+        Ok(())
+    }
+
+    /// Adds an exec process to a running task (started with [`Self::task_start`] and its `exec_id`).
+    pub async fn process_exec(&self, request: ExecProcessRequest) -> Result<()> {
+        self.tasks()
+            .exec(self.unary(request))
+            .await
+            .map_err(rpc("task exec"))?;
+        Ok(())
+    }
+
+    /// Waits, without a deadline, until a task's exec process exits; answers its exit status.
+    pub async fn process_wait(&self, container_id: &str, exec_id: &str) -> Result<u32> {
+        Ok(self
+            .tasks()
+            .wait(self.req(WaitRequest {
+                container_id: container_id.to_owned(),
+                exec_id: exec_id.to_owned(),
+            }))
+            .await
+            .map_err(rpc("task wait"))?
+            .into_inner()
+            .exit_status)
+    }
+
+    /// Deletes an exited exec process.
+    pub async fn process_delete(&self, container_id: &str, exec_id: &str) -> Result<()> {
+        self.tasks()
+            .delete_process(self.unary(DeleteProcessRequest {
+                container_id: container_id.to_owned(),
+                exec_id: exec_id.to_owned(),
+            }))
+            .await
+            .map_err(rpc("task delete process"))?;
+        Ok(())
+    }
+
+    /// Resizes the terminal of a task's process (its init with an empty `exec_id`).
+    pub async fn process_resize(
+        &self,
+        container_id: &str,
+        exec_id: &str,
+        width: u32,
+        height: u32,
+    ) -> Result<()> {
+        self.tasks()
+            .resize_pty(self.unary(ResizePtyRequest {
+                container_id: container_id.to_owned(),
+                exec_id: exec_id.to_owned(),
+                width,
+                height,
+            }))
+            .await
+            .map_err(rpc("task resize pty"))?;
         Ok(())
     }
 

@@ -224,6 +224,20 @@ impl Runtime {
         Ok(())
     }
 
+    /// `POST /containers/{id}/resize`: the size of a running container's terminal (a container without
+    /// one ignores it, as the shim does).
+    pub async fn resize(&self, id_or_name: &str, height: u32, width: u32) -> Result<(), ApiError> {
+        let record = self.store().get(id_or_name)?;
+        if !record.state.running {
+            return Err(not_running(&record.id));
+        }
+        self.inner
+            .cd
+            .process_resize(&record.id, "", width, height)
+            .await
+            .map_err(Into::into)
+    }
+
     /// `POST /containers/{id}/pause`.
     pub async fn pause(&self, id_or_name: &str) -> Result<(), ApiError> {
         let (record, handle) = self.lookup(id_or_name)?;

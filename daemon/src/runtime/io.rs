@@ -45,10 +45,15 @@ pub struct Fifos {
 impl Fifos {
     /// The paths in `dir` for a container with (or without) stdin and a TTY.
     pub fn in_dir(dir: &Path, stdin: bool, tty: bool) -> Self {
+        Self::named(dir, "init", stdin, tty)
+    }
+
+    /// The paths `<dir>/<name>-stdin` (and so on) for a process with (or without) stdin and a TTY.
+    pub fn named(dir: &Path, name: &str, stdin: bool, tty: bool) -> Self {
         Self {
-            stdin: stdin.then(|| dir.join("init-stdin")),
-            stdout: dir.join("init-stdout"),
-            stderr: (!tty).then(|| dir.join("init-stderr")),
+            stdin: stdin.then(|| dir.join(format!("{name}-stdin"))),
+            stdout: dir.join(format!("{name}-stdout")),
+            stderr: (!tty).then(|| dir.join(format!("{name}-stderr"))),
         }
     }
 

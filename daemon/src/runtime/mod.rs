@@ -12,6 +12,7 @@
 mod control;
 mod create;
 mod devices;
+mod exec;
 mod exit;
 pub mod io;
 pub mod query;
@@ -41,6 +42,7 @@ use crate::events::{self, EventBus};
 use crate::images::{ImageStore, ImageUsers};
 
 pub use create::CreateRequest;
+pub use exec::ExecStream;
 pub use io::AttachHub;
 pub use query::ListOptions;
 pub use remove::PruneReport;
@@ -97,6 +99,7 @@ struct Inner {
     cgroup_v2: bool,
     init_path: Option<PathBuf>,
     handles: Mutex<HashMap<String, Arc<Handle>>>,
+    execs: exec::ExecTable,
     shutting_down: AtomicBool,
 }
 
@@ -229,6 +232,7 @@ impl Runtime {
                 cgroup_v2: options.cgroup_v2,
                 init_path: find_init(),
                 handles: Mutex::default(),
+                execs: exec::ExecTable::default(),
                 shutting_down: AtomicBool::new(false),
             }),
         }

@@ -264,6 +264,8 @@ impl Runtime {
             Ok(mounts) => super::rootfs::overlay_data(&mounts),
             Err(_) => HashMap::new(),
         };
+        let execs = self.open_execs(&record.id);
+        out.exec_ids = (!execs.is_empty()).then_some(execs);
         out.graph_driver = Some(DriverData {
             name: record.driver.clone(),
             data,

@@ -64,6 +64,7 @@ impl Runtime {
         self.destroy(&record).await?;
         handle.status.send_modify(|s| s.removed = true);
         self.drop_handle(&id);
+        self.inner.execs.forget_container(&id);
         Ok(())
     }
 

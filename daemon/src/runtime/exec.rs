@@ -1,0 +1,614 @@
+//! `docker exec`: more processes in a running container, as dockerd runs them.
+//!
+//! `POST /containers/{id}/exec` records what to run; `POST /exec/{id}/start` adds the process to the
+//! container's containerd task with the container's own process settings (from the spec its task runs
+//! with) changed by the exec's command, environment, user, working directory, TTY and privilege, and
+//! streams its output to the client that started it; `GET /exec/{id}/json` tells whether it runs and how
+//! it ended. The exit code is recorded before the stream ends, so a client that inspects the exec once
+//! its output ended (the docker CLI does) always finds it.
+//!
+//! An exec's FIFOs live in their own directory, `<exec-root>/execs/<exec-id>`, gone when it ends. Its
+//! output goes only to the client that started it, never to the container's log. Ended execs stay
+//! inspectable until their container is removed, up to [`MAX_ENDED`] of them (the oldest go first).
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
+
+use bytes::Bytes;
+use containerd_client::services::v1::ExecProcessRequest;
+use oci_spec::runtime::{BoxBuilder, LinuxCapabilities, Process, Spec};
+use tokio::net::unix::pipe;
+use tokio::sync::{mpsc, watch};
+use wharf_client_core::models::{ExecConfig, ExecInspectResponse, ProcessConfig};
+use wharf_client_core::ErrorKind;
+
+use super::io::{AttachHub, Chunk, Fifos};
+use super::{rootfs, system, Runtime};
+use crate::api::ApiError;
+use crate::containers::ids::new_id;
+use crate::containers::record::ContainerRecord;
+use crate::containers::spec::{caps, process};
+use crate::containers::users::resolve_user_in;
+
+/// containerd's type URL for an OCI process spec.
+const PROCESS_TYPE_URL: &str = "types.containerd.io/opencontainers/runtime-spec/1/Process";
+
+/// How many ended execs are kept for inspection, over all containers.
+pub const MAX_ENDED: usize = 1024;
+
+/// How many execs that have not ended (created or running) the daemon holds at once.
+pub const MAX_OPEN: usize = 4096;
+
+/// dockerd's exit code for an exec whose process could not be started.
+const START_FAILED: i64 = 126;
+
+/// How long to wait for the shim to open an exec's stdin.
+const STDIN_OPEN_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// One exec: what to run, and how far it got.
+#[derive(Debug)]
+pub struct Exec {
+    id: String,
+    container_id: String,
+    config: ExecConfig,
+    progress: Mutex<Progress>,
+    /// True once the exec ended and its exit code is recorded.
+    ended: watch::Sender<bool>,
+    /// The write end of its stdin, while it runs with stdin attached.
+    stdin: tokio::sync::Mutex<Option<pipe::Sender>>,
+}
+
+#[derive(Debug, Default)]
+struct Progress {
+    started: bool,
+    running: bool,
+    pid: u32,
+    exit_code: Option<i64>,
+    ended_at: Option<Instant>,
+}
+
+impl Exec {
+    fn progress(&self) -> std::sync::MutexGuard<'_, Progress> {
+        self.progress.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn tty(&self) -> bool {
+        self.config.tty.unwrap_or(false)
+    }
+
+    fn command(&self) -> &[String] {
+        self.config.cmd.as_deref().unwrap_or(&[])
+    }
+
+    /// `exec_create: sleep 3`, as dockerd names the events (entrypoint, a space, the arguments).
+    fn event(&self, action: &str) -> String {
+        let (entrypoint, args) = match self.command().split_first() {
+            Some((first, rest)) => (first.as_str(), rest),
+            None => ("", &[][..]),
+        };
+        format!("{action}: {entrypoint} {}", args.join(" "))
+    }
+
+    /// Records the end and wakes whoever waits for it.
+    fn end(&self, code: i64) {
+        {
+            let mut p = self.progress();
+            p.running = false;
+            p.exit_code = Some(code);
+            p.ended_at = Some(Instant::now());
+        }
+        self.ended.send_replace(true);
+    }
+}
+
+/// Every exec the daemon knows, by ID.
+#[derive(Debug, Default)]
+pub struct ExecTable {
+    execs: Mutex<HashMap<String, Arc<Exec>>>,
+}
+
+impl ExecTable {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Exec>>> {
+        self.execs.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn get(&self, id: &str) -> Result<Arc<Exec>, ApiError> {
+        self.lock().get(id).cloned().ok_or_else(|| {
+            ApiError::new(ErrorKind::NotFound, format!("No such exec instance: {id}"))
+        })
+    }
+
+    /// Adds `exec`, first forgetting the oldest ended ones beyond [`MAX_ENDED`]; refused when
+    /// [`MAX_OPEN`] execs have not ended.
+    fn insert(&self, exec: Arc<Exec>) -> Result<(), ApiError> {
+        let mut execs = self.lock();
+        let open = execs
+            .values()
+            .filter(|e| e.progress().exit_code.is_none())
+            .count();
+        if open >= MAX_OPEN {
+            return Err(ApiError::new(
+                ErrorKind::Unavailable,
+                format!("too many execs: {MAX_OPEN} have not ended yet"),
+            ));
+        }
+        let mut ended: Vec<(Instant, String)> = execs
+            .values()
+            .filter_map(|e| e.progress().ended_at.map(|at| (at, e.id.clone())))
+            .collect();
+        if ended.len() >= MAX_ENDED {
+            ended.sort();
+            for (_, id) in &ended[..=ended.len() - MAX_ENDED] {
+                execs.remove(id);
+            }
+        }
+        execs.insert(exec.id.clone(), exec);
+        Ok(())
+    }
+
+    /// Forgets the execs of a removed container.
+    pub fn forget_container(&self, container_id: &str) {
+        self.lock().retain(|_, e| e.container_id != container_id);
+    }
+
+    /// The IDs of the container's execs that have not ended, started or not (inspect's `ExecIDs`).
+    pub fn open_in(&self, container_id: &str) -> Vec<String> {
+        self.lock()
+            .values()
+            .filter(|e| e.container_id == container_id && e.progress().exit_code.is_none())
+            .map(|e| e.id.clone())
+            .collect()
+    }
+}
+
+/// A started exec, for the client that started it.
+#[derive(Debug)]
+pub struct ExecStream {
+    /// Its output, until it ends; `None` when detached.
+    pub output: Option<mpsc::Receiver<Chunk>>,
+    /// Whether it has a TTY (raw output, no stdcopy frames).
+    pub tty: bool,
+    /// Becomes true once the exit code is recorded.
+    pub ended: watch::Receiver<bool>,
+}
+
+impl Runtime {
+    /// `POST /containers/{id}/exec`: the new exec's ID.
+    pub async fn exec_create(
+        &self,
+        id_or_name: &str,
+        config: ExecConfig,
+    ) -> Result<String, ApiError> {
+        let record = self.store().get(id_or_name)?;
+        if config.cmd.as_ref().is_none_or(Vec::is_empty) {
+            return Err(ApiError::invalid("No exec command specified"));
+        }
+        ensure_running(&record, id_or_name)?;
+        let exec = Arc::new(Exec {
+            id: new_id()?,
+            container_id: record.id.clone(),
+            config,
+            progress: Mutex::default(),
+            ended: watch::Sender::new(false),
+            stdin: tokio::sync::Mutex::new(None),
+        });
+        self.inner.execs.insert(exec.clone())?;
+        self.emit(
+            &record,
+            &exec.event("exec_create"),
+            &[("execID", exec.id.clone())],
+        );
+        Ok(exec.id.clone())
+    }
+
+    /// `GET /exec/{id}/json`.
+    pub fn exec_inspect(&self, id: &str) -> Result<ExecInspectResponse, ApiError> {
+        let exec = self.inner.execs.get(id)?;
+        let p = exec.progress();
+        let command = exec.command();
+        let user = exec.config.user.clone().filter(|u| !u.is_empty());
+        Ok(ExecInspectResponse {
+            id: Some(exec.id.clone()),
+            running: Some(p.running),
+            exit_code: p.exit_code,
+            process_config: Some(ProcessConfig {
+                tty: Some(exec.tty()),
+                entrypoint: command.first().cloned(),
+                arguments: Some(command.iter().skip(1).cloned().collect()),
+                privileged: Some(exec.config.privileged.unwrap_or(false)),
+                user,
+            }),
+            open_stdin: Some(exec.config.attach_stdin.unwrap_or(false)),
+            open_stdout: Some(exec.config.attach_stdout.unwrap_or(false)),
+            open_stderr: Some(exec.config.attach_stderr.unwrap_or(false)),
+            can_remove: Some(false),
+            container_id: Some(exec.container_id.clone()),
+            detach_keys: Some(exec.config.detach_keys.clone().unwrap_or_default()),
+            pid: Some(i64::from(p.pid)),
+        })
+    }
+
+    /// The IDs of a container's execs that have not ended.
+    pub fn open_execs(&self, container_id: &str) -> Vec<String> {
+        self.inner.execs.open_in(container_id)
+    }
+
+    /// `POST /exec/{id}/start`: starts the process; with `attach`, its output comes back as a stream.
+    /// An exec starts once: again, or while it runs, is a conflict.
+    pub async fn exec_start(&self, id: &str, attach: bool) -> Result<ExecStream, ApiError> {
+        let exec = self.inner.execs.get(id)?;
+        {
+            let mut p = exec.progress();
+            if p.exit_code.is_some() {
+                return Err(ApiError::new(
+                    ErrorKind::Conflict,
+                    format!("Error: Exec command {id} has already run"),
+                ));
+            }
+            if p.started {
+                return Err(ApiError::new(
+                    ErrorKind::Conflict,
+                    format!("Error: Exec command {id} is already running"),
+                ));
+            }
+            p.started = true;
+        }
+        let stream = ExecStream {
+            output: None,
+            tty: exec.tty(),
+            ended: exec.ended.subscribe(),
+        };
+        match self.launch_exec(&exec, attach).await {
+            Ok(output) => Ok(ExecStream { output, ..stream }),
+            Err(e) => {
+                exec.end(START_FAILED);
+                Err(e)
+            }
+        }
+    }
+
+    /// Writes to a running exec's stdin; `None` closes it.
+    pub async fn exec_write_stdin(&self, id: &str, data: Option<Bytes>) -> Result<(), ApiError> {
+        use tokio::io::AsyncWriteExt;
+        let exec = self.inner.execs.get(id)?;
+        let mut stdin = exec.stdin.lock().await;
+        match data {
+            Some(data) => match stdin.as_mut() {
+                Some(pipe) => pipe.write_all(&data).await.map_err(system),
+                None => Ok(()),
+            },
+            None => {
+                if stdin.take().is_some() {
+                    let _ = self
+                        .inner
+                        .cd
+                        .process_close_stdin(&exec.container_id, &exec.id)
+                        .await;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// `POST /exec/{id}/resize`.
+    pub async fn exec_resize(&self, id: &str, height: u32, width: u32) -> Result<(), ApiError> {
+        let exec = self.inner.execs.get(id)?;
+        if !exec.progress().running {
+            return Err(ApiError::new(
+                ErrorKind::Conflict,
+                format!("Exec {id} is not running"),
+            ));
+        }
+        self.inner
+            .cd
+            .process_resize(&exec.container_id, &exec.id, width, height)
+            .await
+            .map_err(Into::into)
+    }
+
+    /// Adds the process to the container's task and starts it; spawns what copies its output and
+    /// records its end.
+    async fn launch_exec(
+        &self,
+        exec: &Arc<Exec>,
+        attach: bool,
+    ) -> Result<Option<mpsc::Receiver<Chunk>>, ApiError> {
+        let cd = &self.inner.cd;
+        let record = self.store().get(&exec.container_id)?;
+        ensure_running(&record, &record.id)?;
+        let process = self.exec_process(&record, exec).await?;
+        let value = serde_json::to_vec(&process).map_err(system)?;
+
+        let dir = self.exec_dir(&exec.id);
+        let fifos = Fifos::named(
+            &dir,
+            "exec",
+            exec.config.attach_stdin.unwrap_or(false),
+            exec.tty(),
+        );
+        let output = fifos
+            .create()
+            .and_then(|()| fifos.open_output())
+            .map_err(|e| {
+                fifos.remove();
+                system(format!("cannot create the exec's stdio: {e}"))
+            })?;
+        let (stdin, stdout, stderr) = fifos.task_paths();
+        let added = cd
+            .process_exec(ExecProcessRequest {
+                container_id: exec.container_id.clone(),
+                exec_id: exec.id.clone(),
+                stdin,
+                stdout,
+                stderr,
+                terminal: exec.tty(),
+                spec: Some(prost_types::Any {
+                    type_url: PROCESS_TYPE_URL.to_owned(),
+                    value,
+                }),
+            })
+            .await;
+        if let Err(e) = added {
+            fifos.remove();
+            return Err(e.into());
+        }
+        let hub = Arc::new(AttachHub::default());
+        let client = attach.then(|| hub.subscribe());
+        let copier = tokio::spawn(output.copy(None, hub));
+        match cd.task_start(&exec.container_id, &exec.id).await {
+            Ok(pid) => {
+                {
+                    let mut p = exec.progress();
+                    p.pid = pid;
+                    p.running = true;
+                }
+                // The shim opens an exec's stdin when it starts the process.
+                if fifos.stdin.is_some() {
+                    match fifos.open_stdin(STDIN_OPEN_WAIT).await {
+                        Ok(sender) => *exec.stdin.lock().await = sender,
+                        Err(e) => {
+                            tracing::warn!(exec = %exec.id, "cannot open the exec's stdin: {e}")
+                        }
+                    }
+                }
+            }
+            Err(e) => {
+                *exec.stdin.lock().await = None;
+                let _ = cd.process_delete(&exec.container_id, &exec.id).await;
+                // The shim may hold the write ends of a process that never ran: nothing more comes.
+                copier.abort();
+                fifos.remove();
+                return Err(ApiError::new(ErrorKind::InvalidParameter, e.message()));
+            }
+        }
+        self.emit(
+            &record,
+            &exec.event("exec_start"),
+            &[("execID", exec.id.clone())],
+        );
+        let rt = self.clone();
+        let exec = exec.clone();
+        tokio::spawn(async move {
+            let cd = &rt.inner.cd;
+            let code = match cd.process_wait(&exec.container_id, &exec.id).await {
+                Ok(status) => i64::from(status),
+                Err(e) => {
+                    tracing::warn!(exec = %exec.id, "waiting for the exec: {e}");
+                    -1
+                }
+            };
+            let _ = copier.await;
+            *exec.stdin.lock().await = None;
+            let _ = cd.process_delete(&exec.container_id, &exec.id).await;
+            fifos.remove();
+            exec.end(code);
+            if let Ok(record) = rt.store().get(&exec.container_id) {
+                rt.emit(
+                    &record,
+                    "exec_die",
+                    &[("execID", exec.id.clone()), ("exitCode", code.to_string())],
+                );
+            }
+        });
+        Ok(client)
+    }
+
+    /// The container's process settings as its task runs them, changed as the exec asks.
+    async fn exec_process(
+        &self,
+        record: &ContainerRecord,
+        exec: &Exec,
+    ) -> Result<Process, ApiError> {
+        let container = self.inner.cd.container_get(&record.id).await?;
+        let spec: Spec = container
+            .spec
+            .as_ref()
+            .map(|any| serde_json::from_slice(&any.value))
+            .transpose()
+            .map_err(system)?
+            .ok_or_else(|| system("the container's task has no spec"))?;
+        let mut process = spec
+            .process()
+            .clone()
+            .ok_or_else(|| system("the container's spec has no process"))?;
+        let config = &exec.config;
+        let tty = exec.tty();
+        process.set_args(Some(exec.command().to_vec()));
+        process.set_terminal(Some(tty));
+        process.set_console_size(match config.console_size.as_deref() {
+            Some([h, w]) if tty && *h > 0 && *w > 0 => BoxBuilder::default()
+                .height(*h as u64)
+                .width(*w as u64)
+                .build()
+                .ok(),
+            _ => None,
+        });
+        // The container's environment as a process of its would get it (TERM with the exec's TTY),
+        // then the exec's own, replacing or adding.
+        let mut env_config = record.config.clone();
+        env_config.tty = Some(tty);
+        env_config.env = Some(
+            record
+                .config
+                .env
+                .iter()
+                .flatten()
+                .chain(config.env.iter().flatten())
+                .cloned()
+                .collect(),
+        );
+        let hostname = record.config.hostname.clone().unwrap_or_default();
+        process.set_env(Some(process::env(&env_config, &hostname)));
+        if let Some(dir) = config.working_dir.as_deref().filter(|d| !d.is_empty()) {
+            process.set_cwd(PathBuf::from(dir));
+        }
+        if let Some(user) = config.user.as_deref().filter(|u| !u.is_empty()) {
+            let mounts = self
+                .inner
+                .cd
+                .snapshot_mounts(self.inner.snapshotter, &record.id)
+                .await?;
+            let resolved = resolve_user_in(
+                &rootfs::read_text(&mounts, "etc/passwd"),
+                &rootfs::read_text(&mounts, "etc/group"),
+                user,
+                record.host_config.group_add.as_deref().unwrap_or(&[]),
+            )?;
+            let mut oci_user = process.user().clone();
+            oci_user.set_uid(resolved.uid);
+            oci_user.set_gid(resolved.gid);
+            oci_user.set_additional_gids(
+                (!resolved.additional_gids.is_empty()).then_some(resolved.additional_gids),
+            );
+            process.set_user(oci_user);
+        }
+        if config.privileged.unwrap_or(false) {
+            let set = caps::to_oci(&caps::tweak_capabilities(&[], &[], true)?);
+            let mut capabilities = LinuxCapabilities::default();
+            capabilities.set_bounding(Some(set.clone()));
+            capabilities.set_effective(Some(set.clone()));
+            capabilities.set_permitted(Some(set));
+            capabilities.set_inheritable(None);
+            capabilities.set_ambient(None);
+            process.set_capabilities(Some(capabilities));
+        }
+        Ok(process)
+    }
+
+    /// The directory of an exec's FIFOs.
+    fn exec_dir(&self, id: &str) -> PathBuf {
+        self.inner.exec_root.join("execs").join(id)
+    }
+}
+
+/// An exec needs its container running, and not paused or restarting (dockerd's wording, which names a
+/// paused container as the client did).
+fn ensure_running(record: &ContainerRecord, as_named: &str) -> Result<(), ApiError> {
+    let s = &record.state;
+    let id = &record.id;
+    let conflict = |m: String| Err(ApiError::new(ErrorKind::Conflict, m));
+    if !s.running {
+        return conflict(format!("Container {id} is not running"));
+    }
+    if s.paused {
+        return conflict(format!(
+            "Container {as_named} is paused, unpause the container before exec"
+        ));
+    }
+    if s.restarting {
+        return conflict(format!(
+            "Container {id} is restarting, wait until the container is running"
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exec(id: &str, container: &str) -> Arc<Exec> {
+        Arc::new(Exec {
+            id: id.into(),
+            container_id: container.into(),
+            config: ExecConfig {
+                cmd: Some(vec!["sh".into(), "-c".into(), "exit 3".into()]),
+                ..ExecConfig::default()
+            },
+            progress: Mutex::default(),
+            ended: watch::Sender::new(false),
+            stdin: tokio::sync::Mutex::new(None),
+        })
+    }
+
+    #[test]
+    fn the_table_finds_lists_and_forgets_execs() {
+        let table = ExecTable::default();
+        table.insert(exec("a", "c1")).unwrap();
+        table.insert(exec("b", "c2")).unwrap();
+        assert_eq!(
+            table.get("x").unwrap_err().to_string(),
+            "No such exec instance: x"
+        );
+        table.get("b").unwrap().end(0);
+        assert_eq!(table.open_in("c1"), ["a"]);
+        assert!(table.open_in("c2").is_empty(), "an ended exec is not open");
+        table.forget_container("c1");
+        assert!(table.get("a").is_err());
+        assert!(table.get("b").is_ok());
+    }
+
+    #[test]
+    fn ended_execs_beyond_the_limit_go_oldest_first() {
+        let table = ExecTable::default();
+        for n in 0..MAX_ENDED {
+            let e = exec(&n.to_string(), "c");
+            e.end(0);
+            table.insert(e).unwrap();
+        }
+        let running = exec("running", "c");
+        table.insert(running).unwrap();
+        assert!(
+            table.get("0").is_err(),
+            "the oldest ended exec is forgotten"
+        );
+        assert!(table.get("1").is_ok());
+        assert!(table.get("running").is_ok());
+        assert_eq!(table.lock().len(), MAX_ENDED);
+    }
+
+    #[test]
+    fn execs_that_never_end_are_limited() {
+        let table = ExecTable::default();
+        for n in 0..MAX_OPEN {
+            table.insert(exec(&n.to_string(), "c")).unwrap();
+        }
+        let refused = table.insert(exec("one-more", "c")).unwrap_err();
+        assert_eq!(refused.kind, ErrorKind::Unavailable);
+        table.get("0").unwrap().end(0);
+        table.insert(exec("one-more", "c")).unwrap();
+    }
+
+    #[test]
+    fn an_ended_exec_has_its_code_and_wakes_its_waiters() {
+        let e = exec("a", "c");
+        let ended = e.ended.subscribe();
+        e.progress().running = true;
+        e.end(3);
+        assert!(*ended.borrow());
+        let p = e.progress();
+        assert_eq!((p.running, p.exit_code), (false, Some(3)));
+        assert_eq!(e.event("exec_start"), "exec_start: sh -c exit 3");
+        let bare = exec("b", "c");
+        let bare = Exec {
+            config: ExecConfig {
+                cmd: Some(vec!["true".into()]),
+                ..ExecConfig::default()
+            },
+            ..Arc::into_inner(bare).unwrap()
+        };
+        assert_eq!(bare.event("exec_create"), "exec_create: true ");
+    }
+}
