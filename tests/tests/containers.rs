@@ -2150,6 +2150,9 @@ fn containers_and_logs_survive_a_kill_9_of_wharfd() {
     std::thread::sleep(Duration::from_millis(800));
     let before = counted(&env, "counter");
     assert!(before > 0);
+    ok(&env, &["exec", "-d", "counter", "sleep", "100"]);
+    let exec_fifos = wharfd.dir().join("exec/execs");
+    assert!(exec_fifos.read_dir().unwrap().next().is_some());
 
     wharfd.kill_and_restart().unwrap();
     // Without --live-restore the running container was stopped at start-up, its output drained first.
@@ -2157,6 +2160,9 @@ fn containers_and_logs_survive_a_kill_9_of_wharfd() {
         inspect(&env, "counter", "{{.State.Status}} {{.State.ExitCode}}"),
         "exited 137"
     );
+    // An exec does not outlive the daemon that started it: its FIFOs are gone (once containers are
+    // restored, which the answer above waited for).
+    assert!(!exec_fifos.exists());
     assert!(counted(&env, "counter") >= before);
     assert_eq!(
         inspect(&env, "exited", "{{.State.Status}} {{.State.ExitCode}}"),

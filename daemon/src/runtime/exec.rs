@@ -501,6 +501,17 @@ impl Runtime {
     fn exec_dir(&self, id: &str) -> PathBuf {
         self.inner.exec_root.join("execs").join(id)
     }
+
+    /// Removes every exec's FIFOs (at start-up, for those of a daemon that died).
+    pub(super) fn remove_exec_dirs(&self) {
+        let dir = self.inner.exec_root.join("execs");
+        match std::fs::remove_dir_all(&dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                tracing::warn!("removing {}: {e}", dir.display());
+            }
+            _ => {}
+        }
+    }
 }
 
 /// An exec needs its container running, and not paused or restarting (dockerd's wording, which names a

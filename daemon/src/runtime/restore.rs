@@ -30,6 +30,8 @@ impl Runtime {
     /// stopped, exited ones reaped with their exit codes, unfinished removals finished; then containers
     /// whose restart policy says so are started.
     pub async fn restore(&self) {
+        // Execs do not outlive the daemon that started them: their FIFOs are leftovers.
+        self.remove_exec_dirs();
         let records = self.store().list();
         let mut to_start = Vec::new();
         for record in records {
