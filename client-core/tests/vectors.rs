@@ -10,7 +10,7 @@ use http::Method;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use wharf_client_core::api::containers::{self, WaitCondition};
-use wharf_client_core::api::{decode_no_content, images, system};
+use wharf_client_core::api::{decode_no_content, exec, images, system};
 use wharf_client_core::host::Side;
 use wharf_client_core::request::USER_AGENT_VALUE;
 use wharf_client_core::stdcopy::{StdStream, StdcopyDecoder};
@@ -66,6 +66,11 @@ enum Call {
     ContainerLogs(Args),
     ContainerRemove(Args),
     ContainerPrune(Args),
+    ContainerResize(Args),
+    ExecCreate(Args),
+    ExecStart(Args),
+    ExecInspect(Args),
+    ExecResize(Args),
     ImageList(Args),
     ImageInspect(Args),
     ImageHistory(Args),
@@ -109,11 +114,19 @@ struct Args {
     changes: Vec<String>,
     /// An import's archive, as text.
     archive: String,
+    /// A terminal's height and width.
+    h: u32,
+    w: u32,
 }
 
 impl Args {
     fn filters(&self) -> Filters {
         filters(&self.filters)
+    }
+
+    /// The body, as the model the endpoint takes.
+    fn body_as<T: serde::de::DeserializeOwned>(&self, name: &str) -> T {
+        serde_json::from_value(self.body.clone().unwrap_or_else(|| json!({}))).expect(name)
     }
 
     fn stop(&self) -> containers::StopOptions {
@@ -283,6 +296,11 @@ fn build(name: &str, factory: &RequestFactory, call: &Call) -> Result<Request, E
             },
         )?,
         Call::ContainerPrune(a) => c::prune_request(factory, &a.filters()),
+        Call::ContainerResize(a) => c::resize_request(factory, &a.id, a.h, a.w)?,
+        Call::ExecCreate(a) => exec::create_request(factory, &a.id, &a.body_as(name))?,
+        Call::ExecStart(a) => exec::start_request(factory, &a.id, &a.body_as(name))?,
+        Call::ExecInspect(a) => exec::inspect_request(factory, &a.id)?,
+        Call::ExecResize(a) => exec::resize_request(factory, &a.id, a.h, a.w)?,
         Call::ImageList(a) => images::list_request(
             factory,
             &images::ListOptions {
@@ -357,6 +375,8 @@ fn decode(v: &ResponseVector, route: &str, response: Response) -> Result<Value, 
             json!({"id": images::imported_id(&messages), "messages": to_json(messages)})
         }
         "system_df" => to_json(system::decode_df(route, response)?),
+        "exec_create" => to_json(exec::decode_create(route, response)?),
+        "exec_inspect" => to_json(exec::decode_inspect(route, response)?),
         other => panic!("vector {:?}: unknown op {other:?}", v.name),
     })
 }

@@ -1,5 +1,5 @@
 //! Container endpoints — moby's `api/server/router/container`: create, list, inspect, start, stop,
-//! restart, kill, wait, pause, unpause, rename, top, logs, remove, prune.
+//! restart, kill, wait, pause, unpause, rename, top, logs, resize, remove, prune.
 //!
 //! Parameters go as moby's client sends them: flags as `1` when set and left out otherwise, optional values
 //! only when given, `signal` of stop and restart only to daemons of API 1.42 or later and `condition` of
@@ -224,6 +224,21 @@ pub fn rename_request(
     let mut query = Query::new();
     query.append("name", new_name);
     Ok(factory.build(Method::POST, &id_path(id, "/rename")?, &query))
+}
+
+/// `POST /containers/{id}/resize?h=&w=`: the size of the container's TTY. Its answer:
+/// [`decode_no_content`](super::decode_no_content).
+pub fn resize_request(
+    factory: &RequestFactory,
+    id: &str,
+    height: u32,
+    width: u32,
+) -> Result<Request, Error> {
+    Ok(factory.build(
+        Method::POST,
+        &id_path(id, "/resize")?,
+        &super::exec::size_query(height, width),
+    ))
 }
 
 /// `GET /containers/{id}/top`, with `ps_args` (`-ef` without them) as one string, as `docker top` joins

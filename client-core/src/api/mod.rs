@@ -6,6 +6,7 @@
 //! route (for messages) and the [`Response`].
 
 pub mod containers;
+pub mod exec;
 pub mod images;
 pub mod system;
 

@@ -15,9 +15,10 @@ use futures_util::StreamExt;
 use http::header::{CONNECTION, CONTENT_TYPE, UPGRADE};
 use http::StatusCode;
 use hyper_util::rt::TokioIo;
-use serde_json::{json, Value};
+use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
+use wharf_client_core::api::exec::ExecCreated;
 use wharf_client_core::models::{ExecConfig, ExecStartConfig};
 use wharf_client_core::{stdcopy, ErrorKind};
 
@@ -43,8 +44,8 @@ async fn create(
     JsonBody(config): JsonBody<ExecConfig>,
 ) -> Result<Response, ApiError> {
     let rt = runtime(&state).await?;
-    let exec_id = rt.exec_create(&id, config).await?;
-    Ok((StatusCode::CREATED, Json(json!({"Id": exec_id}))).into_response())
+    let id = rt.exec_create(&id, config).await?;
+    Ok((StatusCode::CREATED, Json(ExecCreated { id })).into_response())
 }
 
 async fn inspect(
