@@ -12,15 +12,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Extension, Json, Router};
 use bytes::Bytes;
-use http::header::{CONNECTION, CONTENT_TYPE, UPGRADE};
+use http::header::CONTENT_TYPE;
 use http::StatusCode;
-use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use wharf_client_core::stdcopy;
 use wharf_client_core::version::ApiVersion;
 use wharf_client_core::ErrorKind;
 
+use super::hijack;
 use super::params::Params;
 use super::version::RequestedVersion;
 use super::{ApiError, JsonBody};
@@ -65,7 +64,7 @@ pub(super) fn params(query: &Option<String>) -> Params {
 }
 
 /// An optional integer parameter (`t`, `tail`...), 400 when it is not one.
-pub(super) fn int_param(p: &Params, key: &str) -> Result<Option<i64>, ApiError> {
+fn int_param(p: &Params, key: &str) -> Result<Option<i64>, ApiError> {
     match p.get(key) {
         "" => Ok(None),
         v => v
@@ -73,6 +72,12 @@ pub(super) fn int_param(p: &Params, key: &str) -> Result<Option<i64>, ApiError> 
             .map(Some)
             .map_err(|_| ApiError::invalid(format!("strconv.Atoi: parsing {v:?}: invalid syntax"))),
     }
+}
+
+/// A terminal's `h` and `w` (0 when absent or out of range), 400 when one is not a number.
+pub(super) fn terminal_size(p: &Params) -> Result<(u32, u32), ApiError> {
+    let size = |key| int_param(p, key).map(|v| v.and_then(|v| u32::try_from(v).ok()).unwrap_or(0));
+    Ok((size("h")?, size("w")?))
 }
 
 fn no_content() -> Response {
@@ -293,9 +298,8 @@ async fn resize(
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let rt = runtime(&state).await?;
-    let p = params(&query);
-    let size = |key| int_param(&p, key).map(|v| v.and_then(|v| u32::try_from(v).ok()).unwrap_or(0));
-    rt.resize(&id, size("h")?, size("w")?).await?;
+    let (height, width) = terminal_size(&params(&query))?;
+    rt.resize(&id, height, width).await?;
     Ok(StatusCode::OK.into_response())
 }
 
@@ -367,75 +371,33 @@ async fn attach(
     let attached = rt.attach(&record.id)?;
     let tty = attached.tty;
     let media = stream_media_type(version, tty);
-    let upgrade = request
-        .headers()
-        .get(UPGRADE)
-        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"tcp"));
     let frames = output_frames(attached.output, want, tty);
-    if !upgrade {
+    if !hijack::wants_upgrade(&request) {
         return Ok(([(CONTENT_TYPE, media)], Body::from_stream(frames)).into_response());
     }
     let on_upgrade = hyper::upgrade::on(&mut request);
     let container = record.id.clone();
     let stdin_once = attached.stdin_once;
-    tokio::spawn(async move {
-        let upgraded = match on_upgrade.await {
-            Ok(u) => TokioIo::new(u),
-            Err(e) => {
-                tracing::debug!("attach upgrade failed: {e}");
-                return;
-            }
-        };
-        let (mut reader, mut writer) = tokio::io::split(upgraded);
-        let input = async {
-            if !want_stdin {
-                return;
-            }
-            let mut buf = vec![0u8; 32 * 1024];
-            loop {
-                match reader.read(&mut buf).await {
-                    Ok(0) | Err(_) => {
+    let input = want_stdin.then_some({
+        move |chunk: Option<Bytes>| {
+            let (rt, container) = (rt.clone(), container.clone());
+            async move {
+                match chunk {
+                    Some(chunk) => rt.write_stdin(&container, Some(chunk), false).await.is_ok(),
+                    None => {
                         let _ = rt.write_stdin(&container, None, stdin_once).await;
-                        return;
-                    }
-                    Ok(n) => {
-                        let chunk = Bytes::copy_from_slice(&buf[..n]);
-                        if rt
-                            .write_stdin(&container, Some(chunk), false)
-                            .await
-                            .is_err()
-                        {
-                            return;
-                        }
+                        false
                     }
                 }
             }
-        };
-        let output = async {
-            use futures_util::StreamExt;
-            let mut frames = std::pin::pin!(frames);
-            while let Some(Ok(frame)) = frames.next().await {
-                if writer.write_all(&frame).await.is_err() {
-                    return;
-                }
-            }
-            let _ = writer.shutdown().await;
-        };
-        // The output ending ends the attachment; input alone does not.
-        tokio::select! {
-            _ = output => {}
-            _ = async { input.await; std::future::pending::<()>().await } => {}
         }
     });
-    Ok((
-        StatusCode::SWITCHING_PROTOCOLS,
-        [
-            (CONNECTION, "Upgrade"),
-            (UPGRADE, "tcp"),
-            (CONTENT_TYPE, media),
-        ],
-    )
-        .into_response())
+    let output = futures_util::StreamExt::map(frames, |frame| match frame {
+        Ok(frame) => frame,
+        Err(never) => match never {},
+    });
+    tokio::spawn(hijack::serve(on_upgrade, output, input));
+    Ok(hijack::switching_protocols(media))
 }
 
 /// The attached output as the wire carries it: stdcopy frames, or raw bytes with a TTY; only the streams

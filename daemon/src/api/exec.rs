@@ -12,19 +12,17 @@ use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use bytes::Bytes;
 use futures_util::StreamExt;
-use http::header::{CONNECTION, CONTENT_TYPE, UPGRADE};
+use http::header::CONTENT_TYPE;
 use http::StatusCode;
-use hyper_util::rt::TokioIo;
 use serde_json::Value;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use wharf_client_core::api::exec::ExecCreated;
 use wharf_client_core::models::{ExecConfig, ExecStartConfig};
 use wharf_client_core::{stdcopy, ErrorKind};
 
-use super::containers::{int_param, output_frames, params, runtime, stream_media_type};
+use super::containers::{output_frames, params, runtime, stream_media_type, terminal_size};
 use super::version::RequestedVersion;
-use super::{ApiError, JsonBody};
+use super::{hijack, ApiError, JsonBody};
 use crate::runtime::io::ATTACH_QUEUE;
 use crate::runtime::Runtime;
 use crate::state::AppState;
@@ -68,9 +66,7 @@ async fn resize(
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let rt = runtime(&state).await?;
-    let p = params(&query);
-    let size = |key| int_param(&p, key).map(|v| v.and_then(|v| u32::try_from(v).ok()).unwrap_or(0));
-    let (height, width) = (size("h")?, size("w")?);
+    let (height, width) = terminal_size(&params(&query))?;
     rt.exec_resize(&id, height, width).await?;
     Ok(StatusCode::OK.into_response())
 }
@@ -82,11 +78,7 @@ async fn start(
     mut request: Request,
 ) -> Result<Response, ApiError> {
     let rt = runtime(&state).await?;
-    let upgrade = request
-        .headers()
-        .get(UPGRADE)
-        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"tcp"));
-    let on_upgrade = upgrade.then(|| hyper::upgrade::on(&mut request));
+    let on_upgrade = hijack::wants_upgrade(&request).then(|| hyper::upgrade::on(&mut request));
     let JsonBody(body) = JsonBody::<ExecStartConfig>::from_request(request, &()).await?;
     // An unknown exec is a 404 before any stream.
     let exec = rt.exec_inspect(&id)?;
@@ -99,70 +91,36 @@ async fn start(
         exec.open_stdout.unwrap_or(false),
         exec.open_stderr.unwrap_or(false),
     );
-    let (frames, started) = run(rt.clone(), id.clone(), tty, want);
+    let frames = run(rt.clone(), id.clone(), tty, want);
     let media = stream_media_type(version, tty);
+    let output = futures_util::stream::unfold(frames, |mut frames| async move {
+        let frame = frames.recv().await?;
+        Some((frame, frames))
+    });
     let Some(on_upgrade) = on_upgrade else {
-        let stream = futures_util::stream::unfold(frames, |mut frames| async move {
-            let frame = frames.recv().await?;
-            Some((Ok::<_, std::convert::Infallible>(frame), frames))
-        });
-        return Ok(([(CONTENT_TYPE, media)], Body::from_stream(stream)).into_response());
+        let body = output.map(Ok::<_, std::convert::Infallible>);
+        return Ok(([(CONTENT_TYPE, media)], Body::from_stream(body)).into_response());
     };
-    let want_stdin = exec.open_stdin.unwrap_or(false);
-    tokio::spawn(async move {
-        let upgraded = match on_upgrade.await {
-            Ok(u) => TokioIo::new(u),
-            Err(e) => {
-                tracing::debug!("exec upgrade failed: {e}");
-                return;
+    let input = exec.open_stdin.unwrap_or(false).then_some({
+        move |chunk: Option<Bytes>| {
+            let (rt, id) = (rt.clone(), id.clone());
+            async move {
+                let end = chunk.is_none();
+                rt.exec_write_stdin(&id, chunk).await.is_ok() && !end
             }
-        };
-        let (reader, mut writer) = tokio::io::split(upgraded);
-        let input = async {
-            if want_stdin && started.await.unwrap_or(false) {
-                copy_input(&rt, &id, reader).await;
-            }
-        };
-        let output = async {
-            let mut frames = frames;
-            while let Some(frame) = frames.recv().await {
-                if writer.write_all(&frame).await.is_err() {
-                    return;
-                }
-            }
-            let _ = writer.shutdown().await;
-        };
-        // The output ending (after the exit code is recorded) ends the stream; input alone does not.
-        tokio::select! {
-            _ = output => {}
-            _ = async { input.await; std::future::pending::<()>().await } => {}
         }
     });
-    Ok((
-        StatusCode::SWITCHING_PROTOCOLS,
-        [
-            (CONNECTION, "Upgrade"),
-            (UPGRADE, "tcp"),
-            (CONTENT_TYPE, media),
-        ],
-    )
-        .into_response())
+    tokio::spawn(hijack::serve(on_upgrade, output, input));
+    Ok(hijack::switching_protocols(media))
 }
 
 /// Starts exec `id` and forwards its output as wire frames until it ended and its exit code is recorded
-/// (or the error that kept it from starting, as text); `started` tells whether it started.
-fn run(
-    rt: Runtime,
-    id: String,
-    tty: bool,
-    want: (bool, bool),
-) -> (mpsc::Receiver<Bytes>, oneshot::Receiver<bool>) {
+/// (or the error that kept it from starting, as text).
+fn run(rt: Runtime, id: String, tty: bool, want: (bool, bool)) -> mpsc::Receiver<Bytes> {
     let (tx, rx) = mpsc::channel(ATTACH_QUEUE);
-    let (started_tx, started_rx) = oneshot::channel();
     tokio::spawn(async move {
         match rt.exec_start(&id, true).await {
             Ok(stream) => {
-                let _ = started_tx.send(true);
                 if let Some(output) = stream.output {
                     let mut frames = std::pin::pin!(output_frames(output, want, tty));
                     while let Some(Ok(frame)) = frames.next().await {
@@ -175,7 +133,6 @@ fn run(
                 let _ = ended.wait_for(|ended| *ended).await;
             }
             Err(e) => {
-                let _ = started_tx.send(false);
                 let text = format!("{}\r\n", e.message);
                 let frame = if tty {
                     Bytes::from(text)
@@ -186,24 +143,5 @@ fn run(
             }
         }
     });
-    (rx, started_rx)
-}
-
-/// The client's input to the exec's stdin, closed at the client's end of input.
-async fn copy_input(rt: &Runtime, id: &str, mut reader: impl tokio::io::AsyncRead + Unpin) {
-    let mut buf = vec![0u8; 32 * 1024];
-    loop {
-        match reader.read(&mut buf).await {
-            Ok(0) | Err(_) => {
-                let _ = rt.exec_write_stdin(id, None).await;
-                return;
-            }
-            Ok(n) => {
-                let chunk = Bytes::copy_from_slice(&buf[..n]);
-                if rt.exec_write_stdin(id, Some(chunk)).await.is_err() {
-                    return;
-                }
-            }
-        }
-    }
+    rx
 }

@@ -11,6 +11,7 @@ pub mod error;
 pub mod events;
 pub mod exec;
 pub mod extract;
+pub mod hijack;
 pub mod images;
 pub mod params;
 pub mod ping;

@@ -18,7 +18,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use containerd_client::services::v1::ExecProcessRequest;
-use oci_spec::runtime::{BoxBuilder, LinuxCapabilities, Process, Spec};
+use oci_spec::runtime::{BoxBuilder, Process, Spec};
 use tokio::net::unix::pipe;
 use tokio::sync::{mpsc, watch};
 use wharf_client_core::models::{ExecConfig, ExecInspectResponse, ProcessConfig};
@@ -56,6 +56,8 @@ pub struct Exec {
     progress: Mutex<Progress>,
     /// True once the exec ended and its exit code is recorded.
     ended: watch::Sender<bool>,
+    /// True once its process started with its stdin open, or failed to start: input waits for it.
+    launched: watch::Sender<bool>,
     /// The write end of its stdin, while it runs with stdin attached.
     stdin: tokio::sync::Mutex<Option<pipe::Sender>>,
 }
@@ -99,6 +101,7 @@ impl Exec {
             p.exit_code = Some(code);
             p.ended_at = Some(Instant::now());
         }
+        self.launched.send_replace(true);
         self.ended.send_replace(true);
     }
 }
@@ -192,6 +195,7 @@ impl Runtime {
             config,
             progress: Mutex::default(),
             ended: watch::Sender::new(false),
+            launched: watch::Sender::new(false),
             stdin: tokio::sync::Mutex::new(None),
         });
         self.inner.execs.insert(exec.clone())?;
@@ -269,10 +273,15 @@ impl Runtime {
         }
     }
 
-    /// Writes to a running exec's stdin; `None` closes it.
+    /// Writes to a running exec's stdin, once it started; `None` closes it.
     pub async fn exec_write_stdin(&self, id: &str, data: Option<Bytes>) -> Result<(), ApiError> {
         use tokio::io::AsyncWriteExt;
         let exec = self.inner.execs.get(id)?;
+        let _ = exec
+            .launched
+            .subscribe()
+            .wait_for(|launched| *launched)
+            .await;
         let mut stdin = exec.stdin.lock().await;
         match data {
             Some(data) => match stdin.as_mut() {
@@ -373,6 +382,7 @@ impl Runtime {
                         }
                     }
                 }
+                exec.launched.send_replace(true);
             }
             Err(e) => {
                 *exec.stdin.lock().await = None;
@@ -485,14 +495,8 @@ impl Runtime {
             process.set_user(oci_user);
         }
         if config.privileged.unwrap_or(false) {
-            let set = caps::to_oci(&caps::tweak_capabilities(&[], &[], true)?);
-            let mut capabilities = LinuxCapabilities::default();
-            capabilities.set_bounding(Some(set.clone()));
-            capabilities.set_effective(Some(set.clone()));
-            capabilities.set_permitted(Some(set));
-            capabilities.set_inheritable(None);
-            capabilities.set_ambient(None);
-            process.set_capabilities(Some(capabilities));
+            let all = caps::tweak_capabilities(&[], &[], true)?;
+            process.set_capabilities(Some(caps::process_capabilities(&all)));
         }
         Ok(process)
     }
@@ -550,6 +554,7 @@ mod tests {
             },
             progress: Mutex::default(),
             ended: watch::Sender::new(false),
+            launched: watch::Sender::new(false),
             stdin: tokio::sync::Mutex::new(None),
         })
     }

@@ -1,7 +1,7 @@
 //! Capabilities: Docker's default set, adjusted by `CapAdd`/`CapDrop` as moby's `TweakCapabilities` does,
 //! and every capability for privileged containers.
 
-use oci_spec::runtime::{Capabilities, Capability};
+use oci_spec::runtime::{Capabilities, Capability, LinuxCapabilities};
 
 use crate::api::ApiError;
 
@@ -152,6 +152,19 @@ pub fn tweak_capabilities(
     let mut seen = std::collections::HashSet::new();
     caps.retain(|c| seen.insert(c.clone()));
     Ok(caps)
+}
+
+/// A process's capabilities as Docker sets them: `names` bounding, effective and permitted; the
+/// inheritable and ambient sets empty (Docker 20.10.14 and later).
+pub fn process_capabilities(names: &[String]) -> LinuxCapabilities {
+    let set = to_oci(names);
+    let mut capabilities = LinuxCapabilities::default();
+    capabilities.set_bounding(Some(set.clone()));
+    capabilities.set_effective(Some(set.clone()));
+    capabilities.set_permitted(Some(set));
+    capabilities.set_inheritable(None);
+    capabilities.set_ambient(None);
+    capabilities
 }
 
 /// Names to the OCI set; names oci-spec does not know (none of [`ALL_CAPS`]) are skipped.

@@ -12,9 +12,7 @@ pub mod seccomp;
 
 use std::path::{Path, PathBuf};
 
-use oci_spec::runtime::{
-    BoxBuilder, Linux, LinuxCapabilities, LinuxDevice, Mount, Process, Root, Spec, User,
-};
+use oci_spec::runtime::{BoxBuilder, Linux, LinuxDevice, Mount, Process, Root, Spec, User};
 use wharf_client_core::models::{ContainerConfig, HostConfig};
 
 use crate::api::ApiError;
@@ -146,15 +144,7 @@ pub fn build_spec(input: &SpecInput<'_>) -> Result<Spec, ApiError> {
                 .transpose()?,
         }
     };
-    let set = caps::to_oci(&cap_names);
-    let mut capabilities = LinuxCapabilities::default();
-    capabilities.set_bounding(Some(set.clone()));
-    capabilities.set_effective(Some(set.clone()));
-    capabilities.set_permitted(Some(set));
-    // Docker (20.10.14+) leaves the inheritable and ambient sets empty.
-    capabilities.set_inheritable(None);
-    capabilities.set_ambient(None);
-    process.set_capabilities(Some(capabilities));
+    process.set_capabilities(Some(caps::process_capabilities(&cap_names)));
     let rlimits = process::rlimits(hc.ulimits.as_deref().unwrap_or(&[]))?;
     process.set_rlimits((!rlimits.is_empty()).then_some(rlimits));
     process.set_no_new_privileges(Some(process::no_new_privileges(

@@ -1,0 +1,91 @@
+//! The connection `attach` and `exec start` take over: after `101 Switching Protocols` to `tcp` (the
+//! docker CLI asks for it), the process's output goes down the connection and the client's input up into
+//! the process's stdin, until the output ends.
+
+use std::future::Future;
+
+use axum::extract::Request;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use http::header::{CONNECTION, CONTENT_TYPE, UPGRADE};
+use http::StatusCode;
+use hyper::upgrade::OnUpgrade;
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// How much of the client's input is read at once.
+const INPUT_CHUNK: usize = 32 * 1024;
+
+/// Whether the client asks to take the connection over (`Upgrade: tcp`).
+pub fn wants_upgrade(request: &Request) -> bool {
+    request
+        .headers()
+        .get(UPGRADE)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"tcp"))
+}
+
+/// The answer that hands the connection over, with the stream's media type.
+pub fn switching_protocols(media: &'static str) -> Response {
+    (
+        StatusCode::SWITCHING_PROTOCOLS,
+        [
+            (CONNECTION, "Upgrade"),
+            (UPGRADE, "tcp"),
+            (CONTENT_TYPE, media),
+        ],
+    )
+        .into_response()
+}
+
+/// Serves the connection once it is handed over: writes `output` until it ends, then closes the write
+/// side; meanwhile gives each chunk the client sends to `input`, and `None` at the end of its input
+/// (`input` answers false to stop reading). The output ending ends the connection; the input ending
+/// alone does not.
+pub async fn serve<O, I, F>(on_upgrade: OnUpgrade, output: O, input: Option<I>)
+where
+    O: Stream<Item = Bytes>,
+    I: FnMut(Option<Bytes>) -> F,
+    F: Future<Output = bool>,
+{
+    let upgraded = match on_upgrade.await {
+        Ok(u) => TokioIo::new(u),
+        Err(e) => {
+            tracing::debug!("taking the connection over failed: {e}");
+            return;
+        }
+    };
+    let (mut reader, mut writer) = tokio::io::split(upgraded);
+    let reading = async {
+        let Some(mut input) = input else {
+            return;
+        };
+        let mut buf = vec![0u8; INPUT_CHUNK];
+        loop {
+            match reader.read(&mut buf).await {
+                Ok(0) | Err(_) => {
+                    input(None).await;
+                    return;
+                }
+                Ok(n) => {
+                    if !input(Some(Bytes::copy_from_slice(&buf[..n]))).await {
+                        return;
+                    }
+                }
+            }
+        }
+    };
+    let writing = async {
+        let mut output = std::pin::pin!(output);
+        while let Some(frame) = output.next().await {
+            if writer.write_all(&frame).await.is_err() {
+                return;
+            }
+        }
+        let _ = writer.shutdown().await;
+    };
+    tokio::select! {
+        _ = writing => {}
+        _ = async { reading.await; std::future::pending::<()>().await } => {}
+    }
+}
