@@ -528,9 +528,6 @@ fn run_scenario(env: &Env) {
     );
 }
 
-/// `--privileged` gives the host's devices. dockerd grants every capability it knows of, so where this
-/// host's bounding set lacks one (some sandboxes drop CAP_SYS_RESOURCE) runc cannot start its privileged
-/// containers; wharfd grants the host's and must run them.
 /// `docker exec`: output, exit codes, the container's environment with the exec's changes, users,
 /// working directories, stdin, TTYs, detached execs, `ExecIDs` and the errors.
 fn exec_scenario(env: &Env) {
@@ -608,6 +605,15 @@ fn exec_scenario(env: &Env) {
         || inspect(env, "ex", "{{len .ExecIDs}}") == "1",
     );
     assert!(!ok(env, &["logs", "ex"]).contains("detached"));
+    // A process left in the background keeps the output open: the exec still ends, its exit code
+    // read, within moments (dockerd waits 2 s for the output, then lets go of it).
+    let out = RunCommand::new("docker")
+        .envs(env.iter().cloned())
+        .args(["exec", "ex", "sh", "-c", "sleep 600 & exit 4"])
+        .timeout(Duration::from_secs(20))
+        .run()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4), "{out:?}");
     // A command that cannot start: dockerd's message and exit code 126.
     let out = docker(env, &["exec", "ex", "no-such-command"]);
     assert_eq!(out.status.code(), Some(126), "{out:?}");
@@ -709,6 +715,9 @@ fn exec_api_checks(env: &Env, id: &str) {
     ok(env, &["rm", "-f", "tty"]);
 }
 
+/// `--privileged` gives the host's devices. dockerd grants every capability it knows of, so where this
+/// host's bounding set lacks one (some sandboxes drop CAP_SYS_RESOURCE) runc cannot start its privileged
+/// containers; wharfd grants the host's and must run them.
 fn privileged_sees_the_host_devices(env: &Env) {
     if Against::from_env().unwrap() == Against::Dockerd && !full_capability_bounding_set() {
         eprintln!(

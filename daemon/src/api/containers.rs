@@ -74,9 +74,15 @@ fn int_param(p: &Params, key: &str) -> Result<Option<i64>, ApiError> {
     }
 }
 
-/// A terminal's `h` and `w` (0 when absent or out of range), 400 when one is not a number.
+/// A terminal's `h` and `w`: 400 when one is missing or not a number (as dockerd's `strconv.Atoi`
+/// says), 0 when out of range.
 pub(super) fn terminal_size(p: &Params) -> Result<(u32, u32), ApiError> {
-    let size = |key| int_param(p, key).map(|v| v.and_then(|v| u32::try_from(v).ok()).unwrap_or(0));
+    let size = |key| match int_param(p, key)? {
+        Some(v) => Ok(u32::try_from(v).unwrap_or(0)),
+        None => Err(ApiError::invalid(
+            "strconv.Atoi: parsing \"\": invalid syntax",
+        )),
+    };
     Ok((size("h")?, size("w")?))
 }
 

@@ -83,7 +83,7 @@ async fn start(
     // An unknown exec is a 404 before any stream.
     let exec = rt.exec_inspect(&id)?;
     if body.detach.unwrap_or(false) {
-        rt.exec_start(&id, false).await?;
+        rt.exec_start(&id, false, false).await?;
         return Ok(StatusCode::OK.into_response());
     }
     let tty = exec.process_config.and_then(|p| p.tty).unwrap_or(false);
@@ -91,7 +91,9 @@ async fn start(
         exec.open_stdout.unwrap_or(false),
         exec.open_stderr.unwrap_or(false),
     );
-    let frames = run(rt.clone(), id.clone(), tty, want);
+    // Only a connection handed over carries input: then it owns the exec's stdin.
+    let with_stdin = on_upgrade.is_some() && exec.open_stdin.unwrap_or(false);
+    let frames = run(rt.clone(), id.clone(), tty, want, with_stdin);
     let media = stream_media_type(version, tty);
     let output = futures_util::stream::unfold(frames, |mut frames| async move {
         let frame = frames.recv().await?;
@@ -101,7 +103,7 @@ async fn start(
         let body = output.map(Ok::<_, std::convert::Infallible>);
         return Ok(([(CONTENT_TYPE, media)], Body::from_stream(body)).into_response());
     };
-    let input = exec.open_stdin.unwrap_or(false).then_some({
+    let input = with_stdin.then_some({
         move |chunk: Option<Bytes>| {
             let (rt, id) = (rt.clone(), id.clone());
             async move {
@@ -115,11 +117,17 @@ async fn start(
 }
 
 /// Starts exec `id` and forwards its output as wire frames until it ended and its exit code is recorded
-/// (or the error that kept it from starting, as text).
-fn run(rt: Runtime, id: String, tty: bool, want: (bool, bool)) -> mpsc::Receiver<Bytes> {
+/// (or the error that kept it from starting, as text). With `stdin` the caller owns its stdin.
+fn run(
+    rt: Runtime,
+    id: String,
+    tty: bool,
+    want: (bool, bool),
+    stdin: bool,
+) -> mpsc::Receiver<Bytes> {
     let (tx, rx) = mpsc::channel(ATTACH_QUEUE);
     tokio::spawn(async move {
-        match rt.exec_start(&id, true).await {
+        match rt.exec_start(&id, true, stdin).await {
             Ok(stream) => {
                 if let Some(output) = stream.output {
                     let mut frames = std::pin::pin!(output_frames(output, want, tty));

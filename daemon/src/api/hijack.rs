@@ -41,37 +41,41 @@ pub fn switching_protocols(media: &'static str) -> Response {
 /// Serves the connection once it is handed over: writes `output` until it ends, then closes the write
 /// side; meanwhile gives each chunk the client sends to `input`, and `None` at the end of its input
 /// (`input` answers false to stop reading). The output ending ends the connection; the input ending
-/// alone does not.
+/// alone does not. `input` always gets its `None`, also when the output or a failed hand-over ends
+/// the connection first.
 pub async fn serve<O, I, F>(on_upgrade: OnUpgrade, output: O, input: Option<I>)
 where
     O: Stream<Item = Bytes>,
     I: FnMut(Option<Bytes>) -> F,
     F: Future<Output = bool>,
 {
+    let mut input = input;
     let upgraded = match on_upgrade.await {
         Ok(u) => TokioIo::new(u),
         Err(e) => {
             tracing::debug!("taking the connection over failed: {e}");
+            if let Some(input) = input.as_mut() {
+                input(None).await;
+            }
             return;
         }
     };
     let (mut reader, mut writer) = tokio::io::split(upgraded);
+    let mut input_closed = false;
     let reading = async {
-        let Some(mut input) = input else {
+        let Some(input) = input.as_mut() else {
             return;
         };
         let mut buf = vec![0u8; INPUT_CHUNK];
         loop {
-            match reader.read(&mut buf).await {
-                Ok(0) | Err(_) => {
-                    input(None).await;
-                    return;
-                }
-                Ok(n) => {
-                    if !input(Some(Bytes::copy_from_slice(&buf[..n]))).await {
-                        return;
-                    }
-                }
+            let chunk = match reader.read(&mut buf).await {
+                Ok(0) | Err(_) => None,
+                Ok(n) => Some(Bytes::copy_from_slice(&buf[..n])),
+            };
+            let end = chunk.is_none();
+            if !input(chunk).await || end {
+                input_closed = true;
+                return;
             }
         }
     };
@@ -87,5 +91,10 @@ where
     tokio::select! {
         _ = writing => {}
         _ = async { reading.await; std::future::pending::<()>().await } => {}
+    }
+    if !input_closed {
+        if let Some(input) = input.as_mut() {
+            input(None).await;
+        }
     }
 }

@@ -24,6 +24,7 @@ use tokio::sync::{mpsc, watch};
 use wharf_client_core::models::{ExecConfig, ExecInspectResponse, ProcessConfig};
 use wharf_client_core::ErrorKind;
 
+use super::exit::OUTPUT_DRAIN;
 use super::io::{AttachHub, Chunk, Fifos};
 use super::{rootfs, system, Runtime};
 use crate::api::ApiError;
@@ -43,6 +44,9 @@ pub const MAX_OPEN: usize = 4096;
 
 /// dockerd's exit code for an exec whose process could not be started.
 const START_FAILED: i64 = 126;
+
+/// How long a resize waits for the exec to start.
+const RESIZE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// How long to wait for the shim to open an exec's stdin.
 const STDIN_OPEN_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
@@ -151,6 +155,12 @@ impl ExecTable {
         Ok(())
     }
 
+    /// Forgets the container's execs that were created but never started (its run ended).
+    pub fn forget_unstarted(&self, container_id: &str) {
+        self.lock()
+            .retain(|_, e| e.container_id != container_id || e.progress().started);
+    }
+
     /// Forgets the execs of a removed container.
     pub fn forget_container(&self, container_id: &str) {
         self.lock().retain(|_, e| e.container_id != container_id);
@@ -241,7 +251,14 @@ impl Runtime {
 
     /// `POST /exec/{id}/start`: starts the process; with `attach`, its output comes back as a stream.
     /// An exec starts once: again, or while it runs, is a conflict.
-    pub async fn exec_start(&self, id: &str, attach: bool) -> Result<ExecStream, ApiError> {
+    /// With `stdin`, the caller owns the exec's stdin (when it was created to attach it) and must close
+    /// it with [`Runtime::exec_write_stdin`] and `None`.
+    pub async fn exec_start(
+        &self,
+        id: &str,
+        attach: bool,
+        stdin: bool,
+    ) -> Result<ExecStream, ApiError> {
         let exec = self.inner.execs.get(id)?;
         {
             let mut p = exec.progress();
@@ -264,7 +281,7 @@ impl Runtime {
             tty: exec.tty(),
             ended: exec.ended.subscribe(),
         };
-        match self.launch_exec(&exec, attach).await {
+        match self.launch_exec(&exec, attach, stdin).await {
             Ok(output) => Ok(ExecStream { output, ..stream }),
             Err(e) => {
                 exec.end(START_FAILED);
@@ -304,6 +321,10 @@ impl Runtime {
     /// `POST /exec/{id}/resize`.
     pub async fn exec_resize(&self, id: &str, height: u32, width: u32) -> Result<(), ApiError> {
         let exec = self.inner.execs.get(id)?;
+        // The docker CLI resizes as soon as the connection is handed over, before the process may
+        // have started: wait for it, as dockerd does (up to 10 s).
+        let mut launched = exec.launched.subscribe();
+        let _ = tokio::time::timeout(RESIZE_WAIT, launched.wait_for(|l| *l)).await;
         if !exec.progress().running {
             return Err(ApiError::new(
                 ErrorKind::Conflict,
@@ -323,6 +344,7 @@ impl Runtime {
         &self,
         exec: &Arc<Exec>,
         attach: bool,
+        stdin: bool,
     ) -> Result<Option<mpsc::Receiver<Chunk>>, ApiError> {
         let cd = &self.inner.cd;
         let record = self.store().get(&exec.container_id)?;
@@ -331,12 +353,8 @@ impl Runtime {
         let value = serde_json::to_vec(&process).map_err(system)?;
 
         let dir = self.exec_dir(&exec.id);
-        let fifos = Fifos::named(
-            &dir,
-            "exec",
-            exec.config.attach_stdin.unwrap_or(false),
-            exec.tty(),
-        );
+        let with_stdin = stdin && exec.config.attach_stdin.unwrap_or(false);
+        let fifos = Fifos::named(&dir, "exec", with_stdin, exec.tty());
         let output = fifos
             .create()
             .and_then(|()| fifos.open_output())
@@ -409,9 +427,24 @@ impl Runtime {
                     -1
                 }
             };
-            let _ = copier.await;
-            *exec.stdin.lock().await = None;
+            // A process it left in the background may hold its output open: wait a little, then
+            // deleting the process makes the shim let go of it (as dockerd does).
+            let mut copier = copier;
+            let drained = tokio::time::timeout(OUTPUT_DRAIN, &mut copier)
+                .await
+                .is_ok();
             let _ = cd.process_delete(&exec.container_id, &exec.id).await;
+            if !drained
+                && tokio::time::timeout(OUTPUT_DRAIN, &mut copier)
+                    .await
+                    .is_err()
+            {
+                copier.abort();
+            }
+            // A write blocked on a full stdin ends with the process's deletion; do not wait longer.
+            if let Ok(mut stdin) = tokio::time::timeout(OUTPUT_DRAIN, exec.stdin.lock()).await {
+                *stdin = None;
+            }
             fifos.remove();
             exec.end(code);
             if let Ok(record) = rt.store().get(&exec.container_id) {
@@ -571,6 +604,15 @@ mod tests {
         table.get("b").unwrap().end(0);
         assert_eq!(table.open_in("c1"), ["a"]);
         assert!(table.open_in("c2").is_empty(), "an ended exec is not open");
+        let unstarted = exec("u", "c1");
+        table.insert(unstarted).unwrap();
+        table.get("a").unwrap().progress().started = true;
+        table.forget_unstarted("c1");
+        assert!(
+            table.get("u").is_err(),
+            "an exec never started goes with the run"
+        );
+        assert!(table.get("a").is_ok());
         table.forget_container("c1");
         assert!(table.get("a").is_err());
         assert!(table.get("b").is_ok());

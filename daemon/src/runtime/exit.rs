@@ -16,7 +16,7 @@ use crate::containers::spec::DEFAULT_CGROUP_PARENT;
 
 /// How long the output may keep flowing after the task exited (a process that escaped the container's
 /// end would otherwise hold the FIFOs open for ever).
-const OUTPUT_DRAIN: Duration = Duration::from_secs(2);
+pub(super) const OUTPUT_DRAIN: Duration = Duration::from_secs(2);
 
 /// How long to wait between attempts to reach containerd while it restarts.
 const RETRY: Duration = Duration::from_millis(500);
@@ -101,6 +101,8 @@ impl Runtime {
             }
         }
         *handle.stdin.lock().await = None;
+        // Execs that never started cannot start any more (dockerd forgets them at the exit too).
+        self.inner.execs.forget_unstarted(id);
         Fifos::in_dir(&self.fifo_dir(id), true, false).remove();
         handle.attach.close_all();
         let recorded = self
