@@ -423,12 +423,16 @@ pub(super) fn output_frames(
             if !wanted {
                 continue;
             }
-            let frame = if tty {
-                data
-            } else {
-                Bytes::from(stdcopy::encode(source.std_stream(), &data))
-            };
-            return Some((Ok(frame), output));
+            return Some((Ok(wire_frame(source.std_stream(), data, tty)), output));
         }
     })
+}
+
+/// Output as an attached stream carries it: a stdcopy frame of `stream`, or the raw bytes with a TTY.
+pub(super) fn wire_frame(stream: stdcopy::StdStream, data: Bytes, tty: bool) -> Bytes {
+    if tty {
+        data
+    } else {
+        Bytes::from(stdcopy::encode(stream, &data))
+    }
 }

@@ -20,7 +20,9 @@ use wharf_client_core::api::exec::ExecCreated;
 use wharf_client_core::models::{ExecConfig, ExecStartConfig};
 use wharf_client_core::{stdcopy, ErrorKind};
 
-use super::containers::{output_frames, params, runtime, stream_media_type, terminal_size};
+use super::containers::{
+    output_frames, params, runtime, stream_media_type, terminal_size, wire_frame,
+};
 use super::version::RequestedVersion;
 use super::{hijack, ApiError, JsonBody};
 use crate::runtime::io::ATTACH_QUEUE;
@@ -141,13 +143,10 @@ fn run(
                 let _ = ended.wait_for(|ended| *ended).await;
             }
             Err(e) => {
-                let text = format!("{}\r\n", e.message);
-                let frame = if tty {
-                    Bytes::from(text)
-                } else {
-                    Bytes::from(stdcopy::encode(stdcopy::StdStream::Stdout, text.as_bytes()))
-                };
-                let _ = tx.send(frame).await;
+                let text = Bytes::from(format!("{}\r\n", e.message));
+                let _ = tx
+                    .send(wire_frame(stdcopy::StdStream::Stdout, text, tty))
+                    .await;
             }
         }
     });

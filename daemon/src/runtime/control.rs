@@ -19,10 +19,19 @@ pub const DEFAULT_STOP_TIMEOUT: i64 = 10;
 /// How long a SIGKILLed container may take to be reaped before the stop fails.
 const KILL_WAIT: Duration = Duration::from_secs(30);
 
-fn not_running(id: &str) -> ApiError {
+/// dockerd's 409 for an operation that needs the container running.
+pub(super) fn not_running(id: &str) -> ApiError {
     ApiError::new(
         ErrorKind::Conflict,
         format!("Container {id} is not running"),
+    )
+}
+
+/// dockerd's 409 for an operation on a container between two runs of its restart policy.
+pub(super) fn restarting(id: &str) -> ApiError {
+    ApiError::new(
+        ErrorKind::Conflict,
+        format!("Container {id} is restarting, wait until the container is running"),
     )
 }
 
@@ -255,10 +264,7 @@ impl Runtime {
             ));
         }
         if s.restarting {
-            return Err(ApiError::new(
-                ErrorKind::Conflict,
-                format!("Container {id} is restarting, wait until the container is running"),
-            ));
+            return Err(restarting(id));
         }
         self.inner.cd.task_pause(id).await?;
         self.record_paused(id, true).await

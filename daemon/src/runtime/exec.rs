@@ -24,6 +24,7 @@ use tokio::sync::{mpsc, watch};
 use wharf_client_core::models::{ExecConfig, ExecInspectResponse, ProcessConfig};
 use wharf_client_core::ErrorKind;
 
+use super::control::{not_running, restarting};
 use super::exit::OUTPUT_DRAIN;
 use super::io::{AttachHub, Chunk, Fifos};
 use super::{rootfs, system, Runtime};
@@ -181,8 +182,6 @@ impl ExecTable {
 pub struct ExecStream {
     /// Its output, until it ends; `None` when detached.
     pub output: Option<mpsc::Receiver<Chunk>>,
-    /// Whether it has a TTY (raw output, no stdcopy frames).
-    pub tty: bool,
     /// Becomes true once the exit code is recorded.
     pub ended: watch::Receiver<bool>,
 }
@@ -276,13 +275,9 @@ impl Runtime {
             }
             p.started = true;
         }
-        let stream = ExecStream {
-            output: None,
-            tty: exec.tty(),
-            ended: exec.ended.subscribe(),
-        };
+        let ended = exec.ended.subscribe();
         match self.launch_exec(&exec, attach, stdin).await {
-            Ok(output) => Ok(ExecStream { output, ..stream }),
+            Ok(output) => Ok(ExecStream { output, ended }),
             Err(e) => {
                 exec.end(START_FAILED);
                 Err(e)
@@ -403,7 +398,6 @@ impl Runtime {
                 exec.launched.send_replace(true);
             }
             Err(e) => {
-                *exec.stdin.lock().await = None;
                 let _ = cd.process_delete(&exec.container_id, &exec.id).await;
                 // The shim may hold the write ends of a process that never ran: nothing more comes.
                 copier.abort();
@@ -534,14 +528,19 @@ impl Runtime {
         Ok(process)
     }
 
+    /// `<exec-root>/execs`, where every exec's FIFOs live.
+    fn execs_dir(&self) -> PathBuf {
+        self.inner.exec_root.join("execs")
+    }
+
     /// The directory of an exec's FIFOs.
     fn exec_dir(&self, id: &str) -> PathBuf {
-        self.inner.exec_root.join("execs").join(id)
+        self.execs_dir().join(id)
     }
 
     /// Removes every exec's FIFOs (at start-up, for those of a daemon that died).
     pub(super) fn remove_exec_dirs(&self) {
-        let dir = self.inner.exec_root.join("execs");
+        let dir = self.execs_dir();
         match std::fs::remove_dir_all(&dir) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
                 tracing::warn!("removing {}: {e}", dir.display());
@@ -555,20 +554,17 @@ impl Runtime {
 /// paused container as the client did).
 fn ensure_running(record: &ContainerRecord, as_named: &str) -> Result<(), ApiError> {
     let s = &record.state;
-    let id = &record.id;
-    let conflict = |m: String| Err(ApiError::new(ErrorKind::Conflict, m));
     if !s.running {
-        return conflict(format!("Container {id} is not running"));
+        return Err(not_running(&record.id));
     }
     if s.paused {
-        return conflict(format!(
-            "Container {as_named} is paused, unpause the container before exec"
+        return Err(ApiError::new(
+            ErrorKind::Conflict,
+            format!("Container {as_named} is paused, unpause the container before exec"),
         ));
     }
     if s.restarting {
-        return conflict(format!(
-            "Container {id} is restarting, wait until the container is running"
-        ));
+        return Err(restarting(&record.id));
     }
     Ok(())
 }

@@ -55,10 +55,7 @@ impl Runtime {
     pub async fn top(&self, id_or_name: &str, ps_args: &str) -> Result<Top, ApiError> {
         let record = self.store().get(id_or_name)?;
         if !record.state.running || record.state.restarting {
-            return Err(ApiError::new(
-                ErrorKind::Conflict,
-                format!("Container {} is not running", record.id),
-            ));
+            return Err(super::control::not_running(&record.id));
         }
         let pids: Vec<u32> = self
             .inner
