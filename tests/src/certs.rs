@@ -38,6 +38,14 @@ impl DevCerts {
         Self::existing(dir)
     }
 
+    /// [`Self::generate`] into a new `certs` directory inside a fixture's own directory `root`, so
+    /// that they go with it.
+    pub fn generate_in_fixture(wharfd: &Path, root: &Path) -> Result<Self> {
+        let dir = root.join("certs");
+        std::fs::create_dir(&dir)?;
+        Self::generate(wharfd, &dir)
+    }
+
     /// Certificates already in `dir`; fails naming any missing file.
     pub fn existing(dir: &Path) -> Result<Self> {
         let missing: Vec<_> = CERT_FILES

@@ -105,10 +105,8 @@ impl RefDockerdBuilder {
         let certs = match (&self.certs, self.dev_tls) {
             (Some(certs), _) => Some(certs.clone()),
             (None, true) => {
-                let certs_dir = root.join("certs");
-                std::fs::create_dir(&certs_dir)?;
                 let wharfd = Binaries::locate()?.wharfd()?;
-                Some(DevCerts::generate(&wharfd, &certs_dir)?)
+                Some(DevCerts::generate_in_fixture(&wharfd, root)?)
             }
             (None, false) => None,
         };

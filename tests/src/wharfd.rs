@@ -176,11 +176,7 @@ impl WharfdBuilder {
         let root = dir.path();
         let certs = match (&self.certs, self.tcp) {
             (Some(certs), _) => Some(certs.clone()),
-            (None, true) => {
-                let certs_dir = root.join("certs");
-                std::fs::create_dir(&certs_dir)?;
-                Some(DevCerts::generate(&wharfd, &certs_dir)?)
-            }
+            (None, true) => Some(DevCerts::generate_in_fixture(&wharfd, root)?),
             (None, false) => None,
         };
         let endpoints = Endpoints {
