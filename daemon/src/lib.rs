@@ -11,6 +11,7 @@ pub mod containers;
 pub mod daemon;
 pub mod dump;
 pub mod engine_id;
+pub mod error;
 pub mod events;
 pub mod hostinfo;
 pub mod images;

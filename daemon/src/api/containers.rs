@@ -4,6 +4,7 @@
 //! `attach` takes the connection over (HTTP upgrade to `tcp`, as the docker CLI asks) and streams the
 //! container's output in stdcopy frames (raw with a TTY), and the client's input to its stdin.
 
+use std::convert::Infallible;
 use std::time::SystemTime;
 
 use axum::body::Body;
@@ -12,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Extension, Json, Router};
 use bytes::Bytes;
+use futures_util::StreamExt;
 use http::header::CONTENT_TYPE;
 use http::StatusCode;
 use serde_json::{json, Value};
@@ -22,10 +24,12 @@ use wharf_client_core::ErrorKind;
 use super::hijack;
 use super::params::Params;
 use super::version::RequestedVersion;
-use super::{ApiError, JsonBody};
+use super::JsonBody;
+use crate::error::Error;
 use crate::events::parse_event_time;
 use crate::logs::{logs_body, LogQuery, Source};
 use crate::runtime::query::{has_label, WaitCondition, LIST_FILTERS};
+use crate::runtime::signal::{self, Signal};
 use crate::runtime::{CreateRequest, ListOptions, Runtime};
 use crate::state::AppState;
 
@@ -51,12 +55,12 @@ pub fn routes() -> Router<AppState> {
         .route("/containers/{id}", delete(remove))
 }
 
-pub(super) async fn runtime(state: &AppState) -> Result<Runtime, ApiError> {
+pub(super) async fn runtime(state: &AppState) -> Result<Runtime, Error> {
     state
         .wait_backend()
         .await
         .map(|b| b.containers)
-        .ok_or_else(|| ApiError::new(ErrorKind::Unavailable, "containerd is not available"))
+        .ok_or_else(|| Error::new(ErrorKind::Unavailable, "containerd is not available"))
 }
 
 pub(super) fn params(query: &Option<String>) -> Params {
@@ -64,26 +68,32 @@ pub(super) fn params(query: &Option<String>) -> Params {
 }
 
 /// An optional integer parameter (`t`, `tail`...), 400 when it is not one.
-fn int_param(p: &Params, key: &str) -> Result<Option<i64>, ApiError> {
+fn int_param(p: &Params, key: &str) -> Result<Option<i64>, Error> {
     match p.get(key) {
         "" => Ok(None),
         v => v
             .parse()
             .map(Some)
-            .map_err(|_| ApiError::invalid(format!("strconv.Atoi: parsing {v:?}: invalid syntax"))),
+            .map_err(|_| Error::invalid(format!("strconv.Atoi: parsing {v:?}: invalid syntax"))),
     }
 }
 
 /// A terminal's `h` and `w`: 400 when one is missing or not a number (as dockerd's `strconv.Atoi`
 /// says), 0 when out of range.
-pub(super) fn terminal_size(p: &Params) -> Result<(u32, u32), ApiError> {
+pub(super) fn terminal_size(p: &Params) -> Result<(u32, u32), Error> {
     let size = |key| match int_param(p, key)? {
         Some(v) => Ok(u32::try_from(v).unwrap_or(0)),
-        None => Err(ApiError::invalid(
-            "strconv.Atoi: parsing \"\": invalid syntax",
-        )),
+        None => Err(Error::invalid("strconv.Atoi: parsing \"\": invalid syntax")),
     };
     Ok((size("h")?, size("w")?))
+}
+
+/// The `signal` parameter of stop, restart and kill: `None` when absent or empty.
+fn signal_param(p: &Params) -> Result<Option<Signal>, Error> {
+    Some(p.get("signal"))
+        .filter(|s| !s.is_empty())
+        .map(signal::parse)
+        .transpose()
 }
 
 fn no_content() -> Response {
@@ -103,7 +113,7 @@ async fn create(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
     JsonBody(body): JsonBody<CreateRequest>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Error> {
     let rt = runtime(&state).await?;
     let p = params(&query);
     let name = Some(p.get("name")).filter(|n| !n.is_empty());
@@ -115,10 +125,7 @@ async fn create(
         .into_response())
 }
 
-async fn list(
-    State(state): State<AppState>,
-    RawQuery(query): RawQuery,
-) -> Result<Response, ApiError> {
+async fn list(State(state): State<AppState>, RawQuery(query): RawQuery) -> Result<Response, Error> {
     let rt = runtime(&state).await?;
     let p = params(&query);
     let options = ListOptions {
@@ -136,11 +143,11 @@ async fn inspect(
     State(state): State<AppState>,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Error> {
     let rt = runtime(&state).await?;
     let size = params(&query).bool("size");
     let mut inspect = serde_json::to_value(rt.inspect(&id, size).await?)
-        .map_err(|e| ApiError::new(ErrorKind::System, e.to_string()))?;
+        .map_err(|e| Error::new(ErrorKind::System, e.to_string()))?;
     crate::containers::inspect_json::add_dockerd_keys(&mut inspect);
     Ok(Json(inspect).into_response())
 }
@@ -149,7 +156,7 @@ async fn top(
     State(state): State<AppState>,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Error> {
     let rt = runtime(&state).await?;
     let p = params(&query);
     Ok(Json(rt.top(&id, p.get("ps_args")).await?).into_response())
@@ -169,12 +176,12 @@ async fn logs(
     Extension(RequestedVersion(version)): Extension<RequestedVersion>,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Error> {
     let rt = runtime(&state).await?;
     let p = params(&query);
     let now = SystemTime::now();
     let time =
-        |key: &str| parse_event_time(p.get(key), now).map_err(|e| ApiError::invalid(e.to_string()));
+        |key: &str| parse_event_time(p.get(key), now).map_err(|e| Error::invalid(e.to_string()));
     let tail = match p.get("tail") {
         "" | "all" => None,
         t => match t.parse::<i64>() {
@@ -192,22 +199,19 @@ async fn logs(
         follow: p.bool("follow"),
     };
     if !q.stdout && !q.stderr {
-        return Err(ApiError::invalid(
+        return Err(Error::invalid(
             "Bad parameters: you must choose at least one stream",
         ));
     }
     let (entries, tty) = rt.logs(&id, q)?;
     Ok((
         [(CONTENT_TYPE, stream_media_type(version, tty))],
-        logs_body(entries, q.timestamps, tty),
+        Body::from_stream(logs_body(entries, q.timestamps, tty).map(Ok::<_, Infallible>)),
     )
         .into_response())
 }
 
-async fn start(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
+async fn start(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, Error> {
     let rt = runtime(&state).await?;
     Ok(changed_or_not_modified(rt.start(&id).await?))
 }
@@ -216,12 +220,10 @@ async fn stop(
     State(state): State<AppState>,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Error> {
     let rt = runtime(&state).await?;
     let p = params(&query);
-    let stopped = rt
-        .stop(&id, Some(p.get("signal")), int_param(&p, "t")?)
-        .await?;
+    let stopped = rt.stop(&id, signal_param(&p)?, int_param(&p, "t")?).await?;
     Ok(changed_or_not_modified(stopped))
 }
 
@@ -229,10 +231,10 @@ async fn restart(
     State(state): State<AppState>,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Error> {
     let rt = runtime(&state).await?;
     let p = params(&query);
-    rt.restart(&id, Some(p.get("signal")), int_param(&p, "t")?)
+    rt.restart(&id, signal_param(&p)?, int_param(&p, "t")?)
         .await?;
     Ok(no_content())
 }
@@ -241,9 +243,13 @@ async fn kill(
     State(state): State<AppState>,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Error> {
     let rt = runtime(&state).await?;
-    rt.kill(&id, Some(params(&query).get("signal"))).await?;
+    let sig = signal_param(&params(&query))?;
+    // Every failure past the signal's parsing is worded as dockerd's router wraps them.
+    rt.kill(&id, sig)
+        .await
+        .map_err(|e| e.context(format_args!("Cannot kill container: {id}")))?;
     Ok(no_content())
 }
 
@@ -253,7 +259,7 @@ async fn wait(
     State(state): State<AppState>,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Error> {
     let rt = runtime(&state).await?;
     let condition = WaitCondition::parse(params(&query).get("condition"))?;
     let done = rt.wait(&id, condition)?;
@@ -271,18 +277,12 @@ async fn wait(
         .into_response())
 }
 
-async fn pause(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
+async fn pause(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, Error> {
     runtime(&state).await?.pause(&id).await?;
     Ok(no_content())
 }
 
-async fn unpause(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
+async fn unpause(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, Error> {
     runtime(&state).await?.unpause(&id).await?;
     Ok(no_content())
 }
@@ -291,7 +291,7 @@ async fn rename(
     State(state): State<AppState>,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Error> {
     let rt = runtime(&state).await?;
     rt.rename(&id, params(&query).get("name"))?;
     Ok(no_content())
@@ -302,7 +302,7 @@ async fn resize(
     State(state): State<AppState>,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Error> {
     let rt = runtime(&state).await?;
     let (height, width) = terminal_size(&params(&query))?;
     rt.resize(&id, height, width).await?;
@@ -313,11 +313,11 @@ async fn remove(
     State(state): State<AppState>,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Error> {
     let rt = runtime(&state).await?;
     let p = params(&query);
     if p.bool("link") {
-        return Err(ApiError::invalid("legacy links are not supported"));
+        return Err(Error::invalid("legacy links are not supported"));
     }
     rt.remove(&id, p.bool("force")).await?;
     Ok(no_content())
@@ -326,12 +326,12 @@ async fn remove(
 async fn prune(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Error> {
     let rt = runtime(&state).await?;
     let f = params(&query).filters(&["label", "label!", "until"])?;
     let now = SystemTime::now();
     let until = match f.get("until").and_then(|v| v.first()) {
-        Some(u) => parse_event_time(u, now).map_err(|e| ApiError::invalid(e.to_string()))?,
+        Some(u) => parse_event_time(u, now).map_err(|e| Error::invalid(e.to_string()))?,
         None => None,
     };
     let until_nanos = until.map(crate::timefmt::unix_nanos);
@@ -363,11 +363,11 @@ async fn attach(
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
     mut request: Request,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Error> {
     let rt = runtime(&state).await?;
     let p = params(&query);
     if !p.bool("stream") && !p.bool("logs") {
-        return Err(ApiError::invalid(
+        return Err(Error::invalid(
             "Bad parameters: you must choose at least one stream",
         ));
     }

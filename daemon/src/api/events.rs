@@ -17,7 +17,7 @@ use axum::Router;
 use bytes::Bytes;
 use http::header::CONTENT_TYPE;
 
-use super::ApiError;
+use crate::error::Error;
 use crate::events::{parse_event_time, EventFilter, Subscription};
 use crate::state::AppState;
 
@@ -39,20 +39,20 @@ struct EventsQuery {
 async fn events(
     State(state): State<AppState>,
     query: Result<Query<EventsQuery>, QueryRejection>,
-) -> Result<Response, ApiError> {
-    let Query(q) = query.map_err(|e| ApiError::invalid(e.body_text()))?;
+) -> Result<Response, Error> {
+    let Query(q) = query.map_err(|e| Error::invalid(e.body_text()))?;
     let now = SystemTime::now();
-    let since = parse_event_time(&q.since, now).map_err(|e| ApiError::invalid(e.to_string()))?;
-    let until = parse_event_time(&q.until, now).map_err(|e| ApiError::invalid(e.to_string()))?;
+    let since = parse_event_time(&q.since, now).map_err(|e| Error::invalid(e.to_string()))?;
+    let until = parse_event_time(&q.until, now).map_err(|e| Error::invalid(e.to_string()))?;
     if let (Some(s), Some(u)) = (since, until) {
         if u < s {
-            return Err(ApiError::invalid(format!(
+            return Err(Error::invalid(format!(
                 "`since` time ({}) cannot be after `until` time ({})",
                 q.since, q.until
             )));
         }
     }
-    let filter = EventFilter::parse(&q.filters).map_err(|e| ApiError::invalid(e.to_string()))?;
+    let filter = EventFilter::parse(&q.filters).map_err(|e| Error::invalid(e.to_string()))?;
     let subscription = state.events().subscribe(since, until, filter);
     Ok((
         [(CONTENT_TYPE, "application/json")],

@@ -24,7 +24,8 @@ use super::containers::{
     output_frames, params, runtime, stream_media_type, terminal_size, wire_frame,
 };
 use super::version::RequestedVersion;
-use super::{hijack, ApiError, JsonBody};
+use super::{hijack, JsonBody};
+use crate::error::Error;
 use crate::runtime::io::ATTACH_QUEUE;
 use crate::runtime::Runtime;
 use crate::state::AppState;
@@ -42,19 +43,16 @@ async fn create(
     State(state): State<AppState>,
     Path(id): Path<String>,
     JsonBody(config): JsonBody<ExecConfig>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Error> {
     let rt = runtime(&state).await?;
     let id = rt.exec_create(&id, config).await?;
     Ok((StatusCode::CREATED, Json(ExecCreated { id })).into_response())
 }
 
-async fn inspect(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
+async fn inspect(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, Error> {
     let rt = runtime(&state).await?;
     let mut inspect = serde_json::to_value(rt.exec_inspect(&id)?)
-        .map_err(|e| ApiError::new(ErrorKind::System, e.to_string()))?;
+        .map_err(|e| Error::new(ErrorKind::System, e.to_string()))?;
     // dockerd sends `"ExitCode": null` while the exec has not ended; the model leaves it out.
     if let Some(object) = inspect.as_object_mut() {
         object.entry("ExitCode").or_insert(Value::Null);
@@ -66,7 +64,7 @@ async fn resize(
     State(state): State<AppState>,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Error> {
     let rt = runtime(&state).await?;
     let (height, width) = terminal_size(&params(&query))?;
     rt.exec_resize(&id, height, width).await?;
@@ -78,7 +76,7 @@ async fn start(
     Extension(RequestedVersion(version)): Extension<RequestedVersion>,
     Path(id): Path<String>,
     mut request: Request,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Error> {
     let rt = runtime(&state).await?;
     let on_upgrade = hijack::wants_upgrade(&request).then(|| hyper::upgrade::on(&mut request));
     let JsonBody(body) = JsonBody::<ExecStartConfig>::from_request(request, &()).await?;

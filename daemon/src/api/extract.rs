@@ -10,7 +10,7 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde::de::DeserializeOwned;
 use wharf_client_core::ErrorKind;
 
-use super::error::ApiError;
+use crate::error::Error;
 
 /// The largest JSON body accepted.
 pub const MAX_JSON_BODY: usize = 1024 * 1024;
@@ -22,18 +22,15 @@ pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(60);
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JsonBody<T>(pub T);
 
-fn too_large() -> ApiError {
-    ApiError::new(
+fn too_large() -> Error {
+    Error::new(
         ErrorKind::PayloadTooLarge,
         format!("request body too large: the limit is {MAX_JSON_BODY} bytes"),
     )
 }
 
 /// dockerd's `CheckForJSON`: a body must be declared `application/json`; no type is fine only without a body.
-pub fn check_json_content_type(
-    content_type: Option<&str>,
-    body_empty: bool,
-) -> Result<(), ApiError> {
+pub fn check_json_content_type(content_type: Option<&str>, body_empty: bool) -> Result<(), Error> {
     let declared = content_type.unwrap_or("");
     if declared.is_empty() && body_empty {
         return Ok(());
@@ -42,7 +39,7 @@ pub fn check_json_content_type(
     if media_type.eq_ignore_ascii_case("application/json") {
         Ok(())
     } else {
-        Err(ApiError::invalid(format!(
+        Err(Error::invalid(format!(
             "Content-Type specified ({declared}) must be 'application/json'"
         )))
     }
@@ -53,7 +50,7 @@ where
     T: DeserializeOwned,
     S: Send + Sync,
 {
-    type Rejection = ApiError;
+    type Rejection = Error;
 
     async fn from_request(request: Request, _state: &S) -> Result<Self, Self::Rejection> {
         let (parts, body) = request.into_parts();
@@ -78,25 +75,21 @@ where
             Limited::new(body, MAX_JSON_BODY).collect(),
         )
         .await
-        .map_err(|_| ApiError::invalid("timed out reading the request body"))?;
+        .map_err(|_| Error::invalid("timed out reading the request body"))?;
         let bytes = match collected {
             Ok(c) => c.to_bytes(),
             Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => return Err(too_large()),
-            Err(e) => {
-                return Err(ApiError::invalid(format!(
-                    "error reading request body: {e}"
-                )))
-            }
+            Err(e) => return Err(Error::invalid(format!("error reading request body: {e}"))),
         };
         check_json_content_type(content_type.as_deref(), bytes.is_empty())?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Err(ApiError::invalid(
+            return Err(Error::invalid(
                 "invalid JSON: got EOF while reading request body",
             ));
         }
         serde_json::from_slice(&bytes)
             .map(JsonBody)
-            .map_err(|e| ApiError::invalid(format!("invalid JSON: {e}")))
+            .map_err(|e| Error::invalid(format!("invalid JSON: {e}")))
     }
 }
 

@@ -11,9 +11,9 @@ use serde_json::{json, Value};
 use wharf_client_core::ErrorKind;
 
 use super::params::{glob, Params};
-use super::ApiError;
+use crate::error::Error;
 use crate::images::import::ImportOptions;
-use crate::images::{ImageEntry, ImageError, ImageStore};
+use crate::images::{ImageEntry, ImageStore};
 use crate::state::AppState;
 
 /// The image routes.
@@ -30,29 +30,23 @@ pub fn routes() -> Router<AppState> {
         .route("/system/df", get(df))
 }
 
-impl From<ImageError> for ApiError {
-    fn from(e: ImageError) -> Self {
-        ApiError::new(e.kind, e.message)
-    }
-}
-
-async fn store(state: &AppState) -> Result<ImageStore, ApiError> {
+async fn store(state: &AppState) -> Result<ImageStore, Error> {
     state
         .wait_backend()
         .await
         .map(|b| b.images)
-        .ok_or_else(|| ApiError::new(ErrorKind::Unavailable, "containerd is not available"))
+        .ok_or_else(|| Error::new(ErrorKind::Unavailable, "containerd is not available"))
 }
 
-async fn not_yet() -> ApiError {
-    ApiError::new(
+async fn not_yet() -> Error {
+    Error::new(
         ErrorKind::NotImplemented,
         "registry search is not supported yet: wharfd does not talk to registries",
     )
 }
 
 /// `POST /images/load`: answers dockerd's JSON message lines.
-async fn load(State(state): State<AppState>, body: Body) -> Result<Response, ApiError> {
+async fn load(State(state): State<AppState>, body: Body) -> Result<Response, Error> {
     let images = store(&state).await?;
     let lines = images.load(body.into_data_stream()).await?;
     let text: String = lines
@@ -62,7 +56,7 @@ async fn load(State(state): State<AppState>, body: Body) -> Result<Response, Api
     Ok(([(http::header::CONTENT_TYPE, "application/json")], text).into_response())
 }
 
-async fn save(images: ImageStore, names: Vec<String>) -> Result<Response, ApiError> {
+async fn save(images: ImageStore, names: Vec<String>) -> Result<Response, Error> {
     let stream = images.save(&names).await?;
     Ok((
         [(http::header::CONTENT_TYPE, "application/x-tar")],
@@ -75,10 +69,10 @@ async fn save(images: ImageStore, names: Vec<String>) -> Result<Response, ApiErr
 async fn save_many(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Error> {
     let names = Params::parse(query.as_deref()).all("names");
     if names.is_empty() {
-        return Err(ApiError::invalid("no images named: give names=<image>"));
+        return Err(Error::invalid("no images named: give names=<image>"));
     }
     save(store(&state).await?, names).await
 }
@@ -88,20 +82,20 @@ async fn create(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
     body: Body,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Error> {
     let p = Params::parse(query.as_deref());
     let images = store(&state).await?;
     match (p.get("fromSrc"), p.get("fromImage")) {
         ("-", _) => {}
-        ("", "") => return Err(ApiError::invalid("either fromSrc or fromImage must be given")),
+        ("", "") => return Err(Error::invalid("either fromSrc or fromImage must be given")),
         ("", image) => {
-            return Err(ApiError::new(
+            return Err(Error::new(
                 ErrorKind::NotImplemented,
                 format!("pulling {image} is not supported yet: wharfd does not talk to registries"),
             ))
         }
         (src, _) => {
-            return Err(ApiError::new(
+            return Err(Error::new(
                 ErrorKind::NotImplemented,
                 format!("importing from {src} is not supported: send the archive as the request body (fromSrc=-)"),
             ))
@@ -172,7 +166,7 @@ fn has_label(e: &ImageEntry, want: &str) -> bool {
 async fn list(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, Error> {
     let p = Params::parse(query.as_deref());
     let f = p.filters(&["reference", "dangling", "label", "before", "since"])?;
     let images = store(&state).await?;
@@ -185,18 +179,14 @@ async fn list(
         None => None,
         Some("true" | "1") => Some(true),
         Some("false" | "0") => Some(false),
-        Some(other) => {
-            return Err(ApiError::invalid(format!(
-                "Invalid filter 'dangling={other}'"
-            )))
-        }
+        Some(other) => return Err(Error::invalid(format!("Invalid filter 'dangling={other}'"))),
     };
     let bound = |key: &str| {
         let name = f.get(key).and_then(|v| v.first()).cloned();
         let images = images.clone();
         async move {
             match name {
-                None => Ok::<_, ApiError>(None),
+                None => Ok::<_, Error>(None),
                 Some(n) => Ok(Some(images.resolve(&n).await?.created_unix())),
             }
         }
@@ -317,7 +307,7 @@ fn history_body(e: &ImageEntry) -> Value {
 async fn get_named(
     State(state): State<AppState>,
     Path(path): Path<String>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Error> {
     let images = store(&state).await?;
     if let Some(name) = path.strip_suffix("/json") {
         let e = images.resolve(name).await?;
@@ -330,7 +320,7 @@ async fn get_named(
     if let Some(name) = path.strip_suffix("/get") {
         return save(images, vec![name.to_owned()]).await;
     }
-    Err(ApiError::page_not_found())
+    Err(super::error::page_not_found())
 }
 
 /// `POST /images/{name}/tag` (and `/push`, which needs a registry).
@@ -338,12 +328,12 @@ async fn post_named(
     State(state): State<AppState>,
     Path(path): Path<String>,
     RawQuery(query): RawQuery,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Error> {
     let images = store(&state).await?;
     let p = Params::parse(query.as_deref());
     if let Some(name) = path.strip_suffix("/tag") {
         if p.get("repo").is_empty() {
-            return Err(ApiError::invalid(
+            return Err(Error::invalid(
                 "repository name must have at least one component",
             ));
         }
@@ -351,12 +341,12 @@ async fn post_named(
         return Ok(StatusCode::CREATED.into_response());
     }
     if path.ends_with("/push") {
-        return Err(ApiError::new(
+        return Err(Error::new(
             ErrorKind::NotImplemented,
             "pushing is not supported yet: wharfd does not talk to registries",
         ));
     }
-    Err(ApiError::page_not_found())
+    Err(super::error::page_not_found())
 }
 
 /// `DELETE /images/{name}`.
@@ -364,7 +354,7 @@ async fn remove(
     State(state): State<AppState>,
     Path(name): Path<String>,
     RawQuery(query): RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, Error> {
     let images = store(&state).await?;
     let p = Params::parse(query.as_deref());
     let items = images.delete(&name, p.bool("force")).await?;
@@ -375,7 +365,7 @@ async fn remove(
 async fn prune(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, Error> {
     let images = store(&state).await?;
     let p = Params::parse(query.as_deref());
     let f = p.filters(&["dangling", "label", "label!", "until"])?;
@@ -401,7 +391,7 @@ async fn prune(
 }
 
 /// `GET /system/df`: images and containers; volumes and build cache are empty for now.
-async fn df(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+async fn df(State(state): State<AppState>) -> Result<Json<Value>, Error> {
     let images = store(&state).await?;
     let containers = match state.backend() {
         Some(b) => {

@@ -21,7 +21,6 @@ pub mod version;
 
 use axum::Router;
 
-pub use error::ApiError;
 pub use extract::JsonBody;
 pub use service::ApiService;
 
@@ -48,8 +47,8 @@ pub fn with_layers(routes: Router<AppState>, state: AppState) -> ApiService {
     ApiService::new(routed, state)
 }
 
-async fn not_found() -> ApiError {
-    ApiError::page_not_found()
+async fn not_found() -> crate::error::Error {
+    error::page_not_found()
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::ApiError;
+use crate::error::Error;
 
 /// Percent-decodes a query component (`+` is a space).
 fn decode(s: &str) -> String {
@@ -74,28 +74,25 @@ impl Params {
     }
 
     /// The `filters` parameter, refusing names not in `allowed` with dockerd 20.10's `Invalid filter`.
-    pub fn filters(&self, allowed: &[&str]) -> Result<BTreeMap<String, Vec<String>>, ApiError> {
+    pub fn filters(&self, allowed: &[&str]) -> Result<BTreeMap<String, Vec<String>>, Error> {
         parse_filters(self.get("filters"), allowed)
     }
 }
 
 /// `{"name":["v"]}` or the older `{"name":{"v":true}}`.
-pub fn parse_filters(
-    text: &str,
-    allowed: &[&str],
-) -> Result<BTreeMap<String, Vec<String>>, ApiError> {
+pub fn parse_filters(text: &str, allowed: &[&str]) -> Result<BTreeMap<String, Vec<String>>, Error> {
     if text.trim().is_empty() {
         return Ok(BTreeMap::new());
     }
-    let value: serde_json::Value = serde_json::from_str(text)
-        .map_err(|e| ApiError::invalid(format!("invalid filter: {e}")))?;
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| Error::invalid(format!("invalid filter: {e}")))?;
     let obj = value
         .as_object()
-        .ok_or_else(|| ApiError::invalid("invalid filter: not a JSON object"))?;
+        .ok_or_else(|| Error::invalid("invalid filter: not a JSON object"))?;
     let mut out = BTreeMap::new();
     for (k, v) in obj {
         if !allowed.contains(&k.as_str()) {
-            return Err(ApiError::invalid(format!("Invalid filter '{k}'")));
+            return Err(Error::invalid(format!("Invalid filter '{k}'")));
         }
         let values: Vec<String> = match v {
             serde_json::Value::Array(a) => a
@@ -107,7 +104,7 @@ pub fn parse_filters(
                 .filter(|(_, on)| on.as_bool().unwrap_or(false))
                 .map(|(name, _)| name.clone())
                 .collect(),
-            _ => return Err(ApiError::invalid(format!("Invalid filter '{k}'"))),
+            _ => return Err(Error::invalid(format!("Invalid filter '{k}'"))),
         };
         out.insert(k.clone(), values);
     }

@@ -15,8 +15,9 @@ use wharf_client_core::models::{
 };
 use wharf_client_core::{ErrorKind, MAX_API_VERSION, MIN_API_VERSION};
 
-use super::{ApiError, JsonBody};
+use super::JsonBody;
 use crate::buildinfo;
+use crate::error::Error;
 use crate::hostinfo::{self, CgroupVersion};
 use crate::state::AppState;
 
@@ -34,13 +35,13 @@ const DEFAULT_REGISTRY: &str = "https://index.docker.io/v1/";
 /// `POST /auth` (`docker login`): the body is read and checked as dockerd reads it, but logging in needs a
 /// registry client, which wharfd does not have yet — so a well-formed request gets a clear 501, never a
 /// pretend success.
-async fn auth(JsonBody(config): JsonBody<AuthConfig>) -> ApiError {
+async fn auth(JsonBody(config): JsonBody<AuthConfig>) -> Error {
     let server = config
         .serveraddress
         .as_deref()
         .filter(|s| !s.is_empty())
         .unwrap_or(DEFAULT_REGISTRY);
-    ApiError::new(
+    Error::new(
         ErrorKind::NotImplemented,
         format!("logging in to {server} is not supported yet: wharfd does not talk to registries"),
     )

@@ -10,7 +10,7 @@ use http::header::SERVER;
 use http::{HeaderMap, HeaderName, HeaderValue, Uri};
 use wharf_client_core::{ApiVersion, MAX_API_VERSION, MIN_API_VERSION};
 
-use super::error::ApiError;
+use crate::error::Error;
 
 /// The API version a request asked for (the newest when it named none), for handlers that vary by version.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,7 +42,7 @@ pub fn stamp_headers(headers: &mut HeaderMap) {
 
 /// Checks and strips the version prefix of `request`, recording the version for handlers; the error is
 /// the answer for a version out of range.
-pub fn route_version<B>(request: &mut http::Request<B>) -> Result<(), ApiError> {
+pub fn route_version<B>(request: &mut http::Request<B>) -> Result<(), Error> {
     let (version, uri) = split_version(request.uri())?;
     if let Some(uri) = uri {
         *request.uri_mut() = uri;
@@ -54,7 +54,7 @@ pub fn route_version<B>(request: &mut http::Request<B>) -> Result<(), ApiError> 
 }
 
 /// The version a path names, if any, and the URI without the prefix.
-fn split_version(uri: &Uri) -> Result<(Option<ApiVersion>, Option<Uri>), ApiError> {
+fn split_version(uri: &Uri) -> Result<(Option<ApiVersion>, Option<Uri>), Error> {
     let path = uri.path();
     let (version, rest) = versioned_path(path)?;
     if version.is_none() {
@@ -68,15 +68,15 @@ fn split_version(uri: &Uri) -> Result<(Option<ApiVersion>, Option<Uri>), ApiErro
     parts.path_and_query = Some(
         path_and_query
             .parse()
-            .map_err(|_| ApiError::invalid(format!("invalid request path: {path}")))?,
+            .map_err(|_| Error::invalid(format!("invalid request path: {path}")))?,
     );
     let uri = Uri::from_parts(parts)
-        .map_err(|_| ApiError::invalid(format!("invalid request path: {path}")))?;
+        .map_err(|_| Error::invalid(format!("invalid request path: {path}")))?;
     Ok((version, Some(uri)))
 }
 
 /// The version `path` names (checked against Wharf's range), if any, and the path after it.
-pub fn versioned_path(path: &str) -> Result<(Option<ApiVersion>, &str), ApiError> {
+pub fn versioned_path(path: &str) -> Result<(Option<ApiVersion>, &str), Error> {
     let Some(after_v) = path.strip_prefix("/v") else {
         return Ok((None, path));
     };
@@ -90,21 +90,21 @@ pub fn versioned_path(path: &str) -> Result<(Option<ApiVersion>, &str), ApiError
     let version: ApiVersion =
         text.parse()
             .map_err(|e: wharf_client_core::version::InvalidApiVersion| {
-                ApiError::invalid(e.to_string())
+                Error::invalid(e.to_string())
             })?;
     check_range(version)?;
     Ok((Some(version), rest))
 }
 
 /// dockerd's answers for versions outside the supported range.
-fn check_range(version: ApiVersion) -> Result<(), ApiError> {
+fn check_range(version: ApiVersion) -> Result<(), Error> {
     if version < MIN_API_VERSION {
-        return Err(ApiError::invalid(format!(
+        return Err(Error::invalid(format!(
             "client version {version} is too old. Minimum supported API version is {MIN_API_VERSION}, please upgrade your client to a newer version"
         )));
     }
     if version > MAX_API_VERSION {
-        return Err(ApiError::invalid(format!(
+        return Err(Error::invalid(format!(
             "client version {version} is too new. Maximum supported API version is {MAX_API_VERSION}"
         )));
     }
@@ -115,7 +115,7 @@ fn check_range(version: ApiVersion) -> Result<(), ApiError> {
 mod tests {
     use super::*;
 
-    fn split(s: &str) -> Result<(Option<ApiVersion>, Option<String>), ApiError> {
+    fn split(s: &str) -> Result<(Option<ApiVersion>, Option<String>), Error> {
         let uri: Uri = s.parse().unwrap();
         split_version(&uri).map(|(v, u)| (v, u.map(|u| u.to_string())))
     }

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use wharf_client_core::models::{ContainerConfig, HostConfig};
 
-use crate::api::ApiError;
 use crate::containers::spec::NetworkMode;
+use crate::error::Error;
 
 /// Docker's fallback nameservers when the host has only local ones.
 pub const DEFAULT_NAMESERVERS: [&str; 2] = ["8.8.8.8", "8.8.4.4"];
@@ -28,24 +28,24 @@ pub fn default_hostname(
 }
 
 /// Parses `ExtraHosts` (`name:ip`); `host-gateway` is 400 until Wharf has a bridge gateway.
-pub fn parse_extra_hosts(extra: &[String]) -> Result<Vec<(String, IpAddr)>, ApiError> {
+pub fn parse_extra_hosts(extra: &[String]) -> Result<Vec<(String, IpAddr)>, Error> {
     extra
         .iter()
         .map(|entry| {
-            let (name, ip) = entry.split_once(':').ok_or_else(|| {
-                ApiError::invalid(format!("bad format for add-host: \"{entry}\""))
-            })?;
+            let (name, ip) = entry
+                .split_once(':')
+                .ok_or_else(|| Error::invalid(format!("bad format for add-host: \"{entry}\"")))?;
             if ip == "host-gateway" {
-                return Err(ApiError::invalid(
+                return Err(Error::invalid(
                     "host-gateway is not supported yet: Wharf has no bridge network gateway",
                 ));
             }
             let bare = ip.trim_start_matches('[').trim_end_matches(']');
-            let addr: IpAddr = bare.parse().map_err(|_| {
-                ApiError::invalid(format!("invalid IP address in add-host: \"{ip}\""))
-            })?;
+            let addr: IpAddr = bare
+                .parse()
+                .map_err(|_| Error::invalid(format!("invalid IP address in add-host: \"{ip}\"")))?;
             if name.is_empty() {
-                return Err(ApiError::invalid(format!(
+                return Err(Error::invalid(format!(
                     "bad format for add-host: \"{entry}\""
                 )));
             }

@@ -1,14 +1,14 @@
 //! Container IDs: 64 random hex digits, as dockerd makes them, and the 12-digit short form.
 
-use crate::api::ApiError;
+use crate::error::Error;
 
 /// A new random container ID: 64 lowercase hex digits, never all digits (dockerd retries those so that an
 /// ID can't be mistaken for a number).
-pub fn new_id() -> Result<String, ApiError> {
+pub fn new_id() -> Result<String, Error> {
     loop {
         let mut bytes = [0u8; 32];
         getrandom::getrandom(&mut bytes)
-            .map_err(|e| ApiError::new(wharf_client_core::ErrorKind::System, e.to_string()))?;
+            .map_err(|e| Error::new(wharf_client_core::ErrorKind::System, e.to_string()))?;
         let id: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
         if !id.bytes().all(|b| b.is_ascii_digit()) {
             return Ok(id);

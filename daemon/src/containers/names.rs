@@ -1,7 +1,7 @@
 //! Container names: dockerd's validation, and generated `adjective_surname` names for containers created
 //! without one.
 
-use crate::api::ApiError;
+use crate::error::Error;
 
 /// Adjectives for generated names (a subset of moby's `names-generator` list).
 const LEFT: [&str; 50] = [
@@ -114,7 +114,7 @@ const RIGHT: [&str; 50] = [
 /// Validates a requested name and returns it with dockerd's leading `/`.
 ///
 /// dockerd accepts `^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$` and answers 400 otherwise.
-pub fn validate_name(name: &str) -> Result<String, ApiError> {
+pub fn validate_name(name: &str) -> Result<String, Error> {
     let bare = name.strip_prefix('/').unwrap_or(name);
     let mut chars = bare.chars();
     let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric());
@@ -126,7 +126,7 @@ pub fn validate_name(name: &str) -> Result<String, ApiError> {
     if first_ok && rest_ok {
         Ok(format!("/{bare}"))
     } else {
-        Err(ApiError::invalid(format!(
+        Err(Error::invalid(format!(
             "Invalid container name ({name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
         )))
     }
@@ -150,8 +150,8 @@ pub fn generate_name(retry: u32) -> String {
 }
 
 /// The 409 dockerd answers when a name is taken.
-pub fn name_conflict(name: &str, id: &str) -> ApiError {
-    ApiError::new(
+pub fn name_conflict(name: &str, id: &str) -> Error {
+    Error::new(
         wharf_client_core::ErrorKind::Conflict,
         format!(
             "Conflict. The container name \"{name}\" is already in use by container \"{id}\". \

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use wharf_client_core::models::{HostConfig, RestartPolicy, RestartPolicyNameEnum};
 
-use crate::api::ApiError;
+use crate::error::Error;
 
 /// The first back-off delay.
 pub const INITIAL_DELAY: Duration = Duration::from_millis(100);
@@ -31,7 +31,7 @@ pub enum Policy {
 }
 
 /// Parses the `--restart` string form (`no`, `always`, `unless-stopped`, `on-failure[:N]`).
-pub fn parse_policy(s: &str) -> Result<Policy, ApiError> {
+pub fn parse_policy(s: &str) -> Result<Policy, Error> {
     let (name, count) = match s.split_once(':') {
         Some((n, c)) => (n, Some(c)),
         None => (s, None),
@@ -39,7 +39,7 @@ pub fn parse_policy(s: &str) -> Result<Policy, ApiError> {
     let count = count
         .map(|c| {
             c.parse::<i64>().map_err(|_| {
-                ApiError::invalid(
+                Error::invalid(
                     "invalid restart policy format: maximum retry count must be an integer",
                 )
             })
@@ -58,14 +58,14 @@ pub fn parse_policy(s: &str) -> Result<Policy, ApiError> {
     })
 }
 
-fn unknown_policy(name: &str) -> ApiError {
-    ApiError::invalid(format!(
+fn unknown_policy(name: &str) -> Error {
+    Error::invalid(format!(
         "invalid restart policy: unknown policy '{name}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'"
     ))
 }
 
 /// Validates the API's `RestartPolicy` with dockerd's wording (moby `validateRestartPolicy`).
-pub fn validate_policy(p: &RestartPolicy) -> Result<Policy, ApiError> {
+pub fn validate_policy(p: &RestartPolicy) -> Result<Policy, Error> {
     let count = p.maximum_retry_count.unwrap_or(0);
     let name = p.name.unwrap_or(RestartPolicyNameEnum::EMPTY);
     match name {
@@ -79,7 +79,7 @@ pub fn validate_policy(p: &RestartPolicy) -> Result<Policy, ApiError> {
                 if count < 0 {
                     msg.push_str(" and cannot be negative");
                 }
-                return Err(ApiError::invalid(msg));
+                return Err(Error::invalid(msg));
             }
             Ok(match name {
                 RestartPolicyNameEnum::ALWAYS => Policy::Always,
@@ -89,7 +89,7 @@ pub fn validate_policy(p: &RestartPolicy) -> Result<Policy, ApiError> {
         }
         RestartPolicyNameEnum::ON_FAILURE => {
             if count < 0 {
-                return Err(ApiError::invalid(
+                return Err(Error::invalid(
                     "invalid restart policy: maximum retry count cannot be negative",
                 ));
             }
@@ -101,13 +101,13 @@ pub fn validate_policy(p: &RestartPolicy) -> Result<Policy, ApiError> {
 }
 
 /// The host config's policy, validated, and checked against `AutoRemove` as dockerd does (400).
-pub fn policy_of(hc: &HostConfig) -> Result<Policy, ApiError> {
+pub fn policy_of(hc: &HostConfig) -> Result<Policy, Error> {
     let policy = match &hc.restart_policy {
         Some(p) => validate_policy(p)?,
         None => Policy::No,
     };
     if hc.auto_remove.unwrap_or(false) && policy != Policy::No {
-        return Err(ApiError::invalid(
+        return Err(Error::invalid(
             "can't create 'AutoRemove' container with restart policy",
         ));
     }

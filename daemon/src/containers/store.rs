@@ -15,7 +15,7 @@ use wharf_client_core::ErrorKind;
 use super::ids::{is_full_id, new_id};
 use super::names::{generate_name, name_conflict, validate_name};
 use super::record::ContainerRecord;
-use crate::api::ApiError;
+use crate::error::Error;
 
 /// The record's file name in the container's directory.
 pub const RECORD_FILE: &str = "config.v2.json";
@@ -42,13 +42,9 @@ pub fn write_atomically(path: &Path, data: &[u8]) -> std::io::Result<()> {
     Ok(())
 }
 
-fn system(e: impl std::fmt::Display) -> ApiError {
-    ApiError::new(ErrorKind::System, e.to_string())
-}
-
 /// dockerd's 404 for an unknown container.
-pub fn no_such_container(s: &str) -> ApiError {
-    ApiError::new(ErrorKind::NotFound, format!("No such container: {s}"))
+pub fn no_such_container(s: &str) -> Error {
+    Error::new(ErrorKind::NotFound, format!("No such container: {s}"))
 }
 
 #[derive(Debug, Default)]
@@ -58,7 +54,7 @@ struct Index {
 }
 
 impl Index {
-    fn resolve(&self, s: &str) -> Result<String, ApiError> {
+    fn resolve(&self, s: &str) -> Result<String, Error> {
         if s.is_empty() {
             return Err(no_such_container(s));
         }
@@ -76,7 +72,7 @@ impl Index {
         let mut found = self.records.keys().filter(|id| id.starts_with(s));
         match (found.next(), found.next()) {
             (Some(id), None) => Ok(id.clone()),
-            (Some(_), Some(_)) => Err(ApiError::new(
+            (Some(_), Some(_)) => Err(Error::new(
                 ErrorKind::System,
                 format!("multiple IDs found with provided prefix: {s}"),
             )),
@@ -84,7 +80,7 @@ impl Index {
         }
     }
 
-    fn free_name(&self, requested: Option<&str>) -> Result<String, ApiError> {
+    fn free_name(&self, requested: Option<&str>) -> Result<String, Error> {
         match requested.filter(|n| !n.is_empty()) {
             Some(n) => {
                 let name = validate_name(n)?;
@@ -100,7 +96,7 @@ impl Index {
                         return Ok(name);
                     }
                 }
-                Err(system("could not generate a free container name"))
+                Err(Error::system("could not generate a free container name"))
             }
         }
     }
@@ -172,11 +168,11 @@ impl ContainerStore {
         self.dir.join(id)
     }
 
-    fn persist(&self, record: &ContainerRecord) -> Result<(), ApiError> {
+    fn persist(&self, record: &ContainerRecord) -> Result<(), Error> {
         let dir = self.container_dir(&record.id);
-        fs::create_dir_all(&dir).map_err(system)?;
-        let data = serde_json::to_vec(record).map_err(system)?;
-        write_atomically(&dir.join(RECORD_FILE), &data).map_err(system)
+        fs::create_dir_all(&dir).map_err(Error::system)?;
+        let data = serde_json::to_vec(record).map_err(Error::system)?;
+        write_atomically(&dir.join(RECORD_FILE), &data).map_err(Error::system)
     }
 
     /// Creates a container: a new ID, the requested name (validated, 409 when taken) or a generated one,
@@ -185,8 +181,8 @@ impl ContainerStore {
     pub fn create(
         &self,
         requested_name: Option<&str>,
-        make: impl FnOnce(&str, &str, &Path) -> Result<ContainerRecord, ApiError>,
-    ) -> Result<ContainerRecord, ApiError> {
+        make: impl FnOnce(&str, &str, &Path) -> Result<ContainerRecord, Error>,
+    ) -> Result<ContainerRecord, Error> {
         let mut index = self.write();
         let name = index.free_name(requested_name)?;
         let id = loop {
@@ -196,7 +192,7 @@ impl ContainerStore {
             }
         };
         let dir = self.container_dir(&id);
-        fs::create_dir_all(&dir).map_err(system)?;
+        fs::create_dir_all(&dir).map_err(Error::system)?;
         let result = make(&id, &name, &dir).and_then(|mut record| {
             record.id = id.clone();
             record.name = name.clone();
@@ -217,12 +213,12 @@ impl ContainerStore {
     }
 
     /// The full ID for a full ID, a name (with or without `/`) or a unique ID prefix.
-    pub fn resolve(&self, id_or_name: &str) -> Result<String, ApiError> {
+    pub fn resolve(&self, id_or_name: &str) -> Result<String, Error> {
         self.read().resolve(id_or_name)
     }
 
     /// A copy of the record.
-    pub fn get(&self, id_or_name: &str) -> Result<ContainerRecord, ApiError> {
+    pub fn get(&self, id_or_name: &str) -> Result<ContainerRecord, Error> {
         let index = self.read();
         let id = index.resolve(id_or_name)?;
         index
@@ -243,8 +239,8 @@ impl ContainerStore {
     pub fn update<T>(
         &self,
         id_or_name: &str,
-        change: impl FnOnce(&mut ContainerRecord) -> Result<T, ApiError>,
-    ) -> Result<(T, ContainerRecord), ApiError> {
+        change: impl FnOnce(&mut ContainerRecord) -> Result<T, Error>,
+    ) -> Result<(T, ContainerRecord), Error> {
         let mut index = self.write();
         let id = index.resolve(id_or_name)?;
         let mut record = index
@@ -263,18 +259,18 @@ impl ContainerStore {
     }
 
     /// Renames a container (400 for an invalid name, 409 when taken).
-    pub fn rename(&self, id_or_name: &str, new_name: &str) -> Result<ContainerRecord, ApiError> {
+    pub fn rename(&self, id_or_name: &str, new_name: &str) -> Result<ContainerRecord, Error> {
         let mut index = self.write();
         let id = index.resolve(id_or_name)?;
         // dockerd words a name it cannot reserve this way on rename (not on create).
-        let allocating = |mut e: ApiError| {
+        let allocating = |mut e: Error| {
             e.message = format!("Error when allocating new name: {}", e.message);
             e
         };
         let name = validate_name(new_name).map_err(allocating)?;
         if let Some(other) = index.names.get(&name) {
             if *other == id {
-                return Err(ApiError::invalid(
+                return Err(Error::invalid(
                     "Renaming a container with the same name as its current name",
                 ));
             }
@@ -294,7 +290,7 @@ impl ContainerStore {
     }
 
     /// Removes a record and the container's directory.
-    pub fn remove(&self, id_or_name: &str) -> Result<ContainerRecord, ApiError> {
+    pub fn remove(&self, id_or_name: &str) -> Result<ContainerRecord, Error> {
         let mut index = self.write();
         let id = index.resolve(id_or_name)?;
         let record = index
@@ -308,7 +304,7 @@ impl ContainerStore {
             Err(e) => {
                 index.names.insert(record.name.clone(), id.clone());
                 index.records.insert(id, record);
-                Err(system(e))
+                Err(Error::system(e))
             }
         }
     }
@@ -341,7 +337,7 @@ mod tests {
         }
     }
 
-    fn make(_: &str, _: &str, _: &Path) -> Result<ContainerRecord, ApiError> {
+    fn make(_: &str, _: &str, _: &Path) -> Result<ContainerRecord, Error> {
         Ok(ContainerRecord {
             created: super::super::record::now_nanos(),
             ..Default::default()
@@ -454,7 +450,7 @@ mod tests {
         let tmp = TempDir::new();
         let store = ContainerStore::open(&tmp.0).unwrap();
         let e = store
-            .create(Some("x1"), |_, _, _| Err(ApiError::invalid("bad")))
+            .create(Some("x1"), |_, _, _| Err(Error::invalid("bad")))
             .unwrap_err();
         assert_eq!(e.message, "bad");
         assert!(store.resolve("x1").is_err());

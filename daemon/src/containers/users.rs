@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::api::ApiError;
+use crate::error::Error;
 
 /// The identity the container's process runs as.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -70,7 +70,7 @@ pub fn resolve_user_in(
     group: &str,
     user: &str,
     group_add: &[String],
-) -> Result<ResolvedUser, ApiError> {
+) -> Result<ResolvedUser, Error> {
     let (user_arg, group_arg) = match user.split_once(':') {
         Some((u, g)) => (u, Some(g)),
         None => (user, None),
@@ -105,7 +105,7 @@ pub fn resolve_user_in(
             ..ResolvedUser::default()
         },
         (None, None) => {
-            return Err(ApiError::invalid(format!(
+            return Err(Error::invalid(format!(
                 "unable to find user {user_arg}: no matching entries in passwd file"
             )))
         }
@@ -119,7 +119,7 @@ pub fn resolve_user_in(
                 None => match gid_arg {
                     Some(gid) => resolved.gid = gid,
                     None => {
-                        return Err(ApiError::invalid(format!(
+                        return Err(Error::invalid(format!(
                             "unable to find group {g}: no matching entries in group file"
                         )))
                     }
@@ -147,7 +147,7 @@ pub fn resolve_user_in(
         let gid = match group_entries(group).find(|e| e.name == add || Some(e.gid) == gid_arg) {
             Some(e) => e.gid,
             None => gid_arg.ok_or_else(|| {
-                ApiError::invalid(format!(
+                Error::invalid(format!(
                     "Unable to find group {add}: no matching entries in group file"
                 ))
             })?,
@@ -174,7 +174,7 @@ pub fn resolve_user(
     rootfs: &Path,
     user: &str,
     group_add: &[String],
-) -> Result<ResolvedUser, ApiError> {
+) -> Result<ResolvedUser, Error> {
     let passwd = read_rootfs_file(rootfs, "etc/passwd");
     let group = read_rootfs_file(rootfs, "etc/group");
     resolve_user_in(&passwd, &group, user, group_add)
@@ -191,7 +191,7 @@ mod tests {
     const GROUP: &str =
         "root:x:0:\ndaemon:x:1:\nwheel:x:10:app,root\naudio:x:29:app\napp:x:1000:\n";
 
-    fn r(user: &str) -> Result<ResolvedUser, ApiError> {
+    fn r(user: &str) -> Result<ResolvedUser, Error> {
         resolve_user_in(PASSWD, GROUP, user, &[])
     }
 

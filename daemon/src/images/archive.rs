@@ -20,7 +20,8 @@ use wharf_client_core::ErrorKind;
 use super::import::{feed, unique, ChannelReader, FeedError, Spool};
 use super::layer::{read_layer, Layer};
 use super::oci::{self, Descriptor, ImageConfig, Manifest};
-use super::{new_reference, ImageError, ImageMeta, ImageStore, DANGLING_PREFIX};
+use super::{new_reference, ImageMeta, ImageStore, DANGLING_PREFIX};
+use crate::error::Error;
 
 /// The largest JSON document read from an archive.
 const MAX_JSON: u64 = 16 * 1024 * 1024;
@@ -47,16 +48,16 @@ fn clean(name: &str) -> String {
         .to_owned()
 }
 
-fn system(e: impl std::fmt::Display) -> ImageError {
-    ImageError::new(ErrorKind::System, format!("load failed: {e}"))
+fn system(e: impl std::fmt::Display) -> Error {
+    Error::new(ErrorKind::System, format!("load failed: {e}"))
 }
 
-fn invalid(e: impl std::fmt::Display) -> ImageError {
-    ImageError::invalid(format!("invalid image archive: {e}"))
+fn invalid(e: impl std::fmt::Display) -> Error {
+    Error::invalid(format!("invalid image archive: {e}"))
 }
 
 /// Indexes the regular files of the tar at `path`.
-fn index_archive(path: &Path) -> Result<Index, ImageError> {
+fn index_archive(path: &Path) -> Result<Index, Error> {
     let file = std::fs::File::open(path).map_err(system)?;
     let mut archive = tar::Archive::new(io::BufReader::new(file));
     let mut index = Index::new();
@@ -71,7 +72,7 @@ fn index_archive(path: &Path) -> Result<Index, ImageError> {
 }
 
 /// The bytes of archive member `name`, at most `max`.
-fn read_member(path: &Path, index: &Index, name: &str, max: u64) -> Result<Vec<u8>, ImageError> {
+fn read_member(path: &Path, index: &Index, name: &str, max: u64) -> Result<Vec<u8>, Error> {
     let (offset, size) = *index
         .get(&clean(name))
         .ok_or_else(|| invalid(format!("{name} is missing from the archive")))?;
@@ -98,7 +99,7 @@ fn blob_path(digest: &str) -> String {
 }
 
 /// Reads `manifest.json`, or else the OCI `index.json`, into plans.
-fn plan(path: &Path, index: &Index) -> Result<Vec<Plan>, ImageError> {
+fn plan(path: &Path, index: &Index) -> Result<Vec<Plan>, Error> {
     if index.contains_key("manifest.json") {
         let raw = read_member(path, index, "manifest.json", MAX_JSON)?;
         let list: Vec<LegacyManifest> = serde_json::from_slice(&raw).map_err(invalid)?;
@@ -121,7 +122,7 @@ fn plan(path: &Path, index: &Index) -> Result<Vec<Plan>, ImageError> {
         let digest = d["digest"].as_str().unwrap_or_default();
         let media = d["mediaType"].as_str().unwrap_or_default();
         if media.contains("index") || media.contains("manifest.list") {
-            return Err(ImageError::new(
+            return Err(Error::new(
                 ErrorKind::NotImplemented,
                 "multi-platform image indexes are not supported yet",
             ));
@@ -143,12 +144,7 @@ fn plan(path: &Path, index: &Index) -> Result<Vec<Plan>, ImageError> {
 }
 
 /// Checks one layer member and writes it, uncompressed, to `out`.
-fn extract_layer(
-    archive: &Path,
-    index: &Index,
-    name: &str,
-    out: &Path,
-) -> Result<Layer, ImageError> {
+fn extract_layer(archive: &Path, index: &Index, name: &str, out: &Path) -> Result<Layer, Error> {
     let (offset, size) = *index
         .get(&clean(name))
         .ok_or_else(|| invalid(format!("layer {name} is missing from the archive")))?;
@@ -161,7 +157,7 @@ fn extract_layer(
 
 impl ImageStore {
     /// `POST /images/load`: answers the lines dockerd prints (`Loaded image: x:1`, `Loaded image ID: ...`).
-    pub async fn load<S, E>(&self, body: S) -> Result<Vec<String>, ImageError>
+    pub async fn load<S, E>(&self, body: S) -> Result<Vec<String>, Error>
     where
         S: Stream<Item = Result<Bytes, E>> + Unpin,
         E: std::fmt::Display,
@@ -187,14 +183,14 @@ impl ImageStore {
         let copied = worker.await.map_err(system)?;
         match fed {
             Err(FeedError::TooLarge(max)) => {
-                return Err(ImageError::new(
+                return Err(Error::new(
                     ErrorKind::PayloadTooLarge,
                     format!(
                         "the archive is larger than the limit of {max} bytes (--max-import-size)"
                     ),
                 ))
             }
-            Err(FeedError::Client(m)) => return Err(ImageError::invalid(m)),
+            Err(FeedError::Client(m)) => return Err(Error::invalid(m)),
             Ok(()) => {}
         }
         copied.map_err(|e| invalid(format!("cannot decompress: {e}")))?;
@@ -203,7 +199,7 @@ impl ImageStore {
         let (index, plans) = tokio::task::spawn_blocking(move || {
             let index = index_archive(&path)?;
             let plans = plan(&path, &index)?;
-            Ok::<_, ImageError>((index, plans))
+            Ok::<_, Error>((index, plans))
         })
         .await
         .map_err(system)??;
@@ -227,7 +223,7 @@ impl ImageStore {
         archive: &Path,
         index: Arc<Index>,
         plans: Vec<Plan>,
-    ) -> Result<Vec<String>, ImageError> {
+    ) -> Result<Vec<String>, Error> {
         let mut lines = Vec::new();
         for p in plans {
             // Names are checked before anything is written.
@@ -305,7 +301,7 @@ impl ImageStore {
         Ok(lines)
     }
 
-    async fn is_named(&self, meta: &ImageMeta) -> Result<bool, ImageError> {
+    async fn is_named(&self, meta: &ImageMeta) -> Result<bool, Error> {
         Ok(self
             .list()
             .await?
@@ -317,7 +313,7 @@ impl ImageStore {
     pub async fn save(
         &self,
         names: &[String],
-    ) -> Result<impl Stream<Item = Result<Bytes, io::Error>>, ImageError> {
+    ) -> Result<impl Stream<Item = Result<Bytes, io::Error>>, Error> {
         let mut images = Vec::new();
         for n in names {
             let e = self.resolve(n).await?;

@@ -5,7 +5,8 @@ use serde::Serialize;
 use wharf_client_core::reference::Reference;
 use wharf_client_core::ErrorKind;
 
-use super::{ImageEntry, ImageError, ImageStore, DANGLING_PREFIX};
+use super::{ImageEntry, ImageStore, DANGLING_PREFIX};
+use crate::error::Error;
 
 /// One line of `DELETE /images/{name}`'s answer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -23,7 +24,7 @@ fn short(id: &str) -> &str {
 
 impl ImageStore {
     /// `DELETE /images/{name}`.
-    pub async fn delete(&self, name: &str, force: bool) -> Result<Vec<DeleteItem>, ImageError> {
+    pub async fn delete(&self, name: &str, force: bool) -> Result<Vec<DeleteItem>, Error> {
         let entry = self.resolve(name).await?;
         let users = self.users().containers_using(&entry.id);
         let by_ref = Reference::parse_tagged(name)
@@ -35,7 +36,7 @@ impl ImageStore {
         if let Some(full) = by_ref {
             let last = tags.len() <= 1;
             if last && !users.is_empty() && !force {
-                return Err(ImageError::new(
+                return Err(Error::new(
                     ErrorKind::Conflict,
                     format!(
                         "conflict: unable to remove repository reference \"{name}\" (must force) - container {} is using its referenced image {}",
@@ -55,7 +56,7 @@ impl ImageStore {
             out.push(DeleteItem::Untagged(familiar));
         } else {
             if tags.len() > 1 && !force {
-                return Err(ImageError::new(
+                return Err(Error::new(
                     ErrorKind::Conflict,
                     format!(
                         "conflict: unable to delete {} (must be forced) - image is referenced in multiple repositories",
@@ -66,7 +67,7 @@ impl ImageStore {
             out.extend(tags.into_iter().map(DeleteItem::Untagged));
         }
         if !users.is_empty() {
-            return Err(ImageError::new(
+            return Err(Error::new(
                 ErrorKind::Conflict,
                 format!(
                     "conflict: unable to delete {} ({}) - image is being used by container {}",
@@ -93,7 +94,7 @@ impl ImageStore {
 
     /// Deletes every record of `entry`, the last one with a synchronous garbage collection so that its
     /// content and snapshots are gone when this returns.
-    async fn remove_all(&self, entry: &ImageEntry) -> Result<(), ImageError> {
+    async fn remove_all(&self, entry: &ImageEntry) -> Result<(), Error> {
         // A dangling record that may or may not exist goes first, so that the last delete — the one that
         // waits for the garbage collection — names a record that exists.
         let dangling = format!("{DANGLING_PREFIX}{}", entry.meta.manifest_digest);
@@ -115,7 +116,7 @@ impl ImageStore {
         &self,
         all: bool,
         keep: impl Fn(&ImageEntry) -> bool,
-    ) -> Result<(Vec<DeleteItem>, i64), ImageError> {
+    ) -> Result<(Vec<DeleteItem>, i64), Error> {
         let mut out = Vec::new();
         let mut reclaimed = 0i64;
         for entry in self.list().await? {

@@ -20,9 +20,10 @@ use super::layer::{read_layer, Layer, LayerError};
 use super::oci::{
     self, chain_ids, sha256_digest, Descriptor, History, ImageConfig, Manifest, RootFs, RunConfig,
 };
-use super::{changes, new_reference, ImageError, ImageMeta, ImageStore, DANGLING_PREFIX};
+use super::{changes, new_reference, ImageMeta, ImageStore, DANGLING_PREFIX};
 use crate::containerd::client::descriptor;
 use crate::containerd::Containerd;
+use crate::error::Error;
 
 /// How long the body may stall between two chunks.
 const BODY_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
@@ -80,10 +81,10 @@ impl Read for ChannelReader {
     }
 }
 
-fn layer_error(e: LayerError) -> ImageError {
+fn layer_error(e: LayerError) -> Error {
     match e {
-        LayerError::Io(e) => ImageError::new(ErrorKind::System, format!("import failed: {e}")),
-        other => ImageError::invalid(other.to_string()),
+        LayerError::Io(e) => Error::new(ErrorKind::System, format!("import failed: {e}")),
+        other => Error::invalid(other.to_string()),
     }
 }
 
@@ -151,31 +152,31 @@ pub(crate) fn unique(prefix: &str) -> String {
 
 impl ImageStore {
     /// Imports a rootfs tar from `body`; answers the new image's ID.
-    pub async fn import<S, E>(&self, body: S, opts: ImportOptions) -> Result<String, ImageError>
+    pub async fn import<S, E>(&self, body: S, opts: ImportOptions) -> Result<String, Error>
     where
         S: Stream<Item = Result<Bytes, E>> + Unpin,
         E: std::fmt::Display,
     {
         let name = if opts.repo.is_empty() {
             if !opts.tag.is_empty() {
-                return Err(ImageError::invalid("tag is invalid without a repository"));
+                return Err(Error::invalid("tag is invalid without a repository"));
             }
             None
         } else {
             Some(new_reference(&opts.repo, &opts.tag)?)
         };
         let mut run = RunConfig::default();
-        changes::apply(&mut run, &opts.changes).map_err(|e| ImageError::invalid(e.to_string()))?;
+        changes::apply(&mut run, &opts.changes).map_err(|e| Error::invalid(e.to_string()))?;
 
         std::fs::create_dir_all(&self.spool).map_err(|e| {
-            ImageError::new(
+            Error::new(
                 ErrorKind::System,
                 format!("cannot create {}: {e}", self.spool.display()),
             )
         })?;
         let spool = Spool(self.spool.join(format!("{}.tar", unique("import"))));
         let file = std::fs::File::create(&spool.0).map_err(|e| {
-            ImageError::new(
+            Error::new(
                 ErrorKind::System,
                 format!("cannot create {}: {e}", spool.0.display()),
             )
@@ -191,17 +192,17 @@ impl ImageStore {
         let fed = feed(body, tx, self.max_import).await;
         let layer = worker
             .await
-            .map_err(|e| ImageError::new(ErrorKind::System, format!("import failed: {e}")));
+            .map_err(|e| Error::new(ErrorKind::System, format!("import failed: {e}")));
         match fed {
             Err(FeedError::TooLarge(max)) => {
-                return Err(ImageError::new(
+                return Err(Error::new(
                     ErrorKind::PayloadTooLarge,
                     format!(
                         "the archive is larger than the limit of {max} bytes (--max-import-size)"
                     ),
                 ))
             }
-            Err(FeedError::Client(m)) => return Err(ImageError::invalid(m)),
+            Err(FeedError::Client(m)) => return Err(Error::invalid(m)),
             Ok(()) => {}
         }
         let layer = layer?.map_err(layer_error)?;
@@ -248,9 +249,9 @@ impl ImageStore {
         layer: &Layer,
         run: RunConfig,
         message: &str,
-    ) -> Result<Arc<ImageMeta>, ImageError> {
+    ) -> Result<Arc<ImageMeta>, Error> {
         let file = tokio::fs::File::open(&spool.0).await.map_err(|e| {
-            ImageError::new(
+            Error::new(
                 ErrorKind::System,
                 format!("cannot open {}: {e}", spool.0.display()),
             )
@@ -288,9 +289,8 @@ impl ImageStore {
             size: i64::try_from(layer.tar_size).unwrap_or(i64::MAX),
             annotations: None,
         }];
-        let bytes = serde_json::to_vec(&config).map_err(|e| {
-            ImageError::new(ErrorKind::System, format!("cannot encode the config: {e}"))
-        })?;
+        let bytes = serde_json::to_vec(&config)
+            .map_err(|e| Error::new(ErrorKind::System, format!("cannot encode the config: {e}")))?;
         self.write_image(cd, config, bytes, layers).await
     }
 
@@ -302,10 +302,9 @@ impl ImageStore {
         config: ImageConfig,
         config_bytes: Vec<u8>,
         layers: Vec<Descriptor>,
-    ) -> Result<Arc<ImageMeta>, ImageError> {
-        let encode = |e: serde_json::Error| {
-            ImageError::new(ErrorKind::System, format!("cannot encode: {e}"))
-        };
+    ) -> Result<Arc<ImageMeta>, Error> {
+        let encode =
+            |e: serde_json::Error| Error::new(ErrorKind::System, format!("cannot encode: {e}"));
         let chains = chain_ids(&config.rootfs.diff_ids);
         let config_digest = sha256_digest(&config_bytes);
         let mut config_labels = HashMap::new();
@@ -363,10 +362,10 @@ impl ImageStore {
         cd: &Containerd,
         manifest: &Manifest,
         config: &ImageConfig,
-    ) -> Result<(), ImageError> {
+    ) -> Result<(), Error> {
         let diff_ids = &config.rootfs.diff_ids;
         if diff_ids.len() != manifest.layers.len() {
-            return Err(ImageError::invalid(format!(
+            return Err(Error::invalid(format!(
                 "the image has {} layers but its config lists {} diff IDs",
                 manifest.layers.len(),
                 diff_ids.len()
@@ -394,7 +393,7 @@ impl ImageStore {
             let desc = descriptor(&layer.media_type, &layer.digest, layer.size);
             let applied = cd.diff_apply(desc, mounts).await;
             let outcome = match applied {
-                Ok(d) if &d.digest != diff_id => Err(ImageError::invalid(format!(
+                Ok(d) if &d.digest != diff_id => Err(Error::invalid(format!(
                     "layer {} unpacked to {} but the config says {diff_id}",
                     layer.digest, d.digest
                 ))),

@@ -18,7 +18,8 @@ use std::sync::{Arc, Mutex};
 use wharf_client_core::reference::{is_full_hex_id, Reference};
 use wharf_client_core::ErrorKind;
 
-use crate::containerd::{Containerd, ContainerdError};
+use crate::containerd::Containerd;
+use crate::error::Error;
 use crate::events::{self, EventBus};
 use oci::{ImageConfig, Manifest};
 use wharf_client_core::models::EventActor;
@@ -32,40 +33,9 @@ pub const LABEL_SIZE: &str = "io.wharf.image.size";
 /// The largest manifest or config blob read.
 const MAX_METADATA_BLOB: u64 = 16 * 1024 * 1024;
 
-/// An image operation that failed, with the Docker error class it is answered with.
-#[derive(Debug, thiserror::Error)]
-#[error("{message}")]
-pub struct ImageError {
-    /// The class.
-    pub kind: ErrorKind,
-    /// dockerd's wording where dockerd has the same error.
-    pub message: String,
-}
-
-impl ImageError {
-    /// An error of `kind`.
-    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Self {
-            kind,
-            message: message.into(),
-        }
-    }
-
-    /// `No such image: <name>` (404).
-    pub fn no_such(name: &str) -> Self {
-        Self::new(ErrorKind::NotFound, format!("No such image: {name}"))
-    }
-
-    /// 400.
-    pub fn invalid(message: impl Into<String>) -> Self {
-        Self::new(ErrorKind::InvalidParameter, message)
-    }
-}
-
-impl From<ContainerdError> for ImageError {
-    fn from(e: ContainerdError) -> Self {
-        Self::new(e.kind(), e.to_string())
-    }
+/// `No such image: <name>` (404).
+pub fn no_such_image(name: &str) -> Error {
+    Error::new(ErrorKind::NotFound, format!("No such image: {name}"))
 }
 
 /// Who uses an image; containers are the users (the container runtime implements this next).
@@ -202,12 +172,12 @@ impl ImageStore {
     }
 
     /// The manifest and config behind manifest `digest`.
-    pub async fn meta(&self, digest: &str) -> Result<Arc<ImageMeta>, ImageError> {
+    pub async fn meta(&self, digest: &str) -> Result<Arc<ImageMeta>, Error> {
         if let Some(m) = self.cache.lock().ok().and_then(|c| c.get(digest).cloned()) {
             return Ok(m);
         }
         let bad = |what: &str, e: serde_json::Error| {
-            ImageError::new(ErrorKind::System, format!("corrupt {what} {digest}: {e}"))
+            Error::new(ErrorKind::System, format!("corrupt {what} {digest}: {e}"))
         };
         let raw = self.cd.read_blob(digest, MAX_METADATA_BLOB).await?;
         let manifest: Manifest = serde_json::from_slice(&raw).map_err(|e| bad("manifest", e))?;
@@ -229,7 +199,7 @@ impl ImageStore {
     }
 
     /// Every image, grouped by ID, newest first.
-    pub async fn list(&self) -> Result<Vec<ImageEntry>, ImageError> {
+    pub async fn list(&self) -> Result<Vec<ImageEntry>, Error> {
         let records = self.cd.image_list(Vec::new()).await?;
         let mut by_id: BTreeMap<String, ImageEntry> = BTreeMap::new();
         for record in records {
@@ -265,7 +235,7 @@ impl ImageStore {
     }
 
     /// The image `name` stands for: a full ID, a reference, or a unique ID prefix.
-    pub async fn resolve(&self, name: &str) -> Result<ImageEntry, ImageError> {
+    pub async fn resolve(&self, name: &str) -> Result<ImageEntry, Error> {
         let all = self.list().await?;
         let hex = name.strip_prefix("sha256:").unwrap_or(name);
         if is_full_hex_id(hex) {
@@ -273,7 +243,7 @@ impl ImageStore {
             return all
                 .into_iter()
                 .find(|e| e.id == id)
-                .ok_or_else(|| ImageError::no_such(name));
+                .ok_or_else(|| no_such_image(name));
         }
         if let Ok(r) = Reference::parse_tagged(name) {
             let full = r.to_string();
@@ -289,14 +259,14 @@ impl ImageStore {
                 .filter(|e| e.id.trim_start_matches("sha256:").starts_with(hex));
             if let Some(first) = hits.next() {
                 if hits.next().is_some() {
-                    return Err(ImageError::invalid(format!(
+                    return Err(Error::invalid(format!(
                         "ambiguous image ID prefix {name}: more than one image matches"
                     )));
                 }
                 return Ok(first.clone());
             }
         }
-        Err(ImageError::no_such(&display_name(name)))
+        Err(no_such_image(&display_name(name)))
     }
 
     /// Points record `name` at `meta`'s manifest; the image it named before dangles if nothing else names
@@ -307,7 +277,7 @@ impl ImageStore {
         name: &str,
         meta: &ImageMeta,
         image_size: i64,
-    ) -> Result<(), ImageError> {
+    ) -> Result<(), Error> {
         let media_type = meta
             .manifest
             .media_type
@@ -344,7 +314,7 @@ impl ImageStore {
     async fn keep_dangling(
         &self,
         old: containerd_client::services::v1::Image,
-    ) -> Result<(), ImageError> {
+    ) -> Result<(), Error> {
         let Some(target) = old.target else {
             return Ok(());
         };
@@ -370,7 +340,7 @@ impl ImageStore {
     }
 
     /// Removes the dangling record of manifest `digest`, if there is one, when a tag names it again.
-    pub async fn drop_dangling(&self, digest: &str) -> Result<(), ImageError> {
+    pub async fn drop_dangling(&self, digest: &str) -> Result<(), Error> {
         match self
             .cd
             .image_delete(&format!("{DANGLING_PREFIX}{digest}"), false)
@@ -382,7 +352,7 @@ impl ImageStore {
     }
 
     /// `POST /images/{name}/tag`.
-    pub async fn tag(&self, source: &str, repo: &str, tag: &str) -> Result<String, ImageError> {
+    pub async fn tag(&self, source: &str, repo: &str, tag: &str) -> Result<String, Error> {
         let entry = self.resolve(source).await?;
         let target = new_reference(repo, tag)?;
         self.set_name(&target.to_string(), &entry.meta, entry.size)
@@ -399,10 +369,10 @@ impl ImageStore {
 }
 
 /// The reference `repo` and `tag` make (tag `latest` when neither gives one), refusing digests.
-pub fn new_reference(repo: &str, tag: &str) -> Result<Reference, ImageError> {
-    let r = Reference::parse(repo).map_err(|e| ImageError::invalid(e.to_string()))?;
+pub fn new_reference(repo: &str, tag: &str) -> Result<Reference, Error> {
+    let r = Reference::parse(repo).map_err(|e| Error::invalid(e.to_string()))?;
     if r.digest().is_some() {
-        return Err(ImageError::invalid(
+        return Err(Error::invalid(
             "refusing to create a tag with a digest reference",
         ));
     }
@@ -410,10 +380,9 @@ pub fn new_reference(repo: &str, tag: &str) -> Result<Reference, ImageError> {
         r.with_default_tag()
     } else {
         if r.tag().is_some() {
-            return Err(ImageError::invalid("invalid reference format"));
+            return Err(Error::invalid("invalid reference format"));
         }
-        r.with_tag(tag)
-            .map_err(|e| ImageError::invalid(e.to_string()))?
+        r.with_tag(tag).map_err(|e| Error::invalid(e.to_string()))?
     };
     Ok(r)
 }
@@ -436,7 +405,7 @@ mod tests {
         assert_eq!(display_name("docker.io/library/busybox:1"), "busybox:1");
         assert_eq!(display_name("abc!"), "abc!");
         assert_eq!(
-            ImageError::no_such("nope:latest").to_string(),
+            no_such_image("nope:latest").to_string(),
             "No such image: nope:latest"
         );
     }

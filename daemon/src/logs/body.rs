@@ -1,22 +1,23 @@
-//! The body of `GET /containers/{id}/logs`: for a container without a TTY, stdcopy frames (stream 1 or 2)
-//! built by client-core's encoder; with a TTY, the raw bytes. With `timestamps`, each line is prefixed
+//! The bytes of `GET /containers/{id}/logs`, as a stream the handler sends as the body: for a container
+//! without a TTY, stdcopy frames (stream 1 or 2) built by client-core's encoder; with a TTY, the raw bytes. With `timestamps`, each line is prefixed
 //! with its time in Docker's fixed nine-digit RFC 3339 and a space, as dockerd does.
 //!
 //! A read error ends the body early and is logged; the client sees the stream end.
 
-use std::convert::Infallible;
-
-use axum::body::Body;
 use bytes::Bytes;
-use futures_util::StreamExt;
+use futures_util::{Stream, StreamExt};
 use wharf_client_core::stdcopy;
 
 use super::{LogEntry, LogStream};
 use crate::timefmt;
 
 /// Streams `entries` as the logs endpoint answers them.
-pub fn logs_body(entries: LogStream, timestamps: bool, tty: bool) -> Body {
-    let chunks = entries
+pub fn logs_body(
+    entries: LogStream,
+    timestamps: bool,
+    tty: bool,
+) -> impl Stream<Item = Bytes> + Send + 'static {
+    entries
         .take_while(|item| {
             if let Err(e) = item {
                 tracing::warn!("reading logs: {e}");
@@ -24,8 +25,6 @@ pub fn logs_body(entries: LogStream, timestamps: bool, tty: bool) -> Body {
             std::future::ready(item.is_ok())
         })
         .filter_map(move |item| std::future::ready(item.ok().map(|e| encode(&e, timestamps, tty))))
-        .map(Ok::<_, Infallible>);
-    Body::from_stream(chunks)
 }
 
 fn encode(entry: &LogEntry, timestamps: bool, tty: bool) -> Bytes {
@@ -48,7 +47,6 @@ fn encode(entry: &LogEntry, timestamps: bool, tty: bool) -> Bytes {
 mod tests {
     use super::*;
     use crate::logs::{read, LogOptions, LogQuery, LogWriter, Source};
-    use http_body_util::BodyExt;
     use std::time::{Duration, SystemTime, UNIX_EPOCH};
     use wharf_client_core::stdcopy::{StdStream, StdcopyDecoder};
 
@@ -59,11 +57,8 @@ mod tests {
     async fn body_bytes(path: &std::path::Path, timestamps: bool, tty: bool) -> Bytes {
         let (_tx, rx) = tokio::sync::watch::channel(true);
         let entries = read(path, LogQuery::default(), rx);
-        logs_body(entries, timestamps, tty)
-            .collect()
-            .await
-            .unwrap()
-            .to_bytes()
+        let chunks: Vec<Bytes> = logs_body(entries, timestamps, tty).collect().await;
+        chunks.concat().into()
     }
 
     fn sample(dir: &std::path::Path) -> std::path::PathBuf {

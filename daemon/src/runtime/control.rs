@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use wharf_client_core::ErrorKind;
 
-use super::signal::{self, SIGKILL, SIGTERM};
+use super::signal::{self, Signal};
 use super::{Handle, Runtime};
-use crate::api::ApiError;
 use crate::containers::record::{now_nanos, ContainerRecord};
+use crate::error::Error;
 
 /// moby's default stop timeout.
 pub const DEFAULT_STOP_TIMEOUT: i64 = 10;
@@ -20,16 +20,16 @@ pub const DEFAULT_STOP_TIMEOUT: i64 = 10;
 const KILL_WAIT: Duration = Duration::from_secs(30);
 
 /// dockerd's 409 for an operation that needs the container running.
-pub(super) fn not_running(id: &str) -> ApiError {
-    ApiError::new(
+pub(super) fn not_running(id: &str) -> Error {
+    Error::new(
         ErrorKind::Conflict,
         format!("Container {id} is not running"),
     )
 }
 
 /// dockerd's 409 for an operation on a container between two runs of its restart policy.
-pub(super) fn restarting(id: &str) -> ApiError {
-    ApiError::new(
+pub(super) fn restarting(id: &str) -> Error {
+    Error::new(
         ErrorKind::Conflict,
         format!("Container {id} is restarting, wait until the container is running"),
     )
@@ -38,14 +38,14 @@ pub(super) fn restarting(id: &str) -> ApiError {
 impl Runtime {
     /// Sends `sig` to the container's process; a paused container is thawed after a killing signal so
     /// that it can die.
-    pub(super) async fn signal(&self, record: &ContainerRecord, sig: u32) -> Result<(), ApiError> {
+    pub(super) async fn signal(&self, record: &ContainerRecord, sig: Signal) -> Result<(), Error> {
         let id = &record.id;
-        match self.inner.cd.task_kill(id, sig, false).await {
+        match self.inner.cd.task_kill(id, sig.number(), false).await {
             Err(e) if !e.is_not_found() => return Err(e.into()),
             _ => {}
         }
         self.emit(record, "kill", &[("signal", sig.to_string())]);
-        if record.state.paused && (sig == SIGKILL || sig == SIGTERM) {
+        if record.state.paused && (sig == Signal::KILL || sig == Signal::TERM) {
             let _ = self.inner.cd.task_resume(id).await;
             let _ = self
                 .update(id, move |r| {
@@ -63,7 +63,7 @@ impl Runtime {
         &self,
         id: &str,
         handle: &Handle,
-    ) -> Result<ContainerRecord, ApiError> {
+    ) -> Result<ContainerRecord, Error> {
         handle.manual_stop.store(true, Ordering::Relaxed);
         let ((), record) = self
             .update(id, move |r| {
@@ -95,9 +95,9 @@ impl Runtime {
         &self,
         id: &str,
         handle: &Arc<Handle>,
-        sig: Option<u32>,
+        sig: Option<Signal>,
         timeout: Option<i64>,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), Error> {
         let exits = handle.status.borrow().exits;
         let record = self.mark_manual_stop(id, handle).await?;
         if !record.state.running {
@@ -112,7 +112,7 @@ impl Runtime {
                 .filter(|s| !s.is_empty())
             {
                 Some(s) => signal::parse(s)?,
-                None => SIGTERM,
+                None => Signal::TERM,
             },
         };
         let timeout = timeout
@@ -126,9 +126,9 @@ impl Runtime {
                 "did not stop within {timeout} s of signal {sig}; killing it"
             );
             let record = self.store().get(id)?;
-            self.signal(&record, SIGKILL).await?;
+            self.signal(&record, Signal::KILL).await?;
             if !Self::wait_exit_after(handle, exits, Some(KILL_WAIT)).await {
-                return Err(ApiError::new(
+                return Err(Error::new(
                     ErrorKind::System,
                     format!(
                         "cannot stop container {id}: it did not exit {KILL_WAIT:?} after SIGKILL"
@@ -143,13 +143,9 @@ impl Runtime {
     pub async fn stop(
         &self,
         id_or_name: &str,
-        sig: Option<&str>,
+        sig: Option<Signal>,
         timeout: Option<i64>,
-    ) -> Result<bool, ApiError> {
-        let sig = sig
-            .filter(|s| !s.is_empty())
-            .map(signal::parse)
-            .transpose()?;
+    ) -> Result<bool, Error> {
         let (record, handle) = self.lookup(id_or_name)?;
         let _op = handle.op.lock().await;
         let record = self.store().get(&record.id)?;
@@ -166,13 +162,9 @@ impl Runtime {
     pub async fn restart(
         &self,
         id_or_name: &str,
-        sig: Option<&str>,
+        sig: Option<Signal>,
         timeout: Option<i64>,
-    ) -> Result<(), ApiError> {
-        let sig = sig
-            .filter(|s| !s.is_empty())
-            .map(signal::parse)
-            .transpose()?;
+    ) -> Result<(), Error> {
         let (record, handle) = self.lookup(id_or_name)?;
         let _op = handle.op.lock().await;
         let record = self.store().get(&record.id)?;
@@ -193,21 +185,9 @@ impl Runtime {
         Ok(())
     }
 
-    /// `POST /containers/{id}/kill`.
-    /// Every failure past the signal's parsing is worded `Cannot kill container: <name>: <why>`, as
-    /// dockerd's router wraps them.
-    pub async fn kill(&self, id_or_name: &str, sig: Option<&str>) -> Result<(), ApiError> {
-        let sig = match sig.filter(|s| !s.is_empty()) {
-            Some(s) => signal::parse(s)?,
-            None => SIGKILL,
-        };
-        self.kill_with(id_or_name, sig).await.map_err(|mut e| {
-            e.message = format!("Cannot kill container: {id_or_name}: {}", e.message);
-            e
-        })
-    }
-
-    async fn kill_with(&self, id_or_name: &str, sig: u32) -> Result<(), ApiError> {
+    /// `POST /containers/{id}/kill`: `sig`, SIGKILL by default.
+    pub async fn kill(&self, id_or_name: &str, sig: Option<Signal>) -> Result<(), Error> {
+        let sig = sig.unwrap_or(Signal::KILL);
         let (record, handle) = self.lookup(id_or_name)?;
         let _op = handle.op.lock().await;
         let record = self.store().get(&record.id)?;
@@ -220,8 +200,9 @@ impl Runtime {
             self.signal(&record, sig).await?;
             // As dockerd: a SIGKILL returns once the exit is recorded, so `docker kill x && docker rm x`
             // works.
-            if sig == SIGKILL && !Self::wait_exit_after(&handle, exits, Some(KILL_WAIT)).await {
-                return Err(ApiError::new(
+            if sig == Signal::KILL && !Self::wait_exit_after(&handle, exits, Some(KILL_WAIT)).await
+            {
+                return Err(Error::new(
                     ErrorKind::System,
                     format!(
                         "container {} did not exit {KILL_WAIT:?} after SIGKILL",
@@ -235,7 +216,7 @@ impl Runtime {
 
     /// `POST /containers/{id}/resize`: the size of a running container's terminal (a container without
     /// one ignores it, as the shim does).
-    pub async fn resize(&self, id_or_name: &str, height: u32, width: u32) -> Result<(), ApiError> {
+    pub async fn resize(&self, id_or_name: &str, height: u32, width: u32) -> Result<(), Error> {
         let record = self.store().get(id_or_name)?;
         if !record.state.running {
             return Err(not_running(&record.id));
@@ -248,7 +229,7 @@ impl Runtime {
     }
 
     /// `POST /containers/{id}/pause`.
-    pub async fn pause(&self, id_or_name: &str) -> Result<(), ApiError> {
+    pub async fn pause(&self, id_or_name: &str) -> Result<(), Error> {
         let (record, handle) = self.lookup(id_or_name)?;
         let _op = handle.op.lock().await;
         let record = self.store().get(&record.id)?;
@@ -258,7 +239,7 @@ impl Runtime {
             return Err(not_running(id));
         }
         if s.paused {
-            return Err(ApiError::new(
+            return Err(Error::new(
                 ErrorKind::Conflict,
                 format!("Container {id} is already paused"),
             ));
@@ -271,7 +252,7 @@ impl Runtime {
     }
 
     /// Records a pause or unpause that containerd made, and publishes its event.
-    async fn record_paused(&self, id: &str, paused: bool) -> Result<(), ApiError> {
+    async fn record_paused(&self, id: &str, paused: bool) -> Result<(), Error> {
         let ((), record) = self
             .update(id, move |r| {
                 r.state.paused = paused;
@@ -283,13 +264,13 @@ impl Runtime {
     }
 
     /// `POST /containers/{id}/unpause`.
-    pub async fn unpause(&self, id_or_name: &str) -> Result<(), ApiError> {
+    pub async fn unpause(&self, id_or_name: &str) -> Result<(), Error> {
         let (record, handle) = self.lookup(id_or_name)?;
         let _op = handle.op.lock().await;
         let record = self.store().get(&record.id)?;
         let id = &record.id;
         if !record.state.paused {
-            return Err(ApiError::new(
+            return Err(Error::new(
                 ErrorKind::Conflict,
                 format!("Container {id} is not paused"),
             ));

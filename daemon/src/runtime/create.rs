@@ -9,13 +9,13 @@ use wharf_client_core::models::{
 };
 use wharf_client_core::ErrorKind;
 
-use super::{system, Runtime, GC_ROOT};
-use crate::api::ApiError;
+use super::{Runtime, GC_ROOT};
 use crate::containers::config::merge_image_config;
 use crate::containers::etcfiles::{default_hostname, EtcPaths};
 use crate::containers::record::{now_nanos, ContainerRecord};
 use crate::containers::spec::mounts::DEFAULT_SHM_SIZE;
 use crate::containers::spec::{self, linux, network_mode};
+use crate::error::Error;
 use crate::images::oci::chain_ids;
 use crate::logs::LogOptions;
 
@@ -81,7 +81,7 @@ fn fill_defaults(hc: &mut HostConfig, cgroup_v2: bool) {
 }
 
 /// Checks `LogConfig` (json-file or none) and fills its type, as dockerd does.
-fn log_config(hc: &mut HostConfig) -> Result<(), ApiError> {
+fn log_config(hc: &mut HostConfig) -> Result<(), Error> {
     let lc = hc
         .log_config
         .get_or_insert_with(HostConfigLogConfig::default);
@@ -90,20 +90,20 @@ fn log_config(hc: &mut HostConfig) -> Result<(), ApiError> {
         Some(JSON_FILE) => {}
         Some(NO_LOG) => {
             if let Some(key) = lc.config.iter().flat_map(|c| c.keys()).next() {
-                return Err(ApiError::invalid(format!(
+                return Err(Error::invalid(format!(
                     "unknown log opt '{key}' for {NO_LOG} log driver"
                 )));
             }
             return Ok(());
         }
         Some(other) => {
-            return Err(ApiError::invalid(format!(
+            return Err(Error::invalid(format!(
                 "logger: no log driver named '{other}' is registered"
             )))
         }
     }
     let config = lc.config.get_or_insert_with(HashMap::new);
-    LogOptions::from_config(config.iter()).map_err(|e| ApiError::invalid(e.to_string()))?;
+    LogOptions::from_config(config.iter()).map_err(|e| Error::invalid(e.to_string()))?;
     Ok(())
 }
 
@@ -113,7 +113,7 @@ impl Runtime {
         &self,
         name: Option<&str>,
         request: CreateRequest,
-    ) -> Result<(String, Vec<String>), ApiError> {
+    ) -> Result<(String, Vec<String>), Error> {
         let CreateRequest {
             mut config,
             host_config,
@@ -121,7 +121,7 @@ impl Runtime {
         } = request;
         let image_name = config.image.clone().unwrap_or_default();
         if image_name.is_empty() {
-            return Err(ApiError::invalid(
+            return Err(Error::invalid(
                 "Config cannot be empty in order to create a container",
             ));
         }
@@ -134,12 +134,12 @@ impl Runtime {
         let run = image.meta.config.config.clone().unwrap_or_default();
         let image_run = serde_json::to_value(&run)
             .and_then(serde_json::from_value)
-            .map_err(system)?;
+            .map_err(Error::system)?;
         merge_image_config(&mut config, &image_run);
         if config.cmd.as_ref().is_none_or(|c| c.is_empty())
             && config.entrypoint.as_ref().is_none_or(|e| e.is_empty())
         {
-            return Err(ApiError::invalid("No command specified"));
+            return Err(Error::invalid("No command specified"));
         }
         let mount_points = spec::user_mounts(&hc)?
             .into_iter()
@@ -183,7 +183,7 @@ impl Runtime {
             })
         })
         .await
-        .map_err(system)??;
+        .map_err(Error::system)??;
 
         let labels = HashMap::from([(GC_ROOT.to_owned(), now_nanos().to_string())]);
         if let Err(e) = self
@@ -193,7 +193,7 @@ impl Runtime {
             .await
         {
             let _ = self.inner.store.remove(&record.id);
-            return Err(ApiError::new(
+            return Err(Error::new(
                 ErrorKind::System,
                 format!("cannot prepare the container's file system: {e}"),
             ));

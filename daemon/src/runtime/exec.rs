@@ -27,12 +27,12 @@ use wharf_client_core::ErrorKind;
 use super::control::{not_running, restarting};
 use super::exit::OUTPUT_DRAIN;
 use super::io::{AttachHub, Chunk, Fifos};
-use super::{rootfs, system, Runtime};
-use crate::api::ApiError;
+use super::{rootfs, Runtime};
 use crate::containers::ids::new_id;
 use crate::containers::record::ContainerRecord;
 use crate::containers::spec::{caps, process};
 use crate::containers::users::resolve_user_in;
+use crate::error::Error;
 
 /// containerd's type URL for an OCI process spec.
 const PROCESS_TYPE_URL: &str = "types.containerd.io/opencontainers/runtime-spec/1/Process";
@@ -122,22 +122,23 @@ impl ExecTable {
         self.execs.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn get(&self, id: &str) -> Result<Arc<Exec>, ApiError> {
-        self.lock().get(id).cloned().ok_or_else(|| {
-            ApiError::new(ErrorKind::NotFound, format!("No such exec instance: {id}"))
-        })
+    fn get(&self, id: &str) -> Result<Arc<Exec>, Error> {
+        self.lock()
+            .get(id)
+            .cloned()
+            .ok_or_else(|| Error::new(ErrorKind::NotFound, format!("No such exec instance: {id}")))
     }
 
     /// Adds `exec`, first forgetting the oldest ended ones beyond [`MAX_ENDED`]; refused when
     /// [`MAX_OPEN`] execs have not ended.
-    fn insert(&self, exec: Arc<Exec>) -> Result<(), ApiError> {
+    fn insert(&self, exec: Arc<Exec>) -> Result<(), Error> {
         let mut execs = self.lock();
         let open = execs
             .values()
             .filter(|e| e.progress().exit_code.is_none())
             .count();
         if open >= MAX_OPEN {
-            return Err(ApiError::new(
+            return Err(Error::new(
                 ErrorKind::Unavailable,
                 format!("too many execs: {MAX_OPEN} have not ended yet"),
             ));
@@ -188,14 +189,10 @@ pub struct ExecStream {
 
 impl Runtime {
     /// `POST /containers/{id}/exec`: the new exec's ID.
-    pub async fn exec_create(
-        &self,
-        id_or_name: &str,
-        config: ExecConfig,
-    ) -> Result<String, ApiError> {
+    pub async fn exec_create(&self, id_or_name: &str, config: ExecConfig) -> Result<String, Error> {
         let record = self.store().get(id_or_name)?;
         if config.cmd.as_ref().is_none_or(Vec::is_empty) {
-            return Err(ApiError::invalid("No exec command specified"));
+            return Err(Error::invalid("No exec command specified"));
         }
         ensure_running(&record, id_or_name)?;
         let exec = Arc::new(Exec {
@@ -217,7 +214,7 @@ impl Runtime {
     }
 
     /// `GET /exec/{id}/json`.
-    pub fn exec_inspect(&self, id: &str) -> Result<ExecInspectResponse, ApiError> {
+    pub fn exec_inspect(&self, id: &str) -> Result<ExecInspectResponse, Error> {
         let exec = self.inner.execs.get(id)?;
         let p = exec.progress();
         let command = exec.command();
@@ -257,18 +254,18 @@ impl Runtime {
         id: &str,
         attach: bool,
         stdin: bool,
-    ) -> Result<ExecStream, ApiError> {
+    ) -> Result<ExecStream, Error> {
         let exec = self.inner.execs.get(id)?;
         {
             let mut p = exec.progress();
             if p.exit_code.is_some() {
-                return Err(ApiError::new(
+                return Err(Error::new(
                     ErrorKind::Conflict,
                     format!("Error: Exec command {id} has already run"),
                 ));
             }
             if p.started {
-                return Err(ApiError::new(
+                return Err(Error::new(
                     ErrorKind::Conflict,
                     format!("Error: Exec command {id} is already running"),
                 ));
@@ -286,7 +283,7 @@ impl Runtime {
     }
 
     /// Writes to a running exec's stdin, once it started; `None` closes it.
-    pub async fn exec_write_stdin(&self, id: &str, data: Option<Bytes>) -> Result<(), ApiError> {
+    pub async fn exec_write_stdin(&self, id: &str, data: Option<Bytes>) -> Result<(), Error> {
         use tokio::io::AsyncWriteExt;
         let exec = self.inner.execs.get(id)?;
         let _ = exec
@@ -297,7 +294,7 @@ impl Runtime {
         let mut stdin = exec.stdin.lock().await;
         match data {
             Some(data) => match stdin.as_mut() {
-                Some(pipe) => pipe.write_all(&data).await.map_err(system),
+                Some(pipe) => pipe.write_all(&data).await.map_err(Error::system),
                 None => Ok(()),
             },
             None => {
@@ -314,14 +311,14 @@ impl Runtime {
     }
 
     /// `POST /exec/{id}/resize`.
-    pub async fn exec_resize(&self, id: &str, height: u32, width: u32) -> Result<(), ApiError> {
+    pub async fn exec_resize(&self, id: &str, height: u32, width: u32) -> Result<(), Error> {
         let exec = self.inner.execs.get(id)?;
         // The docker CLI resizes as soon as the connection is handed over, before the process may
         // have started: wait for it, as dockerd does (up to 10 s).
         let mut launched = exec.launched.subscribe();
         let _ = tokio::time::timeout(RESIZE_WAIT, launched.wait_for(|l| *l)).await;
         if !exec.progress().running {
-            return Err(ApiError::new(
+            return Err(Error::new(
                 ErrorKind::Conflict,
                 format!("Exec {id} is not running"),
             ));
@@ -340,12 +337,12 @@ impl Runtime {
         exec: &Arc<Exec>,
         attach: bool,
         stdin: bool,
-    ) -> Result<Option<mpsc::Receiver<Chunk>>, ApiError> {
+    ) -> Result<Option<mpsc::Receiver<Chunk>>, Error> {
         let cd = &self.inner.cd;
         let record = self.store().get(&exec.container_id)?;
         ensure_running(&record, &record.id)?;
         let process = self.exec_process(&record, exec).await?;
-        let value = serde_json::to_vec(&process).map_err(system)?;
+        let value = serde_json::to_vec(&process).map_err(Error::system)?;
 
         let dir = self.exec_dir(&exec.id);
         let with_stdin = stdin && exec.config.attach_stdin.unwrap_or(false);
@@ -355,7 +352,7 @@ impl Runtime {
             .and_then(|()| fifos.open_output())
             .map_err(|e| {
                 fifos.remove();
-                system(format!("cannot create the exec's stdio: {e}"))
+                Error::system(format!("cannot create the exec's stdio: {e}"))
             })?;
         let (stdin, stdout, stderr) = fifos.task_paths();
         let added = cd
@@ -402,7 +399,7 @@ impl Runtime {
                 // The shim may hold the write ends of a process that never ran: nothing more comes.
                 copier.abort();
                 fifos.remove();
-                return Err(ApiError::new(ErrorKind::InvalidParameter, e.message()));
+                return Err(Error::new(ErrorKind::InvalidParameter, e.message()));
             }
         }
         self.emit(
@@ -453,23 +450,19 @@ impl Runtime {
     }
 
     /// The container's process settings as its task runs them, changed as the exec asks.
-    async fn exec_process(
-        &self,
-        record: &ContainerRecord,
-        exec: &Exec,
-    ) -> Result<Process, ApiError> {
+    async fn exec_process(&self, record: &ContainerRecord, exec: &Exec) -> Result<Process, Error> {
         let container = self.inner.cd.container_get(&record.id).await?;
         let spec: Spec = container
             .spec
             .as_ref()
             .map(|any| serde_json::from_slice(&any.value))
             .transpose()
-            .map_err(system)?
-            .ok_or_else(|| system("the container's task has no spec"))?;
+            .map_err(Error::system)?
+            .ok_or_else(|| Error::system("the container's task has no spec"))?;
         let mut process = spec
             .process()
             .clone()
-            .ok_or_else(|| system("the container's spec has no process"))?;
+            .ok_or_else(|| Error::system("the container's spec has no process"))?;
         let config = &exec.config;
         let tty = exec.tty();
         process.set_args(Some(exec.command().to_vec()));
@@ -552,13 +545,13 @@ impl Runtime {
 
 /// An exec needs its container running, and not paused or restarting (dockerd's wording, which names a
 /// paused container as the client did).
-fn ensure_running(record: &ContainerRecord, as_named: &str) -> Result<(), ApiError> {
+fn ensure_running(record: &ContainerRecord, as_named: &str) -> Result<(), Error> {
     let s = &record.state;
     if !s.running {
         return Err(not_running(&record.id));
     }
     if s.paused {
-        return Err(ApiError::new(
+        return Err(Error::new(
             ErrorKind::Conflict,
             format!("Container {as_named} is paused, unpause the container before exec"),
         ));

@@ -30,14 +30,13 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use tokio::sync::{watch, Notify};
-use wharf_client_core::ErrorKind;
 
-use crate::api::ApiError;
 use crate::containerd::runc::RuncOptions;
-use crate::containerd::{Containerd, ContainerdError};
+use crate::containerd::Containerd;
 use crate::containers::record::ContainerRecord;
 use crate::containers::spec::seccomp::Profile;
 use crate::containers::store::ContainerStore;
+use crate::error::Error;
 use crate::events::{self, EventBus};
 use crate::images::{ImageStore, ImageUsers};
 
@@ -180,16 +179,6 @@ const GC_ROOT: &str = "containerd.io/gc.root";
 /// containerd's type URL for an OCI runtime spec.
 const SPEC_TYPE_URL: &str = "types.containerd.io/opencontainers/runtime-spec/1/Spec";
 
-fn system(e: impl std::fmt::Display) -> ApiError {
-    ApiError::new(ErrorKind::System, e.to_string())
-}
-
-impl From<ContainerdError> for ApiError {
-    fn from(e: ContainerdError) -> Self {
-        ApiError::new(e.kind(), e.to_string())
-    }
-}
-
 fn parse_kernel(version: &str) -> Option<(u32, u32)> {
     let mut parts = version.split(|c: char| !c.is_ascii_digit());
     let major = parts.next()?.parse().ok()?;
@@ -259,13 +248,13 @@ impl Runtime {
     async fn update<T: Send + 'static>(
         &self,
         id: &str,
-        change: impl FnOnce(&mut ContainerRecord) -> Result<T, ApiError> + Send + 'static,
-    ) -> Result<(T, ContainerRecord), ApiError> {
+        change: impl FnOnce(&mut ContainerRecord) -> Result<T, Error> + Send + 'static,
+    ) -> Result<(T, ContainerRecord), Error> {
         let store = self.inner.store.clone();
         let id = id.to_owned();
         tokio::task::spawn_blocking(move || store.update(&id, change))
             .await
-            .map_err(system)?
+            .map_err(Error::system)?
     }
 
     fn drop_handle(&self, id: &str) {
@@ -277,7 +266,7 @@ impl Runtime {
     }
 
     /// The record of `id_or_name` and its handle.
-    fn lookup(&self, id_or_name: &str) -> Result<(ContainerRecord, Arc<Handle>), ApiError> {
+    fn lookup(&self, id_or_name: &str) -> Result<(ContainerRecord, Arc<Handle>), Error> {
         let record = self.inner.store.get(id_or_name)?;
         let handle = self.handle(&record);
         Ok((record, handle))

@@ -15,8 +15,8 @@ use wharf_client_core::ErrorKind;
 use super::io::Chunk;
 use super::remove::ImageSizes;
 use super::{RunStatus, Runtime};
-use crate::api::ApiError;
 use crate::containers::record::{now_nanos, ContainerRecord};
+use crate::error::Error;
 use crate::logs::{self, LogQuery, LogStream};
 
 /// `GET /containers/json`'s parameters.
@@ -64,12 +64,12 @@ fn isolation_of(record: &ContainerRecord) -> String {
 }
 
 /// The `is-task` filter: `Some(true)` keeps only swarm tasks, `Some(false)` only other containers.
-fn task_filter(values: &[String]) -> Result<Option<bool>, ApiError> {
+fn task_filter(values: &[String]) -> Result<Option<bool>, Error> {
     match values {
         [] => Ok(None),
         [v] if v == "true" => Ok(Some(true)),
         [v] if v == "false" => Ok(Some(false)),
-        _ => Err(ApiError::invalid(format!(
+        _ => Err(Error::invalid(format!(
             "Invalid filter 'is-task={}'",
             values.join(",")
         ))),
@@ -89,12 +89,12 @@ pub enum WaitCondition {
 
 impl WaitCondition {
     /// Parses the parameter (empty: `not-running`).
-    pub fn parse(s: &str) -> Result<Self, ApiError> {
+    pub fn parse(s: &str) -> Result<Self, Error> {
         match s {
             "" | "not-running" => Ok(Self::NotRunning),
             "next-exit" => Ok(Self::NextExit),
             "removed" => Ok(Self::Removed),
-            other => Err(ApiError::invalid(format!("invalid condition: \"{other}\""))),
+            other => Err(Error::invalid(format!("invalid condition: \"{other}\""))),
         }
     }
 }
@@ -135,20 +135,20 @@ fn name_matches(name: &str, pattern: &str) -> bool {
 }
 
 impl Runtime {
-    fn created_of(&self, id_or_name: &str) -> Result<u64, ApiError> {
+    fn created_of(&self, id_or_name: &str) -> Result<u64, Error> {
         self.store()
             .get(id_or_name)
             .map(|r| r.created)
-            .map_err(|_| ApiError::invalid(format!("No such container: {id_or_name}")))
+            .map_err(|_| Error::invalid(format!("No such container: {id_or_name}")))
     }
 
     /// `GET /containers/json`.
-    pub async fn list(&self, options: &ListOptions) -> Result<Vec<ContainerSummary>, ApiError> {
+    pub async fn list(&self, options: &ListOptions) -> Result<Vec<ContainerSummary>, Error> {
         let f = &options.filters;
         let get = |k: &str| f.get(k).map(Vec::as_slice).unwrap_or(&[]);
         for h in get("health") {
             if !["none", "starting", "healthy", "unhealthy"].contains(&h.as_str()) {
-                return Err(ApiError::invalid(format!(
+                return Err(Error::invalid(format!(
                     "Unrecognised filter value for health: {h}"
                 )));
             }
@@ -178,14 +178,14 @@ impl Runtime {
             ]
             .contains(&s.as_str())
             {
-                return Err(ApiError::invalid(format!("Invalid filter 'status={s}'")));
+                return Err(Error::invalid(format!("Invalid filter 'status={s}'")));
             }
         }
         let exited: Vec<i64> = get("exited")
             .iter()
             .map(|e| {
                 e.parse()
-                    .map_err(|_| ApiError::invalid(format!("Invalid filter 'exited={e}'")))
+                    .map_err(|_| Error::invalid(format!("Invalid filter 'exited={e}'")))
             })
             .collect::<Result<_, _>>()?;
         let before = get("before")
@@ -252,7 +252,7 @@ impl Runtime {
         &self,
         id_or_name: &str,
         size: bool,
-    ) -> Result<ContainerInspectResponse, ApiError> {
+    ) -> Result<ContainerInspectResponse, Error> {
         let record = self.store().get(id_or_name)?;
         let mut out = record.to_inspect();
         let data = match self
@@ -284,7 +284,7 @@ impl Runtime {
         &self,
         id_or_name: &str,
         condition: WaitCondition,
-    ) -> Result<impl Future<Output = RunStatus> + Send + 'static, ApiError> {
+    ) -> Result<impl Future<Output = RunStatus> + Send + 'static, Error> {
         let (_, handle) = self.lookup(id_or_name)?;
         let mut rx = handle.status.subscribe();
         let now = rx.borrow().clone();
@@ -305,10 +305,10 @@ impl Runtime {
     }
 
     /// The container's log as `GET /containers/{id}/logs` reads it; also answers whether it has a TTY.
-    pub fn logs(&self, id_or_name: &str, query: LogQuery) -> Result<(LogStream, bool), ApiError> {
+    pub fn logs(&self, id_or_name: &str, query: LogQuery) -> Result<(LogStream, bool), Error> {
         let (record, handle) = self.lookup(id_or_name)?;
         if record.log_path.is_empty() {
-            return Err(ApiError::new(
+            return Err(Error::new(
                 ErrorKind::NotImplemented,
                 "configured logging driver does not support reading",
             ));
@@ -319,7 +319,7 @@ impl Runtime {
     }
 
     /// Attaches to the container's output.
-    pub fn attach(&self, id_or_name: &str) -> Result<Attached, ApiError> {
+    pub fn attach(&self, id_or_name: &str) -> Result<Attached, Error> {
         let (record, handle) = self.lookup(id_or_name)?;
         let output = handle.attach.subscribe();
         self.emit(&record, "attach", &[]);
@@ -337,24 +337,24 @@ impl Runtime {
         id: &str,
         data: Option<Bytes>,
         close: bool,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), Error> {
         let (_, handle) = self.lookup(id)?;
         let mut rx = handle.status.subscribe();
         if rx.wait_for(|s| s.running).await.is_err() {
-            return Err(ApiError::new(ErrorKind::Conflict, "the container is gone"));
+            return Err(Error::new(ErrorKind::Conflict, "the container is gone"));
         }
         let mut stdin = handle.stdin.lock().await;
         match data {
             Some(bytes) => {
                 let Some(pipe) = stdin.as_mut() else {
-                    return Err(ApiError::new(
+                    return Err(Error::new(
                         ErrorKind::Conflict,
                         "the container's stdin is closed",
                     ));
                 };
                 pipe.write_all(&bytes)
                     .await
-                    .map_err(|e| ApiError::new(ErrorKind::System, format!("writing stdin: {e}")))
+                    .map_err(|e| Error::new(ErrorKind::System, format!("writing stdin: {e}")))
             }
             None => {
                 if close && stdin.take().is_some() {
@@ -366,9 +366,9 @@ impl Runtime {
     }
 
     /// `POST /containers/{id}/rename`.
-    pub fn rename(&self, id_or_name: &str, new_name: &str) -> Result<(), ApiError> {
+    pub fn rename(&self, id_or_name: &str, new_name: &str) -> Result<(), Error> {
         if new_name.is_empty() {
-            return Err(ApiError::invalid("Neither old nor new names may be empty"));
+            return Err(Error::invalid("Neither old nor new names may be empty"));
         }
         let old = self.store().get(id_or_name)?;
         let record = self.store().rename(&old.id, new_name)?;

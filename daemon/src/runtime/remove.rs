@@ -7,10 +7,10 @@ use std::time::Duration;
 use wharf_client_core::ErrorKind;
 
 use super::io::Fifos;
-use super::signal::SIGKILL;
+use super::signal::Signal;
 use super::Runtime;
-use crate::api::ApiError;
 use crate::containers::record::ContainerRecord;
+use crate::error::Error;
 
 /// How long a force-removed container may take to die.
 const KILL_WAIT: Duration = Duration::from_secs(30);
@@ -26,7 +26,7 @@ pub struct PruneReport {
 
 impl Runtime {
     /// Removes a container; a running one only with `force` (it is killed first).
-    pub async fn remove(&self, id_or_name: &str, force: bool) -> Result<(), ApiError> {
+    pub async fn remove(&self, id_or_name: &str, force: bool) -> Result<(), Error> {
         let (record, handle) = self.lookup(id_or_name)?;
         let _op = handle.op.lock().await;
         let record = self.store().get(&record.id)?;
@@ -38,18 +38,18 @@ impl Runtime {
                 } else {
                     format!("You cannot remove a running container {id}. Stop the container before attempting removal or force remove")
                 };
-                return Err(ApiError::new(ErrorKind::Conflict, message));
+                return Err(Error::new(ErrorKind::Conflict, message));
             }
             let exits = handle.status.borrow().exits;
             let record = self.mark_manual_stop(&id, &handle).await?;
             if record.state.running {
-                self.signal(&record, SIGKILL).await?;
+                self.signal(&record, Signal::KILL).await?;
                 let mut rx = handle.status.subscribe();
                 let died =
                     tokio::time::timeout(KILL_WAIT, rx.wait_for(|s| s.exits > exits || !s.running))
                         .await;
                 if !matches!(died, Ok(Ok(_))) {
-                    return Err(ApiError::new(
+                    return Err(Error::new(
                         ErrorKind::System,
                         format!("Could not kill running container {id}, cannot remove"),
                     ));
@@ -69,7 +69,7 @@ impl Runtime {
     }
 
     /// Removes what a stopped container has: its writable layer, FIFOs, directory and record.
-    async fn destroy(&self, record: &ContainerRecord) -> Result<(), ApiError> {
+    async fn destroy(&self, record: &ContainerRecord) -> Result<(), Error> {
         let id = &record.id;
         let cd = &self.inner.cd;
         let mut removed = cd.snapshot_remove(self.inner.snapshotter, id).await;
@@ -88,7 +88,7 @@ impl Runtime {
                         Ok(())
                     })
                     .await;
-                return Err(ApiError::new(
+                return Err(Error::new(
                     e.kind(),
                     format!("unable to remove filesystem for {id}: {}", e.message()),
                 ));
@@ -99,7 +99,7 @@ impl Runtime {
         let owned = id.clone();
         tokio::task::spawn_blocking(move || store.remove(&owned))
             .await
-            .map_err(super::system)??;
+            .map_err(Error::system)??;
         self.emit(record, "destroy", &[]);
         Ok(())
     }
@@ -147,7 +147,7 @@ impl Runtime {
     pub async fn prune(
         &self,
         keep: impl Fn(&ContainerRecord) -> bool,
-    ) -> Result<PruneReport, ApiError> {
+    ) -> Result<PruneReport, Error> {
         let mut report = PruneReport::default();
         for record in self.store().list() {
             if record.state.running || keep(&record) {

@@ -131,7 +131,9 @@ impl Runtime {
         let _op = handle.op.lock().await;
         // Not a user stop: the restart policy applies at start, as after a daemon crash in dockerd.
         let exits = handle.status.borrow().exits;
-        let _ = cd.task_kill(id, super::signal::SIGKILL, true).await;
+        let _ = cd
+            .task_kill(id, super::signal::Signal::KILL.number(), true)
+            .await;
         let mut rx = handle.status.subscribe();
         let _ = tokio::time::timeout(SHUTDOWN_GRACE * 6, rx.wait_for(|s| s.exits > exits)).await;
     }

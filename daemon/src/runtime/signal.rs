@@ -1,6 +1,6 @@
 //! Signal names and numbers as moby's `signal.ParseSignal` takes them: `9`, `KILL`, `SIGKILL` (any case).
 
-use crate::api::ApiError;
+use crate::error::Error;
 
 /// Linux's signals by name, without `SIG`.
 const SIGNALS: &[(&str, u32)] = &[
@@ -40,25 +40,43 @@ const SIGNALS: &[(&str, u32)] = &[
     ("XFSZ", 25),
 ];
 
-/// SIGKILL.
-pub const SIGKILL: u32 = 9;
-/// SIGTERM, the default stop signal.
-pub const SIGTERM: u32 = 15;
 /// The highest real-time signal.
 const SIGRTMAX: u32 = 64;
 
-/// Parses a signal; 400 with dockerd's wording when it is not one.
-pub fn parse(s: &str) -> Result<u32, ApiError> {
+/// A signal's number, 1 to 64: what a name or number parsed to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Signal(u32);
+
+impl Signal {
+    /// SIGKILL.
+    pub const KILL: Self = Self(9);
+    /// SIGTERM, the default stop signal.
+    pub const TERM: Self = Self(15);
+
+    /// The number the kernel knows it by.
+    pub fn number(self) -> u32 {
+        self.0
+    }
+}
+
+impl std::fmt::Display for Signal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// Parses a signal; an invalid parameter with dockerd's wording when it is not one.
+pub fn parse(s: &str) -> Result<Signal, Error> {
     if let Ok(n) = s.parse::<u32>() {
         if n == 0 || n > SIGRTMAX {
-            return Err(ApiError::invalid(format!("Invalid signal: {s}")));
+            return Err(Error::invalid(format!("Invalid signal: {s}")));
         }
-        return Ok(n);
+        return Ok(Signal(n));
     }
     let upper = s.to_ascii_uppercase();
     let name = upper.strip_prefix("SIG").unwrap_or(&upper);
     if let Some(&(_, n)) = SIGNALS.iter().find(|(k, _)| *k == name) {
-        return Ok(n);
+        return Ok(Signal(n));
     }
     // RTMIN, RTMIN+n, RTMAX-n.
     let rt = |base: u32, rest: &str, sign: i64| -> Option<u32> {
@@ -78,7 +96,9 @@ pub fn parse(s: &str) -> Result<u32, ApiError> {
     } else {
         None
     };
-    parsed.ok_or_else(|| ApiError::invalid(format!("Invalid signal: {s}")))
+    parsed
+        .map(Signal)
+        .ok_or_else(|| Error::invalid(format!("Invalid signal: {s}")))
 }
 
 #[cfg(test)]
@@ -96,7 +116,7 @@ mod tests {
             ("RTMIN+2", 36),
             ("SIGRTMAX", 64),
         ] {
-            assert_eq!(parse(s).unwrap(), n, "{s}");
+            assert_eq!(parse(s).unwrap().number(), n, "{s}");
         }
         for bad in ["0", "65", "NOPE", "SIG", "", "RTMIN+99"] {
             assert_eq!(

@@ -12,14 +12,14 @@ use containerd_client::types::Mount;
 use wharf_client_core::ErrorKind;
 
 use super::io::Fifos;
-use super::{rootfs, system, Handle, Runtime, SPEC_TYPE_URL};
-use crate::api::ApiError;
+use super::{rootfs, Handle, Runtime, SPEC_TYPE_URL};
 use crate::containers::etcfiles::{
     hostname_file, hosts_file, parse_extra_hosts, resolv_conf, EtcPaths,
 };
 use crate::containers::record::{now_nanos, ContainerRecord};
 use crate::containers::spec::{self, network_mode, NetworkMode, SpecInput, DEFAULT_CGROUP_PARENT};
 use crate::containers::users::resolve_user_in;
+use crate::error::Error;
 use crate::logs::{LogOptions, LogWriter};
 
 /// How long a start waits for the shim to open the container's stdin after creating the task (it does
@@ -50,13 +50,13 @@ fn start_failure(message: &str) -> (i64, ErrorKind) {
 
 impl Runtime {
     /// `POST /containers/{id}/start`: false when it was running already (dockerd's 304).
-    pub async fn start(&self, id_or_name: &str) -> Result<bool, ApiError> {
+    pub async fn start(&self, id_or_name: &str) -> Result<bool, Error> {
         let (record, handle) = self.lookup(id_or_name)?;
         let _op = handle.op.lock().await;
         let record = self.store().get(&record.id)?;
         let s = &record.state;
         if s.paused {
-            return Err(ApiError::new(
+            return Err(Error::new(
                 ErrorKind::Conflict,
                 "cannot start a paused container, try unpause instead",
             ));
@@ -65,7 +65,7 @@ impl Runtime {
             return Ok(false);
         }
         if s.removal_in_progress || s.dead {
-            return Err(ApiError::new(
+            return Err(Error::new(
                 ErrorKind::Conflict,
                 "container is marked for removal and cannot be started",
             ));
@@ -86,11 +86,7 @@ impl Runtime {
 
     /// Starts a run of container `id`; its operation lock must be held (or the caller is its monitor,
     /// restarting it). On failure the record keeps the error and dockerd's exit code.
-    pub(super) async fn start_locked(
-        &self,
-        id: &str,
-        handle: &Arc<Handle>,
-    ) -> Result<(), ApiError> {
+    pub(super) async fn start_locked(&self, id: &str, handle: &Arc<Handle>) -> Result<(), Error> {
         let record = self.store().get(id)?;
         match self.launch(&record, handle).await {
             Ok(run) => {
@@ -126,29 +122,25 @@ impl Runtime {
                         }
                     });
                 }
-                Err(ApiError::new(kind, message))
+                Err(Error::new(kind, message))
             }
         }
     }
 
-    async fn launch(
-        &self,
-        record: &ContainerRecord,
-        handle: &Arc<Handle>,
-    ) -> Result<Run, ApiError> {
+    async fn launch(&self, record: &ContainerRecord, handle: &Arc<Handle>) -> Result<Run, Error> {
         let cd = &self.inner.cd;
         let id = record.id.as_str();
         let mounts = cd
             .snapshot_mounts(self.inner.snapshotter, id)
             .await
             .map_err(|e| {
-                ApiError::new(
+                Error::new(
                     e.kind(),
                     format!("the container's file system is gone: {}", e.message()),
                 )
             })?;
         let spec = self.spec(record, &mounts)?;
-        let spec_json = serde_json::to_vec(&spec).map_err(system)?;
+        let spec_json = serde_json::to_vec(&spec).map_err(Error::system)?;
 
         let runtime = self.inner.runc.runtime();
         let container = Container {
@@ -187,7 +179,9 @@ impl Runtime {
             Err(e) => {
                 let _ = cd.container_delete(id).await;
                 fifos.remove();
-                return Err(system(format!("cannot create the container's stdio: {e}")));
+                return Err(Error::system(format!(
+                    "cannot create the container's stdio: {e}"
+                )));
             }
         };
         let log = self.open_log(record)?;
@@ -208,7 +202,7 @@ impl Runtime {
         if let Err(e) = created {
             let _ = cd.container_delete(id).await;
             fifos.remove();
-            return Err(ApiError::new(e.kind(), e.message()));
+            return Err(Error::new(e.kind(), e.message()));
         }
         if stdin {
             match fifos.open_stdin(STDIN_OPEN_WAIT).await {
@@ -227,7 +221,7 @@ impl Runtime {
                 let _ = copier.await;
                 handle.output_done.send_replace(true);
                 fifos.remove();
-                return Err(ApiError::new(e.kind(), e.message()));
+                return Err(Error::new(e.kind(), e.message()));
             }
         };
         let started = Instant::now();
@@ -245,7 +239,7 @@ impl Runtime {
     pub(super) fn open_log(
         &self,
         record: &ContainerRecord,
-    ) -> Result<Option<Arc<Mutex<LogWriter>>>, ApiError> {
+    ) -> Result<Option<Arc<Mutex<LogWriter>>>, Error> {
         if record.log_path.is_empty() {
             return Ok(None);
         }
@@ -256,9 +250,9 @@ impl Runtime {
             .and_then(|l| l.config.as_ref())
             .map(|c| LogOptions::from_config(c.iter()))
             .transpose()
-            .map_err(|e| ApiError::invalid(e.to_string()))?
+            .map_err(|e| Error::invalid(e.to_string()))?
             .unwrap_or_default();
-        let writer = LogWriter::open(&record.log_path, options).map_err(system)?;
+        let writer = LogWriter::open(&record.log_path, options).map_err(Error::system)?;
         Ok(Some(Arc::new(Mutex::new(writer))))
     }
 
@@ -267,7 +261,7 @@ impl Runtime {
         &self,
         record: &ContainerRecord,
         mounts: &[Mount],
-    ) -> Result<oci_spec::runtime::Spec, ApiError> {
+    ) -> Result<oci_spec::runtime::Spec, Error> {
         let hc = &record.host_config;
         let config = &record.config;
         let network = network_mode(hc)?;
@@ -296,8 +290,8 @@ impl Runtime {
             hostname: record.hostname_path.clone().into(),
         };
         etc.write(&hosts, &resolv, &hostname_file(&hostname))
-            .map_err(system)?;
-        spec::create_host_dirs(&spec::user_mounts(hc)?).map_err(system)?;
+            .map_err(Error::system)?;
+        spec::create_host_dirs(&spec::user_mounts(hc)?).map_err(Error::system)?;
         let host_devices = if hc.privileged.unwrap_or(false) {
             super::devices::host_devices(Path::new("/dev"))
         } else {

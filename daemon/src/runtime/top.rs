@@ -5,7 +5,7 @@ use serde::Serialize;
 use wharf_client_core::ErrorKind;
 
 use super::Runtime;
-use crate::api::ApiError;
+use crate::error::Error;
 
 /// The answer: `ps`'s column titles and the container's rows.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -19,7 +19,7 @@ pub struct Top {
 
 /// Keeps the rows of `ps`'s `output` whose PID is in `pids`; the last column (the command) keeps its
 /// spaces.
-pub fn filter_ps(output: &str, pids: &[u32]) -> Result<Top, ApiError> {
+pub fn filter_ps(output: &str, pids: &[u32]) -> Result<Top, Error> {
     let mut lines = output.lines().filter(|l| !l.trim().is_empty());
     let titles: Vec<String> = lines
         .next()
@@ -30,7 +30,7 @@ pub fn filter_ps(output: &str, pids: &[u32]) -> Result<Top, ApiError> {
     let pid_col = titles
         .iter()
         .position(|t| t == "PID")
-        .ok_or_else(|| ApiError::new(ErrorKind::System, "Couldn't find PID field in ps output"))?;
+        .ok_or_else(|| Error::new(ErrorKind::System, "Couldn't find PID field in ps output"))?;
     let columns = titles.len();
     let mut processes = Vec::new();
     for line in lines {
@@ -52,7 +52,7 @@ pub fn filter_ps(output: &str, pids: &[u32]) -> Result<Top, ApiError> {
 
 impl Runtime {
     /// The container's processes as `ps <ps_args>` (default `-ef`) shows them.
-    pub async fn top(&self, id_or_name: &str, ps_args: &str) -> Result<Top, ApiError> {
+    pub async fn top(&self, id_or_name: &str, ps_args: &str) -> Result<Top, Error> {
         let record = self.store().get(id_or_name)?;
         if !record.state.running || record.state.restarting {
             return Err(super::control::not_running(&record.id));
@@ -73,9 +73,9 @@ impl Runtime {
             .args(&args)
             .output()
             .await
-            .map_err(|e| ApiError::new(ErrorKind::System, format!("Error running ps: {e}")))?;
+            .map_err(|e| Error::new(ErrorKind::System, format!("Error running ps: {e}")))?;
         if !output.status.success() {
-            return Err(ApiError::new(
+            return Err(Error::new(
                 ErrorKind::System,
                 format!("ps: {}", String::from_utf8_lossy(&output.stderr).trim()),
             ));

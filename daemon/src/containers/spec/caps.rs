@@ -3,7 +3,7 @@
 
 use oci_spec::runtime::{Capabilities, Capability, LinuxCapabilities};
 
-use crate::api::ApiError;
+use crate::error::Error;
 
 /// Docker's default capabilities (moby `oci/caps/defaults.go`), in its order.
 pub const DEFAULT_CAPS: [&str; 14] = [
@@ -99,7 +99,7 @@ pub fn host_capabilities() -> &'static [&'static str] {
 }
 
 /// Upper-cases and prefixes `CAP_`; `ALL` stays; unknown names are 400 `unknown capability: "CAP_FOO"`.
-fn normalize(names: &[String]) -> Result<Vec<String>, ApiError> {
+fn normalize(names: &[String]) -> Result<Vec<String>, Error> {
     names
         .iter()
         .map(|name| {
@@ -115,7 +115,7 @@ fn normalize(names: &[String]) -> Result<Vec<String>, ApiError> {
             if ALL_CAPS.contains(&full.as_str()) {
                 Ok(full)
             } else {
-                Err(ApiError::invalid(format!("unknown capability: \"{full}\"")))
+                Err(Error::invalid(format!("unknown capability: \"{full}\"")))
             }
         })
         .collect()
@@ -126,7 +126,7 @@ pub fn tweak_capabilities(
     adds: &[String],
     drops: &[String],
     privileged: bool,
-) -> Result<Vec<String>, ApiError> {
+) -> Result<Vec<String>, Error> {
     if privileged {
         return Ok(host_capabilities().iter().map(|c| c.to_string()).collect());
     }

@@ -9,7 +9,7 @@ use oci_spec::runtime::{
 };
 use wharf_client_core::models::{HostConfig, HostConfigCgroupnsModeEnum};
 
-use crate::api::ApiError;
+use crate::error::Error;
 
 /// Docker's masked paths (moby `oci/defaults.go`).
 pub const MASKED_PATHS: [&str; 11] = [
@@ -48,14 +48,14 @@ pub enum NetworkMode {
 }
 
 /// Parses `HostConfig.NetworkMode`.
-pub fn network_mode(hc: &HostConfig) -> Result<NetworkMode, ApiError> {
+pub fn network_mode(hc: &HostConfig) -> Result<NetworkMode, Error> {
     match hc.network_mode.as_deref().unwrap_or("") {
         "" | "default" | "bridge" | "none" => Ok(NetworkMode::Private),
         "host" => Ok(NetworkMode::Host),
-        m if m.starts_with("container:") => Err(ApiError::invalid(format!(
+        m if m.starts_with("container:") => Err(Error::invalid(format!(
             "network mode \"{m}\" is not supported yet: sharing another container's network comes later"
         ))),
-        m => Err(ApiError::invalid(format!(
+        m => Err(Error::invalid(format!(
             "network \"{m}\" cannot be used: user-defined networks are not supported yet (use bridge, host or none)"
         ))),
     }
@@ -63,20 +63,20 @@ pub fn network_mode(hc: &HostConfig) -> Result<NetworkMode, ApiError> {
 
 /// Whether a namespace mode (`PidMode`, `IpcMode`, `UTSMode`) shares the host's; `container:` modes are
 /// 400 for now.
-fn shares_host(kind: &str, mode: Option<&str>) -> Result<bool, ApiError> {
+fn shares_host(kind: &str, mode: Option<&str>) -> Result<bool, Error> {
     match mode.unwrap_or("") {
         "host" => Ok(true),
         "" | "private" | "shareable" | "none" => Ok(false),
-        m if m.starts_with("container:") => Err(ApiError::invalid(format!(
+        m if m.starts_with("container:") => Err(Error::invalid(format!(
             "{kind} mode \"{m}\" is not supported yet"
         ))),
-        m => Err(ApiError::invalid(format!("invalid {kind} mode: {m}"))),
+        m => Err(Error::invalid(format!("invalid {kind} mode: {m}"))),
     }
 }
 
 /// The namespaces to create, in moby's order (mount, network, uts, pid, ipc), leaving out those shared
 /// with the host.
-pub fn namespaces(hc: &HostConfig) -> Result<Vec<LinuxNamespace>, ApiError> {
+pub fn namespaces(hc: &HostConfig) -> Result<Vec<LinuxNamespace>, Error> {
     let host_net = network_mode(hc)? == NetworkMode::Host;
     let host_uts = shares_host("UTS", hc.uts_mode.as_deref())?;
     let host_pid = shares_host("PID", hc.pid_mode.as_deref())?;
@@ -145,7 +145,7 @@ pub fn device_rules(privileged: bool) -> Vec<LinuxDeviceCgroup> {
 }
 
 /// Memory, CPU and PIDs limits, as moby's `getMemoryResources`, `getCPUResources` and `getPidsLimit`.
-pub fn resources(hc: &HostConfig, privileged: bool) -> Result<LinuxResources, ApiError> {
+pub fn resources(hc: &HostConfig, privileged: bool) -> Result<LinuxResources, Error> {
     let mut r = LinuxResources::default();
     r.set_devices(Some(device_rules(privileged)));
 
@@ -216,19 +216,19 @@ pub fn resources(hc: &HostConfig, privileged: bool) -> Result<LinuxResources, Ap
 
 /// Checks resource settings at create time with dockerd's wording, and fills `MemorySwap` as dockerd does
 /// (twice `Memory` when unset).
-pub fn validate_resources(hc: &mut HostConfig) -> Result<(), ApiError> {
+pub fn validate_resources(hc: &mut HostConfig) -> Result<(), Error> {
     let memory = hc.memory.unwrap_or(0);
     let swap = hc.memory_swap.unwrap_or(0);
     if memory > 0 && memory < 6 * 1024 * 1024 {
-        return Err(ApiError::invalid("Minimum memory limit allowed is 6MB"));
+        return Err(Error::invalid("Minimum memory limit allowed is 6MB"));
     }
     if swap > 0 && memory == 0 {
-        return Err(ApiError::invalid(
+        return Err(Error::invalid(
             "You should always set the Memory limit when using Memoryswap limit",
         ));
     }
     if swap > 0 && swap < memory {
-        return Err(ApiError::invalid(
+        return Err(Error::invalid(
             "Minimum memoryswap limit should be larger than memory limit, see usage",
         ));
     }
@@ -239,22 +239,22 @@ pub fn validate_resources(hc: &mut HostConfig) -> Result<(), ApiError> {
         .memory_swappiness
         .filter(|s| *s != -1 && !(0..=100).contains(s))
     {
-        return Err(ApiError::invalid(format!(
+        return Err(Error::invalid(format!(
             "Invalid value: {sw}, valid memory swappiness range is 0-100"
         )));
     }
     if hc.nano_cpus.unwrap_or(0) > 0 && hc.cpu_period.unwrap_or(0) > 0 {
-        return Err(ApiError::invalid(
+        return Err(Error::invalid(
             "Conflicting options: Nano CPUs and CPU Period cannot both be set",
         ));
     }
     if hc.nano_cpus.unwrap_or(0) > 0 && hc.cpu_quota.unwrap_or(0) > 0 {
-        return Err(ApiError::invalid(
+        return Err(Error::invalid(
             "Conflicting options: Nano CPUs and CPU Quota cannot both be set",
         ));
     }
     if let Some(adj) = hc.oom_score_adj.filter(|a| !(-1000..=1000).contains(a)) {
-        return Err(ApiError::invalid(format!(
+        return Err(Error::invalid(format!(
             "Invalid value {adj}, range for oom score adj is [-1000, 1000]"
         )));
     }
@@ -288,7 +288,7 @@ fn network_defaults(kernel: Option<(u32, u32)>) -> Vec<(&'static str, &'static s
 pub fn sysctls(
     hc: &HostConfig,
     kernel: Option<(u32, u32)>,
-) -> Result<HashMap<String, String>, ApiError> {
+) -> Result<HashMap<String, String>, Error> {
     let asked = validate_sysctls(hc)?;
     let mut out = HashMap::new();
     if network_mode(hc)? != NetworkMode::Host {
@@ -302,24 +302,24 @@ pub fn sysctls(
 
 /// Checks sysctls against the namespaced ones runc accepts (`kernel.msg*`, `kernel.sem`, `kernel.shm*`,
 /// `fs.mqueue.*`, and `net.*` outside the host's network namespace), with runc's wording.
-pub fn validate_sysctls(hc: &HostConfig) -> Result<HashMap<String, String>, ApiError> {
+pub fn validate_sysctls(hc: &HostConfig) -> Result<HashMap<String, String>, Error> {
     let host_net = network_mode(hc)? == NetworkMode::Host;
     let mut out = HashMap::new();
     for (key, value) in hc.sysctls.iter().flatten() {
         if IPC_SYSCTLS.contains(&key.as_str()) || key.starts_with("fs.mqueue.") {
             if hc.ipc_mode.as_deref() == Some("host") {
-                return Err(ApiError::invalid(format!(
+                return Err(Error::invalid(format!(
                     "sysctl \"{key}\" not allowed in host ipc namespace"
                 )));
             }
         } else if key.starts_with("net.") {
             if host_net {
-                return Err(ApiError::invalid(format!(
+                return Err(Error::invalid(format!(
                     "sysctl \"{key}\" not allowed in host network namespace"
                 )));
             }
         } else {
-            return Err(ApiError::invalid(format!(
+            return Err(Error::invalid(format!(
                 "sysctl \"{key}\" is not in a separate kernel namespace"
             )));
         }

@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 use oci_spec::runtime::{BoxBuilder, Linux, LinuxDevice, Mount, Process, Root, Spec, User};
 use wharf_client_core::models::{ContainerConfig, HostConfig};
 
-use crate::api::ApiError;
 use crate::containers::users::ResolvedUser;
+use crate::error::Error;
 
 pub use linux::{network_mode, NetworkMode};
 pub use mounts::{create_host_dirs, user_mounts, UserMount};
@@ -62,7 +62,7 @@ pub const DEFAULT_CGROUP_PARENT: &str = "/wharf";
 /// Checks a host config at create time, as dockerd does before it stores a container, so that clients get
 /// the 400 (or 409) from `docker create` rather than from `docker start`; fills `MemorySwap` as dockerd
 /// does. [`build_spec`] checks the same rules again.
-pub fn validate_for_create(hc: &mut HostConfig) -> Result<(), ApiError> {
+pub fn validate_for_create(hc: &mut HostConfig) -> Result<(), Error> {
     crate::containers::restart::policy_of(hc)?;
     linux::validate_resources(hc)?;
     linux::namespaces(hc)?;
@@ -84,7 +84,7 @@ pub fn validate_for_create(hc: &mut HostConfig) -> Result<(), ApiError> {
 /// Errors are 400s for settings Wharf does not support or that are invalid, worded as dockerd words them.
 /// Not yet done: Docker's built-in seccomp profile (see [`SpecInput::seccomp_profile`]), AppArmor, device mappings
 /// (`Devices`, `DeviceCgroupRules`), blkio, user namespaces, `container:` namespace modes.
-pub fn build_spec(input: &SpecInput<'_>) -> Result<Spec, ApiError> {
+pub fn build_spec(input: &SpecInput<'_>) -> Result<Spec, Error> {
     let hc = input.host_config;
     let cfg = input.config;
     let privileged = hc.privileged.unwrap_or(false);
@@ -110,7 +110,7 @@ pub fn build_spec(input: &SpecInput<'_>) -> Result<Spec, ApiError> {
         .filter(|w| !w.is_empty())
         .unwrap_or("/");
     if !cwd.starts_with('/') {
-        return Err(ApiError::invalid(format!(
+        return Err(Error::invalid(format!(
             "the working directory '{cwd}' is invalid, it needs to be an absolute path"
         )));
     }
@@ -152,7 +152,7 @@ pub fn build_spec(input: &SpecInput<'_>) -> Result<Spec, ApiError> {
     )));
     let oom = hc.oom_score_adj.unwrap_or(0);
     if !(-1000..=1000).contains(&oom) {
-        return Err(ApiError::invalid(format!(
+        return Err(Error::invalid(format!(
             "Invalid value {oom}, range for oom score adj is [-1000, 1000]"
         )));
     }
@@ -182,7 +182,7 @@ pub fn build_spec(input: &SpecInput<'_>) -> Result<Spec, ApiError> {
     if init {
         let path = input
             .init_path
-            .ok_or_else(|| ApiError::invalid("init requested but no init binary is configured"))?;
+            .ok_or_else(|| Error::invalid("init requested but no init binary is configured"))?;
         container_mounts.push(mounts::oci_mount(
             process::INIT_PATH_IN_CONTAINER,
             "bind",

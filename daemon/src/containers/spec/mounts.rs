@@ -9,7 +9,7 @@ use wharf_client_core::models::{
     HostConfig, MountBindOptionsPropagationEnum, MountPoint, MountPointTypeEnum, MountTypeEnum,
 };
 
-use crate::api::ApiError;
+use crate::error::Error;
 
 /// Docker's default `/dev/shm` size: 64 MiB.
 pub const DEFAULT_SHM_SIZE: i64 = 64 * 1024 * 1024;
@@ -104,16 +104,16 @@ pub fn etc_file_mount(dest: &str, source: &Path, readonly_rootfs: bool) -> Mount
     oci_mount(dest, "bind", &source.to_string_lossy(), &opts)
 }
 
-fn mount_config_error(typ: &str, detail: impl std::fmt::Display) -> ApiError {
-    ApiError::invalid(format!("invalid mount config for type \"{typ}\": {detail}"))
+fn mount_config_error(typ: &str, detail: impl std::fmt::Display) -> Error {
+    Error::invalid(format!("invalid mount config for type \"{typ}\": {detail}"))
 }
 
 fn not_absolute(path: &str) -> String {
     format!("invalid mount path: '{path}' mount path must be absolute")
 }
 
-fn not_supported(what: &str) -> ApiError {
-    ApiError::new(
+fn not_supported(what: &str) -> Error {
+    Error::new(
         wharf_client_core::ErrorKind::InvalidParameter,
         format!("{what} are not supported yet"),
     )
@@ -125,8 +125,8 @@ struct BindMode {
     propagation: Option<String>,
 }
 
-fn parse_bind_mode(mode: &str) -> Result<BindMode, ApiError> {
-    let invalid = || ApiError::invalid(format!("invalid mode: {mode}"));
+fn parse_bind_mode(mode: &str) -> Result<BindMode, Error> {
+    let invalid = || Error::invalid(format!("invalid mode: {mode}"));
     let mut parsed = BindMode::default();
     let (mut rw_seen, mut label_seen, mut consistency_seen) = (false, false, false);
     for opt in mode.split(',') {
@@ -186,8 +186,8 @@ fn bind_mount(
 }
 
 /// Parses one `Binds` entry (`/host:/ctr[:mode]`), as `docker run -v` sends it.
-pub fn parse_bind(spec: &str) -> Result<UserMount, ApiError> {
-    let invalid_spec = || ApiError::invalid(format!("invalid volume specification: '{spec}'"));
+pub fn parse_bind(spec: &str) -> Result<UserMount, Error> {
+    let invalid_spec = || Error::invalid(format!("invalid volume specification: '{spec}'"));
     let parts: Vec<&str> = spec.split(':').collect();
     let (source, dest, mode) = match parts.as_slice() {
         [dest] if dest.starts_with('/') => return Err(not_supported("anonymous volumes")),
@@ -207,13 +207,13 @@ pub fn parse_bind(spec: &str) -> Result<UserMount, ApiError> {
         return Err(not_supported("named volumes"));
     }
     if !dest.starts_with('/') {
-        return Err(ApiError::invalid(format!(
+        return Err(Error::invalid(format!(
             "invalid volume specification: '{spec}': {}",
             mount_config_error("bind", not_absolute(dest)).message
         )));
     }
     if dest == "/" {
-        return Err(ApiError::invalid(format!(
+        return Err(Error::invalid(format!(
             "invalid volume specification: '{spec}': {}",
             mount_config_error("bind", "invalid specification: destination can't be '/'").message
         )));
@@ -276,7 +276,7 @@ fn tmpfs_size(bytes: i64) -> String {
 ///
 /// A bind's source must exist (dockerd answers 400 for `--mount type=bind` with a missing source, unlike
 /// `-v`), unless `BindOptions.CreateMountpoint` asks for it to be created.
-pub fn parse_api_mount(m: &wharf_client_core::models::Mount) -> Result<UserMount, ApiError> {
+pub fn parse_api_mount(m: &wharf_client_core::models::Mount) -> Result<UserMount, Error> {
     let typ = m.typ.unwrap_or(MountTypeEnum::EMPTY);
     let type_name = match typ {
         MountTypeEnum::BIND => "bind",
@@ -284,7 +284,7 @@ pub fn parse_api_mount(m: &wharf_client_core::models::Mount) -> Result<UserMount
         MountTypeEnum::VOLUME => return Err(not_supported("volume mounts")),
         MountTypeEnum::NPIPE => return Err(not_supported("npipe mounts")),
         MountTypeEnum::CLUSTER => return Err(not_supported("cluster mounts")),
-        MountTypeEnum::EMPTY => return Err(ApiError::invalid("mount type unknown")),
+        MountTypeEnum::EMPTY => return Err(Error::invalid("mount type unknown")),
     };
     let target = m.target.as_deref().unwrap_or("");
     if target.is_empty() {
@@ -354,7 +354,7 @@ pub fn parse_api_mount(m: &wharf_client_core::models::Mount) -> Result<UserMount
 
 /// Every mount the container asked for (`Binds`, then `Mounts`, then `Tmpfs`), validated; a destination
 /// given twice is 400 `Duplicate mount point: /x`.
-pub fn user_mounts(hc: &HostConfig) -> Result<Vec<UserMount>, ApiError> {
+pub fn user_mounts(hc: &HostConfig) -> Result<Vec<UserMount>, Error> {
     let mut out = Vec::new();
     for b in hc.binds.iter().flatten() {
         out.push(parse_bind(b)?);
@@ -379,7 +379,7 @@ pub fn user_mounts(hc: &HostConfig) -> Result<Vec<UserMount>, ApiError> {
             .trim_end_matches('/')
             .to_string();
         if !seen.insert(dest.clone()) {
-            return Err(ApiError::invalid(format!("Duplicate mount point: {dest}")));
+            return Err(Error::invalid(format!("Duplicate mount point: {dest}")));
         }
     }
     Ok(out)

@@ -3,7 +3,7 @@
 use oci_spec::runtime::{PosixRlimit, PosixRlimitBuilder, PosixRlimitType};
 use wharf_client_core::models::{ContainerConfig, ResourcesUlimits};
 
-use crate::api::ApiError;
+use crate::error::Error;
 
 /// Docker's default `PATH` for Linux containers.
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -13,7 +13,7 @@ pub const INIT_PATH_IN_CONTAINER: &str = "/sbin/docker-init";
 
 /// `Entrypoint` then `Cmd` (already merged with the image's); 400 `No command specified` when both are
 /// empty; prefixed with `/sbin/docker-init --` when `init`.
-pub fn args(config: &ContainerConfig, init: bool) -> Result<Vec<String>, ApiError> {
+pub fn args(config: &ContainerConfig, init: bool) -> Result<Vec<String>, Error> {
     let mut args: Vec<String> = config
         .entrypoint
         .iter()
@@ -22,7 +22,7 @@ pub fn args(config: &ContainerConfig, init: bool) -> Result<Vec<String>, ApiErro
         .cloned()
         .collect();
     if args.is_empty() {
-        return Err(ApiError::invalid("No command specified"));
+        return Err(Error::invalid("No command specified"));
     }
     if init {
         args.splice(0..0, [INIT_PATH_IN_CONTAINER.to_string(), "--".to_string()]);
@@ -84,16 +84,16 @@ fn rlimit_type(name: &str) -> Option<PosixRlimitType> {
 
 /// The container's `Ulimits` as rlimits. Like dockerd (without `default-ulimits`), no limit is added
 /// by default: the process inherits the runtime's.
-pub fn rlimits(ulimits: &[ResourcesUlimits]) -> Result<Vec<PosixRlimit>, ApiError> {
+pub fn rlimits(ulimits: &[ResourcesUlimits]) -> Result<Vec<PosixRlimit>, Error> {
     ulimits
         .iter()
         .map(|u| {
             let name = u.name.as_deref().unwrap_or("");
             let typ = rlimit_type(name)
-                .ok_or_else(|| ApiError::invalid(format!("invalid ulimit type: {name}")))?;
+                .ok_or_else(|| Error::invalid(format!("invalid ulimit type: {name}")))?;
             let (soft, hard) = (u.soft.unwrap_or(0), u.hard.unwrap_or(0));
             if soft > hard && hard >= 0 {
-                return Err(ApiError::invalid(format!(
+                return Err(Error::invalid(format!(
                     "ulimit soft limit must be less than or equal to hard limit: {soft} > {hard}"
                 )));
             }
@@ -102,7 +102,7 @@ pub fn rlimits(ulimits: &[ResourcesUlimits]) -> Result<Vec<PosixRlimit>, ApiErro
                 .soft(soft as u64)
                 .hard(hard as u64)
                 .build()
-                .map_err(|e| ApiError::new(wharf_client_core::ErrorKind::System, e.to_string()))
+                .map_err(|e| Error::new(wharf_client_core::ErrorKind::System, e.to_string()))
         })
         .collect()
 }

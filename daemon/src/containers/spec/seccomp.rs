@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use oci_spec::runtime::LinuxSeccomp;
 
-use crate::api::ApiError;
+use crate::error::Error;
 
 /// A seccomp profile in Docker's JSON format.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
@@ -114,9 +114,9 @@ where
 }
 
 /// Parses a profile (400 with dockerd's wording when it is not valid JSON of this shape).
-pub fn parse_profile(json: &[u8]) -> Result<Profile, ApiError> {
+pub fn parse_profile(json: &[u8]) -> Result<Profile, Error> {
     serde_json::from_slice(json)
-        .map_err(|e| ApiError::invalid(format!("Decoding seccomp profile failed: {e}")))
+        .map_err(|e| Error::invalid(format!("Decoding seccomp profile failed: {e}")))
 }
 
 /// Where Debian's containers-common puts its Docker-format default profile.
@@ -186,7 +186,7 @@ pub fn to_oci(
     caps: &[String],
     arch: &str,
     kernel: Option<(u32, u32)>,
-) -> Result<LinuxSeccomp, ApiError> {
+) -> Result<LinuxSeccomp, Error> {
     let mut arches: Vec<String> = Vec::new();
     if profile.arch_map.is_empty() {
         arches.clone_from(&profile.architectures);
@@ -256,8 +256,7 @@ pub fn to_oci(
     if !profile.flags.is_empty() {
         oci["flags"] = json!(profile.flags);
     }
-    serde_json::from_value(oci)
-        .map_err(|e| ApiError::invalid(format!("invalid seccomp profile: {e}")))
+    serde_json::from_value(oci).map_err(|e| Error::invalid(format!("invalid seccomp profile: {e}")))
 }
 
 /// What `SecurityOpt` says about seccomp.
@@ -272,7 +271,7 @@ pub enum Choice {
 }
 
 /// Reads `seccomp=` from `SecurityOpt` (`seccomp:` is the old form).
-pub fn choice(security_opt: &[String]) -> Result<Choice, ApiError> {
+pub fn choice(security_opt: &[String]) -> Result<Choice, Error> {
     for opt in security_opt {
         let value = opt
             .strip_prefix("seccomp=")

@@ -35,7 +35,7 @@ impl Fixture {
         }
     }
 
-    fn build(&self) -> Result<Spec, ApiError> {
+    fn build(&self) -> Result<Spec, Error> {
         build_spec(&SpecInput {
             id: "abc123",
             config: &self.config,
