@@ -4,9 +4,11 @@
 //! TLS ports answer plain HTTP as Go's server does, and every wait is bounded: the TLS handshake, HTTP/1
 //! headers (which in hyper also bounds a keep-alive connection's idle wait) and h2 keep-alive pings.
 
+use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
+use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
@@ -65,14 +67,24 @@ fn builder(options: &ServeOptions) -> auto::Builder<TokioExecutor> {
     builder
 }
 
-/// Accepts on `listener` until `shutdown` turns true, then drains its connections for up to `drain`.
-pub async fn serve(
+/// Accepts on `listener` until `shutdown` turns true, then drains its connections for up to `drain`;
+/// each connection is served by a clone of `app`.
+pub async fn serve<S, B>(
     listener: Listener,
-    app: crate::api::ApiService,
+    app: S,
     mut shutdown: watch::Receiver<bool>,
     drain: Duration,
     options: ServeOptions,
-) {
+) where
+    S: tower::Service<http::Request<Incoming>, Response = http::Response<B>, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let graceful = GracefulShutdown::new();
     let builder = builder(&options);
     let limit = Arc::new(Semaphore::new(options.max_connections));

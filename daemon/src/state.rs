@@ -144,8 +144,14 @@ impl AppState {
 
     /// The backend, waiting up to [`BACKEND_WAIT`] while containerd starts; `None` when there is none.
     pub async fn wait_backend(&self) -> Option<Backend> {
-        if let Some(b) = self.backend() {
-            return Some(b);
+        self.wait_backend_part(Backend::clone).await
+    }
+
+    /// The part of the backend that `part` picks, waiting as [`Self::wait_backend`] does: a request clones
+    /// only what it uses.
+    pub async fn wait_backend_part<T>(&self, part: impl Fn(&Backend) -> T) -> Option<T> {
+        if let Some(b) = self.inner.backend.borrow().as_ref() {
+            return Some(part(b));
         }
         if !self.inner.backend_starting.load(Ordering::Relaxed) {
             return None;
@@ -153,7 +159,7 @@ impl AppState {
         let mut rx = self.inner.backend.subscribe();
         let ready = tokio::time::timeout(BACKEND_WAIT, rx.wait_for(Option::is_some)).await;
         match ready {
-            Ok(Ok(b)) => b.clone(),
+            Ok(Ok(b)) => b.as_ref().map(part),
             _ => None,
         }
     }

@@ -8,7 +8,7 @@ use std::convert::Infallible;
 use std::time::SystemTime;
 
 use axum::body::Body;
-use axum::extract::{Path, RawQuery, Request, State};
+use axum::extract::{Path, Request};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Extension, Json, Router};
@@ -55,18 +55,6 @@ pub fn routes() -> Router<AppState> {
         .route("/containers/{id}", delete(remove))
 }
 
-pub(super) async fn runtime(state: &AppState) -> Result<Runtime, Error> {
-    state
-        .wait_backend()
-        .await
-        .map(|b| b.containers)
-        .ok_or_else(|| Error::new(ErrorKind::Unavailable, "containerd is not available"))
-}
-
-pub(super) fn params(query: &Option<String>) -> Params {
-    Params::parse(query.as_deref())
-}
-
 /// An optional integer parameter (`t`, `tail`...), 400 when it is not one.
 fn int_param(p: &Params, key: &str) -> Result<Option<i64>, Error> {
     match p.get(key) {
@@ -110,12 +98,10 @@ fn changed_or_not_modified(changed: bool) -> Response {
 }
 
 async fn create(
-    State(state): State<AppState>,
-    RawQuery(query): RawQuery,
+    rt: Runtime,
+    p: Params,
     JsonBody(body): JsonBody<CreateRequest>,
 ) -> Result<Response, Error> {
-    let rt = runtime(&state).await?;
-    let p = params(&query);
     let name = Some(p.get("name")).filter(|n| !n.is_empty());
     let (id, warnings) = rt.create(name, body).await?;
     Ok((
@@ -125,9 +111,7 @@ async fn create(
         .into_response())
 }
 
-async fn list(State(state): State<AppState>, RawQuery(query): RawQuery) -> Result<Response, Error> {
-    let rt = runtime(&state).await?;
-    let p = params(&query);
+async fn list(rt: Runtime, p: Params) -> Result<Response, Error> {
     let options = ListOptions {
         all: p.bool("all"),
         limit: int_param(&p, "limit")?
@@ -139,26 +123,15 @@ async fn list(State(state): State<AppState>, RawQuery(query): RawQuery) -> Resul
     Ok(Json(rt.list(&options).await?).into_response())
 }
 
-async fn inspect(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    RawQuery(query): RawQuery,
-) -> Result<Response, Error> {
-    let rt = runtime(&state).await?;
-    let size = params(&query).bool("size");
+async fn inspect(rt: Runtime, Path(id): Path<String>, p: Params) -> Result<Response, Error> {
+    let size = p.bool("size");
     let mut inspect = serde_json::to_value(rt.inspect(&id, size).await?)
         .map_err(|e| Error::new(ErrorKind::System, e.to_string()))?;
     crate::containers::inspect_json::add_dockerd_keys(&mut inspect);
     Ok(Json(inspect).into_response())
 }
 
-async fn top(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    RawQuery(query): RawQuery,
-) -> Result<Response, Error> {
-    let rt = runtime(&state).await?;
-    let p = params(&query);
+async fn top(rt: Runtime, Path(id): Path<String>, p: Params) -> Result<Response, Error> {
     Ok(Json(rt.top(&id, p.get("ps_args")).await?).into_response())
 }
 
@@ -172,13 +145,11 @@ pub(super) fn stream_media_type(version: ApiVersion, tty: bool) -> &'static str 
 }
 
 async fn logs(
-    State(state): State<AppState>,
+    rt: Runtime,
     Extension(RequestedVersion(version)): Extension<RequestedVersion>,
     Path(id): Path<String>,
-    RawQuery(query): RawQuery,
+    p: Params,
 ) -> Result<Response, Error> {
-    let rt = runtime(&state).await?;
-    let p = params(&query);
     let now = SystemTime::now();
     let time =
         |key: &str| parse_event_time(p.get(key), now).map_err(|e| Error::invalid(e.to_string()));
@@ -211,41 +182,23 @@ async fn logs(
         .into_response())
 }
 
-async fn start(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, Error> {
-    let rt = runtime(&state).await?;
+async fn start(rt: Runtime, Path(id): Path<String>) -> Result<Response, Error> {
     Ok(changed_or_not_modified(rt.start(&id).await?))
 }
 
-async fn stop(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    RawQuery(query): RawQuery,
-) -> Result<Response, Error> {
-    let rt = runtime(&state).await?;
-    let p = params(&query);
+async fn stop(rt: Runtime, Path(id): Path<String>, p: Params) -> Result<Response, Error> {
     let stopped = rt.stop(&id, signal_param(&p)?, int_param(&p, "t")?).await?;
     Ok(changed_or_not_modified(stopped))
 }
 
-async fn restart(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    RawQuery(query): RawQuery,
-) -> Result<Response, Error> {
-    let rt = runtime(&state).await?;
-    let p = params(&query);
+async fn restart(rt: Runtime, Path(id): Path<String>, p: Params) -> Result<Response, Error> {
     rt.restart(&id, signal_param(&p)?, int_param(&p, "t")?)
         .await?;
     Ok(no_content())
 }
 
-async fn kill(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    RawQuery(query): RawQuery,
-) -> Result<Response, Error> {
-    let rt = runtime(&state).await?;
-    let sig = signal_param(&params(&query))?;
+async fn kill(rt: Runtime, Path(id): Path<String>, p: Params) -> Result<Response, Error> {
+    let sig = signal_param(&p)?;
     // Every failure past the signal's parsing is worded as dockerd's router wraps them.
     rt.kill(&id, sig)
         .await
@@ -255,13 +208,8 @@ async fn kill(
 
 /// Sends the headers at once (the docker CLI waits for them before it starts the container), then the
 /// answer when the condition is met.
-async fn wait(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    RawQuery(query): RawQuery,
-) -> Result<Response, Error> {
-    let rt = runtime(&state).await?;
-    let condition = WaitCondition::parse(params(&query).get("condition"))?;
+async fn wait(rt: Runtime, Path(id): Path<String>, p: Params) -> Result<Response, Error> {
+    let condition = WaitCondition::parse(p.get("condition"))?;
     let done = rt.wait(&id, condition)?;
     let body = futures_util::stream::once(async move {
         let status = done.await;
@@ -277,45 +225,29 @@ async fn wait(
         .into_response())
 }
 
-async fn pause(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, Error> {
-    runtime(&state).await?.pause(&id).await?;
+async fn pause(rt: Runtime, Path(id): Path<String>) -> Result<Response, Error> {
+    rt.pause(&id).await?;
     Ok(no_content())
 }
 
-async fn unpause(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, Error> {
-    runtime(&state).await?.unpause(&id).await?;
+async fn unpause(rt: Runtime, Path(id): Path<String>) -> Result<Response, Error> {
+    rt.unpause(&id).await?;
     Ok(no_content())
 }
 
-async fn rename(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    RawQuery(query): RawQuery,
-) -> Result<Response, Error> {
-    let rt = runtime(&state).await?;
-    rt.rename(&id, params(&query).get("name"))?;
+async fn rename(rt: Runtime, Path(id): Path<String>, p: Params) -> Result<Response, Error> {
+    rt.rename(&id, p.get("name"))?;
     Ok(no_content())
 }
 
 /// `POST /containers/{id}/resize?h=&w=`: the size of a running container's terminal.
-async fn resize(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    RawQuery(query): RawQuery,
-) -> Result<Response, Error> {
-    let rt = runtime(&state).await?;
-    let (height, width) = terminal_size(&params(&query))?;
+async fn resize(rt: Runtime, Path(id): Path<String>, p: Params) -> Result<Response, Error> {
+    let (height, width) = terminal_size(&p)?;
     rt.resize(&id, height, width).await?;
     Ok(StatusCode::OK.into_response())
 }
 
-async fn remove(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    RawQuery(query): RawQuery,
-) -> Result<Response, Error> {
-    let rt = runtime(&state).await?;
-    let p = params(&query);
+async fn remove(rt: Runtime, Path(id): Path<String>, p: Params) -> Result<Response, Error> {
     if p.bool("link") {
         return Err(Error::invalid("legacy links are not supported"));
     }
@@ -323,12 +255,8 @@ async fn remove(
     Ok(no_content())
 }
 
-async fn prune(
-    State(state): State<AppState>,
-    RawQuery(query): RawQuery,
-) -> Result<Response, Error> {
-    let rt = runtime(&state).await?;
-    let f = params(&query).filters(&["label", "label!", "until"])?;
+async fn prune(rt: Runtime, p: Params) -> Result<Response, Error> {
+    let f = p.filters(&["label", "label!", "until"])?;
     let now = SystemTime::now();
     let until = match f.get("until").and_then(|v| v.first()) {
         Some(u) => parse_event_time(u, now).map_err(|e| Error::invalid(e.to_string()))?,
@@ -358,14 +286,12 @@ async fn prune(
 /// `POST /containers/{id}/attach`: upgrades to a raw stream when the client asks (the docker CLI does),
 /// else answers the output as a streamed body.
 async fn attach(
-    State(state): State<AppState>,
+    rt: Runtime,
     Extension(RequestedVersion(version)): Extension<RequestedVersion>,
     Path(id): Path<String>,
-    RawQuery(query): RawQuery,
+    p: Params,
     mut request: Request,
 ) -> Result<Response, Error> {
-    let rt = runtime(&state).await?;
-    let p = params(&query);
     if !p.bool("stream") && !p.bool("logs") {
         return Err(Error::invalid(
             "Bad parameters: you must choose at least one stream",

@@ -6,7 +6,7 @@
 //! start the process is written into it as text, and the exec records exit code 126.
 
 use axum::body::Body;
-use axum::extract::{FromRequest, Path, RawQuery, Request, State};
+use axum::extract::{FromRequest, Path, Request};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
@@ -20,9 +20,8 @@ use wharf_client_core::api::exec::ExecCreated;
 use wharf_client_core::models::{ExecConfig, ExecStartConfig};
 use wharf_client_core::{stdcopy, ErrorKind};
 
-use super::containers::{
-    output_frames, params, runtime, stream_media_type, terminal_size, wire_frame,
-};
+use super::containers::{output_frames, stream_media_type, terminal_size, wire_frame};
+use super::params::Params;
 use super::version::RequestedVersion;
 use super::{hijack, JsonBody};
 use crate::error::Error;
@@ -40,17 +39,15 @@ pub fn routes() -> Router<AppState> {
 }
 
 async fn create(
-    State(state): State<AppState>,
+    rt: Runtime,
     Path(id): Path<String>,
     JsonBody(config): JsonBody<ExecConfig>,
 ) -> Result<Response, Error> {
-    let rt = runtime(&state).await?;
     let id = rt.exec_create(&id, config).await?;
     Ok((StatusCode::CREATED, Json(ExecCreated { id })).into_response())
 }
 
-async fn inspect(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, Error> {
-    let rt = runtime(&state).await?;
+async fn inspect(rt: Runtime, Path(id): Path<String>) -> Result<Response, Error> {
     let mut inspect = serde_json::to_value(rt.exec_inspect(&id)?)
         .map_err(|e| Error::new(ErrorKind::System, e.to_string()))?;
     // dockerd sends `"ExitCode": null` while the exec has not ended; the model leaves it out.
@@ -60,24 +57,18 @@ async fn inspect(State(state): State<AppState>, Path(id): Path<String>) -> Resul
     Ok(Json(inspect).into_response())
 }
 
-async fn resize(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    RawQuery(query): RawQuery,
-) -> Result<Response, Error> {
-    let rt = runtime(&state).await?;
-    let (height, width) = terminal_size(&params(&query))?;
+async fn resize(rt: Runtime, Path(id): Path<String>, p: Params) -> Result<Response, Error> {
+    let (height, width) = terminal_size(&p)?;
     rt.exec_resize(&id, height, width).await?;
     Ok(StatusCode::OK.into_response())
 }
 
 async fn start(
-    State(state): State<AppState>,
+    rt: Runtime,
     Extension(RequestedVersion(version)): Extension<RequestedVersion>,
     Path(id): Path<String>,
     mut request: Request,
 ) -> Result<Response, Error> {
-    let rt = runtime(&state).await?;
     let on_upgrade = hijack::wants_upgrade(&request).then(|| hyper::upgrade::on(&mut request));
     let JsonBody(body) = JsonBody::<ExecStartConfig>::from_request(request, &()).await?;
     // An unknown exec is a 404 before any stream.

@@ -2,7 +2,7 @@
 //! and `/system/df`. Names may contain `/`, so the per-image routes are one wildcard dispatched on suffix.
 
 use axum::body::Body;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
@@ -30,14 +30,6 @@ pub fn routes() -> Router<AppState> {
         .route("/system/df", get(df))
 }
 
-async fn store(state: &AppState) -> Result<ImageStore, Error> {
-    state
-        .wait_backend()
-        .await
-        .map(|b| b.images)
-        .ok_or_else(|| Error::new(ErrorKind::Unavailable, "containerd is not available"))
-}
-
 async fn not_yet() -> Error {
     Error::new(
         ErrorKind::NotImplemented,
@@ -46,8 +38,7 @@ async fn not_yet() -> Error {
 }
 
 /// `POST /images/load`: answers dockerd's JSON message lines.
-async fn load(State(state): State<AppState>, body: Body) -> Result<Response, Error> {
-    let images = store(&state).await?;
+async fn load(images: ImageStore, body: Body) -> Result<Response, Error> {
     let lines = images.load(body.into_data_stream()).await?;
     let text: String = lines
         .iter()
@@ -66,25 +57,16 @@ async fn save(images: ImageStore, names: Vec<String>) -> Result<Response, Error>
 }
 
 /// `GET /images/get?names=a&names=b`.
-async fn save_many(
-    State(state): State<AppState>,
-    RawQuery(query): RawQuery,
-) -> Result<Response, Error> {
-    let names = Params::parse(query.as_deref()).all("names");
+async fn save_many(images: ImageStore, p: Params) -> Result<Response, Error> {
+    let names = p.all("names");
     if names.is_empty() {
         return Err(Error::invalid("no images named: give names=<image>"));
     }
-    save(store(&state).await?, names).await
+    save(images, names).await
 }
 
 /// `POST /images/create`: `fromSrc=-` imports the body; pulling (`fromImage`) needs a registry client.
-async fn create(
-    State(state): State<AppState>,
-    RawQuery(query): RawQuery,
-    body: Body,
-) -> Result<Response, Error> {
-    let p = Params::parse(query.as_deref());
-    let images = store(&state).await?;
+async fn create(images: ImageStore, p: Params, body: Body) -> Result<Response, Error> {
     match (p.get("fromSrc"), p.get("fromImage")) {
         ("-", _) => {}
         ("", "") => return Err(Error::invalid("either fromSrc or fromImage must be given")),
@@ -163,13 +145,8 @@ fn has_label(e: &ImageEntry, want: &str) -> bool {
 }
 
 /// `GET /images/json`.
-async fn list(
-    State(state): State<AppState>,
-    RawQuery(query): RawQuery,
-) -> Result<Json<Value>, Error> {
-    let p = Params::parse(query.as_deref());
+async fn list(images: ImageStore, p: Params) -> Result<Json<Value>, Error> {
     let f = p.filters(&["reference", "dangling", "label", "before", "since"])?;
-    let images = store(&state).await?;
     let all_images = images.list().await?;
     let dangling = match f
         .get("dangling")
@@ -304,11 +281,7 @@ fn history_body(e: &ImageEntry) -> Value {
 }
 
 /// `GET /images/{name}/json`, `/images/{name}/history`, `/images/{name}/get`.
-async fn get_named(
-    State(state): State<AppState>,
-    Path(path): Path<String>,
-) -> Result<Response, Error> {
-    let images = store(&state).await?;
+async fn get_named(images: ImageStore, Path(path): Path<String>) -> Result<Response, Error> {
     if let Some(name) = path.strip_suffix("/json") {
         let e = images.resolve(name).await?;
         return Ok(Json(inspect_body(&e, images.snapshotter())).into_response());
@@ -325,12 +298,10 @@ async fn get_named(
 
 /// `POST /images/{name}/tag` (and `/push`, which needs a registry).
 async fn post_named(
-    State(state): State<AppState>,
+    images: ImageStore,
     Path(path): Path<String>,
-    RawQuery(query): RawQuery,
+    p: Params,
 ) -> Result<Response, Error> {
-    let images = store(&state).await?;
-    let p = Params::parse(query.as_deref());
     if let Some(name) = path.strip_suffix("/tag") {
         if p.get("repo").is_empty() {
             return Err(Error::invalid(
@@ -351,23 +322,16 @@ async fn post_named(
 
 /// `DELETE /images/{name}`.
 async fn remove(
-    State(state): State<AppState>,
+    images: ImageStore,
     Path(name): Path<String>,
-    RawQuery(query): RawQuery,
+    p: Params,
 ) -> Result<Json<Value>, Error> {
-    let images = store(&state).await?;
-    let p = Params::parse(query.as_deref());
     let items = images.delete(&name, p.bool("force")).await?;
     Ok(Json(serde_json::to_value(items).unwrap_or(Value::Null)))
 }
 
 /// `POST /images/prune`.
-async fn prune(
-    State(state): State<AppState>,
-    RawQuery(query): RawQuery,
-) -> Result<Json<Value>, Error> {
-    let images = store(&state).await?;
-    let p = Params::parse(query.as_deref());
+async fn prune(images: ImageStore, p: Params) -> Result<Json<Value>, Error> {
     let f = p.filters(&["dangling", "label", "label!", "until"])?;
     let all = f
         .get("dangling")
@@ -391,8 +355,7 @@ async fn prune(
 }
 
 /// `GET /system/df`: images and containers; volumes and build cache are empty for now.
-async fn df(State(state): State<AppState>) -> Result<Json<Value>, Error> {
-    let images = store(&state).await?;
+async fn df(State(state): State<AppState>, images: ImageStore) -> Result<Json<Value>, Error> {
     let containers = match state.backend() {
         Some(b) => {
             let options = crate::runtime::ListOptions {

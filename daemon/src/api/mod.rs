@@ -6,6 +6,7 @@
 //! answer), then routing with dockerd's 404 for unknown paths and methods.
 
 pub mod access_log;
+pub mod backend;
 pub mod containers;
 pub mod error;
 pub mod events;
@@ -121,5 +122,23 @@ mod tests {
         assert_eq!(c.requests.load(Relaxed), 1);
         assert_eq!(c.client_errors.load(Relaxed), 1);
         assert_eq!(c.in_flight.load(Relaxed), 0);
+    }
+
+    #[tokio::test]
+    async fn a_request_dropped_before_its_answer_is_no_longer_in_flight() {
+        use std::sync::atomic::Ordering::Relaxed;
+        let state = AppState::for_tests();
+        let never = axum::routing::get(std::future::pending::<()>);
+        let app = with_layers(Router::new().route("/hang", never), state.clone());
+        let request = Request::get("/hang")
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let mut call = Box::pin(app.oneshot(request));
+        let polled = tokio::time::timeout(std::time::Duration::from_millis(50), &mut call).await;
+        assert!(polled.is_err(), "the handler never answers");
+        assert_eq!(state.counters().in_flight.load(Relaxed), 1);
+        drop(call);
+        assert_eq!(state.counters().in_flight.load(Relaxed), 0);
+        assert_eq!(state.counters().requests.load(Relaxed), 0);
     }
 }

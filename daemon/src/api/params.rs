@@ -2,6 +2,10 @@
 //! Go's boolean spellings, and the `filters` JSON in both of its shapes.
 
 use std::collections::BTreeMap;
+use std::convert::Infallible;
+
+use axum::extract::FromRequestParts;
+use http::request::Parts;
 
 use crate::error::Error;
 
@@ -30,9 +34,17 @@ fn decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// The decoded pairs of a query string, in order, repeated keys kept.
+/// The decoded pairs of a query string, in order, repeated keys kept. As an extractor, the request's query.
 #[derive(Clone, Debug, Default)]
 pub struct Params(Vec<(String, String)>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Params {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
+        Ok(Self::parse(parts.uri.query()))
+    }
+}
 
 impl Params {
     /// Parses `a=1&b=2&b=3`.

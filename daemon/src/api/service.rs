@@ -54,7 +54,7 @@ where
     fn call(&mut self, request: Request<B>) -> Self::Future {
         if let Some(response) = ping::answer(&request) {
             let counters = self.state.counters();
-            RequestLog::begin(counters, &request).end(counters, response.status());
+            RequestLog::begin(counters, &request).end(response.status());
             return Either::Left(std::future::ready(Ok(response)));
         }
         let mut request = request.map(Body::new);
@@ -70,7 +70,7 @@ where
                 },
             };
             stamp_headers(response.headers_mut());
-            log.end(state.counters(), response.status());
+            log.end(response.status());
             Ok(response)
         }))
     }
