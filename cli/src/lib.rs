@@ -2,7 +2,7 @@
 //!
 //! The protocol lives in `wharf_client_core`; this crate adds what only a native process has: sockets and
 //! TLS ([`transport`]), flags and the environment ([`config`], [`args`]), terminal output ([`commands`],
-//! [`format`]) and the wording of failures ([`message`]).
+//! [`format`](mod@format)) and the wording of failures ([`message`]).
 
 pub mod app;
 pub mod args;

@@ -3,7 +3,7 @@
 //! The API version is negotiated lazily before the first versioned request, unless it was pinned
 //! (`DOCKER_API_VERSION`), exactly as moby's client with `WithAPIVersionNegotiation` does.
 //!
-//! The container and image methods are in [`containers`] and [`images`], one `await` each over the
+//! The container and image methods are in `client/containers.rs` and `client/images.rs`, one `await` each over the
 //! builders and decoders of [`api`](crate::api).
 
 mod containers;

@@ -50,6 +50,8 @@ pub struct CertsArgs {
 /// The daemon's flags, as dockerd names them.
 #[derive(Clone, Debug, Default, Args)]
 pub struct DaemonFlags {
+    // The help text is clap's, where `[N]` is dockerd's wording, not a link.
+    #[allow(rustdoc::broken_intra_doc_links)]
     /// Daemon socket(s) to listen on: unix:///path, tcp://host:port, fd://[N].
     #[arg(short = 'H', long = "host", value_name = "HOST")]
     pub hosts: Vec<String>,

@@ -1,5 +1,6 @@
 //! `cargo xtask test`: what CI checks, in order, stopping at the first failing step: setup, rustfmt,
-//! clippy (workspace, then the client core on wasm32), a debug build of the binaries the end-to-end tests
+//! clippy, the API docs (`cargo doc` with warnings as errors, so a broken doc link fails), clippy of the
+//! client core on wasm32, a debug build of the binaries the end-to-end tests
 //! start, the workspace's tests, and the client core's tests on wasm32 under node.
 
 use std::process::Command;
@@ -76,6 +77,9 @@ fn steps(no_wasm: bool) -> Vec<(&'static str, Command)> {
             ]),
         ),
     ];
+    let mut doc = cargo(&["doc", "--no-deps", "--workspace", "--locked"]);
+    doc.env("RUSTDOCFLAGS", "-D warnings");
+    steps.push(("doc", doc));
     if !no_wasm {
         steps.push((
             "clippy wasm32",
@@ -119,6 +123,8 @@ mod tests {
         let build = all.iter().position(|n| *n == "build binaries").unwrap();
         let test = all.iter().position(|n| *n == "test").unwrap();
         assert!(build < test);
+        let doc = all.iter().position(|n| *n == "doc").unwrap();
+        assert!(doc < build, "docs are checked before the slow steps");
         assert!(all.contains(&"test wasm32") && all.contains(&"clippy wasm32"));
         assert!(!names(true).iter().any(|n| n.contains("wasm")));
     }

@@ -7,7 +7,7 @@
 //! keyed by the container ID, held by a `gc.root` label) lives from `create` to `rm`.
 //!
 //! Every user operation on one container holds that container's operation lock, so a `stop` and an `rm`
-//! never interleave; the exit of a run is handled by the run's monitor ([`exit`]), which never takes it.
+//! never interleave; the exit of a run is handled by the run's monitor (`exit.rs`), which never takes it.
 
 mod control;
 mod create;
