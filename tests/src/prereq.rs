@@ -20,6 +20,7 @@ pub fn missing_runtime() -> Option<String> {
 }
 
 /// Whether `test` can run, given what is `missing`: prints why it skips, and panics under CI instead.
+#[allow(clippy::panic)] // called by tests, which fail by panicking
 pub fn can_run(test: &str, missing: Option<String>) -> bool {
     match missing {
         None => true,
