@@ -44,9 +44,7 @@ pub enum CertsError {
     /// Creating the directory or a file failed.
     #[error("cannot write {}: {source}", .path.display())]
     Io {
-        /// The path.
         path: PathBuf,
-        /// Why.
         #[source]
         source: std::io::Error,
     },

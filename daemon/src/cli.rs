@@ -23,7 +23,6 @@ pub struct Cli {
     pub daemon: DaemonFlags,
 }
 
-/// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Write a development CA, server and client certificates in the docker CLI's layout.

@@ -11,12 +11,9 @@ use serde::Serialize;
 use crate::config::Config;
 use crate::state::AppState;
 
-/// The dump's content.
 #[derive(Debug, Serialize)]
 pub struct StateDump {
-    /// Process ID.
     pub pid: u32,
-    /// The engine version.
     pub version: &'static str,
     /// Seconds since start.
     pub uptime_seconds: f64,
@@ -32,7 +29,6 @@ pub struct StateDump {
     pub config: ConfigView,
 }
 
-/// Request counters.
 #[derive(Debug, Serialize)]
 pub struct Counters {
     /// Answered.
@@ -48,17 +44,11 @@ pub struct Counters {
 /// The configuration's serializable view.
 #[derive(Debug, Serialize)]
 pub struct ConfigView {
-    /// Hosts.
     pub hosts: Vec<String>,
-    /// TLS mode.
     pub tls_mode: String,
-    /// Data root.
     pub data_root: PathBuf,
-    /// Exec root.
     pub exec_root: PathBuf,
-    /// PID file.
     pub pidfile: PathBuf,
-    /// Log level.
     pub log_level: crate::logging::LogLevel,
     /// Shutdown timeout, seconds.
     pub shutdown_timeout: u64,
@@ -66,7 +56,6 @@ pub struct ConfigView {
     pub config_file: Option<PathBuf>,
 }
 
-/// Builds the dump.
 pub fn collect(state: &AppState, config: &Config, listeners: &[String]) -> StateDump {
     let c = state.counters();
     StateDump {

@@ -22,20 +22,16 @@ use crate::tls::TlsError;
 pub enum Listener {
     /// A unix socket.
     Unix {
-        /// The listener.
         listener: UnixListener,
         /// The socket file to remove at exit (`None` for systemd's sockets).
         path: Option<PathBuf>,
-        /// For logs.
         display: String,
     },
     /// A TCP socket, with TLS unless plain HTTP was chosen.
     Tcp {
-        /// The listener.
         listener: TcpListener,
         /// The TLS configuration, `None` for plain HTTP.
         tls: Option<Arc<ServerConfig>>,
-        /// For logs.
         display: String,
     },
 }
@@ -73,9 +69,7 @@ pub enum ListenError {
     /// Binding or preparing a socket failed.
     #[error("cannot listen on {addr}: {source}")]
     Io {
-        /// The address.
         addr: String,
-        /// Why.
         #[source]
         source: std::io::Error,
     },
@@ -131,7 +125,6 @@ pub struct LazyTls<F> {
 }
 
 impl<F: FnMut() -> Result<Option<Arc<ServerConfig>>, TlsError>> LazyTls<F> {
-    /// Wraps the builder.
     pub fn new(make: F) -> Self {
         Self { make, made: None }
     }

@@ -89,7 +89,6 @@ impl LogControl {
         Self { handle: None }
     }
 
-    /// Sets the level.
     pub fn set(&self, level: LogLevel) -> Result<(), LoggingError> {
         match &self.handle {
             Some(h) => h

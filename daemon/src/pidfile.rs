@@ -21,9 +21,7 @@ pub enum PidFileError {
     /// It cannot be written.
     #[error("cannot write pid file {}: {source}", .path.display())]
     Io {
-        /// The path.
         path: PathBuf,
-        /// Why.
         #[source]
         source: std::io::Error,
     },
@@ -57,7 +55,6 @@ impl PidFile {
         })
     }
 
-    /// The file's path.
     pub fn path(&self) -> &Path {
         &self.path
     }

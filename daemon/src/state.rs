@@ -26,9 +26,7 @@ pub struct Backend {
     pub max_import_size: u64,
     /// The data root, where import bodies are spooled.
     pub data_root: PathBuf,
-    /// The image store.
     pub images: crate::images::ImageStore,
-    /// The container runtime.
     pub containers: crate::runtime::Runtime,
 }
 
@@ -67,7 +65,6 @@ fn with_events(mut backend: Backend, events: &EventBus) -> Backend {
 /// Request counters, updated by the request log middleware.
 #[derive(Debug, Default)]
 pub struct Counters {
-    /// Requests answered.
     pub requests: AtomicU64,
     /// Requests being answered now.
     pub in_flight: AtomicU64,
@@ -164,7 +161,6 @@ impl AppState {
         }
     }
 
-    /// Cached host facts.
     pub fn facts(&self) -> &HostFacts {
         &self.inner.facts
     }
@@ -199,7 +195,6 @@ impl AppState {
         self.inner.started.elapsed()
     }
 
-    /// The request counters.
     pub fn counters(&self) -> &Counters {
         &self.inner.counters
     }

@@ -34,14 +34,12 @@ impl TlsMode {
     }
 }
 
-/// The certificate files.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TlsFiles {
     /// The CA that signs client certificates (mutual TLS).
     pub ca: PathBuf,
     /// The server certificate chain.
     pub cert: PathBuf,
-    /// The server key.
     pub key: PathBuf,
 }
 
@@ -53,9 +51,7 @@ pub enum TlsError {
     Read {
         /// `CA`, `certificate` or `key`.
         what: &'static str,
-        /// The file.
         path: PathBuf,
-        /// Why.
         #[source]
         source: std::io::Error,
     },
@@ -64,7 +60,6 @@ pub enum TlsError {
     Pem {
         /// What was looked for.
         what: &'static str,
-        /// The file.
         path: PathBuf,
         /// The parser's words.
         detail: String,
@@ -74,12 +69,7 @@ pub enum TlsError {
     Rustls(#[from] rustls::Error),
     /// The client verifier cannot be built from the CA.
     #[error("invalid TLS CA {}: {detail}", .path.display())]
-    Verifier {
-        /// The CA file.
-        path: PathBuf,
-        /// Why.
-        detail: String,
-    },
+    Verifier { path: PathBuf, detail: String },
 }
 
 fn read(what: &'static str, path: &Path) -> Result<Vec<u8>, TlsError> {

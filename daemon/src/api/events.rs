@@ -21,7 +21,6 @@ use crate::error::Error;
 use crate::events::{parse_event_time, EventFilter, Subscription};
 use crate::state::AppState;
 
-/// The events route.
 pub fn routes() -> Router<AppState> {
     Router::new().route("/events", get(events))
 }

@@ -29,7 +29,6 @@ use crate::runtime::io::ATTACH_QUEUE;
 use crate::runtime::Runtime;
 use crate::state::AppState;
 
-/// The exec routes.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/containers/{id}/exec", post(create))

@@ -16,7 +16,6 @@ use crate::images::import::ImportOptions;
 use crate::images::{ImageEntry, ImageStore};
 use crate::state::AppState;
 
-/// The image routes.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/images/create", post(create))

@@ -21,7 +21,6 @@ use crate::error::Error;
 use crate::hostinfo::{self, CgroupVersion};
 use crate::state::AppState;
 
-/// The system routes.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/version", get(version))

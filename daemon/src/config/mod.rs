@@ -116,25 +116,20 @@ pub enum ConfigError {
     /// The named file cannot be read.
     #[error("unable to configure the wharf daemon with file {}: {source}", .path.display())]
     Read {
-        /// The file.
         path: PathBuf,
-        /// Why.
         #[source]
         source: std::io::Error,
     },
     /// The file is not a configuration.
     #[error("unable to configure the wharf daemon with file {}: {source}", .path.display())]
     File {
-        /// The file.
         path: PathBuf,
-        /// Why.
         #[source]
         source: file::FileError,
     },
     /// Settings given twice.
     #[error("unable to configure the wharf daemon with file {}: the following directives are specified both as a flag and in the configuration file: {}", .path.display(), .conflicts.join(", "))]
     Conflict {
-        /// The file.
         path: PathBuf,
         /// `key: (from flag: x, from file: y)` for each.
         conflicts: Vec<String>,

@@ -43,7 +43,6 @@ pub struct RunState {
     pub removal_in_progress: bool,
     /// The main process's host PID while running, else 0.
     pub pid: i64,
-    /// The last exit code.
     pub exit_code: i64,
     /// The last start error.
     pub error: String,
@@ -181,7 +180,6 @@ pub struct ContainerRecord {
     pub id: String,
     /// The name with its leading `/`.
     pub name: String,
-    /// Creation time.
     pub created: UnixNanos,
     /// The image's ID (`sha256:...`).
     pub image_id: String,
@@ -189,13 +187,11 @@ pub struct ContainerRecord {
     pub image_name: String,
     /// The command (first of Entrypoint+Cmd).
     pub path: String,
-    /// Its arguments.
     pub args: Vec<String>,
     /// The image-merged container config.
     pub config: ContainerConfig,
     /// The host config, as validated at create time.
     pub host_config: HostConfig,
-    /// The run state.
     pub state: RunState,
     /// Restarts by the restart policy since the last user start.
     pub restart_count: u32,

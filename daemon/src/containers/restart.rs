@@ -14,7 +14,6 @@ pub const MAX_DELAY: Duration = Duration::from_secs(60);
 /// A run at least this long resets the back-off.
 pub const RESET_AFTER: Duration = Duration::from_secs(10);
 
-/// A restart policy.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Policy {
     /// Never restart (`no`, or unset).

@@ -8,7 +8,6 @@ use crate::error::Error;
 /// The identity the container's process runs as.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ResolvedUser {
-    /// User ID.
     pub uid: u32,
     /// Primary group ID.
     pub gid: u32,

@@ -16,7 +16,6 @@ pub enum ChangeError {
     /// Allowed but malformed.
     #[error("{instruction} {message}")]
     Malformed {
-        /// The instruction.
         instruction: String,
         /// What is wrong.
         message: String,

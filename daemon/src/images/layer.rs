@@ -27,7 +27,6 @@ pub enum LayerError {
     LinkEscape {
         /// `symlink` or `hardlink`.
         kind: &'static str,
-        /// The entry.
         name: String,
         /// Where it points.
         target: String,

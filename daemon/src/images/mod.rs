@@ -59,11 +59,9 @@ impl ImageUsers for NoContainers {
 pub struct ImageMeta {
     /// The manifest's digest.
     pub manifest_digest: String,
-    /// The manifest.
     pub manifest: Manifest,
     /// The config's digest: the image ID.
     pub id: String,
-    /// The config.
     pub config: ImageConfig,
 }
 
@@ -110,7 +108,6 @@ impl ImageEntry {
     }
 }
 
-/// The image store.
 #[derive(Debug, Clone)]
 pub struct ImageStore {
     cd: Containerd,
@@ -166,7 +163,6 @@ impl ImageStore {
         self.snapshotter
     }
 
-    /// The containerd client.
     pub fn containerd(&self) -> &Containerd {
         &self.cd
     }
@@ -362,7 +358,6 @@ impl ImageStore {
         Ok(target.familiar())
     }
 
-    /// Who uses images.
     pub fn users(&self) -> &dyn ImageUsers {
         self.users.as_ref()
     }

@@ -3,7 +3,6 @@
 
 use super::LogError;
 
-/// Rotation settings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LogOptions {
     /// Rotate once the file reaches this many bytes; `None` never rotates.

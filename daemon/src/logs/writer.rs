@@ -77,7 +77,6 @@ impl LogWriter {
         })
     }
 
-    /// The log's path.
     pub fn path(&self) -> &Path {
         &self.path
     }

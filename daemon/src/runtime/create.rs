@@ -27,7 +27,6 @@ pub struct CreateRequest {
     /// Everything but the two below.
     #[serde(flatten)]
     pub config: ContainerConfig,
-    /// The host config.
     #[serde(default)]
     pub host_config: Option<HostConfig>,
     /// Endpoint settings per network; only the network named by `NetworkMode` may appear.

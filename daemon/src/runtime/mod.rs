@@ -111,7 +111,6 @@ pub struct RunStatus {
     pub exits: u64,
     /// The container was removed.
     pub removed: bool,
-    /// The last exit code.
     pub exit_code: i64,
 }
 
@@ -227,7 +226,6 @@ impl Runtime {
         }
     }
 
-    /// The records.
     pub fn store(&self) -> &ContainerStore {
         &self.inner.store
     }

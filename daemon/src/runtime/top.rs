@@ -11,7 +11,6 @@ use crate::error::Error;
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Top {
-    /// Column titles.
     pub titles: Vec<String>,
     /// One row per process, split into the columns.
     pub processes: Vec<Vec<String>>,

@@ -23,7 +23,6 @@ pub enum Transport {
     Unix(PathBuf),
     /// Mutual TLS on a 127.0.0.1 port.
     Tls {
-        /// The listener.
         addr: SocketAddr,
         /// Client configuration with the development CA and client certificate.
         connector: TlsConnector,

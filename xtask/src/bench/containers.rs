@@ -95,9 +95,7 @@ pub struct Listed {
 /// Resident memory after `rss_first` and after `rss_last` lifecycles.
 #[derive(Debug)]
 pub struct Memory {
-    /// The first sample.
     pub first: TreeRss,
-    /// The last sample.
     pub last: TreeRss,
 }
 

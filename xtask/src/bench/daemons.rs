@@ -6,10 +6,8 @@ use std::time::Duration;
 use anyhow::Result;
 use wharf_tests::{Binaries, DevCerts, Endpoints, RefDockerd, Wharfd};
 
-/// Which daemon.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
-    /// Ours.
     Wharfd,
     /// Debian's dockerd.
     Dockerd,
@@ -18,7 +16,6 @@ pub enum Kind {
 /// A started daemon of either kind.
 #[derive(Debug)]
 pub enum Daemon {
-    /// Ours.
     Wharfd(Wharfd),
     /// Debian's dockerd.
     Dockerd(RefDockerd),
@@ -49,7 +46,6 @@ impl Kind {
 }
 
 impl Daemon {
-    /// Its listeners.
     pub fn endpoints(&self) -> &Endpoints {
         match self {
             Self::Wharfd(d) => d.endpoints(),

@@ -46,7 +46,6 @@ impl Target {
 /// One workload's results on both daemons.
 #[derive(Debug)]
 pub struct LoadRow<'a> {
-    /// What was driven.
     pub workload: &'a Workload,
     /// wharfd's result.
     pub wharfd: &'a LoadResult,

@@ -17,7 +17,6 @@ pub const DEFAULT_SHM_SIZE: i64 = 64 * 1024 * 1024;
 /// A mount the container asked for, ready for the spec and for `docker inspect`'s `Mounts`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct UserMount {
-    /// The OCI mount.
     pub mount: Mount,
     /// The host directory to create before start (`-v /missing:/ctr` creates it, as dockerd does).
     pub create_host_dir: Option<PathBuf>,

@@ -28,10 +28,8 @@ pub struct Profile {
     /// Native architectures and their sub-architectures.
     #[serde(default, deserialize_with = "null_as_default")]
     pub arch_map: Vec<ArchMap>,
-    /// Filter flags.
     #[serde(default, deserialize_with = "null_as_default")]
     pub flags: Vec<String>,
-    /// The rules.
     #[serde(default, deserialize_with = "null_as_default")]
     pub syscalls: Vec<Rule>,
 }
@@ -51,7 +49,6 @@ pub struct ArchMap {
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Rule {
-    /// The syscalls.
     #[serde(default, deserialize_with = "null_as_default")]
     pub names: Vec<String>,
     /// A single syscall (Docker's old form).
@@ -79,7 +76,6 @@ pub struct Rule {
 pub struct Arg {
     /// The argument's index.
     pub index: usize,
-    /// The value compared.
     pub value: u64,
     /// The second value (`SCMP_CMP_MASKED_EQ`).
     #[serde(default)]
