@@ -1,6 +1,10 @@
-//! The daemon's lifecycle: prepare directories, PID file and engine ID, bind and serve every listener, tell
-//! systemd, then act on signals — reload on SIGHUP, dump on SIGUSR1, drain and clean up on SIGINT/SIGTERM
-//! (a third stop signal exits at once).
+//! The daemon's lifecycle, as a list of named steps in the order of dockerd's start-up
+//! (`DaemonCli.start`): signal handlers first (nothing sent during start-up is lost), then the data and
+//! exec roots, PID file and engine ID; every listener bound (TLS read only if one needs it) and serving at
+//! once; containerd started or reached, the backend opened over it (containers restored), systemd told;
+//! then signals acted on — reload on SIGHUP, dump on SIGUSR1, drain and clean up on SIGINT/SIGTERM (a third
+//! stop signal exits at once). Once it serves, however it ends, the sockets and the PID file are removed
+//! and a containerd wharfd started is stopped.
 
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
@@ -33,21 +37,15 @@ pub enum DaemonError {
     /// A directory or file the daemon needs.
     #[error("{what} {}: {source}", .path.display())]
     Io {
-        /// What it is.
         what: &'static str,
-        /// Where.
         path: PathBuf,
-        /// Why.
         #[source]
         source: std::io::Error,
     },
-    /// The PID file.
     #[error(transparent)]
     PidFile(#[from] PidFileError),
-    /// A listener.
     #[error(transparent)]
     Listen(#[from] ListenError),
-    /// containerd.
     #[error(transparent)]
     Containerd(#[from] crate::containerd::ContainerdError),
     /// The storage driver asked for cannot work here.
@@ -96,7 +94,22 @@ pub async fn run(
     config: Config,
     log: LogControl,
 ) -> Result<(), DaemonError> {
-    let mut signals = Signals::install().map_err(DaemonError::Signals)?;
+    let signals = Signals::install().map_err(DaemonError::Signals)?;
+    let (pidfile, engine_id) = prepare_roots(&config)?;
+    let listeners = bind_listeners(&config)?;
+    let state = app_state(&config, engine_id, &listeners);
+    let mut daemon = Daemon::serve(config, signals, state, listeners, pidfile);
+    if let Err(e) = daemon.start_backend().await {
+        daemon.abandon().await;
+        return Err(e);
+    }
+    let first = daemon.wait_for_stop(&flags, &defaults, &log).await;
+    daemon.shut_down(first).await;
+    Ok(())
+}
+
+/// Creates the data and exec roots and the PID file, and reads (or makes) the engine ID.
+fn prepare_roots(config: &Config) -> Result<(PidFile, String), DaemonError> {
     make_dir(&config.data_root, 0o711, "cannot create data root")?;
     make_dir(&config.exec_root, 0o700, "cannot create exec root")?;
     let pidfile = PidFile::create(&config.pidfile)?;
@@ -106,16 +119,28 @@ pub async fn run(
             path: config.data_root.clone(),
             source,
         })?;
-    let facts = HostFacts::detect();
+    Ok((pidfile, engine_id))
+}
 
+/// Binds every `--host`; the TLS configuration is read only when a TCP listener needs it.
+fn bind_listeners(config: &Config) -> Result<Vec<Listener>, DaemonError> {
     let mut lazy_tls = LazyTls::new(|| tls::server_config(config.tls_mode, &config.tls_files));
-    let bound = listeners::bind_all(&config.hosts, &mut lazy_tls, &config.group)?;
-    let warnings = listener_warnings(&bound, config.tls_mode);
+    Ok(listeners::bind_all(
+        &config.hosts,
+        &mut lazy_tls,
+        &config.group,
+    )?)
+}
+
+/// The state the API serves from, without a backend yet, warning about listeners that are less than
+/// mutual TLS.
+fn app_state(config: &Config, engine_id: String, listeners: &[Listener]) -> AppState {
+    let warnings = listener_warnings(listeners, config.tls_mode);
     for w in &warnings {
         tracing::warn!("{w}");
     }
     let state = AppState::new(
-        facts,
+        HostFacts::detect(),
         engine_id,
         config.data_root.clone(),
         config.debug,
@@ -125,159 +150,262 @@ pub async fn run(
     // Listeners serve while containerd starts: `/_ping`, `/version` and `/info` answer at once, and
     // requests that need containerd wait for it (bounded) instead of being refused.
     state.backend_starting();
-    let app = api::router(state.clone());
-    let described: Vec<String> = bound
-        .iter()
-        .map(|l| format!("{} {}", l.kind(), l.display()))
-        .collect();
-    let socket_files: Vec<PathBuf> = bound
-        .iter()
-        .filter_map(|l| match l {
-            Listener::Unix { path, .. } => path.clone(),
-            Listener::Tcp { .. } => None,
-        })
-        .collect();
+    state
+}
 
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let mut tasks = JoinSet::new();
-    for listener in bound {
-        tracing::info!("API listen on {}", listener.display());
-        tasks.spawn(serve::serve(
-            listener,
-            app.clone(),
-            stop_rx.clone(),
-            config.shutdown_timeout,
-            ServeOptions::default(),
-        ));
-    }
-    // containerd first: a stop signal while it is awaited (up to 30 s, e.g. a --containerd socket
-    // nobody serves) ends the start-up at once, since nothing depends on it yet; a containerd being
-    // started is killed with the dropped future.
-    let mut reload_asked = false;
-    let connected = tokio::select! {
-        connected = connect_containerd(&config) => Ok(connected),
-        sig = next_stop(&mut signals, &mut reload_asked, &state, &config, &described) => {
-            tracing::info!("Processing signal {sig}: stopping before containerd is up");
-            Err(sig)
+/// What the daemon must let go of however it ends.
+struct Held {
+    /// The containerd wharfd started, if it did.
+    supervisor: Option<Supervisor>,
+    /// The unix sockets wharfd created.
+    sockets: Vec<PathBuf>,
+    /// Removed when dropped; an `Option` so that a forced exit, which runs no destructors, can drop it.
+    pidfile: Option<PidFile>,
+}
+
+impl Held {
+    /// The third stop signal: exits at once with 128 + `sig`, taking a containerd it started along.
+    fn force_exit(&mut self, sig: i32) -> ! {
+        tracing::warn!("Forcing shutdown on signal {sig}");
+        if let Some(s) = &self.supervisor {
+            s.kill_now();
         }
-    };
-    // Then the backend, which restores containers: stop signals wait for it (a restore cut short would
-    // leave records half reconciled), except that the third forces the exit.
-    let mut stops = Vec::new();
-    let supervisor = match connected {
-        Ok(Ok((supervisor, client))) => {
-            let opening = open_backend(&config, &state, &client);
-            tokio::pin!(opening);
-            let backend = loop {
-                tokio::select! {
-                    backend = &mut opening => break backend,
-                    event = signals.next() => match event {
-                        Event::Stop(sig) => {
-                            stops.push(sig);
-                            if stops.len() >= 3 {
-                                force_exit(sig, supervisor.as_ref(), &socket_files, pidfile);
-                            }
-                            tracing::info!(
-                                "Processing signal {sig}: shutting down once start-up ends; {} more stop signal(s) to force it",
-                                3 - stops.len()
-                            );
+        remove_sockets(&self.sockets);
+        drop(self.pidfile.take());
+        std::process::exit(128 + sig);
+    }
+
+    /// Stops a containerd wharfd started.
+    async fn stop_containerd(&mut self) {
+        if let Some(s) = self.supervisor.take() {
+            s.stop().await;
+        }
+    }
+}
+
+/// A daemon whose listeners serve, from start-up to shutdown.
+struct Daemon {
+    /// The configuration in force: a reload changes its live settings.
+    config: Config,
+    signals: Signals,
+    state: AppState,
+    /// Each listener as `<kind> <address>`, for state dumps.
+    listeners: Vec<String>,
+    /// Tells every listener to stop accepting and drain.
+    stop_tx: watch::Sender<bool>,
+    /// One task per listener, ending once its connections have.
+    tasks: JoinSet<()>,
+    held: Held,
+    /// Stop signals received during start-up.
+    early_stops: Vec<i32>,
+    /// A SIGHUP during start-up, acted on once the daemon runs.
+    reload_asked: bool,
+}
+
+impl Daemon {
+    /// Routes the API and serves it on every listener.
+    fn serve(
+        config: Config,
+        signals: Signals,
+        state: AppState,
+        bound: Vec<Listener>,
+        pidfile: PidFile,
+    ) -> Self {
+        let app = api::router(state.clone());
+        let listeners = bound
+            .iter()
+            .map(|l| format!("{} {}", l.kind(), l.display()))
+            .collect();
+        let sockets = bound
+            .iter()
+            .filter_map(|l| match l {
+                Listener::Unix { path, .. } => path.clone(),
+                Listener::Tcp { .. } => None,
+            })
+            .collect();
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let mut tasks = JoinSet::new();
+        for listener in bound {
+            tracing::info!("API listen on {}", listener.display());
+            tasks.spawn(serve::serve(
+                listener,
+                app.clone(),
+                stop_rx.clone(),
+                config.shutdown_timeout,
+                ServeOptions::default(),
+            ));
+        }
+        Self {
+            config,
+            signals,
+            state,
+            listeners,
+            stop_tx,
+            tasks,
+            held: Held {
+                supervisor: None,
+                sockets,
+                pidfile: Some(pidfile),
+            },
+            early_stops: Vec::new(),
+            reload_asked: false,
+        }
+    }
+
+    /// Starts (or reaches) containerd, then opens the backend over it and tells systemd the daemon is
+    /// ready. A stop signal while containerd is awaited ends the start-up early, without an error.
+    async fn start_backend(&mut self) -> Result<(), DaemonError> {
+        let Some(client) = self.start_containerd().await? else {
+            return Ok(());
+        };
+        let backend = self.open_backend(&client).await?;
+        self.state.set_backend(backend);
+        notify::ready();
+        tracing::info!(
+            pid = std::process::id(),
+            "Daemon has completed initialization"
+        );
+        Ok(())
+    }
+
+    /// containerd, or `None` when a stop signal came first. A stop signal while it is awaited (up to
+    /// 30 s, e.g. a --containerd socket nobody serves) ends the start-up at once, since nothing depends
+    /// on it yet; a containerd being started is killed with the dropped future.
+    async fn start_containerd(&mut self) -> Result<Option<Containerd>, DaemonError> {
+        let connected = tokio::select! {
+            connected = connect_containerd(&self.config) => connected,
+            sig = next_stop(
+                &mut self.signals,
+                &mut self.reload_asked,
+                &self.state,
+                &self.config,
+                &self.listeners,
+            ) => {
+                tracing::info!("Processing signal {sig}: stopping before containerd is up");
+                // Shut down as after start-up, without a backend: the listeners drain, the third signal
+                // forces.
+                self.early_stops.push(sig);
+                return Ok(None);
+            }
+        };
+        let (supervisor, client) = connected?;
+        self.held.supervisor = supervisor;
+        Ok(Some(client))
+    }
+
+    /// The backend, which restores containers: stop signals wait for it (a restore cut short would leave
+    /// records half reconciled), except that the third forces the exit.
+    async fn open_backend(&mut self, client: &Containerd) -> Result<Backend, DaemonError> {
+        let opening = open_stores_and_restore(&self.config, &self.state, client);
+        tokio::pin!(opening);
+        loop {
+            tokio::select! {
+                backend = &mut opening => return backend,
+                event = self.signals.next() => match event {
+                    Event::Stop(sig) => {
+                        self.early_stops.push(sig);
+                        if self.early_stops.len() >= 3 {
+                            self.held.force_exit(sig);
                         }
-                        Event::Dump => write_dump(&state, &config, &described),
-                        Event::Reload => reload_asked = true,
+                        tracing::info!(
+                            "Processing signal {sig}: shutting down once start-up ends; {} more stop signal(s) to force it",
+                            3 - self.early_stops.len()
+                        );
                     }
-                }
-            };
-            match backend {
-                Ok(backend) => state.set_backend(backend),
-                Err(e) => {
-                    if let Some(s) = supervisor {
-                        s.stop().await;
-                    }
-                    stop_serving(&stop_tx, &mut tasks, &socket_files).await;
-                    return Err(e);
+                    Event::Dump => write_dump(&self.state, &self.config, &self.listeners),
+                    Event::Reload => self.reload_asked = true,
                 }
             }
-            notify::ready();
-            tracing::info!(
-                pid = std::process::id(),
-                "Daemon has completed initialization"
-            );
-            supervisor
         }
-        Ok(Err(e)) => {
-            stop_serving(&stop_tx, &mut tasks, &socket_files).await;
-            return Err(e);
-        }
-        // Shut down as after start-up, without a backend: the listeners drain, the third signal forces.
-        Err(sig) => {
-            stops.push(sig);
-            None
-        }
-    };
+    }
 
-    let mut current = config;
-    if reload_asked {
-        reload(&flags, &defaults, &mut current, &state, &log);
+    /// Undoes a start-up that failed: containerd stopped, the listeners given up to 5 s for their
+    /// connections, the sockets and the PID file removed.
+    async fn abandon(mut self) {
+        self.held.stop_containerd().await;
+        let _ = self.stop_tx.send(true);
+        let _ = tokio::time::timeout(Duration::from_secs(5), async {
+            while self.tasks.join_next().await.is_some() {}
+        })
+        .await;
+        remove_sockets(&self.held.sockets);
     }
-    let first = match stops.first() {
-        Some(&sig) => sig,
-        None => loop {
-            match signals.next().await {
-                Event::Stop(sig) => break sig,
-                Event::Reload => reload(&flags, &defaults, &mut current, &state, &log),
-                Event::Dump => write_dump(&state, &current, &described),
-            }
-        },
-    };
-    tracing::info!(
-        "Processing signal {first}: shutting down (draining for up to {:?})",
-        current.shutdown_timeout
-    );
-    notify::stopping();
-    let _ = stop_tx.send(true);
-    // Containers stop while connections drain: their end also ends the attach, wait and logs streams
-    // that would keep connections open.
-    let containers_down = state
-        .backend()
-        .map(|b| tokio::spawn(async move { b.containers.shutdown().await }));
 
-    let mut stops = stops.len().max(1);
-    let deadline = current.shutdown_timeout + Duration::from_secs(1);
-    let drain = tokio::time::timeout(deadline, async {
-        while tasks.join_next().await.is_some() {}
-    });
-    tokio::pin!(drain);
-    loop {
-        tokio::select! {
-            result = &mut drain => {
-                if result.is_err() {
-                    tracing::warn!("listeners did not stop within {deadline:?}");
-                }
-                break;
-            }
-            event = signals.next() => match event {
-                Event::Stop(sig) => {
-                    stops += 1;
-                    if stops >= 3 {
-                        force_exit(sig, supervisor.as_ref(), &socket_files, pidfile);
-                    }
-                    tracing::info!("Shutdown in progress; {} more stop signal(s) to force it", 3 - stops);
-                }
-                Event::Dump => write_dump(&state, &current, &described),
-                Event::Reload => tracing::info!("Ignoring SIGHUP during shutdown"),
+    /// Serves until a stop signal (the first one during start-up, if any), reloading on SIGHUP and
+    /// dumping state on SIGUSR1 meanwhile; answers the stop signal.
+    async fn wait_for_stop(
+        &mut self,
+        flags: &DaemonFlags,
+        defaults: &Defaults,
+        log: &LogControl,
+    ) -> i32 {
+        if self.reload_asked {
+            reload(flags, defaults, &mut self.config, &self.state, log);
+        }
+        if let Some(&sig) = self.early_stops.first() {
+            return sig;
+        }
+        loop {
+            match self.signals.next().await {
+                Event::Stop(sig) => return sig,
+                Event::Reload => reload(flags, defaults, &mut self.config, &self.state, log),
+                Event::Dump => write_dump(&self.state, &self.config, &self.listeners),
             }
         }
     }
-    if let Some(task) = containers_down {
-        let _ = task.await;
+
+    /// Stops the listeners and the containers together, waits for both (a third stop signal forces the
+    /// exit), stops containerd, removes the sockets and the PID file.
+    async fn shut_down(mut self, first: i32) {
+        tracing::info!(
+            "Processing signal {first}: shutting down (draining for up to {:?})",
+            self.config.shutdown_timeout
+        );
+        notify::stopping();
+        let _ = self.stop_tx.send(true);
+        // Containers stop while connections drain: their end also ends the attach, wait and logs
+        // streams that would keep connections open.
+        let containers_down = self
+            .state
+            .backend()
+            .map(|b| tokio::spawn(async move { b.containers.shutdown().await }));
+
+        let mut stops = self.early_stops.len().max(1);
+        let deadline = self.config.shutdown_timeout + Duration::from_secs(1);
+        let tasks = &mut self.tasks;
+        let drain = tokio::time::timeout(deadline, async {
+            while tasks.join_next().await.is_some() {}
+        });
+        tokio::pin!(drain);
+        loop {
+            tokio::select! {
+                result = &mut drain => {
+                    if result.is_err() {
+                        tracing::warn!("listeners did not stop within {deadline:?}");
+                    }
+                    break;
+                }
+                event = self.signals.next() => match event {
+                    Event::Stop(sig) => {
+                        stops += 1;
+                        if stops >= 3 {
+                            self.held.force_exit(sig);
+                        }
+                        tracing::info!("Shutdown in progress; {} more stop signal(s) to force it", 3 - stops);
+                    }
+                    Event::Dump => write_dump(&self.state, &self.config, &self.listeners),
+                    Event::Reload => tracing::info!("Ignoring SIGHUP during shutdown"),
+                }
+            }
+        }
+        if let Some(task) = containers_down {
+            let _ = task.await;
+        }
+        self.held.stop_containerd().await;
+        remove_sockets(&self.held.sockets);
+        drop(self.held.pidfile.take());
+        tracing::info!("Daemon shutdown complete");
     }
-    if let Some(s) = supervisor {
-        s.stop().await;
-    }
-    remove_sockets(&socket_files);
-    drop(pidfile);
-    tracing::info!("Daemon shutdown complete");
-    Ok(())
 }
 
 /// Starts containerd (its supervisor is returned) or connects to the one given, and waits until it
@@ -320,35 +448,9 @@ async fn next_stop(
     }
 }
 
-/// Stops the listeners of a daemon that does not start, waiting up to 5 s for their connections.
-async fn stop_serving(stop: &watch::Sender<bool>, tasks: &mut JoinSet<()>, sockets: &[PathBuf]) {
-    let _ = stop.send(true);
-    let _ = tokio::time::timeout(Duration::from_secs(5), async {
-        while tasks.join_next().await.is_some() {}
-    })
-    .await;
-    remove_sockets(sockets);
-}
-
-/// The third stop signal: exits at once with 128 + `sig`, taking a containerd it started along.
-fn force_exit(
-    sig: i32,
-    supervisor: Option<&Supervisor>,
-    sockets: &[PathBuf],
-    pidfile: PidFile,
-) -> ! {
-    tracing::warn!("Forcing shutdown on signal {sig}");
-    if let Some(s) = supervisor {
-        s.kill_now();
-    }
-    remove_sockets(sockets);
-    drop(pidfile);
-    std::process::exit(128 + sig);
-}
-
 /// Opens the stores over `client` and restores the containers, with the snapshotter picked: the one asked
 /// for, else overlayfs where containerd could load it, else native.
-async fn open_backend(
+async fn open_stores_and_restore(
     config: &Config,
     state: &AppState,
     client: &Containerd,
