@@ -7,23 +7,27 @@
 //! it ended. The exit code is recorded before the stream ends, so a client that inspects the exec once
 //! its output ended (the docker CLI does) always finds it.
 //!
-//! An exec's FIFOs live in their own directory, `<exec-root>/execs/<exec-id>`, gone when it ends. Its
-//! output goes only to the client that started it, never to the container's log. Ended execs stay
-//! inspectable until their container is removed, up to [`MAX_ENDED`] of them (the oldest go first).
+//! An exec's FIFOs live in their own directory, `<exec-root>/execs/<exec-id>`, removed (by [`ExecFifos`]
+//! being dropped) when a launch fails or, once the process is gone, by its monitor. Its output goes only to
+//! the client that started it, never to the container's log. Ended execs stay inspectable until their
+//! container is removed, up to [`table::MAX_ENDED`] of them (the oldest go first).
 
-use std::collections::HashMap;
+mod table;
+
+use std::ops::Deref;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Instant;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use containerd_client::services::v1::ExecProcessRequest;
 use oci_spec::runtime::{BoxBuilder, Process, Spec};
-use tokio::net::unix::pipe;
 use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
 use wharf_client_core::models::{ExecConfig, ExecInspectResponse, ProcessConfig};
 use wharf_client_core::ErrorKind;
 
+use self::table::Exec;
+pub use self::table::ExecTable;
 use super::control::{not_running, restarting};
 use super::exit::OUTPUT_DRAIN;
 use super::io::{AttachHub, Chunk, Fifos};
@@ -37,12 +41,6 @@ use crate::error::Error;
 /// containerd's type URL for an OCI process spec.
 const PROCESS_TYPE_URL: &str = "types.containerd.io/opencontainers/runtime-spec/1/Process";
 
-/// How many ended execs are kept for inspection, over all containers.
-pub const MAX_ENDED: usize = 1024;
-
-/// How many execs that have not ended (created or running) the daemon holds at once.
-pub const MAX_OPEN: usize = 4096;
-
 /// dockerd's exit code for an exec whose process could not be started.
 const START_FAILED: i64 = 126;
 
@@ -51,132 +49,6 @@ const RESIZE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// How long to wait for the shim to open an exec's stdin.
 const STDIN_OPEN_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
-
-/// One exec: what to run, and how far it got.
-#[derive(Debug)]
-pub struct Exec {
-    id: String,
-    container_id: String,
-    config: ExecConfig,
-    progress: Mutex<Progress>,
-    /// True once the exec ended and its exit code is recorded.
-    ended: watch::Sender<bool>,
-    /// True once its process started with its stdin open, or failed to start: input waits for it.
-    launched: watch::Sender<bool>,
-    /// The write end of its stdin, while it runs with stdin attached.
-    stdin: tokio::sync::Mutex<Option<pipe::Sender>>,
-}
-
-#[derive(Debug, Default)]
-struct Progress {
-    started: bool,
-    running: bool,
-    pid: u32,
-    exit_code: Option<i64>,
-    ended_at: Option<Instant>,
-}
-
-impl Exec {
-    fn progress(&self) -> std::sync::MutexGuard<'_, Progress> {
-        self.progress.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn tty(&self) -> bool {
-        self.config.tty.unwrap_or(false)
-    }
-
-    fn command(&self) -> &[String] {
-        self.config.cmd.as_deref().unwrap_or(&[])
-    }
-
-    /// `exec_create: sleep 3`, as dockerd names the events (entrypoint, a space, the arguments).
-    fn event(&self, action: &str) -> String {
-        let (entrypoint, args) = match self.command().split_first() {
-            Some((first, rest)) => (first.as_str(), rest),
-            None => ("", &[][..]),
-        };
-        format!("{action}: {entrypoint} {}", args.join(" "))
-    }
-
-    /// Records the end and wakes whoever waits for it.
-    fn end(&self, code: i64) {
-        {
-            let mut p = self.progress();
-            p.running = false;
-            p.exit_code = Some(code);
-            p.ended_at = Some(Instant::now());
-        }
-        self.launched.send_replace(true);
-        self.ended.send_replace(true);
-    }
-}
-
-/// Every exec the daemon knows, by ID.
-#[derive(Debug, Default)]
-pub struct ExecTable {
-    execs: Mutex<HashMap<String, Arc<Exec>>>,
-}
-
-impl ExecTable {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Exec>>> {
-        self.execs.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn get(&self, id: &str) -> Result<Arc<Exec>, Error> {
-        self.lock()
-            .get(id)
-            .cloned()
-            .ok_or_else(|| Error::new(ErrorKind::NotFound, format!("No such exec instance: {id}")))
-    }
-
-    /// Adds `exec`, first forgetting the oldest ended ones beyond [`MAX_ENDED`]; refused when
-    /// [`MAX_OPEN`] execs have not ended.
-    fn insert(&self, exec: Arc<Exec>) -> Result<(), Error> {
-        let mut execs = self.lock();
-        let open = execs
-            .values()
-            .filter(|e| e.progress().exit_code.is_none())
-            .count();
-        if open >= MAX_OPEN {
-            return Err(Error::new(
-                ErrorKind::Unavailable,
-                format!("too many execs: {MAX_OPEN} have not ended yet"),
-            ));
-        }
-        let mut ended: Vec<(Instant, String)> = execs
-            .values()
-            .filter_map(|e| e.progress().ended_at.map(|at| (at, e.id.clone())))
-            .collect();
-        if ended.len() >= MAX_ENDED {
-            ended.sort();
-            for (_, id) in &ended[..=ended.len() - MAX_ENDED] {
-                execs.remove(id);
-            }
-        }
-        execs.insert(exec.id.clone(), exec);
-        Ok(())
-    }
-
-    /// Forgets the container's execs that were created but never started (its run ended).
-    pub fn forget_unstarted(&self, container_id: &str) {
-        self.lock()
-            .retain(|_, e| e.container_id != container_id || e.progress().started);
-    }
-
-    /// Forgets the execs of a removed container.
-    pub fn forget_container(&self, container_id: &str) {
-        self.lock().retain(|_, e| e.container_id != container_id);
-    }
-
-    /// The IDs of the container's execs that have not ended, started or not (inspect's `ExecIDs`).
-    pub fn open_in(&self, container_id: &str) -> Vec<String> {
-        self.lock()
-            .values()
-            .filter(|e| e.container_id == container_id && e.progress().exit_code.is_none())
-            .map(|e| e.id.clone())
-            .collect()
-    }
-}
 
 /// A started exec, for the client that started it.
 #[derive(Debug)]
@@ -195,15 +67,7 @@ impl Runtime {
             return Err(Error::invalid("No exec command specified"));
         }
         ensure_running(&record, id_or_name)?;
-        let exec = Arc::new(Exec {
-            id: new_id()?,
-            container_id: record.id.clone(),
-            config,
-            progress: Mutex::default(),
-            ended: watch::Sender::new(false),
-            launched: watch::Sender::new(false),
-            stdin: tokio::sync::Mutex::new(None),
-        });
+        let exec = Arc::new(Exec::new(new_id()?, record.id.clone(), config));
         self.inner.execs.insert(exec.clone())?;
         self.emit(
             &record,
@@ -330,8 +194,8 @@ impl Runtime {
             .map_err(Into::into)
     }
 
-    /// Adds the process to the container's task and starts it; spawns what copies its output and
-    /// records its end.
+    /// Adds the process to the container's task and starts it; spawns what copies its output and its
+    /// monitor.
     async fn launch_exec(
         &self,
         exec: &Arc<Exec>,
@@ -346,33 +210,25 @@ impl Runtime {
 
         let dir = self.exec_dir(&exec.id);
         let with_stdin = stdin && exec.config.attach_stdin.unwrap_or(false);
-        let fifos = Fifos::named(&dir, "exec", with_stdin, exec.tty());
+        let fifos = ExecFifos(Fifos::named(&dir, "exec", with_stdin, exec.tty()));
         let output = fifos
             .create()
             .and_then(|()| fifos.open_output())
-            .map_err(|e| {
-                fifos.remove();
-                Error::system(format!("cannot create the exec's stdio: {e}"))
-            })?;
+            .map_err(|e| Error::system(format!("cannot create the exec's stdio: {e}")))?;
         let (stdin, stdout, stderr) = fifos.task_paths();
-        let added = cd
-            .process_exec(ExecProcessRequest {
-                container_id: exec.container_id.clone(),
-                exec_id: exec.id.clone(),
-                stdin,
-                stdout,
-                stderr,
-                terminal: exec.tty(),
-                spec: Some(prost_types::Any {
-                    type_url: PROCESS_TYPE_URL.to_owned(),
-                    value,
-                }),
-            })
-            .await;
-        if let Err(e) = added {
-            fifos.remove();
-            return Err(e.into());
-        }
+        cd.process_exec(ExecProcessRequest {
+            container_id: exec.container_id.clone(),
+            exec_id: exec.id.clone(),
+            stdin,
+            stdout,
+            stderr,
+            terminal: exec.tty(),
+            spec: Some(prost_types::Any {
+                type_url: PROCESS_TYPE_URL.to_owned(),
+                value,
+            }),
+        })
+        .await?;
         let hub = Arc::new(AttachHub::default());
         let client = attach.then(|| hub.subscribe());
         let copier = tokio::spawn(output.copy(None, hub));
@@ -398,7 +254,6 @@ impl Runtime {
                 let _ = cd.process_delete(&exec.container_id, &exec.id).await;
                 // The shim may hold the write ends of a process that never ran: nothing more comes.
                 copier.abort();
-                fifos.remove();
                 return Err(Error::new(ErrorKind::InvalidParameter, e.message()));
             }
         }
@@ -407,46 +262,47 @@ impl Runtime {
             &exec.event("exec_start"),
             &[("execID", exec.id.clone())],
         );
-        let rt = self.clone();
-        let exec = exec.clone();
-        tokio::spawn(async move {
-            let cd = &rt.inner.cd;
-            let code = match cd.process_wait(&exec.container_id, &exec.id).await {
-                Ok(status) => i64::from(status),
-                Err(e) => {
-                    tracing::warn!(exec = %exec.id, "waiting for the exec: {e}");
-                    -1
-                }
-            };
-            // A process it left in the background may hold its output open: wait a little, then
-            // deleting the process makes the shim let go of it (as dockerd does).
-            let mut copier = copier;
-            let drained = tokio::time::timeout(OUTPUT_DRAIN, &mut copier)
-                .await
-                .is_ok();
-            let _ = cd.process_delete(&exec.container_id, &exec.id).await;
-            if !drained
-                && tokio::time::timeout(OUTPUT_DRAIN, &mut copier)
-                    .await
-                    .is_err()
-            {
-                copier.abort();
-            }
-            // A write blocked on a full stdin ends with the process's deletion; do not wait longer.
-            if let Ok(mut stdin) = tokio::time::timeout(OUTPUT_DRAIN, exec.stdin.lock()).await {
-                *stdin = None;
-            }
-            fifos.remove();
-            exec.end(code);
-            if let Ok(record) = rt.store().get(&exec.container_id) {
-                rt.emit(
-                    &record,
-                    "exec_die",
-                    &[("execID", exec.id.clone()), ("exitCode", code.to_string())],
-                );
-            }
-        });
+        tokio::spawn(self.clone().monitor_exec(exec.clone(), copier, fifos));
         Ok(client)
+    }
+
+    /// An exec's monitor: waits for its process to exit, gives its output time to drain, deletes the
+    /// process, removes the FIFOs, then records the end and emits `exec_die`.
+    async fn monitor_exec(self, exec: Arc<Exec>, mut copier: JoinHandle<()>, fifos: ExecFifos) {
+        let cd = &self.inner.cd;
+        let code = match cd.process_wait(&exec.container_id, &exec.id).await {
+            Ok(status) => i64::from(status),
+            Err(e) => {
+                tracing::warn!(exec = %exec.id, "waiting for the exec: {e}");
+                -1
+            }
+        };
+        // A process it left in the background may hold its output open: wait a little, then
+        // deleting the process makes the shim let go of it (as dockerd does).
+        let drained = tokio::time::timeout(OUTPUT_DRAIN, &mut copier)
+            .await
+            .is_ok();
+        let _ = cd.process_delete(&exec.container_id, &exec.id).await;
+        if !drained
+            && tokio::time::timeout(OUTPUT_DRAIN, &mut copier)
+                .await
+                .is_err()
+        {
+            copier.abort();
+        }
+        // A write blocked on a full stdin ends with the process's deletion; do not wait longer.
+        if let Ok(mut stdin) = tokio::time::timeout(OUTPUT_DRAIN, exec.stdin.lock()).await {
+            *stdin = None;
+        }
+        drop(fifos);
+        exec.end(code);
+        if let Ok(record) = self.store().get(&exec.container_id) {
+            self.emit(
+                &record,
+                "exec_die",
+                &[("execID", exec.id.clone()), ("exitCode", code.to_string())],
+            );
+        }
     }
 
     /// The container's process settings as its task runs them, changed as the exec asks.
@@ -562,100 +418,20 @@ fn ensure_running(record: &ContainerRecord, as_named: &str) -> Result<(), Error>
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// An exec's FIFOs, removed with their directory when dropped: on each step of a launch that fails, and
+/// by the monitor once the process is gone.
+struct ExecFifos(Fifos);
 
-    fn exec(id: &str, container: &str) -> Arc<Exec> {
-        Arc::new(Exec {
-            id: id.into(),
-            container_id: container.into(),
-            config: ExecConfig {
-                cmd: Some(vec!["sh".into(), "-c".into(), "exit 3".into()]),
-                ..ExecConfig::default()
-            },
-            progress: Mutex::default(),
-            ended: watch::Sender::new(false),
-            launched: watch::Sender::new(false),
-            stdin: tokio::sync::Mutex::new(None),
-        })
+impl Deref for ExecFifos {
+    type Target = Fifos;
+
+    fn deref(&self) -> &Fifos {
+        &self.0
     }
+}
 
-    #[test]
-    fn the_table_finds_lists_and_forgets_execs() {
-        let table = ExecTable::default();
-        table.insert(exec("a", "c1")).unwrap();
-        table.insert(exec("b", "c2")).unwrap();
-        assert_eq!(
-            table.get("x").unwrap_err().to_string(),
-            "No such exec instance: x"
-        );
-        table.get("b").unwrap().end(0);
-        assert_eq!(table.open_in("c1"), ["a"]);
-        assert!(table.open_in("c2").is_empty(), "an ended exec is not open");
-        let unstarted = exec("u", "c1");
-        table.insert(unstarted).unwrap();
-        table.get("a").unwrap().progress().started = true;
-        table.forget_unstarted("c1");
-        assert!(
-            table.get("u").is_err(),
-            "an exec never started goes with the run"
-        );
-        assert!(table.get("a").is_ok());
-        table.forget_container("c1");
-        assert!(table.get("a").is_err());
-        assert!(table.get("b").is_ok());
-    }
-
-    #[test]
-    fn ended_execs_beyond_the_limit_go_oldest_first() {
-        let table = ExecTable::default();
-        for n in 0..MAX_ENDED {
-            let e = exec(&n.to_string(), "c");
-            e.end(0);
-            table.insert(e).unwrap();
-        }
-        let running = exec("running", "c");
-        table.insert(running).unwrap();
-        assert!(
-            table.get("0").is_err(),
-            "the oldest ended exec is forgotten"
-        );
-        assert!(table.get("1").is_ok());
-        assert!(table.get("running").is_ok());
-        assert_eq!(table.lock().len(), MAX_ENDED);
-    }
-
-    #[test]
-    fn execs_that_never_end_are_limited() {
-        let table = ExecTable::default();
-        for n in 0..MAX_OPEN {
-            table.insert(exec(&n.to_string(), "c")).unwrap();
-        }
-        let refused = table.insert(exec("one-more", "c")).unwrap_err();
-        assert_eq!(refused.kind, ErrorKind::Unavailable);
-        table.get("0").unwrap().end(0);
-        table.insert(exec("one-more", "c")).unwrap();
-    }
-
-    #[test]
-    fn an_ended_exec_has_its_code_and_wakes_its_waiters() {
-        let e = exec("a", "c");
-        let ended = e.ended.subscribe();
-        e.progress().running = true;
-        e.end(3);
-        assert!(*ended.borrow());
-        let p = e.progress();
-        assert_eq!((p.running, p.exit_code), (false, Some(3)));
-        assert_eq!(e.event("exec_start"), "exec_start: sh -c exit 3");
-        let bare = exec("b", "c");
-        let bare = Exec {
-            config: ExecConfig {
-                cmd: Some(vec!["true".into()]),
-                ..ExecConfig::default()
-            },
-            ..Arc::into_inner(bare).unwrap()
-        };
-        assert_eq!(bare.event("exec_create"), "exec_create: true ");
+impl Drop for ExecFifos {
+    fn drop(&mut self) {
+        self.0.remove();
     }
 }
