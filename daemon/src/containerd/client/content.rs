@@ -109,30 +109,22 @@ impl Containerd {
 
     /// Reads a whole blob, refusing one larger than `max` bytes.
     pub async fn read_blob(&self, digest: &str, max: u64) -> Result<Vec<u8>> {
-        let info = self.content_info(digest).await?;
-        if u64::try_from(info.size).unwrap_or(u64::MAX) > max {
-            return Err(ContainerdError::rpc(
+        let too_large = || {
+            ContainerdError::rpc(
                 "content read",
                 Status::out_of_range(format!("blob {digest} is larger than {max} bytes")),
-            ));
+            )
+        };
+        let info = self.content_info(digest).await?;
+        if u64::try_from(info.size).unwrap_or(u64::MAX) > max {
+            return Err(too_large());
         }
         let mut out = Vec::with_capacity(usize::try_from(info.size).unwrap_or(0));
-        let mut stream = ContentClient::new(self.channel.clone())
-            .read(self.req(ReadContentRequest {
-                digest: digest.to_owned(),
-                offset: 0,
-                size: 0,
-            }))
-            .await
-            .map_err(rpc("content read"))?
-            .into_inner();
-        while let Some(chunk) = stream.message().await.map_err(rpc("content read"))? {
-            out.extend_from_slice(&chunk.data);
+        let mut stream = self.read_blob_stream(digest).await?;
+        while let Some(chunk) = stream.next().await {
+            out.extend_from_slice(&chunk?);
             if out.len() as u64 > max {
-                return Err(ContainerdError::rpc(
-                    "content read",
-                    Status::out_of_range(format!("blob {digest} is larger than {max} bytes")),
-                ));
+                return Err(too_large());
             }
         }
         Ok(out)
