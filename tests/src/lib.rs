@@ -6,10 +6,16 @@
 //! scenario itself.
 //!
 //! Every daemon fixture stops its process (SIGTERM, then SIGKILL) and removes its directory on drop.
+//!
+//! [`cli`] and [`checks`](mod@checks) are for the test files: the docker CLI's commands as assertions,
+//! scenarios cut into named checks, and [`eventually`]. They fail by panicking, where the fixtures return
+//! errors.
 
 pub mod against;
 pub mod bins;
 pub mod certs;
+pub mod checks;
+pub mod cli;
 pub mod command;
 pub mod dockerd;
 pub mod endpoints;
@@ -24,6 +30,7 @@ pub mod wharfd;
 pub use against::{Against, Daemon};
 pub use bins::Binaries;
 pub use certs::DevCerts;
+pub use checks::{eventually, run_checks, Check};
 pub use command::{docker, CommandOutput, RunCommand};
 pub use dockerd::{RefDockerd, RefDockerdBuilder};
 pub use endpoints::Endpoints;
