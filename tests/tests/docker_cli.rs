@@ -2,21 +2,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test fails by panicking
 
-use wharf_tests::{CommandOutput, RunCommand, Wharfd};
-
-fn docker(env: &[(String, String)], args: &[&str]) -> CommandOutput {
-    wharf_tests::docker(env, args).expect("docker runs")
-}
-
-fn ok(out: CommandOutput, what: &str) -> String {
-    assert!(
-        out.success(),
-        "{what} failed: {}\n{}",
-        out.stdout,
-        out.stderr
-    );
-    out.stdout
-}
+use wharf_tests::cli::{docker, ok};
+use wharf_tests::{RunCommand, TempDir, Wharfd};
 
 #[test]
 fn docker_version_info_and_system_info_format_over_unix_and_mutual_tls() {
@@ -27,10 +14,7 @@ fn docker_version_info_and_system_info_format_over_unix_and_mutual_tls() {
         ("unix", e.docker_env_unix()),
         ("mutual TLS", e.docker_env_tls().unwrap()),
     ] {
-        let version = ok(
-            docker(&env, &["version"]),
-            &format!("docker version over {name}"),
-        );
+        let version = ok(&env, &["version"]);
         assert!(version.contains("Server: Wharf Engine"), "{version}");
         assert!(
             version.contains("API version:      1.47 (minimum version 1.24)"),
@@ -42,15 +26,12 @@ fn docker_version_info_and_system_info_format_over_unix_and_mutual_tls() {
         );
 
         let api = ok(
-            docker(
-                &env,
-                &[
-                    "version",
-                    "--format",
-                    "{{.Server.APIVersion}}|{{.Client.APIVersion}}",
-                ],
-            ),
-            name,
+            &env,
+            &[
+                "version",
+                "--format",
+                "{{.Server.APIVersion}}|{{.Client.APIVersion}}",
+            ],
         );
         assert_eq!(
             api.trim(),
@@ -59,7 +40,13 @@ fn docker_version_info_and_system_info_format_over_unix_and_mutual_tls() {
         );
 
         let info = docker(&env, &["info"]);
-        let text = ok(info.clone(), &format!("docker info over {name}"));
+        assert!(
+            info.success(),
+            "docker info over {name} failed: {}\n{}",
+            info.stdout,
+            info.stderr
+        );
+        let text = &info.stdout;
         assert!(
             text.contains(&format!("Server Version: {}", env!("CARGO_PKG_VERSION"))),
             "{text}"
@@ -73,7 +60,7 @@ fn docker_version_info_and_system_info_format_over_unix_and_mutual_tls() {
 
         let format =
             "{{.ServerVersion}}|{{.OSType}}|{{.DockerRootDir}}|{{.Swarm.LocalNodeState}}|{{.ID}}";
-        let fields = ok(docker(&env, &["system", "info", "--format", format]), name);
+        let fields = ok(&env, &["system", "info", "--format", format]);
         let fields: Vec<&str> = fields.trim().split('|').collect();
         assert_eq!(
             fields[..4],
@@ -95,7 +82,8 @@ fn the_docker_cli_is_refused_without_a_client_certificate_and_with_one_from_anot
     let certs = wharfd.certs().unwrap();
 
     // --tls without --tlsverify and no client certificate files: the daemon requires one.
-    let empty = tempdir("nocert");
+    let nocert = TempDir::new("nocert").unwrap();
+    let empty = nocert.path();
     std::fs::copy(certs.ca(), empty.join("ca.pem")).unwrap();
     let out = docker(
         &[
@@ -116,11 +104,12 @@ fn the_docker_cli_is_refused_without_a_client_certificate_and_with_one_from_anot
     );
 
     // A client certificate from another CA.
-    let other = tempdir("otherca");
+    let other_ca = TempDir::new("otherca").unwrap();
+    let other = other_ca.path();
     let wharfd_bin = wharf_tests::Binaries::locate().unwrap().wharfd().unwrap();
     let made = RunCommand::new(&wharfd_bin)
         .args(["certs", "--dir"])
-        .arg(&other)
+        .arg(other)
         .run()
         .unwrap();
     assert!(made.success(), "{}", made.stderr);
@@ -138,13 +127,4 @@ fn the_docker_cli_is_refused_without_a_client_certificate_and_with_one_from_anot
         "a client certificate from another CA got in: {}",
         out.stdout
     );
-    let _ = std::fs::remove_dir_all(empty);
-    let _ = std::fs::remove_dir_all(other);
-}
-
-fn tempdir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("wharf-e2e-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }

@@ -9,21 +9,8 @@
 
 use std::path::{Path, PathBuf};
 
-use wharf_tests::{prereq, CommandOutput, RefDockerd, RunCommand, Wharfd};
-
-fn docker(env: &[(String, String)], args: &[&str]) -> CommandOutput {
-    wharf_tests::docker(env, args).expect("docker runs")
-}
-
-fn ok(out: CommandOutput, what: &str) -> String {
-    assert!(
-        out.success(),
-        "{what} failed: {}\n{}",
-        out.stdout,
-        out.stderr
-    );
-    out.stdout
-}
+use wharf_tests::cli::{docker, ok};
+use wharf_tests::{prereq, RefDockerd, RunCommand, Wharfd};
 
 fn can_run(test: &str) -> bool {
     let missing = prereq::missing_runtime().or_else(wharf_tests::rootfs::missing_busybox);
@@ -46,110 +33,86 @@ fn docker_cli_drives_the_image_store() {
     let tar = tar.to_str().unwrap();
 
     let id = ok(
-        docker(
-            &env,
-            &[
-                "import",
-                "-m",
-                "hello",
-                "-c",
-                "CMD [\"sh\"]",
-                "-c",
-                "ENV A=b",
-                tar,
-                "img:1",
-            ],
-        ),
-        "docker import",
+        &env,
+        &[
+            "import",
+            "-m",
+            "hello",
+            "-c",
+            "CMD [\"sh\"]",
+            "-c",
+            "ENV A=b",
+            tar,
+            "img:1",
+        ],
     );
     let id = id.trim().to_owned();
     assert!(id.starts_with("sha256:") && id.len() == 71, "{id}");
 
     let listed = ok(
-        docker(
-            &env,
-            &[
-                "images",
-                "--format",
-                "{{.Repository}}:{{.Tag}} {{.ID}} {{.Size}}",
-            ],
-        ),
-        "docker images",
+        &env,
+        &[
+            "images",
+            "--format",
+            "{{.Repository}}:{{.Tag}} {{.ID}} {{.Size}}",
+        ],
     );
     assert_eq!(listed.trim(), format!("img:1 {} 1.98MB", &id[7..19]));
 
     let inspected = ok(
-        docker(
-            &env,
-            &[
-                "inspect",
-                "--format",
-                "{{.Id}}|{{json .Config.Cmd}}|{{json .Config.Env}}|{{.Comment}}|{{.Os}}|{{.RootFS.Type}}|{{len .RootFS.Layers}}",
-                "img:1",
-            ],
-        ),
-        "docker inspect",
+        &env,
+        &[
+            "inspect",
+            "--format",
+            "{{.Id}}|{{json .Config.Cmd}}|{{json .Config.Env}}|{{.Comment}}|{{.Os}}|{{.RootFS.Type}}|{{len .RootFS.Layers}}",
+            "img:1",
+        ],
     );
     assert_eq!(
         inspected.trim(),
         format!("{id}|[\"sh\"]|[\"A=b\"]|hello|linux|layers|1")
     );
 
-    ok(docker(&env, &["tag", "img:1", "user/app:v2"]), "docker tag");
-    let tags = ok(
-        docker(&env, &["images", "--format", "{{.Repository}}:{{.Tag}}"]),
-        "images",
-    );
+    ok(&env, &["tag", "img:1", "user/app:v2"]);
+    let tags = ok(&env, &["images", "--format", "{{.Repository}}:{{.Tag}}"]);
     let mut tags: Vec<&str> = tags.lines().collect();
     tags.sort();
     assert_eq!(tags, ["img:1", "user/app:v2"]);
     let filtered = ok(
-        docker(
-            &env,
-            &[
-                "images",
-                "--filter",
-                "reference=user/*",
-                "--format",
-                "{{.Repository}}",
-            ],
-        ),
-        "images --filter",
+        &env,
+        &[
+            "images",
+            "--filter",
+            "reference=user/*",
+            "--format",
+            "{{.Repository}}",
+        ],
     );
     assert_eq!(filtered.trim(), "user/app");
 
     let history = ok(
-        docker(
-            &env,
-            &[
-                "history",
-                "--format",
-                "{{.ID}}|{{.Comment}}|{{.Size}}",
-                "user/app:v2",
-            ],
-        ),
-        "docker history",
+        &env,
+        &[
+            "history",
+            "--format",
+            "{{.ID}}|{{.Comment}}|{{.Size}}",
+            "user/app:v2",
+        ],
     );
     assert_eq!(history.trim(), format!("{}|hello|1.98MB", &id[7..19]));
 
     let df = ok(
-        docker(
-            &env,
-            &[
-                "system",
-                "df",
-                "--format",
-                "{{.Type}} {{.TotalCount}} {{.Active}}",
-            ],
-        ),
-        "docker system df",
+        &env,
+        &[
+            "system",
+            "df",
+            "--format",
+            "{{.Type}} {{.TotalCount}} {{.Active}}",
+        ],
     );
     assert!(df.contains("Images 1 0"), "{df}");
 
-    let info = ok(
-        docker(&env, &["info", "--format", "{{.Images}} {{.Driver}}"]),
-        "info",
-    );
+    let info = ok(&env, &["info", "--format", "{{.Images}} {{.Driver}}"]);
     assert!(matches!(info.trim(), "1 overlayfs" | "1 native"), "{info}");
 
     let refused = docker(&env, &["rmi", &id[7..19]]);
@@ -161,9 +124,9 @@ fn docker_cli_drives_the_image_store() {
         "{}",
         refused.stderr
     );
-    let untag = ok(docker(&env, &["rmi", "img:1"]), "rmi img:1");
+    let untag = ok(&env, &["rmi", "img:1"]);
     assert_eq!(untag.trim(), "Untagged: img:1");
-    let deleted = ok(docker(&env, &["rmi", "user/app:v2"]), "rmi user/app:v2");
+    let deleted = ok(&env, &["rmi", "user/app:v2"]);
     assert_eq!(
         deleted.trim(),
         format!("Untagged: user/app:v2\nDeleted: {id}")
@@ -173,7 +136,7 @@ fn docker_cli_drives_the_image_store() {
         missing.stderr.trim(),
         "Error response from daemon: No such image: img:1"
     );
-    assert_eq!(ok(docker(&env, &["images", "-q"]), "images -q").trim(), "");
+    assert_eq!(ok(&env, &["images", "-q"]).trim(), "");
 }
 
 #[test]
@@ -185,20 +148,14 @@ fn list_filters_before_since_label_and_dangling() {
     let env = wharfd.endpoints().docker_env_unix();
     let tar = rootfs_tar(wharfd.dir());
     let tar = tar.to_str().unwrap();
-    ok(docker(&env, &["import", tar, "a:1"]), "import a");
+    ok(&env, &["import", tar, "a:1"]);
     // Created has one-second resolution in the list.
     std::thread::sleep(std::time::Duration::from_millis(1100));
-    ok(
-        docker(&env, &["import", "-c", "LABEL k=v", tar, "b:1"]),
-        "import b",
-    );
+    ok(&env, &["import", "-c", "LABEL k=v", tar, "b:1"]);
     let names = |filter: &str| {
         ok(
-            docker(
-                &env,
-                &["images", "--filter", filter, "--format", "{{.Repository}}"],
-            ),
-            filter,
+            &env,
+            &["images", "--filter", filter, "--format", "{{.Repository}}"],
         )
         .trim()
         .to_owned()
@@ -209,7 +166,7 @@ fn list_filters_before_since_label_and_dangling() {
     assert_eq!(names("label=k"), "b");
     assert_eq!(names("dangling=true"), "");
     // Re-tagging b:1 onto a's image leaves the old b dangling.
-    ok(docker(&env, &["tag", "a:1", "b:1"]), "tag");
+    ok(&env, &["tag", "a:1", "b:1"]);
     assert_eq!(names("dangling=true"), "<none>");
     let missing = docker(&env, &["images", "--filter", "since=zz"]);
     assert_eq!(
@@ -260,7 +217,7 @@ fn bad_archives_are_refused_and_leave_nothing() {
         );
         assert!(out.stderr.contains(expect), "{}", out.stderr);
     }
-    assert_eq!(ok(docker(&env, &["images", "-q"]), "images").trim(), "");
+    assert_eq!(ok(&env, &["images", "-q"]).trim(), "");
     let spool = dir.join("data/tmp");
     assert_eq!(std::fs::read_dir(spool).map(|d| d.count()).unwrap_or(0), 0);
 }
@@ -280,18 +237,15 @@ fn layer_diff_ids_match_the_reference_dockerd() {
     let tar = rootfs_tar(wharfd.dir());
     let tar = tar.to_str().unwrap();
     let layers = |env: &[(String, String)]| {
-        ok(docker(env, &["import", tar, "same:1"]), "import");
+        ok(env, &["import", tar, "same:1"]);
         let out = ok(
-            docker(
-                env,
-                &[
-                    "inspect",
-                    "--format",
-                    "{{json .RootFS}} {{.Size}} {{json .RepoTags}}",
-                    "same:1",
-                ],
-            ),
-            "inspect",
+            env,
+            &[
+                "inspect",
+                "--format",
+                "{{json .RootFS}} {{.Size}} {{json .RepoTags}}",
+                "same:1",
+            ],
         );
         out.trim().to_owned()
     };
@@ -313,21 +267,12 @@ fn the_native_storage_driver_can_be_chosen() {
         .unwrap();
     let env = wharfd.endpoints().docker_env_unix();
     let tar = rootfs_tar(wharfd.dir());
-    ok(
-        docker(&env, &["import", tar.to_str().unwrap(), "n:1"]),
-        "import",
-    );
-    let info = ok(
-        docker(&env, &["info", "--format", "{{.Driver}} {{.Images}}"]),
-        "info",
-    );
+    ok(&env, &["import", tar.to_str().unwrap(), "n:1"]);
+    let info = ok(&env, &["info", "--format", "{{.Driver}} {{.Images}}"]);
     assert_eq!(info.trim(), "native 1");
     let inspect = ok(
-        docker(
-            &env,
-            &["inspect", "--format", "{{.GraphDriver.Name}}", "n:1"],
-        ),
-        "inspect",
+        &env,
+        &["inspect", "--format", "{{.GraphDriver.Name}}", "n:1"],
     );
     assert_eq!(inspect.trim(), "native");
 }
@@ -363,26 +308,23 @@ fn save_and_load_round_trip_between_wharfd_and_dockerd() {
     let dir = wharfd.dir().to_owned();
     let tar = rootfs_tar(&dir);
     let id = ok(
-        docker(
-            &ours,
-            &[
-                "import",
-                "-c",
-                "CMD [\"sh\"]",
-                tar.to_str().unwrap(),
-                "rt:1",
-            ],
-        ),
-        "import",
+        &ours,
+        &[
+            "import",
+            "-c",
+            "CMD [\"sh\"]",
+            tar.to_str().unwrap(),
+            "rt:1",
+        ],
     );
     let id = id.trim().to_owned();
     let saved = dir.join("saved.tar");
     let saved = saved.to_str().unwrap();
-    ok(docker(&ours, &["save", "-o", saved, "rt:1"]), "docker save");
+    ok(&ours, &["save", "-o", saved, "rt:1"]);
 
     // wharfd -> wharfd, from the docker-save layout and from the OCI layout alone.
-    ok(docker(&ours, &["rmi", "rt:1"]), "rmi");
-    let loaded = ok(docker(&ours, &["load", "-i", saved]), "docker load");
+    ok(&ours, &["rmi", "rt:1"]);
+    let loaded = ok(&ours, &["load", "-i", saved]);
     assert_eq!(loaded.trim(), "Loaded image: rt:1");
     let oci_dir = dir.join("oci");
     std::fs::create_dir(&oci_dir).unwrap();
@@ -408,24 +350,18 @@ fn save_and_load_round_trip_between_wharfd_and_dockerd() {
         .unwrap()
         .ok()
         .unwrap();
-    ok(docker(&ours, &["rmi", "rt:1"]), "rmi");
-    let loaded = ok(
-        docker(&ours, &["load", "-i", oci_tar.to_str().unwrap()]),
-        "load OCI layout",
-    );
+    ok(&ours, &["rmi", "rt:1"]);
+    let loaded = ok(&ours, &["load", "-i", oci_tar.to_str().unwrap()]);
     assert_eq!(loaded.trim(), "Loaded image: rt:1");
     let inspect = |env: &[(String, String)], name: &str| {
         ok(
-            docker(
-                env,
-                &[
-                    "inspect",
-                    "--format",
-                    "{{.Id}} {{json .Config.Cmd}} {{json .RootFS.Layers}}",
-                    name,
-                ],
-            ),
-            "inspect",
+            env,
+            &[
+                "inspect",
+                "--format",
+                "{{.Id}} {{json .Config.Cmd}} {{json .RootFS.Layers}}",
+                name,
+            ],
         )
         .trim()
         .to_owned()
@@ -440,26 +376,17 @@ fn save_and_load_round_trip_between_wharfd_and_dockerd() {
     };
     let theirs = reference.endpoints().docker_env_unix();
     // wharfd -> dockerd: same ID, config and layers.
-    let loaded = ok(docker(&theirs, &["load", "-i", saved]), "dockerd load");
+    let loaded = ok(&theirs, &["load", "-i", saved]);
     assert_eq!(loaded.trim(), "Loaded image: rt:1");
     assert_eq!(inspect(&theirs, "rt:1"), inspect(&ours, "rt:1"));
     // dockerd -> wharfd: an image dockerd imported.
-    ok(
-        docker(&theirs, &["import", tar.to_str().unwrap(), "fromref:1"]),
-        "dockerd import",
-    );
+    ok(&theirs, &["import", tar.to_str().unwrap(), "fromref:1"]);
     let theirs_saved = dir.join("theirs.tar");
     ok(
-        docker(
-            &theirs,
-            &["save", "-o", theirs_saved.to_str().unwrap(), "fromref:1"],
-        ),
-        "dockerd save",
+        &theirs,
+        &["save", "-o", theirs_saved.to_str().unwrap(), "fromref:1"],
     );
-    let loaded = ok(
-        docker(&ours, &["load", "-i", theirs_saved.to_str().unwrap()]),
-        "wharfd load",
-    );
+    let loaded = ok(&ours, &["load", "-i", theirs_saved.to_str().unwrap()]);
     assert_eq!(loaded.trim(), "Loaded image: fromref:1");
     assert_eq!(inspect(&ours, "fromref:1"), inspect(&theirs, "fromref:1"));
 }
@@ -477,16 +404,10 @@ fn docker_events_shows_the_image_lifecycle() {
         .unwrap()
         .as_secs()
         - 1;
-    let id = ok(
-        docker(&env, &["import", tar.to_str().unwrap(), "ev:1"]),
-        "import",
-    );
-    ok(docker(&env, &["tag", "ev:1", "ev:2"]), "tag");
-    ok(docker(&env, &["rmi", "ev:2"]), "rmi ev:2 (untag)");
-    ok(
-        docker(&env, &["rmi", "ev:1"]),
-        "rmi ev:1 (untag and delete)",
-    );
+    let id = ok(&env, &["import", tar.to_str().unwrap(), "ev:1"]);
+    ok(&env, &["tag", "ev:1", "ev:2"]);
+    ok(&env, &["rmi", "ev:2"]);
+    ok(&env, &["rmi", "ev:1"]);
     let until = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -494,20 +415,16 @@ fn docker_events_shows_the_image_lifecycle() {
         + 1;
     let format = "{{.Type}} {{.Action}} {{.Actor.ID}} {{index .Actor.Attributes \"name\"}}";
     let events = ok(
-        docker(
-            &env,
-            &[
-                "events",
-                "--since",
-                &since.to_string(),
-                "--until",
-                &until.to_string(),
-                "--format",
-                format,
-            ],
-        )
-        .clone(),
-        "events",
+        &env,
+        &[
+            "events",
+            "--since",
+            &since.to_string(),
+            "--until",
+            &until.to_string(),
+            "--format",
+            format,
+        ],
     );
     let id = id.trim();
     let lines: Vec<&str> = events.lines().map(str::trim_end).collect();

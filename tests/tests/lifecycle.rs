@@ -4,23 +4,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test fails by panicking
 
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use wharf_tests::http::request;
-use wharf_tests::{Binaries, RunCommand, TempDir, Wharfd};
+use wharf_tests::{eventually, Binaries, RunCommand, TempDir, Wharfd};
 
 fn signal(pid: u32, sig: Signal) {
     kill(Pid::from_raw(pid as i32), sig).unwrap();
-}
-
-fn eventually(what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !check() {
-        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 #[test]
@@ -90,7 +82,7 @@ fn sighup_reloads_debug_and_sigusr1_writes_a_state_dump() {
     assert!(!debug());
     std::fs::write(wharfd.dir().join("daemon.json"), r#"{"debug": true}"#).unwrap();
     signal(wharfd.pid(), Signal::SIGHUP);
-    eventually("debug on after SIGHUP", debug);
+    eventually(Duration::from_secs(10), "debug on after SIGHUP", debug);
 
     let exec_root = wharfd.dir().join("exec");
     signal(wharfd.pid(), Signal::SIGUSR1);
@@ -101,9 +93,13 @@ fn sighup_reloads_debug_and_sigusr1_writes_a_state_dump() {
                 .find(|p| p.to_string_lossy().contains("wharfd-state-"))
         })
     };
-    eventually("a state dump under the exec root", || dump().is_some());
+    eventually(
+        Duration::from_secs(10),
+        "a state dump under the exec root",
+        || dump().is_some(),
+    );
     let path = dump().unwrap();
-    eventually("the dump is complete JSON", || {
+    eventually(Duration::from_secs(10), "the dump is complete JSON", || {
         std::fs::read(&path)
             .ok()
             .is_some_and(|b| serde_json::from_slice::<serde_json::Value>(&b).is_ok())
@@ -142,7 +138,8 @@ fn a_third_signal_forces_the_exit_while_a_request_is_still_in_flight() {
 fn a_stop_signal_while_containerd_is_awaited_ends_the_start_up() {
     // Nothing serves this socket: wharfd would wait 30 s for containerd before giving up, while its
     // listeners already answer `/_ping`.
-    let absent = std::env::temp_dir().join(format!("wharf-absent-{}.sock", std::process::id()));
+    let dir = TempDir::new("wab").unwrap();
+    let absent = dir.path().join("absent.sock");
     let mut wharfd = Wharfd::builder()
         .arg("--containerd")
         .arg(&absent)

@@ -2,7 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test fails by panicking
 
-use wharf_tests::{Binaries, CommandOutput, RunCommand, Wharfd};
+use wharf_tests::{Binaries, CommandOutput, RunCommand, TempDir, Wharfd};
 
 fn wharf(env: &[(String, String)], args: &[&str]) -> CommandOutput {
     let bin = Binaries::locate().unwrap().wharf().unwrap();
@@ -62,7 +62,8 @@ fn version_info_and_ping_over_unix_and_mutual_tls() {
 
 #[test]
 fn a_daemon_that_is_down_gets_the_cannot_connect_message() {
-    let socket = std::env::temp_dir().join(format!("wharf-e2e-absent-{}.sock", std::process::id()));
+    let dir = TempDir::new("wab").unwrap();
+    let socket = dir.path().join("absent.sock");
     let host = format!("unix://{}", socket.display());
     let out = wharf(&[("DOCKER_HOST".into(), host.clone())], &["version"]);
     assert_eq!(out.status.code(), Some(1));
@@ -91,11 +92,11 @@ fn plain_http_to_the_tls_port_and_an_untrusted_daemon_get_their_own_messages() {
     );
 
     // Verifying the daemon against a CA that did not sign it.
-    let other = std::env::temp_dir().join(format!("wharf-e2e-ca-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&other);
+    let other_ca = TempDir::new("wca").unwrap();
+    let other = other_ca.path();
     let made = RunCommand::new(Binaries::locate().unwrap().wharfd().unwrap())
         .args(["certs", "--dir"])
-        .arg(&other)
+        .arg(other)
         .run()
         .unwrap();
     assert!(made.success(), "{}", made.stderr);
@@ -114,7 +115,6 @@ fn plain_http_to_the_tls_port_and_an_untrusted_daemon_get_their_own_messages() {
         "{}",
         out.stderr
     );
-    let _ = std::fs::remove_dir_all(other);
 }
 
 #[test]
