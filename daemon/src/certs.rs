@@ -164,16 +164,11 @@ mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
 
-    fn dir(name: &str) -> PathBuf {
-        std::env::temp_dir().join(format!("wharf-certs-{name}-{}", std::process::id()))
-    }
-
     #[test]
     fn writes_the_docker_layout_with_private_keys_0600() {
-        let d = dir("layout");
-        let _ = std::fs::remove_dir_all(&d);
+        let d = tempfile::tempdir().unwrap();
         let req = CertRequest {
-            dir: d.join("sub"),
+            dir: d.path().join("sub"),
             names: vec!["example.test".into()],
             ips: vec!["10.1.2.3".parse().unwrap()],
             force: false,
@@ -201,6 +196,5 @@ mod tests {
             std::fs::read_to_string(req.dir.join("server-cert.pem")).unwrap(),
             pem
         );
-        std::fs::remove_dir_all(&d).unwrap();
     }
 }

@@ -114,14 +114,12 @@ mod tests {
         let state = AppState::for_tests();
         state.counters().requests.fetch_add(3, Ordering::Relaxed);
         let dump = collect(&state, &config, &["unix /run/wharf/wharf.sock".into()]);
-        let dir = std::env::temp_dir().join(format!("wharf-dump-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = write(&dir, &dump).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), &dump).unwrap();
         let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
         assert_eq!(v["requests"]["total"], 3);
         assert_eq!(v["config"]["hosts"][0], "unix:///run/wharf/wharf.sock");
         assert_eq!(v["config"]["log_level"], "info");
         assert_eq!(v["listeners"][0], "unix /run/wharf/wharf.sock");
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -39,11 +39,9 @@ mod tests {
 
     #[test]
     fn persists_across_loads() {
-        let dir = std::env::temp_dir().join(format!("wharf-id-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let first = load_or_create(&dir).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let first = load_or_create(dir.path()).unwrap();
         assert_eq!(first.len(), 36);
-        assert_eq!(load_or_create(&dir).unwrap(), first);
-        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(load_or_create(dir.path()).unwrap(), first);
     }
 }

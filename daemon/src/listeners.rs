@@ -300,7 +300,8 @@ mod tests {
 
     #[tokio::test]
     async fn unix_socket_is_0660_stale_replaced_live_refused() {
-        let dir = std::env::temp_dir().join(format!("wharf-listen-{}", std::process::id()));
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
         let path = dir.join("nested/w.sock");
         let host = DockerHost::Unix {
             path: path.display().to_string(),
@@ -328,7 +329,6 @@ mod tests {
         )
         .unwrap_err();
         assert!(matches!(e, ListenError::NotASocket(_)));
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -74,8 +74,8 @@ mod tests {
 
     #[test]
     fn refuses_a_live_pid_replaces_a_stale_one_and_cleans_up() {
-        let dir = std::env::temp_dir().join(format!("wharf-pid-{}", std::process::id()));
-        let path = dir.join("sub/wharfd.pid");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/wharfd.pid");
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         // PID 1 is always alive.
         std::fs::write(&path, "1\n").unwrap();
@@ -96,6 +96,5 @@ mod tests {
         );
         drop(pf);
         assert!(!path.exists());
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

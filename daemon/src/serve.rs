@@ -208,11 +208,10 @@ mod tests {
     use tokio::io::AsyncReadExt;
 
     fn acceptor(name: &str) -> TlsAcceptor {
-        let (dir, files) = crate::tls::test_files(&format!("serve-{name}"));
+        let (_dir, files) = crate::tls::test_files(&format!("serve-{name}"));
         let config = crate::tls::server_config(crate::tls::TlsMode::Server, &files)
             .unwrap()
             .unwrap();
-        std::fs::remove_dir_all(&dir).unwrap();
         TlsAcceptor::from(config)
     }
 
@@ -254,9 +253,8 @@ mod tests {
 
     #[tokio::test]
     async fn serves_http_on_a_unix_socket_and_drains_on_shutdown() {
-        let dir = std::env::temp_dir().join(format!("wharf-serve-unix-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("s.sock");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.sock");
         let listener = Listener::Unix {
             listener: tokio::net::UnixListener::bind(&path).unwrap(),
             path: Some(path.clone()),
@@ -286,6 +284,5 @@ mod tests {
             .await
             .unwrap()
             .unwrap();
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

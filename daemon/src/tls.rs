@@ -137,21 +137,25 @@ pub fn server_config(
     Ok(Some(Arc::new(config)))
 }
 
-/// Fresh development certificates in a temporary directory (removed by the caller), and the server's files.
+/// Fresh development certificates in a temporary directory (removed when the first value is dropped),
+/// and the server's files.
 #[cfg(test)]
-pub(crate) fn test_files(name: &str) -> (std::path::PathBuf, TlsFiles) {
-    let dir = std::env::temp_dir().join(format!("wharf-{name}-{}", std::process::id()));
+pub(crate) fn test_files(name: &str) -> (tempfile::TempDir, TlsFiles) {
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("wharf-{name}-"))
+        .tempdir()
+        .expect("a temporary directory");
     crate::certs::generate(&crate::certs::CertRequest {
-        dir: dir.clone(),
+        dir: dir.path().to_owned(),
         names: vec![],
         ips: vec![],
         force: true,
     })
     .expect("development certificates");
     let files = TlsFiles {
-        ca: dir.join("ca.pem"),
-        cert: dir.join("server-cert.pem"),
-        key: dir.join("server-key.pem"),
+        ca: dir.path().join("ca.pem"),
+        cert: dir.path().join("server-cert.pem"),
+        key: dir.path().join("server-key.pem"),
     };
     (dir, files)
 }
@@ -197,7 +201,7 @@ mod tests {
             [b"h2".to_vec(), b"http/1.1".to_vec()]
         );
         let bad_ca = TlsFiles {
-            ca: dir.join("missing-ca.pem"),
+            ca: dir.path().join("missing-ca.pem"),
             ..files.clone()
         };
         let e = server_config(TlsMode::Mutual, &bad_ca)
@@ -206,6 +210,5 @@ mod tests {
         assert!(e.contains("missing-ca.pem"), "{e}");
         // Server-only TLS does not need the CA.
         assert!(server_config(TlsMode::Server, &bad_ca).unwrap().is_some());
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

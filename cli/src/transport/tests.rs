@@ -26,11 +26,12 @@ use wharf_client_core::{Client, ClientConfig, DockerHost, RequestFactory};
 
 use super::*;
 
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("wharf-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A fresh directory, removed when dropped.
+fn temp_dir(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("wharf-cli-{name}-"))
+        .tempdir()
+        .unwrap()
 }
 
 fn get(path: &str) -> Request {
@@ -120,7 +121,7 @@ fn tcp_host(port: u16) -> DockerHost {
 #[tokio::test]
 async fn keep_alive_reuses_one_connection() {
     let dir = temp_dir("keepalive");
-    let sock = dir.join("d.sock");
+    let sock = dir.path().join("d.sock");
     let accepted = spawn_unix(&sock);
     let transport = unix_transport(&sock, TransportOptions::default());
     for _ in 0..3 {
@@ -135,7 +136,7 @@ async fn keep_alive_reuses_one_connection() {
 #[tokio::test]
 async fn the_client_negotiates_down_over_the_transport() {
     let dir = temp_dir("negotiate");
-    let sock = dir.join("d.sock");
+    let sock = dir.path().join("d.sock");
     spawn_unix(&sock);
     let config = ClientConfig {
         host_header: DUMMY_HOST.into(),
@@ -152,7 +153,7 @@ async fn the_client_negotiates_down_over_the_transport() {
 #[tokio::test]
 async fn nothing_listening_is_a_connect_error() {
     let dir = temp_dir("refused");
-    let missing = unix_transport(&dir.join("none.sock"), TransportOptions::default());
+    let missing = unix_transport(&dir.path().join("none.sock"), TransportOptions::default());
     let err = missing.send(get("/_ping")).await.unwrap_err();
     assert_eq!(err.kind, TransportErrorKind::Connect, "{err}");
 
@@ -167,7 +168,7 @@ async fn nothing_listening_is_a_connect_error() {
 #[tokio::test]
 async fn bodies_are_bounded() {
     let dir = temp_dir("bounds");
-    let sock = dir.join("d.sock");
+    let sock = dir.path().join("d.sock");
     spawn_unix(&sock);
     let small = TransportOptions {
         max_body: 1024,
@@ -185,7 +186,7 @@ async fn bodies_are_bounded() {
 #[tokio::test]
 async fn a_silent_daemon_times_out() {
     let dir = temp_dir("timeout");
-    let sock = dir.join("d.sock");
+    let sock = dir.path().join("d.sock");
     spawn_unix(&sock);
     let quick = TransportOptions {
         response_timeout: Duration::from_millis(200),
@@ -202,7 +203,7 @@ async fn a_silent_daemon_times_out() {
 struct Pki {
     ca: Certificate,
     ca_key: KeyPair,
-    dir: PathBuf,
+    dir: tempfile::TempDir,
 }
 
 impl Pki {
@@ -219,11 +220,11 @@ impl Pki {
             .push(DnType::CommonName, format!("{name} CA"));
         let ca = params.self_signed(&ca_key).unwrap();
         let dir = temp_dir(&format!("pki-{name}"));
-        std::fs::write(dir.join("ca.pem"), ca.pem()).unwrap();
+        std::fs::write(dir.path().join("ca.pem"), ca.pem()).unwrap();
         let pki = Self { ca, ca_key, dir };
         let (cert, key) = pki.issue(&["client"], ExtendedKeyUsagePurpose::ClientAuth);
-        std::fs::write(pki.dir.join("cert.pem"), cert.pem()).unwrap();
-        std::fs::write(pki.dir.join("key.pem"), key.serialize_pem()).unwrap();
+        std::fs::write(pki.dir.path().join("cert.pem"), cert.pem()).unwrap();
+        std::fs::write(pki.dir.path().join("key.pem"), key.serialize_pem()).unwrap();
         pki
     }
 
@@ -238,7 +239,7 @@ impl Pki {
     }
 
     fn settings(&self, verify: bool) -> TlsSettings {
-        let p = |f: &str| self.dir.join(f).to_string_lossy().into_owned();
+        let p = |f: &str| self.dir.path().join(f).to_string_lossy().into_owned();
         TlsSettings {
             verify,
             ca: p("ca.pem"),

@@ -180,17 +180,18 @@ mod tests {
         }
     }
 
-    fn temp_dir(name: &str) -> std::path::PathBuf {
-        let dir = std::env::temp_dir().join(format!("wharf-cli-tls-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
+    /// A fresh directory, removed when dropped.
+    fn temp_dir(name: &str) -> tempfile::TempDir {
+        tempfile::Builder::new()
+            .prefix(&format!("wharf-cli-tls-{name}-"))
+            .tempdir()
+            .unwrap()
     }
 
     #[test]
     fn tls_without_verify_and_without_default_files_needs_nothing() {
         let dir = temp_dir("empty");
-        let config = client_config(&settings(&dir, false, false)).unwrap();
+        let config = client_config(&settings(dir.path(), false, false)).unwrap();
         assert_eq!(config.alpn_protocols, vec![b"http/1.1".to_vec()]);
         assert!(!config.client_auth_cert_resolver.has_certs());
     }
@@ -198,10 +199,10 @@ mod tests {
     #[test]
     fn missing_files_are_named() {
         let dir = temp_dir("missing");
-        let err = client_config(&settings(&dir, true, false)).unwrap_err();
+        let err = client_config(&settings(dir.path(), true, false)).unwrap_err();
         assert_eq!(err.kind, TransportErrorKind::Config);
         assert!(err.message.contains("ca.pem"), "{}", err.message);
-        let err = client_config(&settings(&dir, false, true)).unwrap_err();
+        let err = client_config(&settings(dir.path(), false, true)).unwrap_err();
         assert!(
             err.message.contains("client certificate"),
             "{}",
@@ -218,11 +219,11 @@ mod tests {
             .unwrap()
             .self_signed(&key)
             .unwrap();
-        std::fs::write(dir.join("cert.pem"), cert.pem()).unwrap();
-        let err = client_config(&settings(&dir, false, false)).unwrap_err();
+        std::fs::write(dir.path().join("cert.pem"), cert.pem()).unwrap();
+        let err = client_config(&settings(dir.path(), false, false)).unwrap_err();
         assert!(err.message.contains("client key"), "{}", err.message);
-        std::fs::write(dir.join("key.pem"), key.serialize_pem()).unwrap();
-        let config = client_config(&settings(&dir, false, false)).unwrap();
+        std::fs::write(dir.path().join("key.pem"), key.serialize_pem()).unwrap();
+        let config = client_config(&settings(dir.path(), false, false)).unwrap();
         assert!(config.client_auth_cert_resolver.has_certs());
     }
 

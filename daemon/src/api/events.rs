@@ -310,10 +310,8 @@ mod tests {
     #[tokio::test]
     async fn a_client_disconnect_over_a_real_socket_ends_the_subscription() {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let dir = std::env::temp_dir().join(format!("wharf-events-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("e.sock");
-        let _ = std::fs::remove_file(&path);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("e.sock");
         let listener = crate::listeners::Listener::Unix {
             listener: tokio::net::UnixListener::bind(&path).unwrap(),
             path: Some(path.clone()),
@@ -377,6 +375,5 @@ mod tests {
         );
         stop_tx.send(true).unwrap();
         server.await.unwrap();
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

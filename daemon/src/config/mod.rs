@@ -553,8 +553,8 @@ mod tests {
 
     #[test]
     fn config_file_presence_rules() {
-        let dir = std::env::temp_dir().join(format!("wharf-config-test-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
         let mut d = defaults();
         d.config_file = dir.join("absent.json");
         assert!(load_file(&DaemonFlags::default(), &d).unwrap().is_none());
@@ -577,6 +577,5 @@ mod tests {
             e.ends_with("the following directives don't match any configuration option: foo"),
             "{e}"
         );
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

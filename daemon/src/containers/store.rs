@@ -313,29 +313,6 @@ impl ContainerStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicU32, Ordering};
-
-    static N: AtomicU32 = AtomicU32::new(0);
-
-    struct TempDir(PathBuf);
-
-    impl TempDir {
-        fn new() -> Self {
-            let p = std::env::temp_dir().join(format!(
-                "wharf-store-{}-{}",
-                std::process::id(),
-                N.fetch_add(1, Ordering::Relaxed)
-            ));
-            fs::create_dir_all(&p).unwrap();
-            Self(p)
-        }
-    }
-
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = fs::remove_dir_all(&self.0);
-        }
-    }
 
     fn make(_: &str, _: &str, _: &Path) -> Result<ContainerRecord, Error> {
         Ok(ContainerRecord {
@@ -346,21 +323,21 @@ mod tests {
 
     #[test]
     fn create_persists_and_reloads() {
-        let tmp = TempDir::new();
-        let store = ContainerStore::open(&tmp.0).unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let store = ContainerStore::open(tmp.path()).unwrap();
         let r = store.create(Some("web"), make).unwrap();
         assert_eq!(r.name, "/web");
         assert!(is_full_id(&r.id));
-        let file = tmp.0.join("containers").join(&r.id).join(RECORD_FILE);
+        let file = tmp.path().join("containers").join(&r.id).join(RECORD_FILE);
         assert!(file.is_file());
-        let reopened = ContainerStore::open(&tmp.0).unwrap();
+        let reopened = ContainerStore::open(tmp.path()).unwrap();
         assert_eq!(reopened.get("web").unwrap(), r);
     }
 
     #[test]
     fn names_conflict_and_generate() {
-        let tmp = TempDir::new();
-        let store = ContainerStore::open(&tmp.0).unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let store = ContainerStore::open(tmp.path()).unwrap();
         let r = store.create(Some("/web"), make).unwrap();
         let e = store.create(Some("web"), make).unwrap_err();
         assert_eq!(e.kind, ErrorKind::Conflict);
@@ -374,8 +351,8 @@ mod tests {
 
     #[test]
     fn lookup_by_id_prefix_and_name() {
-        let tmp = TempDir::new();
-        let store = ContainerStore::open(&tmp.0).unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let store = ContainerStore::open(tmp.path()).unwrap();
         let a = store.create(Some("a1"), make).unwrap();
         assert_eq!(store.resolve(&a.id).unwrap(), a.id);
         assert_eq!(store.resolve(&a.id[..5]).unwrap(), a.id);
@@ -406,8 +383,8 @@ mod tests {
 
     #[test]
     fn update_rename_remove() {
-        let tmp = TempDir::new();
-        let store = ContainerStore::open(&tmp.0).unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let store = ContainerStore::open(tmp.path()).unwrap();
         // Names that cannot be ID prefixes: after the rename "one" must resolve to nothing, and a name
         // like "a1" resolves to a container whose random ID happens to start with a1 (1 run in 128).
         let a = store.create(Some("one"), make).unwrap();
@@ -417,7 +394,7 @@ mod tests {
                 Ok(())
             })
             .unwrap();
-        let reopened = ContainerStore::open(&tmp.0).unwrap();
+        let reopened = ContainerStore::open(tmp.path()).unwrap();
         assert_eq!(reopened.get(&a.id).unwrap().state.pid, 5);
         store.create(Some("two"), make).unwrap();
         assert_eq!(
@@ -434,26 +411,29 @@ mod tests {
 
     #[test]
     fn corrupt_records_are_skipped() {
-        let tmp = TempDir::new();
-        let store = ContainerStore::open(&tmp.0).unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let store = ContainerStore::open(tmp.path()).unwrap();
         let a = store.create(Some("good"), make).unwrap();
-        let bad = tmp.0.join("containers").join("b".repeat(64));
+        let bad = tmp.path().join("containers").join("b".repeat(64));
         fs::create_dir_all(&bad).unwrap();
         fs::write(bad.join(RECORD_FILE), b"{not json").unwrap();
-        let reopened = ContainerStore::open(&tmp.0).unwrap();
+        let reopened = ContainerStore::open(tmp.path()).unwrap();
         assert_eq!(reopened.list().len(), 1);
         assert_eq!(reopened.resolve("good").unwrap(), a.id);
     }
 
     #[test]
     fn failed_make_leaves_nothing() {
-        let tmp = TempDir::new();
-        let store = ContainerStore::open(&tmp.0).unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let store = ContainerStore::open(tmp.path()).unwrap();
         let e = store
             .create(Some("x1"), |_, _, _| Err(Error::invalid("bad")))
             .unwrap_err();
         assert_eq!(e.message, "bad");
         assert!(store.resolve("x1").is_err());
-        assert_eq!(fs::read_dir(tmp.0.join("containers")).unwrap().count(), 0);
+        assert_eq!(
+            fs::read_dir(tmp.path().join("containers")).unwrap().count(),
+            0
+        );
     }
 }

@@ -256,12 +256,12 @@ mod tests {
 
     #[test]
     fn reads_the_rootfs_files() {
-        let dir = std::env::temp_dir().join(format!("wharf-users-{}", std::process::id()));
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
         std::fs::create_dir_all(dir.join("etc")).unwrap();
         std::fs::write(dir.join("etc/passwd"), PASSWD).unwrap();
         std::fs::write(dir.join("etc/group"), GROUP).unwrap();
-        let u = resolve_user(&dir, "app", &[]).unwrap();
+        let u = resolve_user(dir, "app", &[]).unwrap();
         assert_eq!((u.uid, u.additional_gids.len()), (1000, 3));
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -74,7 +74,7 @@ mod tests {
     #[tokio::test]
     async fn non_tty_is_stdcopy_framed_with_docker_s_timestamp_prefix() {
         let dir = crate::logs::temp_dir("body");
-        let path = sample(&dir);
+        let path = sample(dir.path());
         let wire = body_bytes(&path, true, false).await;
         // What a reference dockerd 20.10 sent for the same lines (the partial `y` flushed at close keeps
         // the time it was written with, so only its frame header and prefix shape are compared).
@@ -101,17 +101,15 @@ mod tests {
             &plain[..],
             b"\x01\0\0\0\0\0\0\x02a\n\x02\0\0\0\0\0\0\x02b\n\x01\0\0\0\0\0\0\x01y"
         );
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[tokio::test]
     async fn tty_is_raw_bytes() {
         let dir = crate::logs::temp_dir("body-tty");
-        let path = sample(&dir);
+        let path = sample(dir.path());
         assert_eq!(&body_bytes(&path, false, true).await[..], b"a\nb\ny");
         let stamped = body_bytes(&path, true, true).await;
         assert!(stamped
             .starts_with(b"2026-11-28T05:27:13.544374988Z a\n2026-11-28T05:27:13.544425274Z b\n"));
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -80,11 +80,11 @@ impl LogError {
     }
 }
 
-/// A fresh directory for a test.
+/// A fresh directory for a test, removed when dropped.
 #[cfg(test)]
-pub(crate) fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("wharf-logs-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+pub(crate) fn temp_dir(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("wharf-logs-{name}-"))
+        .tempdir()
+        .unwrap()
 }

@@ -493,7 +493,7 @@ mod tests {
     #[tokio::test]
     async fn reads_across_rotated_files_in_order_with_filters() {
         let dir = temp_dir("read-all");
-        let path = dir.join("c-json.log");
+        let path = dir.path().join("c-json.log");
         write_lines(&path, 12, rotating());
         assert!(rotated_path(&path, 3).exists());
         assert_eq!(collect(&path, LogQuery::default()).await, numbers(0..12));
@@ -511,16 +511,17 @@ mod tests {
             ..LogQuery::default()
         };
         assert_eq!(collect(&path, window).await, numbers(3..8));
-        assert!(collect(&dir.join("none-json.log"), LogQuery::default())
-            .await
-            .is_empty());
-        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(
+            collect(&dir.path().join("none-json.log"), LogQuery::default())
+                .await
+                .is_empty()
+        );
     }
 
     #[tokio::test]
     async fn tail_counts_from_the_end_across_rotated_files() {
         let dir = temp_dir("tail");
-        let path = dir.join("c-json.log");
+        let path = dir.path().join("c-json.log");
         write_lines(&path, 12, rotating());
         for n in [0usize, 1, 2, 3, 4, 5, 7, 11, 12, 50] {
             let q = LogQuery {
@@ -549,13 +550,12 @@ mod tests {
             ..LogQuery::default()
         };
         assert_eq!(collect(&path, q).await, numbers(10..12));
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
     fn tail_start_reads_backwards_in_blocks() {
         let dir = temp_dir("tail-start");
-        let path = dir.join("f");
+        let path = dir.path().join("f");
         let text: String = (0..50_000).map(|i| format!("{i}\n")).collect();
         std::fs::write(&path, &text).unwrap();
         let f = StdFile::open(&path).unwrap();
@@ -563,7 +563,6 @@ mod tests {
         assert_eq!(found, 3);
         assert_eq!(&text[off as usize..], "49997\n49998\n49999\n");
         assert_eq!(tail_start(&f, 60_000).unwrap(), (0, 50_000));
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     async fn next(s: &mut LogStream) -> Option<String> {
@@ -576,7 +575,7 @@ mod tests {
     #[tokio::test]
     async fn follow_picks_up_appended_and_rotated_lines_and_ends_on_stop() {
         let dir = temp_dir("follow");
-        let path = dir.join("c-json.log");
+        let path = dir.path().join("c-json.log");
         let mut w = LogWriter::open(&path, rotating()).unwrap();
         w.write(Source::Stdout, b"old\n", t(0)).unwrap();
         let (tx, rx) = watch::channel(false);
@@ -601,13 +600,12 @@ mod tests {
         tx.send(true).unwrap();
         assert_eq!(next(&mut s).await.as_deref(), Some("last words\n"));
         assert_eq!(next(&mut s).await, None);
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[tokio::test]
     async fn follow_survives_truncation_and_waits_for_a_missing_file() {
         let dir = temp_dir("follow-trunc");
-        let path = dir.join("c-json.log");
+        let path = dir.path().join("c-json.log");
         let (tx, rx) = watch::channel(false);
         let q = LogQuery {
             follow: true,
@@ -640,13 +638,12 @@ mod tests {
         }
         writer.await.unwrap();
         assert_eq!(got, numbers(0..4));
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[tokio::test]
     async fn follow_ends_at_until_and_when_the_stop_sender_is_dropped() {
         let dir = temp_dir("follow-until");
-        let path = dir.join("c-json.log");
+        let path = dir.path().join("c-json.log");
         write_lines(&path, 2, LogOptions::default());
         let (_tx, rx) = watch::channel(false);
         let q = LogQuery {
@@ -674,6 +671,5 @@ mod tests {
             .await
             .unwrap()
             .is_none());
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

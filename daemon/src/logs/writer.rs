@@ -203,7 +203,7 @@ mod tests {
     #[test]
     fn splits_chunks_into_lines_as_moby_does() {
         let dir = temp_dir("split");
-        let path = dir.join("c-json.log");
+        let path = dir.path().join("c-json.log");
         let mut w = LogWriter::open(&path, LogOptions::default()).unwrap();
         w.write(Source::Stdout, b"a\nc", t(1)).unwrap();
         w.write(Source::Stderr, b"b\n", t(2)).unwrap();
@@ -227,13 +227,12 @@ mod tests {
         let mut w = LogWriter::open(&path, LogOptions::default()).unwrap();
         w.write(Source::Stdout, b"more\n", t(4)).unwrap();
         assert_eq!(lines(&path).len(), 6);
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
     fn long_lines_become_16k_partials_sharing_the_first_time() {
         let dir = temp_dir("partial");
-        let path = dir.join("c-json.log");
+        let path = dir.path().join("c-json.log");
         let mut w = LogWriter::open(&path, LogOptions::default()).unwrap();
         let long = vec![b'x'; 20_000];
         for chunk in long.chunks(3000) {
@@ -246,13 +245,12 @@ mod tests {
         assert_eq!(got[1].log.len(), 20_000 - MAX_LINE + 1);
         assert!(got[1].log.ends_with(b"x\n"));
         assert_eq!((got[0].time, got[1].time), (t(5), t(5)));
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
     fn rotates_by_size_keeping_max_file_files() {
         let dir = temp_dir("rotate");
-        let path = dir.join("c-json.log");
+        let path = dir.path().join("c-json.log");
         let options = LogOptions {
             max_size: Some(200),
             max_file: 3,
@@ -273,7 +271,7 @@ mod tests {
         assert!(texts[2].contains("line 12") && texts[2].contains("line 14"));
         assert!(texts.iter().all(|t| t.len() < 300));
 
-        let single = dir.join("s-json.log");
+        let single = dir.path().join("s-json.log");
         let mut w = LogWriter::open(
             &single,
             LogOptions {
@@ -290,6 +288,5 @@ mod tests {
         assert_eq!(text.lines().count(), 1, "{text}");
         assert!(text.contains("l4"));
         assert!(!rotated_path(&single, 1).exists());
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

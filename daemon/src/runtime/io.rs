@@ -237,7 +237,7 @@ mod tests {
     #[tokio::test]
     async fn stdin_opens_once_the_shim_opens_its_read_end_late() {
         let dir = crate::logs::temp_dir("fifo-stdin");
-        let fifos = Fifos::in_dir(&dir.join("run"), true, false);
+        let fifos = Fifos::in_dir(&dir.path().join("run"), true, false);
         fifos.create().unwrap();
         let path = fifos.stdin.clone().unwrap();
         // Nobody reads: the open gives up after its wait, with ENXIO.
@@ -267,7 +267,7 @@ mod tests {
     #[tokio::test]
     async fn output_goes_to_the_log_and_attached_clients_until_the_writers_close() {
         let dir = crate::logs::temp_dir("fifo-io");
-        let fifos = Fifos::in_dir(&dir.join("run"), false, false);
+        let fifos = Fifos::in_dir(&dir.path().join("run"), false, false);
         fifos.create().unwrap();
         let output = fifos.open_output().unwrap();
         // The "shim": opens the write ends after the read ends are open.
@@ -275,7 +275,7 @@ mod tests {
         let mut err_w = pipe::OpenOptions::new()
             .open_sender(fifos.stderr.as_ref().unwrap())
             .unwrap();
-        let log_path = dir.join("c-json.log");
+        let log_path = dir.path().join("c-json.log");
         let log = Arc::new(Mutex::new(
             LogWriter::open(&log_path, LogOptions::default()).unwrap(),
         ));
@@ -297,6 +297,5 @@ mod tests {
         assert_eq!(text.lines().count(), 2, "{text}");
         fifos.remove();
         assert!(!fifos.stdout.exists());
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

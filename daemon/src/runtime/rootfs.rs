@@ -111,16 +111,15 @@ mod tests {
 
     #[test]
     fn changes_count_files_and_links_once_but_not_directories() {
-        let dir = std::env::temp_dir().join(format!("wharf-changes-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
         std::fs::create_dir_all(dir.join("a/b")).unwrap();
-        assert_eq!(changes_size(&dir), 0, "directories alone are no change");
+        assert_eq!(changes_size(dir), 0, "directories alone are no change");
         std::fs::write(dir.join("a/b/file"), [0u8; 1000]).unwrap();
         std::fs::write(dir.join("top"), b"xyz").unwrap();
         std::fs::hard_link(dir.join("top"), dir.join("a/link")).unwrap();
         std::os::unix::fs::symlink("a/b/file", dir.join("sym")).unwrap();
-        assert_eq!(changes_size(&dir), 1000 + 3 + "a/b/file".len() as u64);
-        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(changes_size(dir), 1000 + 3 + "a/b/file".len() as u64);
     }
 
     #[test]
@@ -156,7 +155,8 @@ mod tests {
 
     #[test]
     fn the_top_layer_that_has_the_file_wins() {
-        let dir = crate::logs::temp_dir("rootfs-read");
+        let tmp = crate::logs::temp_dir("rootfs-read");
+        let dir = tmp.path();
         for (layer, text) in [("upper", None), ("l1", Some("one")), ("l2", Some("two"))] {
             std::fs::create_dir_all(dir.join(layer).join("etc")).unwrap();
             if let Some(t) = text {
@@ -182,6 +182,5 @@ mod tests {
             read_text(&[mount("bind", &p("upper"), &[])], "etc/group"),
             ""
         );
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
