@@ -5,6 +5,8 @@
 //! one long function, a failure would name only a line in it; [`run_checks`] runs the scenario as a list
 //! of named functions instead, goes on past a failure, and fails naming every check that failed.
 
+#![allow(clippy::panic)] // assertions for tests, which fail by panicking
+
 use std::any::Any;
 use std::fmt::Write as _;
 use std::panic::{catch_unwind, AssertUnwindSafe};

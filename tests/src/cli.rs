@@ -2,6 +2,8 @@
 //! test fails, saying which command, against which daemon, and what it printed. For test files only:
 //! these helpers fail by panicking, where the fixtures return errors.
 
+#![allow(clippy::panic)] // assertions for tests, which fail by panicking
+
 use crate::CommandOutput;
 
 /// The docker CLI's environment for a daemon, e.g. [`crate::Endpoints::docker_env_unix`].
