@@ -512,14 +512,7 @@ async fn open_stores_and_restore(
             cgroup_v2: facts.cgroup_version == crate::hostinfo::CgroupVersion::V2,
         });
         containers.restore().await;
-        Ok::<_, DaemonError>(Backend {
-            images,
-            containers,
-            containerd: client.clone(),
-            driver,
-            max_import_size: config.max_import_size,
-            data_root: config.data_root.clone(),
-        })
+        Ok::<_, DaemonError>(Backend { images, containers })
     };
     backend.await
 }

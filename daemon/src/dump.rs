@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::state::AppState;
 
 #[derive(Debug, Serialize)]
-pub struct StateDump {
+pub(crate) struct StateDump {
     pub pid: u32,
     pub version: &'static str,
     /// Seconds since start.
@@ -30,7 +30,7 @@ pub struct StateDump {
 }
 
 #[derive(Debug, Serialize)]
-pub struct Counters {
+pub(crate) struct Counters {
     /// Answered.
     pub total: u64,
     /// Being answered.
@@ -43,7 +43,7 @@ pub struct Counters {
 
 /// The configuration's serializable view.
 #[derive(Debug, Serialize)]
-pub struct ConfigView {
+pub(crate) struct ConfigView {
     pub hosts: Vec<String>,
     pub tls_mode: String,
     pub data_root: PathBuf,
@@ -56,7 +56,7 @@ pub struct ConfigView {
     pub config_file: Option<PathBuf>,
 }
 
-pub fn collect(state: &AppState, config: &Config, listeners: &[String]) -> StateDump {
+pub(crate) fn collect(state: &AppState, config: &Config, listeners: &[String]) -> StateDump {
     let c = state.counters();
     StateDump {
         pid: std::process::id(),
@@ -85,7 +85,7 @@ pub fn collect(state: &AppState, config: &Config, listeners: &[String]) -> State
 }
 
 /// Writes `dump` to `<exec_root>/wharfd-state-<unix seconds>.json` (0600) and returns the path.
-pub fn write(exec_root: &Path, dump: &StateDump) -> std::io::Result<PathBuf> {
+pub(crate) fn write(exec_root: &Path, dump: &StateDump) -> std::io::Result<PathBuf> {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default()

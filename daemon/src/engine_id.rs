@@ -5,10 +5,10 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 /// The file name under the data root.
-pub const FILE: &str = "engine-id";
+pub(crate) const FILE: &str = "engine-id";
 
 /// Reads the ID, or makes and stores one.
-pub fn load_or_create(data_root: &Path) -> std::io::Result<String> {
+pub(crate) fn load_or_create(data_root: &Path) -> std::io::Result<String> {
     let path = data_root.join(FILE);
     match std::fs::read_to_string(&path) {
         Ok(text) if !text.trim().is_empty() => return Ok(text.trim().to_owned()),

@@ -10,7 +10,7 @@ use crate::containerd::ContainerdError;
 /// A failed operation: its class and a message worded as dockerd words it where clients parse it.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
-pub struct Error {
+pub(crate) struct Error {
     /// The Docker error class.
     pub kind: ErrorKind,
     /// dockerd's wording where dockerd has the same error (`No such container: x`).
@@ -19,7 +19,7 @@ pub struct Error {
 
 impl Error {
     /// An error of `kind`.
-    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+    pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         Self {
             kind,
             message: message.into(),
@@ -27,18 +27,18 @@ impl Error {
     }
 
     /// A malformed or refused parameter (dockerd's `errdefs.InvalidParameter`).
-    pub fn invalid(message: impl Into<String>) -> Self {
+    pub(crate) fn invalid(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::InvalidParameter, message)
     }
 
     /// A failure of the daemon or what it runs on (`errdefs.System`), with `e`'s text.
-    pub fn system(e: impl std::fmt::Display) -> Self {
+    pub(crate) fn system(e: impl std::fmt::Display) -> Self {
         Self::new(ErrorKind::System, e.to_string())
     }
 
     /// The same error with `prefix: ` before its message (dockerd's `errors.Wrap`).
     #[must_use]
-    pub fn context(mut self, prefix: impl std::fmt::Display) -> Self {
+    pub(crate) fn context(mut self, prefix: impl std::fmt::Display) -> Self {
         self.message = format!("{prefix}: {}", self.message);
         self
     }

@@ -5,7 +5,7 @@ use std::path::Path;
 
 /// Host facts that do not change while the daemon runs.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct HostFacts {
+pub(crate) struct HostFacts {
     /// `uname -r`.
     pub kernel_version: String,
     /// `uname -m` (`x86_64`), as `/info`'s `Architecture`.
@@ -40,7 +40,7 @@ pub struct HostFacts {
 
 /// Which cgroup hierarchy the host mounts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CgroupVersion {
+pub(crate) enum CgroupVersion {
     /// Legacy or hybrid hierarchy.
     V1,
     /// Unified hierarchy.
@@ -49,7 +49,7 @@ pub enum CgroupVersion {
 
 impl HostFacts {
     /// Reads the facts from the running system; anything unreadable becomes empty or zero.
-    pub fn detect() -> Self {
+    pub(crate) fn detect() -> Self {
         let (kernel_version, architecture) = match nix::sys::utsname::uname() {
             Ok(u) => (
                 u.release().to_string_lossy().into_owned(),
@@ -115,7 +115,7 @@ impl HostFacts {
 }
 
 /// `PRETTY_NAME` and `VERSION_ID` from os-release text (values may be quoted).
-pub fn parse_os_release(text: &str) -> (String, String) {
+pub(crate) fn parse_os_release(text: &str) -> (String, String) {
     let mut pretty = String::new();
     let mut version = String::new();
     for line in text.lines() {
@@ -136,7 +136,7 @@ pub fn parse_os_release(text: &str) -> (String, String) {
 }
 
 /// `MemTotal` from `/proc/meminfo` text, in bytes; 0 when absent.
-pub fn parse_mem_total(text: &str) -> i64 {
+pub(crate) fn parse_mem_total(text: &str) -> i64 {
     text.lines()
         .find_map(|line| line.strip_prefix("MemTotal:"))
         .and_then(|rest| rest.split_whitespace().next())
@@ -145,7 +145,7 @@ pub fn parse_mem_total(text: &str) -> i64 {
 }
 
 /// Open file descriptors of this process, as `/info`'s `NFd`.
-pub fn open_fds() -> i64 {
+pub(crate) fn open_fds() -> i64 {
     std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count() as i64)
 }
 

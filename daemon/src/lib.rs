@@ -1,28 +1,33 @@
 //! wharfd, the Wharf engine's daemon, as a library: configuration, listeners, the API server and the process
 //! lifecycle. `main.rs` only parses the command line, sets up logging and maps errors to exit codes.
 
-pub mod api;
+#![warn(unreachable_pub)]
+
+pub(crate) mod api;
 pub mod buildinfo;
 pub mod certs;
 pub mod cli;
 pub mod config;
-pub mod containerd;
-pub mod containers;
+pub(crate) mod containerd;
+pub(crate) mod containers;
 pub mod daemon;
-pub mod dump;
-pub mod engine_id;
-pub mod error;
-pub mod events;
-pub mod hostinfo;
-pub mod images;
-pub mod listeners;
+pub(crate) mod dump;
+pub(crate) mod engine_id;
+pub(crate) mod error;
+pub(crate) mod events;
+pub(crate) mod hostinfo;
+pub(crate) mod images;
+pub(crate) mod listeners;
 pub mod logging;
-pub mod logs;
-pub mod notify;
-pub mod pidfile;
-pub mod runtime;
-pub mod serve;
-pub mod signals;
-pub mod state;
-pub mod timefmt;
+pub(crate) mod logs;
+pub(crate) mod notify;
+pub(crate) mod pidfile;
+pub(crate) mod runtime;
+pub(crate) mod serve;
+pub(crate) mod signals;
+pub(crate) mod state;
+pub(crate) mod timefmt;
 pub mod tls;
+
+#[cfg(test)]
+mod tests;

@@ -19,7 +19,7 @@ use crate::tls::TlsError;
 
 /// A bound socket ready to accept.
 #[derive(Debug)]
-pub enum Listener {
+pub(crate) enum Listener {
     /// A unix socket.
     Unix {
         listener: UnixListener,
@@ -38,14 +38,14 @@ pub enum Listener {
 
 impl Listener {
     /// What logs call this listener.
-    pub fn display(&self) -> &str {
+    pub(crate) fn display(&self) -> &str {
         match self {
             Self::Unix { display, .. } | Self::Tcp { display, .. } => display,
         }
     }
 
     /// `unix`, `tcp+tls` or `tcp`.
-    pub fn kind(&self) -> &'static str {
+    pub(crate) fn kind(&self) -> &'static str {
         match self {
             Self::Unix { .. } => "unix",
             Self::Tcp { tls: Some(_), .. } => "tcp+tls",
@@ -97,7 +97,7 @@ fn io_err(addr: &str) -> impl FnOnce(std::io::Error) -> ListenError + '_ {
 }
 
 /// The group to give unix sockets: `None` to leave it.
-pub fn resolve_group(group: &SocketGroup) -> Result<Option<Gid>, ListenError> {
+pub(crate) fn resolve_group(group: &SocketGroup) -> Result<Option<Gid>, ListenError> {
     let name = match group {
         SocketGroup::Default => {
             return Ok(Group::from_name(DEFAULT_SOCKET_GROUP)
@@ -119,13 +119,13 @@ pub fn resolve_group(group: &SocketGroup) -> Result<Option<Gid>, ListenError> {
 
 /// Builds the TLS acceptor the first time a TCP socket needs it.
 #[derive(Debug)]
-pub struct LazyTls<F> {
+pub(crate) struct LazyTls<F> {
     make: F,
     made: Option<Option<Arc<ServerConfig>>>,
 }
 
 impl<F: FnMut() -> Result<Option<Arc<ServerConfig>>, TlsError>> LazyTls<F> {
-    pub fn new(make: F) -> Self {
+    pub(crate) fn new(make: F) -> Self {
         Self { make, made: None }
     }
 
@@ -140,7 +140,7 @@ impl<F: FnMut() -> Result<Option<Arc<ServerConfig>>, TlsError>> LazyTls<F> {
 }
 
 /// Binds every host. Must run inside the tokio runtime.
-pub fn bind_all<F>(
+pub(crate) fn bind_all<F>(
     hosts: &[DockerHost],
     tls: &mut LazyTls<F>,
     group: &SocketGroup,

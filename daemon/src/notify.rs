@@ -9,12 +9,12 @@ fn send(states: &[NotifyState<'_>]) {
 }
 
 /// Every listener serves.
-pub fn ready() {
+pub(crate) fn ready() {
     send(&[NotifyState::Ready]);
 }
 
 /// A SIGHUP reload starts; [`ready`] follows it.
-pub fn reloading() {
+pub(crate) fn reloading() {
     match NotifyState::monotonic_usec_now() {
         Ok(now) => send(&[NotifyState::Reloading, now]),
         Err(_) => send(&[NotifyState::Reloading]),
@@ -22,6 +22,6 @@ pub fn reloading() {
 }
 
 /// Shutdown starts.
-pub fn stopping() {
+pub(crate) fn stopping() {
     send(&[NotifyState::Stopping]);
 }

@@ -8,7 +8,7 @@ use nix::unistd::Pid;
 
 /// A PID file this process wrote; removed on drop.
 #[derive(Debug)]
-pub struct PidFile {
+pub(crate) struct PidFile {
     path: PathBuf,
 }
 
@@ -33,7 +33,7 @@ fn alive(pid: i32) -> bool {
 
 impl PidFile {
     /// Writes this process's PID to `path` unless a live process is named there.
-    pub fn create(path: &Path) -> Result<Self, PidFileError> {
+    pub(crate) fn create(path: &Path) -> Result<Self, PidFileError> {
         let io = |source| PidFileError::Io {
             path: path.to_owned(),
             source,
@@ -53,10 +53,6 @@ impl PidFile {
         Ok(Self {
             path: path.to_owned(),
         })
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 }
 

@@ -21,7 +21,7 @@ use tokio_rustls::TlsAcceptor;
 use crate::listeners::Listener;
 
 /// Go's answer to plain HTTP on a TLS port.
-pub const PLAIN_HTTP_ON_TLS: &[u8] =
+pub(crate) const PLAIN_HTTP_ON_TLS: &[u8] =
     b"HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n";
 
 /// The first byte of a TLS handshake record.
@@ -29,7 +29,7 @@ const TLS_HANDSHAKE: u8 = 0x16;
 
 /// Time limits and bounds for connections.
 #[derive(Clone, Copy, Debug)]
-pub struct ServeOptions {
+pub(crate) struct ServeOptions {
     /// TLS handshake, including the first byte.
     pub tls_handshake_timeout: Duration,
     /// HTTP/1 request headers, and the idle wait for the next request.
@@ -69,7 +69,7 @@ fn builder(options: &ServeOptions) -> auto::Builder<TokioExecutor> {
 
 /// Accepts on `listener` until `shutdown` turns true, then drains its connections for up to `drain`;
 /// each connection is served by a clone of `app`.
-pub async fn serve<S, B>(
+pub(crate) async fn serve<S, B>(
     listener: Listener,
     app: S,
     mut shutdown: watch::Receiver<bool>,
@@ -171,7 +171,7 @@ async fn accept(listener: &Listener) -> std::io::Result<Accepted> {
 
 /// Peeks at the first byte: a TLS handshake goes on to rustls (within `limit`), anything else gets Go's
 /// "HTTP request to an HTTPS server" answer and is closed.
-pub async fn tls_accept(
+pub(crate) async fn tls_accept(
     stream: TcpStream,
     acceptor: &TlsAcceptor,
     limit: Duration,

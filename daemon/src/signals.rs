@@ -14,7 +14,7 @@ const QUEUE: usize = 64;
 
 /// What a signal asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Event {
+pub(crate) enum Event {
     /// SIGINT or SIGTERM, with its number.
     Stop(i32),
     /// SIGHUP.
@@ -25,7 +25,7 @@ pub enum Event {
 
 /// The installed handlers.
 #[derive(Debug)]
-pub struct Signals {
+pub(crate) struct Signals {
     events: mpsc::Receiver<Event>,
 }
 
@@ -50,7 +50,7 @@ impl Handlers {
 
 impl Signals {
     /// Installs the handlers and starts forwarding (inside the runtime).
-    pub fn install() -> std::io::Result<Self> {
+    pub(crate) fn install() -> std::io::Result<Self> {
         let mut handlers = Handlers {
             int: signal(SignalKind::interrupt())?,
             term: signal(SignalKind::terminate())?,
@@ -70,7 +70,7 @@ impl Signals {
     }
 
     /// The next signal, in the order they came.
-    pub async fn next(&mut self) -> Event {
+    pub(crate) async fn next(&mut self) -> Event {
         match self.events.recv().await {
             Some(event) => event,
             // The forwarding task never ends while this receiver lives; if it did, no signal comes.
@@ -81,8 +81,8 @@ impl Signals {
 
 /// Signal numbers, from nix so that no libc dependency is needed.
 mod libc_signo {
-    pub const SIGINT: i32 = nix::sys::signal::Signal::SIGINT as i32;
-    pub const SIGTERM: i32 = nix::sys::signal::Signal::SIGTERM as i32;
+    pub(super) const SIGINT: i32 = nix::sys::signal::Signal::SIGINT as i32;
+    pub(super) const SIGTERM: i32 = nix::sys::signal::Signal::SIGTERM as i32;
 }
 
 #[cfg(test)]

@@ -10,29 +10,20 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
-use crate::config::StorageDriver;
-use crate::containerd::Containerd;
 use crate::events::EventBus;
 use crate::hostinfo::HostFacts;
 
-/// The containerd side of the daemon: the client, the snapshotter and the limits of image writes.
+/// The containerd side of the daemon: the image store and the container runtime, both over one containerd
+/// client.
 #[derive(Clone, Debug)]
-pub struct Backend {
-    /// The client, in wharfd's namespace.
-    pub containerd: Containerd,
-    /// The snapshotter images are unpacked with.
-    pub driver: StorageDriver,
-    /// The largest import or load body.
-    pub max_import_size: u64,
-    /// The data root, where import bodies are spooled.
-    pub data_root: PathBuf,
+pub(crate) struct Backend {
     pub images: crate::images::ImageStore,
     pub containers: crate::runtime::Runtime,
 }
 
 /// Shared daemon state, cheap to clone.
 #[derive(Clone, Debug)]
-pub struct AppState {
+pub(crate) struct AppState {
     inner: Arc<Inner>,
 }
 
@@ -55,7 +46,7 @@ struct Inner {
 }
 
 /// How long a request that needs containerd waits for it during start-up.
-pub const BACKEND_WAIT: Duration = Duration::from_secs(60);
+pub(crate) const BACKEND_WAIT: Duration = Duration::from_secs(60);
 
 fn with_events(mut backend: Backend, events: &EventBus) -> Backend {
     backend.images = backend.images.with_events(events.clone());
@@ -64,7 +55,7 @@ fn with_events(mut backend: Backend, events: &EventBus) -> Backend {
 
 /// Request counters, updated by the request log middleware.
 #[derive(Debug, Default)]
-pub struct Counters {
+pub(crate) struct Counters {
     pub requests: AtomicU64,
     /// Requests being answered now.
     pub in_flight: AtomicU64,
@@ -76,7 +67,7 @@ pub struct Counters {
 
 impl AppState {
     /// Builds the state from facts gathered at start-up.
-    pub fn new(
+    pub(crate) fn new(
         facts: HostFacts,
         engine_id: String,
         data_root: PathBuf,
@@ -106,7 +97,7 @@ impl AppState {
 
     /// A state for tests: this host's facts, a fixed ID.
     #[cfg(test)]
-    pub fn for_tests() -> Self {
+    pub(crate) fn for_tests() -> Self {
         Self::new(
             HostFacts::detect(),
             "TEST-ENGINE-ID".into(),
@@ -118,35 +109,30 @@ impl AppState {
     }
 
     /// `/version`'s JSON, built by `build` the first time and shared afterwards.
-    pub fn version_json(&self, build: impl FnOnce() -> Bytes) -> Bytes {
+    pub(crate) fn version_json(&self, build: impl FnOnce() -> Bytes) -> Bytes {
         self.inner.version_json.get_or_init(build).clone()
     }
 
     /// The containerd backend, if it is ready now.
-    pub fn backend(&self) -> Option<Backend> {
+    pub(crate) fn backend(&self) -> Option<Backend> {
         self.inner.backend.borrow().clone()
     }
 
     /// Says a backend is being started: requests that need it wait for [`Self::set_backend`].
-    pub fn backend_starting(&self) {
+    pub(crate) fn backend_starting(&self) {
         self.inner.backend_starting.store(true, Ordering::Relaxed);
     }
 
     /// Installs the backend once containerd answers, publishing its image events on this state's bus.
-    pub fn set_backend(&self, backend: Backend) {
+    pub(crate) fn set_backend(&self, backend: Backend) {
         self.inner
             .backend
             .send_replace(Some(with_events(backend, &self.inner.events)));
     }
 
-    /// The backend, waiting up to [`BACKEND_WAIT`] while containerd starts; `None` when there is none.
-    pub async fn wait_backend(&self) -> Option<Backend> {
-        self.wait_backend_part(Backend::clone).await
-    }
-
-    /// The part of the backend that `part` picks, waiting as [`Self::wait_backend`] does: a request clones
-    /// only what it uses.
-    pub async fn wait_backend_part<T>(&self, part: impl Fn(&Backend) -> T) -> Option<T> {
+    /// The part of the backend that `part` picks (a request clones only what it uses), waiting up to
+    /// [`BACKEND_WAIT`] while containerd starts; `None` when there is none.
+    pub(crate) async fn wait_backend_part<T>(&self, part: impl Fn(&Backend) -> T) -> Option<T> {
         if let Some(b) = self.inner.backend.borrow().as_ref() {
             return Some(part(b));
         }
@@ -161,46 +147,46 @@ impl AppState {
         }
     }
 
-    pub fn facts(&self) -> &HostFacts {
+    pub(crate) fn facts(&self) -> &HostFacts {
         &self.inner.facts
     }
 
     /// The engine ID persisted in the data root.
-    pub fn engine_id(&self) -> &str {
+    pub(crate) fn engine_id(&self) -> &str {
         &self.inner.engine_id
     }
 
     /// The data root (`DockerRootDir`).
-    pub fn data_root(&self) -> &std::path::Path {
+    pub(crate) fn data_root(&self) -> &std::path::Path {
         &self.inner.data_root
     }
 
     /// Whether debug mode is on now (SIGHUP may change it).
-    pub fn debug(&self) -> bool {
+    pub(crate) fn debug(&self) -> bool {
         self.inner.debug.load(Ordering::Relaxed)
     }
 
     /// Sets debug mode after a reload.
-    pub fn set_debug(&self, on: bool) {
+    pub(crate) fn set_debug(&self, on: bool) {
         self.inner.debug.store(on, Ordering::Relaxed);
     }
 
     /// Start-up warnings `/info` reports (plain HTTP on TCP, for one).
-    pub fn warnings(&self) -> &[String] {
+    pub(crate) fn warnings(&self) -> &[String] {
         &self.inner.warnings
     }
 
     /// Time since start-up.
-    pub fn uptime(&self) -> std::time::Duration {
+    pub(crate) fn uptime(&self) -> std::time::Duration {
         self.inner.started.elapsed()
     }
 
-    pub fn counters(&self) -> &Counters {
+    pub(crate) fn counters(&self) -> &Counters {
         &self.inner.counters
     }
 
     /// The events bus every subsystem publishes to.
-    pub fn events(&self) -> &EventBus {
+    pub(crate) fn events(&self) -> &EventBus {
         &self.inner.events
     }
 }

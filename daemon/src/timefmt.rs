@@ -42,12 +42,12 @@ fn format(secs: u64, nanos: Option<u32>) -> String {
 }
 
 /// `2024-01-02T03:04:05Z`.
-pub fn rfc3339_seconds(secs: u64) -> String {
+pub(crate) fn rfc3339_seconds(secs: u64) -> String {
     format(secs, None)
 }
 
 /// The current time as `2024-01-02T03:04:05.123456789Z` (Go's `RFC3339Nano` shape, as dockerd answers).
-pub fn now_rfc3339_nanos() -> String {
+pub(crate) fn now_rfc3339_nanos() -> String {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
@@ -55,13 +55,13 @@ pub fn now_rfc3339_nanos() -> String {
 }
 
 /// Seconds and nanoseconds since the epoch; instants before it count as the epoch.
-pub fn unix_parts(t: SystemTime) -> (u64, u32) {
+pub(crate) fn unix_parts(t: SystemTime) -> (u64, u32) {
     let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
     (d.as_secs(), d.subsec_nanos())
 }
 
 /// Nanoseconds since the epoch, saturating (Go's `UnixNano`, for dates this side of 2262).
-pub fn unix_nanos(t: SystemTime) -> i64 {
+pub(crate) fn unix_nanos(t: SystemTime) -> i64 {
     let (secs, nanos) = unix_parts(t);
     i64::try_from(secs)
         .ok()
@@ -72,7 +72,7 @@ pub fn unix_nanos(t: SystemTime) -> i64 {
 
 /// Go's `time.RFC3339Nano`: up to nine fractional digits with trailing zeros dropped (none if zero), as the
 /// json-file log driver writes `time`.
-pub fn rfc3339_nano(t: SystemTime) -> String {
+pub(crate) fn rfc3339_nano(t: SystemTime) -> String {
     let (secs, nanos) = unix_parts(t);
     let full = format(secs, Some(nanos));
     // `....123456789Z`: drop trailing zeros of the fraction, and the dot if nothing is left.
@@ -82,13 +82,13 @@ pub fn rfc3339_nano(t: SystemTime) -> String {
 }
 
 /// Docker's `RFC3339NanoFixed`: always nine fractional digits, as `docker logs --timestamps` prints them.
-pub fn rfc3339_nano_fixed(t: SystemTime) -> String {
+pub(crate) fn rfc3339_nano_fixed(t: SystemTime) -> String {
     let (secs, nanos) = unix_parts(t);
     format(secs, Some(nanos))
 }
 
 /// Parses RFC 3339 (`2024-01-02T03:04:05[.frac](Z|+hh:mm|-hh:mm)`); `None` if malformed or before 1970.
-pub fn parse_rfc3339(s: &str) -> Option<SystemTime> {
+pub(crate) fn parse_rfc3339(s: &str) -> Option<SystemTime> {
     let b = s.as_bytes();
     if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't') {
         return None;
@@ -140,15 +140,15 @@ pub fn parse_rfc3339(s: &str) -> Option<SystemTime> {
 
 /// Unix nanoseconds as Go's `RFC3339Nano` prints them (trailing zeros of the fraction dropped), the shape of
 /// `docker inspect`'s `Created`, `StartedAt` and `FinishedAt`.
-pub fn rfc3339_unix_nanos(nanos: u64) -> String {
+pub(crate) fn rfc3339_unix_nanos(nanos: u64) -> String {
     rfc3339_nano(UNIX_EPOCH + Duration::from_nanos(nanos))
 }
 
 /// Go's zero time, which dockerd reports for a `StartedAt` or `FinishedAt` that never happened.
-pub const GO_ZERO_TIME: &str = "0001-01-01T00:00:00Z";
+pub(crate) const GO_ZERO_TIME: &str = "0001-01-01T00:00:00Z";
 
 /// Unix seconds of an RFC 3339 time (`2024-01-02T03:04:05.5Z`, `...+02:00`); `None` when malformed.
-pub fn parse_rfc3339_seconds(s: &str) -> Option<i64> {
+pub(crate) fn parse_rfc3339_seconds(s: &str) -> Option<i64> {
     let t = parse_rfc3339(s)?;
     i64::try_from(unix_parts(t).0).ok()
 }

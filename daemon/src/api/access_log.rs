@@ -11,7 +11,7 @@ use crate::state::Counters;
 /// A request on its way through: counted in flight from [`RequestLog::begin`] until it is dropped, so that
 /// a request whose future is dropped before it is answered (the client went away) is not counted for ever.
 #[derive(Debug)]
-pub struct RequestLog<'a> {
+pub(crate) struct RequestLog<'a> {
     counters: &'a Counters,
     /// What the line needs (method, path, start), taken only when the line will be written.
     line: Option<(Method, String, Instant)>,
@@ -19,7 +19,7 @@ pub struct RequestLog<'a> {
 
 impl<'a> RequestLog<'a> {
     /// Counts the request in flight.
-    pub fn begin<B>(counters: &'a Counters, request: &Request<B>) -> Self {
+    pub(crate) fn begin<B>(counters: &'a Counters, request: &Request<B>) -> Self {
         counters.in_flight.fetch_add(1, Ordering::Relaxed);
         let line = tracing::enabled!(target: "wharf::api", tracing::Level::DEBUG).then(|| {
             (
@@ -32,7 +32,7 @@ impl<'a> RequestLog<'a> {
     }
 
     /// Counts the answer and writes the line.
-    pub fn end(mut self, status: StatusCode) {
+    pub(crate) fn end(mut self, status: StatusCode) {
         let counters = self.counters;
         counters.requests.fetch_add(1, Ordering::Relaxed);
         if status.is_client_error() {

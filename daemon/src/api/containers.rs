@@ -34,7 +34,7 @@ use crate::runtime::{CreateRequest, ListOptions, Runtime};
 use crate::state::AppState;
 
 /// The container routes.
-pub fn routes() -> Router<AppState> {
+pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/containers/create", post(create))
         .route("/containers/json", get(list))

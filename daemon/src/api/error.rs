@@ -15,12 +15,12 @@ struct Body<'a> {
 }
 
 /// 404: what dockerd answers for an unknown route or method.
-pub fn page_not_found() -> Error {
+pub(crate) fn page_not_found() -> Error {
     Error::new(ErrorKind::NotFound, "page not found")
 }
 
 /// The HTTP status an error of `kind` is answered with.
-pub fn status(kind: ErrorKind) -> StatusCode {
+pub(crate) fn status(kind: ErrorKind) -> StatusCode {
     StatusCode::from_u16(kind.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 

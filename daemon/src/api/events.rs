@@ -21,7 +21,7 @@ use crate::error::Error;
 use crate::events::{parse_event_time, EventFilter, Subscription};
 use crate::state::AppState;
 
-pub fn routes() -> Router<AppState> {
+pub(crate) fn routes() -> Router<AppState> {
     Router::new().route("/events", get(events))
 }
 
@@ -293,7 +293,7 @@ mod tests {
             .oneshot(Request::get("/events").body(Body::empty()).unwrap())
             .await
             .unwrap();
-        for _ in 0..crate::events::SUBSCRIBER_QUEUE + 10 {
+        for _ in 0..crate::events::bus::SUBSCRIBER_QUEUE + 10 {
             state
                 .events()
                 .log("volume", "create", EventActor::default());

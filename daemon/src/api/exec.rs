@@ -29,7 +29,7 @@ use crate::runtime::io::ATTACH_QUEUE;
 use crate::runtime::Runtime;
 use crate::state::AppState;
 
-pub fn routes() -> Router<AppState> {
+pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/containers/{id}/exec", post(create))
         .route("/exec/{id}/start", post(start))

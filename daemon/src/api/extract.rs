@@ -13,14 +13,14 @@ use wharf_client_core::ErrorKind;
 use crate::error::Error;
 
 /// The largest JSON body accepted.
-pub const MAX_JSON_BODY: usize = 1024 * 1024;
+pub(crate) const MAX_JSON_BODY: usize = 1024 * 1024;
 
 /// How long reading a body may take.
-pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(60);
+pub(crate) const BODY_READ_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A JSON request body decoded into `T`.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct JsonBody<T>(pub T);
+pub(crate) struct JsonBody<T>(pub T);
 
 fn too_large() -> Error {
     Error::new(
@@ -30,7 +30,10 @@ fn too_large() -> Error {
 }
 
 /// dockerd's `CheckForJSON`: a body must be declared `application/json`; no type is fine only without a body.
-pub fn check_json_content_type(content_type: Option<&str>, body_empty: bool) -> Result<(), Error> {
+pub(crate) fn check_json_content_type(
+    content_type: Option<&str>,
+    body_empty: bool,
+) -> Result<(), Error> {
     let declared = content_type.unwrap_or("");
     if declared.is_empty() && body_empty {
         return Ok(());

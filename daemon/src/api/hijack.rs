@@ -18,7 +18,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 const INPUT_CHUNK: usize = 32 * 1024;
 
 /// Whether the client asks to take the connection over (`Upgrade: tcp`).
-pub fn wants_upgrade(request: &Request) -> bool {
+pub(crate) fn wants_upgrade(request: &Request) -> bool {
     request
         .headers()
         .get(UPGRADE)
@@ -26,7 +26,7 @@ pub fn wants_upgrade(request: &Request) -> bool {
 }
 
 /// The answer that hands the connection over, with the stream's media type.
-pub fn switching_protocols(media: &'static str) -> Response {
+pub(crate) fn switching_protocols(media: &'static str) -> Response {
     (
         StatusCode::SWITCHING_PROTOCOLS,
         [
@@ -43,7 +43,7 @@ pub fn switching_protocols(media: &'static str) -> Response {
 /// (`input` answers false to stop reading). The output ending ends the connection; the input ending
 /// alone does not. `input` always gets its `None`, also when the output or a failed hand-over ends
 /// the connection first.
-pub async fn serve<O, I, F>(on_upgrade: OnUpgrade, output: O, input: Option<I>)
+pub(crate) async fn serve<O, I, F>(on_upgrade: OnUpgrade, output: O, input: Option<I>)
 where
     O: Stream<Item = Bytes>,
     I: FnMut(Option<Bytes>) -> F,

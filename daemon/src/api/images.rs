@@ -16,7 +16,7 @@ use crate::images::import::ImportOptions;
 use crate::images::{ImageEntry, ImageStore};
 use crate::state::AppState;
 
-pub fn routes() -> Router<AppState> {
+pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/images/create", post(create))
         .route("/images/json", get(list))

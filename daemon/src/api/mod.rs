@@ -5,30 +5,30 @@
 //! status), then `/_ping`, answered ahead of routing (see [`ping`]), then the version prefix (checked and stripped before routing, headers stamped on every
 //! answer), then routing with dockerd's 404 for unknown paths and methods.
 
-pub mod access_log;
-pub mod backend;
-pub mod containers;
-pub mod error;
-pub mod events;
-pub mod exec;
-pub mod extract;
-pub mod hijack;
-pub mod images;
-pub mod params;
-pub mod ping;
-pub mod service;
-pub mod system;
-pub mod version;
+pub(crate) mod access_log;
+pub(crate) mod backend;
+pub(crate) mod containers;
+pub(crate) mod error;
+pub(crate) mod events;
+pub(crate) mod exec;
+pub(crate) mod extract;
+pub(crate) mod hijack;
+pub(crate) mod images;
+pub(crate) mod params;
+pub(crate) mod ping;
+pub(crate) mod service;
+pub(crate) mod system;
+pub(crate) mod version;
 
 use axum::Router;
 
-pub use extract::JsonBody;
-pub use service::ApiService;
+pub(crate) use extract::JsonBody;
+pub(crate) use service::ApiService;
 
 use crate::state::AppState;
 
 /// The whole API for `state`.
-pub fn router(state: AppState) -> ApiService {
+pub(crate) fn router(state: AppState) -> ApiService {
     let routes = Router::new()
         .merge(system::routes())
         .merge(events::routes())
@@ -40,7 +40,7 @@ pub fn router(state: AppState) -> ApiService {
 
 /// Adds the 404 fallbacks and the middlewares to `routes`. Tests use it to serve extra routes exactly as the
 /// real ones are served.
-pub fn with_layers(routes: Router<AppState>, state: AppState) -> ApiService {
+pub(crate) fn with_layers(routes: Router<AppState>, state: AppState) -> ApiService {
     let routed = routes
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)

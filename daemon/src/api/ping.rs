@@ -40,7 +40,7 @@ static HEADERS: LazyLock<HeaderMap> = LazyLock::new(|| {
 });
 
 /// The answer to `request` if it is a ping with an acceptable version; `None` for the router to answer.
-pub fn answer<B>(request: &Request<B>) -> Option<Response> {
+pub(crate) fn answer<B>(request: &Request<B>) -> Option<Response> {
     let body = match *request.method() {
         Method::GET => Bytes::from_static(b"OK"),
         Method::HEAD => Bytes::new(),

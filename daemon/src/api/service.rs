@@ -22,14 +22,14 @@ use crate::state::AppState;
 
 /// The whole API: routes with their state, wrapped in the per-request work.
 #[derive(Clone, Debug)]
-pub struct ApiService {
+pub(crate) struct ApiService {
     routes: Router,
     state: AppState,
 }
 
 impl ApiService {
     /// Wraps `routes` (already given their state and 404 fallbacks).
-    pub fn new(routes: Router, state: AppState) -> Self {
+    pub(crate) fn new(routes: Router, state: AppState) -> Self {
         Self { routes, state }
     }
 }

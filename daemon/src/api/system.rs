@@ -21,7 +21,7 @@ use crate::error::Error;
 use crate::hostinfo::{self, CgroupVersion};
 use crate::state::AppState;
 
-pub fn routes() -> Router<AppState> {
+pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/version", get(version))
         .route("/info", get(info))

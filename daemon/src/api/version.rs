@@ -14,7 +14,7 @@ use crate::error::Error;
 
 /// The API version a request asked for (the newest when it named none), for handlers that vary by version.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RequestedVersion(pub ApiVersion);
+pub(crate) struct RequestedVersion(pub ApiVersion);
 
 static API_VERSION: LazyLock<HeaderValue> = LazyLock::new(|| {
     HeaderValue::from_str(&MAX_API_VERSION.to_string())
@@ -31,7 +31,7 @@ const EXPERIMENTAL_HEADER: HeaderName = HeaderName::from_static("docker-experime
 const OSTYPE_HEADER: HeaderName = HeaderName::from_static("ostype");
 
 /// Stamps the headers every dockerd answer carries.
-pub fn stamp_headers(headers: &mut HeaderMap) {
+pub(crate) fn stamp_headers(headers: &mut HeaderMap) {
     // One growth at most, rather than one per insert past the map's capacity.
     headers.reserve(4);
     headers.insert(API_VERSION_HEADER, API_VERSION.clone());
@@ -42,7 +42,7 @@ pub fn stamp_headers(headers: &mut HeaderMap) {
 
 /// Checks and strips the version prefix of `request`, recording the version for handlers; the error is
 /// the answer for a version out of range.
-pub fn route_version<B>(request: &mut http::Request<B>) -> Result<(), Error> {
+pub(crate) fn route_version<B>(request: &mut http::Request<B>) -> Result<(), Error> {
     let (version, uri) = split_version(request.uri())?;
     if let Some(uri) = uri {
         *request.uri_mut() = uri;
@@ -76,7 +76,7 @@ fn split_version(uri: &Uri) -> Result<(Option<ApiVersion>, Option<Uri>), Error> 
 }
 
 /// The version `path` names (checked against Wharf's range), if any, and the path after it.
-pub fn versioned_path(path: &str) -> Result<(Option<ApiVersion>, &str), Error> {
+pub(crate) fn versioned_path(path: &str) -> Result<(Option<ApiVersion>, &str), Error> {
     let Some(after_v) = path.strip_prefix("/v") else {
         return Ok((None, path));
     };

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 /// Where a supervised containerd keeps everything.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ContainerdPaths {
+pub(crate) struct ContainerdPaths {
     /// Persistent state: `<data-root>/containerd`.
     pub root: PathBuf,
     /// Run-time state: `<exec-root>/containerd`.
@@ -20,11 +20,11 @@ pub struct ContainerdPaths {
 }
 
 /// Unix socket paths must fit `sun_path` (108 bytes with its NUL).
-pub const MAX_SOCKET_PATH: usize = 107;
+pub(crate) const MAX_SOCKET_PATH: usize = 107;
 
 impl ContainerdPaths {
     /// The layout for a daemon with these roots.
-    pub fn new(data_root: &Path, exec_root: &Path) -> Self {
+    pub(crate) fn new(data_root: &Path, exec_root: &Path) -> Self {
         let state = exec_root.join("containerd");
         Self {
             root: data_root.join("containerd"),
@@ -36,7 +36,7 @@ impl ContainerdPaths {
     }
 
     /// The first socket path too long for a unix socket, if any.
-    pub fn too_long_socket(&self) -> Option<&Path> {
+    pub(crate) fn too_long_socket(&self) -> Option<&Path> {
         [&self.grpc, &self.ttrpc]
             .into_iter()
             .find(|p| p.as_os_str().len() > MAX_SOCKET_PATH)
@@ -60,7 +60,7 @@ fn toml_string(p: &Path) -> String {
 }
 
 /// The containerd 1.6 (config version 2) file for `paths`.
-pub fn render(paths: &ContainerdPaths) -> String {
+pub(crate) fn render(paths: &ContainerdPaths) -> String {
     format!(
         r#"# Written by wharfd at every start; edits are overwritten.
 version = 2

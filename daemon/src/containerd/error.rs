@@ -97,7 +97,7 @@ impl ContainerdError {
 }
 
 /// The Docker error class for a gRPC status code, as moby's `errdefs.FromGRPC`.
-pub fn code_kind(code: Code) -> ErrorKind {
+pub(crate) fn code_kind(code: Code) -> ErrorKind {
     match code {
         Code::NotFound => ErrorKind::NotFound,
         Code::AlreadyExists | Code::FailedPrecondition | Code::Aborted => ErrorKind::Conflict,
@@ -111,7 +111,7 @@ pub fn code_kind(code: Code) -> ErrorKind {
 }
 
 /// Whether `ns` is a valid containerd namespace (`^[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*$`, at most 76 bytes).
-pub fn valid_namespace(ns: &str) -> bool {
+pub(crate) fn valid_namespace(ns: &str) -> bool {
     let mut prev_sep = true;
     for c in ns.chars() {
         let sep = matches!(c, '.' | '_' | '-');

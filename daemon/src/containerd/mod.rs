@@ -1,20 +1,20 @@
 //! containerd: the supervised child process (or one named with `--containerd`), its configuration file,
 //! and the typed gRPC client every image and container operation goes through.
 
-pub mod client;
-pub mod config;
-pub mod error;
-pub mod runc;
-pub mod supervisor;
+pub(crate) mod client;
+pub(crate) mod config;
+pub(crate) mod error;
+pub(crate) mod runc;
+pub(crate) mod supervisor;
 
 use std::path::Path;
 
-pub use client::Containerd;
-pub use error::ContainerdError;
-pub use supervisor::Supervisor;
+pub(crate) use client::Containerd;
+pub(crate) use error::ContainerdError;
+pub(crate) use supervisor::Supervisor;
 
 /// Connects to a containerd that someone else runs, waiting until it answers.
-pub async fn connect_external(
+pub(crate) async fn connect_external(
     socket: &Path,
     namespace: &str,
 ) -> Result<Containerd, ContainerdError> {

@@ -8,14 +8,14 @@ use containerd_client::services::v1::container::Runtime;
 use prost::Message;
 
 /// containerd's name for runc through the v2 shim.
-pub const RUNTIME_NAME: &str = "io.containerd.runc.v2";
+pub(crate) const RUNTIME_NAME: &str = "io.containerd.runc.v2";
 
 /// The type URL containerd registers the options under.
-pub const OPTIONS_TYPE_URL: &str = "containerd.runc.v1.Options";
+pub(crate) const OPTIONS_TYPE_URL: &str = "containerd.runc.v1.Options";
 
 /// `containerd.runc.v1.Options`, with only the fields Wharf uses.
 #[derive(Clone, PartialEq, Message)]
-pub struct RuncOptions {
+pub(crate) struct RuncOptions {
     /// Skip pivot_root (rootfs on a ramdisk).
     #[prost(bool, tag = "1")]
     pub no_pivot_root: bool,
@@ -32,7 +32,7 @@ pub struct RuncOptions {
 
 impl RuncOptions {
     /// The options as the `Any` containerd expects.
-    pub fn to_any(&self) -> prost_types::Any {
+    pub(crate) fn to_any(&self) -> prost_types::Any {
         prost_types::Any {
             type_url: OPTIONS_TYPE_URL.to_owned(),
             value: self.encode_to_vec(),
@@ -40,7 +40,7 @@ impl RuncOptions {
     }
 
     /// The runtime record of a container run by runc with these options.
-    pub fn runtime(&self) -> Runtime {
+    pub(crate) fn runtime(&self) -> Runtime {
         Runtime {
             name: RUNTIME_NAME.to_owned(),
             options: Some(self.to_any()),

@@ -18,10 +18,10 @@ use super::config::{render, ContainerdPaths};
 use super::error::ContainerdError;
 
 /// How long containerd may take to answer after it is spawned.
-pub const READY_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const READY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How long containerd may take to exit after SIGTERM before it is killed.
-pub const STOP_GRACE: Duration = Duration::from_secs(10);
+pub(crate) const STOP_GRACE: Duration = Duration::from_secs(10);
 
 /// The first and the longest pause before a restart.
 const BACKOFF_MIN: Duration = Duration::from_millis(250);
@@ -32,14 +32,14 @@ const STABLE_AFTER: Duration = Duration::from_secs(60);
 
 /// A running, supervised containerd.
 #[derive(Debug)]
-pub struct Supervisor {
+pub(crate) struct Supervisor {
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
     pid: watch::Receiver<Option<u32>>,
 }
 
 /// Finds `name` in `PATH`.
-pub fn find_in_path(name: &str) -> Option<PathBuf> {
+pub(crate) fn find_in_path(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
         .map(|dir| dir.join(name))
@@ -66,7 +66,7 @@ fn make_dir(path: &Path, mode: u32) -> Result<(), ContainerdError> {
 
 /// Waits until the containerd behind `client` answers its version, or `deadline` passes, or `exited`
 /// says the process is gone.
-pub async fn wait_ready(
+pub(crate) async fn wait_ready(
     client: &Containerd,
     timeout: Duration,
     mut exited: impl FnMut() -> Option<String>,
@@ -168,7 +168,7 @@ fn spawn(binary: &Path, paths: &ContainerdPaths) -> Result<Child, ContainerdErro
 }
 
 /// The level of a logrus line (`time="..." level=info msg="..."`).
-pub fn logrus_level(line: &str) -> &str {
+pub(crate) fn logrus_level(line: &str) -> &str {
     line.split_whitespace()
         .find_map(|field| field.strip_prefix("level="))
         .unwrap_or("info")
@@ -194,7 +194,7 @@ fn describe(status: std::io::Result<ExitStatus>) -> String {
 }
 
 /// The pause before restart number `attempt` (0-based): doubling from 250 ms up to 30 s.
-pub fn backoff(attempt: u32) -> Duration {
+pub(crate) fn backoff(attempt: u32) -> Duration {
     BACKOFF_MIN
         .saturating_mul(2u32.saturating_pow(attempt.min(16)))
         .min(BACKOFF_MAX)
@@ -202,7 +202,7 @@ pub fn backoff(attempt: u32) -> Duration {
 
 impl Supervisor {
     /// Starts containerd for these roots and waits until it answers; answers the supervisor and a client.
-    pub async fn start(
+    pub(crate) async fn start(
         data_root: &Path,
         exec_root: &Path,
         namespace: &str,
@@ -256,19 +256,19 @@ impl Supervisor {
     }
 
     /// The pid of the containerd running now.
-    pub fn pid(&self) -> Option<u32> {
+    pub(crate) fn pid(&self) -> Option<u32> {
         *self.pid.borrow()
     }
 
     /// Kills containerd at once, for a forced exit that cannot wait.
-    pub fn kill_now(&self) {
+    pub(crate) fn kill_now(&self) {
         if let Some(pid) = self.pid().and_then(|p| i32::try_from(p).ok()) {
             let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
         }
     }
 
     /// Stops containerd: SIGTERM, then SIGKILL after [`STOP_GRACE`].
-    pub async fn stop(self) {
+    pub(crate) async fn stop(self) {
         let _ = self.stop.send(true);
         if let Err(e) = self.task.await {
             tracing::warn!("containerd supervisor ended abnormally: {e}");

@@ -11,7 +11,7 @@ fn env_key(entry: &str) -> &str {
 ///
 /// `Cmd` comes from the image only when the container set neither `Entrypoint` nor `Cmd`; `Entrypoint`
 /// only when the container did not send one (an explicit empty `Entrypoint` clears the image's).
-pub fn merge_image_config(config: &mut ContainerConfig, image: &ImageConfig) {
+pub(crate) fn merge_image_config(config: &mut ContainerConfig, image: &ImageConfig) {
     if config.user.as_deref().unwrap_or("").is_empty() {
         config.user = image.user.clone();
     }

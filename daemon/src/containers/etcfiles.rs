@@ -10,11 +10,11 @@ use crate::containers::spec::NetworkMode;
 use crate::error::Error;
 
 /// Docker's fallback nameservers when the host has only local ones.
-pub const DEFAULT_NAMESERVERS: [&str; 2] = ["8.8.8.8", "8.8.4.4"];
+pub(crate) const DEFAULT_NAMESERVERS: [&str; 2] = ["8.8.8.8", "8.8.4.4"];
 
 /// The hostname a container gets: its `Hostname`, else the host's with host networking, else the short
 /// ID (as dockerd sets `Config.Hostname` at create time).
-pub fn default_hostname(
+pub(crate) fn default_hostname(
     config: &ContainerConfig,
     id: &str,
     network: &NetworkMode,
@@ -28,7 +28,7 @@ pub fn default_hostname(
 }
 
 /// Parses `ExtraHosts` (`name:ip`); `host-gateway` is 400 until Wharf has a bridge gateway.
-pub fn parse_extra_hosts(extra: &[String]) -> Result<Vec<(String, IpAddr)>, Error> {
+pub(crate) fn parse_extra_hosts(extra: &[String]) -> Result<Vec<(String, IpAddr)>, Error> {
     extra
         .iter()
         .map(|entry| {
@@ -63,7 +63,7 @@ ff02::2\tip6-allrouters\n";
 
 /// `/etc/hosts`: libnetwork's default lines, the extra hosts, then the container's address and name when
 /// it has one. With host networking, the host's file followed by the extra hosts.
-pub fn hosts_file(
+pub(crate) fn hosts_file(
     hostname: &str,
     domainname: &str,
     address: Option<IpAddr>,
@@ -117,7 +117,7 @@ fn is_local_or_v6(ns: &str) -> bool {
 /// (libnetwork's `resolvconf.Build`). Otherwise the host's file, copied as is with host networking, or
 /// without its localhost and IPv6 nameservers (the container has neither) and with Docker's 8.8.8.8 and
 /// 8.8.4.4 if none is left.
-pub fn resolv_conf(host_resolv: &str, hc: &HostConfig, network: &NetworkMode) -> String {
+pub(crate) fn resolv_conf(host_resolv: &str, hc: &HostConfig, network: &NetworkMode) -> String {
     let dns = hc.dns.clone().unwrap_or_default();
     let search = hc.dns_search.clone().unwrap_or_default();
     let options = hc.dns_options.clone().unwrap_or_default();
@@ -172,13 +172,13 @@ pub fn resolv_conf(host_resolv: &str, hc: &HostConfig, network: &NetworkMode) ->
 }
 
 /// `/etc/hostname`.
-pub fn hostname_file(hostname: &str) -> String {
+pub(crate) fn hostname_file(hostname: &str) -> String {
     format!("{hostname}\n")
 }
 
 /// Where the generated files live in a container's directory (dockerd's names).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct EtcPaths {
+pub(crate) struct EtcPaths {
     /// `<dir>/hosts`.
     pub hosts: PathBuf,
     /// `<dir>/resolv.conf`.
@@ -189,7 +189,7 @@ pub struct EtcPaths {
 
 impl EtcPaths {
     /// The paths in a container directory.
-    pub fn in_dir(dir: &Path) -> Self {
+    pub(crate) fn in_dir(dir: &Path) -> Self {
         Self {
             hosts: dir.join("hosts"),
             resolv_conf: dir.join("resolv.conf"),
@@ -199,7 +199,12 @@ impl EtcPaths {
 
     /// Writes the three files (mode 0644), each replaced whole by a rename. Not synced to disk: they are
     /// written again at every start, so a crash can only lose what the next start rewrites.
-    pub fn write(&self, hosts: &str, resolv_conf: &str, hostname: &str) -> std::io::Result<()> {
+    pub(crate) fn write(
+        &self,
+        hosts: &str,
+        resolv_conf: &str,
+        hostname: &str,
+    ) -> std::io::Result<()> {
         for (path, text) in [
             (&self.hosts, hosts),
             (&self.resolv_conf, resolv_conf),

@@ -4,7 +4,7 @@ use crate::error::Error;
 
 /// A new random container ID: 64 lowercase hex digits, never all digits (dockerd retries those so that an
 /// ID can't be mistaken for a number).
-pub fn new_id() -> Result<String, Error> {
+pub(crate) fn new_id() -> Result<String, Error> {
     loop {
         let mut bytes = [0u8; 32];
         getrandom::getrandom(&mut bytes)
@@ -17,12 +17,12 @@ pub fn new_id() -> Result<String, Error> {
 }
 
 /// The first 12 digits, as `docker ps` shows and the default hostname uses.
-pub fn short_id(id: &str) -> &str {
+pub(crate) fn short_id(id: &str) -> &str {
     id.get(..12).unwrap_or(id)
 }
 
 /// Whether `s` is a full container ID.
-pub fn is_full_id(s: &str) -> bool {
+pub(crate) fn is_full_id(s: &str) -> bool {
     s.len() == 64
         && s.bytes()
             .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())

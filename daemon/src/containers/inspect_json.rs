@@ -33,7 +33,7 @@ const HOST_CONFIG_ZEROS: &[&str] = &["KernelMemory", "KernelMemoryTCP"];
 
 /// Adds the keys dockerd always sends to `inspect` (a container's inspect JSON) where they are missing;
 /// keys present are left alone.
-pub fn add_dockerd_keys(inspect: &mut Value) {
+pub(crate) fn add_dockerd_keys(inspect: &mut Value) {
     let Some(top) = inspect.as_object_mut() else {
         return;
     };

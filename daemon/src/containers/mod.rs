@@ -3,13 +3,13 @@
 //! around them: IDs, names, users, the image-config merge, restart policies, the generated `/etc` files
 //! and the inspect JSON's always-present keys.
 
-pub mod config;
-pub mod etcfiles;
-pub mod ids;
-pub mod inspect_json;
-pub mod names;
-pub mod record;
-pub mod restart;
-pub mod spec;
-pub mod store;
-pub mod users;
+pub(crate) mod config;
+pub(crate) mod etcfiles;
+pub(crate) mod ids;
+pub(crate) mod inspect_json;
+pub(crate) mod names;
+pub(crate) mod record;
+pub(crate) mod restart;
+pub(crate) mod spec;
+pub(crate) mod store;
+pub(crate) mod users;

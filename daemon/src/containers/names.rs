@@ -114,7 +114,7 @@ const RIGHT: [&str; 50] = [
 /// Validates a requested name and returns it with dockerd's leading `/`.
 ///
 /// dockerd accepts `^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$` and answers 400 otherwise.
-pub fn validate_name(name: &str) -> Result<String, Error> {
+pub(crate) fn validate_name(name: &str) -> Result<String, Error> {
     let bare = name.strip_prefix('/').unwrap_or(name);
     let mut chars = bare.chars();
     let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric());
@@ -134,7 +134,7 @@ pub fn validate_name(name: &str) -> Result<String, Error> {
 
 /// A generated name with dockerd's leading `/`; `retry` > 0 appends a digit, as moby does after a
 /// collision. `boring_wozniak` is never made (Steve Wozniak is not boring).
-pub fn generate_name(retry: u32) -> String {
+pub(crate) fn generate_name(retry: u32) -> String {
     loop {
         let left = LEFT[super::ids::random_below(LEFT.len())];
         let right = RIGHT[super::ids::random_below(RIGHT.len())];
@@ -150,7 +150,7 @@ pub fn generate_name(retry: u32) -> String {
 }
 
 /// The 409 dockerd answers when a name is taken.
-pub fn name_conflict(name: &str, id: &str) -> Error {
+pub(crate) fn name_conflict(name: &str, id: &str) -> Error {
     Error::new(
         wharf_client_core::ErrorKind::Conflict,
         format!(

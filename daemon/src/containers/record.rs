@@ -13,10 +13,10 @@ use wharf_client_core::models::{
 use crate::timefmt::{rfc3339_unix_nanos, GO_ZERO_TIME};
 
 /// Nanoseconds since the Unix epoch.
-pub type UnixNanos = u64;
+pub(crate) type UnixNanos = u64;
 
 /// The current time in [`UnixNanos`].
-pub fn now_nanos() -> UnixNanos {
+pub(crate) fn now_nanos() -> UnixNanos {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
@@ -27,7 +27,7 @@ pub fn now_nanos() -> UnixNanos {
 /// follows).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
-pub struct RunState {
+pub(crate) struct RunState {
     /// The process runs (possibly paused or between restarts).
     pub running: bool,
     /// Frozen by `docker pause`.
@@ -54,7 +54,7 @@ pub struct RunState {
 
 impl RunState {
     /// dockerd's `State.Status` (moby `StateString`).
-    pub fn status(&self) -> ContainerStateStatusEnum {
+    pub(crate) fn status(&self) -> ContainerStateStatusEnum {
         use ContainerStateStatusEnum::*;
         if self.running {
             if self.paused {
@@ -78,7 +78,7 @@ impl RunState {
     }
 
     /// `docker ps`'s `Status` text at `now` (moby `State.String`).
-    pub fn status_text(&self, now: UnixNanos) -> String {
+    pub(crate) fn status_text(&self, now: UnixNanos) -> String {
         let ago = |t: Option<UnixNanos>| human_duration(now.saturating_sub(t.unwrap_or(now)));
         if self.running {
             if self.paused {
@@ -109,7 +109,7 @@ impl RunState {
     }
 
     /// The process started.
-    pub fn set_running(&mut self, pid: i64, now: UnixNanos) {
+    pub(crate) fn set_running(&mut self, pid: i64, now: UnixNanos) {
         *self = Self {
             running: true,
             pid,
@@ -128,7 +128,7 @@ impl RunState {
     }
 
     /// The process exited.
-    pub fn set_stopped(&mut self, exit_code: i64, oom_killed: bool, now: UnixNanos) {
+    pub(crate) fn set_stopped(&mut self, exit_code: i64, oom_killed: bool, now: UnixNanos) {
         self.clear_process();
         self.exit_code = exit_code;
         self.oom_killed = oom_killed;
@@ -136,7 +136,7 @@ impl RunState {
     }
 
     /// The process exited and the restart policy will start it again.
-    pub fn set_restarting(&mut self, exit_code: i64, now: UnixNanos) {
+    pub(crate) fn set_restarting(&mut self, exit_code: i64, now: UnixNanos) {
         self.set_stopped(exit_code, false, now);
         self.running = true;
         self.restarting = true;
@@ -144,7 +144,7 @@ impl RunState {
 
     /// A start failed: dockerd records the error and exit code 128 (or 126/127 for exec errors), and
     /// leaves the times alone (a container that never ran has not finished either).
-    pub fn set_start_error(&mut self, error: String, exit_code: i64) {
+    pub(crate) fn set_start_error(&mut self, error: String, exit_code: i64) {
         self.clear_process();
         self.error = error;
         self.exit_code = exit_code;
@@ -152,7 +152,7 @@ impl RunState {
 }
 
 /// Go's `units.HumanDuration`, which `docker ps` uses.
-pub fn human_duration(nanos: u64) -> String {
+pub(crate) fn human_duration(nanos: u64) -> String {
     let secs = nanos / 1_000_000_000;
     let minutes = secs / 60;
     let hours = (nanos as f64 / 3.6e12).round() as u64;
@@ -174,7 +174,7 @@ pub fn human_duration(nanos: u64) -> String {
 /// What Wharf keeps about a container, one JSON file per container.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
-pub struct ContainerRecord {
+pub(crate) struct ContainerRecord {
     /// 64 hex digits.
     #[serde(rename = "ID")]
     pub id: String,
@@ -213,7 +213,7 @@ pub struct ContainerRecord {
 
 impl ContainerRecord {
     /// `Path` and `Args` from a merged config's Entrypoint and Cmd, as dockerd splits them.
-    pub fn set_command(&mut self) {
+    pub(crate) fn set_command(&mut self) {
         let mut all = self
             .config
             .entrypoint
@@ -226,7 +226,7 @@ impl ContainerRecord {
     }
 
     /// `docker ps`'s `Command`: the path and arguments, those with spaces quoted in `'`.
-    pub fn command_line(&self) -> String {
+    pub(crate) fn command_line(&self) -> String {
         if self.args.is_empty() {
             return self.path.clone();
         }
@@ -272,7 +272,7 @@ impl ContainerRecord {
     }
 
     /// `NetworkSettings` of `GET /containers/{id}/json`, with dockerd's legacy top-level fields.
-    pub fn network_settings(&self) -> NetworkSettings {
+    pub(crate) fn network_settings(&self) -> NetworkSettings {
         let empty = || Some(String::new());
         NetworkSettings {
             bridge: empty(),
@@ -297,7 +297,7 @@ impl ContainerRecord {
 
     /// The answer to `GET /containers/{id}/json` (without the graph driver's data and sizes, which the
     /// runtime fills).
-    pub fn to_inspect(&self) -> ContainerInspectResponse {
+    pub(crate) fn to_inspect(&self) -> ContainerInspectResponse {
         let time = |t: Option<UnixNanos>| t.map_or(GO_ZERO_TIME.to_string(), rfc3339_unix_nanos);
         let s = &self.state;
         ContainerInspectResponse {
@@ -341,7 +341,7 @@ impl ContainerRecord {
     }
 
     /// The entry of `GET /containers/json` at `now`.
-    pub fn to_summary(&self, now: UnixNanos) -> ContainerSummary {
+    pub(crate) fn to_summary(&self, now: UnixNanos) -> ContainerSummary {
         ContainerSummary {
             id: Some(self.id.clone()),
             names: Some(vec![self.name.clone()]),

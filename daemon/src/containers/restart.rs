@@ -8,14 +8,14 @@ use wharf_client_core::models::{HostConfig, RestartPolicy, RestartPolicyNameEnum
 use crate::error::Error;
 
 /// The first back-off delay.
-pub const INITIAL_DELAY: Duration = Duration::from_millis(100);
+pub(crate) const INITIAL_DELAY: Duration = Duration::from_millis(100);
 /// The longest back-off delay.
-pub const MAX_DELAY: Duration = Duration::from_secs(60);
+pub(crate) const MAX_DELAY: Duration = Duration::from_secs(60);
 /// A run at least this long resets the back-off.
-pub const RESET_AFTER: Duration = Duration::from_secs(10);
+pub(crate) const RESET_AFTER: Duration = Duration::from_secs(10);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Policy {
+pub(crate) enum Policy {
     /// Never restart (`no`, or unset).
     No,
     /// Always restart (even after a user stop, once the daemon restarts).
@@ -29,42 +29,8 @@ pub enum Policy {
     },
 }
 
-/// Parses the `--restart` string form (`no`, `always`, `unless-stopped`, `on-failure[:N]`).
-pub fn parse_policy(s: &str) -> Result<Policy, Error> {
-    let (name, count) = match s.split_once(':') {
-        Some((n, c)) => (n, Some(c)),
-        None => (s, None),
-    };
-    let count = count
-        .map(|c| {
-            c.parse::<i64>().map_err(|_| {
-                Error::invalid(
-                    "invalid restart policy format: maximum retry count must be an integer",
-                )
-            })
-        })
-        .transpose()?;
-    let name = match name {
-        "" | "no" => RestartPolicyNameEnum::NO,
-        "always" => RestartPolicyNameEnum::ALWAYS,
-        "unless-stopped" => RestartPolicyNameEnum::UNLESS_STOPPED,
-        "on-failure" => RestartPolicyNameEnum::ON_FAILURE,
-        other => return Err(unknown_policy(other)),
-    };
-    validate_policy(&RestartPolicy {
-        name: Some(name),
-        maximum_retry_count: count,
-    })
-}
-
-fn unknown_policy(name: &str) -> Error {
-    Error::invalid(format!(
-        "invalid restart policy: unknown policy '{name}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'"
-    ))
-}
-
 /// Validates the API's `RestartPolicy` with dockerd's wording (moby `validateRestartPolicy`).
-pub fn validate_policy(p: &RestartPolicy) -> Result<Policy, Error> {
+pub(crate) fn validate_policy(p: &RestartPolicy) -> Result<Policy, Error> {
     let count = p.maximum_retry_count.unwrap_or(0);
     let name = p.name.unwrap_or(RestartPolicyNameEnum::EMPTY);
     match name {
@@ -100,7 +66,7 @@ pub fn validate_policy(p: &RestartPolicy) -> Result<Policy, Error> {
 }
 
 /// The host config's policy, validated, and checked against `AutoRemove` as dockerd does (400).
-pub fn policy_of(hc: &HostConfig) -> Result<Policy, Error> {
+pub(crate) fn policy_of(hc: &HostConfig) -> Result<Policy, Error> {
     let policy = match &hc.restart_policy {
         Some(p) => validate_policy(p)?,
         None => Policy::No,
@@ -115,7 +81,7 @@ pub fn policy_of(hc: &HostConfig) -> Result<Policy, Error> {
 
 /// What the restart manager carries between exits of one container.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Backoff {
+pub(crate) struct Backoff {
     /// The current delay (zero before the first restart).
     pub delay: Duration,
     /// Restarts so far (`RestartCount`).
@@ -128,7 +94,7 @@ pub struct Backoff {
 /// the last run lasted. The caller must not restart a container whose stop is in progress: like moby's
 /// `Cancel`, a user stop ends the restart loop whatever the policy; this function then answers for
 /// daemon start-up, where `always` restarts a user-stopped container and `unless-stopped` does not.
-pub fn should_restart(
+pub(crate) fn should_restart(
     policy: Policy,
     exit_code: i64,
     stopped_by_user: bool,
@@ -162,22 +128,6 @@ pub fn should_restart(
     Some(backoff.delay)
 }
 
-/// The policy's API form, for records and `docker inspect`.
-pub fn to_api(policy: Policy) -> RestartPolicy {
-    let (name, count) = match policy {
-        Policy::No => (RestartPolicyNameEnum::NO, 0),
-        Policy::Always => (RestartPolicyNameEnum::ALWAYS, 0),
-        Policy::UnlessStopped => (RestartPolicyNameEnum::UNLESS_STOPPED, 0),
-        Policy::OnFailure { max_retries } => {
-            (RestartPolicyNameEnum::ON_FAILURE, i64::from(max_retries))
-        }
-    };
-    RestartPolicy {
-        name: Some(name),
-        maximum_retry_count: Some(count),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -185,42 +135,37 @@ mod tests {
 
     const SHORT: Duration = Duration::from_secs(1);
 
-    #[test]
-    fn parses_the_string_forms() {
-        assert_eq!(parse_policy("no").unwrap(), Policy::No);
-        assert_eq!(parse_policy("always").unwrap(), Policy::Always);
-        assert_eq!(
-            parse_policy("unless-stopped").unwrap(),
-            Policy::UnlessStopped
-        );
-        assert_eq!(
-            parse_policy("on-failure").unwrap(),
-            Policy::OnFailure { max_retries: 0 }
-        );
-        assert_eq!(
-            parse_policy("on-failure:3").unwrap(),
-            Policy::OnFailure { max_retries: 3 }
-        );
-        assert_eq!(
-            parse_policy("sometimes").unwrap_err().message,
-            "invalid restart policy: unknown policy 'sometimes'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'"
-        );
+    fn api(name: RestartPolicyNameEnum, count: i64) -> RestartPolicy {
+        RestartPolicy {
+            name: Some(name),
+            maximum_retry_count: Some(count),
+        }
     }
 
     #[test]
     fn validation_uses_dockerd_wording() {
-        let e = parse_policy("on-failure:-1").unwrap_err();
+        use RestartPolicyNameEnum::{ALWAYS, ON_FAILURE, UNLESS_STOPPED};
+        assert_eq!(validate_policy(&api(ALWAYS, 0)).unwrap(), Policy::Always);
+        assert_eq!(
+            validate_policy(&api(UNLESS_STOPPED, 0)).unwrap(),
+            Policy::UnlessStopped
+        );
+        assert_eq!(
+            validate_policy(&api(ON_FAILURE, 3)).unwrap(),
+            Policy::OnFailure { max_retries: 3 }
+        );
+        let e = validate_policy(&api(ON_FAILURE, -1)).unwrap_err();
         assert_eq!(e.kind, ErrorKind::InvalidParameter);
         assert_eq!(
             e.message,
             "invalid restart policy: maximum retry count cannot be negative"
         );
         assert_eq!(
-            parse_policy("always:3").unwrap_err().message,
+            validate_policy(&api(ALWAYS, 3)).unwrap_err().message,
             "invalid restart policy: maximum retry count can only be used with 'on-failure'"
         );
         assert_eq!(
-            parse_policy("always:-3").unwrap_err().message,
+            validate_policy(&api(ALWAYS, -3)).unwrap_err().message,
             "invalid restart policy: maximum retry count can only be used with 'on-failure' and cannot be negative"
         );
     }
@@ -229,7 +174,7 @@ mod tests {
     fn auto_remove_conflicts_with_a_policy() {
         let hc = HostConfig {
             auto_remove: Some(true),
-            restart_policy: Some(to_api(Policy::Always)),
+            restart_policy: Some(api(RestartPolicyNameEnum::ALWAYS, 0)),
             ..Default::default()
         };
         let e = policy_of(&hc).unwrap_err();
@@ -240,7 +185,7 @@ mod tests {
         );
         let hc = HostConfig {
             auto_remove: Some(true),
-            restart_policy: Some(to_api(Policy::No)),
+            restart_policy: Some(api(RestartPolicyNameEnum::NO, 0)),
             ..Default::default()
         };
         assert_eq!(policy_of(&hc).unwrap(), Policy::No);

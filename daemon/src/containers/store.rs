@@ -18,12 +18,12 @@ use super::record::ContainerRecord;
 use crate::error::Error;
 
 /// The record's file name in the container's directory.
-pub const RECORD_FILE: &str = "config.v2.json";
+pub(crate) const RECORD_FILE: &str = "config.v2.json";
 
 /// Writes `data` to `path` so that readers see the old or the new content, never a mix: a temporary file
 /// beside it, fsync, rename (as moby's `AtomicWriteFile`). The directory is not synced on every write: a
 /// `kill -9` of the daemon loses nothing either way, and this runs several times per container lifecycle.
-pub fn write_atomically(path: &Path, data: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_atomically(path: &Path, data: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path
         .file_name()
@@ -43,7 +43,7 @@ pub fn write_atomically(path: &Path, data: &[u8]) -> std::io::Result<()> {
 }
 
 /// dockerd's 404 for an unknown container.
-pub fn no_such_container(s: &str) -> Error {
+pub(crate) fn no_such_container(s: &str) -> Error {
     Error::new(ErrorKind::NotFound, format!("No such container: {s}"))
 }
 
@@ -104,7 +104,7 @@ impl Index {
 
 /// The records and their index.
 #[derive(Debug)]
-pub struct ContainerStore {
+pub(crate) struct ContainerStore {
     dir: PathBuf,
     index: RwLock<Index>,
 }
@@ -112,7 +112,7 @@ pub struct ContainerStore {
 impl ContainerStore {
     /// Opens `<data_root>/containers`, creating it (0700), and loads every record; a record that cannot be
     /// read or parsed, or whose name is taken, is logged and skipped.
-    pub fn open(data_root: &Path) -> std::io::Result<Self> {
+    pub(crate) fn open(data_root: &Path) -> std::io::Result<Self> {
         let dir = data_root.join("containers");
         fs::create_dir_all(&dir)?;
         #[cfg(unix)]
@@ -164,7 +164,7 @@ impl ContainerStore {
     }
 
     /// The container's directory (for its log, generated `/etc` files...).
-    pub fn container_dir(&self, id: &str) -> PathBuf {
+    pub(crate) fn container_dir(&self, id: &str) -> PathBuf {
         self.dir.join(id)
     }
 
@@ -178,7 +178,7 @@ impl ContainerStore {
     /// Creates a container: a new ID, the requested name (validated, 409 when taken) or a generated one,
     /// then `make(id, name, dir)` builds the record, which is persisted and indexed. `make` runs under the
     /// store's lock: keep it to preparing files in the container's directory.
-    pub fn create(
+    pub(crate) fn create(
         &self,
         requested_name: Option<&str>,
         make: impl FnOnce(&str, &str, &Path) -> Result<ContainerRecord, Error>,
@@ -213,12 +213,13 @@ impl ContainerStore {
     }
 
     /// The full ID for a full ID, a name (with or without `/`) or a unique ID prefix.
-    pub fn resolve(&self, id_or_name: &str) -> Result<String, Error> {
+    #[cfg(test)]
+    pub(crate) fn resolve(&self, id_or_name: &str) -> Result<String, Error> {
         self.read().resolve(id_or_name)
     }
 
     /// A copy of the record.
-    pub fn get(&self, id_or_name: &str) -> Result<ContainerRecord, Error> {
+    pub(crate) fn get(&self, id_or_name: &str) -> Result<ContainerRecord, Error> {
         let index = self.read();
         let id = index.resolve(id_or_name)?;
         index
@@ -229,14 +230,14 @@ impl ContainerStore {
     }
 
     /// Every record, newest first (as `docker ps` lists).
-    pub fn list(&self) -> Vec<ContainerRecord> {
+    pub(crate) fn list(&self) -> Vec<ContainerRecord> {
         let mut all: Vec<ContainerRecord> = self.read().records.values().cloned().collect();
         all.sort_by(|a, b| b.created.cmp(&a.created).then_with(|| a.id.cmp(&b.id)));
         all
     }
 
     /// Changes a record and persists it; the index keeps the old record when writing fails.
-    pub fn update<T>(
+    pub(crate) fn update<T>(
         &self,
         id_or_name: &str,
         change: impl FnOnce(&mut ContainerRecord) -> Result<T, Error>,
@@ -259,7 +260,11 @@ impl ContainerStore {
     }
 
     /// Renames a container (400 for an invalid name, 409 when taken).
-    pub fn rename(&self, id_or_name: &str, new_name: &str) -> Result<ContainerRecord, Error> {
+    pub(crate) fn rename(
+        &self,
+        id_or_name: &str,
+        new_name: &str,
+    ) -> Result<ContainerRecord, Error> {
         let mut index = self.write();
         let id = index.resolve(id_or_name)?;
         // dockerd words a name it cannot reserve this way on rename (not on create).
@@ -290,7 +295,7 @@ impl ContainerStore {
     }
 
     /// Removes a record and the container's directory.
-    pub fn remove(&self, id_or_name: &str) -> Result<ContainerRecord, Error> {
+    pub(crate) fn remove(&self, id_or_name: &str) -> Result<ContainerRecord, Error> {
         let mut index = self.write();
         let id = index.resolve(id_or_name)?;
         let record = index

@@ -1,13 +1,11 @@
 //! Resolves a container's `User` (`name`, `uid`, `name:group`, `uid:gid`) and `GroupAdd` against the image
 //! rootfs's `/etc/passwd` and `/etc/group`, as runc's libcontainer `GetExecUser` does for dockerd.
 
-use std::path::Path;
-
 use crate::error::Error;
 
 /// The identity the container's process runs as.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ResolvedUser {
+pub(crate) struct ResolvedUser {
     pub uid: u32,
     /// Primary group ID.
     pub gid: u32,
@@ -64,7 +62,7 @@ fn group_entries(text: &str) -> impl Iterator<Item = GroupEntry<'_>> {
 }
 
 /// Resolves `user` and `group_add` against the given file contents (empty strings for missing files).
-pub fn resolve_user_in(
+pub(crate) fn resolve_user_in(
     passwd: &str,
     group: &str,
     user: &str,
@@ -158,27 +156,6 @@ pub fn resolve_user_in(
     Ok(resolved)
 }
 
-/// Reads a file of the rootfs; a missing file, or one that is a symlink (which could point out of the
-/// rootfs), reads as empty.
-fn read_rootfs_file(rootfs: &Path, rel: &str) -> String {
-    let path = rootfs.join(rel);
-    match std::fs::symlink_metadata(&path) {
-        Ok(meta) if meta.is_file() => std::fs::read_to_string(&path).unwrap_or_default(),
-        _ => String::new(),
-    }
-}
-
-/// Resolves `user` and `group_add` against `<rootfs>/etc/passwd` and `<rootfs>/etc/group`.
-pub fn resolve_user(
-    rootfs: &Path,
-    user: &str,
-    group_add: &[String],
-) -> Result<ResolvedUser, Error> {
-    let passwd = read_rootfs_file(rootfs, "etc/passwd");
-    let group = read_rootfs_file(rootfs, "etc/group");
-    resolve_user_in(&passwd, &group, user, group_add)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -252,16 +229,5 @@ mod tests {
             err.message,
             "Unable to find group nope: no matching entries in group file"
         );
-    }
-
-    #[test]
-    fn reads_the_rootfs_files() {
-        let tmp = tempfile::tempdir().unwrap();
-        let dir = tmp.path();
-        std::fs::create_dir_all(dir.join("etc")).unwrap();
-        std::fs::write(dir.join("etc/passwd"), PASSWD).unwrap();
-        std::fs::write(dir.join("etc/group"), GROUP).unwrap();
-        let u = resolve_user(dir, "app", &[]).unwrap();
-        assert_eq!((u.uid, u.additional_gids.len()), (1000, 3));
     }
 }

@@ -17,13 +17,13 @@ use super::{EventActor, EventFilter, EventMessage};
 use crate::timefmt;
 
 /// Events kept for `since` (dockerd's `eventsLimit`).
-pub const HISTORY_LIMIT: usize = 256;
+pub(crate) const HISTORY_LIMIT: usize = 256;
 /// Events a subscriber may fall behind before it is dropped (dockerd's per-subscriber buffer).
-pub const SUBSCRIBER_QUEUE: usize = 1024;
+pub(crate) const SUBSCRIBER_QUEUE: usize = 1024;
 
 /// The bus, cheap to clone.
 #[derive(Clone, Debug)]
-pub struct EventBus {
+pub(crate) struct EventBus {
     inner: Arc<Inner>,
 }
 
@@ -42,7 +42,7 @@ impl Default for EventBus {
 
 impl EventBus {
     /// A bus keeping `history_limit` events, with `queue` slots per subscriber (both at least 1).
-    pub fn new(history_limit: usize, queue: usize) -> Self {
+    pub(crate) fn new(history_limit: usize, queue: usize) -> Self {
         let (tx, _) = broadcast::channel(queue.max(1));
         Self {
             inner: Arc::new(Inner {
@@ -55,12 +55,12 @@ impl EventBus {
 
     /// Publishes an event of `typ` now, filling `status`, `id` and `from` for container and image events as
     /// dockerd does. Returns what was published.
-    pub fn log(&self, typ: &str, action: &str, actor: EventActor) -> EventMessage {
+    pub(crate) fn log(&self, typ: &str, action: &str, actor: EventActor) -> EventMessage {
         self.log_at(typ, action, actor, SystemTime::now())
     }
 
     /// [`EventBus::log`] at a given time (tests, replays).
-    pub fn log_at(
+    pub(crate) fn log_at(
         &self,
         typ: &str,
         action: &str,
@@ -94,7 +94,7 @@ impl EventBus {
     }
 
     /// Publishes `ev` as it is. Never blocks on subscribers.
-    pub fn publish(&self, ev: EventMessage) {
+    pub(crate) fn publish(&self, ev: EventMessage) {
         let ev = Arc::new(ev);
         let mut history = self.history();
         if history.len() >= self.inner.history_limit {
@@ -117,7 +117,7 @@ impl EventBus {
     /// Subscribes as dockerd's `/events` does: when `since` or `until` is given, the history from `since`
     /// (or the beginning) up to `until` that passes `filter`; then, unless `until` is already past, live
     /// events until `until`.
-    pub fn subscribe(
+    pub(crate) fn subscribe(
         &self,
         since: Option<SystemTime>,
         until: Option<SystemTime>,
@@ -156,14 +156,14 @@ impl EventBus {
     }
 
     /// Subscribers listening now (`/info`'s `NEventsListener`).
-    pub fn listeners(&self) -> usize {
+    pub(crate) fn listeners(&self) -> usize {
         self.inner.tx.receiver_count()
     }
 }
 
 /// One subscriber: the replay, then live events, until `until`, a lag or the bus's end.
 #[derive(Debug)]
-pub struct Subscription {
+pub(crate) struct Subscription {
     backlog: VecDeque<Arc<EventMessage>>,
     live: Option<broadcast::Receiver<Arc<EventMessage>>>,
     filter: EventFilter,
@@ -178,7 +178,7 @@ enum Next {
 
 impl Subscription {
     /// The next event, or `None` at the end.
-    pub async fn next(&mut self) -> Option<Arc<EventMessage>> {
+    pub(crate) async fn next(&mut self) -> Option<Arc<EventMessage>> {
         if let Some(ev) = self.backlog.pop_front() {
             return Some(ev);
         }

@@ -21,11 +21,11 @@ use super::EventMessage;
 /// A `filters` argument that is not JSON of the expected shape.
 #[derive(Debug, thiserror::Error)]
 #[error("invalid filter: {0}")]
-pub struct FilterError(String);
+pub(crate) struct FilterError(String);
 
 /// Parsed filters.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct EventFilter {
+pub(crate) struct EventFilter {
     args: BTreeMap<String, BTreeSet<String>>,
 }
 
@@ -45,7 +45,7 @@ const NAME_FILTERS: &[&str] = &[
 impl EventFilter {
     /// Parses the `filters` query value: `{"key":["v",...]}` or the older `{"key":{"v":true}}`. Empty is no
     /// filter.
-    pub fn parse(json: &str) -> Result<Self, FilterError> {
+    pub(crate) fn parse(json: &str) -> Result<Self, FilterError> {
         let mut filter = Self::default();
         if json.is_empty() {
             return Ok(filter);
@@ -84,15 +84,6 @@ impl EventFilter {
         Ok(filter)
     }
 
-    /// Adds one value (for callers building filters in code).
-    pub fn add(mut self, key: &str, value: &str) -> Self {
-        self.args
-            .entry(key.to_owned())
-            .or_default()
-            .insert(value.to_owned());
-        self
-    }
-
     fn values(&self, key: &str) -> Option<&BTreeSet<String>> {
         self.args.get(key).filter(|v| !v.is_empty())
     }
@@ -107,7 +98,7 @@ impl EventFilter {
     }
 
     /// Whether `ev` passes every filter.
-    pub fn matches(&self, ev: &EventMessage) -> bool {
+    pub(crate) fn matches(&self, ev: &EventMessage) -> bool {
         let attrs = &ev.actor.attributes;
         let name = attrs.get("name").map(String::as_str).unwrap_or_default();
         self.matches_action(&ev.action)

@@ -11,10 +11,13 @@ use crate::timefmt;
 /// A time argument that is none of the accepted forms.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 #[error("failed to parse value as time or duration: {0:?}")]
-pub struct TimeArgError(pub String);
+pub(crate) struct TimeArgError(pub String);
 
 /// Parses `value` relative to `now`; empty is `None`.
-pub fn parse_event_time(value: &str, now: SystemTime) -> Result<Option<SystemTime>, TimeArgError> {
+pub(crate) fn parse_event_time(
+    value: &str,
+    now: SystemTime,
+) -> Result<Option<SystemTime>, TimeArgError> {
     if value.is_empty() {
         return Ok(None);
     }

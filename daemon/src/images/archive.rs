@@ -29,7 +29,7 @@ const MAX_JSON: u64 = 16 * 1024 * 1024;
 /// One entry of a legacy `manifest.json`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct LegacyManifest {
+pub(crate) struct LegacyManifest {
     /// The config's path in the archive.
     pub config: String,
     /// `repo:tag` names.
@@ -157,7 +157,7 @@ fn extract_layer(archive: &Path, index: &Index, name: &str, out: &Path) -> Resul
 
 impl ImageStore {
     /// `POST /images/load`: answers the lines dockerd prints (`Loaded image: x:1`, `Loaded image ID: ...`).
-    pub async fn load<S, E>(&self, body: S) -> Result<Vec<String>, Error>
+    pub(crate) async fn load<S, E>(&self, body: S) -> Result<Vec<String>, Error>
     where
         S: Stream<Item = Result<Bytes, E>> + Unpin,
         E: std::fmt::Display,
@@ -310,7 +310,7 @@ impl ImageStore {
     }
 
     /// `GET /images/{name}/get`, `GET /images/get?names=`: a tar in both layouts, streamed.
-    pub async fn save(
+    pub(crate) async fn save(
         &self,
         names: &[String],
     ) -> Result<impl Stream<Item = Result<Bytes, io::Error>>, Error> {

@@ -9,7 +9,7 @@ use super::oci::RunConfig;
 
 /// A change that is not one of the instructions allowed, or is malformed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum ChangeError {
+pub(crate) enum ChangeError {
     /// Not an allowed instruction.
     #[error("{0} is not a valid change command")]
     NotAllowed(String),
@@ -114,7 +114,7 @@ fn pairs(
 }
 
 /// Applies each change to `config`.
-pub fn apply(config: &mut RunConfig, changes: &[String]) -> Result<(), ChangeError> {
+pub(crate) fn apply(config: &mut RunConfig, changes: &[String]) -> Result<(), ChangeError> {
     for change in changes {
         let change = change.trim();
         if change.is_empty() {

@@ -10,7 +10,7 @@ use crate::error::Error;
 
 /// One line of `DELETE /images/{name}`'s answer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub enum DeleteItem {
+pub(crate) enum DeleteItem {
     /// A tag removed.
     Untagged(String),
     /// An image removed.
@@ -24,7 +24,7 @@ fn short(id: &str) -> &str {
 
 impl ImageStore {
     /// `DELETE /images/{name}`.
-    pub async fn delete(&self, name: &str, force: bool) -> Result<Vec<DeleteItem>, Error> {
+    pub(crate) async fn delete(&self, name: &str, force: bool) -> Result<Vec<DeleteItem>, Error> {
         let entry = self.resolve(name).await?;
         let users = self.users().containers_using(&entry.id);
         let by_ref = Reference::parse_tagged(name)
@@ -112,7 +112,7 @@ impl ImageStore {
 
     /// `POST /images/prune`: dangling images, or (`dangling=false`) every image no container uses.
     /// Answers what was deleted and the bytes reclaimed.
-    pub async fn prune(
+    pub(crate) async fn prune(
         &self,
         all: bool,
         keep: impl Fn(&ImageEntry) -> bool,

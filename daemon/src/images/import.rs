@@ -35,7 +35,7 @@ static SPOOL_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// `POST /images/create?fromSrc=-` parameters.
 #[derive(Clone, Debug, Default)]
-pub struct ImportOptions {
+pub(crate) struct ImportOptions {
     /// `repo` (may carry the tag).
     pub repo: String,
     /// `tag`.
@@ -152,7 +152,7 @@ pub(crate) fn unique(prefix: &str) -> String {
 
 impl ImageStore {
     /// Imports a rootfs tar from `body`; answers the new image's ID.
-    pub async fn import<S, E>(&self, body: S, opts: ImportOptions) -> Result<String, Error>
+    pub(crate) async fn import<S, E>(&self, body: S, opts: ImportOptions) -> Result<String, Error>
     where
         S: Stream<Item = Result<Bytes, E>> + Unpin,
         E: std::fmt::Display,

@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 
 /// Why an upload is not a usable layer.
 #[derive(Debug, thiserror::Error)]
-pub enum LayerError {
+pub(crate) enum LayerError {
     /// Not a tar archive (or gzip-compressed tar).
     #[error("archive/tar: invalid tar header: the upload is not a tar archive ({0})")]
     NotTar(String),
@@ -38,7 +38,7 @@ pub enum LayerError {
 
 /// A checked layer written to disk.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Layer {
+pub(crate) struct Layer {
     /// `sha256:` of the uncompressed tar: the diff ID and the blob digest.
     pub digest: String,
     /// Bytes of the uncompressed tar.
@@ -126,7 +126,7 @@ fn check_entry(name: &[u8], kind: tar::EntryType, link: Option<&[u8]>) -> Result
 }
 
 /// Reads `input` (tar, or gzip-compressed tar), checks it and writes the uncompressed tar to `out`.
-pub fn read_layer(input: impl Read, out: impl Write) -> Result<Layer, LayerError> {
+pub(crate) fn read_layer(input: impl Read, out: impl Write) -> Result<Layer, LayerError> {
     let mut buffered = BufReader::with_capacity(256 * 1024, input);
     let gzip = buffered.fill_buf()?.starts_with(&[0x1f, 0x8b]);
     let source: Box<dyn Read> = if gzip {

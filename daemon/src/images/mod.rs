@@ -4,12 +4,12 @@
 //! digest. Multi-step writes run under a lease so that nothing half-made is kept and nothing is collected
 //! mid-way.
 
-pub mod archive;
-pub mod changes;
-pub mod delete;
-pub mod import;
-pub mod layer;
-pub mod oci;
+pub(crate) mod archive;
+pub(crate) mod changes;
+pub(crate) mod delete;
+pub(crate) mod import;
+pub(crate) mod layer;
+pub(crate) mod oci;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -25,28 +25,28 @@ use oci::{ImageConfig, Manifest};
 use wharf_client_core::models::EventActor;
 
 /// The record name of an image that has lost its last tag (as moby's `moby-dangling@`).
-pub const DANGLING_PREFIX: &str = "wharf-dangling@";
+pub(crate) const DANGLING_PREFIX: &str = "wharf-dangling@";
 
 /// The image-record label holding the unpacked size (sum of regular files) of all its layers.
-pub const LABEL_SIZE: &str = "io.wharf.image.size";
+pub(crate) const LABEL_SIZE: &str = "io.wharf.image.size";
 
 /// The largest manifest or config blob read.
 const MAX_METADATA_BLOB: u64 = 16 * 1024 * 1024;
 
 /// `No such image: <name>` (404).
-pub fn no_such_image(name: &str) -> Error {
+pub(crate) fn no_such_image(name: &str) -> Error {
     Error::new(ErrorKind::NotFound, format!("No such image: {name}"))
 }
 
 /// Who uses an image; containers are the users (the container runtime implements this next).
-pub trait ImageUsers: Send + Sync + std::fmt::Debug {
+pub(crate) trait ImageUsers: Send + Sync + std::fmt::Debug {
     /// The IDs of containers created from image `id`.
     fn containers_using(&self, id: &str) -> Vec<String>;
 }
 
 /// No containers yet.
 #[derive(Debug, Default)]
-pub struct NoContainers;
+pub(crate) struct NoContainers;
 
 impl ImageUsers for NoContainers {
     fn containers_using(&self, _id: &str) -> Vec<String> {
@@ -56,7 +56,7 @@ impl ImageUsers for NoContainers {
 
 /// A manifest and the config it names, read once (content is immutable).
 #[derive(Clone, Debug)]
-pub struct ImageMeta {
+pub(crate) struct ImageMeta {
     /// The manifest's digest.
     pub manifest_digest: String,
     pub manifest: Manifest,
@@ -67,7 +67,7 @@ pub struct ImageMeta {
 
 /// One image: its ID, every record name pointing at it, its metadata.
 #[derive(Clone, Debug)]
-pub struct ImageEntry {
+pub(crate) struct ImageEntry {
     /// `sha256:` config digest.
     pub id: String,
     /// containerd record names (normalised references and dangling names).
@@ -80,7 +80,7 @@ pub struct ImageEntry {
 
 impl ImageEntry {
     /// The tags as the docker CLI shows them (`busybox:latest`), sorted.
-    pub fn repo_tags(&self) -> Vec<String> {
+    pub(crate) fn repo_tags(&self) -> Vec<String> {
         let mut tags: Vec<String> = self
             .names
             .iter()
@@ -93,12 +93,12 @@ impl ImageEntry {
     }
 
     /// Whether no tag names it.
-    pub fn dangling(&self) -> bool {
+    pub(crate) fn dangling(&self) -> bool {
         self.repo_tags().is_empty()
     }
 
     /// Seconds since the epoch of the config's `created`.
-    pub fn created_unix(&self) -> i64 {
+    pub(crate) fn created_unix(&self) -> i64 {
         self.meta
             .config
             .created
@@ -109,7 +109,7 @@ impl ImageEntry {
 }
 
 #[derive(Debug, Clone)]
-pub struct ImageStore {
+pub(crate) struct ImageStore {
     cd: Containerd,
     snapshotter: &'static str,
     spool: PathBuf,
@@ -121,7 +121,12 @@ pub struct ImageStore {
 
 impl ImageStore {
     /// A store over `cd`, unpacking with `snapshotter`, spooling uploads under `spool`.
-    pub fn new(cd: Containerd, snapshotter: &'static str, spool: PathBuf, max_import: u64) -> Self {
+    pub(crate) fn new(
+        cd: Containerd,
+        snapshotter: &'static str,
+        spool: PathBuf,
+        max_import: u64,
+    ) -> Self {
         Self {
             cd,
             snapshotter,
@@ -134,7 +139,7 @@ impl ImageStore {
     }
 
     /// The same store publishing its image events (import, load, tag, untag, delete) on `events`.
-    pub fn with_events(mut self, events: EventBus) -> Self {
+    pub(crate) fn with_events(mut self, events: EventBus) -> Self {
         self.events = events;
         self
     }
@@ -153,22 +158,18 @@ impl ImageStore {
 
     /// The same store asking `users` which containers use an image (the container runtime's hook: `docker
     /// rmi` of an image a container uses is a 409).
-    pub fn with_users(mut self, users: Arc<dyn ImageUsers>) -> Self {
+    pub(crate) fn with_users(mut self, users: Arc<dyn ImageUsers>) -> Self {
         self.users = users;
         self
     }
 
     /// The snapshotter's name (`/info`'s `Driver`).
-    pub fn snapshotter(&self) -> &'static str {
+    pub(crate) fn snapshotter(&self) -> &'static str {
         self.snapshotter
     }
 
-    pub fn containerd(&self) -> &Containerd {
-        &self.cd
-    }
-
     /// The manifest and config behind manifest `digest`.
-    pub async fn meta(&self, digest: &str) -> Result<Arc<ImageMeta>, Error> {
+    pub(crate) async fn meta(&self, digest: &str) -> Result<Arc<ImageMeta>, Error> {
         if let Some(m) = self.cache.lock().ok().and_then(|c| c.get(digest).cloned()) {
             return Ok(m);
         }
@@ -195,7 +196,7 @@ impl ImageStore {
     }
 
     /// Every image, grouped by ID, newest first.
-    pub async fn list(&self) -> Result<Vec<ImageEntry>, Error> {
+    pub(crate) async fn list(&self) -> Result<Vec<ImageEntry>, Error> {
         let records = self.cd.image_list(Vec::new()).await?;
         let mut by_id: BTreeMap<String, ImageEntry> = BTreeMap::new();
         for record in records {
@@ -231,7 +232,7 @@ impl ImageStore {
     }
 
     /// The image `name` stands for: a full ID, a reference, or a unique ID prefix.
-    pub async fn resolve(&self, name: &str) -> Result<ImageEntry, Error> {
+    pub(crate) async fn resolve(&self, name: &str) -> Result<ImageEntry, Error> {
         let all = self.list().await?;
         let hex = name.strip_prefix("sha256:").unwrap_or(name);
         if is_full_hex_id(hex) {
@@ -268,7 +269,7 @@ impl ImageStore {
     /// Points record `name` at `meta`'s manifest; the image it named before dangles if nothing else names
     /// it. The dangling record is made before `name` moves, so the old image is referenced throughout and
     /// containerd's garbage collector cannot take it in between.
-    pub async fn set_name(
+    pub(crate) async fn set_name(
         &self,
         name: &str,
         meta: &ImageMeta,
@@ -336,7 +337,7 @@ impl ImageStore {
     }
 
     /// Removes the dangling record of manifest `digest`, if there is one, when a tag names it again.
-    pub async fn drop_dangling(&self, digest: &str) -> Result<(), Error> {
+    pub(crate) async fn drop_dangling(&self, digest: &str) -> Result<(), Error> {
         match self
             .cd
             .image_delete(&format!("{DANGLING_PREFIX}{digest}"), false)
@@ -348,7 +349,7 @@ impl ImageStore {
     }
 
     /// `POST /images/{name}/tag`.
-    pub async fn tag(&self, source: &str, repo: &str, tag: &str) -> Result<String, Error> {
+    pub(crate) async fn tag(&self, source: &str, repo: &str, tag: &str) -> Result<String, Error> {
         let entry = self.resolve(source).await?;
         let target = new_reference(repo, tag)?;
         self.set_name(&target.to_string(), &entry.meta, entry.size)
@@ -358,13 +359,13 @@ impl ImageStore {
         Ok(target.familiar())
     }
 
-    pub fn users(&self) -> &dyn ImageUsers {
+    pub(crate) fn users(&self) -> &dyn ImageUsers {
         self.users.as_ref()
     }
 }
 
 /// The reference `repo` and `tag` make (tag `latest` when neither gives one), refusing digests.
-pub fn new_reference(repo: &str, tag: &str) -> Result<Reference, Error> {
+pub(crate) fn new_reference(repo: &str, tag: &str) -> Result<Reference, Error> {
     let r = Reference::parse(repo).map_err(|e| Error::invalid(e.to_string()))?;
     if r.digest().is_some() {
         return Err(Error::invalid(
@@ -383,7 +384,7 @@ pub fn new_reference(repo: &str, tag: &str) -> Result<Reference, Error> {
 }
 
 /// How dockerd names an image it cannot find: references in their tagged familiar form.
-pub fn display_name(name: &str) -> String {
+pub(crate) fn display_name(name: &str) -> String {
     match Reference::parse_tagged(name) {
         Ok(r) => r.familiar(),
         Err(_) => name.to_owned(),

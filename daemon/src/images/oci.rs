@@ -9,16 +9,16 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 /// OCI media types wharfd writes.
-pub const MEDIA_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+pub(crate) const MEDIA_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 /// The config's media type.
-pub const MEDIA_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
+pub(crate) const MEDIA_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
 /// An uncompressed layer.
-pub const MEDIA_LAYER_TAR: &str = "application/vnd.oci.image.layer.v1.tar";
+pub(crate) const MEDIA_LAYER_TAR: &str = "application/vnd.oci.image.layer.v1.tar";
 
 /// A container configuration inside an image config (`config` and `container_config`), in Go's field order.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct RunConfig {
+pub(crate) struct RunConfig {
     #[serde(default)]
     pub hostname: String,
     #[serde(default)]
@@ -73,7 +73,7 @@ pub struct RunConfig {
 
 /// One history entry.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct History {
+pub(crate) struct History {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -88,7 +88,7 @@ pub struct History {
 
 /// The layers an image's file system is made of.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct RootFs {
+pub(crate) struct RootFs {
     #[serde(rename = "type")]
     pub kind: String,
     #[serde(default)]
@@ -97,7 +97,7 @@ pub struct RootFs {
 
 /// An image config, in dockerd's field order; fields wharfd does not use are kept in `other`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct ImageConfig {
+pub(crate) struct ImageConfig {
     #[serde(default)]
     pub architecture: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -129,7 +129,7 @@ pub struct ImageConfig {
 /// A content descriptor.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Descriptor {
+pub(crate) struct Descriptor {
     pub media_type: String,
     pub digest: String,
     pub size: i64,
@@ -140,7 +140,7 @@ pub struct Descriptor {
 /// An image manifest (OCI or Docker schema 2; they share this shape).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Manifest {
+pub(crate) struct Manifest {
     pub schema_version: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub media_type: Option<String>,
@@ -149,13 +149,13 @@ pub struct Manifest {
 }
 
 /// `sha256:<hex>` of `bytes`.
-pub fn sha256_digest(bytes: &[u8]) -> String {
+pub(crate) fn sha256_digest(bytes: &[u8]) -> String {
     format!("sha256:{:x}", Sha256::digest(bytes))
 }
 
 /// The chain IDs of a stack of diff IDs: the first is the first diff ID, then
 /// `sha256(previous + " " + diff_id)`.
-pub fn chain_ids(diff_ids: &[String]) -> Vec<String> {
+pub(crate) fn chain_ids(diff_ids: &[String]) -> Vec<String> {
     let mut out: Vec<String> = Vec::with_capacity(diff_ids.len());
     for d in diff_ids {
         let next = match out.last() {

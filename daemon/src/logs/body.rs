@@ -12,7 +12,7 @@ use super::{LogEntry, LogStream};
 use crate::timefmt;
 
 /// Streams `entries` as the logs endpoint answers them.
-pub fn logs_body(
+pub(crate) fn logs_body(
     entries: LogStream,
     timestamps: bool,
     tty: bool,

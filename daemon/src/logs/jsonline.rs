@@ -10,7 +10,7 @@ use crate::timefmt;
 
 /// Appends the line for `log` (already ending in `\n` unless it is a partial line) to `out`, with its own
 /// trailing newline.
-pub fn encode_into(out: &mut Vec<u8>, log: &[u8], source: Source, time: SystemTime) {
+pub(crate) fn encode_into(out: &mut Vec<u8>, log: &[u8], source: Source, time: SystemTime) {
     out.extend_from_slice(b"{");
     if !log.is_empty() {
         out.extend_from_slice(b"\"log\":");
@@ -67,7 +67,7 @@ struct Line {
 
 /// A decoded line: where it came from, when, and its bytes.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Decoded {
+pub(crate) struct Decoded {
     /// stdout or stderr.
     pub source: Source,
     /// When the driver received it.
@@ -77,7 +77,7 @@ pub struct Decoded {
 }
 
 /// Decodes one line; `None` for a line that is not a json-file entry (such as one torn by a crash).
-pub fn decode(line: &[u8]) -> Option<Decoded> {
+pub(crate) fn decode(line: &[u8]) -> Option<Decoded> {
     let l: Line = serde_json::from_slice(line).ok()?;
     let source = match l.stream.as_str() {
         "stdout" => Source::Stdout,

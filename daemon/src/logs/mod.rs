@@ -6,23 +6,23 @@
 //! The file format is dockerd's byte for byte ([`jsonline`]), so `docker logs` tools and log shippers that
 //! read dockerd's files read Wharf's.
 
-pub mod body;
-pub mod jsonline;
-pub mod options;
-pub mod reader;
-pub mod writer;
+pub(crate) mod body;
+pub(crate) mod jsonline;
+pub(crate) mod options;
+pub(crate) mod reader;
+pub(crate) mod writer;
 
 use std::path::PathBuf;
 
-pub use body::logs_body;
-pub use options::LogOptions;
-pub use reader::{read, LogEntry, LogQuery, LogStream};
-pub use writer::LogWriter;
-pub use writer::SharedLogWriter;
+pub(crate) use body::logs_body;
+pub(crate) use options::LogOptions;
+pub(crate) use reader::{read, LogEntry, LogQuery, LogStream};
+pub(crate) use writer::LogWriter;
+pub(crate) use writer::SharedLogWriter;
 
 /// Which output a log line came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Source {
+pub(crate) enum Source {
     /// The container's stdout.
     Stdout,
     /// The container's stderr.
@@ -31,7 +31,7 @@ pub enum Source {
 
 impl Source {
     /// `stdout` or `stderr`, as the file names it.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Stdout => "stdout",
             Self::Stderr => "stderr",
@@ -39,7 +39,7 @@ impl Source {
     }
 
     /// The stdcopy stream of the same name.
-    pub fn std_stream(self) -> wharf_client_core::stdcopy::StdStream {
+    pub(crate) fn std_stream(self) -> wharf_client_core::stdcopy::StdStream {
         match self {
             Self::Stdout => wharf_client_core::stdcopy::StdStream::Stdout,
             Self::Stderr => wharf_client_core::stdcopy::StdStream::Stderr,
@@ -56,7 +56,7 @@ impl Source {
 
 /// What can go wrong writing or reading a log.
 #[derive(Debug, thiserror::Error)]
-pub enum LogError {
+pub(crate) enum LogError {
     /// A file operation.
     #[error("cannot {op} {}: {source}", .path.display())]
     Io {

@@ -4,7 +4,7 @@
 use super::LogError;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct LogOptions {
+pub(crate) struct LogOptions {
     /// Rotate once the file reaches this many bytes; `None` never rotates.
     pub max_size: Option<u64>,
     /// Files kept, the current one included (at least 1; 1 truncates instead of rotating).
@@ -35,7 +35,9 @@ const KNOWN: &[&str] = &[
 
 impl LogOptions {
     /// Reads a container's `LogConfig.Config`.
-    pub fn from_config<K, V>(config: impl IntoIterator<Item = (K, V)>) -> Result<Self, LogError>
+    pub(crate) fn from_config<K, V>(
+        config: impl IntoIterator<Item = (K, V)>,
+    ) -> Result<Self, LogError>
     where
         K: AsRef<str>,
         V: AsRef<str>,
@@ -84,7 +86,7 @@ impl LogOptions {
 }
 
 /// go-units' `RAMInBytes`: `^(\d+(\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?$`, multiples of 1024.
-pub fn parse_size(value: &str) -> Result<u64, LogError> {
+pub(crate) fn parse_size(value: &str) -> Result<u64, LogError> {
     let bad = || LogError::InvalidOption(format!("invalid size: '{value}'"));
     let digits = value
         .bytes()

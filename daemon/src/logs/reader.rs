@@ -27,7 +27,7 @@ use super::writer::rotated_path;
 use super::{jsonline, LogError, Source};
 
 /// How often a followed file is checked for new lines.
-pub const POLL: Duration = Duration::from_millis(100);
+pub(crate) const POLL: Duration = Duration::from_millis(100);
 
 /// Lines longer than this are not entries Wharf or dockerd wrote: skipped.
 const MAX_ENTRY: usize = 1024 * 1024;
@@ -37,7 +37,7 @@ const MAX_ROTATED: u32 = 10_000;
 
 /// What to read: the `GET /containers/{id}/logs` parameters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct LogQuery {
+pub(crate) struct LogQuery {
     /// Lines from stdout.
     pub stdout: bool,
     /// Lines from stderr.
@@ -70,7 +70,7 @@ impl Default for LogQuery {
 
 /// One line read back.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LogEntry {
+pub(crate) struct LogEntry {
     /// Where it came from.
     pub source: Source,
     /// When the driver received it.
@@ -80,12 +80,12 @@ pub struct LogEntry {
 }
 
 /// The entries of a log, in order.
-pub type LogStream = BoxStream<'static, Result<LogEntry, LogError>>;
+pub(crate) type LogStream = BoxStream<'static, Result<LogEntry, LogError>>;
 
 /// Reads the log at `path` (the current file; rotated ones are `path.1`, `path.2`...). `stopped` turns true
 /// (or its sender is dropped) once the container has stopped *and its output has been copied*: a follow
 /// then reads what is left and ends.
-pub fn read(
+pub(crate) fn read(
     path: impl Into<PathBuf>,
     query: LogQuery,
     stopped: watch::Receiver<bool>,

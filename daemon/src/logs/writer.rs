@@ -22,15 +22,15 @@ use std::time::SystemTime;
 use super::{jsonline, LogError, LogOptions, Source};
 
 /// The longest line kept whole; longer ones are split into partial entries (moby's copier buffer).
-pub const MAX_LINE: usize = 16 * 1024;
+pub(crate) const MAX_LINE: usize = 16 * 1024;
 
 /// A writer shared by a run's stdout and stderr copies (and whoever closes it); the lock is held for one
 /// chunk's line writes.
-pub type SharedLogWriter = std::sync::Arc<std::sync::Mutex<LogWriter>>;
+pub(crate) type SharedLogWriter = std::sync::Arc<std::sync::Mutex<LogWriter>>;
 
 /// A container's json-file log, open for appending.
 #[derive(Debug)]
-pub struct LogWriter {
+pub(crate) struct LogWriter {
     path: PathBuf,
     file: File,
     size: u64,
@@ -54,7 +54,7 @@ fn open_append(path: &Path, truncate: bool) -> Result<File, LogError> {
 }
 
 /// `<path>.<n>`, the name of the `n`-th rotated file.
-pub fn rotated_path(path: &Path, n: u32) -> PathBuf {
+pub(crate) fn rotated_path(path: &Path, n: u32) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(format!(".{n}"));
     PathBuf::from(name)
@@ -62,7 +62,7 @@ pub fn rotated_path(path: &Path, n: u32) -> PathBuf {
 
 impl LogWriter {
     /// Opens (or creates, mode 0640) the log at `path` for appending. The directory must exist.
-    pub fn open(path: impl Into<PathBuf>, options: LogOptions) -> Result<Self, LogError> {
+    pub(crate) fn open(path: impl Into<PathBuf>, options: LogOptions) -> Result<Self, LogError> {
         let path = path.into();
         let file = open_append(&path, false)?;
         let size = file.metadata().map_err(LogError::io("stat", &path))?.len();
@@ -77,12 +77,8 @@ impl LogWriter {
         })
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// Adds bytes a container wrote to `source`, received at `time`; writes every line they complete.
-    pub fn write(
+    pub(crate) fn write(
         &mut self,
         source: Source,
         bytes: &[u8],
@@ -113,7 +109,11 @@ impl LogWriter {
     }
 
     /// Writes what `source` left without a newline (at the end of its stream), as a partial entry.
-    pub fn flush_partial(&mut self, source: Source, time: SystemTime) -> Result<(), LogError> {
+    pub(crate) fn flush_partial(
+        &mut self,
+        source: Source,
+        time: SystemTime,
+    ) -> Result<(), LogError> {
         let i = source.index();
         let pending = std::mem::take(&mut self.pending[i]);
         let result = if pending.is_empty() {
@@ -127,7 +127,8 @@ impl LogWriter {
     }
 
     /// Flushes both sources' partial lines and closes the file.
-    pub fn close(mut self) -> Result<(), LogError> {
+    #[cfg(test)]
+    pub(crate) fn close(mut self) -> Result<(), LogError> {
         let now = SystemTime::now();
         let out = self.flush_partial(Source::Stdout, now);
         let err = self.flush_partial(Source::Stderr, now);

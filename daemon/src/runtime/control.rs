@@ -14,7 +14,7 @@ use crate::containers::record::{now_nanos, ContainerRecord};
 use crate::error::Error;
 
 /// moby's default stop timeout.
-pub const DEFAULT_STOP_TIMEOUT: i64 = 10;
+pub(super) const DEFAULT_STOP_TIMEOUT: i64 = 10;
 
 /// How long a SIGKILLed container may take to be reaped before the stop fails.
 const KILL_WAIT: Duration = Duration::from_secs(30);
@@ -140,7 +140,7 @@ impl Runtime {
     }
 
     /// `POST /containers/{id}/stop`: false when it was not running (dockerd's 304).
-    pub async fn stop(
+    pub(crate) async fn stop(
         &self,
         id_or_name: &str,
         sig: Option<Signal>,
@@ -159,7 +159,7 @@ impl Runtime {
     }
 
     /// `POST /containers/{id}/restart`.
-    pub async fn restart(
+    pub(crate) async fn restart(
         &self,
         id_or_name: &str,
         sig: Option<Signal>,
@@ -186,7 +186,7 @@ impl Runtime {
     }
 
     /// `POST /containers/{id}/kill`: `sig`, SIGKILL by default.
-    pub async fn kill(&self, id_or_name: &str, sig: Option<Signal>) -> Result<(), Error> {
+    pub(crate) async fn kill(&self, id_or_name: &str, sig: Option<Signal>) -> Result<(), Error> {
         let sig = sig.unwrap_or(Signal::KILL);
         let (record, handle) = self.lookup(id_or_name)?;
         let _op = handle.op.lock().await;
@@ -216,7 +216,12 @@ impl Runtime {
 
     /// `POST /containers/{id}/resize`: the size of a running container's terminal (a container without
     /// one ignores it, as the shim does).
-    pub async fn resize(&self, id_or_name: &str, height: u32, width: u32) -> Result<(), Error> {
+    pub(crate) async fn resize(
+        &self,
+        id_or_name: &str,
+        height: u32,
+        width: u32,
+    ) -> Result<(), Error> {
         let record = self.store().get(id_or_name)?;
         if !record.state.running {
             return Err(not_running(&record.id));
@@ -229,7 +234,7 @@ impl Runtime {
     }
 
     /// `POST /containers/{id}/pause`.
-    pub async fn pause(&self, id_or_name: &str) -> Result<(), Error> {
+    pub(crate) async fn pause(&self, id_or_name: &str) -> Result<(), Error> {
         let (record, handle) = self.lookup(id_or_name)?;
         let _op = handle.op.lock().await;
         let record = self.store().get(&record.id)?;
@@ -264,7 +269,7 @@ impl Runtime {
     }
 
     /// `POST /containers/{id}/unpause`.
-    pub async fn unpause(&self, id_or_name: &str) -> Result<(), Error> {
+    pub(crate) async fn unpause(&self, id_or_name: &str) -> Result<(), Error> {
         let (record, handle) = self.lookup(id_or_name)?;
         let _op = handle.op.lock().await;
         let record = self.store().get(&record.id)?;

@@ -23,20 +23,17 @@ use crate::logs::LogOptions;
 /// beside its fields.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct CreateRequest {
+pub(crate) struct CreateRequest {
     /// Everything but the two below.
     #[serde(flatten)]
     pub config: ContainerConfig,
     #[serde(default)]
     pub host_config: Option<HostConfig>,
-    /// Endpoint settings per network; only the network named by `NetworkMode` may appear.
-    #[serde(default)]
-    pub networking_config: Option<serde_json::Value>,
 }
 
 const JSON_FILE: &str = "json-file";
 /// The driver that keeps no log: output only reaches attached clients.
-pub const NO_LOG: &str = "none";
+pub(super) const NO_LOG: &str = "none";
 
 /// Records what a setting left empty means, as dockerd records it at create (so that inspect shows
 /// `ShmSize` 67108864, `IpcMode` private, `CgroupnsMode` host or private, `Runtime` runc, and for a
@@ -108,7 +105,7 @@ fn log_config(hc: &mut HostConfig) -> Result<(), Error> {
 
 impl Runtime {
     /// Creates a container named `name` (generated when `None`); answers its ID and warnings.
-    pub async fn create(
+    pub(crate) async fn create(
         &self,
         name: Option<&str>,
         request: CreateRequest,

@@ -14,7 +14,7 @@ const SKIP_DIRS: &[&str] = &["pts", "shm", "fd", "mqueue", ".lxc", ".lxd-mounts"
 const MAX_DEPTH: usize = 4;
 
 /// The devices under `root` (normally `/dev`).
-pub fn host_devices(root: &Path) -> Vec<LinuxDevice> {
+pub(super) fn host_devices(root: &Path) -> Vec<LinuxDevice> {
     let mut out = Vec::new();
     walk(root, 0, &mut out);
     out

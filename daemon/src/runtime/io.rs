@@ -26,14 +26,14 @@ const READ_SIZE: usize = 32 * 1024;
 
 /// How many chunks an attached client may lag behind before the container's output waits for it (dockerd
 /// blocks the same way: an attached client that does not read slows the container down).
-pub const ATTACH_QUEUE: usize = 64;
+pub(crate) const ATTACH_QUEUE: usize = 64;
 
 /// How often [`Fifos::open_stdin`] tries again while the shim has not opened stdin yet.
 const STDIN_RETRY: std::time::Duration = std::time::Duration::from_millis(5);
 
 /// The FIFO paths of one container's run.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Fifos {
+pub(crate) struct Fifos {
     /// `init-stdin`, when the container keeps stdin open.
     pub stdin: Option<PathBuf>,
     /// `init-stdout` (with a TTY, everything comes through it).
@@ -44,12 +44,12 @@ pub struct Fifos {
 
 impl Fifos {
     /// The paths in `dir` for a container with (or without) stdin and a TTY.
-    pub fn in_dir(dir: &Path, stdin: bool, tty: bool) -> Self {
+    pub(crate) fn in_dir(dir: &Path, stdin: bool, tty: bool) -> Self {
         Self::named(dir, "init", stdin, tty)
     }
 
     /// The paths `<dir>/<name>-stdin` (and so on) for a process with (or without) stdin and a TTY.
-    pub fn named(dir: &Path, name: &str, stdin: bool, tty: bool) -> Self {
+    pub(crate) fn named(dir: &Path, name: &str, stdin: bool, tty: bool) -> Self {
         Self {
             stdin: stdin.then(|| dir.join(format!("{name}-stdin"))),
             stdout: dir.join(format!("{name}-stdout")),
@@ -65,7 +65,7 @@ impl Fifos {
     }
 
     /// Creates the directory (0700) and the FIFOs (0600), replacing leftovers of an earlier run.
-    pub fn create(&self) -> io::Result<()> {
+    pub(crate) fn create(&self) -> io::Result<()> {
         if let Some(dir) = self.stdout.parent() {
             std::fs::create_dir_all(dir)?;
         }
@@ -80,7 +80,7 @@ impl Fifos {
     }
 
     /// Removes the FIFOs and their directory.
-    pub fn remove(&self) {
+    pub(crate) fn remove(&self) {
         for path in self.all() {
             let _ = std::fs::remove_file(path);
         }
@@ -90,7 +90,7 @@ impl Fifos {
     }
 
     /// Opens the read ends of stdout and stderr without waiting for a writer.
-    pub fn open_output(&self) -> io::Result<Output> {
+    pub(crate) fn open_output(&self) -> io::Result<Output> {
         let open = |p: &Path| pipe::OpenOptions::new().open_receiver(p);
         Ok(Output {
             stdout: open(&self.stdout)?,
@@ -102,7 +102,10 @@ impl Fifos {
     /// background when the task is created (containerd's `fifo.OpenFifo` with `O_NONBLOCK` returns before
     /// the open), so right after `task_create` it may not have yet: a non-blocking open for writing fails
     /// with ENXIO until it has, and is retried for up to `wait`.
-    pub async fn open_stdin(&self, wait: std::time::Duration) -> io::Result<Option<pipe::Sender>> {
+    pub(crate) async fn open_stdin(
+        &self,
+        wait: std::time::Duration,
+    ) -> io::Result<Option<pipe::Sender>> {
         let Some(path) = self.stdin.as_deref() else {
             return Ok(None);
         };
@@ -121,7 +124,7 @@ impl Fifos {
     }
 
     /// The string paths containerd's `CreateTaskRequest` takes (empty for none).
-    pub fn task_paths(&self) -> (String, String, String) {
+    pub(crate) fn task_paths(&self) -> (String, String, String) {
         let s = |p: Option<&PathBuf>| p.map(|p| p.display().to_string()).unwrap_or_default();
         (
             s(self.stdin.as_ref()),
@@ -133,23 +136,23 @@ impl Fifos {
 
 /// The open read ends of a run's output.
 #[derive(Debug)]
-pub struct Output {
+pub(crate) struct Output {
     stdout: pipe::Receiver,
     stderr: Option<pipe::Receiver>,
 }
 
 /// A chunk of output for attached clients.
-pub type Chunk = (Source, Bytes);
+pub(crate) type Chunk = (Source, Bytes);
 
 /// The clients attached to a container's output. Each has a bounded queue; the copy waits for a full one.
 #[derive(Debug, Default)]
-pub struct AttachHub {
+pub(crate) struct AttachHub {
     clients: Mutex<Vec<mpsc::Sender<Chunk>>>,
 }
 
 impl AttachHub {
     /// Attaches a client: it receives every chunk from now on, until the run's output ends.
-    pub fn subscribe(&self) -> mpsc::Receiver<Chunk> {
+    pub(crate) fn subscribe(&self) -> mpsc::Receiver<Chunk> {
         let (tx, rx) = mpsc::channel(ATTACH_QUEUE);
         self.lock().push(tx);
         rx
@@ -175,7 +178,7 @@ impl AttachHub {
     }
 
     /// Ends every attached client's stream (the run's output ended).
-    pub fn close_all(&self) {
+    pub(crate) fn close_all(&self) {
         self.lock().clear();
     }
 }
@@ -183,7 +186,7 @@ impl AttachHub {
 impl Output {
     /// Copies the output into `log` (if the container keeps one) and to `hub`'s clients until the shim
     /// closes the FIFOs, then ends the attached streams.
-    pub async fn copy(self, log: Option<SharedLogWriter>, hub: Arc<AttachHub>) {
+    pub(crate) async fn copy(self, log: Option<SharedLogWriter>, hub: Arc<AttachHub>) {
         let out = copy_one(self.stdout, Source::Stdout, log.as_ref(), &hub);
         let err = async {
             if let Some(r) = self.stderr {

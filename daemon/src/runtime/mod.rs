@@ -14,12 +14,12 @@ mod create;
 mod devices;
 mod exec;
 mod exit;
-pub mod io;
-pub mod query;
+pub(crate) mod io;
+pub(crate) mod query;
 mod remove;
 mod restore;
 mod rootfs;
-pub mod signal;
+pub(crate) mod signal;
 mod start;
 mod top;
 
@@ -40,16 +40,13 @@ use crate::error::Error;
 use crate::events::{self, EventBus};
 use crate::images::{ImageStore, ImageUsers};
 
-pub use create::CreateRequest;
-pub use exec::ExecStream;
-pub use io::AttachHub;
-pub use query::ListOptions;
-pub use remove::PruneReport;
-pub use top::Top;
+pub(crate) use create::CreateRequest;
+pub(crate) use io::AttachHub;
+pub(crate) use query::ListOptions;
 
 /// What the runtime is built from.
 #[derive(Debug)]
-pub struct RuntimeOptions {
+pub(crate) struct RuntimeOptions {
     /// The containerd client in wharfd's namespace.
     pub containerd: Containerd,
     /// The image store (containers are made from its images).
@@ -78,7 +75,7 @@ pub struct RuntimeOptions {
 
 /// The container runtime, cheap to clone.
 #[derive(Clone, Debug)]
-pub struct Runtime {
+pub(crate) struct Runtime {
     inner: Arc<Inner>,
 }
 
@@ -104,7 +101,7 @@ struct Inner {
 
 /// What waiters see of a container: whether it runs, how many runs ended, whether it is gone.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct RunStatus {
+pub(crate) struct RunStatus {
     /// A run is under way.
     pub running: bool,
     /// Runs that ended since the daemon started.
@@ -199,7 +196,7 @@ fn find_init() -> Option<PathBuf> {
 
 impl Runtime {
     /// A runtime over `options`; call [`Runtime::restore`] before serving requests.
-    pub fn new(options: RuntimeOptions) -> Self {
+    pub(crate) fn new(options: RuntimeOptions) -> Self {
         let runc = RuncOptions {
             root: options.exec_root.join("runc").display().to_string(),
             ..RuncOptions::default()
@@ -226,7 +223,7 @@ impl Runtime {
         }
     }
 
-    pub fn store(&self) -> &ContainerStore {
+    pub(crate) fn store(&self) -> &ContainerStore {
         &self.inner.store
     }
 
@@ -301,7 +298,7 @@ impl Runtime {
 
 /// The image store asks the records which containers use an image (`docker rmi`'s 409).
 #[derive(Debug)]
-pub struct StoreUsers(pub Arc<ContainerStore>);
+pub(crate) struct StoreUsers(pub Arc<ContainerStore>);
 
 impl ImageUsers for StoreUsers {
     fn containers_using(&self, id: &str) -> Vec<String> {

@@ -21,7 +21,7 @@ use crate::logs::{self, LogQuery, LogStream};
 
 /// `GET /containers/json`'s parameters.
 #[derive(Clone, Debug, Default)]
-pub struct ListOptions {
+pub(crate) struct ListOptions {
     /// Stopped containers too.
     pub all: bool,
     /// The newest this many (implies `all`); 0 for no limit.
@@ -33,7 +33,7 @@ pub struct ListOptions {
 }
 
 /// The filters `GET /containers/json` takes.
-pub const LIST_FILTERS: &[&str] = &[
+pub(crate) const LIST_FILTERS: &[&str] = &[
     "id",
     "name",
     "label",
@@ -78,7 +78,7 @@ fn task_filter(values: &[String]) -> Result<Option<bool>, Error> {
 
 /// `wait`'s `condition`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum WaitCondition {
+pub(crate) enum WaitCondition {
     /// Returns at once for a container that does not run, else at its exit.
     NotRunning,
     /// Returns at the next exit.
@@ -89,7 +89,7 @@ pub enum WaitCondition {
 
 impl WaitCondition {
     /// Parses the parameter (empty: `not-running`).
-    pub fn parse(s: &str) -> Result<Self, Error> {
+    pub(crate) fn parse(s: &str) -> Result<Self, Error> {
         match s {
             "" | "not-running" => Ok(Self::NotRunning),
             "next-exit" => Ok(Self::NextExit),
@@ -101,7 +101,7 @@ impl WaitCondition {
 
 /// An attached client's side of a container.
 #[derive(Debug)]
-pub struct Attached {
+pub(crate) struct Attached {
     /// The container's output from now on, until its run ends.
     pub output: mpsc::Receiver<Chunk>,
     /// The container has a TTY: its output is one raw stream.
@@ -111,7 +111,7 @@ pub struct Attached {
 }
 
 /// `label` filter values: `key` or `key=value`.
-pub fn has_label(record: &ContainerRecord, filter: &str) -> bool {
+pub(crate) fn has_label(record: &ContainerRecord, filter: &str) -> bool {
     let labels = record.config.labels.as_ref();
     match filter.split_once('=') {
         Some((k, v)) => labels.and_then(|l| l.get(k)).is_some_and(|x| x == v),
@@ -143,7 +143,7 @@ impl Runtime {
     }
 
     /// `GET /containers/json`.
-    pub async fn list(&self, options: &ListOptions) -> Result<Vec<ContainerSummary>, Error> {
+    pub(crate) async fn list(&self, options: &ListOptions) -> Result<Vec<ContainerSummary>, Error> {
         let f = &options.filters;
         let get = |k: &str| f.get(k).map(Vec::as_slice).unwrap_or(&[]);
         for h in get("health") {
@@ -248,7 +248,7 @@ impl Runtime {
     }
 
     /// `GET /containers/{id}/json`.
-    pub async fn inspect(
+    pub(crate) async fn inspect(
         &self,
         id_or_name: &str,
         size: bool,
@@ -280,7 +280,7 @@ impl Runtime {
 
     /// `POST /containers/{id}/wait`: resolves the container now (404 before any answer) and answers a
     /// future that ends when `condition` is met, with the exit code then.
-    pub fn wait(
+    pub(crate) fn wait(
         &self,
         id_or_name: &str,
         condition: WaitCondition,
@@ -305,7 +305,11 @@ impl Runtime {
     }
 
     /// The container's log as `GET /containers/{id}/logs` reads it; also answers whether it has a TTY.
-    pub fn logs(&self, id_or_name: &str, query: LogQuery) -> Result<(LogStream, bool), Error> {
+    pub(crate) fn logs(
+        &self,
+        id_or_name: &str,
+        query: LogQuery,
+    ) -> Result<(LogStream, bool), Error> {
         let (record, handle) = self.lookup(id_or_name)?;
         if record.log_path.is_empty() {
             return Err(Error::new(
@@ -319,7 +323,7 @@ impl Runtime {
     }
 
     /// Attaches to the container's output.
-    pub fn attach(&self, id_or_name: &str) -> Result<Attached, Error> {
+    pub(crate) fn attach(&self, id_or_name: &str) -> Result<Attached, Error> {
         let (record, handle) = self.lookup(id_or_name)?;
         let output = handle.attach.subscribe();
         self.emit(&record, "attach", &[]);
@@ -332,7 +336,7 @@ impl Runtime {
 
     /// Writes an attached client's input to the container's stdin, waiting for the container to start;
     /// `None` ends the input (closing stdin when `close` is set). Errors end the copy.
-    pub async fn write_stdin(
+    pub(crate) async fn write_stdin(
         &self,
         id: &str,
         data: Option<Bytes>,
@@ -366,7 +370,7 @@ impl Runtime {
     }
 
     /// `POST /containers/{id}/rename`.
-    pub fn rename(&self, id_or_name: &str, new_name: &str) -> Result<(), Error> {
+    pub(crate) fn rename(&self, id_or_name: &str, new_name: &str) -> Result<(), Error> {
         if new_name.is_empty() {
             return Err(Error::invalid("Neither old nor new names may be empty"));
         }

@@ -17,7 +17,7 @@ const KILL_WAIT: Duration = Duration::from_secs(30);
 
 /// What a prune removed.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct PruneReport {
+pub(crate) struct PruneReport {
     /// The IDs of the removed containers.
     pub deleted: Vec<String>,
     /// The bytes their writable layers held.
@@ -26,7 +26,7 @@ pub struct PruneReport {
 
 impl Runtime {
     /// Removes a container; a running one only with `force` (it is killed first).
-    pub async fn remove(&self, id_or_name: &str, force: bool) -> Result<(), Error> {
+    pub(crate) async fn remove(&self, id_or_name: &str, force: bool) -> Result<(), Error> {
         let (record, handle) = self.lookup(id_or_name)?;
         let _op = handle.op.lock().await;
         let record = self.store().get(&record.id)?;
@@ -107,7 +107,7 @@ impl Runtime {
     /// The bytes a container changed (`SizeRw`): for an overlay, the files of its writable layer as
     /// dockerd counts them (so the mount points runc makes there are not a change); otherwise what the
     /// snapshotter reports.
-    pub async fn size_rw(&self, id: &str) -> i64 {
+    pub(crate) async fn size_rw(&self, id: &str) -> i64 {
         let cd = &self.inner.cd;
         let upper = cd
             .snapshot_mounts(self.inner.snapshotter, id)
@@ -127,7 +127,11 @@ impl Runtime {
 
     /// `SizeRw` and `SizeRootFs` (the image's size plus `SizeRw`) of `record`; `images` keeps the image
     /// sizes already looked up, so that a listing of many containers of one image resolves it once.
-    pub async fn sizes(&self, record: &ContainerRecord, images: &mut ImageSizes) -> (i64, i64) {
+    pub(crate) async fn sizes(
+        &self,
+        record: &ContainerRecord,
+        images: &mut ImageSizes,
+    ) -> (i64, i64) {
         let rw = self.size_rw(&record.id).await;
         let image = match images.0.get(&record.image_id) {
             Some(&size) => size,
@@ -144,7 +148,7 @@ impl Runtime {
     }
 
     /// `POST /containers/prune`: every stopped container that `keep` does not keep.
-    pub async fn prune(
+    pub(crate) async fn prune(
         &self,
         keep: impl Fn(&ContainerRecord) -> bool,
     ) -> Result<PruneReport, Error> {
@@ -176,4 +180,4 @@ impl Runtime {
 
 /// Image sizes by image ID, looked up once per request that reports container sizes.
 #[derive(Debug, Default)]
-pub struct ImageSizes(HashMap<String, i64>);
+pub(crate) struct ImageSizes(HashMap<String, i64>);

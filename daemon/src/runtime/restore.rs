@@ -29,7 +29,7 @@ impl Runtime {
     /// Brings every record in line with containerd: running tasks are re-attached (`--live-restore`) or
     /// stopped, exited ones reaped with their exit codes, unfinished removals finished; then containers
     /// whose restart policy says so are started.
-    pub async fn restore(&self) {
+    pub(crate) async fn restore(&self) {
         // Execs do not outlive the daemon that started them: their FIFOs are leftovers.
         self.remove_exec_dirs();
         let records = self.store().list();
@@ -140,7 +140,7 @@ impl Runtime {
 
     /// At shutdown: without `--live-restore`, stops every running container (its stop signal, then
     /// SIGKILL after its timeout, all at once); with it, leaves them running.
-    pub async fn shutdown(&self) {
+    pub(crate) async fn shutdown(&self) {
         self.inner.shutting_down.store(true, Ordering::Relaxed);
         if self.inner.live_restore {
             tracing::info!("live-restore: leaving containers running");

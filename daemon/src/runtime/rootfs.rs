@@ -46,13 +46,13 @@ fn overlay_option<'a>(mounts: &'a [Mount], name: &str) -> Option<&'a str> {
 }
 
 /// The writable (upper) directory of an overlay among `mounts`.
-pub fn upper_dir(mounts: &[Mount]) -> Option<PathBuf> {
+pub(super) fn upper_dir(mounts: &[Mount]) -> Option<PathBuf> {
     overlay_option(mounts, "upperdir=").map(PathBuf::from)
 }
 
 /// `GraphDriver.Data` of an overlay among `mounts`, as dockerd's overlay2 names its directories:
 /// `LowerDir` (colon-separated, top first), `UpperDir` and `WorkDir`; empty for other snapshotters.
-pub fn overlay_data(mounts: &[Mount]) -> HashMap<String, String> {
+pub(super) fn overlay_data(mounts: &[Mount]) -> HashMap<String, String> {
     [
         ("lowerdir=", "LowerDir"),
         ("upperdir=", "UpperDir"),
@@ -66,7 +66,7 @@ pub fn overlay_data(mounts: &[Mount]) -> HashMap<String, String> {
 /// The bytes of what `dir` (a writable layer) holds, as dockerd's `ChangesSize` counts them: the
 /// apparent sizes of everything but directories, a file with several hard links once. Unreadable parts
 /// count nothing.
-pub fn changes_size(dir: &Path) -> u64 {
+pub(super) fn changes_size(dir: &Path) -> u64 {
     let mut total = 0;
     let mut linked = HashSet::new();
     let mut pending = vec![dir.to_path_buf()];
@@ -90,7 +90,7 @@ pub fn changes_size(dir: &Path) -> u64 {
 
 /// The text of `relative` (e.g. `etc/passwd`) in the rootfs `mounts` make, or empty when it is missing,
 /// deleted in an upper layer, not a regular file, or too large.
-pub fn read_text(mounts: &[Mount], relative: &str) -> String {
+pub(super) fn read_text(mounts: &[Mount], relative: &str) -> String {
     for dir in layer_dirs(mounts) {
         let path = dir.join(relative);
         let Ok(meta) = std::fs::symlink_metadata(&path) else {

@@ -45,16 +45,16 @@ const SIGRTMAX: u32 = 64;
 
 /// A signal's number, 1 to 64: what a name or number parsed to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Signal(u32);
+pub(crate) struct Signal(u32);
 
 impl Signal {
     /// SIGKILL.
-    pub const KILL: Self = Self(9);
+    pub(crate) const KILL: Self = Self(9);
     /// SIGTERM, the default stop signal.
-    pub const TERM: Self = Self(15);
+    pub(crate) const TERM: Self = Self(15);
 
     /// The number the kernel knows it by.
-    pub fn number(self) -> u32 {
+    pub(crate) fn number(self) -> u32 {
         self.0
     }
 }
@@ -66,7 +66,7 @@ impl std::fmt::Display for Signal {
 }
 
 /// Parses a signal; an invalid parameter with dockerd's wording when it is not one.
-pub fn parse(s: &str) -> Result<Signal, Error> {
+pub(crate) fn parse(s: &str) -> Result<Signal, Error> {
     if let Ok(n) = s.parse::<u32>() {
         if n == 0 || n > SIGRTMAX {
             return Err(Error::invalid(format!("Invalid signal: {s}")));

@@ -50,7 +50,7 @@ fn start_failure(message: &str) -> (i64, ErrorKind) {
 
 impl Runtime {
     /// `POST /containers/{id}/start`: false when it was running already (dockerd's 304).
-    pub async fn start(&self, id_or_name: &str) -> Result<bool, Error> {
+    pub(crate) async fn start(&self, id_or_name: &str) -> Result<bool, Error> {
         let (record, handle) = self.lookup(id_or_name)?;
         let _op = handle.op.lock().await;
         let record = self.store().get(&record.id)?;

@@ -10,7 +10,7 @@ use crate::error::Error;
 /// The answer: `ps`'s column titles and the container's rows.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct Top {
+pub(crate) struct Top {
     pub titles: Vec<String>,
     /// One row per process, split into the columns.
     pub processes: Vec<Vec<String>>,
@@ -18,7 +18,7 @@ pub struct Top {
 
 /// Keeps the rows of `ps`'s `output` whose PID is in `pids`; the last column (the command) keeps its
 /// spaces.
-pub fn filter_ps(output: &str, pids: &[u32]) -> Result<Top, Error> {
+pub(super) fn filter_ps(output: &str, pids: &[u32]) -> Result<Top, Error> {
     let mut lines = output.lines().filter(|l| !l.trim().is_empty());
     let titles: Vec<String> = lines
         .next()
@@ -51,7 +51,7 @@ pub fn filter_ps(output: &str, pids: &[u32]) -> Result<Top, Error> {
 
 impl Runtime {
     /// The container's processes as `ps <ps_args>` (default `-ef`) shows them.
-    pub async fn top(&self, id_or_name: &str, ps_args: &str) -> Result<Top, Error> {
+    pub(crate) async fn top(&self, id_or_name: &str, ps_args: &str) -> Result<Top, Error> {
         let record = self.store().get(id_or_name)?;
         if !record.state.running || record.state.restarting {
             return Err(super::control::not_running(&record.id));

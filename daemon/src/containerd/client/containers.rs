@@ -2,7 +2,7 @@
 
 use containerd_client::services::v1::{
     containers_client::ContainersClient, Container, CreateContainerRequest, DeleteContainerRequest,
-    GetContainerRequest, ListContainersRequest,
+    GetContainerRequest,
 };
 use containerd_client::tonic::Status;
 
@@ -11,7 +11,7 @@ use crate::containerd::ContainerdError;
 
 impl Containerd {
     /// Creates a container record.
-    pub async fn container_create(&self, container: Container) -> Result<Container> {
+    pub(crate) async fn container_create(&self, container: Container) -> Result<Container> {
         ContainersClient::new(self.channel.clone())
             .create(self.unary(CreateContainerRequest {
                 container: Some(container),
@@ -24,7 +24,7 @@ impl Containerd {
     }
 
     /// One container record.
-    pub async fn container_get(&self, id: &str) -> Result<Container> {
+    pub(crate) async fn container_get(&self, id: &str) -> Result<Container> {
         ContainersClient::new(self.channel.clone())
             .get(self.unary(GetContainerRequest { id: id.to_owned() }))
             .await
@@ -34,18 +34,8 @@ impl Containerd {
             .ok_or_else(|| ContainerdError::rpc("container get", Status::not_found(id)))
     }
 
-    /// Every container record matching `filters`.
-    pub async fn container_list(&self, filters: Vec<String>) -> Result<Vec<Container>> {
-        Ok(ContainersClient::new(self.channel.clone())
-            .list(self.unary(ListContainersRequest { filters }))
-            .await
-            .map_err(rpc("container list"))?
-            .into_inner()
-            .containers)
-    }
-
     /// Deletes a container record.
-    pub async fn container_delete(&self, id: &str) -> Result<()> {
+    pub(crate) async fn container_delete(&self, id: &str) -> Result<()> {
         ContainersClient::new(self.channel.clone())
             .delete(self.unary(DeleteContainerRequest { id: id.to_owned() }))
             .await

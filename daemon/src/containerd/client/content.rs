@@ -6,9 +6,11 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+#[cfg(test)]
+use containerd_client::services::v1::ListContentRequest;
 use containerd_client::services::v1::{
-    content_client::ContentClient, DeleteContentRequest, Info as ContentInfo, InfoRequest,
-    ListContentRequest, ReadContentRequest, WriteContentRequest,
+    content_client::ContentClient, Info as ContentInfo, InfoRequest, ReadContentRequest,
+    WriteContentRequest,
 };
 use containerd_client::tonic::Status;
 use futures_util::StreamExt;
@@ -28,7 +30,7 @@ const WRITE_ACTION_COMMIT: i32 = 2;
 impl Containerd {
     /// Writes a blob of `size` bytes that must hash to `digest`, with `labels`. A blob that exists already
     /// is fine (its labels are left as they are, and it is added to the lease).
-    pub async fn write_blob<R>(
+    pub(crate) async fn write_blob<R>(
         &self,
         digest: &str,
         size: u64,
@@ -96,7 +98,7 @@ impl Containerd {
     }
 
     /// Writes a small blob held in memory.
-    pub async fn write_bytes(
+    pub(crate) async fn write_bytes(
         &self,
         digest: &str,
         bytes: Vec<u8>,
@@ -108,7 +110,7 @@ impl Containerd {
     }
 
     /// Reads a whole blob, refusing one larger than `max` bytes.
-    pub async fn read_blob(&self, digest: &str, max: u64) -> Result<Vec<u8>> {
+    pub(crate) async fn read_blob(&self, digest: &str, max: u64) -> Result<Vec<u8>> {
         let too_large = || {
             ContainerdError::rpc(
                 "content read",
@@ -131,7 +133,7 @@ impl Containerd {
     }
 
     /// Streams a blob in chunks of at most 1 MiB, for exporting.
-    pub async fn read_blob_stream(
+    pub(crate) async fn read_blob_stream(
         &self,
         digest: &str,
     ) -> Result<impl futures_util::Stream<Item = Result<bytes::Bytes>>> {
@@ -151,7 +153,7 @@ impl Containerd {
     }
 
     /// A blob's size and labels.
-    pub async fn content_info(&self, digest: &str) -> Result<ContentInfo> {
+    pub(crate) async fn content_info(&self, digest: &str) -> Result<ContentInfo> {
         ContentClient::new(self.channel.clone())
             .info(self.unary(InfoRequest {
                 digest: digest.to_owned(),
@@ -163,19 +165,9 @@ impl Containerd {
             .ok_or_else(|| ContainerdError::rpc("content info", Status::not_found(digest)))
     }
 
-    /// Deletes a blob.
-    pub async fn content_delete(&self, digest: &str) -> Result<()> {
-        ContentClient::new(self.channel.clone())
-            .delete(self.unary(DeleteContentRequest {
-                digest: digest.to_owned(),
-            }))
-            .await
-            .map_err(rpc("content delete"))?;
-        Ok(())
-    }
-
     /// Every blob matching `filters` (containerd's filter syntax; empty for all).
-    pub async fn content_list(&self, filters: Vec<String>) -> Result<Vec<ContentInfo>> {
+    #[cfg(test)]
+    pub(crate) async fn content_list(&self, filters: Vec<String>) -> Result<Vec<ContentInfo>> {
         let mut stream = ContentClient::new(self.channel.clone())
             .list(self.unary(ListContentRequest { filters }))
             .await

@@ -11,7 +11,11 @@ use crate::containerd::ContainerdError;
 
 impl Containerd {
     /// Applies the layer blob `diff` onto `mounts`; answers the applied (uncompressed) descriptor.
-    pub async fn diff_apply(&self, diff: Descriptor, mounts: Vec<Mount>) -> Result<Descriptor> {
+    pub(crate) async fn diff_apply(
+        &self,
+        diff: Descriptor,
+        mounts: Vec<Mount>,
+    ) -> Result<Descriptor> {
         let mut request = self.req(ApplyRequest {
             diff: Some(diff),
             mounts,

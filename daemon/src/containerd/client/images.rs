@@ -11,7 +11,7 @@ use crate::containerd::ContainerdError;
 
 impl Containerd {
     /// Creates an image record.
-    pub async fn image_create(&self, image: Image) -> Result<Image> {
+    pub(crate) async fn image_create(&self, image: Image) -> Result<Image> {
         ImagesClient::new(self.channel.clone())
             .create(self.unary(CreateImageRequest {
                 image: Some(image),
@@ -25,7 +25,7 @@ impl Containerd {
     }
 
     /// Replaces an image record's target and labels.
-    pub async fn image_update(&self, image: Image) -> Result<Image> {
+    pub(crate) async fn image_update(&self, image: Image) -> Result<Image> {
         ImagesClient::new(self.channel.clone())
             .update(self.unary(UpdateImageRequest {
                 image: Some(image),
@@ -39,7 +39,7 @@ impl Containerd {
     }
 
     /// One image record by its name.
-    pub async fn image_get(&self, name: &str) -> Result<Image> {
+    pub(crate) async fn image_get(&self, name: &str) -> Result<Image> {
         ImagesClient::new(self.channel.clone())
             .get(self.unary(GetImageRequest {
                 name: name.to_owned(),
@@ -52,7 +52,7 @@ impl Containerd {
     }
 
     /// Every image record matching `filters`.
-    pub async fn image_list(&self, filters: Vec<String>) -> Result<Vec<Image>> {
+    pub(crate) async fn image_list(&self, filters: Vec<String>) -> Result<Vec<Image>> {
         Ok(ImagesClient::new(self.channel.clone())
             .list(self.unary(ListImagesRequest { filters }))
             .await
@@ -62,7 +62,7 @@ impl Containerd {
     }
 
     /// Deletes an image record; `sync` waits for the garbage collection it triggers.
-    pub async fn image_delete(&self, name: &str, sync: bool) -> Result<()> {
+    pub(crate) async fn image_delete(&self, name: &str, sync: bool) -> Result<()> {
         ImagesClient::new(self.channel.clone())
             .delete(self.unary(DeleteImageRequest {
                 name: name.to_owned(),

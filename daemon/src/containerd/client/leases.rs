@@ -15,7 +15,7 @@ use crate::containerd::ContainerdError;
 
 impl Containerd {
     /// Creates a lease that containerd drops by itself after `expire` (so a crash leaves nothing forever).
-    pub async fn lease_create(&self, id: &str, expire: Duration) -> Result<String> {
+    pub(crate) async fn lease_create(&self, id: &str, expire: Duration) -> Result<String> {
         let deadline = std::time::SystemTime::now() + expire;
         let labels = HashMap::from([(
             "containerd.io/gc.expire".to_owned(),
@@ -39,7 +39,7 @@ impl Containerd {
     }
 
     /// Deletes a lease; `sync` waits for the garbage collection that frees what only it held.
-    pub async fn lease_delete(&self, id: &str, sync: bool) -> Result<()> {
+    pub(crate) async fn lease_delete(&self, id: &str, sync: bool) -> Result<()> {
         LeasesClient::new(self.channel.clone())
             .delete(self.unary(LeaseDeleteRequest {
                 id: id.to_owned(),
@@ -51,7 +51,7 @@ impl Containerd {
     }
 
     /// Adds a resource (`content`, `snapshots/<snapshotter>`...) to this client's lease; nothing without one.
-    pub async fn lease_add_resource(&self, id: &str, kind: &str) -> Result<()> {
+    pub(crate) async fn lease_add_resource(&self, id: &str, kind: &str) -> Result<()> {
         let Some(lease) = &self.lease else {
             return Ok(());
         };

@@ -32,7 +32,7 @@ use super::error::{valid_namespace, ContainerdError};
 
 /// A connection to containerd in one namespace, cheap to clone.
 #[derive(Clone, Debug)]
-pub struct Containerd {
+pub(crate) struct Containerd {
     channel: Channel,
     namespace: AsciiMetadataValue,
     lease: Option<AsciiMetadataValue>,
@@ -50,7 +50,7 @@ fn rpc(op: &'static str) -> impl FnOnce(Status) -> ContainerdError {
 
 impl Containerd {
     /// A client for the containerd at `socket`, in `namespace`; nothing is connected until the first call.
-    pub fn new(socket: &Path, namespace: &str) -> Result<Self> {
+    pub(crate) fn new(socket: &Path, namespace: &str) -> Result<Self> {
         if !valid_namespace(namespace) {
             return Err(ContainerdError::Namespace(namespace.to_owned()));
         }
@@ -77,12 +77,12 @@ impl Containerd {
     }
 
     /// The socket this client talks to.
-    pub fn socket(&self) -> &Path {
+    pub(crate) fn socket(&self) -> &Path {
         &self.socket
     }
 
     /// The same connection with every call made under lease `id`.
-    pub fn with_lease(&self, id: &str) -> Result<Self> {
+    pub(crate) fn with_lease(&self, id: &str) -> Result<Self> {
         let lease = id
             .parse()
             .map_err(|_| ContainerdError::rpc("lease", Status::invalid_argument("lease id")))?;
@@ -109,7 +109,7 @@ impl Containerd {
     }
 
     /// containerd's version and revision.
-    pub async fn version(&self) -> Result<(String, String)> {
+    pub(crate) async fn version(&self) -> Result<(String, String)> {
         let r = VersionClient::new(self.channel.clone())
             .version(self.unary(()))
             .await
@@ -119,7 +119,7 @@ impl Containerd {
     }
 
     /// Whether snapshotter `name` is loaded and initialised.
-    pub async fn snapshotter_available(&self, name: &str) -> Result<bool> {
+    pub(crate) async fn snapshotter_available(&self, name: &str) -> Result<bool> {
         let r = IntrospectionClient::new(self.channel.clone())
             .plugins(self.unary(PluginsRequest {
                 filters: vec![format!("type==io.containerd.snapshotter.v1,id=={name}")],
@@ -132,7 +132,7 @@ impl Containerd {
 }
 
 /// A descriptor without annotations.
-pub fn descriptor(media_type: &str, digest: &str, size: i64) -> Descriptor {
+pub(crate) fn descriptor(media_type: &str, digest: &str, size: i64) -> Descriptor {
     Descriptor {
         media_type: media_type.to_owned(),
         digest: digest.to_owned(),

@@ -4,10 +4,11 @@ use std::collections::HashMap;
 
 use containerd_client::services::v1::snapshots::snapshots_client::SnapshotsClient;
 use containerd_client::services::v1::snapshots::{
-    CommitSnapshotRequest, Info as SnapshotInfo, ListSnapshotsRequest, MountsRequest,
-    PrepareSnapshotRequest, RemoveSnapshotRequest, StatSnapshotRequest, UsageRequest,
-    ViewSnapshotRequest,
+    CommitSnapshotRequest, Info as SnapshotInfo, MountsRequest, PrepareSnapshotRequest,
+    RemoveSnapshotRequest, StatSnapshotRequest, UsageRequest,
 };
+#[cfg(test)]
+use containerd_client::services::v1::snapshots::{ListSnapshotsRequest, ViewSnapshotRequest};
 use containerd_client::tonic::transport::Channel;
 use containerd_client::tonic::Status;
 use containerd_client::types::Mount;
@@ -21,7 +22,7 @@ impl Containerd {
     }
 
     /// Prepares an active snapshot `key` on `parent` (empty for none); answers its mounts.
-    pub async fn snapshot_prepare(
+    pub(crate) async fn snapshot_prepare(
         &self,
         snapshotter: &str,
         key: &str,
@@ -43,7 +44,8 @@ impl Containerd {
     }
 
     /// A read-only view `key` of `parent`; answers its mounts.
-    pub async fn snapshot_view(
+    #[cfg(test)]
+    pub(crate) async fn snapshot_view(
         &self,
         snapshotter: &str,
         key: &str,
@@ -64,7 +66,7 @@ impl Containerd {
     }
 
     /// Commits active snapshot `key` as `name`.
-    pub async fn snapshot_commit(
+    pub(crate) async fn snapshot_commit(
         &self,
         snapshotter: &str,
         name: &str,
@@ -84,7 +86,7 @@ impl Containerd {
     }
 
     /// The mounts of snapshot `key`.
-    pub async fn snapshot_mounts(&self, snapshotter: &str, key: &str) -> Result<Vec<Mount>> {
+    pub(crate) async fn snapshot_mounts(&self, snapshotter: &str, key: &str) -> Result<Vec<Mount>> {
         Ok(self
             .snapshots()
             .mounts(self.unary(MountsRequest {
@@ -98,7 +100,7 @@ impl Containerd {
     }
 
     /// Removes snapshot `key`.
-    pub async fn snapshot_remove(&self, snapshotter: &str, key: &str) -> Result<()> {
+    pub(crate) async fn snapshot_remove(&self, snapshotter: &str, key: &str) -> Result<()> {
         self.snapshots()
             .remove(self.unary(RemoveSnapshotRequest {
                 snapshotter: snapshotter.to_owned(),
@@ -110,7 +112,7 @@ impl Containerd {
     }
 
     /// Snapshot `key`'s record.
-    pub async fn snapshot_stat(&self, snapshotter: &str, key: &str) -> Result<SnapshotInfo> {
+    pub(crate) async fn snapshot_stat(&self, snapshotter: &str, key: &str) -> Result<SnapshotInfo> {
         self.snapshots()
             .stat(self.unary(StatSnapshotRequest {
                 snapshotter: snapshotter.to_owned(),
@@ -124,7 +126,7 @@ impl Containerd {
     }
 
     /// The bytes snapshot `key` uses on disk.
-    pub async fn snapshot_usage(&self, snapshotter: &str, key: &str) -> Result<i64> {
+    pub(crate) async fn snapshot_usage(&self, snapshotter: &str, key: &str) -> Result<i64> {
         Ok(self
             .snapshots()
             .usage(self.unary(UsageRequest {
@@ -138,7 +140,8 @@ impl Containerd {
     }
 
     /// Every snapshot matching `filters`.
-    pub async fn snapshot_list(
+    #[cfg(test)]
+    pub(crate) async fn snapshot_list(
         &self,
         snapshotter: &str,
         filters: Vec<String>,

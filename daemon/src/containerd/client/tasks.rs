@@ -20,7 +20,7 @@ impl Containerd {
     }
 
     /// Creates a container's task; answers its pid.
-    pub async fn task_create(&self, request: CreateTaskRequest) -> Result<u32> {
+    pub(crate) async fn task_create(&self, request: CreateTaskRequest) -> Result<u32> {
         Ok(self
             .tasks()
             .create(self.unary(request))
@@ -31,7 +31,7 @@ impl Containerd {
     }
 
     /// Starts a task (or, with `exec_id`, an exec process); answers its pid.
-    pub async fn task_start(&self, container_id: &str, exec_id: &str) -> Result<u32> {
+    pub(crate) async fn task_start(&self, container_id: &str, exec_id: &str) -> Result<u32> {
         Ok(self
             .tasks()
             .start(self.unary(StartRequest {
@@ -45,7 +45,7 @@ impl Containerd {
     }
 
     /// Signals a task's process (`all`: every process in it).
-    pub async fn task_kill(&self, container_id: &str, signal: u32, all: bool) -> Result<()> {
+    pub(crate) async fn task_kill(&self, container_id: &str, signal: u32, all: bool) -> Result<()> {
         self.tasks()
             .kill(self.unary(KillRequest {
                 container_id: container_id.to_owned(),
@@ -59,7 +59,7 @@ impl Containerd {
     }
 
     /// Waits, without a deadline, until a task exits; answers its exit status.
-    pub async fn task_wait(&self, container_id: &str) -> Result<u32> {
+    pub(crate) async fn task_wait(&self, container_id: &str) -> Result<u32> {
         Ok(self
             .tasks()
             .wait(self.req(WaitRequest {
@@ -73,7 +73,7 @@ impl Containerd {
     }
 
     /// Deletes an exited task; answers its exit status.
-    pub async fn task_delete(&self, container_id: &str) -> Result<u32> {
+    pub(crate) async fn task_delete(&self, container_id: &str) -> Result<u32> {
         Ok(self
             .tasks()
             .delete(self.unary(DeleteTaskRequest {
@@ -86,12 +86,16 @@ impl Containerd {
     }
 
     /// Closes a task's stdin (the shim keeps the FIFO open, so closing our end alone is not an EOF).
-    pub async fn task_close_stdin(&self, container_id: &str) -> Result<()> {
+    pub(crate) async fn task_close_stdin(&self, container_id: &str) -> Result<()> {
         self.process_close_stdin(container_id, "").await
     }
 
     /// Closes the stdin of a task's process: its init with an empty `exec_id`, else that exec process.
-    pub async fn process_close_stdin(&self, container_id: &str, exec_id: &str) -> Result<()> {
+    pub(crate) async fn process_close_stdin(
+        &self,
+        container_id: &str,
+        exec_id: &str,
+    ) -> Result<()> {
         self.tasks()
             .close_io(self.unary(CloseIoRequest {
                 container_id: container_id.to_owned(),
@@ -104,7 +108,7 @@ impl Containerd {
     }
 
     /// Adds an exec process to a running task (started with [`Self::task_start`] and its `exec_id`).
-    pub async fn process_exec(&self, request: ExecProcessRequest) -> Result<()> {
+    pub(crate) async fn process_exec(&self, request: ExecProcessRequest) -> Result<()> {
         self.tasks()
             .exec(self.unary(request))
             .await
@@ -113,7 +117,7 @@ impl Containerd {
     }
 
     /// Waits, without a deadline, until a task's exec process exits; answers its exit status.
-    pub async fn process_wait(&self, container_id: &str, exec_id: &str) -> Result<u32> {
+    pub(crate) async fn process_wait(&self, container_id: &str, exec_id: &str) -> Result<u32> {
         Ok(self
             .tasks()
             .wait(self.req(WaitRequest {
@@ -127,7 +131,7 @@ impl Containerd {
     }
 
     /// Deletes an exited exec process.
-    pub async fn process_delete(&self, container_id: &str, exec_id: &str) -> Result<()> {
+    pub(crate) async fn process_delete(&self, container_id: &str, exec_id: &str) -> Result<()> {
         self.tasks()
             .delete_process(self.unary(DeleteProcessRequest {
                 container_id: container_id.to_owned(),
@@ -139,7 +143,7 @@ impl Containerd {
     }
 
     /// Resizes the terminal of a task's process (its init with an empty `exec_id`).
-    pub async fn process_resize(
+    pub(crate) async fn process_resize(
         &self,
         container_id: &str,
         exec_id: &str,
@@ -159,7 +163,7 @@ impl Containerd {
     }
 
     /// Freezes a task.
-    pub async fn task_pause(&self, container_id: &str) -> Result<()> {
+    pub(crate) async fn task_pause(&self, container_id: &str) -> Result<()> {
         self.tasks()
             .pause(self.unary(PauseTaskRequest {
                 container_id: container_id.to_owned(),
@@ -170,7 +174,7 @@ impl Containerd {
     }
 
     /// Thaws a task.
-    pub async fn task_resume(&self, container_id: &str) -> Result<()> {
+    pub(crate) async fn task_resume(&self, container_id: &str) -> Result<()> {
         self.tasks()
             .resume(self.unary(ResumeTaskRequest {
                 container_id: container_id.to_owned(),
@@ -181,7 +185,7 @@ impl Containerd {
     }
 
     /// The processes in a task.
-    pub async fn task_pids(&self, container_id: &str) -> Result<Vec<ProcessInfo>> {
+    pub(crate) async fn task_pids(&self, container_id: &str) -> Result<Vec<ProcessInfo>> {
         Ok(self
             .tasks()
             .list_pids(self.unary(ListPidsRequest {
@@ -194,7 +198,7 @@ impl Containerd {
     }
 
     /// A task's state (status, pid, exit status).
-    pub async fn task_state(&self, container_id: &str) -> Result<Process> {
+    pub(crate) async fn task_state(&self, container_id: &str) -> Result<Process> {
         self.tasks()
             .get(self.unary(TaskGetRequest {
                 container_id: container_id.to_owned(),

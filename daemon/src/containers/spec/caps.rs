@@ -6,7 +6,7 @@ use oci_spec::runtime::{Capabilities, Capability, LinuxCapabilities};
 use crate::error::Error;
 
 /// Docker's default capabilities (moby `oci/caps/defaults.go`), in its order.
-pub const DEFAULT_CAPS: [&str; 14] = [
+pub(crate) const DEFAULT_CAPS: [&str; 14] = [
     "CAP_CHOWN",
     "CAP_DAC_OVERRIDE",
     "CAP_FSETID",
@@ -24,7 +24,7 @@ pub const DEFAULT_CAPS: [&str; 14] = [
 ];
 
 /// Every capability Linux defines (0 to 40), the set `ALL` and `--privileged` stand for.
-pub const ALL_CAPS: [&str; 41] = [
+pub(crate) const ALL_CAPS: [&str; 41] = [
     "CAP_CHOWN",
     "CAP_DAC_OVERRIDE",
     "CAP_DAC_READ_SEARCH",
@@ -83,7 +83,7 @@ fn in_bounding_set(mask: u64) -> Vec<&'static str> {
 /// Every capability the daemon itself may grant (its bounding set): what `--privileged` gives, as moby
 /// gives the capabilities the host has. Where the daemon runs without some (a confined host), asking
 /// runc for them would fail every privileged start.
-pub fn host_capabilities() -> &'static [&'static str] {
+pub(crate) fn host_capabilities() -> &'static [&'static str] {
     static CAPS: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
     CAPS.get_or_init(|| {
         std::fs::read_to_string("/proc/self/status")
@@ -122,7 +122,7 @@ fn normalize(names: &[String]) -> Result<Vec<String>, Error> {
 }
 
 /// The capability names a container gets, in Docker's order.
-pub fn tweak_capabilities(
+pub(crate) fn tweak_capabilities(
     adds: &[String],
     drops: &[String],
     privileged: bool,
@@ -156,7 +156,7 @@ pub fn tweak_capabilities(
 
 /// A process's capabilities as Docker sets them: `names` bounding, effective and permitted; the
 /// inheritable and ambient sets empty (Docker 20.10.14 and later).
-pub fn process_capabilities(names: &[String]) -> LinuxCapabilities {
+pub(crate) fn process_capabilities(names: &[String]) -> LinuxCapabilities {
     let set = to_oci(names);
     let mut capabilities = LinuxCapabilities::default();
     capabilities.set_bounding(Some(set.clone()));
@@ -168,7 +168,7 @@ pub fn process_capabilities(names: &[String]) -> LinuxCapabilities {
 }
 
 /// Names to the OCI set; names oci-spec does not know (none of [`ALL_CAPS`]) are skipped.
-pub fn to_oci(names: &[String]) -> Capabilities {
+pub(crate) fn to_oci(names: &[String]) -> Capabilities {
     names
         .iter()
         .filter_map(|n| {

@@ -12,7 +12,7 @@ use wharf_client_core::models::{HostConfig, HostConfigCgroupnsModeEnum};
 use crate::error::Error;
 
 /// Docker's masked paths (moby `oci/defaults.go`).
-pub const MASKED_PATHS: [&str; 11] = [
+pub(crate) const MASKED_PATHS: [&str; 11] = [
     "/proc/asound",
     "/proc/acpi",
     "/proc/kcore",
@@ -27,7 +27,7 @@ pub const MASKED_PATHS: [&str; 11] = [
 ];
 
 /// Docker's read-only paths (moby `oci/defaults.go`).
-pub const READONLY_PATHS: [&str; 5] = [
+pub(crate) const READONLY_PATHS: [&str; 5] = [
     "/proc/bus",
     "/proc/fs",
     "/proc/irq",
@@ -36,11 +36,11 @@ pub const READONLY_PATHS: [&str; 5] = [
 ];
 
 /// CFS period for `NanoCpus`, as moby uses.
-pub const CPU_PERIOD: u64 = 100_000;
+pub(crate) const CPU_PERIOD: u64 = 100_000;
 
 /// How the container's network is set up.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum NetworkMode {
+pub(crate) enum NetworkMode {
     /// A new network namespace (`bridge`, `default`, `none`; loopback only for now).
     Private,
     /// The host's network namespace.
@@ -48,7 +48,7 @@ pub enum NetworkMode {
 }
 
 /// Parses `HostConfig.NetworkMode`.
-pub fn network_mode(hc: &HostConfig) -> Result<NetworkMode, Error> {
+pub(crate) fn network_mode(hc: &HostConfig) -> Result<NetworkMode, Error> {
     match hc.network_mode.as_deref().unwrap_or("") {
         "" | "default" | "bridge" | "none" => Ok(NetworkMode::Private),
         "host" => Ok(NetworkMode::Host),
@@ -76,7 +76,7 @@ fn shares_host(kind: &str, mode: Option<&str>) -> Result<bool, Error> {
 
 /// The namespaces to create, in moby's order (mount, network, uts, pid, ipc), leaving out those shared
 /// with the host.
-pub fn namespaces(hc: &HostConfig) -> Result<Vec<LinuxNamespace>, Error> {
+pub(crate) fn namespaces(hc: &HostConfig) -> Result<Vec<LinuxNamespace>, Error> {
     let host_net = network_mode(hc)? == NetworkMode::Host;
     let host_uts = shares_host("UTS", hc.uts_mode.as_deref())?;
     let host_pid = shares_host("PID", hc.pid_mode.as_deref())?;
@@ -105,7 +105,7 @@ pub fn namespaces(hc: &HostConfig) -> Result<Vec<LinuxNamespace>, Error> {
 }
 
 /// Whether the UTS namespace is the host's (then the spec sets no hostname).
-pub fn host_uts(hc: &HostConfig) -> bool {
+pub(crate) fn host_uts(hc: &HostConfig) -> bool {
     hc.uts_mode.as_deref() == Some("host")
 }
 
@@ -128,7 +128,7 @@ fn device_rule(
 /// The device cgroup rules: deny all, then Docker's default character devices (null, zero, full, random,
 /// urandom, tty, console; not tun) and `mknod` of any device (`c *:* m`, `b *:* m`, as runc allows); every
 /// device when privileged.
-pub fn device_rules(privileged: bool) -> Vec<LinuxDeviceCgroup> {
+pub(crate) fn device_rules(privileged: bool) -> Vec<LinuxDeviceCgroup> {
     use LinuxDeviceType::{B, C};
     let mut rules = vec![device_rule(false, None, None, None, "rwm")];
     if privileged {
@@ -145,7 +145,7 @@ pub fn device_rules(privileged: bool) -> Vec<LinuxDeviceCgroup> {
 }
 
 /// Memory, CPU and PIDs limits, as moby's `getMemoryResources`, `getCPUResources` and `getPidsLimit`.
-pub fn resources(hc: &HostConfig, privileged: bool) -> Result<LinuxResources, Error> {
+pub(crate) fn resources(hc: &HostConfig, privileged: bool) -> Result<LinuxResources, Error> {
     let mut r = LinuxResources::default();
     r.set_devices(Some(device_rules(privileged)));
 
@@ -216,7 +216,7 @@ pub fn resources(hc: &HostConfig, privileged: bool) -> Result<LinuxResources, Er
 
 /// Checks resource settings at create time with dockerd's wording, and fills `MemorySwap` as dockerd does
 /// (twice `Memory` when unset).
-pub fn validate_resources(hc: &mut HostConfig) -> Result<(), Error> {
+pub(crate) fn validate_resources(hc: &mut HostConfig) -> Result<(), Error> {
     let memory = hc.memory.unwrap_or(0);
     let swap = hc.memory_swap.unwrap_or(0);
     if memory > 0 && memory < 6 * 1024 * 1024 {
@@ -285,7 +285,7 @@ fn network_defaults(kernel: Option<(u32, u32)>) -> Vec<(&'static str, &'static s
 
 /// The container's sysctls: dockerd's network defaults outside the host's network namespace, then the
 /// ones asked for ([`validate_sysctls`]).
-pub fn sysctls(
+pub(crate) fn sysctls(
     hc: &HostConfig,
     kernel: Option<(u32, u32)>,
 ) -> Result<HashMap<String, String>, Error> {
@@ -302,7 +302,7 @@ pub fn sysctls(
 
 /// Checks sysctls against the namespaced ones runc accepts (`kernel.msg*`, `kernel.sem`, `kernel.shm*`,
 /// `fs.mqueue.*`, and `net.*` outside the host's network namespace), with runc's wording.
-pub fn validate_sysctls(hc: &HostConfig) -> Result<HashMap<String, String>, Error> {
+pub(crate) fn validate_sysctls(hc: &HostConfig) -> Result<HashMap<String, String>, Error> {
     let host_net = network_mode(hc)? == NetworkMode::Host;
     let mut out = HashMap::new();
     for (key, value) in hc.sysctls.iter().flatten() {

@@ -4,11 +4,11 @@
 //! Seccomp follows the profile the daemon passes in ([`seccomp`]); Wharf does not ship Docker's default
 //! profile, so without one containers run unfiltered, as `seccomp=unconfined` would.
 
-pub mod caps;
-pub mod linux;
-pub mod mounts;
-pub mod process;
-pub mod seccomp;
+pub(crate) mod caps;
+pub(crate) mod linux;
+pub(crate) mod mounts;
+pub(crate) mod process;
+pub(crate) mod seccomp;
 
 use std::path::{Path, PathBuf};
 
@@ -18,12 +18,12 @@ use wharf_client_core::models::{ContainerConfig, HostConfig};
 use crate::containers::users::ResolvedUser;
 use crate::error::Error;
 
-pub use linux::{network_mode, NetworkMode};
-pub use mounts::{create_host_dirs, user_mounts, UserMount};
+pub(crate) use linux::{network_mode, NetworkMode};
+pub(crate) use mounts::{create_host_dirs, user_mounts};
 
 /// What the spec is built from.
 #[derive(Clone, Debug)]
-pub struct SpecInput<'a> {
+pub(crate) struct SpecInput<'a> {
     /// The container ID (names the cgroup).
     pub id: &'a str,
     /// The container's config, already merged with the image's ([`crate::containers::config`]).
@@ -40,7 +40,7 @@ pub struct SpecInput<'a> {
     pub resolv_conf_path: &'a Path,
     /// The generated `/etc/hostname` on the host.
     pub hostname_path: &'a Path,
-    /// The user from [`crate::containers::users::resolve_user`].
+    /// The user from [`crate::containers::users::resolve_user_in`].
     pub user: &'a ResolvedUser,
     /// The init binary on the host (tini or docker-init), mounted at `/sbin/docker-init` when
     /// `HostConfig.Init` is true; `None` with `Init` is a 400.
@@ -57,12 +57,12 @@ pub struct SpecInput<'a> {
 }
 
 /// The default cgroup parent (cgroupfs driver): containers live in `/wharf/<id>`.
-pub const DEFAULT_CGROUP_PARENT: &str = "/wharf";
+pub(crate) const DEFAULT_CGROUP_PARENT: &str = "/wharf";
 
 /// Checks a host config at create time, as dockerd does before it stores a container, so that clients get
 /// the 400 (or 409) from `docker create` rather than from `docker start`; fills `MemorySwap` as dockerd
 /// does. [`build_spec`] checks the same rules again.
-pub fn validate_for_create(hc: &mut HostConfig) -> Result<(), Error> {
+pub(crate) fn validate_for_create(hc: &mut HostConfig) -> Result<(), Error> {
     crate::containers::restart::policy_of(hc)?;
     linux::validate_resources(hc)?;
     linux::namespaces(hc)?;
@@ -84,7 +84,7 @@ pub fn validate_for_create(hc: &mut HostConfig) -> Result<(), Error> {
 /// Errors are 400s for settings Wharf does not support or that are invalid, worded as dockerd words them.
 /// Not yet done: Docker's built-in seccomp profile (see [`SpecInput::seccomp_profile`]), AppArmor, device mappings
 /// (`Devices`, `DeviceCgroupRules`), blkio, user namespaces, `container:` namespace modes.
-pub fn build_spec(input: &SpecInput<'_>) -> Result<Spec, Error> {
+pub(crate) fn build_spec(input: &SpecInput<'_>) -> Result<Spec, Error> {
     let hc = input.host_config;
     let cfg = input.config;
     let privileged = hc.privileged.unwrap_or(false);

@@ -12,11 +12,11 @@ use wharf_client_core::models::{
 use crate::error::Error;
 
 /// Docker's default `/dev/shm` size: 64 MiB.
-pub const DEFAULT_SHM_SIZE: i64 = 64 * 1024 * 1024;
+pub(crate) const DEFAULT_SHM_SIZE: i64 = 64 * 1024 * 1024;
 
 /// A mount the container asked for, ready for the spec and for `docker inspect`'s `Mounts`.
 #[derive(Clone, Debug, PartialEq)]
-pub struct UserMount {
+pub(crate) struct UserMount {
     pub mount: Mount,
     /// The host directory to create before start (`-v /missing:/ctr` creates it, as dockerd does).
     pub create_host_dir: Option<PathBuf>,
@@ -37,7 +37,7 @@ pub(crate) fn oci_mount(dest: &str, typ: &str, source: &str, options: &[&str]) -
 
 /// Docker's default mounts with moby's options (`oci/defaults.go`): `/sys` and the cgroup mount lose
 /// their `ro` when privileged (moby's `clearReadOnly`), and `/dev/shm` is sized by `ShmSize`.
-pub fn default_mounts(privileged: bool, shm_size: Option<i64>) -> Vec<Mount> {
+pub(crate) fn default_mounts(privileged: bool, shm_size: Option<i64>) -> Vec<Mount> {
     let shm_size = format!(
         "size={}",
         shm_size.filter(|s| *s > 0).unwrap_or(DEFAULT_SHM_SIZE)
@@ -94,7 +94,7 @@ pub fn default_mounts(privileged: bool, shm_size: Option<i64>) -> Vec<Mount> {
 
 /// The bind of a generated file (`/etc/hosts`, `/etc/resolv.conf`, `/etc/hostname`): read-only with a
 /// read-only rootfs, as moby's `NetworkMounts`.
-pub fn etc_file_mount(dest: &str, source: &Path, readonly_rootfs: bool) -> Mount {
+pub(crate) fn etc_file_mount(dest: &str, source: &Path, readonly_rootfs: bool) -> Mount {
     let mut opts = vec!["rbind"];
     if readonly_rootfs {
         opts.push("ro");
@@ -185,7 +185,7 @@ fn bind_mount(
 }
 
 /// Parses one `Binds` entry (`/host:/ctr[:mode]`), as `docker run -v` sends it.
-pub fn parse_bind(spec: &str) -> Result<UserMount, Error> {
+pub(crate) fn parse_bind(spec: &str) -> Result<UserMount, Error> {
     let invalid_spec = || Error::invalid(format!("invalid volume specification: '{spec}'"));
     let parts: Vec<&str> = spec.split(':').collect();
     let (source, dest, mode) = match parts.as_slice() {
@@ -275,7 +275,7 @@ fn tmpfs_size(bytes: i64) -> String {
 ///
 /// A bind's source must exist (dockerd answers 400 for `--mount type=bind` with a missing source, unlike
 /// `-v`), unless `BindOptions.CreateMountpoint` asks for it to be created.
-pub fn parse_api_mount(m: &wharf_client_core::models::Mount) -> Result<UserMount, Error> {
+pub(crate) fn parse_api_mount(m: &wharf_client_core::models::Mount) -> Result<UserMount, Error> {
     let typ = m.typ.unwrap_or(MountTypeEnum::EMPTY);
     let type_name = match typ {
         MountTypeEnum::BIND => "bind",
@@ -353,7 +353,7 @@ pub fn parse_api_mount(m: &wharf_client_core::models::Mount) -> Result<UserMount
 
 /// Every mount the container asked for (`Binds`, then `Mounts`, then `Tmpfs`), validated; a destination
 /// given twice is 400 `Duplicate mount point: /x`.
-pub fn user_mounts(hc: &HostConfig) -> Result<Vec<UserMount>, Error> {
+pub(crate) fn user_mounts(hc: &HostConfig) -> Result<Vec<UserMount>, Error> {
     let mut out = Vec::new();
     for b in hc.binds.iter().flatten() {
         out.push(parse_bind(b)?);
@@ -385,7 +385,7 @@ pub fn user_mounts(hc: &HostConfig) -> Result<Vec<UserMount>, Error> {
 }
 
 /// Creates the host directories `-v` binds need (dockerd does this at start).
-pub fn create_host_dirs(mounts: &[UserMount]) -> std::io::Result<()> {
+pub(crate) fn create_host_dirs(mounts: &[UserMount]) -> std::io::Result<()> {
     for dir in mounts.iter().filter_map(|m| m.create_host_dir.as_ref()) {
         if std::fs::symlink_metadata(dir).is_err() {
             std::fs::create_dir_all(dir)?;
@@ -396,7 +396,7 @@ pub fn create_host_dirs(mounts: &[UserMount]) -> std::io::Result<()> {
 
 /// Default mounts not overridden by the container's, then the container's sorted by depth (moby's
 /// `WithMounts`): a mount on `/dev` also drops the defaults below `/dev/`.
-pub fn merge_mounts(defaults: Vec<Mount>, mut container: Vec<Mount>) -> Vec<Mount> {
+pub(crate) fn merge_mounts(defaults: Vec<Mount>, mut container: Vec<Mount>) -> Vec<Mount> {
     let dests: HashSet<PathBuf> = container.iter().map(|m| m.destination().clone()).collect();
     let dev = dests.contains(Path::new("/dev"));
     let mut out: Vec<Mount> = defaults

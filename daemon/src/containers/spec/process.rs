@@ -6,14 +6,15 @@ use wharf_client_core::models::{ContainerConfig, ResourcesUlimits};
 use crate::error::Error;
 
 /// Docker's default `PATH` for Linux containers.
-pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+pub(crate) const DEFAULT_PATH: &str =
+    "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// Where `Init` mounts the init binary in the container, as moby does.
-pub const INIT_PATH_IN_CONTAINER: &str = "/sbin/docker-init";
+pub(crate) const INIT_PATH_IN_CONTAINER: &str = "/sbin/docker-init";
 
 /// `Entrypoint` then `Cmd` (already merged with the image's); 400 `No command specified` when both are
 /// empty; prefixed with `/sbin/docker-init --` when `init`.
-pub fn args(config: &ContainerConfig, init: bool) -> Result<Vec<String>, Error> {
+pub(crate) fn args(config: &ContainerConfig, init: bool) -> Result<Vec<String>, Error> {
     let mut args: Vec<String> = config
         .entrypoint
         .iter()
@@ -36,7 +37,7 @@ fn key(entry: &str) -> &str {
 
 /// `PATH`, `HOSTNAME` and `TERM=xterm` (with a TTY), then the container's environment replacing or adding
 /// to them; a bare `KEY` removes it (moby's `CreateDaemonEnvironment` and `ReplaceOrAppendEnvValues`).
-pub fn env(config: &ContainerConfig, hostname: &str) -> Vec<String> {
+pub(crate) fn env(config: &ContainerConfig, hostname: &str) -> Vec<String> {
     let mut env = vec![
         format!("PATH={DEFAULT_PATH}"),
         format!("HOSTNAME={hostname}"),
@@ -84,7 +85,7 @@ fn rlimit_type(name: &str) -> Option<PosixRlimitType> {
 
 /// The container's `Ulimits` as rlimits. Like dockerd (without `default-ulimits`), no limit is added
 /// by default: the process inherits the runtime's.
-pub fn rlimits(ulimits: &[ResourcesUlimits]) -> Result<Vec<PosixRlimit>, Error> {
+pub(crate) fn rlimits(ulimits: &[ResourcesUlimits]) -> Result<Vec<PosixRlimit>, Error> {
     ulimits
         .iter()
         .map(|u| {
@@ -108,7 +109,7 @@ pub fn rlimits(ulimits: &[ResourcesUlimits]) -> Result<Vec<PosixRlimit>, Error> 
 }
 
 /// Whether `SecurityOpt` asks for `no-new-privileges` (Docker's default is false).
-pub fn no_new_privileges(security_opt: &[String]) -> bool {
+pub(crate) fn no_new_privileges(security_opt: &[String]) -> bool {
     security_opt.iter().any(|o| {
         matches!(
             o.as_str(),

@@ -16,7 +16,7 @@ use crate::error::Error;
 /// A seccomp profile in Docker's JSON format.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Profile {
+pub(crate) struct Profile {
     /// The action for syscalls no rule names (`SCMP_ACT_ERRNO`).
     pub default_action: String,
     /// The errno of the default action.
@@ -37,7 +37,7 @@ pub struct Profile {
 /// One `archMap` entry.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ArchMap {
+pub(crate) struct ArchMap {
     /// `SCMP_ARCH_X86_64`...
     pub architecture: String,
     /// `SCMP_ARCH_X86`, `SCMP_ARCH_X32`...
@@ -48,7 +48,7 @@ pub struct ArchMap {
 /// One rule of `syscalls`.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Rule {
+pub(crate) struct Rule {
     #[serde(default, deserialize_with = "null_as_default")]
     pub names: Vec<String>,
     /// A single syscall (Docker's old form).
@@ -73,7 +73,7 @@ pub struct Rule {
 /// An argument condition.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Arg {
+pub(crate) struct Arg {
     /// The argument's index.
     pub index: usize,
     pub value: u64,
@@ -87,7 +87,7 @@ pub struct Arg {
 /// `includes`/`excludes`.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Filter {
+pub(crate) struct Filter {
     /// Capabilities (`CAP_SYS_ADMIN`).
     #[serde(default, deserialize_with = "null_as_default")]
     pub caps: Vec<String>,
@@ -110,18 +110,18 @@ where
 }
 
 /// Parses a profile (400 with dockerd's wording when it is not valid JSON of this shape).
-pub fn parse_profile(json: &[u8]) -> Result<Profile, Error> {
+pub(crate) fn parse_profile(json: &[u8]) -> Result<Profile, Error> {
     serde_json::from_slice(json)
         .map_err(|e| Error::invalid(format!("Decoding seccomp profile failed: {e}")))
 }
 
 /// Where Debian's containers-common puts its Docker-format default profile.
-pub const PACKAGED_PROFILE: &str = "/usr/share/containers/seccomp.json";
+pub(crate) const PACKAGED_PROFILE: &str = "/usr/share/containers/seccomp.json";
 
 /// The daemon's default profile for `--seccomp-profile`: `unconfined` for none, a path, or (`None`) the
 /// packaged profile where it is installed. An unreadable or invalid profile named by path is an error;
 /// the packaged one, when broken, is skipped with a warning.
-pub fn daemon_default(setting: Option<&str>) -> Result<Option<Profile>, String> {
+pub(crate) fn daemon_default(setting: Option<&str>) -> Result<Option<Profile>, String> {
     let read = |path: &str| -> Result<Profile, String> {
         let bytes =
             std::fs::read(path).map_err(|e| format!("cannot read seccomp profile {path}: {e}"))?;
@@ -142,7 +142,7 @@ pub fn daemon_default(setting: Option<&str>) -> Result<Option<Profile>, String> 
 }
 
 /// This build's architecture in Go's names, which profiles use.
-pub fn go_arch() -> &'static str {
+pub(crate) fn go_arch() -> &'static str {
     match std::env::consts::ARCH {
         "x86_64" => "amd64",
         "x86" => "386",
@@ -177,7 +177,7 @@ fn kernel_at_least(kernel: Option<(u32, u32)>, min: &str) -> bool {
 
 /// The OCI filter for a container with capabilities `caps` on architecture `arch` (Go's name) and a kernel
 /// `kernel` (major, minor; `None` takes every `minKernel` as met).
-pub fn to_oci(
+pub(crate) fn to_oci(
     profile: &Profile,
     caps: &[String],
     arch: &str,
@@ -257,7 +257,7 @@ pub fn to_oci(
 
 /// What `SecurityOpt` says about seccomp.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Choice {
+pub(crate) enum Choice {
     /// The daemon's default profile.
     Default,
     /// `seccomp=unconfined`.
@@ -267,7 +267,7 @@ pub enum Choice {
 }
 
 /// Reads `seccomp=` from `SecurityOpt` (`seccomp:` is the old form).
-pub fn choice(security_opt: &[String]) -> Result<Choice, Error> {
+pub(crate) fn choice(security_opt: &[String]) -> Result<Choice, Error> {
     for opt in security_opt {
         let value = opt
             .strip_prefix("seccomp=")

@@ -27,7 +27,7 @@ use wharf_client_core::models::{ExecConfig, ExecInspectResponse, ProcessConfig};
 use wharf_client_core::ErrorKind;
 
 use self::table::Exec;
-pub use self::table::ExecTable;
+pub(super) use self::table::ExecTable;
 use super::control::{not_running, restarting};
 use super::exit::OUTPUT_DRAIN;
 use super::io::{AttachHub, Chunk, Fifos};
@@ -52,7 +52,7 @@ const STDIN_OPEN_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// A started exec, for the client that started it.
 #[derive(Debug)]
-pub struct ExecStream {
+pub(crate) struct ExecStream {
     /// Its output, until it ends; `None` when detached.
     pub output: Option<mpsc::Receiver<Chunk>>,
     /// Becomes true once the exit code is recorded.
@@ -61,7 +61,11 @@ pub struct ExecStream {
 
 impl Runtime {
     /// `POST /containers/{id}/exec`: the new exec's ID.
-    pub async fn exec_create(&self, id_or_name: &str, config: ExecConfig) -> Result<String, Error> {
+    pub(crate) async fn exec_create(
+        &self,
+        id_or_name: &str,
+        config: ExecConfig,
+    ) -> Result<String, Error> {
         let record = self.store().get(id_or_name)?;
         if config.cmd.as_ref().is_none_or(Vec::is_empty) {
             return Err(Error::invalid("No exec command specified"));
@@ -78,7 +82,7 @@ impl Runtime {
     }
 
     /// `GET /exec/{id}/json`.
-    pub fn exec_inspect(&self, id: &str) -> Result<ExecInspectResponse, Error> {
+    pub(crate) fn exec_inspect(&self, id: &str) -> Result<ExecInspectResponse, Error> {
         let exec = self.inner.execs.get(id)?;
         let p = exec.progress();
         let command = exec.command();
@@ -105,7 +109,7 @@ impl Runtime {
     }
 
     /// The IDs of a container's execs that have not ended.
-    pub fn open_execs(&self, container_id: &str) -> Vec<String> {
+    pub(crate) fn open_execs(&self, container_id: &str) -> Vec<String> {
         self.inner.execs.open_in(container_id)
     }
 
@@ -113,7 +117,7 @@ impl Runtime {
     /// An exec starts once: again, or while it runs, is a conflict.
     /// With `stdin`, the caller owns the exec's stdin (when it was created to attach it) and must close
     /// it with [`Runtime::exec_write_stdin`] and `None`.
-    pub async fn exec_start(
+    pub(crate) async fn exec_start(
         &self,
         id: &str,
         attach: bool,
@@ -147,7 +151,11 @@ impl Runtime {
     }
 
     /// Writes to a running exec's stdin, once it started; `None` closes it.
-    pub async fn exec_write_stdin(&self, id: &str, data: Option<Bytes>) -> Result<(), Error> {
+    pub(crate) async fn exec_write_stdin(
+        &self,
+        id: &str,
+        data: Option<Bytes>,
+    ) -> Result<(), Error> {
         use tokio::io::AsyncWriteExt;
         let exec = self.inner.execs.get(id)?;
         let _ = exec
@@ -175,7 +183,7 @@ impl Runtime {
     }
 
     /// `POST /exec/{id}/resize`.
-    pub async fn exec_resize(&self, id: &str, height: u32, width: u32) -> Result<(), Error> {
+    pub(crate) async fn exec_resize(&self, id: &str, height: u32, width: u32) -> Result<(), Error> {
         let exec = self.inner.execs.get(id)?;
         // The docker CLI resizes as soon as the connection is handed over, before the process may
         // have started: wait for it, as dockerd does (up to 10 s).

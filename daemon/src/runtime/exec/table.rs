@@ -19,14 +19,14 @@ use wharf_client_core::ErrorKind;
 use crate::error::Error;
 
 /// How many ended execs are kept for inspection, over all containers.
-pub const MAX_ENDED: usize = 1024;
+pub(super) const MAX_ENDED: usize = 1024;
 
 /// How many execs that have not ended (created or running) the daemon holds at once.
-pub const MAX_OPEN: usize = 4096;
+pub(super) const MAX_OPEN: usize = 4096;
 
 /// One exec: what to run, and how far it got.
 #[derive(Debug)]
-pub struct Exec {
+pub(super) struct Exec {
     pub(super) id: String,
     pub(super) container_id: String,
     pub(super) config: ExecConfig,
@@ -98,7 +98,7 @@ impl Exec {
 
 /// Every exec the daemon knows, by ID.
 #[derive(Debug, Default)]
-pub struct ExecTable {
+pub(crate) struct ExecTable {
     execs: Mutex<HashMap<String, Arc<Exec>>>,
 }
 
@@ -143,18 +143,18 @@ impl ExecTable {
     }
 
     /// Forgets the container's execs that were created but never started (its run ended).
-    pub fn forget_unstarted(&self, container_id: &str) {
+    pub(crate) fn forget_unstarted(&self, container_id: &str) {
         self.lock()
             .retain(|_, e| e.container_id != container_id || e.progress().started);
     }
 
     /// Forgets the execs of a removed container.
-    pub fn forget_container(&self, container_id: &str) {
+    pub(crate) fn forget_container(&self, container_id: &str) {
         self.lock().retain(|_, e| e.container_id != container_id);
     }
 
     /// The IDs of the container's execs that have not ended, started or not (inspect's `ExecIDs`).
-    pub fn open_in(&self, container_id: &str) -> Vec<String> {
+    pub(crate) fn open_in(&self, container_id: &str) -> Vec<String> {
         self.lock()
             .values()
             .filter(|e| e.container_id == container_id && e.progress().exit_code.is_none())

@@ -5,18 +5,16 @@
 //! They need root and Debian's `containerd`; without them they print why and pass — except under CI (`CI`
 //! set), where a missing prerequisite is a failure.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test fails by panicking
-
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::containerd::supervisor::find_in_path;
+use crate::containerd::{Containerd, Supervisor};
+use crate::images::import::ImportOptions;
+use crate::images::ImageStore;
 use bytes::Bytes;
 use wharf_client_core::ErrorKind;
-use wharf_daemon::containerd::supervisor::find_in_path;
-use wharf_daemon::containerd::{Containerd, Supervisor};
-use wharf_daemon::images::import::ImportOptions;
-use wharf_daemon::images::ImageStore;
 
 static N: AtomicU32 = AtomicU32::new(0);
 
@@ -352,7 +350,7 @@ async fn load_checks_layers_and_leaves_nothing_when_refused() {
 #[derive(Debug)]
 struct OneContainer;
 
-impl wharf_daemon::images::ImageUsers for OneContainer {
+impl crate::images::ImageUsers for OneContainer {
     fn containers_using(&self, _id: &str) -> Vec<String> {
         vec!["c0ffee0123456789".to_owned()]
     }

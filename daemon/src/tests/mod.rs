@@ -1,0 +1,4 @@
+//! Tests of several modules together against real programs (containerd), kept inside the crate so that
+//! the modules they reach stay crate-private.
+
+mod containerd;
