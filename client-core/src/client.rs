@@ -3,15 +3,15 @@
 //! The API version is negotiated lazily before the first versioned request, unless it was pinned
 //! (`DOCKER_API_VERSION`), exactly as moby's client with `WithAPIVersionNegotiation` does.
 //!
-//! The container and image methods are in `client/containers.rs` and `client/images.rs`, one `await` each over the
-//! builders and decoders of [`api`](crate::api).
+//! Every endpoint method is one [`Client::call`] of a builder of [`api`](crate::api): the container and
+//! image ones are in `client/containers.rs` and `client/images.rs`.
 
 mod containers;
 mod images;
 
 use std::sync::{PoisonError, RwLock};
 
-use crate::api::system;
+use crate::api::{system, Decode, TypedRequest};
 use crate::error::Error;
 use crate::models::{SystemDataUsageResponse, SystemInfo, SystemVersion};
 use crate::negotiate::{self, Ping, PingStep};
@@ -108,22 +108,29 @@ impl<T: Transport> Client<T> {
 
     /// `GET /version`.
     pub async fn version(&self) -> Result<SystemVersion, Error> {
-        let request = self.versioned(system::version_request).await?;
-        let route = request.route();
-        system::decode_version(&route, self.send(request).await?)
+        self.call(|f| Ok(system::version_request(f))).await
     }
 
     /// `GET /info`.
     pub async fn info(&self) -> Result<SystemInfo, Error> {
-        let request = self.versioned(system::info_request).await?;
-        let route = request.route();
-        system::decode_info(&route, self.send(request).await?)
+        self.call(|f| Ok(system::info_request(f))).await
     }
 
     /// `GET /system/df`.
     pub async fn df(&self) -> Result<SystemDataUsageResponse, Error> {
-        self.call(|f| Ok(system::df_request(f)), system::decode_df)
-            .await
+        self.call(|f| Ok(system::df_request(f))).await
+    }
+
+    /// Negotiates, builds with `build` (a builder of [`api`](crate::api)), sends, and decodes the answer
+    /// as the request's type says.
+    pub async fn call<D: Decode>(
+        &self,
+        build: impl FnOnce(&RequestFactory) -> Result<TypedRequest<D>, Error>,
+    ) -> Result<D::Output, Error> {
+        self.negotiate().await?;
+        let typed = build(&self.factory())?;
+        let route = typed.request.route();
+        D::decode(&route, self.send(typed.request).await?)
     }
 
     /// Sends a request built by the caller; the answer comes back whatever its status.
@@ -138,18 +145,6 @@ impl<T: Transport> Client<T> {
     ) -> Result<Request, Error> {
         self.negotiate().await?;
         Ok(build(&self.factory()))
-    }
-
-    /// Negotiates, builds with `build`, sends, and decodes the answer with `decode`.
-    async fn call<R>(
-        &self,
-        build: impl FnOnce(&RequestFactory) -> Result<Request, Error>,
-        decode: impl FnOnce(&str, Response) -> Result<R, Error>,
-    ) -> Result<R, Error> {
-        self.negotiate().await?;
-        let request = build(&self.factory())?;
-        let route = request.route();
-        decode(&route, self.send(request).await?)
     }
 
     fn factory(&self) -> RequestFactory {

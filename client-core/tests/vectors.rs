@@ -10,7 +10,7 @@ use http::Method;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use wharf_client_core::api::containers::{self, WaitCondition};
-use wharf_client_core::api::{decode_no_content, exec, images, system};
+use wharf_client_core::api::{exec, images, system, Decode, TypedRequest};
 use wharf_client_core::host::Side;
 use wharf_client_core::request::USER_AGENT_VALUE;
 use wharf_client_core::stdcopy::{StdStream, StdcopyDecoder};
@@ -235,8 +235,8 @@ fn build(name: &str, factory: &RequestFactory, call: &Call) -> Result<Request, E
     use containers as c;
     Ok(match call {
         Call::Ping => negotiate::ping_request(factory),
-        Call::Version => system::version_request(factory),
-        Call::Info => system::info_request(factory),
+        Call::Version => system::version_request(factory).request,
+        Call::Info => system::info_request(factory).request,
         Call::Get(raw) => factory.build(Method::GET, &raw.path, &query(raw)),
         Call::Post(raw) => match &raw.body {
             Some(body) => factory.build_json(Method::POST, &raw.path, &query(raw), body)?,
@@ -248,32 +248,35 @@ fn build(name: &str, factory: &RequestFactory, call: &Call) -> Result<Request, E
                 name: a.name.clone(),
                 platform: a.platform.clone(),
             };
-            c::create_request(factory, &body, &options)?
+            c::create_request(factory, &body, &options)?.request
         }
-        Call::ContainerList(a) => c::list_request(
-            factory,
-            &c::ListOptions {
-                all: a.all,
-                limit: a.limit,
-                size: a.size,
-                filters: a.filters(),
-            },
-        ),
-        Call::ContainerInspect(a) => c::inspect_request(factory, &a.id, a.size)?,
-        Call::ContainerStart(a) => c::start_request(factory, &a.id)?,
-        Call::ContainerStop(a) => c::stop_request(factory, &a.id, &a.stop())?,
-        Call::ContainerRestart(a) => c::restart_request(factory, &a.id, &a.stop())?,
-        Call::ContainerKill(a) => c::kill_request(factory, &a.id, a.signal.as_deref())?,
+        Call::ContainerList(a) => {
+            c::list_request(
+                factory,
+                &c::ListOptions {
+                    all: a.all,
+                    limit: a.limit,
+                    size: a.size,
+                    filters: a.filters(),
+                },
+            )
+            .request
+        }
+        Call::ContainerInspect(a) => c::inspect_request(factory, &a.id, a.size)?.request,
+        Call::ContainerStart(a) => c::start_request(factory, &a.id)?.request,
+        Call::ContainerStop(a) => c::stop_request(factory, &a.id, &a.stop())?.request,
+        Call::ContainerRestart(a) => c::restart_request(factory, &a.id, &a.stop())?.request,
+        Call::ContainerKill(a) => c::kill_request(factory, &a.id, a.signal.as_deref())?.request,
         Call::ContainerWait(a) => {
             let cond = a.condition.as_deref().map(|x| condition(name, x));
-            c::wait_request(factory, &a.id, cond)?
+            c::wait_request(factory, &a.id, cond)?.request
         }
-        Call::ContainerPause(a) => c::pause_request(factory, &a.id)?,
-        Call::ContainerUnpause(a) => c::unpause_request(factory, &a.id)?,
+        Call::ContainerPause(a) => c::pause_request(factory, &a.id)?.request,
+        Call::ContainerUnpause(a) => c::unpause_request(factory, &a.id)?.request,
         Call::ContainerRename(a) => {
-            c::rename_request(factory, &a.id, a.name.as_deref().expect(name))?
+            c::rename_request(factory, &a.id, a.name.as_deref().expect(name))?.request
         }
-        Call::ContainerTop(a) => c::top_request(factory, &a.id, a.ps_args.as_deref())?,
+        Call::ContainerTop(a) => c::top_request(factory, &a.id, a.ps_args.as_deref())?.request,
         Call::ContainerLogs(a) => c::logs_request(
             factory,
             &a.id,
@@ -287,71 +290,108 @@ fn build(name: &str, factory: &RequestFactory, call: &Call) -> Result<Request, E
                 follow: a.follow,
             },
         )?,
-        Call::ContainerRemove(a) => c::remove_request(
-            factory,
-            &a.id,
-            &c::RemoveOptions {
-                force: a.force,
-                volumes: a.v,
-            },
-        )?,
-        Call::ContainerPrune(a) => c::prune_request(factory, &a.filters()),
-        Call::ContainerResize(a) => c::resize_request(factory, &a.id, a.h, a.w)?,
-        Call::ExecCreate(a) => exec::create_request(factory, &a.id, &a.body_as(name))?,
-        Call::ExecStart(a) => exec::start_request(factory, &a.id, &a.body_as(name))?,
-        Call::ExecInspect(a) => exec::inspect_request(factory, &a.id)?,
-        Call::ExecResize(a) => exec::resize_request(factory, &a.id, a.h, a.w)?,
-        Call::ImageList(a) => images::list_request(
-            factory,
-            &images::ListOptions {
-                all: a.all,
-                filters: a.filters(),
-            },
-        ),
-        Call::ImageInspect(a) => images::inspect_request(factory, &a.id)?,
-        Call::ImageHistory(a) => images::history_request(factory, &a.id)?,
-        Call::ImageTag(a) => images::tag_request(
-            factory,
-            &a.id,
-            a.repo.as_deref().expect(name),
-            a.tag.as_deref(),
-        )?,
-        Call::ImageRemove(a) => images::remove_request(
-            factory,
-            &a.id,
-            &images::RemoveOptions {
-                force: a.force,
-                noprune: a.noprune,
-            },
-        )?,
-        Call::ImagePrune(a) => images::prune_request(factory, &a.filters()),
-        Call::ImageImport(a) => images::import_request(
-            factory,
-            &images::ImportOptions {
-                repo: a.repo.clone(),
-                tag: a.tag.clone(),
-                message: a.message.clone(),
-                changes: a.changes.clone(),
-            },
-            Bytes::from(a.archive.clone().into_bytes()),
-        ),
-        Call::SystemDf => system::df_request(factory),
+        Call::ContainerRemove(a) => {
+            c::remove_request(
+                factory,
+                &a.id,
+                &c::RemoveOptions {
+                    force: a.force,
+                    volumes: a.v,
+                },
+            )?
+            .request
+        }
+        Call::ContainerPrune(a) => c::prune_request(factory, &a.filters()).request,
+        Call::ContainerResize(a) => c::resize_request(factory, &a.id, a.h, a.w)?.request,
+        Call::ExecCreate(a) => exec::create_request(factory, &a.id, &a.body_as(name))?.request,
+        Call::ExecStart(a) => exec::start_request(factory, &a.id, &a.body_as(name))?.request,
+        Call::ExecInspect(a) => exec::inspect_request(factory, &a.id)?.request,
+        Call::ExecResize(a) => exec::resize_request(factory, &a.id, a.h, a.w)?.request,
+        Call::ImageList(a) => {
+            images::list_request(
+                factory,
+                &images::ListOptions {
+                    all: a.all,
+                    filters: a.filters(),
+                },
+            )
+            .request
+        }
+        Call::ImageInspect(a) => images::inspect_request(factory, &a.id)?.request,
+        Call::ImageHistory(a) => images::history_request(factory, &a.id)?.request,
+        Call::ImageTag(a) => {
+            images::tag_request(
+                factory,
+                &a.id,
+                a.repo.as_deref().expect(name),
+                a.tag.as_deref(),
+            )?
+            .request
+        }
+        Call::ImageRemove(a) => {
+            images::remove_request(
+                factory,
+                &a.id,
+                &images::RemoveOptions {
+                    force: a.force,
+                    noprune: a.noprune,
+                },
+            )?
+            .request
+        }
+        Call::ImagePrune(a) => images::prune_request(factory, &a.filters()).request,
+        Call::ImageImport(a) => {
+            images::import_request(
+                factory,
+                &images::ImportOptions {
+                    repo: a.repo.clone(),
+                    tag: a.tag.clone(),
+                    message: a.message.clone(),
+                    changes: a.changes.clone(),
+                },
+                Bytes::from(a.archive.clone().into_bytes()),
+            )
+            .request
+        }
+        Call::SystemDf => system::df_request(factory).request,
     })
 }
 
-/// A response vector's answer decoded by its op's decoder, as JSON.
+/// A response vector's answer decoded as its op's request says it decodes, as JSON.
 fn decode(v: &ResponseVector, route: &str, response: Response) -> Result<Value, Error> {
-    fn to_json<T: serde::Serialize>(value: T) -> Value {
-        serde_json::to_value(value).expect("decoded values serialize")
+    /// `response` decoded as the answer to `_request`.
+    fn output<D: Decode>(
+        _request: Result<TypedRequest<D>, Error>,
+        route: &str,
+        response: Response,
+    ) -> Result<D::Output, Error> {
+        D::decode(route, response)
+    }
+    /// The same, as JSON.
+    fn answer<D: Decode>(
+        request: Result<TypedRequest<D>, Error>,
+        route: &str,
+        response: Response,
+    ) -> Result<Value, Error>
+    where
+        D::Output: serde::Serialize,
+    {
+        let value = output(request, route, response)?;
+        Ok(serde_json::to_value(value).expect("decoded values serialize"))
     }
     use containers as c;
+    let f = &RequestFactory::new("api.moby.localhost", "").expect("a factory");
     Ok(match v.op.as_str() {
-        "no_content" => decode_no_content(route, response).map(|()| Value::Null)?,
-        "container_create" => to_json(c::decode_create(route, response)?),
-        "container_list" => to_json(c::decode_list(route, response)?),
-        "container_inspect" => to_json(c::decode_inspect(route, response)?),
-        "container_wait" => to_json(c::decode_wait(route, response)?),
-        "container_top" => to_json(c::decode_top(route, response)?),
+        "no_content" => answer(c::start_request(f, "x"), route, response)?,
+        "container_create" => answer(
+            c::create_request(f, &Default::default(), &Default::default()),
+            route,
+            response,
+        )?,
+        "container_list" => answer(Ok(c::list_request(f, &Default::default())), route, response)?,
+        "container_inspect" => answer(c::inspect_request(f, "x", false), route, response)?,
+        "container_wait" => answer(c::wait_request(f, "x", None), route, response)?,
+        "container_top" => answer(c::top_request(f, "x", None), route, response)?,
         "container_logs" => {
             let frames = c::decode_logs(route, response, v.tty)?;
             frames
@@ -364,19 +404,36 @@ fn decode(v: &ResponseVector, route: &str, response: Response) -> Result<Value, 
                 })
                 .collect()
         }
-        "container_prune" => to_json(c::decode_prune(route, response)?),
-        "image_list" => to_json(images::decode_list(route, response)?),
-        "image_inspect" => to_json(images::decode_inspect(route, response)?),
-        "image_history" => to_json(images::decode_history(route, response)?),
-        "image_remove" => to_json(images::decode_remove(route, response)?),
-        "image_prune" => to_json(images::decode_prune(route, response)?),
+        "container_prune" => answer(Ok(c::prune_request(f, &Filters::new())), route, response)?,
+        "image_list" => answer(
+            Ok(images::list_request(f, &Default::default())),
+            route,
+            response,
+        )?,
+        "image_inspect" => answer(images::inspect_request(f, "x"), route, response)?,
+        "image_history" => answer(images::history_request(f, "x"), route, response)?,
+        "image_remove" => answer(
+            images::remove_request(f, "x", &Default::default()),
+            route,
+            response,
+        )?,
+        "image_prune" => answer(
+            Ok(images::prune_request(f, &Filters::new())),
+            route,
+            response,
+        )?,
         "image_import" => {
-            let messages = images::decode_import(route, response)?;
-            json!({"id": images::imported_id(&messages), "messages": to_json(messages)})
+            let import = images::import_request(f, &Default::default(), Bytes::new());
+            let messages = output(Ok(import), route, response)?;
+            json!({"id": images::imported_id(&messages), "messages": messages})
         }
-        "system_df" => to_json(system::decode_df(route, response)?),
-        "exec_create" => to_json(exec::decode_create(route, response)?),
-        "exec_inspect" => to_json(exec::decode_inspect(route, response)?),
+        "system_df" => answer(Ok(system::df_request(f)), route, response)?,
+        "exec_create" => answer(
+            exec::create_request(f, "x", &Default::default()),
+            route,
+            response,
+        )?,
+        "exec_inspect" => answer(exec::inspect_request(f, "x"), route, response)?,
         other => panic!("vector {:?}: unknown op {other:?}", v.name),
     })
 }

@@ -129,9 +129,8 @@ pub fn render_server(info: &ServerInfo) -> String {
 
 /// `GET /info`, decoded into [`ServerInfo`].
 pub async fn fetch<T: Transport>(client: &Client<T>) -> Result<ServerInfo, CommandError> {
-    let request = client.versioned(system::info_request).await?;
-    let route = request.route();
-    Ok(client.send(request).await?.json(&route)?)
+    let info = client.call(|f| Ok(system::info_request(f).expecting::<ServerInfo>()));
+    Ok(info.await?)
 }
 
 /// Runs `wharf info`; the daemon's warnings go to `err`, as `docker info` prints them on stderr.

@@ -8,7 +8,7 @@
 
 use http::Method;
 
-use super::path_id;
+use super::{Json, NoContent, Object, TypedRequest};
 use crate::error::Error;
 use crate::models::{
     ContainerCreateBody, ContainerCreateResponse, ContainerInspectResponse, ContainerPruneResponse,
@@ -30,10 +30,6 @@ fn speaks(factory: &RequestFactory, since: ApiVersion) -> bool {
     factory.version().is_none_or(|v| v >= since)
 }
 
-fn id_path(id: &str, suffix: &str) -> Result<String, Error> {
-    Ok(format!("/containers/{}{suffix}", path_id("container", id)?))
-}
-
 /// Parameters of `POST /containers/create`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CreateOptions {
@@ -43,22 +39,19 @@ pub struct CreateOptions {
     pub platform: Option<String>,
 }
 
-/// `POST /containers/create`, `body` as its JSON body.
+/// `POST /containers/create`, `body` as its JSON body. Its answer: `{"Id", "Warnings"}`.
 pub fn create_request(
     factory: &RequestFactory,
     body: &ContainerCreateBody,
     options: &CreateOptions,
-) -> Result<Request, Error> {
+) -> Result<TypedRequest<Json<ContainerCreateResponse>>, Error> {
     let mut query = Query::new();
     query
         .optional("name", options.name.as_deref())
         .optional("platform", options.platform.as_deref());
-    factory.build_json(Method::POST, "/containers/create", &query, body)
-}
-
-/// Decodes the answer to `POST /containers/create`: `{"Id", "Warnings"}`.
-pub fn decode_create(route: &str, response: Response) -> Result<ContainerCreateResponse, Error> {
-    response.json(route)
+    factory
+        .build_json(Method::POST, "/containers/create", &query, body)
+        .map(TypedRequest::new)
 }
 
 /// Parameters of `GET /containers/json`.
@@ -75,37 +68,33 @@ pub struct ListOptions {
 }
 
 /// `GET /containers/json`.
-pub fn list_request(factory: &RequestFactory, options: &ListOptions) -> Request {
+pub fn list_request(
+    factory: &RequestFactory,
+    options: &ListOptions,
+) -> TypedRequest<Json<Vec<ContainerSummary>>> {
     let mut query = Query::new();
     query
         .flag("all", options.all)
         .optional("limit", options.limit)
         .flag("size", options.size)
         .filters(&options.filters);
-    factory.build(Method::GET, "/containers/json", &query)
-}
-
-/// Decodes the answer to `GET /containers/json`.
-pub fn decode_list(route: &str, response: Response) -> Result<Vec<ContainerSummary>, Error> {
-    response.json(route)
+    TypedRequest::new(factory.build(Method::GET, "/containers/json", &query))
 }
 
 /// `GET /containers/{id}/json`; `size` asks for `SizeRw` and `SizeRootFs`.
-pub fn inspect_request(factory: &RequestFactory, id: &str, size: bool) -> Result<Request, Error> {
+pub fn inspect_request(
+    factory: &RequestFactory,
+    id: &str,
+    size: bool,
+) -> Result<TypedRequest<Json<ContainerInspectResponse>>, Error> {
     let mut query = Query::new();
     query.flag("size", size);
-    Ok(factory.build(Method::GET, &id_path(id, "/json")?, &query))
+    Object::Container.request(factory, Method::GET, id, "/json", &query)
 }
 
-/// Decodes the answer to `GET /containers/{id}/json`.
-pub fn decode_inspect(route: &str, response: Response) -> Result<ContainerInspectResponse, Error> {
-    response.json(route)
-}
-
-/// `POST /containers/{id}/start`. Its answer: [`decode_no_content`](super::decode_no_content) (304 when
-/// it was running already).
-pub fn start_request(factory: &RequestFactory, id: &str) -> Result<Request, Error> {
-    Ok(factory.build(Method::POST, &id_path(id, "/start")?, &Query::new()))
+/// `POST /containers/{id}/start`. Its answer: [`NoContent`] (304 when it was running already).
+pub fn start_request(factory: &RequestFactory, id: &str) -> Result<TypedRequest<NoContent>, Error> {
+    Object::Container.request(factory, Method::POST, id, "/start", &Query::new())
 }
 
 /// Parameters of `POST /containers/{id}/stop` and `/restart`.
@@ -127,37 +116,36 @@ fn stop_query(factory: &RequestFactory, options: &StopOptions) -> Query {
     query
 }
 
-/// `POST /containers/{id}/stop`. Its answer: [`decode_no_content`](super::decode_no_content) (304 when it
-/// was not running).
+/// `POST /containers/{id}/stop`. Its answer: [`NoContent`] (304 when it was not running).
 pub fn stop_request(
     factory: &RequestFactory,
     id: &str,
     options: &StopOptions,
-) -> Result<Request, Error> {
+) -> Result<TypedRequest<NoContent>, Error> {
     let query = stop_query(factory, options);
-    Ok(factory.build(Method::POST, &id_path(id, "/stop")?, &query))
+    Object::Container.request(factory, Method::POST, id, "/stop", &query)
 }
 
-/// `POST /containers/{id}/restart`. Its answer: [`decode_no_content`](super::decode_no_content).
+/// `POST /containers/{id}/restart`. Its answer: [`NoContent`].
 pub fn restart_request(
     factory: &RequestFactory,
     id: &str,
     options: &StopOptions,
-) -> Result<Request, Error> {
+) -> Result<TypedRequest<NoContent>, Error> {
     let query = stop_query(factory, options);
-    Ok(factory.build(Method::POST, &id_path(id, "/restart")?, &query))
+    Object::Container.request(factory, Method::POST, id, "/restart", &query)
 }
 
 /// `POST /containers/{id}/kill`, with `signal` (a name such as `SIGTERM` or a number; `SIGKILL` without
-/// it). Its answer: [`decode_no_content`](super::decode_no_content).
+/// it). Its answer: [`NoContent`].
 pub fn kill_request(
     factory: &RequestFactory,
     id: &str,
     signal: Option<&str>,
-) -> Result<Request, Error> {
+) -> Result<TypedRequest<NoContent>, Error> {
     let mut query = Query::new();
     query.optional("signal", signal);
-    Ok(factory.build(Method::POST, &id_path(id, "/kill")?, &query))
+    Object::Container.request(factory, Method::POST, id, "/kill", &query)
 }
 
 /// What `POST /containers/{id}/wait` waits for.
@@ -191,54 +179,52 @@ pub fn wait_request(
     factory: &RequestFactory,
     id: &str,
     condition: Option<WaitCondition>,
-) -> Result<Request, Error> {
+) -> Result<TypedRequest<Json<ContainerWaitResponse>>, Error> {
     let mut query = Query::new();
     if speaks(factory, WAIT_CONDITION_SINCE) {
         query.optional("condition", condition.map(WaitCondition::as_str));
     }
-    Ok(factory.build(Method::POST, &id_path(id, "/wait")?, &query))
+    Object::Container.request(factory, Method::POST, id, "/wait", &query)
 }
 
-/// Decodes the answer to `POST /containers/{id}/wait`: `{"StatusCode", "Error": {"Message"}}`. An
-/// `Error` there (the wait itself failed) is the caller's to report, as the docker CLI does.
-pub fn decode_wait(route: &str, response: Response) -> Result<ContainerWaitResponse, Error> {
-    response.json(route)
+/// `POST /containers/{id}/pause`. Its answer: [`NoContent`].
+pub fn pause_request(factory: &RequestFactory, id: &str) -> Result<TypedRequest<NoContent>, Error> {
+    Object::Container.request(factory, Method::POST, id, "/pause", &Query::new())
 }
 
-/// `POST /containers/{id}/pause`. Its answer: [`decode_no_content`](super::decode_no_content).
-pub fn pause_request(factory: &RequestFactory, id: &str) -> Result<Request, Error> {
-    Ok(factory.build(Method::POST, &id_path(id, "/pause")?, &Query::new()))
+/// `POST /containers/{id}/unpause`. Its answer: [`NoContent`].
+pub fn unpause_request(
+    factory: &RequestFactory,
+    id: &str,
+) -> Result<TypedRequest<NoContent>, Error> {
+    Object::Container.request(factory, Method::POST, id, "/unpause", &Query::new())
 }
 
-/// `POST /containers/{id}/unpause`. Its answer: [`decode_no_content`](super::decode_no_content).
-pub fn unpause_request(factory: &RequestFactory, id: &str) -> Result<Request, Error> {
-    Ok(factory.build(Method::POST, &id_path(id, "/unpause")?, &Query::new()))
-}
-
-/// `POST /containers/{id}/rename?name=`. Its answer: [`decode_no_content`](super::decode_no_content).
+/// `POST /containers/{id}/rename?name=`. Its answer: [`NoContent`].
 pub fn rename_request(
     factory: &RequestFactory,
     id: &str,
     new_name: &str,
-) -> Result<Request, Error> {
+) -> Result<TypedRequest<NoContent>, Error> {
     let mut query = Query::new();
     query.append("name", new_name);
-    Ok(factory.build(Method::POST, &id_path(id, "/rename")?, &query))
+    Object::Container.request(factory, Method::POST, id, "/rename", &query)
 }
 
-/// `POST /containers/{id}/resize?h=&w=`: the size of the container's TTY. Its answer:
-/// [`decode_no_content`](super::decode_no_content).
+/// `POST /containers/{id}/resize?h=&w=`: the size of the container's TTY. Its answer: [`NoContent`].
 pub fn resize_request(
     factory: &RequestFactory,
     id: &str,
     height: u32,
     width: u32,
-) -> Result<Request, Error> {
-    Ok(factory.build(
+) -> Result<TypedRequest<NoContent>, Error> {
+    Object::Container.request(
+        factory,
         Method::POST,
-        &id_path(id, "/resize")?,
+        id,
+        "/resize",
         &super::exec::size_query(height, width),
-    ))
+    )
 }
 
 /// `GET /containers/{id}/top`, with `ps_args` (`-ef` without them) as one string, as `docker top` joins
@@ -247,15 +233,10 @@ pub fn top_request(
     factory: &RequestFactory,
     id: &str,
     ps_args: Option<&str>,
-) -> Result<Request, Error> {
+) -> Result<TypedRequest<Json<ContainerTopResponse>>, Error> {
     let mut query = Query::new();
     query.optional("ps_args", ps_args);
-    Ok(factory.build(Method::GET, &id_path(id, "/top")?, &query))
-}
-
-/// Decodes the answer to `GET /containers/{id}/top`.
-pub fn decode_top(route: &str, response: Response) -> Result<ContainerTopResponse, Error> {
-    response.json(route)
+    Object::Container.request(factory, Method::GET, id, "/top", &query)
 }
 
 /// Parameters of `GET /containers/{id}/logs`.
@@ -295,7 +276,7 @@ pub fn logs_request(
         .flag("timestamps", options.timestamps)
         .optional("tail", options.tail.as_deref())
         .flag("follow", options.follow);
-    Ok(factory.build(Method::GET, &id_path(id, "/logs")?, &query))
+    Ok(factory.build(Method::GET, &Object::Container.path(id, "/logs")?, &query))
 }
 
 /// Decodes a whole answer to `GET /containers/{id}/logs` into frames.
@@ -351,29 +332,27 @@ pub struct RemoveOptions {
     pub volumes: bool,
 }
 
-/// `DELETE /containers/{id}`. Its answer: [`decode_no_content`](super::decode_no_content).
+/// `DELETE /containers/{id}`. Its answer: [`NoContent`].
 pub fn remove_request(
     factory: &RequestFactory,
     id: &str,
     options: &RemoveOptions,
-) -> Result<Request, Error> {
+) -> Result<TypedRequest<NoContent>, Error> {
     let mut query = Query::new();
     query
         .flag("force", options.force)
         .flag("v", options.volumes);
-    Ok(factory.build(Method::DELETE, &id_path(id, "")?, &query))
+    Object::Container.request(factory, Method::DELETE, id, "", &query)
 }
 
 /// `POST /containers/prune`, with `filters` (`label`, `label!`, `until`).
-pub fn prune_request(factory: &RequestFactory, filters: &Filters) -> Request {
+pub fn prune_request(
+    factory: &RequestFactory,
+    filters: &Filters,
+) -> TypedRequest<Json<ContainerPruneResponse>> {
     let mut query = Query::new();
     query.filters(filters);
-    factory.build(Method::POST, "/containers/prune", &query)
-}
-
-/// Decodes the answer to `POST /containers/prune`: `{"ContainersDeleted", "SpaceReclaimed"}`.
-pub fn decode_prune(route: &str, response: Response) -> Result<ContainerPruneResponse, Error> {
-    response.json(route)
+    TypedRequest::new(factory.build(Method::POST, "/containers/prune", &query))
 }
 
 #[cfg(test)]
@@ -411,24 +390,24 @@ mod tests {
             timeout: Some(3),
         };
         let old = stop_request(&factory(Some((1, 41))), "web", &options).unwrap();
-        assert_eq!(old.path_and_query, "/v1.41/containers/web/stop?t=3");
+        assert_eq!(old.request.path_and_query, "/v1.41/containers/web/stop?t=3");
         let new = restart_request(&factory(Some((1, 42))), "web", &options).unwrap();
         assert_eq!(
-            new.path_and_query,
+            new.request.path_and_query,
             "/v1.42/containers/web/restart?signal=SIGINT&t=3"
         );
         let unversioned = stop_request(&factory(None), "web", &options).unwrap();
-        assert!(unversioned.path_and_query.contains("signal=SIGINT"));
+        assert!(unversioned.request.path_and_query.contains("signal=SIGINT"));
     }
 
     #[test]
     fn wait_sends_its_condition_from_1_30() {
         let c = Some(WaitCondition::NextExit);
         let old = wait_request(&factory(Some((1, 29))), "w", c).unwrap();
-        assert_eq!(old.path_and_query, "/v1.29/containers/w/wait");
+        assert_eq!(old.request.path_and_query, "/v1.29/containers/w/wait");
         let new = wait_request(&factory(Some((1, 30))), "w", c).unwrap();
         assert_eq!(
-            new.path_and_query,
+            new.request.path_and_query,
             "/v1.30/containers/w/wait?condition=next-exit"
         );
     }
@@ -444,6 +423,7 @@ mod tests {
         assert_eq!(
             remove_request(&f, " web ", &RemoveOptions::default())
                 .unwrap()
+                .request
                 .path_and_query,
             "/containers/web"
         );

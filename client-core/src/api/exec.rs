@@ -7,12 +7,11 @@
 
 use http::Method;
 
-use super::path_id;
+use super::{Json, NoContent, Object, TypedRequest};
 use crate::error::Error;
 use crate::models::{ExecConfig, ExecInspectResponse, ExecStartConfig};
 use crate::query::Query;
-use crate::request::{Request, RequestFactory};
-use crate::response::Response;
+use crate::request::RequestFactory;
 
 /// The answer to `POST /containers/{id}/exec`: `{"Id"}` (the models' `IdResponse` spells it `ID`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -22,63 +21,47 @@ pub struct ExecCreated {
     pub id: String,
 }
 
-fn exec_path(id: &str, suffix: &str) -> Result<String, Error> {
-    Ok(format!("/exec/{}{suffix}", path_id("exec", id)?))
-}
-
-/// `POST /containers/{id}/exec`, `config` as its JSON body.
+/// `POST /containers/{id}/exec`, `config` as its JSON body. Its answer: `{"Id"}`.
 pub fn create_request(
     factory: &RequestFactory,
     container: &str,
     config: &ExecConfig,
-) -> Result<Request, Error> {
-    let path = format!("/containers/{}/exec", path_id("container", container)?);
-    factory.build_json(Method::POST, &path, &Query::new(), config)
+) -> Result<TypedRequest<Json<ExecCreated>>, Error> {
+    Object::Container.json_request(factory, container, "/exec", config)
 }
 
-/// Decodes the answer to `POST /containers/{id}/exec`: `{"Id"}`.
-pub fn decode_create(route: &str, response: Response) -> Result<ExecCreated, Error> {
-    response.json(route)
-}
-
-/// `POST /exec/{id}/start`, `config` as its JSON body. Detached, its answer is
-/// [`decode_no_content`](super::decode_no_content).
+/// `POST /exec/{id}/start`, `config` as its JSON body. Detached, its answer is [`NoContent`]; attached,
+/// the process's stdio (see above).
 pub fn start_request(
     factory: &RequestFactory,
     id: &str,
     config: &ExecStartConfig,
-) -> Result<Request, Error> {
-    factory.build_json(
-        Method::POST,
-        &exec_path(id, "/start")?,
-        &Query::new(),
-        config,
-    )
+) -> Result<TypedRequest<NoContent>, Error> {
+    Object::Exec.json_request(factory, id, "/start", config)
 }
 
-/// `GET /exec/{id}/json`.
-pub fn inspect_request(factory: &RequestFactory, id: &str) -> Result<Request, Error> {
-    Ok(factory.build(Method::GET, &exec_path(id, "/json")?, &Query::new()))
+/// `GET /exec/{id}/json`. Its answer's `ExitCode` is `None` until the process ended.
+pub fn inspect_request(
+    factory: &RequestFactory,
+    id: &str,
+) -> Result<TypedRequest<Json<ExecInspectResponse>>, Error> {
+    Object::Exec.request(factory, Method::GET, id, "/json", &Query::new())
 }
 
-/// Decodes the answer to `GET /exec/{id}/json`; `ExitCode` is `None` until the process ended.
-pub fn decode_inspect(route: &str, response: Response) -> Result<ExecInspectResponse, Error> {
-    response.json(route)
-}
-
-/// `POST /exec/{id}/resize?h=&w=`: the size of the exec's TTY. Its answer:
-/// [`decode_no_content`](super::decode_no_content).
+/// `POST /exec/{id}/resize?h=&w=`: the size of the exec's TTY. Its answer: [`NoContent`].
 pub fn resize_request(
     factory: &RequestFactory,
     id: &str,
     height: u32,
     width: u32,
-) -> Result<Request, Error> {
-    Ok(factory.build(
+) -> Result<TypedRequest<NoContent>, Error> {
+    Object::Exec.request(
+        factory,
         Method::POST,
-        &exec_path(id, "/resize")?,
+        id,
+        "/resize",
         &size_query(height, width),
-    ))
+    )
 }
 
 /// `h` and `w`, as moby's client sends a terminal size.

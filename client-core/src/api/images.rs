@@ -4,15 +4,16 @@
 //! Names go into the path as moby's client puts them there: `user/app:1` keeps its `/` and `:`
 //! (`/images/user/app:1/json`), anything that could end the path is escaped.
 //!
-//! Import sends an archive the caller already holds, as [`Bytes`]: a [`Request`]'s body is a whole body,
-//! so the archive is in memory once (`Bytes` shares it, it is never copied). Streaming an archive larger
-//! than memory needs a streaming body in [`Transport`](crate::Transport), which none has yet.
+//! Import sends an archive the caller already holds, as [`Bytes`]: a [`Request`](crate::Request)'s body
+//! is a whole body, so the archive is in memory once (`Bytes` shares it, it is never copied). Streaming an
+//! archive larger than memory needs a streaming body in [`Transport`](crate::Transport), which none has
+//! yet.
 
 use bytes::Bytes;
 use http::header::HeaderValue;
 use http::Method;
 
-use super::path_id;
+use super::{Decode, Json, NoContent, Object, TypedRequest};
 use crate::error::Error;
 use crate::jsonstream::JsonStreamDecoder;
 use crate::models::{
@@ -20,7 +21,7 @@ use crate::models::{
     ImagePruneResponse, ImageSummary,
 };
 use crate::query::{Filters, Query};
-use crate::request::{Request, RequestFactory};
+use crate::request::RequestFactory;
 use crate::response::Response;
 
 /// The `Content-Type` an import's archive is sent with.
@@ -29,10 +30,6 @@ use crate::response::Response;
 /// `application/x-www-form-urlencoded` (curl's default) and fails on the archive's bytes; any other type
 /// is left alone. moby's client sends `text/plain`; this names what the body is.
 pub const IMPORT_CONTENT_TYPE: &str = "application/x-tar";
-
-fn name_path(name: &str, suffix: &str) -> Result<String, Error> {
-    Ok(format!("/images/{}{suffix}", path_id("image", name)?))
-}
 
 /// Parameters of `GET /images/json`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -44,49 +41,43 @@ pub struct ListOptions {
 }
 
 /// `GET /images/json`.
-pub fn list_request(factory: &RequestFactory, options: &ListOptions) -> Request {
+pub fn list_request(
+    factory: &RequestFactory,
+    options: &ListOptions,
+) -> TypedRequest<Json<Vec<ImageSummary>>> {
     let mut query = Query::new();
     query.flag("all", options.all).filters(&options.filters);
-    factory.build(Method::GET, "/images/json", &query)
-}
-
-/// Decodes the answer to `GET /images/json`.
-pub fn decode_list(route: &str, response: Response) -> Result<Vec<ImageSummary>, Error> {
-    response.json(route)
+    TypedRequest::new(factory.build(Method::GET, "/images/json", &query))
 }
 
 /// `GET /images/{name}/json`.
-pub fn inspect_request(factory: &RequestFactory, name: &str) -> Result<Request, Error> {
-    Ok(factory.build(Method::GET, &name_path(name, "/json")?, &Query::new()))
+pub fn inspect_request(
+    factory: &RequestFactory,
+    name: &str,
+) -> Result<TypedRequest<Json<ImageInspect>>, Error> {
+    Object::Image.request(factory, Method::GET, name, "/json", &Query::new())
 }
 
-/// Decodes the answer to `GET /images/{name}/json`.
-pub fn decode_inspect(route: &str, response: Response) -> Result<ImageInspect, Error> {
-    response.json(route)
-}
-
-/// `GET /images/{name}/history`.
-pub fn history_request(factory: &RequestFactory, name: &str) -> Result<Request, Error> {
-    Ok(factory.build(Method::GET, &name_path(name, "/history")?, &Query::new()))
-}
-
-/// Decodes the answer to `GET /images/{name}/history`: the layers, newest first.
-pub fn decode_history(route: &str, response: Response) -> Result<Vec<HistoryResponseItem>, Error> {
-    response.json(route)
+/// `GET /images/{name}/history`. Its answer: the layers, newest first.
+pub fn history_request(
+    factory: &RequestFactory,
+    name: &str,
+) -> Result<TypedRequest<Json<Vec<HistoryResponseItem>>>, Error> {
+    Object::Image.request(factory, Method::GET, name, "/history", &Query::new())
 }
 
 /// `POST /images/{name}/tag?repo=&tag=`: tags the image `name` as `repo:tag` (`latest` without a tag).
 /// `repo` is sent as given; the docker CLI sends it normalised (`docker.io/my/app`). Its answer (201):
-/// [`decode_no_content`](super::decode_no_content).
+/// [`NoContent`].
 pub fn tag_request(
     factory: &RequestFactory,
     name: &str,
     repo: &str,
     tag: Option<&str>,
-) -> Result<Request, Error> {
+) -> Result<TypedRequest<NoContent>, Error> {
     let mut query = Query::new();
     query.append("repo", repo).optional("tag", tag);
-    Ok(factory.build(Method::POST, &name_path(name, "/tag")?, &query))
+    Object::Image.request(factory, Method::POST, name, "/tag", &query)
 }
 
 /// Parameters of `DELETE /images/{name}`.
@@ -98,38 +89,29 @@ pub struct RemoveOptions {
     pub noprune: bool,
 }
 
-/// `DELETE /images/{name}`.
+/// `DELETE /images/{name}`. Its answer: what was untagged (`{"Untagged"}`) and what deleted
+/// (`{"Deleted"}`), in order.
 pub fn remove_request(
     factory: &RequestFactory,
     name: &str,
     options: &RemoveOptions,
-) -> Result<Request, Error> {
+) -> Result<TypedRequest<Json<Vec<ImageDeleteResponseItem>>>, Error> {
     let mut query = Query::new();
     query
         .flag("force", options.force)
         .flag("noprune", options.noprune);
-    Ok(factory.build(Method::DELETE, &name_path(name, "")?, &query))
+    Object::Image.request(factory, Method::DELETE, name, "", &query)
 }
 
-/// Decodes the answer to `DELETE /images/{name}`: what was untagged (`{"Untagged"}`) and what deleted
-/// (`{"Deleted"}`), in order.
-pub fn decode_remove(
-    route: &str,
-    response: Response,
-) -> Result<Vec<ImageDeleteResponseItem>, Error> {
-    response.json(route)
-}
-
-/// `POST /images/prune`, with `filters` (`dangling`, `label`, `label!`, `until`).
-pub fn prune_request(factory: &RequestFactory, filters: &Filters) -> Request {
+/// `POST /images/prune`, with `filters` (`dangling`, `label`, `label!`, `until`). Its answer:
+/// `{"ImagesDeleted", "SpaceReclaimed"}`.
+pub fn prune_request(
+    factory: &RequestFactory,
+    filters: &Filters,
+) -> TypedRequest<Json<ImagePruneResponse>> {
     let mut query = Query::new();
     query.filters(filters);
-    factory.build(Method::POST, "/images/prune", &query)
-}
-
-/// Decodes the answer to `POST /images/prune`: `{"ImagesDeleted", "SpaceReclaimed"}`.
-pub fn decode_prune(route: &str, response: Response) -> Result<ImagePruneResponse, Error> {
-    response.json(route)
+    TypedRequest::new(factory.build(Method::POST, "/images/prune", &query))
 }
 
 /// Parameters of an import, `POST /images/create?fromSrc=-`.
@@ -147,12 +129,12 @@ pub struct ImportOptions {
 }
 
 /// `POST /images/create?fromSrc=-`, with `archive` (a tar of the root file system, possibly compressed)
-/// as its body, exactly as given, sent as [`IMPORT_CONTENT_TYPE`].
+/// as its body, exactly as given, sent as [`IMPORT_CONTENT_TYPE`]. Its answer: [`ImportMessages`].
 pub fn import_request(
     factory: &RequestFactory,
     options: &ImportOptions,
     archive: Bytes,
-) -> Request {
+) -> TypedRequest<ImportMessages> {
     let mut query = Query::new();
     query
         .append("fromSrc", "-")
@@ -162,38 +144,45 @@ pub fn import_request(
     for change in &options.changes {
         query.append("changes", change.as_str());
     }
-    factory.build_with_body(
+    TypedRequest::new(factory.build_with_body(
         Method::POST,
         "/images/create",
         &query,
         archive,
         HeaderValue::from_static(IMPORT_CONTENT_TYPE),
-    )
+    ))
 }
 
-/// Decodes the answer to an import: JSON messages, the last one's `status` the new image's ID (see
+/// The answer to an import: JSON messages, the last one's `status` the new image's ID (see
 /// [`imported_id`]). An error the daemon reports in the stream, after its success status, is
 /// [`Error::Stream`].
-pub fn decode_import(route: &str, response: Response) -> Result<Vec<CreateImageInfo>, Error> {
-    let response = response.error_for_status(route)?;
-    let malformed = |source| Error::JsonStream {
-        route: route.to_owned(),
-        source,
-    };
-    let mut decoder = JsonStreamDecoder::default();
-    decoder.push(&response.body);
-    let mut messages = Vec::new();
-    while let Some(message) = decoder.next_value::<CreateImageInfo>().map_err(malformed)? {
-        if let Some(error) = stream_error(&message) {
-            return Err(Error::Stream {
-                route: route.to_owned(),
-                message: error,
-            });
+#[derive(Clone, Copy, Debug)]
+pub struct ImportMessages;
+
+impl Decode for ImportMessages {
+    type Output = Vec<CreateImageInfo>;
+
+    fn decode(route: &str, response: Response) -> Result<Self::Output, Error> {
+        let response = response.error_for_status(route)?;
+        let malformed = |source| Error::JsonStream {
+            route: route.to_owned(),
+            source,
+        };
+        let mut decoder = JsonStreamDecoder::default();
+        decoder.push(&response.body);
+        let mut messages = Vec::new();
+        while let Some(message) = decoder.next_value::<CreateImageInfo>().map_err(malformed)? {
+            if let Some(error) = stream_error(&message) {
+                return Err(Error::Stream {
+                    route: route.to_owned(),
+                    message: error,
+                });
+            }
+            messages.push(message);
         }
-        messages.push(message);
+        decoder.finish().map_err(malformed)?;
+        Ok(messages)
     }
-    decoder.finish().map_err(malformed)?;
-    Ok(messages)
 }
 
 /// The error a JSON message carries: its `errorDetail.message`, else its older `error` field.
@@ -233,24 +222,27 @@ mod tests {
         let f = RequestFactory::new(DUMMY_HOST, "").unwrap();
         let archive = Bytes::from(vec![0u8, b';', b'&', 0xff]);
         let r = import_request(&f, &ImportOptions::default(), archive.clone());
-        assert_eq!(r.path_and_query, "/images/create?fromSrc=-");
-        assert_eq!(r.headers[CONTENT_TYPE], IMPORT_CONTENT_TYPE);
+        assert_eq!(r.request.path_and_query, "/images/create?fromSrc=-");
+        assert_eq!(r.request.headers[CONTENT_TYPE], IMPORT_CONTENT_TYPE);
         // The same bytes, shared rather than copied.
-        assert_eq!(r.body.as_ref().map(|b| b.as_ptr()), Some(archive.as_ptr()));
+        assert_eq!(
+            r.request.body.as_ref().map(|b| b.as_ptr()),
+            Some(archive.as_ptr())
+        );
     }
 
     #[test]
     fn an_import_answer_gives_the_id_or_the_error_in_the_stream() {
         let ok = "{\"status\":\"sha256:ffc0\"}\r\n";
-        let messages = decode_import("POST /i", answer(ok)).unwrap();
+        let messages = ImportMessages::decode("POST /i", answer(ok)).unwrap();
         assert_eq!(imported_id(&messages), Some("sha256:ffc0"));
         let failed = "{\"status\":\"Importing\"}\r\n{\"errorDetail\":{\"message\":\"unexpected EOF\"},\"error\":\"unexpected EOF\"}\r\n";
-        let err = decode_import("POST /i", answer(failed)).unwrap_err();
+        let err = ImportMessages::decode("POST /i", answer(failed)).unwrap_err();
         assert!(matches!(err, Error::Stream { .. }));
         assert_eq!(err.to_string(), "unexpected EOF");
-        let legacy = decode_import("POST /i", answer("{\"error\":\"old\"}")).unwrap_err();
+        let legacy = ImportMessages::decode("POST /i", answer("{\"error\":\"old\"}")).unwrap_err();
         assert_eq!(legacy.to_string(), "old");
-        let cut = decode_import("POST /i", answer("{\"status\":")).unwrap_err();
+        let cut = ImportMessages::decode("POST /i", answer("{\"status\":")).unwrap_err();
         assert!(matches!(cut, Error::JsonStream { .. }), "{cut:?}");
         assert_eq!(imported_id(&[]), None);
     }
@@ -260,7 +252,7 @@ mod tests {
         let f = RequestFactory::new(DUMMY_HOST, "").unwrap();
         let r = tag_request(&f, "example.com/user/bb:2", "my/app", Some("v1")).unwrap();
         assert_eq!(
-            r.path_and_query,
+            r.request.path_and_query,
             "/images/example.com/user/bb:2/tag?repo=my%2Fapp&tag=v1"
         );
         assert!(inspect_request(&f, "").is_err());

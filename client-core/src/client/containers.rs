@@ -1,9 +1,8 @@
-//! [`Client`]'s container methods: each builds with [`api::containers`], sends, and decodes.
+//! [`Client`]'s container methods: each [`call`](Client::call)s a builder of [`api::containers`].
 
 use crate::api::containers::{
     self, CreateOptions, ListOptions, LogsOptions, RemoveOptions, StopOptions, WaitCondition,
 };
-use crate::api::decode_no_content;
 use crate::error::Error;
 use crate::models::{
     ContainerCreateBody, ContainerCreateResponse, ContainerInspectResponse, ContainerPruneResponse,
@@ -21,11 +20,8 @@ impl<T: Transport> Client<T> {
         body: &ContainerCreateBody,
         options: &CreateOptions,
     ) -> Result<ContainerCreateResponse, Error> {
-        self.call(
-            |f| containers::create_request(f, body, options),
-            containers::decode_create,
-        )
-        .await
+        self.call(|f| containers::create_request(f, body, options))
+            .await
     }
 
     /// `GET /containers/json`.
@@ -33,11 +29,8 @@ impl<T: Transport> Client<T> {
         &self,
         options: &ListOptions,
     ) -> Result<Vec<ContainerSummary>, Error> {
-        self.call(
-            |f| Ok(containers::list_request(f, options)),
-            containers::decode_list,
-        )
-        .await
+        self.call(|f| Ok(containers::list_request(f, options)))
+            .await
     }
 
     /// `GET /containers/{id}/json`.
@@ -46,44 +39,30 @@ impl<T: Transport> Client<T> {
         id: &str,
         size: bool,
     ) -> Result<ContainerInspectResponse, Error> {
-        self.call(
-            |f| containers::inspect_request(f, id, size),
-            containers::decode_inspect,
-        )
-        .await
+        self.call(|f| containers::inspect_request(f, id, size))
+            .await
     }
 
     /// `POST /containers/{id}/start`; starting a running container succeeds, as with the docker CLI.
     pub async fn start_container(&self, id: &str) -> Result<(), Error> {
-        self.call(|f| containers::start_request(f, id), decode_no_content)
-            .await
+        self.call(|f| containers::start_request(f, id)).await
     }
 
     /// `POST /containers/{id}/stop`; stopping a stopped container succeeds, as with the docker CLI.
     pub async fn stop_container(&self, id: &str, options: &StopOptions) -> Result<(), Error> {
-        self.call(
-            |f| containers::stop_request(f, id, options),
-            decode_no_content,
-        )
-        .await
+        self.call(|f| containers::stop_request(f, id, options))
+            .await
     }
 
     /// `POST /containers/{id}/restart`.
     pub async fn restart_container(&self, id: &str, options: &StopOptions) -> Result<(), Error> {
-        self.call(
-            |f| containers::restart_request(f, id, options),
-            decode_no_content,
-        )
-        .await
+        self.call(|f| containers::restart_request(f, id, options))
+            .await
     }
 
     /// `POST /containers/{id}/kill`.
     pub async fn kill_container(&self, id: &str, signal: Option<&str>) -> Result<(), Error> {
-        self.call(
-            |f| containers::kill_request(f, id, signal),
-            decode_no_content,
-        )
-        .await
+        self.call(|f| containers::kill_request(f, id, signal)).await
     }
 
     /// `POST /containers/{id}/wait`: returns when `condition` is met, with the exit code.
@@ -92,32 +71,24 @@ impl<T: Transport> Client<T> {
         id: &str,
         condition: Option<WaitCondition>,
     ) -> Result<ContainerWaitResponse, Error> {
-        self.call(
-            |f| containers::wait_request(f, id, condition),
-            containers::decode_wait,
-        )
-        .await
+        self.call(|f| containers::wait_request(f, id, condition))
+            .await
     }
 
     /// `POST /containers/{id}/pause`.
     pub async fn pause_container(&self, id: &str) -> Result<(), Error> {
-        self.call(|f| containers::pause_request(f, id), decode_no_content)
-            .await
+        self.call(|f| containers::pause_request(f, id)).await
     }
 
     /// `POST /containers/{id}/unpause`.
     pub async fn unpause_container(&self, id: &str) -> Result<(), Error> {
-        self.call(|f| containers::unpause_request(f, id), decode_no_content)
-            .await
+        self.call(|f| containers::unpause_request(f, id)).await
     }
 
     /// `POST /containers/{id}/rename`.
     pub async fn rename_container(&self, id: &str, new_name: &str) -> Result<(), Error> {
-        self.call(
-            |f| containers::rename_request(f, id, new_name),
-            decode_no_content,
-        )
-        .await
+        self.call(|f| containers::rename_request(f, id, new_name))
+            .await
     }
 
     /// `GET /containers/{id}/top`.
@@ -126,11 +97,7 @@ impl<T: Transport> Client<T> {
         id: &str,
         ps_args: Option<&str>,
     ) -> Result<ContainerTopResponse, Error> {
-        self.call(
-            |f| containers::top_request(f, id, ps_args),
-            containers::decode_top,
-        )
-        .await
+        self.call(|f| containers::top_request(f, id, ps_args)).await
     }
 
     /// `GET /containers/{id}/logs`, read whole and split into frames; `tty` is the container's
@@ -142,20 +109,16 @@ impl<T: Transport> Client<T> {
         options: &LogsOptions,
         tty: bool,
     ) -> Result<Vec<Frame>, Error> {
-        self.call(
-            |f| containers::logs_request(f, id, options),
-            |route, response| containers::decode_logs(route, response, tty),
-        )
-        .await
+        self.negotiate().await?;
+        let request = containers::logs_request(&self.factory(), id, options)?;
+        let route = request.route();
+        containers::decode_logs(&route, self.send(request).await?, tty)
     }
 
     /// `DELETE /containers/{id}`.
     pub async fn remove_container(&self, id: &str, options: &RemoveOptions) -> Result<(), Error> {
-        self.call(
-            |f| containers::remove_request(f, id, options),
-            decode_no_content,
-        )
-        .await
+        self.call(|f| containers::remove_request(f, id, options))
+            .await
     }
 
     /// `POST /containers/prune`.
@@ -163,10 +126,7 @@ impl<T: Transport> Client<T> {
         &self,
         filters: &Filters,
     ) -> Result<ContainerPruneResponse, Error> {
-        self.call(
-            |f| Ok(containers::prune_request(f, filters)),
-            containers::decode_prune,
-        )
-        .await
+        self.call(|f| Ok(containers::prune_request(f, filters)))
+            .await
     }
 }
