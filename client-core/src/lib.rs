@@ -22,7 +22,7 @@ pub mod version;
 pub use client::{Client, ClientConfig};
 pub use error::{DaemonError, Error, ErrorKind};
 pub use host::DockerHost;
-pub use query::{Filters, Query};
+pub use query::{Filters, FiltersError, Query};
 pub use reference::{Reference, ReferenceError};
 pub use request::{Request, RequestFactory};
 pub use response::Response;

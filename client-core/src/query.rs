@@ -1,8 +1,9 @@
 //! Query strings as Docker's Go client encodes them.
 //!
 //! Keys are sorted and values escaped as Go's `url.Values.Encode` does, so that the same call builds the
-//! same bytes as the docker CLI; `filters` is a JSON object of string lists. Names and IDs put into paths
-//! are escaped as Go's `url.URL` escapes a path ([`escape_path`]).
+//! same bytes as the docker CLI; `filters` is a JSON object of string lists, read back in either of the
+//! shapes Docker's clients send ([`Filters::from_json`]). Names and IDs put into paths are escaped as Go's
+//! `url.URL` escapes a path ([`escape_path`]).
 
 use std::collections::BTreeMap;
 
@@ -103,9 +104,19 @@ impl Filters {
         self.0.get(name).map(Vec::as_slice).unwrap_or_default()
     }
 
+    /// Whether `name` is set, even with no values (`{"reference":[]}`, which matches nothing).
+    pub fn contains(&self, name: &str) -> bool {
+        self.0.contains_key(name)
+    }
+
     /// Whether no filter is set.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+
+    /// Every name with its values, names in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &[String])> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_slice()))
     }
 
     /// The JSON text sent as the `filters` parameter.
@@ -113,6 +124,71 @@ impl Filters {
         // A map of strings to lists of strings always serializes.
         serde_json::to_string(&self.0).unwrap_or_default()
     }
+
+    /// Reads a `filters` parameter in either shape clients send: `{"name":["v"]}` (what this crate and
+    /// the docker CLI send) or the older `{"name":{"v":true}}` (values mapped to `false` are left out).
+    /// Blank text is no filters.
+    pub fn from_json(text: &str) -> Result<Self, FiltersError> {
+        use serde_json::Value;
+        let mut filters = Self::new();
+        if text.trim().is_empty() {
+            return Ok(filters);
+        }
+        let Value::Object(map) = serde_json::from_str(text).map_err(FiltersError::Json)? else {
+            return Err(FiltersError::NotAnObject);
+        };
+        for (name, values) in map {
+            let list = filters.0.entry(name.clone()).or_default();
+            match values {
+                Value::Array(values) => {
+                    for value in values {
+                        let Value::String(value) = value else {
+                            return Err(FiltersError::Values(name));
+                        };
+                        list.push(value);
+                    }
+                }
+                Value::Object(values) => list.extend(
+                    values
+                        .into_iter()
+                        .filter(|(_, on)| on.as_bool() == Some(true))
+                        .map(|(value, _)| value),
+                ),
+                _ => return Err(FiltersError::Values(name)),
+            }
+        }
+        Ok(filters)
+    }
+
+    /// Refuses names not in `accepted`, as an endpoint refuses filters it does not know (moby's
+    /// `Args.Validate`).
+    pub fn validate(&self, accepted: &[&str]) -> Result<(), FiltersError> {
+        match self
+            .0
+            .keys()
+            .find(|name| !accepted.contains(&name.as_str()))
+        {
+            Some(name) => Err(FiltersError::Unknown(name.clone())),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A `filters` parameter a daemon refuses, worded as wharfd words it (`Invalid filter` as dockerd 20.10).
+#[derive(Debug, thiserror::Error)]
+pub enum FiltersError {
+    /// Not JSON.
+    #[error("invalid filter: {0}")]
+    Json(#[source] serde_json::Error),
+    /// JSON, but not an object.
+    #[error("invalid filter: not a JSON object")]
+    NotAnObject,
+    /// A name whose values are neither a list of strings nor an object.
+    #[error("Invalid filter '{0}'")]
+    Values(String),
+    /// A name the endpoint does not take.
+    #[error("Invalid filter '{0}'")]
+    Unknown(String),
 }
 
 /// A name or ID made safe for a path, as Go's `url.URL` escapes paths (`EscapedPath`): letters, digits,
@@ -195,6 +271,43 @@ mod tests {
             "filters=%7B%22label%22%3A%5B%22a%3Db%22%2C%22c%22%5D%2C%22status%22%3A%5B%22exited%22%5D%7D"
         );
         assert!(Query::new().filters(&Filters::new()).is_empty());
+    }
+
+    #[test]
+    fn filters_read_back_from_both_shapes() {
+        let mut sent = Filters::new();
+        sent.add("label", "a=b")
+            .add("label", "c")
+            .add("dangling", "true");
+        assert_eq!(Filters::from_json(&sent.to_json()).unwrap(), sent);
+        let old = Filters::from_json(
+            r#"{"dangling":{"true":true},"label":{"a=b":true,"c":true,"d":false}}"#,
+        )
+        .unwrap();
+        assert_eq!(old, sent);
+        assert!(Filters::from_json(" ").unwrap().is_empty());
+        let empty_list = Filters::from_json(r#"{"reference":[]}"#).unwrap();
+        assert!(empty_list.get("reference").is_empty());
+        assert!(empty_list.contains("reference"));
+        assert!(!empty_list.contains("label"));
+    }
+
+    #[test]
+    fn filters_refused_say_why_as_wharfd_does() {
+        let err = |text: &str| Filters::from_json(text).unwrap_err().to_string();
+        assert!(
+            err("{").starts_with("invalid filter: EOF while parsing"),
+            "{}",
+            err("{")
+        );
+        assert_eq!(err("[]"), "invalid filter: not a JSON object");
+        assert_eq!(err(r#"{"label":"a"}"#), "Invalid filter 'label'");
+        assert_eq!(err(r#"{"label":[1]}"#), "Invalid filter 'label'");
+        let f = Filters::from_json(r#"{"label":["a"],"nope":["x"]}"#).unwrap();
+        assert!(f.validate(&["label", "nope"]).is_ok());
+        let e = f.validate(&["label"]).unwrap_err();
+        assert!(matches!(&e, FiltersError::Unknown(name) if name == "nope"));
+        assert_eq!(e.to_string(), "Invalid filter 'nope'");
     }
 
     #[test]

@@ -258,13 +258,12 @@ async fn remove(rt: Runtime, Path(id): Path<String>, p: Params) -> Result<Respon
 async fn prune(rt: Runtime, p: Params) -> Result<Response, Error> {
     let f = p.filters(&["label", "label!", "until"])?;
     let now = SystemTime::now();
-    let until = match f.get("until").and_then(|v| v.first()) {
+    let until = match f.get("until").first() {
         Some(u) => parse_event_time(u, now).map_err(|e| Error::invalid(e.to_string()))?,
         None => None,
     };
     let until_nanos = until.map(crate::timefmt::unix_nanos);
-    let labels = f.get("label").cloned().unwrap_or_default();
-    let not_labels = f.get("label!").cloned().unwrap_or_default();
+    let (labels, not_labels) = (f.get("label"), f.get("label!"));
     let report = rt
         .prune(|r| {
             !labels.iter().all(|l| has_label(r, l))

@@ -16,6 +16,7 @@ use axum::routing::get;
 use axum::Router;
 use bytes::Bytes;
 use http::header::CONTENT_TYPE;
+use wharf_client_core::Filters;
 
 use crate::error::Error;
 use crate::events::{parse_event_time, EventFilter, Subscription};
@@ -51,7 +52,8 @@ async fn events(
             )));
         }
     }
-    let filter = EventFilter::parse(&q.filters).map_err(|e| Error::invalid(e.to_string()))?;
+    let filters = Filters::from_json(&q.filters).map_err(|e| Error::invalid(e.to_string()))?;
+    let filter = EventFilter::from(&filters);
     let subscription = state.events().subscribe(since, until, filter);
     Ok((
         [(CONTENT_TYPE, "application/json")],

@@ -147,18 +147,14 @@ fn has_label(e: &ImageEntry, want: &str) -> bool {
 async fn list(images: ImageStore, p: Params) -> Result<Json<Value>, Error> {
     let f = p.filters(&["reference", "dangling", "label", "before", "since"])?;
     let all_images = images.list().await?;
-    let dangling = match f
-        .get("dangling")
-        .and_then(|v| v.first())
-        .map(String::as_str)
-    {
+    let dangling = match f.get("dangling").first().map(String::as_str) {
         None => None,
         Some("true" | "1") => Some(true),
         Some("false" | "0") => Some(false),
         Some(other) => return Err(Error::invalid(format!("Invalid filter 'dangling={other}'"))),
     };
     let bound = |key: &str| {
-        let name = f.get(key).and_then(|v| v.first()).cloned();
+        let name = f.get(key).first().cloned();
         let images = images.clone();
         async move {
             match name {
@@ -173,16 +169,14 @@ async fn list(images: ImageStore, p: Params) -> Result<Json<Value>, Error> {
     let out: Vec<Value> = all_images
         .iter()
         .filter(|e| dangling.is_none_or(|d| e.dangling() == d))
-        .filter(|e| {
-            f.get("label")
-                .is_none_or(|ls| ls.iter().all(|l| has_label(e, l)))
-        })
+        .filter(|e| f.get("label").iter().all(|l| has_label(e, l)))
         .filter(|e| before.is_none_or(|b| e.created_unix() < b))
         .filter(|e| since.is_none_or(|s| e.created_unix() > s))
         .filter_map(|e| {
-            let Some(refs) = f.get("reference") else {
+            if !f.contains("reference") {
                 return Some(summary(e, -1, -1));
-            };
+            }
+            let refs = f.get("reference");
             // As dockerd: only the tags that match are listed, and an image with none is left out.
             let matching: Vec<String> = e
                 .repo_tags()
@@ -334,10 +328,9 @@ async fn prune(images: ImageStore, p: Params) -> Result<Json<Value>, Error> {
     let f = p.filters(&["dangling", "label", "label!", "until"])?;
     let all = f
         .get("dangling")
-        .and_then(|v| v.first())
+        .first()
         .is_some_and(|v| matches!(v.as_str(), "false" | "0"));
-    let labels = f.get("label").cloned().unwrap_or_default();
-    let not_labels = f.get("label!").cloned().unwrap_or_default();
+    let (labels, not_labels) = (f.get("label"), f.get("label!"));
     let (items, reclaimed) = images
         .prune(all, |e| {
             !labels.iter().all(|l| has_label(e, l)) || not_labels.iter().any(|l| has_label(e, l))

@@ -1,11 +1,11 @@
 //! Query-string helpers dockerd's handlers rely on and axum's `Query` lacks: repeated keys (`changes`),
-//! Go's boolean spellings, and the `filters` JSON in both of its shapes.
+//! Go's boolean spellings, and the `filters` JSON (read by client-core's [`Filters`]).
 
-use std::collections::BTreeMap;
 use std::convert::Infallible;
 
 use axum::extract::FromRequestParts;
 use http::request::Parts;
+use wharf_client_core::Filters;
 
 use crate::error::Error;
 
@@ -36,7 +36,7 @@ fn decode(s: &str) -> String {
 
 /// The decoded pairs of a query string, in order, repeated keys kept. As an extractor, the request's query.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct Params(Vec<(String, String)>);
+pub struct Params(Vec<(String, String)>);
 
 impl<S: Send + Sync> FromRequestParts<S> for Params {
     type Rejection = Infallible;
@@ -48,7 +48,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
 
 impl Params {
     /// Parses `a=1&b=2&b=3`.
-    pub(crate) fn parse(query: Option<&str>) -> Self {
+    pub fn parse(query: Option<&str>) -> Self {
         Self(
             query
                 .unwrap_or("")
@@ -63,7 +63,7 @@ impl Params {
     }
 
     /// The first value of `key`, or "".
-    pub(crate) fn get(&self, key: &str) -> &str {
+    pub fn get(&self, key: &str) -> &str {
         self.0
             .iter()
             .find(|(k, _)| k == key)
@@ -71,7 +71,7 @@ impl Params {
     }
 
     /// Every value of `key`.
-    pub(crate) fn all(&self, key: &str) -> Vec<String> {
+    pub fn all(&self, key: &str) -> Vec<String> {
         self.0
             .iter()
             .filter(|(k, _)| k == key)
@@ -80,54 +80,22 @@ impl Params {
     }
 
     /// A boolean as dockerd's `BoolValue`: absent, "", "0", "no", "false", "none" are false.
-    pub(crate) fn bool(&self, key: &str) -> bool {
+    pub fn bool(&self, key: &str) -> bool {
         let v = self.get(key).trim().to_ascii_lowercase();
         !matches!(v.as_str(), "" | "0" | "no" | "false" | "none")
     }
 
     /// The `filters` parameter, refusing names not in `allowed` with dockerd 20.10's `Invalid filter`.
-    pub(crate) fn filters(&self, allowed: &[&str]) -> Result<BTreeMap<String, Vec<String>>, Error> {
-        parse_filters(self.get("filters"), allowed)
+    pub fn filters(&self, allowed: &[&str]) -> Result<Filters, Error> {
+        let filters = Filters::from_json(self.get("filters"));
+        filters
+            .and_then(|f| f.validate(allowed).map(|()| f))
+            .map_err(|e| Error::invalid(e.to_string()))
     }
-}
-
-/// `{"name":["v"]}` or the older `{"name":{"v":true}}`.
-pub(crate) fn parse_filters(
-    text: &str,
-    allowed: &[&str],
-) -> Result<BTreeMap<String, Vec<String>>, Error> {
-    if text.trim().is_empty() {
-        return Ok(BTreeMap::new());
-    }
-    let value: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| Error::invalid(format!("invalid filter: {e}")))?;
-    let obj = value
-        .as_object()
-        .ok_or_else(|| Error::invalid("invalid filter: not a JSON object"))?;
-    let mut out = BTreeMap::new();
-    for (k, v) in obj {
-        if !allowed.contains(&k.as_str()) {
-            return Err(Error::invalid(format!("Invalid filter '{k}'")));
-        }
-        let values: Vec<String> = match v {
-            serde_json::Value::Array(a) => a
-                .iter()
-                .filter_map(|x| x.as_str().map(str::to_owned))
-                .collect(),
-            serde_json::Value::Object(m) => m
-                .iter()
-                .filter(|(_, on)| on.as_bool().unwrap_or(false))
-                .map(|(name, _)| name.clone())
-                .collect(),
-            _ => return Err(Error::invalid(format!("Invalid filter '{k}'"))),
-        };
-        out.insert(k.clone(), values);
-    }
-    Ok(out)
 }
 
 /// Go's `path.Match` for the `*`, `?` wildcards the reference filter uses (`*` does not cross `/`).
-pub(crate) fn glob(pattern: &str, text: &str) -> bool {
+pub fn glob(pattern: &str, text: &str) -> bool {
     fn go(p: &[u8], t: &[u8]) -> bool {
         match (p.first(), t.first()) {
             (None, None) => true,
@@ -160,17 +128,25 @@ mod tests {
     }
 
     #[test]
-    fn filters_in_both_shapes() {
-        let f = parse_filters(
+    fn filters_in_both_shapes_and_dockerd_wording() {
+        let filters = |text: &str, allowed: &[&str]| {
+            let mut query = wharf_client_core::Query::new();
+            query.append("filters", text);
+            Params::parse(Some(&query.encode())).filters(allowed)
+        };
+        let f = filters(
             r#"{"dangling":["true"],"label":{"a=b":true,"c":false}}"#,
             &["dangling", "label"],
         )
         .unwrap();
-        assert_eq!(f["dangling"], ["true"]);
-        assert_eq!(f["label"], ["a=b"]);
-        let e = parse_filters(r#"{"nope":["x"]}"#, &["label"]).unwrap_err();
+        assert_eq!(f.get("dangling"), ["true"]);
+        assert_eq!(f.get("label"), ["a=b"]);
+        let e = filters(r#"{"nope":["x"]}"#, &["label"]).unwrap_err();
+        assert_eq!(e.kind, wharf_client_core::ErrorKind::InvalidParameter);
         assert_eq!(e.message, "Invalid filter 'nope'");
-        assert!(parse_filters("{", &[]).is_err());
+        let e = filters("{", &[]).unwrap_err();
+        assert!(e.message.starts_with("invalid filter: "), "{}", e.message);
+        assert!(Params::parse(None).filters(&[]).unwrap().is_empty());
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Reading containers: `docker ps` with its filters, `docker inspect`, `wait`, `logs`, `attach`, and the
 //! one rename of a record.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::future::Future;
 
 use bytes::Bytes;
@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 use wharf_client_core::models::{
     ContainerInspectResponse, ContainerSummary, DriverData, HostConfigIsolationEnum,
 };
-use wharf_client_core::ErrorKind;
+use wharf_client_core::{ErrorKind, Filters};
 
 use super::io::Chunk;
 use super::remove::ImageSizes;
@@ -29,7 +29,7 @@ pub(crate) struct ListOptions {
     /// Fill `SizeRw` and `SizeRootFs`.
     pub size: bool,
     /// The `filters` parameter.
-    pub filters: BTreeMap<String, Vec<String>>,
+    pub filters: Filters,
 }
 
 /// The filters `GET /containers/json` takes.
@@ -145,7 +145,7 @@ impl Runtime {
     /// `GET /containers/json`.
     pub(crate) async fn list(&self, options: &ListOptions) -> Result<Vec<ContainerSummary>, Error> {
         let f = &options.filters;
-        let get = |k: &str| f.get(k).map(Vec::as_slice).unwrap_or(&[]);
+        let get = |k: &str| f.get(k);
         for h in get("health") {
             if !["none", "starting", "healthy", "unhealthy"].contains(&h.as_str()) {
                 return Err(Error::invalid(format!(
