@@ -221,15 +221,6 @@ fn bytes(name: &str, hex: &str) -> Vec<u8> {
         .collect()
 }
 
-fn condition(name: &str, c: &str) -> WaitCondition {
-    match c {
-        "not-running" => WaitCondition::NotRunning,
-        "next-exit" => WaitCondition::NextExit,
-        "removed" => WaitCondition::Removed,
-        other => panic!("vector {name:?}: unknown condition {other:?}"),
-    }
-}
-
 /// The request a vector's call builds.
 fn build(name: &str, factory: &RequestFactory, call: &Call) -> Result<Request, Error> {
     use containers as c;
@@ -268,7 +259,10 @@ fn build(name: &str, factory: &RequestFactory, call: &Call) -> Result<Request, E
         Call::ContainerRestart(a) => c::restart_request(factory, &a.id, &a.stop())?.request,
         Call::ContainerKill(a) => c::kill_request(factory, &a.id, a.signal.as_deref())?.request,
         Call::ContainerWait(a) => {
-            let cond = a.condition.as_deref().map(|x| condition(name, x));
+            let cond = a
+                .condition
+                .as_deref()
+                .map(|x| x.parse::<WaitCondition>().expect(name));
             c::wait_request(factory, &a.id, cond)?.request
         }
         Call::ContainerPause(a) => c::pause_request(factory, &a.id)?.request,

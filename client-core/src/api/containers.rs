@@ -6,6 +6,8 @@
 //! wait only from 1.30 (older ones do not read them). Names and IDs are trimmed, refused when blank and
 //! escaped into the path.
 
+use std::str::FromStr;
+
 use http::Method;
 
 use super::{Json, NoContent, Object, TypedRequest};
@@ -168,6 +170,24 @@ impl WaitCondition {
             Self::NextExit => "next-exit",
             Self::Removed => "removed",
         }
+    }
+}
+
+/// A `condition` that names none of [`WaitCondition`]'s, worded as wharfd answers it.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("invalid condition: \"{0}\"")]
+pub struct InvalidWaitCondition(pub String);
+
+impl FromStr for WaitCondition {
+    type Err = InvalidWaitCondition;
+
+    /// The parameter's value as [`as_str`](Self::as_str) spells it. (An absent parameter means the
+    /// [`default`](Self::default); that is the reader's to decide.)
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [Self::NotRunning, Self::NextExit, Self::Removed]
+            .into_iter()
+            .find(|c| c.as_str() == s)
+            .ok_or_else(|| InvalidWaitCondition(s.to_owned()))
     }
 }
 
@@ -410,6 +430,20 @@ mod tests {
             new.request.path_and_query,
             "/v1.30/containers/w/wait?condition=next-exit"
         );
+    }
+
+    #[test]
+    fn wait_conditions_read_back_what_they_send() {
+        for c in [
+            WaitCondition::NotRunning,
+            WaitCondition::NextExit,
+            WaitCondition::Removed,
+        ] {
+            assert_eq!(c.as_str().parse::<WaitCondition>(), Ok(c));
+        }
+        let err = "soon".parse::<WaitCondition>().unwrap_err();
+        assert_eq!(err.to_string(), "invalid condition: \"soon\"");
+        assert!("".parse::<WaitCondition>().is_err());
     }
 
     #[test]

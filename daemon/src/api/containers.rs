@@ -17,6 +17,7 @@ use futures_util::StreamExt;
 use http::header::CONTENT_TYPE;
 use http::StatusCode;
 use serde_json::{json, Value};
+use wharf_client_core::api::containers::WaitCondition;
 use wharf_client_core::stdcopy;
 use wharf_client_core::version::ApiVersion;
 use wharf_client_core::ErrorKind;
@@ -28,7 +29,7 @@ use super::JsonBody;
 use crate::error::Error;
 use crate::events::parse_event_time;
 use crate::logs::{logs_body, LogQuery, Source};
-use crate::runtime::query::{has_label, WaitCondition, LIST_FILTERS};
+use crate::runtime::query::{has_label, LIST_FILTERS};
 use crate::runtime::signal::{self, Signal};
 use crate::runtime::{CreateRequest, ListOptions, Runtime};
 use crate::state::AppState;
@@ -209,7 +210,12 @@ async fn kill(rt: Runtime, Path(id): Path<String>, p: Params) -> Result<Response
 /// Sends the headers at once (the docker CLI waits for them before it starts the container), then the
 /// answer when the condition is met.
 async fn wait(rt: Runtime, Path(id): Path<String>, p: Params) -> Result<Response, Error> {
-    let condition = WaitCondition::parse(p.get("condition"))?;
+    let condition = match p.get("condition") {
+        "" => WaitCondition::default(),
+        c => c
+            .parse::<WaitCondition>()
+            .map_err(|e| Error::invalid(e.to_string()))?,
+    };
     let done = rt.wait(&id, condition)?;
     let body = futures_util::stream::once(async move {
         let status = done.await;

@@ -7,6 +7,7 @@ use std::future::Future;
 use bytes::Bytes;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
+use wharf_client_core::api::containers::WaitCondition;
 use wharf_client_core::models::{
     ContainerInspectResponse, ContainerSummary, DriverData, HostConfigIsolationEnum,
 };
@@ -73,29 +74,6 @@ fn task_filter(values: &[String]) -> Result<Option<bool>, Error> {
             "Invalid filter 'is-task={}'",
             values.join(",")
         ))),
-    }
-}
-
-/// `wait`'s `condition`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum WaitCondition {
-    /// Returns at once for a container that does not run, else at its exit.
-    NotRunning,
-    /// Returns at the next exit.
-    NextExit,
-    /// Returns once the container is removed.
-    Removed,
-}
-
-impl WaitCondition {
-    /// Parses the parameter (empty: `not-running`).
-    pub(crate) fn parse(s: &str) -> Result<Self, Error> {
-        match s {
-            "" | "not-running" => Ok(Self::NotRunning),
-            "next-exit" => Ok(Self::NextExit),
-            "removed" => Ok(Self::Removed),
-            other => Err(Error::invalid(format!("invalid condition: \"{other}\""))),
-        }
     }
 }
 
@@ -414,15 +392,5 @@ mod tests {
         assert_eq!(isolation_of(&record), "default");
         record.host_config.isolation = Some(HostConfigIsolationEnum::PROCESS);
         assert_eq!(isolation_of(&record), "process");
-    }
-
-    #[test]
-    fn wait_conditions_parse() {
-        assert_eq!(WaitCondition::parse("").unwrap(), WaitCondition::NotRunning);
-        assert_eq!(
-            WaitCondition::parse("removed").unwrap(),
-            WaitCondition::Removed
-        );
-        assert!(WaitCondition::parse("soon").is_err());
     }
 }
