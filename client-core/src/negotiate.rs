@@ -4,7 +4,7 @@
 //! The daemon's `Api-Version` header caps the client's maximum; a daemon below the client's minimum is a
 //! clear error rather than requests that would fail one by one.
 
-use http::Method;
+use http::{HeaderName, Method};
 
 use crate::error::Error;
 use crate::request::{Request, RequestFactory};
@@ -13,6 +13,20 @@ use crate::version::ApiVersion;
 
 /// The version assumed when a daemon announces none (Docker 1.12 and older).
 pub const FALLBACK_SERVER_VERSION: ApiVersion = ApiVersion::new(1, 24);
+
+// The headers a daemon describes itself with, as constants: a `&str` name is parsed again on every insert,
+// and the daemon stamps some on every answer.
+
+/// `Api-Version`: the newest API version a daemon speaks, on every answer.
+pub const API_VERSION_HEADER: HeaderName = HeaderName::from_static("api-version");
+/// `Ostype`: the daemon's OS, on every answer.
+pub const OSTYPE_HEADER: HeaderName = HeaderName::from_static("ostype");
+/// `Docker-Experimental`: `true` when experimental features are on, on every answer.
+pub const EXPERIMENTAL_HEADER: HeaderName = HeaderName::from_static("docker-experimental");
+/// `Builder-Version`: the default builder, on pings.
+pub const BUILDER_VERSION_HEADER: HeaderName = HeaderName::from_static("builder-version");
+/// `Swarm`: the node's swarm state, on pings.
+pub const SWARM_HEADER: HeaderName = HeaderName::from_static("swarm");
 
 /// What `/_ping` tells about a daemon, from its headers.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -64,12 +78,13 @@ pub fn parse_ping(route: &str, response: Response) -> Result<Ping, Error> {
 }
 
 fn ping_from_headers(response: &Response) -> Ping {
+    let header = |name: HeaderName| response.header(name.as_str());
     Ping {
-        api_version: response.header("api-version").and_then(|v| v.parse().ok()),
-        os_type: response.header("ostype").map(str::to_owned),
-        experimental: response.header("docker-experimental") == Some("true"),
-        builder_version: response.header("builder-version").map(str::to_owned),
-        swarm: response.header("swarm").map(str::to_owned),
+        api_version: header(API_VERSION_HEADER).and_then(|v| v.parse().ok()),
+        os_type: header(OSTYPE_HEADER).map(str::to_owned),
+        experimental: header(EXPERIMENTAL_HEADER) == Some("true"),
+        builder_version: header(BUILDER_VERSION_HEADER).map(str::to_owned),
+        swarm: header(SWARM_HEADER).map(str::to_owned),
     }
 }
 

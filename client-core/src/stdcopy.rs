@@ -6,15 +6,32 @@
 
 use bytes::{Buf, Bytes, BytesMut};
 
+use crate::version::ApiVersion;
+
 /// The header's length.
 pub const HEADER_LEN: usize = 8;
 
-/// The media type of a stdcopy-framed logs or attach answer (sent from API 1.42; older daemons name none,
-/// and the container's `Tty` says which framing it is).
+/// The media type of a stdcopy-framed logs, attach or exec answer (sent from API 1.42,
+/// [`MULTIPLEXED_SINCE`]; older daemons name none, and the container's `Tty` says which framing it is).
 pub const MULTIPLEXED_MEDIA_TYPE: &str = "application/vnd.docker.multiplexed-stream";
 
-/// The media type of an unframed logs or attach answer: a container with a TTY.
+/// The media type of an unframed logs, attach or exec answer: a container with a TTY. Before API 1.42
+/// daemons send it for every such answer, framed or not.
 pub const RAW_MEDIA_TYPE: &str = "application/vnd.docker.raw-stream";
+
+/// The first API version whose stdcopy-framed answers say so ([`MULTIPLEXED_MEDIA_TYPE`]).
+pub const MULTIPLEXED_SINCE: ApiVersion = ApiVersion::new(1, 42);
+
+/// The media type of a logs, attach or exec answer to a client of API `version`, for a container or
+/// exec with a TTY or without, as dockerd names it: multiplexed without a TTY from API 1.42, raw
+/// otherwise.
+pub fn stream_media_type(version: ApiVersion, tty: bool) -> &'static str {
+    if !tty && version >= MULTIPLEXED_SINCE {
+        MULTIPLEXED_MEDIA_TYPE
+    } else {
+        RAW_MEDIA_TYPE
+    }
+}
 
 /// Which stream a frame belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -186,6 +203,15 @@ mod tests {
         );
         assert_eq!(frames[1].stream, StdStream::Stderr);
         assert_eq!(&frames[1].payload[..], b"oops");
+    }
+
+    #[test]
+    fn streams_name_their_framing_from_1_42() {
+        let (old, new) = (ApiVersion::new(1, 41), MULTIPLEXED_SINCE);
+        assert_eq!(stream_media_type(new, false), MULTIPLEXED_MEDIA_TYPE);
+        assert_eq!(stream_media_type(new, true), RAW_MEDIA_TYPE);
+        assert_eq!(stream_media_type(old, false), RAW_MEDIA_TYPE);
+        assert_eq!(stream_media_type(old, true), RAW_MEDIA_TYPE);
     }
 
     #[test]

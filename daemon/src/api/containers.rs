@@ -18,8 +18,7 @@ use http::header::CONTENT_TYPE;
 use http::StatusCode;
 use serde_json::{json, Value};
 use wharf_client_core::api::containers::WaitCondition;
-use wharf_client_core::stdcopy;
-use wharf_client_core::version::ApiVersion;
+use wharf_client_core::stdcopy::{self, stream_media_type};
 use wharf_client_core::ErrorKind;
 
 use super::hijack;
@@ -134,15 +133,6 @@ async fn inspect(rt: Runtime, Path(id): Path<String>, p: Params) -> Result<Respo
 
 async fn top(rt: Runtime, Path(id): Path<String>, p: Params) -> Result<Response, Error> {
     Ok(Json(rt.top(&id, p.get("ps_args")).await?).into_response())
-}
-
-/// The stream's media type: multiplexed (stdcopy) without a TTY from API 1.42, raw otherwise.
-pub(super) fn stream_media_type(version: ApiVersion, tty: bool) -> &'static str {
-    if !tty && version >= ApiVersion::new(1, 42) {
-        "application/vnd.docker.multiplexed-stream"
-    } else {
-        "application/vnd.docker.raw-stream"
-    }
 }
 
 async fn logs(

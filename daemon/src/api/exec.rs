@@ -18,9 +18,10 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 use wharf_client_core::api::exec::ExecCreated;
 use wharf_client_core::models::{ExecConfig, ExecStartConfig};
-use wharf_client_core::{stdcopy, ErrorKind};
+use wharf_client_core::stdcopy::{self, stream_media_type};
+use wharf_client_core::ErrorKind;
 
-use super::containers::{output_frames, stream_media_type, terminal_size, wire_frame};
+use super::containers::{output_frames, terminal_size, wire_frame};
 use super::params::Params;
 use super::version::RequestedVersion;
 use super::{hijack, JsonBody};

@@ -12,7 +12,8 @@ use axum::body::Body;
 use axum::response::Response;
 use bytes::Bytes;
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, PRAGMA};
-use http::{HeaderMap, HeaderName, HeaderValue, Method, Request};
+use http::{HeaderMap, HeaderValue, Method, Request};
+use wharf_client_core::negotiate::SWARM_HEADER;
 
 use super::version::{stamp_headers, versioned_path};
 
@@ -27,10 +28,7 @@ static HEADERS: LazyLock<HeaderMap> = LazyLock::new(|| {
         HeaderValue::from_static("no-cache, no-store, must-revalidate"),
     );
     headers.insert(PRAGMA, HeaderValue::from_static("no-cache"));
-    headers.insert(
-        HeaderName::from_static("swarm"),
-        HeaderValue::from_static("inactive"),
-    );
+    headers.insert(SWARM_HEADER, HeaderValue::from_static("inactive"));
     headers.insert(
         CONTENT_TYPE,
         HeaderValue::from_static("text/plain; charset=utf-8"),

@@ -7,7 +7,8 @@
 use std::sync::LazyLock;
 
 use http::header::SERVER;
-use http::{HeaderMap, HeaderName, HeaderValue, Uri};
+use http::{HeaderMap, HeaderValue, Uri};
+use wharf_client_core::negotiate::{API_VERSION_HEADER, EXPERIMENTAL_HEADER, OSTYPE_HEADER};
 use wharf_client_core::{ApiVersion, MAX_API_VERSION, MIN_API_VERSION};
 
 use crate::error::Error;
@@ -24,11 +25,6 @@ static SERVER_VALUE: LazyLock<HeaderValue> = LazyLock::new(|| {
     HeaderValue::from_str(&crate::buildinfo::server_header())
         .unwrap_or_else(|_| HeaderValue::from_static("Wharf (linux)"))
 });
-
-// Header names built once: a `&str` name is parsed again on every insert, and this runs on every answer.
-const API_VERSION_HEADER: HeaderName = HeaderName::from_static("api-version");
-const EXPERIMENTAL_HEADER: HeaderName = HeaderName::from_static("docker-experimental");
-const OSTYPE_HEADER: HeaderName = HeaderName::from_static("ostype");
 
 /// Stamps the headers every dockerd answer carries.
 pub(crate) fn stamp_headers(headers: &mut HeaderMap) {
