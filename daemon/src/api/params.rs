@@ -36,7 +36,7 @@ fn decode(s: &str) -> String {
 
 /// The decoded pairs of a query string, in order, repeated keys kept. As an extractor, the request's query.
 #[derive(Clone, Debug, Default)]
-pub struct Params(Vec<(String, String)>);
+pub(crate) struct Params(Vec<(String, String)>);
 
 impl<S: Send + Sync> FromRequestParts<S> for Params {
     type Rejection = Infallible;
@@ -48,7 +48,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
 
 impl Params {
     /// Parses `a=1&b=2&b=3`.
-    pub fn parse(query: Option<&str>) -> Self {
+    pub(crate) fn parse(query: Option<&str>) -> Self {
         Self(
             query
                 .unwrap_or("")
@@ -63,7 +63,7 @@ impl Params {
     }
 
     /// The first value of `key`, or "".
-    pub fn get(&self, key: &str) -> &str {
+    pub(crate) fn get(&self, key: &str) -> &str {
         self.0
             .iter()
             .find(|(k, _)| k == key)
@@ -71,7 +71,7 @@ impl Params {
     }
 
     /// Every value of `key`.
-    pub fn all(&self, key: &str) -> Vec<String> {
+    pub(crate) fn all(&self, key: &str) -> Vec<String> {
         self.0
             .iter()
             .filter(|(k, _)| k == key)
@@ -80,13 +80,13 @@ impl Params {
     }
 
     /// A boolean as dockerd's `BoolValue`: absent, "", "0", "no", "false", "none" are false.
-    pub fn bool(&self, key: &str) -> bool {
+    pub(crate) fn bool(&self, key: &str) -> bool {
         let v = self.get(key).trim().to_ascii_lowercase();
         !matches!(v.as_str(), "" | "0" | "no" | "false" | "none")
     }
 
     /// The `filters` parameter, refusing names not in `allowed` with dockerd 20.10's `Invalid filter`.
-    pub fn filters(&self, allowed: &[&str]) -> Result<Filters, Error> {
+    pub(crate) fn filters(&self, allowed: &[&str]) -> Result<Filters, Error> {
         let filters = Filters::from_json(self.get("filters"));
         filters
             .and_then(|f| f.validate(allowed).map(|()| f))
@@ -95,7 +95,7 @@ impl Params {
 }
 
 /// Go's `path.Match` for the `*`, `?` wildcards the reference filter uses (`*` does not cross `/`).
-pub fn glob(pattern: &str, text: &str) -> bool {
+pub(crate) fn glob(pattern: &str, text: &str) -> bool {
     fn go(p: &[u8], t: &[u8]) -> bool {
         match (p.first(), t.first()) {
             (None, None) => true,

@@ -20,7 +20,7 @@ use super::EventMessage;
 
 /// The `filters` of `GET /events`, each name's values a set.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct EventFilter {
+pub(crate) struct EventFilter {
     args: BTreeMap<String, BTreeSet<String>>,
 }
 
@@ -48,15 +48,6 @@ const NAME_FILTERS: &[&str] = &[
 ];
 
 impl EventFilter {
-    /// Adds one value (for callers building filters in code).
-    pub fn add(mut self, key: &str, value: &str) -> Self {
-        self.args
-            .entry(key.to_owned())
-            .or_default()
-            .insert(value.to_owned());
-        self
-    }
-
     fn values(&self, key: &str) -> Option<&BTreeSet<String>> {
         self.args.get(key).filter(|v| !v.is_empty())
     }
@@ -71,7 +62,7 @@ impl EventFilter {
     }
 
     /// Whether `ev` passes every filter.
-    pub fn matches(&self, ev: &EventMessage) -> bool {
+    pub(crate) fn matches(&self, ev: &EventMessage) -> bool {
         let attrs = &ev.actor.attributes;
         let name = attrs.get("name").map(String::as_str).unwrap_or_default();
         self.matches_action(&ev.action)

@@ -4,36 +4,28 @@
 //! The container runtime publishes with [`EventBus::log`] (which stamps the time and fills the deprecated
 //! fields as dockerd does) and builds container actors with [`container_actor`].
 
-pub mod bus;
-pub mod filter;
-pub mod timearg;
+pub(crate) mod bus;
+pub(crate) mod filter;
+pub(crate) mod timearg;
 
 use std::collections::BTreeMap;
 
-pub use bus::{EventBus, Subscription, HISTORY_LIMIT, SUBSCRIBER_QUEUE};
-pub use filter::EventFilter;
-pub use timearg::{parse_event_time, TimeArgError};
-pub use wharf_client_core::models::{EventActor, EventMessage};
+pub(crate) use bus::{EventBus, Subscription};
+pub(crate) use filter::EventFilter;
+pub(crate) use timearg::parse_event_time;
+pub(crate) use wharf_client_core::models::{EventActor, EventMessage};
 
 /// Event types (`Type`), as dockerd names them.
-pub mod kind {
+pub(crate) mod kind {
     /// Containers.
-    pub const CONTAINER: &str = "container";
+    pub(crate) const CONTAINER: &str = "container";
     /// Images.
-    pub const IMAGE: &str = "image";
-    /// Networks.
-    pub const NETWORK: &str = "network";
-    /// Volumes.
-    pub const VOLUME: &str = "volume";
-    /// The daemon itself (`reload`).
-    pub const DAEMON: &str = "daemon";
-    /// Plugins.
-    pub const PLUGIN: &str = "plugin";
+    pub(crate) const IMAGE: &str = "image";
 }
 
 /// The actor of a container event as dockerd builds it: the container's labels, then `image` and `name`
 /// (without the leading `/`) over them. Add `exitCode` for `die`, `signal` for `kill` and so on.
-pub fn container_actor(
+pub(crate) fn container_actor(
     id: &str,
     name: &str,
     image: &str,
