@@ -25,7 +25,7 @@ pub(crate) const MAX_SOCKET_PATH: usize = 107;
 impl ContainerdPaths {
     /// The layout for a daemon with these roots.
     pub(crate) fn new(data_root: &Path, exec_root: &Path) -> Self {
-        let state = exec_root.join("containerd");
+        let state = state_dir(exec_root);
         Self {
             root: data_root.join("containerd"),
             grpc: state.join("containerd.sock"),
@@ -42,6 +42,19 @@ impl ContainerdPaths {
             .find(|p| p.as_os_str().len() > MAX_SOCKET_PATH)
             .map(PathBuf::as_path)
     }
+}
+
+/// The run-time state directory of the containerd a daemon with this exec root supervises.
+fn state_dir(exec_root: &Path) -> PathBuf {
+    exec_root.join("containerd")
+}
+
+/// Where the v2 runtime of the containerd a daemon with this exec root supervises keeps the task bundles
+/// of `namespace` (a directory per task).
+pub(crate) fn task_bundles(exec_root: &Path, namespace: &str) -> PathBuf {
+    state_dir(exec_root)
+        .join("io.containerd.runtime.v2.task")
+        .join(namespace)
 }
 
 /// A TOML basic string: quoted, with backslashes, quotes and control characters escaped.

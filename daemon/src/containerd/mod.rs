@@ -5,6 +5,7 @@ pub(crate) mod client;
 pub(crate) mod config;
 pub(crate) mod error;
 pub(crate) mod runc;
+pub(crate) mod shims;
 pub(crate) mod supervisor;
 
 use std::path::Path;

@@ -128,6 +128,15 @@ impl ContainerStore {
                 continue;
             }
             let path = entry.path().join(RECORD_FILE);
+            if fs::symlink_metadata(&path).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound)
+            {
+                // A create cut short before its record was written (records are written whole).
+                tracing::warn!(path = %entry.path().display(), "removing a container directory without a record");
+                if let Err(e) = fs::remove_dir_all(entry.path()) {
+                    tracing::warn!(path = %entry.path().display(), error = %e, "cannot remove it");
+                }
+                continue;
+            }
             let record: ContainerRecord = match fs::read(&path)
                 .map_err(|e| e.to_string())
                 .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
@@ -415,16 +424,26 @@ mod tests {
     }
 
     #[test]
-    fn corrupt_records_are_skipped() {
+    fn corrupt_records_are_skipped_and_directories_without_one_removed() {
         let tmp = tempfile::tempdir().unwrap();
         let store = ContainerStore::open(tmp.path()).unwrap();
         let a = store.create(Some("good"), make).unwrap();
         let bad = tmp.path().join("containers").join("b".repeat(64));
         fs::create_dir_all(&bad).unwrap();
         fs::write(bad.join(RECORD_FILE), b"{not json").unwrap();
+        // A create cut short before its record was written.
+        let cut = tmp.path().join("containers").join("c".repeat(64));
+        fs::create_dir_all(&cut).unwrap();
+        fs::write(cut.join("hosts"), b"127.0.0.1 localhost").unwrap();
         let reopened = ContainerStore::open(tmp.path()).unwrap();
         assert_eq!(reopened.list().len(), 1);
         assert_eq!(reopened.resolve("good").unwrap(), a.id);
+        assert!(
+            bad.exists(),
+            "an unreadable record is kept for a post-mortem"
+        );
+        assert!(!cut.exists());
+        assert!(store.container_dir(&a.id).exists());
     }
 
     #[test]

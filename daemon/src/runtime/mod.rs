@@ -16,6 +16,7 @@ mod exec;
 mod exit;
 pub(crate) mod io;
 pub(crate) mod query;
+mod reconcile;
 mod remove;
 mod restore;
 mod rootfs;

@@ -15,6 +15,14 @@ use crate::error::Error;
 /// How long a force-removed container may take to die.
 const KILL_WAIT: Duration = Duration::from_secs(30);
 
+/// dockerd's answer when a container it removes would not die.
+fn cannot_kill(id: &str) -> Error {
+    Error::new(
+        ErrorKind::System,
+        format!("Could not kill running container {id}, cannot remove"),
+    )
+}
+
 /// What a prune removed.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct PruneReport {
@@ -49,11 +57,15 @@ impl Runtime {
                     tokio::time::timeout(KILL_WAIT, rx.wait_for(|s| s.exits > exits || !s.running))
                         .await;
                 if !matches!(died, Ok(Ok(_))) {
-                    return Err(Error::new(
-                        ErrorKind::System,
-                        format!("Could not kill running container {id}, cannot remove"),
-                    ));
+                    return Err(cannot_kill(&id));
                 }
+            }
+        } else {
+            // A run whose end the daemon did not handle (a start cut short) may have left a task: it
+            // dies before the record goes, so that nothing runs that no record owns.
+            if let Err(e) = self.clear_run(&id).await {
+                tracing::warn!(container = %id, "removing what a run left: {e}");
+                return Err(cannot_kill(&id));
             }
         }
         self.update(&id, move |r| {
@@ -72,14 +84,7 @@ impl Runtime {
     async fn destroy(&self, record: &ContainerRecord) -> Result<(), Error> {
         let id = &record.id;
         let cd = &self.inner.cd;
-        let mut removed = cd.snapshot_remove(self.inner.snapshotter, id).await;
-        if removed.as_ref().is_err_and(|e| !e.is_not_found()) {
-            // Leftovers of a run whose end the daemon missed may hold the layer.
-            let _ = cd.task_delete(id).await;
-            let _ = cd.container_delete(id).await;
-            removed = cd.snapshot_remove(self.inner.snapshotter, id).await;
-        }
-        if let Err(e) = removed {
+        if let Err(e) = cd.snapshot_remove(self.inner.snapshotter, id).await {
             if !e.is_not_found() {
                 let _ = self
                     .update(id, move |r| {

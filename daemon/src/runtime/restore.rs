@@ -27,34 +27,46 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 impl Runtime {
     /// Brings every record in line with containerd: running tasks are re-attached (`--live-restore`) or
-    /// stopped, exited ones reaped with their exit codes, unfinished removals finished; then containers
-    /// whose restart policy says so are started.
+    /// stopped, exited ones reaped with their exit codes, unfinished removals finished, starts cut short
+    /// adopted or undone, and what no record owns removed (see `reconcile.rs`); then containers whose
+    /// restart policy says so are started.
     pub(crate) async fn restore(&self) {
         // Execs do not outlive the daemon that started them: their FIFOs are leftovers.
         self.remove_exec_dirs();
+        let mut held = self.holdings().await;
         let records = self.store().list();
         let mut to_start = Vec::new();
         for record in records {
             let id = record.id.clone();
             let handle = self.handle(&record);
+            let task = held.tasks.remove(&id);
+            let has_container = held.containers.remove(&id);
             if record.state.removal_in_progress {
                 if let Err(e) = self.remove(&id, true).await {
                     tracing::warn!(container = %id, "finishing an interrupted removal: {e}");
                 }
                 continue;
             }
+            if task.is_none() && !has_container && self.create_cut_short(&record, &held) {
+                self.forget_cut_short_create(&id).await;
+                continue;
+            }
             if record.state.running && !record.state.restarting {
                 self.restore_run(&record, &handle).await;
-            } else if record.state.restarting {
-                // The daemon died during a back-off: the run had ended.
-                let code = record.state.exit_code;
-                let _ = self
-                    .update(&id, move |r| {
-                        r.state.set_stopped(code, false, now_nanos());
-                        Ok(())
-                    })
-                    .await;
-                handle.notify_exit(code);
+            } else {
+                let adopted = (task.is_some() || has_container)
+                    && self.restore_unrecorded(&record, &handle, task).await;
+                if !adopted && record.state.restarting {
+                    // The daemon died during a back-off: the run had ended.
+                    let code = record.state.exit_code;
+                    let _ = self
+                        .update(&id, move |r| {
+                            r.state.set_stopped(code, false, now_nanos());
+                            Ok(())
+                        })
+                        .await;
+                    handle.notify_exit(code);
+                }
             }
             if let Ok(r) = self.store().get(&id) {
                 if !r.state.running && restart_at_start(&r) {
@@ -62,6 +74,7 @@ impl Runtime {
                 }
             }
         }
+        self.remove_unowned(held).await;
         for id in to_start {
             tracing::info!(container = %id, "starting by restart policy");
             if let Some(handle) = self.store().get(&id).ok().map(|r| self.handle(&r)) {
@@ -73,7 +86,7 @@ impl Runtime {
         }
     }
 
-    async fn restore_run(&self, record: &ContainerRecord, handle: &Arc<Handle>) {
+    pub(super) async fn restore_run(&self, record: &ContainerRecord, handle: &Arc<Handle>) {
         let id = record.id.as_str();
         let cd = &self.inner.cd;
         let state = cd.task_state(id).await;

@@ -160,9 +160,9 @@ impl Runtime {
             if !e.is_already_exists() {
                 return Err(e.into());
             }
-            // Leftovers of a run whose end the daemon did not see (a crash) are replaced.
-            let _ = cd.task_delete(id).await;
-            let _ = cd.container_delete(id).await;
+            // Leftovers of a run whose end the daemon did not see are replaced; a task among them is
+            // killed first, so that no process outlives its record's knowledge of it.
+            self.clear_run(id).await?;
             cd.container_create(container).await?;
         }
 

@@ -2,7 +2,7 @@
 
 use containerd_client::services::v1::{
     containers_client::ContainersClient, Container, CreateContainerRequest, DeleteContainerRequest,
-    GetContainerRequest,
+    GetContainerRequest, ListContainersRequest,
 };
 use containerd_client::tonic::Status;
 
@@ -32,6 +32,16 @@ impl Containerd {
             .into_inner()
             .container
             .ok_or_else(|| ContainerdError::rpc("container get", Status::not_found(id)))
+    }
+
+    /// Every container record matching `filters`.
+    pub(crate) async fn container_list(&self, filters: Vec<String>) -> Result<Vec<Container>> {
+        Ok(ContainersClient::new(self.channel.clone())
+            .list(self.unary(ListContainersRequest { filters }))
+            .await
+            .map_err(rpc("container list"))?
+            .into_inner()
+            .containers)
     }
 
     /// Deletes a container record.

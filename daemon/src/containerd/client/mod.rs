@@ -81,6 +81,11 @@ impl Containerd {
         &self.socket
     }
 
+    /// The namespace every call is made in.
+    pub(crate) fn namespace(&self) -> &str {
+        self.namespace.to_str().unwrap_or_default()
+    }
+
     /// The same connection with every call made under lease `id`.
     pub(crate) fn with_lease(&self, id: &str) -> Result<Self> {
         let lease = id

@@ -3,12 +3,12 @@
 use std::collections::HashMap;
 
 use containerd_client::services::v1::snapshots::snapshots_client::SnapshotsClient;
-use containerd_client::services::v1::snapshots::{
-    CommitSnapshotRequest, Info as SnapshotInfo, MountsRequest, PrepareSnapshotRequest,
-    RemoveSnapshotRequest, StatSnapshotRequest, UsageRequest,
-};
 #[cfg(test)]
-use containerd_client::services::v1::snapshots::{ListSnapshotsRequest, ViewSnapshotRequest};
+use containerd_client::services::v1::snapshots::ViewSnapshotRequest;
+use containerd_client::services::v1::snapshots::{
+    CommitSnapshotRequest, Info as SnapshotInfo, ListSnapshotsRequest, MountsRequest,
+    PrepareSnapshotRequest, RemoveSnapshotRequest, StatSnapshotRequest, UsageRequest,
+};
 use containerd_client::tonic::transport::Channel;
 use containerd_client::tonic::Status;
 use containerd_client::types::Mount;
@@ -140,7 +140,6 @@ impl Containerd {
     }
 
     /// Every snapshot matching `filters`.
-    #[cfg(test)]
     pub(crate) async fn snapshot_list(
         &self,
         snapshotter: &str,

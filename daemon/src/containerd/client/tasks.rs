@@ -4,8 +4,8 @@
 use containerd_client::services::v1::{
     tasks_client::TasksClient, CloseIoRequest, CreateTaskRequest, DeleteProcessRequest,
     DeleteTaskRequest, ExecProcessRequest, GetRequest as TaskGetRequest, KillRequest,
-    ListPidsRequest, PauseTaskRequest, ResizePtyRequest, ResumeTaskRequest, StartRequest,
-    WaitRequest,
+    ListPidsRequest, ListTasksRequest, PauseTaskRequest, ResizePtyRequest, ResumeTaskRequest,
+    StartRequest, WaitRequest,
 };
 use containerd_client::tonic::transport::Channel;
 use containerd_client::tonic::Status;
@@ -195,6 +195,19 @@ impl Containerd {
             .map_err(rpc("task pids"))?
             .into_inner()
             .processes)
+    }
+
+    /// Every task in the namespace (status, pid, exit status).
+    pub(crate) async fn task_list(&self) -> Result<Vec<Process>> {
+        Ok(self
+            .tasks()
+            .list(self.unary(ListTasksRequest {
+                filter: String::new(),
+            }))
+            .await
+            .map_err(rpc("task list"))?
+            .into_inner()
+            .tasks)
     }
 
     /// A task's state (status, pid, exit status).
