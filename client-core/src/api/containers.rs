@@ -19,7 +19,7 @@ use crate::models::{
 use crate::query::{Filters, Query};
 use crate::request::{Request, RequestFactory};
 use crate::response::Response;
-use crate::stdcopy::{Frame, StdStream, StdcopyDecoder, MULTIPLEXED_MEDIA_TYPE, RAW_MEDIA_TYPE};
+use crate::stdcopy::{Frame, StdStream, StdcopyDecoder, MULTIPLEXED_MEDIA_TYPE};
 use crate::version::ApiVersion;
 
 /// The first API version whose stop and restart read `signal`.
@@ -301,14 +301,15 @@ pub fn logs_request(
 
 /// Decodes a whole answer to `GET /containers/{id}/logs` into frames.
 ///
-/// Its framing is the media type the daemon names (API 1.42 and later), else the container's `tty`:
-/// stdcopy frames without one, raw output with one (returned as one stdout frame, empty answers as none).
+/// Its framing is stdcopy when the daemon names the multiplexed media type (API 1.42 and later, only
+/// without a TTY), else the container's `tty`'s: before 1.42 daemons name the raw media type for both
+/// framings, so it says nothing (as the docker CLI, which goes by the TTY alone). Raw output comes back as
+/// one stdout frame, an empty answer as none.
 /// A frame of the daemon's own error stream ends the decoding with that error, as moby's `StdCopy` does.
 pub fn decode_logs(route: &str, response: Response, tty: bool) -> Result<Vec<Frame>, Error> {
     let response = response.error_for_status(route)?;
     let multiplexed = match response.header("content-type") {
         Some(ct) if ct.starts_with(MULTIPLEXED_MEDIA_TYPE) => true,
-        Some(ct) if ct.starts_with(RAW_MEDIA_TYPE) => false,
         _ => !tty,
     };
     if !multiplexed {
@@ -379,7 +380,7 @@ pub fn prune_request(
 mod tests {
     use super::*;
     use crate::request::DUMMY_HOST;
-    use crate::stdcopy::encode;
+    use crate::stdcopy::{encode, RAW_MEDIA_TYPE};
     use bytes::Bytes;
     use http::header::{HeaderMap, HeaderValue, CONTENT_TYPE};
 
@@ -464,22 +465,31 @@ mod tests {
     }
 
     #[test]
-    fn logs_follow_the_media_type_then_the_tty() {
+    fn logs_follow_the_multiplexed_media_type_then_the_tty() {
         let mut wire = encode(StdStream::Stdout, b"out\n");
         wire.extend(encode(StdStream::Stderr, b"err\n"));
         let frames = decode_logs("GET /l", answer(None, wire.clone()), false).unwrap();
         assert_eq!(frames.len(), 2);
         assert_eq!(frames[1].stream, StdStream::Stderr);
-        let frames =
-            decode_logs("GET /l", answer(Some(MULTIPLEXED_MEDIA_TYPE), wire), true).unwrap();
+        let frames = decode_logs(
+            "GET /l",
+            answer(Some(MULTIPLEXED_MEDIA_TYPE), wire.clone()),
+            true,
+        )
+        .unwrap();
         assert_eq!(frames.len(), 2);
         let raw = decode_logs("GET /l", answer(None, b"tty out".to_vec()), true).unwrap();
         assert_eq!(raw.len(), 1);
         assert_eq!(&raw[0].payload[..], b"tty out");
+        // A daemon before API 1.42 names the raw type for stdcopy frames too: the TTY decides.
+        let old = answer(Some(RAW_MEDIA_TYPE), wire.clone());
+        let frames = decode_logs("GET /l", old, false).unwrap();
+        assert_eq!(frames.len(), 2);
+        assert_eq!(&frames[0].payload[..], b"out\n");
         let raw = decode_logs(
             "GET /l",
             answer(Some(RAW_MEDIA_TYPE), b"\x01x".to_vec()),
-            false,
+            true,
         )
         .unwrap();
         assert_eq!(&raw[0].payload[..], b"\x01x");
