@@ -27,6 +27,12 @@ pub struct Cli {
 pub enum Command {
     /// Write a development CA, server and client certificates in the docker CLI's layout.
     Certs(CertsArgs),
+    /// Hold a run's output FIFOs in a directory open until they are removed (wharfd starts this).
+    #[command(name = "hold-fifos", hide = true)]
+    HoldFifos {
+        /// The run's FIFO directory.
+        dir: PathBuf,
+    },
 }
 
 /// `wharfd certs`.

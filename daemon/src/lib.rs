@@ -15,6 +15,7 @@ pub(crate) mod dump;
 pub(crate) mod engine_id;
 pub(crate) mod error;
 pub(crate) mod events;
+pub mod fifo_keeper;
 pub(crate) mod hostinfo;
 pub(crate) mod images;
 pub(crate) mod listeners;

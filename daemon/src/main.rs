@@ -8,7 +8,7 @@ use wharf_daemon::buildinfo::{GIT_COMMIT, VERSION};
 use wharf_daemon::certs::{self, CertRequest};
 use wharf_daemon::cli::{Cli, Command};
 use wharf_daemon::config::{self, Defaults};
-use wharf_daemon::{daemon, logging, tls};
+use wharf_daemon::{daemon, fifo_keeper, logging, tls};
 
 fn main() -> ExitCode {
     match run(Cli::parse()) {
@@ -24,6 +24,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     if cli.daemon.version {
         println!("Wharf version {VERSION}, build {GIT_COMMIT}");
         return Ok(());
+    }
+    if let Some(Command::HoldFifos { dir }) = &cli.command {
+        return fifo_keeper::hold(dir).context("holding the FIFOs");
     }
     if let Some(Command::Certs(args)) = cli.command {
         let written = certs::generate(&CertRequest {

@@ -6,7 +6,9 @@
 //! the write ends returns at once; they are read only *after* the task exists, when the shim holds the write
 //! ends — a FIFO read before any writer opened it would end at once. The copy then ends when the shim closes
 //! them: after the container's last process exited and its output was written. After a daemon restart the
-//! same FIFOs are opened again; the shim never lost its write ends, so nothing written meanwhile is lost.
+//! same FIFOs are opened again and what they hold is copied, even for a container that exited meanwhile:
+//! the shim closes both its ends at the exit, but the run's FIFO keeper (`crate::fifo_keeper`) still
+//! holds a read end, so the pipe keeps what was written.
 
 use std::io;
 use std::path::{Path, PathBuf};

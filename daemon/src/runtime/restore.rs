@@ -6,6 +6,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::exit::OUTPUT_DRAIN;
 use super::io::Fifos;
 use super::start::Run;
 use super::{Handle, Runtime};
@@ -92,6 +93,14 @@ impl Runtime {
         let state = cd.task_state(id).await;
         let alive = matches!(&state, Ok(p) if [STATUS_RUNNING, STATUS_PAUSED, STATUS_PAUSING].contains(&p.status));
         if !alive {
+            // What it wrote before its end waits in the FIFOs: into the log before the task goes.
+            let copier = self.reopen_output(record, handle);
+            if tokio::time::timeout(OUTPUT_DRAIN, copier).await.is_err() {
+                tracing::warn!(
+                    container = id,
+                    "output still open {OUTPUT_DRAIN:?} after the exit; closing it"
+                );
+            }
             let code = match state {
                 Ok(p) => i64::from(p.exit_status),
                 Err(_) => VANISHED_EXIT,
@@ -110,23 +119,9 @@ impl Runtime {
         }
         // Re-attach the output, whatever happens next: what the container wrote meanwhile waits in the
         // FIFOs and belongs in its log.
-        let tty = record.config.tty.unwrap_or(false);
-        let fifos = Fifos::in_dir(&self.fifo_dir(id), false, tty);
-        let copier = match (fifos.open_output(), self.open_log(record)) {
-            (Ok(output), Ok(log)) => {
-                handle.output_done.send_replace(false);
-                tokio::spawn(output.copy(log, handle.attach.clone()))
-            }
-            (o, l) => {
-                tracing::warn!(
-                    container = id,
-                    "cannot re-open the output: {:?} {:?}",
-                    o.err(),
-                    l.err()
-                );
-                tokio::spawn(async {})
-            }
-        };
+        let copier = self.reopen_output(record, handle);
+        // Its keeper, should it be gone, for the next time the daemon is away.
+        crate::fifo_keeper::spawn(&self.fifo_dir(id)).await;
         handle.status.send_modify(|s| s.running = true);
         let run = Run {
             copier,
@@ -149,6 +144,33 @@ impl Runtime {
             .await;
         let mut rx = handle.status.subscribe();
         let _ = tokio::time::timeout(SHUTDOWN_GRACE * 6, rx.wait_for(|s| s.exits > exits)).await;
+    }
+
+    /// Opens the FIFOs of `record`'s run again and copies what they hold, and what comes, into its log
+    /// and to attached clients until the shim closes them.
+    fn reopen_output(
+        &self,
+        record: &ContainerRecord,
+        handle: &Arc<Handle>,
+    ) -> tokio::task::JoinHandle<()> {
+        let id = record.id.as_str();
+        let tty = record.config.tty.unwrap_or(false);
+        let fifos = Fifos::in_dir(&self.fifo_dir(id), false, tty);
+        match (fifos.open_output(), self.open_log(record)) {
+            (Ok(output), Ok(log)) => {
+                handle.output_done.send_replace(false);
+                tokio::spawn(output.copy(log, handle.attach.clone()))
+            }
+            (o, l) => {
+                tracing::warn!(
+                    container = id,
+                    "cannot re-open the output: {:?} {:?}",
+                    o.err(),
+                    l.err()
+                );
+                tokio::spawn(async {})
+            }
+        }
     }
 
     /// At shutdown: without `--live-restore`, stops every running container (its stop signal, then

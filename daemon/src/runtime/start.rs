@@ -185,6 +185,7 @@ impl Runtime {
             }
         };
         let log = self.open_log(record)?;
+        crate::fifo_keeper::spawn(&self.fifo_dir(id)).await;
 
         let (stdin_path, stdout_path, stderr_path) = fifos.task_paths();
         let created = cd
