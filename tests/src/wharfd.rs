@@ -310,7 +310,19 @@ impl Wharfd {
     /// it again with the same flags on the same directory, ready once `/_ping` answers. The earlier log is
     /// kept as `wharfd.<n>.log`.
     pub fn kill_and_restart(&mut self) -> Result<()> {
+        self.kill_9()?;
+        self.restart()
+    }
+
+    /// Kills wharfd with SIGKILL and reaps it: its containerd and containers stay behind, until
+    /// [`Wharfd::restart`].
+    pub fn kill_9(&mut self) -> Result<()> {
         self.process.kill()?;
+        Ok(())
+    }
+
+    /// Starts wharfd again after [`Wharfd::kill_9`], as [`Wharfd::kill_and_restart`] does.
+    pub fn restart(&mut self) -> Result<()> {
         let root = self.dir.path().to_owned();
         let mut n = 1;
         while root.join(format!("wharfd.{n}.log")).exists() {

@@ -4,15 +4,28 @@
 
 use std::cell::{Cell, RefCell};
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use wharf_tests::cli::{exit_code, ok, Env};
+use wharf_tests::cli::{docker, exit_code, ok, Env};
 use wharf_tests::{checks, eventually, run_checks, Check, Wharfd};
 
 use crate::fixtures::{import_image, inspect, run_detached, sh, wharfd_only, IMAGE};
 
 /// A container writing `n<i>` ten times a second.
 const COUNTER: &str = "i=0; while true; do i=$((i+1)); echo n$i; sleep 0.1; done";
+
+/// How many lines the containers that write while wharfd is away write to each stream.
+const LATE_LINES: usize = 50;
+
+/// A script for a container that waits for `/go/now` (made once wharfd is killed), writes `out<i>` and
+/// `err<i>` to stdout and stderr, says so in `/go/<name>`, then `and_then`.
+fn writes_while_wharfd_is_away(name: &str, and_then: &str) -> String {
+    format!(
+        "while [ ! -e /go/now ]; do sleep 0.05; done; \
+         i=0; while [ $i -lt {LATE_LINES} ]; do i=$((i+1)); echo out$i; echo err$i >&2; done; \
+         touch /go/{name}; {and_then}"
+    )
+}
 
 /// A wharfd with the image imported, to crash, and what its checks noted before the crash.
 struct Crash {
@@ -36,6 +49,11 @@ impl Crash {
         }
     }
 
+    /// The directory the containers that write while wharfd is away see as `/go`.
+    fn go(&self) -> PathBuf {
+        self.wharfd.borrow().dir().join("go")
+    }
+
     /// Where wharfd keeps the FIFOs of execs.
     fn exec_fifos(&self) -> PathBuf {
         self.wharfd.borrow().dir().join("exec/execs")
@@ -55,8 +73,65 @@ fn counted(env: &Env, name: &str) -> usize {
     numbers.len()
 }
 
-fn kill_9_and_restart(c: &Crash) {
-    c.wharfd.borrow_mut().kill_and_restart().unwrap();
+/// Two containers waiting to write until wharfd is gone: `late` exits (code 3) once written, `talker`
+/// runs on.
+fn containers_that_will_write_while_wharfd_is_away(c: &Crash) {
+    let env = &c.env;
+    std::fs::create_dir_all(c.go()).unwrap();
+    let volume = format!("{}:/go", c.go().display());
+    for (name, and_then) in [("late", "exit 3"), ("talker", "exec sleep 1000")] {
+        let script = writes_while_wharfd_is_away(name, and_then);
+        ok(
+            env,
+            &[
+                "run", "-d", "--name", name, "-v", &volume, IMAGE, "sh", "-c", &script,
+            ],
+        );
+    }
+}
+
+/// `kill -9` of wharfd; then the containers write (and `late` exits) before it starts again.
+fn kill_9_they_write_and_restart(c: &Crash) {
+    c.wharfd.borrow_mut().kill_9().unwrap();
+    std::fs::write(c.go().join("now"), "").unwrap();
+    eventually(
+        Duration::from_secs(10),
+        "the writes while wharfd is away",
+        || c.go().join("late").exists() && c.go().join("talker").exists(),
+    );
+    // Time for `late` to exit and its shim to close the FIFOs.
+    std::thread::sleep(Duration::from_secs(1));
+    c.wharfd.borrow_mut().restart().unwrap();
+}
+
+/// Every line `name` wrote while wharfd was away is in its log, in order, on its stream.
+fn nothing_written_while_away_is_lost(env: &Env, name: &str) {
+    let expected =
+        |stream: &str| -> String { (1..=LATE_LINES).map(|i| format!("{stream}{i}\n")).collect() };
+    let (out, err) = (expected("out"), expected("err"));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let logs = docker(env, &["logs", name]);
+        if (logs.stdout == out && logs.stderr == err) || Instant::now() > deadline {
+            assert_eq!(logs.stdout, out, "{name}'s stdout");
+            assert_eq!(logs.stderr, err, "{name}'s stderr");
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn the_exited_one_has_every_line_and_its_exit_code(c: &Crash) {
+    let env = &c.env;
+    assert_eq!(
+        inspect(env, "late", "{{.State.Status}} {{.State.ExitCode}}"),
+        "exited 3"
+    );
+    nothing_written_while_away_is_lost(env, "late");
+}
+
+fn the_running_one_has_every_line(c: &Crash) {
+    nothing_written_while_away_is_lost(&c.env, "talker");
 }
 
 /// Without `--live-restore`: running containers are stopped at start-up, their output drained first.
@@ -67,9 +142,12 @@ pub fn without_live_restore(test: &str) {
     let crash = Crash::new(Wharfd::start().unwrap());
     let checks: &[Check<Crash>] = checks![
         running_exited_and_created_containers_and_an_exec,
-        kill_9_and_restart,
+        containers_that_will_write_while_wharfd_is_away,
+        kill_9_they_write_and_restart,
         the_running_one_was_stopped_with_its_output_drained,
         the_others_are_as_they_were,
+        the_exited_one_has_every_line_and_its_exit_code,
+        the_running_one_has_every_line,
         the_stopped_one_runs_again,
     ];
     run_checks(test, &crash, checks);
@@ -128,7 +206,10 @@ fn the_stopped_one_runs_again(c: &Crash) {
     let env = &c.env;
     ok(env, &["start", "counter"]);
     assert_eq!(inspect(env, "counter", "{{.State.Running}}"), "true");
-    ok(env, &["rm", "-f", "counter", "exited", "created"]);
+    ok(
+        env,
+        &["rm", "-f", "counter", "exited", "created", "late", "talker"],
+    );
 }
 
 /// With `--live-restore`: running containers run on, and wharfd takes up their output where it left it.
@@ -139,9 +220,12 @@ pub fn with_live_restore(test: &str) {
     let crash = Crash::new(Wharfd::builder().arg("--live-restore").start().unwrap());
     let checks: &[Check<Crash>] = checks![
         a_running_and_an_exited_container,
-        kill_9_and_restart,
+        containers_that_will_write_while_wharfd_is_away,
+        kill_9_they_write_and_restart,
         the_running_one_runs_on,
         no_line_is_missing_and_new_ones_come,
+        the_exited_one_has_every_line_and_its_exit_code,
+        the_running_one_has_every_line,
         it_stops_as_before,
     ];
     run_checks(test, &crash, checks);
@@ -183,5 +267,6 @@ fn it_stops_as_before(c: &Crash) {
     let env = &c.env;
     ok(env, &["stop", "-t", "1", "counter"]);
     assert_eq!(inspect(env, "counter", "{{.State.Status}}"), "exited");
-    ok(env, &["rm", "counter", "exited"]);
+    assert_eq!(inspect(env, "talker", "{{.State.Status}}"), "running");
+    ok(env, &["rm", "-f", "counter", "exited", "late", "talker"]);
 }
