@@ -5,7 +5,8 @@ use std::collections::HashMap;
 
 use serde::Deserialize;
 use wharf_client_core::models::{
-    ContainerConfig, HostConfig, HostConfigCgroupnsModeEnum, HostConfigLogConfig,
+    ContainerConfig, HostConfig, HostConfigCgroupnsModeEnum, HostConfigIsolationEnum,
+    HostConfigLogConfig,
 };
 use wharf_client_core::ErrorKind;
 
@@ -59,7 +60,7 @@ fn fill_defaults(hc: &mut HostConfig, cgroup_v2: bool) {
         });
     }
     if unset(&hc.runtime) {
-        hc.runtime = Some("runc".into());
+        hc.runtime = Some(RUNC.into());
     }
     if hc.pids_limit.is_some_and(|limit| limit <= 0) {
         hc.pids_limit = None;
@@ -103,6 +104,96 @@ fn log_config(hc: &mut HostConfig) -> Result<(), Error> {
     Ok(())
 }
 
+/// The one runtime wharfd runs containers with.
+const RUNC: &str = "runc";
+
+/// Checks what dockerd's `verifyContainerSettings` checks in the container config, with its wording: the
+/// stop signal and the health check's durations.
+fn validate_config(config: &ContainerConfig) -> Result<(), Error> {
+    if let Some(sig) = config.stop_signal.as_deref().filter(|s| !s.is_empty()) {
+        super::signal::parse(sig)?;
+    }
+    if let Some(health) = &config.healthcheck {
+        const MS: i64 = 1_000_000;
+        for (name, value) in [
+            ("Interval", health.interval),
+            ("Timeout", health.timeout),
+            ("StartPeriod", health.start_period),
+        ] {
+            if value.is_some_and(|v| v != 0 && v < MS) {
+                return Err(Error::invalid(format!(
+                    "{name} in Healthcheck cannot be less than 1ms"
+                )));
+            }
+        }
+        if health.retries.is_some_and(|r| r < 0) {
+            return Err(Error::invalid("Retries in Healthcheck cannot be negative"));
+        }
+    }
+    Ok(())
+}
+
+/// A port or port range (`80`, `8000-8080`) as Go's `nat.ParsePortRange` takes it; empty is none.
+fn valid_port_range(spec: &str) -> bool {
+    let port = |p: &str| {
+        !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u16>().is_ok()
+    };
+    match spec.split_once('-') {
+        _ if spec.is_empty() => true,
+        None => port(spec),
+        Some((a, b)) => port(a) && port(b) && a.parse::<u16>().ok() <= b.parse::<u16>().ok(),
+    }
+}
+
+/// Checks the host config fields dockerd checks itself (the rest is [`spec::validate_for_create`]): the
+/// runtime (wharfd has runc only), the isolation, and the ports of `PortBindings`, with dockerd's wording.
+fn validate_host_config(hc: &HostConfig) -> Result<(), Error> {
+    match hc.runtime.as_deref() {
+        None | Some("") | Some(RUNC) => {}
+        Some(other) => return Err(Error::invalid(format!("Unknown runtime specified {other}"))),
+    }
+    let isolation = match hc.isolation {
+        None | Some(HostConfigIsolationEnum::EMPTY | HostConfigIsolationEnum::DEFAULT) => None,
+        Some(HostConfigIsolationEnum::PROCESS) => Some("process"),
+        Some(HostConfigIsolationEnum::HYPERV) => Some("hyperv"),
+    };
+    if let Some(isolation) = isolation {
+        return Err(Error::invalid(format!(
+            "Invalid isolation: \"{isolation}\" - linux only supports 'default'"
+        )));
+    }
+    for (port, bindings) in hc.port_bindings.iter().flatten() {
+        let number = port.split_once('/').map_or(port.as_str(), |(n, _)| n);
+        let single = number.is_empty()
+            || (number.bytes().all(|b| b.is_ascii_digit()) && number.parse::<u16>().is_ok());
+        if !single {
+            return Err(Error::invalid(format!(
+                "invalid port specification: {number:?}"
+            )));
+        }
+        for binding in bindings.iter().flatten() {
+            let host = binding.host_port.as_deref().unwrap_or("");
+            let host_number = host.split_once('/').map_or(host, |(n, _)| n);
+            if !valid_port_range(host_number) {
+                return Err(Error::invalid(format!(
+                    "invalid port specification: {host:?}"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// How many CPUs wharfd may run on, as Go's `runtime.NumCPU` counts them (the affinity mask).
+fn available_cpus() -> u32 {
+    let Ok(set) = nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(0)) else {
+        return std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
+    };
+    (0..nix::sched::CpuSet::count())
+        .filter(|&i| set.is_set(i).unwrap_or(false))
+        .count() as u32
+}
+
 impl Runtime {
     /// Creates a container named `name` (generated when `None`); answers its ID and warnings.
     pub(crate) async fn create(
@@ -122,7 +213,12 @@ impl Runtime {
             ));
         }
         let mut hc = host_config.unwrap_or_default();
-        spec::validate_for_create(&mut hc)?;
+        validate_config(&config)?;
+        validate_host_config(&hc)?;
+        spec::validate_for_create(&mut hc, available_cpus())?;
+        if !hc.privileged.unwrap_or(false) {
+            super::devices::mapped_devices(&hc)?;
+        }
         log_config(&mut hc)?;
         fill_defaults(&mut hc, self.inner.cgroup_v2);
         let network = network_mode(&hc)?;
@@ -213,6 +309,65 @@ mod tests {
         assert_eq!(r.config.cmd, Some(vec!["true".to_owned()]));
         let hc = r.host_config.unwrap();
         assert_eq!((hc.auto_remove, hc.memory), (Some(true), Some(1048576)));
+    }
+
+    #[test]
+    fn config_and_host_config_are_checked_as_dockerd_checks_them() {
+        let config = |json: &str| -> ContainerConfig { serde_json::from_str(json).unwrap() };
+        let hc = |json: &str| -> HostConfig { serde_json::from_str(json).unwrap() };
+        for (json, message) in [
+            (r#"{"StopSignal":"SIGBOGUS"}"#, "Invalid signal: SIGBOGUS"),
+            (
+                r#"{"Healthcheck":{"Interval":-1}}"#,
+                "Interval in Healthcheck cannot be less than 1ms",
+            ),
+            (
+                r#"{"Healthcheck":{"Timeout":5}}"#,
+                "Timeout in Healthcheck cannot be less than 1ms",
+            ),
+            (
+                r#"{"Healthcheck":{"Retries":-1}}"#,
+                "Retries in Healthcheck cannot be negative",
+            ),
+        ] {
+            assert_eq!(validate_config(&config(json)).unwrap_err().message, message);
+        }
+        validate_config(&config(
+            r#"{"StopSignal":"SIGUSR1","Healthcheck":{"Interval":1000000}}"#,
+        ))
+        .unwrap();
+        for (json, message) in [
+            (
+                r#"{"Runtime":"nosuch"}"#,
+                "Unknown runtime specified nosuch",
+            ),
+            (
+                r#"{"Isolation":"hyperv"}"#,
+                "Invalid isolation: \"hyperv\" - linux only supports 'default'",
+            ),
+            (
+                r#"{"PortBindings":{"99999/tcp":[{}]}}"#,
+                "invalid port specification: \"99999\"",
+            ),
+            (
+                r#"{"PortBindings":{"80/tcp":[{"HostPort":"70000"}]}}"#,
+                "invalid port specification: \"70000\"",
+            ),
+            (
+                r#"{"PortBindings":{"80/tcp":[{"HostPort":"90-80"}]}}"#,
+                "invalid port specification: \"90-80\"",
+            ),
+        ] {
+            assert_eq!(
+                validate_host_config(&hc(json)).unwrap_err().message,
+                message
+            );
+        }
+        validate_host_config(&hc(
+            r#"{"Runtime":"runc","Isolation":"default","PortBindings":{"80/tcp":[{"HostPort":"8000-8080"},{}]}}"#,
+        ))
+        .unwrap();
+        assert!(available_cpus() >= 1);
     }
 
     #[test]

@@ -293,10 +293,10 @@ impl Runtime {
         etc.write(&hosts, &resolv, &hostname_file(&hostname))
             .map_err(Error::system)?;
         spec::create_host_dirs(&spec::user_mounts(hc)?).map_err(Error::system)?;
-        let host_devices = if hc.privileged.unwrap_or(false) {
-            super::devices::host_devices(Path::new("/dev"))
+        let (host_devices, device_rules) = if hc.privileged.unwrap_or(false) {
+            (super::devices::host_devices(Path::new("/dev")), Vec::new())
         } else {
-            Vec::new()
+            super::devices::mapped_devices(hc)?
         };
         spec::build_spec(&SpecInput {
             id: &record.id,
@@ -310,6 +310,7 @@ impl Runtime {
             user: &user,
             init_path: self.inner.init_path.as_deref(),
             host_devices: &host_devices,
+            device_rules: &device_rules,
             cgroup_parent: DEFAULT_CGROUP_PARENT,
             seccomp_profile: self.inner.seccomp.as_ref(),
             kernel_version: self.inner.kernel,

@@ -183,7 +183,7 @@ pub(crate) fn resources(hc: &HostConfig, privileged: bool) -> Result<LinuxResour
     }
     if let Some(nano) = hc.nano_cpus.filter(|n| *n > 0) {
         cpu.set_period(Some(CPU_PERIOD));
-        cpu.set_quota(Some(nano * CPU_PERIOD as i64 / 1_000_000_000));
+        cpu.set_quota(Some(nano.saturating_mul(CPU_PERIOD as i64) / 1_000_000_000));
         any_cpu = true;
     }
     if let Some(period) = hc.cpu_period.filter(|p| *p > 0) {
@@ -214,12 +214,13 @@ pub(crate) fn resources(hc: &HostConfig, privileged: bool) -> Result<LinuxResour
     Ok(r)
 }
 
-/// Checks resource settings at create time with dockerd's wording, and fills `MemorySwap` as dockerd does
-/// (twice `Memory` when unset).
-pub(crate) fn validate_resources(hc: &mut HostConfig) -> Result<(), Error> {
+/// Checks resource settings at create time with dockerd's wording (`cpus`: how many CPUs wharfd may run
+/// on, as Go's `runtime.NumCPU` counts them), and fills `MemorySwap` as dockerd does (twice `Memory` when
+/// unset).
+pub(crate) fn validate_resources(hc: &mut HostConfig, cpus: u32) -> Result<(), Error> {
     let memory = hc.memory.unwrap_or(0);
     let swap = hc.memory_swap.unwrap_or(0);
-    if memory > 0 && memory < 6 * 1024 * 1024 {
+    if memory != 0 && memory < 6 * 1024 * 1024 {
         return Err(Error::invalid("Minimum memory limit allowed is 6MB"));
     }
     if swap > 0 && memory == 0 {
@@ -252,6 +253,26 @@ pub(crate) fn validate_resources(hc: &mut HostConfig) -> Result<(), Error> {
         return Err(Error::invalid(
             "Conflicting options: Nano CPUs and CPU Quota cannot both be set",
         ));
+    }
+    let nano = hc.nano_cpus.unwrap_or(0);
+    if nano < 0 || nano > i64::from(cpus) * 1_000_000_000 {
+        return Err(Error::invalid(format!(
+            "Range of CPUs is from 0.01 to {cpus}.00, as there are only {cpus} CPUs available"
+        )));
+    }
+    let period = hc.cpu_period.unwrap_or(0);
+    if period != 0 && !(1000..=1_000_000).contains(&period) {
+        return Err(Error::invalid(
+            "CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)",
+        ));
+    }
+    if hc.cpu_quota.is_some_and(|q| q > 0 && q < 1000) {
+        return Err(Error::invalid(
+            "CPU cfs quota can not be less than 1ms (i.e. 1000)",
+        ));
+    }
+    if hc.shm_size.is_some_and(|s| s < 0) {
+        return Err(Error::invalid("SHM size can not be less than 0"));
     }
     if let Some(adj) = hc.oom_score_adj.filter(|a| !(-1000..=1000).contains(a)) {
         return Err(Error::invalid(format!(
@@ -399,7 +420,7 @@ mod tests {
             pids_limit: Some(100),
             ..Default::default()
         };
-        validate_resources(&mut hc).unwrap();
+        validate_resources(&mut hc, 2).unwrap();
         assert_eq!(hc.memory_swap, Some(128 << 20));
         let r = resources(&hc, false).unwrap();
         let mem = r.memory().unwrap();
@@ -434,7 +455,7 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            validate_resources(&mut hc).unwrap_err().message,
+            validate_resources(&mut hc, 2).unwrap_err().message,
             "Minimum memory limit allowed is 6MB"
         );
         let mut hc = HostConfig {
@@ -442,7 +463,7 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            validate_resources(&mut hc).unwrap_err().message,
+            validate_resources(&mut hc, 2).unwrap_err().message,
             "You should always set the Memory limit when using Memoryswap limit"
         );
         let mut hc = HostConfig {
@@ -451,7 +472,7 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            validate_resources(&mut hc).unwrap_err().message,
+            validate_resources(&mut hc, 2).unwrap_err().message,
             "Conflicting options: Nano CPUs and CPU Period cannot both be set"
         );
         let mut hc = HostConfig {
@@ -459,9 +480,62 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            validate_resources(&mut hc).unwrap_err().message,
+            validate_resources(&mut hc, 2).unwrap_err().message,
             "Invalid value 1001, range for oom score adj is [-1000, 1000]"
         );
+        for (hc, message) in [
+            (
+                HostConfig {
+                    memory: Some(-1),
+                    ..Default::default()
+                },
+                "Minimum memory limit allowed is 6MB",
+            ),
+            (
+                HostConfig {
+                    nano_cpus: Some(2_000_000_001),
+                    ..Default::default()
+                },
+                "Range of CPUs is from 0.01 to 2.00, as there are only 2 CPUs available",
+            ),
+            (
+                HostConfig {
+                    nano_cpus: Some(-1),
+                    ..Default::default()
+                },
+                "Range of CPUs is from 0.01 to 2.00, as there are only 2 CPUs available",
+            ),
+            (
+                HostConfig {
+                    cpu_period: Some(1),
+                    ..Default::default()
+                },
+                "CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)",
+            ),
+            (
+                HostConfig {
+                    cpu_quota: Some(999),
+                    ..Default::default()
+                },
+                "CPU cfs quota can not be less than 1ms (i.e. 1000)",
+            ),
+            (
+                HostConfig {
+                    shm_size: Some(-1),
+                    ..Default::default()
+                },
+                "SHM size can not be less than 0",
+            ),
+        ] {
+            let mut hc = hc;
+            assert_eq!(validate_resources(&mut hc, 2).unwrap_err().message, message);
+        }
+        let mut fine = HostConfig {
+            nano_cpus: Some(2_000_000_000),
+            cpu_quota: Some(-1),
+            ..Default::default()
+        };
+        validate_resources(&mut fine, 2).unwrap();
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! profile, so without one containers run unfiltered, as `seccomp=unconfined` would.
 
 pub(crate) mod caps;
+pub(crate) mod devices;
 pub(crate) mod linux;
 pub(crate) mod mounts;
 pub(crate) mod process;
@@ -12,7 +13,9 @@ pub(crate) mod seccomp;
 
 use std::path::{Path, PathBuf};
 
-use oci_spec::runtime::{BoxBuilder, Linux, LinuxDevice, Mount, Process, Root, Spec, User};
+use oci_spec::runtime::{
+    BoxBuilder, Linux, LinuxDevice, LinuxDeviceCgroup, Mount, Process, Root, Spec, User,
+};
 use wharf_client_core::models::{ContainerConfig, HostConfig};
 
 use crate::containers::users::ResolvedUser;
@@ -45,8 +48,11 @@ pub(crate) struct SpecInput<'a> {
     /// The init binary on the host (tini or docker-init), mounted at `/sbin/docker-init` when
     /// `HostConfig.Init` is true; `None` with `Init` is a 400.
     pub init_path: Option<&'a Path>,
-    /// The host's devices, given to privileged containers (the caller lists `/dev`).
+    /// The host's devices for a privileged container (the caller lists `/dev`), else the devices it maps
+    /// (`HostConfig.Devices`, resolved by the caller).
     pub host_devices: &'a [LinuxDevice],
+    /// The cgroup rules allowing the mapped devices (none for a privileged container, which may use all).
+    pub device_rules: &'a [LinuxDeviceCgroup],
     /// The parent of container cgroups when `CgroupParent` is unset.
     pub cgroup_parent: &'a str,
     /// The daemon's default seccomp profile; `None` leaves containers without a filter unless they bring
@@ -61,10 +67,10 @@ pub(crate) const DEFAULT_CGROUP_PARENT: &str = "/wharf";
 
 /// Checks a host config at create time, as dockerd does before it stores a container, so that clients get
 /// the 400 (or 409) from `docker create` rather than from `docker start`; fills `MemorySwap` as dockerd
-/// does. [`build_spec`] checks the same rules again.
-pub(crate) fn validate_for_create(hc: &mut HostConfig) -> Result<(), Error> {
+/// does. `cpus` is how many CPUs containers may use. [`build_spec`] checks the same rules again.
+pub(crate) fn validate_for_create(hc: &mut HostConfig, cpus: u32) -> Result<(), Error> {
     crate::containers::restart::policy_of(hc)?;
-    linux::validate_resources(hc)?;
+    linux::validate_resources(hc, cpus)?;
     linux::namespaces(hc)?;
     linux::validate_sysctls(hc)?;
     mounts::user_mounts(hc)?;
@@ -75,6 +81,8 @@ pub(crate) fn validate_for_create(hc: &mut HostConfig) -> Result<(), Error> {
     )?;
     process::rlimits(hc.ulimits.as_deref().unwrap_or(&[]))?;
     seccomp::choice(hc.security_opt.as_deref().unwrap_or(&[]))?;
+    process::validate_security_opts(hc.security_opt.as_deref().unwrap_or(&[]))?;
+    devices::validate(hc)?;
     crate::containers::etcfiles::parse_extra_hosts(hc.extra_hosts.as_deref().unwrap_or(&[]))?;
     Ok(())
 }
@@ -82,8 +90,7 @@ pub(crate) fn validate_for_create(hc: &mut HostConfig) -> Result<(), Error> {
 /// Builds the OCI runtime spec for a container.
 ///
 /// Errors are 400s for settings Wharf does not support or that are invalid, worded as dockerd words them.
-/// Not yet done: Docker's built-in seccomp profile (see [`SpecInput::seccomp_profile`]), AppArmor, device mappings
-/// (`Devices`, `DeviceCgroupRules`), blkio, user namespaces, `container:` namespace modes.
+/// Not yet done: Docker's built-in seccomp profile (see [`SpecInput::seccomp_profile`]), AppArmor, blkio, user namespaces, `container:` namespace modes.
 pub(crate) fn build_spec(input: &SpecInput<'_>) -> Result<Spec, Error> {
     let hc = input.host_config;
     let cfg = input.config;
@@ -201,7 +208,14 @@ pub(crate) fn build_spec(input: &SpecInput<'_>) -> Result<Spec, Error> {
     lx.set_namespaces(Some(linux::namespaces(hc)?));
     let sysctls = linux::sysctls(hc, input.kernel_version)?;
     lx.set_sysctl((!sysctls.is_empty()).then_some(sysctls));
-    lx.set_resources(Some(linux::resources(hc, privileged)?));
+    let mut resources = linux::resources(hc, privileged)?;
+    if !privileged {
+        let mut rules = resources.devices().clone().unwrap_or_default();
+        rules.extend_from_slice(input.device_rules);
+        rules.extend(devices::cgroup_rules(hc)?);
+        resources.set_devices(Some(rules));
+    }
+    lx.set_resources(Some(resources));
     if privileged {
         lx.set_masked_paths(None);
         lx.set_readonly_paths(None);
@@ -219,7 +233,7 @@ pub(crate) fn build_spec(input: &SpecInput<'_>) -> Result<Spec, Error> {
         });
         lx.set_masked_paths(Some(masked));
         lx.set_readonly_paths(Some(readonly));
-        lx.set_devices(Some(Vec::new()));
+        lx.set_devices(Some(input.host_devices.to_vec()));
     }
     let parent = hc
         .cgroup_parent

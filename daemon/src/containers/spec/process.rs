@@ -118,6 +118,38 @@ pub(crate) fn no_new_privileges(security_opt: &[String]) -> bool {
     })
 }
 
+/// Checks `SecurityOpt` as moby's `parseSecurityOpt` reads it, with its wording: `no-new-privileges`,
+/// `disable`, or `key=value` (`key:value`, deprecated) with `label`, `apparmor`, `seccomp` or
+/// `no-new-privileges` (a boolean) as the key.
+pub(crate) fn validate_security_opts(security_opt: &[String]) -> Result<(), Error> {
+    for opt in security_opt {
+        if opt == "no-new-privileges" || opt == "disable" {
+            continue;
+        }
+        let Some((key, value)) = opt.split_once('=').or_else(|| opt.split_once(':')) else {
+            return Err(Error::invalid(format!("invalid --security-opt 1: {opt:?}")));
+        };
+        let known = match key {
+            "label" | "apparmor" | "seccomp" => true,
+            "no-new-privileges" => go_bool(value).is_some(),
+            _ => false,
+        };
+        if !known {
+            return Err(Error::invalid(format!("invalid --security-opt 2: {opt:?}")));
+        }
+    }
+    Ok(())
+}
+
+/// A boolean as Go's `strconv.ParseBool` reads it.
+fn go_bool(s: &str) -> Option<bool> {
+    match s {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,5 +225,35 @@ mod tests {
             rlimits(&[inverted]).unwrap_err().message,
             "ulimit soft limit must be less than or equal to hard limit: 10 > 5"
         );
+    }
+
+    #[test]
+    fn security_opts_are_checked_as_dockerd_checks_them() {
+        let check = |o: &str| validate_security_opts(&[o.to_owned()]).map_err(|e| e.to_string());
+        for ok in [
+            "no-new-privileges",
+            "no-new-privileges=false",
+            "no-new-privileges:true",
+            "seccomp=unconfined",
+            "label=disable",
+            "apparmor=unconfined",
+            "disable",
+        ] {
+            check(ok).unwrap();
+        }
+        assert_eq!(
+            check("nonsense").unwrap_err(),
+            "invalid --security-opt 1: \"nonsense\""
+        );
+        for bad in [
+            "bogus=1",
+            "no-new-privileges=maybe",
+            "systempaths=unconfined",
+        ] {
+            assert_eq!(
+                check(bad).unwrap_err(),
+                format!("invalid --security-opt 2: {bad:?}")
+            );
+        }
     }
 }

@@ -48,6 +48,7 @@ impl Fixture {
             user: &self.user,
             init_path: self.init.as_deref(),
             host_devices: &[],
+            device_rules: &[],
             cgroup_parent: DEFAULT_CGROUP_PARENT,
             seccomp_profile: self.seccomp.as_ref(),
             kernel_version: Some((6, 1)),
@@ -133,6 +134,28 @@ fn default_capabilities_and_privileged() {
     assert!(!mount_opts(&spec, "/sys").contains(&"ro".to_string()));
     let devices = lx.resources().clone().unwrap().devices().clone().unwrap();
     assert!(devices.iter().any(|d| d.allow() && d.typ().is_none()));
+}
+
+#[test]
+fn device_cgroup_rules_follow_the_defaults() {
+    let mut f = Fixture::new();
+    f.host_config.device_cgroup_rules = Some(vec!["c 10:200 rwm".into()]);
+    let spec = f.build().unwrap();
+    let lx = spec.linux().clone().unwrap();
+    let rules = lx.resources().clone().unwrap().devices().clone().unwrap();
+    let last = rules.last().unwrap();
+    assert_eq!(rules.len(), linux::device_rules(false).len() + 1);
+    assert!(last.allow());
+    assert_eq!((last.major(), last.minor()), (Some(10), Some(200)));
+    f.host_config.privileged = Some(true);
+    let spec = f.build().unwrap();
+    let lx = spec.linux().clone().unwrap();
+    let rules = lx.resources().clone().unwrap().devices().clone().unwrap();
+    assert_eq!(
+        rules,
+        linux::device_rules(true),
+        "privileged may use every device"
+    );
 }
 
 #[test]
@@ -282,7 +305,7 @@ fn create_time_validation_catches_what_start_would() {
         memory: Some(64 << 20),
         ..Default::default()
     };
-    validate_for_create(&mut hc).unwrap();
+    validate_for_create(&mut hc, 2).unwrap();
     assert_eq!(hc.memory_swap, Some(128 << 20));
     for (hc, message) in [
         (
@@ -306,9 +329,23 @@ fn create_time_validation_catches_what_start_would() {
             },
             "host-gateway is not supported yet: Wharf has no bridge network gateway",
         ),
+        (
+            HostConfig {
+                security_opt: Some(vec!["nonsense".into()]),
+                ..Default::default()
+            },
+            "invalid --security-opt 1: \"nonsense\"",
+        ),
+        (
+            HostConfig {
+                device_cgroup_rules: Some(vec!["bogus".into()]),
+                ..Default::default()
+            },
+            "invalid device cgroup rule format: 'bogus'",
+        ),
     ] {
         let mut hc = hc;
-        let err = validate_for_create(&mut hc).unwrap_err();
+        let err = validate_for_create(&mut hc, 2).unwrap_err();
         assert_eq!(err.kind, ErrorKind::InvalidParameter);
         assert_eq!(err.message, message);
     }
