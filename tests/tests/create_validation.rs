@@ -64,7 +64,7 @@ fn case(config: &'static str, host_config: &'static str, message: &str) -> Case 
     }
 }
 
-fn cases(cpus: usize) -> Vec<Case> {
+fn cases(cpus: usize, cpuset: &str) -> Vec<Case> {
     let at_start = Some((false, 500));
     let server_error = Some((true, 500));
     let cpus_message =
@@ -84,6 +84,76 @@ fn cases(cpus: usize) -> Vec<Case> {
             r#"{"CpuQuota":1}"#,
             "CPU cfs quota can not be less than 1ms (i.e. 1000)",
         ),
+        case(
+            "",
+            r#"{"CpusetCpus":"abc"}"#,
+            "Invalid value abc for cpuset cpus: invalid format: abc",
+        ),
+        case(
+            "",
+            r#"{"CpusetMems":"1-0"}"#,
+            "Invalid value 1-0 for cpuset mems: invalid format: 1-0",
+        ),
+        case(
+            "",
+            r#"{"CpusetCpus":"4096"}"#,
+            &format!("Requested CPUs are not available - requested 4096, available: {cpuset}"),
+        ),
+        case(
+            "",
+            r#"{"MemoryReservation":1}"#,
+            "Minimum memory reservation allowed is 6MB",
+        ),
+        case(
+            "",
+            r#"{"Memory":8388608,"MemoryReservation":16777216}"#,
+            "Minimum memory limit can not be less than memory reservation limit, see usage",
+        ),
+        case(
+            "",
+            r#"{"MemorySwappiness":200}"#,
+            "Invalid value: 200, valid memory swappiness range is 0-100",
+        ),
+        case(
+            "",
+            r#"{"OomScoreAdj":2000}"#,
+            "Invalid value 2000, range for oom score adj is [-1000, 1000]",
+        ),
+        case(
+            "",
+            r#"{"CapAdd":["bogus"]}"#,
+            "invalid CapAdd: unknown capability: \"CAP_BOGUS\"",
+        ),
+        case(
+            "",
+            r#"{"CapDrop":["bogus"]}"#,
+            "invalid CapDrop: unknown capability: \"CAP_BOGUS\"",
+        ),
+        case(
+            "",
+            r#"{"Tmpfs":{"relative":""}}"#,
+            "invalid mount path: 'relative' mount path must be absolute",
+        ),
+        Case {
+            dockerd: server_error,
+            ..case(
+                "",
+                r#"{"IOMaximumIOps":1}"#,
+                "Invalid QoS settings: linux does not support configuration of maximum IOPs",
+            )
+        },
+        Case {
+            dockerd: server_error,
+            ..case(
+                "",
+                r#"{"IOMaximumBandwidth":1}"#,
+                "Invalid QoS settings: linux does not support configuration of maximum bandwidth",
+            )
+        },
+        Case {
+            dockerd: at_start,
+            ..case("", r#"{"IpcMode":"bogus"}"#, "Invalid IPC mode: bogus")
+        },
         case("", r#"{"Runtime":"nosuch"}"#, "Unknown runtime specified nosuch"),
         case(
             "",
@@ -189,8 +259,15 @@ fn create_refuses_bad_fields_as_dockerd_does() {
         panic!("the reference dockerd must run under CI");
     }
     let cpus = std::thread::available_parallelism().unwrap().get();
+    let cpuset = [
+        "/sys/fs/cgroup/cpuset/cpuset.cpus",
+        "/sys/fs/cgroup/cpuset.cpus.effective",
+    ]
+    .iter()
+    .find_map(|p| std::fs::read_to_string(p).ok())
+    .unwrap_or_default();
     let mut differences = Vec::new();
-    for c in cases(cpus) {
+    for c in cases(cpus, cpuset.trim()) {
         let want = (true, 400, c.message.clone());
         let got = refusal(wharfd.socket(), c.config, c.host_config);
         if got != want {

@@ -15,7 +15,7 @@ use crate::containers::config::merge_image_config;
 use crate::containers::etcfiles::{default_hostname, EtcPaths};
 use crate::containers::record::{now_nanos, ContainerRecord};
 use crate::containers::spec::mounts::DEFAULT_SHM_SIZE;
-use crate::containers::spec::{self, linux, network_mode};
+use crate::containers::spec::{self, linux, network_mode, HostCpus};
 use crate::error::Error;
 use crate::images::oci::chain_ids;
 use crate::logs::LogOptions;
@@ -184,6 +184,30 @@ fn validate_host_config(hc: &HostConfig) -> Result<(), Error> {
     Ok(())
 }
 
+/// The CPUs and memory nodes of the host's root cpuset, as dockerd's `sysinfo` reads them.
+fn host_cpus() -> HostCpus {
+    let read = |paths: &[&str]| {
+        paths
+            .iter()
+            .find_map(|p| std::fs::read_to_string(p).ok())
+            .map(|s| s.trim().to_owned())
+            .unwrap_or_default()
+    };
+    HostCpus {
+        count: available_cpus(),
+        cpus: read(&[
+            "/sys/fs/cgroup/cpuset/cpuset.cpus",
+            "/sys/fs/cgroup/cpuset.cpus.effective",
+            "/sys/devices/system/cpu/online",
+        ]),
+        mems: read(&[
+            "/sys/fs/cgroup/cpuset/cpuset.mems",
+            "/sys/fs/cgroup/cpuset.mems.effective",
+            "/sys/devices/system/node/online",
+        ]),
+    }
+}
+
 /// How many CPUs wharfd may run on, as Go's `runtime.NumCPU` counts them (the affinity mask).
 fn available_cpus() -> u32 {
     let Ok(set) = nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(0)) else {
@@ -215,7 +239,7 @@ impl Runtime {
         let mut hc = host_config.unwrap_or_default();
         validate_config(&config)?;
         validate_host_config(&hc)?;
-        spec::validate_for_create(&mut hc, available_cpus())?;
+        spec::validate_for_create(&mut hc, &host_cpus())?;
         if !hc.privileged.unwrap_or(false) {
             super::devices::mapped_devices(&hc)?;
         }
@@ -367,7 +391,9 @@ mod tests {
             r#"{"Runtime":"runc","Isolation":"default","PortBindings":{"80/tcp":[{"HostPort":"8000-8080"},{}]}}"#,
         ))
         .unwrap();
-        assert!(available_cpus() >= 1);
+        let host = host_cpus();
+        assert!(host.count >= 1);
+        assert!(!host.cpus.is_empty() && !host.mems.is_empty(), "{host:?}");
     }
 
     #[test]

@@ -130,8 +130,8 @@ pub(crate) fn tweak_capabilities(
     if privileged {
         return Ok(host_capabilities().iter().map(|c| c.to_string()).collect());
     }
-    let drops = normalize(drops)?;
-    let adds = normalize(adds)?;
+    let adds = normalize(adds).map_err(|e| e.context("invalid CapAdd"))?;
+    let drops = normalize(drops).map_err(|e| e.context("invalid CapDrop"))?;
     let all = |v: &[String]| v.iter().any(|c| c == ALL);
     let mut caps: Vec<String> = if all(&adds) {
         ALL_CAPS
@@ -233,6 +233,9 @@ mod tests {
     fn unknown_capability_is_400() {
         let err = tweak_capabilities(&s(&["foo"]), &[], false).unwrap_err();
         assert_eq!(err.kind, ErrorKind::InvalidParameter);
-        assert_eq!(err.message, "unknown capability: \"CAP_FOO\"");
+        assert_eq!(
+            err.message,
+            "invalid CapAdd: unknown capability: \"CAP_FOO\""
+        );
     }
 }

@@ -70,6 +70,8 @@ fn shares_host(kind: &str, mode: Option<&str>) -> Result<bool, Error> {
         m if m.starts_with("container:") => Err(Error::invalid(format!(
             "{kind} mode \"{m}\" is not supported yet"
         ))),
+        // dockerd checks only the IPC mode, with a capital.
+        m if kind == "IPC" => Err(Error::invalid(format!("Invalid IPC mode: {m}"))),
         m => Err(Error::invalid(format!("invalid {kind} mode: {m}"))),
     }
 }
@@ -214,14 +216,92 @@ pub(crate) fn resources(hc: &HostConfig, privileged: bool) -> Result<LinuxResour
     Ok(r)
 }
 
-/// Checks resource settings at create time with dockerd's wording (`cpus`: how many CPUs wharfd may run
-/// on, as Go's `runtime.NumCPU` counts them), and fills `MemorySwap` as dockerd does (twice `Memory` when
-/// unset).
-pub(crate) fn validate_resources(hc: &mut HostConfig, cpus: u32) -> Result<(), Error> {
+/// The CPUs and memory nodes containers may use, for the checks at create.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct HostCpus {
+    /// How many CPUs wharfd may run on, as Go's `runtime.NumCPU` counts them.
+    pub count: u32,
+    /// The CPUs of the root cpuset (`0-1`), as dockerd's `sysinfo` reads them.
+    pub cpus: String,
+    /// The memory nodes of the root cpuset (`0`).
+    pub mems: String,
+}
+
+/// A list such as `0-2,4` as moby's `parsers.ParseUintList` reads it: its ranges, or `invalid format`.
+fn uint_list(list: &str) -> Result<Vec<(u64, u64)>, String> {
+    let bad = || format!("invalid format: {list}");
+    let number = |n: &str| {
+        n.strip_prefix('+')
+            .unwrap_or(n)
+            .parse::<u64>()
+            .map_err(|_| bad())
+    };
+    if list.is_empty() {
+        return Ok(Vec::new());
+    }
+    list.split(',')
+        .map(|part| match part.split_once('-') {
+            None => number(part).map(|n| (n, n)),
+            Some((a, b)) => {
+                let (a, b) = (number(a)?, number(b)?);
+                if b < a {
+                    return Err(bad());
+                }
+                Ok((a, b))
+            }
+        })
+        .collect()
+}
+
+/// Checks `CpusetCpus` or `CpusetMems` (`what`: "cpus" or "mems") against what the host has, with
+/// dockerd's wording.
+fn check_cpuset(asked: &str, available: &str, what: &str) -> Result<(), Error> {
+    let ranges = uint_list(asked)
+        .map_err(|e| Error::invalid(format!("Invalid value {asked} for cpuset {what}: {e}")))?;
+    let have = uint_list(available).unwrap_or_default();
+    let max = have.iter().map(|(_, b)| *b).max().unwrap_or(0);
+    let has = |n: u64| have.iter().any(|(a, b)| (*a..=*b).contains(&n));
+    let fits = ranges.iter().all(|(a, b)| *b <= max && (*a..=*b).all(has));
+    if !fits {
+        let things = if what == "cpus" {
+            "CPUs"
+        } else {
+            "memory nodes"
+        };
+        return Err(Error::invalid(format!(
+            "Requested {things} are not available - requested {asked}, available: {available}"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks resource settings at create time with dockerd's wording, and fills `MemorySwap` as dockerd does
+/// (twice `Memory` when unset).
+pub(crate) fn validate_resources(hc: &mut HostConfig, host: &HostCpus) -> Result<(), Error> {
+    let cpus = host.count;
     let memory = hc.memory.unwrap_or(0);
     let swap = hc.memory_swap.unwrap_or(0);
     if memory != 0 && memory < 6 * 1024 * 1024 {
         return Err(Error::invalid("Minimum memory limit allowed is 6MB"));
+    }
+    let reservation = hc.memory_reservation.unwrap_or(0);
+    if reservation > 0 && reservation < 6 * 1024 * 1024 {
+        return Err(Error::invalid("Minimum memory reservation allowed is 6MB"));
+    }
+    if memory > 0 && reservation > 0 && memory < reservation {
+        return Err(Error::invalid(
+            "Minimum memory limit can not be less than memory reservation limit, see usage",
+        ));
+    }
+    if hc.io_maximum_iops.unwrap_or(0) != 0 {
+        return Err(Error::invalid(
+            "Invalid QoS settings: linux does not support configuration of maximum IOPs",
+        ));
+    }
+    if hc.io_maximum_bandwidth.unwrap_or(0) != 0 {
+        return Err(Error::invalid(
+            "Invalid QoS settings: linux does not support configuration of maximum bandwidth",
+        ));
     }
     if swap > 0 && memory == 0 {
         return Err(Error::invalid(
@@ -270,6 +350,12 @@ pub(crate) fn validate_resources(hc: &mut HostConfig, cpus: u32) -> Result<(), E
         return Err(Error::invalid(
             "CPU cfs quota can not be less than 1ms (i.e. 1000)",
         ));
+    }
+    if let Some(asked) = hc.cpuset_cpus.as_deref().filter(|s| !s.is_empty()) {
+        check_cpuset(asked, &host.cpus, "cpus")?;
+    }
+    if let Some(asked) = hc.cpuset_mems.as_deref().filter(|s| !s.is_empty()) {
+        check_cpuset(asked, &host.mems, "mems")?;
     }
     if hc.shm_size.is_some_and(|s| s < 0) {
         return Err(Error::invalid("SHM size can not be less than 0"));
@@ -420,7 +506,7 @@ mod tests {
             pids_limit: Some(100),
             ..Default::default()
         };
-        validate_resources(&mut hc, 2).unwrap();
+        validate_resources(&mut hc, &two_cpus()).unwrap();
         assert_eq!(hc.memory_swap, Some(128 << 20));
         let r = resources(&hc, false).unwrap();
         let mem = r.memory().unwrap();
@@ -448,6 +534,14 @@ mod tests {
             .is_none());
     }
 
+    fn two_cpus() -> HostCpus {
+        HostCpus {
+            count: 2,
+            cpus: "0-1".into(),
+            mems: "0".into(),
+        }
+    }
+
     #[test]
     fn resource_validation_uses_dockerd_wording() {
         let mut hc = HostConfig {
@@ -455,7 +549,9 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            validate_resources(&mut hc, 2).unwrap_err().message,
+            validate_resources(&mut hc, &two_cpus())
+                .unwrap_err()
+                .message,
             "Minimum memory limit allowed is 6MB"
         );
         let mut hc = HostConfig {
@@ -463,7 +559,9 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            validate_resources(&mut hc, 2).unwrap_err().message,
+            validate_resources(&mut hc, &two_cpus())
+                .unwrap_err()
+                .message,
             "You should always set the Memory limit when using Memoryswap limit"
         );
         let mut hc = HostConfig {
@@ -472,7 +570,9 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            validate_resources(&mut hc, 2).unwrap_err().message,
+            validate_resources(&mut hc, &two_cpus())
+                .unwrap_err()
+                .message,
             "Conflicting options: Nano CPUs and CPU Period cannot both be set"
         );
         let mut hc = HostConfig {
@@ -480,7 +580,9 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            validate_resources(&mut hc, 2).unwrap_err().message,
+            validate_resources(&mut hc, &two_cpus())
+                .unwrap_err()
+                .message,
             "Invalid value 1001, range for oom score adj is [-1000, 1000]"
         );
         for (hc, message) in [
@@ -526,16 +628,69 @@ mod tests {
                 },
                 "SHM size can not be less than 0",
             ),
+            (
+                HostConfig {
+                    cpuset_cpus: Some("abc".into()),
+                    ..Default::default()
+                },
+                "Invalid value abc for cpuset cpus: invalid format: abc",
+            ),
+            (
+                HostConfig {
+                    cpuset_cpus: Some("1-0".into()),
+                    ..Default::default()
+                },
+                "Invalid value 1-0 for cpuset cpus: invalid format: 1-0",
+            ),
+            (
+                HostConfig {
+                    cpuset_cpus: Some("0,2".into()),
+                    ..Default::default()
+                },
+                "Requested CPUs are not available - requested 0,2, available: 0-1",
+            ),
+            (
+                HostConfig {
+                    cpuset_mems: Some("0-99999999999".into()),
+                    ..Default::default()
+                },
+                "Requested memory nodes are not available - requested 0-99999999999, available: 0",
+            ),
+            (
+                HostConfig {
+                    memory_reservation: Some(1),
+                    ..Default::default()
+                },
+                "Minimum memory reservation allowed is 6MB",
+            ),
+            (
+                HostConfig {
+                    memory: Some(8 << 20),
+                    memory_reservation: Some(16 << 20),
+                    ..Default::default()
+                },
+                "Minimum memory limit can not be less than memory reservation limit, see usage",
+            ),
+            (
+                HostConfig {
+                    io_maximum_iops: Some(1),
+                    ..Default::default()
+                },
+                "Invalid QoS settings: linux does not support configuration of maximum IOPs",
+            ),
         ] {
             let mut hc = hc;
-            assert_eq!(validate_resources(&mut hc, 2).unwrap_err().message, message);
+            assert_eq!(validate_resources(&mut hc, &two_cpus()).unwrap_err().message, message);
         }
         let mut fine = HostConfig {
             nano_cpus: Some(2_000_000_000),
             cpu_quota: Some(-1),
+            cpuset_cpus: Some("0-1,1".into()),
+            cpuset_mems: Some("0".into()),
+            memory_reservation: Some(-1),
             ..Default::default()
         };
-        validate_resources(&mut fine, 2).unwrap();
+        validate_resources(&mut fine, &two_cpus()).unwrap();
     }
 
     #[test]

@@ -21,7 +21,7 @@ use wharf_client_core::models::{ContainerConfig, HostConfig};
 use crate::containers::users::ResolvedUser;
 use crate::error::Error;
 
-pub(crate) use linux::{network_mode, NetworkMode};
+pub(crate) use linux::{network_mode, HostCpus, NetworkMode};
 pub(crate) use mounts::{create_host_dirs, user_mounts};
 
 /// What the spec is built from.
@@ -67,10 +67,10 @@ pub(crate) const DEFAULT_CGROUP_PARENT: &str = "/wharf";
 
 /// Checks a host config at create time, as dockerd does before it stores a container, so that clients get
 /// the 400 (or 409) from `docker create` rather than from `docker start`; fills `MemorySwap` as dockerd
-/// does. `cpus` is how many CPUs containers may use. [`build_spec`] checks the same rules again.
-pub(crate) fn validate_for_create(hc: &mut HostConfig, cpus: u32) -> Result<(), Error> {
+/// does. `host`: the CPUs and memory nodes containers may use. [`build_spec`] checks the same rules again.
+pub(crate) fn validate_for_create(hc: &mut HostConfig, host: &HostCpus) -> Result<(), Error> {
     crate::containers::restart::policy_of(hc)?;
-    linux::validate_resources(hc, cpus)?;
+    linux::validate_resources(hc, host)?;
     linux::namespaces(hc)?;
     linux::validate_sysctls(hc)?;
     mounts::user_mounts(hc)?;

@@ -365,7 +365,7 @@ pub(crate) fn user_mounts(hc: &HostConfig) -> Result<Vec<UserMount>, Error> {
     tmpfs.sort();
     for (dest, data) in tmpfs {
         if !dest.starts_with('/') {
-            return Err(mount_config_error("tmpfs", not_absolute(dest)));
+            return Err(Error::invalid(not_absolute(dest)));
         }
         out.push(tmpfs_mount(dest, data));
     }

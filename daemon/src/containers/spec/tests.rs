@@ -164,7 +164,10 @@ fn unknown_capability_is_a_400() {
     f.host_config.cap_add = Some(vec!["CAP_FOO".into()]);
     let err = f.build().unwrap_err();
     assert_eq!(err.kind, ErrorKind::InvalidParameter);
-    assert_eq!(err.message, "unknown capability: \"CAP_FOO\"");
+    assert_eq!(
+        err.message,
+        "invalid CapAdd: unknown capability: \"CAP_FOO\""
+    );
 }
 
 #[test]
@@ -305,7 +308,7 @@ fn create_time_validation_catches_what_start_would() {
         memory: Some(64 << 20),
         ..Default::default()
     };
-    validate_for_create(&mut hc, 2).unwrap();
+    validate_for_create(&mut hc, &HostCpus::default()).unwrap();
     assert_eq!(hc.memory_swap, Some(128 << 20));
     for (hc, message) in [
         (
@@ -320,7 +323,7 @@ fn create_time_validation_catches_what_start_would() {
                 cap_drop: Some(vec!["bogus".into()]),
                 ..Default::default()
             },
-            "unknown capability: \"CAP_BOGUS\"",
+            "invalid CapDrop: unknown capability: \"CAP_BOGUS\"",
         ),
         (
             HostConfig {
@@ -345,7 +348,7 @@ fn create_time_validation_catches_what_start_would() {
         ),
     ] {
         let mut hc = hc;
-        let err = validate_for_create(&mut hc, 2).unwrap_err();
+        let err = validate_for_create(&mut hc, &HostCpus::default()).unwrap_err();
         assert_eq!(err.kind, ErrorKind::InvalidParameter);
         assert_eq!(err.message, message);
     }
