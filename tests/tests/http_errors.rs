@@ -74,6 +74,22 @@ fn unknown_routes_and_methods_are_page_not_found() {
 }
 
 #[test]
+fn a_path_escaping_invalid_utf8_is_looked_up_as_dockerd_looks_it_up() {
+    let wharfd = Wharfd::start().unwrap();
+    for (uri, message) in [
+        ("/v1.41/containers/%ff/json", "No such container: \u{fffd}"),
+        (
+            "/v1.41/containers/a%ff%fe/json",
+            "No such container: a\u{fffd}\u{fffd}",
+        ),
+    ] {
+        let r = request(wharfd.socket(), "GET", uri, &[], None).unwrap();
+        assert_eq!(r.status, 404, "{uri}: {r:?}");
+        assert_eq!(json_message(&r), message, "{uri}");
+    }
+}
+
+#[test]
 fn json_bodies_are_checked_for_type_syntax_and_size() {
     let wharfd = Wharfd::start().unwrap();
     let json = [("Content-Type", "application/json")];

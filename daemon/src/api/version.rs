@@ -43,10 +43,62 @@ pub(crate) fn route_version<B>(request: &mut http::Request<B>) -> Result<(), Err
     if let Some(uri) = uri {
         *request.uri_mut() = uri;
     }
+    if let Some(uri) = utf8_uri(request.uri()) {
+        *request.uri_mut() = uri;
+    }
     request
         .extensions_mut()
         .insert(RequestedVersion(version.unwrap_or(MAX_API_VERSION)));
     Ok(())
+}
+
+/// `uri` with its percent escapes that decode to invalid UTF-8 replaced by the escapes of U+FFFD, as Go
+/// reads such a path: `/containers/%ff/json` looks for a container named U+FFFD and answers 404 "No such
+/// container: �" as dockerd does, rather than a plain-text 400 from the router; `None` when the path
+/// decodes to UTF-8.
+fn utf8_uri(uri: &Uri) -> Option<Uri> {
+    let path = uri.path();
+    if !path.contains('%') {
+        return None;
+    }
+    let hex = |b: u8| char::from(b).to_digit(16).map(|d| d as u8);
+    let escape_at = |bytes: &[u8], i: usize| -> Option<u8> {
+        match bytes.get(i..i + 3) {
+            Some([b'%', h, l]) => Some(hex(*h)? << 4 | hex(*l)?),
+            _ => None,
+        }
+    };
+    let bytes = path.as_bytes();
+    let mut out = String::with_capacity(path.len());
+    let mut changed = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        let mut run = Vec::new();
+        while let Some(b) = escape_at(bytes, i) {
+            run.push(b);
+            i += 3;
+        }
+        if run.is_empty() {
+            out.push(char::from(bytes[i]));
+            i += 1;
+            continue;
+        }
+        let text = String::from_utf8_lossy(&run);
+        changed |= matches!(text, std::borrow::Cow::Owned(_));
+        for b in text.bytes() {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    if !changed {
+        return None;
+    }
+    let path_and_query = match uri.query() {
+        Some(q) => format!("{out}?{q}"),
+        None => out,
+    };
+    let mut parts = uri.clone().into_parts();
+    parts.path_and_query = Some(path_and_query.parse().ok()?);
+    Uri::from_parts(parts).ok()
 }
 
 /// The version a path names, if any, and the URI without the prefix.
@@ -152,5 +204,21 @@ mod tests {
             bad.message
         );
         assert_eq!(bad.kind, wharf_client_core::ErrorKind::InvalidParameter);
+    }
+
+    #[test]
+    fn escapes_of_invalid_utf8_become_the_replacement_character() {
+        let fixed = |uri: &str| utf8_uri(&uri.parse().unwrap()).map(|u| u.to_string());
+        assert_eq!(
+            fixed("/containers/%ff/json?x=%ff").as_deref(),
+            Some("/containers/%EF%BF%BD/json?x=%ff")
+        );
+        assert_eq!(
+            fixed("/containers/a%C3%A9%ffb/json").as_deref(),
+            Some("/containers/a%C3%A9%EF%BF%BDb/json")
+        );
+        assert_eq!(fixed("/containers/%C3%A9/json"), None);
+        assert_eq!(fixed("/containers/abc/json"), None);
+        assert_eq!(fixed("/containers/%zz/json"), None);
     }
 }
