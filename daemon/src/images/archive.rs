@@ -56,13 +56,18 @@ fn invalid(e: impl std::fmt::Display) -> Error {
     Error::invalid(format!("invalid image archive: {e}"))
 }
 
+/// [`invalid`] for an error that may quote the upload (the tar crate's): a short, escaped excerpt.
+fn invalid_upload(e: impl std::fmt::Display) -> Error {
+    invalid(super::layer::excerpt(&e.to_string()))
+}
+
 /// Indexes the regular files of the tar at `path`.
 fn index_archive(path: &Path) -> Result<Index, Error> {
     let file = std::fs::File::open(path).map_err(system)?;
     let mut archive = tar::Archive::new(io::BufReader::new(file));
     let mut index = Index::new();
-    for entry in archive.entries().map_err(invalid)? {
-        let entry = entry.map_err(invalid)?;
+    for entry in archive.entries().map_err(invalid_upload)? {
+        let entry = entry.map_err(invalid_upload)?;
         if entry.header().entry_type().is_file() {
             let name = clean(&String::from_utf8_lossy(&entry.path_bytes()));
             index.insert(name, (entry.raw_file_position(), entry.size()));
@@ -193,7 +198,7 @@ impl ImageStore {
             Err(FeedError::Client(m)) => return Err(Error::invalid(m)),
             Ok(()) => {}
         }
-        copied.map_err(|e| invalid(format!("cannot decompress: {e}")))?;
+        copied.map_err(|e| invalid_upload(format!("cannot decompress: {e}")))?;
 
         let path = archive.0.clone();
         let (index, plans) = tokio::task::spawn_blocking(move || {

@@ -146,7 +146,7 @@ pub(crate) fn read_layer(input: impl Read, out: impl Write) -> Result<Layer, Lay
     {
         let entries = archive
             .entries()
-            .map_err(|e| LayerError::NotTar(e.to_string()))?;
+            .map_err(|e| LayerError::NotTar(excerpt(&e.to_string())))?;
         for entry in entries {
             let mut entry = entry.map_err(|e| classify(&e, entries_seen))?;
             entries_seen += 1;
@@ -181,9 +181,30 @@ pub(crate) fn read_layer(input: impl Read, out: impl Write) -> Result<Layer, Lay
     })
 }
 
+/// How many characters of an upload's bytes an error may quote.
+const EXCERPT_CHARS: usize = 64;
+
+/// `text` for an error message when it may quote the upload (the tar crate's header errors do, a whole
+/// block of it): control and replacement characters escaped, cut after [`EXCERPT_CHARS`] characters.
+pub(crate) fn excerpt(text: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in text.chars().enumerate() {
+        if i == EXCERPT_CHARS {
+            out.push_str("...");
+            break;
+        }
+        if c.is_control() || c == char::REPLACEMENT_CHARACTER {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// A header error at the very start means "not a tar"; later ones mean a damaged or truncated tar.
 fn classify(e: &io::Error, entries_seen: usize) -> LayerError {
-    let text = e.to_string();
+    let text = excerpt(&e.to_string());
     if e.kind() == io::ErrorKind::UnexpectedEof || text.contains("failed to read entire block") {
         if entries_seen == 0 {
             return LayerError::NotTar(text);
@@ -309,5 +330,21 @@ mod tests {
             let e = read_layer(junk, io::sink()).unwrap_err();
             assert!(matches!(e, LayerError::NotTar(_)), "{e:?}");
         }
+    }
+
+    #[test]
+    fn an_error_quotes_at_most_a_short_escaped_excerpt_of_the_upload() {
+        let mut garbage = b"{\"not\":\"tar\"}".repeat(50);
+        garbage.extend([0xff, 0x01, 0x02].repeat(200));
+        let e = read_layer(&garbage[..], io::sink())
+            .unwrap_err()
+            .to_string();
+        assert!(e.len() < 200, "{e}");
+        assert!(
+            e.starts_with("archive/tar: invalid tar header: the upload is not a tar archive ("),
+            "{e}"
+        );
+        assert_eq!(excerpt("a\u{1}b\u{fffd}"), "a\\u{1}b\\u{fffd}");
+        assert_eq!(excerpt(&"x".repeat(100)), format!("{}...", "x".repeat(64)));
     }
 }
