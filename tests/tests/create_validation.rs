@@ -380,3 +380,44 @@ fn a_mapped_device_is_in_the_container_with_its_permissions() {
         out.stderr
     );
 }
+
+#[test]
+fn settings_wharfd_does_not_implement_are_refused_not_dropped() {
+    if !can_run("settings_wharfd_does_not_implement_are_refused_not_dropped") {
+        return;
+    }
+    let wharfd = Wharfd::start().unwrap();
+    let env = wharfd.endpoints().docker_env_unix();
+    let tar = wharf_tests::rootfs::busybox_tar(wharfd.dir()).unwrap();
+    ok(&env, &["import", tar.to_str().unwrap(), IMAGE]);
+    for (flags, field) in [
+        (&["-p", "8080:80"][..], "PortBindings"),
+        (&["--link", "other:alias"], "Links (--link)"),
+        (&["--blkio-weight", "500"], "BlkioWeight"),
+        (&["--health-cmd", "true"], "Healthcheck (--health-cmd)"),
+    ] {
+        let mut args = vec!["create"];
+        args.extend_from_slice(flags);
+        args.extend([IMAGE, "true"]);
+        let out = docker(&env, &args).unwrap();
+        assert!(!out.success(), "{flags:?} was accepted");
+        let message = wharf_tests::cli::daemon_error(&out.stderr);
+        assert!(
+            message.starts_with(field) && message.ends_with(" is not supported yet"),
+            "{flags:?}: {}",
+            out.stderr
+        );
+    }
+    ok(
+        &env,
+        &[
+            "create",
+            "--network",
+            "host",
+            "-p",
+            "8080:80",
+            IMAGE,
+            "true",
+        ],
+    );
+}

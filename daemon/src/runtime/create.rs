@@ -208,6 +208,65 @@ fn host_cpus() -> HostCpus {
     }
 }
 
+/// Refuses settings wharfd does not implement rather than dropping them: a 400 naming the field and its
+/// flag. Values that mean "unset" (empty, zero, `local`, `host`) pass.
+fn refuse_unsupported(config: &ContainerConfig, hc: &HostConfig) -> Result<(), Error> {
+    let some = |v: &Option<Vec<String>>| v.as_ref().is_some_and(|v| !v.is_empty());
+    let set = |v: &Option<String>, unset: &[&str]| {
+        v.as_deref()
+            .is_some_and(|v| !v.is_empty() && !unset.contains(&v))
+    };
+    let publishes = hc
+        .port_bindings
+        .iter()
+        .flatten()
+        .any(|(_, b)| b.as_ref().is_some_and(|b| !b.is_empty()))
+        || hc.publish_all_ports == Some(true);
+    let host_network = hc.network_mode.as_deref() == Some("host");
+    let health = config.healthcheck.as_ref().and_then(|h| h.test.as_ref());
+    let blkio = hc.blkio_weight.unwrap_or(0) > 0
+        || hc
+            .blkio_weight_device
+            .as_ref()
+            .is_some_and(|v| !v.is_empty())
+        || [
+            &hc.blkio_device_read_bps,
+            &hc.blkio_device_write_bps,
+            &hc.blkio_device_read_iops,
+            &hc.blkio_device_write_iops,
+        ]
+        .iter()
+        .any(|v| v.as_ref().is_some_and(|v| !v.is_empty()));
+    let refused = [
+        (
+            publishes && !host_network,
+            "PortBindings and PublishAllPorts (-p, -P): publishing ports needs a bridge network, which wharfd has not",
+        ),
+        (some(&hc.links), "Links (--link)"),
+        (some(&hc.volumes_from), "VolumesFrom (--volumes-from)"),
+        (
+            hc.storage_opt.as_ref().is_some_and(|o| !o.is_empty()),
+            "StorageOpt (--storage-opt)",
+        ),
+        (set(&hc.volume_driver, &["local"]), "VolumeDriver (--volume-driver)"),
+        (set(&hc.userns_mode, &["host"]), "UsernsMode (--userns)"),
+        (set(&hc.cgroup, &[]), "Cgroup"),
+        (blkio, "BlkioWeight and the Blkio device limits (--blkio-weight, --device-read-bps ...)"),
+        (
+            hc.cpu_realtime_period.unwrap_or(0) > 0 || hc.cpu_realtime_runtime.unwrap_or(0) > 0,
+            "CpuRealtimePeriod and CpuRealtimeRuntime (--cpu-rt-period, --cpu-rt-runtime)",
+        ),
+        (
+            health.is_some_and(|t| !t.is_empty() && t[0] != "NONE"),
+            "Healthcheck (--health-cmd)",
+        ),
+    ];
+    match refused.iter().find(|(refuse, _)| *refuse) {
+        Some((_, what)) => Err(Error::invalid(format!("{what} is not supported yet"))),
+        None => Ok(()),
+    }
+}
+
 /// How many CPUs wharfd may run on, as Go's `runtime.NumCPU` counts them (the affinity mask).
 fn available_cpus() -> u32 {
     let Ok(set) = nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(0)) else {
@@ -240,6 +299,7 @@ impl Runtime {
         validate_config(&config)?;
         validate_host_config(&hc)?;
         spec::validate_for_create(&mut hc, &host_cpus())?;
+        refuse_unsupported(&config, &hc)?;
         if !hc.privileged.unwrap_or(false) {
             super::devices::mapped_devices(&hc)?;
         }
@@ -390,6 +450,36 @@ mod tests {
         validate_host_config(&hc(
             r#"{"Runtime":"runc","Isolation":"default","PortBindings":{"80/tcp":[{"HostPort":"8000-8080"},{}]}}"#,
         ))
+        .unwrap();
+        for (json, field) in [
+            (r#"{"Links":["a:b"]}"#, "Links (--link)"),
+            (r#"{"UsernsMode":"private"}"#, "UsernsMode (--userns)"),
+            (r#"{"BlkioWeight":500}"#, "BlkioWeight"),
+            (
+                r#"{"PortBindings":{"80/tcp":[{"HostPort":"8080"}]}}"#,
+                "PortBindings",
+            ),
+        ] {
+            let message = refuse_unsupported(&ContainerConfig::default(), &hc(json))
+                .unwrap_err()
+                .message;
+            assert!(message.starts_with(field), "{message}");
+            assert!(message.ends_with(" is not supported yet"), "{message}");
+        }
+        let health = config(r#"{"Healthcheck":{"Test":["CMD","true"]}}"#);
+        assert!(refuse_unsupported(&health, &HostConfig::default()).is_err());
+        refuse_unsupported(
+            &config(r#"{"Healthcheck":{"Test":["NONE"]}}"#),
+            &hc(
+                r#"{"Links":[],"BlkioWeight":0,"VolumeDriver":"local","UsernsMode":"host",
+                "PortBindings":{"80/tcp":[]},"NetworkMode":"none"}"#,
+            ),
+        )
+        .unwrap();
+        refuse_unsupported(
+            &ContainerConfig::default(),
+            &hc(r#"{"NetworkMode":"host","PortBindings":{"80/tcp":[{"HostPort":"8080"}]}}"#),
+        )
         .unwrap();
         let host = host_cpus();
         assert!(host.count >= 1);
