@@ -289,6 +289,25 @@ fn create_refuses_bad_fields_as_dockerd_does() {
         }
     }
     assert!(differences.is_empty(), "{}", differences.join("\n"));
+
+    // dockerd takes a hostname Linux refuses and fails at start with runc's error; wharfd refuses it.
+    let long = format!(r#","Hostname":"{}""#, "a".repeat(300));
+    assert_eq!(
+        refusal(wharfd.socket(), &long, "{}"),
+        (
+            true,
+            400,
+            "invalid Hostname: 300 bytes long, Linux takes at most 64".to_owned()
+        )
+    );
+    if let Some(reference) = &reference {
+        let (at_create, status, message) = refusal(reference.socket(), &long, "{}");
+        assert_eq!((at_create, status), (false, 500), "{message}");
+        assert!(
+            message.contains("sethostname: invalid argument"),
+            "{message}"
+        );
+    }
 }
 
 #[test]

@@ -107,9 +107,24 @@ fn log_config(hc: &mut HostConfig) -> Result<(), Error> {
 /// The one runtime wharfd runs containers with.
 const RUNC: &str = "runc";
 
+/// The longest host or domain name Linux takes (`HOST_NAME_MAX`, `__NEW_UTS_LEN`).
+const MAX_UTS_NAME: usize = 64;
+
 /// Checks what dockerd's `verifyContainerSettings` checks in the container config, with its wording: the
-/// stop signal and the health check's durations.
+/// stop signal and the health check's durations; and the host and domain names, which runc would refuse
+/// at start.
 fn validate_config(config: &ContainerConfig) -> Result<(), Error> {
+    for (field, name) in [
+        ("Hostname", &config.hostname),
+        ("Domainname", &config.domainname),
+    ] {
+        let len = name.as_deref().map_or(0, str::len);
+        if len > MAX_UTS_NAME {
+            return Err(Error::invalid(format!(
+                "invalid {field}: {len} bytes long, Linux takes at most {MAX_UTS_NAME}"
+            )));
+        }
+    }
     if let Some(sig) = config.stop_signal.as_deref().filter(|s| !s.is_empty()) {
         super::signal::parse(sig)?;
     }
@@ -401,6 +416,10 @@ mod tests {
         let hc = |json: &str| -> HostConfig { serde_json::from_str(json).unwrap() };
         for (json, message) in [
             (r#"{"StopSignal":"SIGBOGUS"}"#, "Invalid signal: SIGBOGUS"),
+            (
+                &format!(r#"{{"Hostname":"{}"}}"#, "a".repeat(65)),
+                "invalid Hostname: 65 bytes long, Linux takes at most 64",
+            ),
             (
                 r#"{"Healthcheck":{"Interval":-1}}"#,
                 "Interval in Healthcheck cannot be less than 1ms",
