@@ -19,6 +19,12 @@ fn can_run(test: &str) -> bool {
     prereq::can_run(test, missing)
 }
 
+/// Imports the busybox image as [`IMAGE`] into the daemon of `env`, its tar written in `dir`.
+fn import_image(env: &[(String, String)], dir: &Path) {
+    let tar = wharf_tests::rootfs::busybox_tar(dir).unwrap();
+    ok(env, &["import", tar.to_str().unwrap(), IMAGE]);
+}
+
 /// The status and message of a `POST` with a JSON body.
 fn post(socket: &Path, uri: &str, body: &str) -> (u16, String) {
     let headers = [("Content-Type", "application/json")];
@@ -243,18 +249,10 @@ fn create_refuses_bad_fields_as_dockerd_does() {
         return;
     }
     let wharfd = Wharfd::start().unwrap();
-    let tar = wharf_tests::rootfs::busybox_tar(wharfd.dir()).unwrap();
-    let tar = tar.to_str().unwrap();
-    ok(
-        &wharfd.endpoints().docker_env_unix(),
-        &["import", tar, IMAGE],
-    );
+    import_image(&wharfd.endpoints().docker_env_unix(), wharfd.dir());
     let reference = RefDockerd::builder().start_if_available().unwrap();
     if let Some(reference) = &reference {
-        ok(
-            &reference.endpoints().docker_env_unix(),
-            &["import", tar, IMAGE],
-        );
+        import_image(&reference.endpoints().docker_env_unix(), reference.dir());
     } else if std::env::var_os("CI").is_some() {
         panic!("the reference dockerd must run under CI");
     }
@@ -317,8 +315,7 @@ fn a_mapped_device_is_in_the_container_with_its_permissions() {
     }
     let wharfd = Wharfd::start().unwrap();
     let env = wharfd.endpoints().docker_env_unix();
-    let tar = wharf_tests::rootfs::busybox_tar(wharfd.dir()).unwrap();
-    ok(&env, &["import", tar.to_str().unwrap(), IMAGE]);
+    import_image(&env, wharfd.dir());
     let out = ok(
         &env,
         &[
@@ -407,8 +404,7 @@ fn settings_wharfd_does_not_implement_are_refused_not_dropped() {
     }
     let wharfd = Wharfd::start().unwrap();
     let env = wharfd.endpoints().docker_env_unix();
-    let tar = wharf_tests::rootfs::busybox_tar(wharfd.dir()).unwrap();
-    ok(&env, &["import", tar.to_str().unwrap(), IMAGE]);
+    import_image(&env, wharfd.dir());
     for (flags, field) in [
         (&["-p", "8080:80"][..], "PortBindings"),
         (&["--link", "other:alias"], "Links (--link)"),
