@@ -1,12 +1,19 @@
 //! `JsonBody<T>`: the JSON request body extractor every endpoint that takes a body uses instead of axum's
 //! `Json`, so that content-type, size and syntax errors are answered as dockerd answers them (400 or 413
-//! with a `{"message": ...}` body) and a slow client cannot hold a handler forever.
+//! with a `{"message": ...}` body) and a slow client cannot hold a handler forever; and [`IdleBody`], which
+//! every request body is wrapped in, so that a body that stops arriving ends in an error.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
+use axum::body::Body;
 use axum::extract::{FromRequest, Request};
+use bytes::Bytes;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
+use hyper::body::{Frame, SizeHint};
 use serde::de::DeserializeOwned;
 use wharf_client_core::ErrorKind;
 
@@ -17,6 +24,77 @@ pub(crate) const MAX_JSON_BODY: usize = 1024 * 1024;
 
 /// How long reading a body may take.
 pub(crate) const BODY_READ_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How long a request body may send nothing before reading it fails.
+pub(crate) const BODY_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A request body whose reads fail once nothing has arrived for `idle` (hyper has no body timeout of its
+/// own): a half-sent body ends in an error, whoever reads it, instead of holding its handler for ever.
+pub(crate) struct IdleBody {
+    inner: Body,
+    idle: Duration,
+    /// Armed at the first wait, pushed back at each frame.
+    timer: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl IdleBody {
+    /// `body` as is when it is already empty, else wrapped.
+    pub(crate) fn wrap(body: Body, idle: Duration) -> Body {
+        if hyper::body::Body::is_end_stream(&body) {
+            return body;
+        }
+        Body::new(Self {
+            inner: body,
+            idle,
+            timer: None,
+        })
+    }
+}
+
+/// The error an [`IdleBody`] read ends with.
+#[derive(Debug, thiserror::Error)]
+#[error("nothing arrived for {0:?}")]
+struct BodyIdle(Duration);
+
+impl hyper::body::Body for IdleBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        let this = self.get_mut();
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(frame) => {
+                if let Some(timer) = &mut this.timer {
+                    timer
+                        .as_mut()
+                        .reset(tokio::time::Instant::now() + this.idle);
+                }
+                Poll::Ready(frame)
+            }
+            Poll::Pending => {
+                let idle = this.idle;
+                let timer = this
+                    .timer
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(idle)));
+                match timer.as_mut().poll(cx) {
+                    Poll::Ready(()) => Poll::Ready(Some(Err(axum::Error::new(BodyIdle(idle))))),
+                    Poll::Pending => Poll::Pending,
+                }
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
 
 /// A JSON request body decoded into `T`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -102,6 +180,7 @@ mod tests {
     use axum::body::Body;
     use axum::routing::post;
     use axum::Router;
+    use futures_util::StreamExt;
     use http::StatusCode;
     use tower::ServiceExt;
 
@@ -114,8 +193,18 @@ mod tests {
         p.name
     }
 
+    /// Reads the raw body as the image import and load routes do.
+    async fn drain(body: Body) -> String {
+        match body.collect().await {
+            Ok(c) => format!("{} bytes", c.to_bytes().len()),
+            Err(e) => format!("error: {e}"),
+        }
+    }
+
     fn router() -> crate::api::ApiService {
-        let routes = Router::new().route("/echo", post(echo));
+        let routes = Router::new()
+            .route("/echo", post(echo))
+            .route("/drain", post(drain));
         crate::api::with_layers(routes, crate::state::AppState::for_tests())
     }
 
@@ -179,6 +268,52 @@ mod tests {
         );
         let (status, _) = send(Some("application/json"), Body::from_stream(stream)).await;
         assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    }
+
+    /// A body that sends a little, then nothing: every reader gets an error after the idle time, however
+    /// long the body was still due to be; a body that keeps coming is read whole.
+    #[tokio::test(start_paused = true)]
+    async fn a_body_that_stops_arriving_ends_in_an_error_after_the_idle_time() {
+        let first =
+            futures_util::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from("{\"na"))]);
+        let stalled = Body::from_stream(first.chain(futures_util::stream::pending()));
+        let started = tokio::time::Instant::now();
+        let exchange = async {
+            let response = router()
+                .oneshot(http::Request::post("/drain").body(stalled).unwrap())
+                .await
+                .unwrap();
+            response.into_body().collect().await.unwrap().to_bytes()
+        };
+        let bytes = tokio::time::timeout(BODY_IDLE_TIMEOUT * 2, exchange)
+            .await
+            .expect("the stalled body ended");
+        let text = String::from_utf8_lossy(&bytes);
+        assert_eq!(
+            text,
+            format!("error: nothing arrived for {BODY_IDLE_TIMEOUT:?}")
+        );
+        assert!(started.elapsed() >= BODY_IDLE_TIMEOUT);
+        assert!(started.elapsed() < BODY_IDLE_TIMEOUT * 2);
+
+        // Slow but steady: a chunk every half idle time, for longer than the idle time in all.
+        let steady = futures_util::stream::unfold(0, |n| async move {
+            if n == 4 {
+                return None;
+            }
+            tokio::time::sleep(BODY_IDLE_TIMEOUT / 2).await;
+            Some((Ok::<_, std::io::Error>(bytes::Bytes::from("abcd")), n + 1))
+        });
+        let response = router()
+            .oneshot(
+                http::Request::post("/drain")
+                    .body(Body::from_stream(steady))
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(bytes, "16 bytes");
     }
 
     #[test]

@@ -16,6 +16,7 @@ use http::Request;
 use tower::{Service, ServiceExt};
 
 use super::access_log::RequestLog;
+use super::extract::{IdleBody, BODY_IDLE_TIMEOUT};
 use super::ping;
 use super::version::{route_version, stamp_headers};
 use crate::state::AppState;
@@ -57,7 +58,7 @@ where
             RequestLog::begin(counters, &request).end(response.status());
             return Either::Left(std::future::ready(Ok(response)));
         }
-        let mut request = request.map(Body::new);
+        let mut request = request.map(|b| IdleBody::wrap(Body::new(b), BODY_IDLE_TIMEOUT));
         let routes = self.routes.clone();
         let state = self.state.clone();
         Either::Right(Box::pin(async move {

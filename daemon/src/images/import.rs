@@ -25,9 +25,6 @@ use crate::containerd::client::descriptor;
 use crate::containerd::Containerd;
 use crate::error::Error;
 
-/// How long the body may stall between two chunks.
-const BODY_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
-
 /// How long a lease lives if wharfd dies before dropping it.
 const LEASE_EXPIRY: Duration = Duration::from_secs(3600);
 
@@ -107,16 +104,8 @@ where
 {
     let mut total = 0u64;
     loop {
-        let next = match tokio::time::timeout(BODY_IDLE_TIMEOUT, body.next()).await {
-            Ok(n) => n,
-            Err(_) => {
-                let _ = tx.send(Err(io::Error::other("timeout"))).await;
-                return Err(FeedError::Client(format!(
-                    "timed out reading the request body (nothing for {BODY_IDLE_TIMEOUT:?})"
-                )));
-            }
-        };
-        match next {
+        // A body that stops arriving ends in an error: the API bounds its idle time (`IdleBody`).
+        match body.next().await {
             None => return Ok(()),
             Some(Ok(chunk)) => {
                 total += chunk.len() as u64;
