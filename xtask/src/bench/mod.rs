@@ -9,6 +9,7 @@ mod connect;
 mod containers;
 mod cpu;
 mod daemons;
+mod flood;
 mod load;
 mod pin;
 mod procs;
@@ -91,6 +92,16 @@ pub struct BenchArgs {
     /// ...and again after this many in all; 0 skips the memory workload.
     #[arg(long, default_value_t = 500)]
     rss_last: usize,
+    /// Authenticated pings (a new mutual-TLS connection each) timed while the TLS port is flooded; 0
+    /// skips the flood workload.
+    #[arg(long, default_value_t = 200)]
+    flood_pings: usize,
+    /// Idle sockets, reconnecting when dropped, that the flood holds on the TLS port.
+    #[arg(long, default_value_t = 2000)]
+    flood_sockets: usize,
+    /// Run only the flood workload.
+    #[arg(long, conflicts_with = "containers_only")]
+    flood_only: bool,
 }
 
 /// Where the daemons and the load generator run during the HTTP workloads.
@@ -223,14 +234,26 @@ pub fn bench(args: BenchArgs) -> Result<()> {
         None => kinds.push(Kind::Dockerd),
         Some(why) => println!("xtask bench: dockerd columns will be n/a: {why}"),
     }
-    let http = if args.containers_only {
+    let http = if args.containers_only || args.flood_only {
         None
     } else {
         Some(http_and_resources(
             &runtime, &kinds, &bins, &certs, config, &args,
         )?)
     };
-    let containers = if args.skip_containers {
+    let flood_config = flood::FloodConfig {
+        sockets: args.flood_sockets,
+        pings: args.flood_pings,
+    };
+    let floods = if args.containers_only || args.flood_pings == 0 {
+        Vec::new()
+    } else {
+        kinds
+            .iter()
+            .map(|&kind| flood::measure(&runtime, kind, &bins, &certs, flood_config))
+            .collect::<Result<_>>()?
+    };
+    let containers = if args.skip_containers || args.flood_only {
         None
     } else {
         container_workloads(&runtime, &kinds, &bins, &certs, config, &args)?
@@ -238,6 +261,9 @@ pub fn bench(args: BenchArgs) -> Result<()> {
 
     if let Some(http) = http {
         http.print();
+    }
+    if let Some(wharfd) = floods.first() {
+        flood::print(wharfd, floods.get(1), flood_config);
     }
     if let Some(sides) = containers {
         print_containers(&sides, &args, config);

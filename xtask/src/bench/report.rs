@@ -444,7 +444,8 @@ fn fmt_wall(d: Duration) -> String {
     }
 }
 
-fn fmt_ms(d: Duration) -> String {
+/// Milliseconds, with two decimals under 10 ms.
+pub fn fmt_ms(d: Duration) -> String {
     let ms = d.as_secs_f64() * 1000.0;
     if ms < 10.0 {
         format!("{ms:.2}ms")
