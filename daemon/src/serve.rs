@@ -137,7 +137,15 @@ pub(crate) async fn serve<S, B>(
         let service = TowerToHyperService::new(app.clone());
         // Admitted here, in accept order, so that the oldest pending handshake is the one pushed out.
         let pending = match &conn {
-            Accepted::Tls(_, peer, _) => Some(handshakes.admit(*peer)),
+            Accepted::Tls(s, peer, _) => {
+                let pending = handshakes.admit(*peer);
+                // A client whose first bytes are already here has started now, not when its task first
+                // runs: under a flood, many newcomers can come before that and push it out as silent.
+                if has_bytes(s) {
+                    pending.started.store(true, Ordering::Relaxed);
+                }
+                Some(pending)
+            }
             _ => None,
         };
         let limit = limit.clone();
@@ -193,6 +201,15 @@ fn log_end<E: std::fmt::Display>(result: Result<(), E>) {
     if let Err(e) = result {
         tracing::debug!("connection ended: {e}");
     }
+}
+
+/// Whether the peer's first bytes have arrived on `stream`, without reading them or waiting.
+fn has_bytes(stream: &TcpStream) -> bool {
+    use nix::sys::socket::{recv, MsgFlags};
+    use std::os::fd::AsRawFd;
+    let mut byte = [0u8; 1];
+    let flags = MsgFlags::MSG_PEEK | MsgFlags::MSG_DONTWAIT;
+    matches!(recv(stream.as_raw_fd(), &mut byte, flags), Ok(n) if n > 0)
 }
 
 enum Accepted {
@@ -480,6 +497,31 @@ mod tests {
 
     /// Silent sockets beyond every bound (handshakes from one address, connection slots) do not keep a
     /// TLS client out: the handshakes push them out, and a slot is only taken once a handshake is through.
+    #[tokio::test]
+    async fn a_peer_that_already_sent_bytes_is_seen_at_accept() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let _silent = TcpStream::connect(addr).await.unwrap();
+        let (silent, _) = listener.accept().await.unwrap();
+        assert!(!has_bytes(&silent));
+        let mut speaking = TcpStream::connect(addr).await.unwrap();
+        speaking.write_all(&[TLS_HANDSHAKE]).await.unwrap();
+        let (spoke, _) = listener.accept().await.unwrap();
+        // Loopback delivers the byte before accept returns once it is in the queue; poll briefly anyway.
+        let seen = async {
+            while !has_bytes(&spoke) {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(5), seen)
+            .await
+            .unwrap();
+        assert!(
+            has_bytes(&spoke),
+            "peeking leaves the byte for the handshake"
+        );
+    }
+
     #[tokio::test]
     async fn silent_sockets_do_not_keep_a_tls_client_out() {
         let (_dir, files) = crate::tls::test_files("serve-flood");
