@@ -10,6 +10,7 @@ use oci_spec::runtime::{LinuxDevice, LinuxDeviceBuilder, LinuxDeviceCgroup, Linu
 use wharf_client_core::models::HostConfig;
 
 use crate::containers::spec::devices::permissions;
+use crate::containers::spec::linux::device_rule;
 use crate::error::Error;
 
 /// Directories of `/dev` that are not host devices to share.
@@ -83,13 +84,13 @@ fn gathering(on_host: &str, reason: &str) -> Error {
 
 /// The cgroup rule allowing `device` with `perms`.
 fn allow(device: &LinuxDevice, perms: &str) -> LinuxDeviceCgroup {
-    let mut rule = LinuxDeviceCgroup::default();
-    rule.set_allow(true);
-    rule.set_typ(Some(device.typ()));
-    rule.set_major(Some(device.major()));
-    rule.set_minor(Some(device.minor()));
-    rule.set_access(Some(perms.to_owned()));
-    rule
+    device_rule(
+        true,
+        Some(device.typ()),
+        Some(device.major()),
+        Some(device.minor()),
+        perms,
+    )
 }
 
 /// The device node at `path` (not following a link); `None` when it is something else.

@@ -5,6 +5,7 @@
 use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceType};
 use wharf_client_core::models::HostConfig;
 
+use super::linux::device_rule;
 use crate::error::Error;
 
 /// The permissions of a mapped device when none are given.
@@ -59,13 +60,13 @@ pub(crate) fn cgroup_rule(rule: &str) -> Result<LinuxDeviceCgroup, Error> {
     if access.is_empty() || access.len() > 3 || !access.chars().all(|c| "rwm".contains(c)) {
         return Err(bad());
     }
-    let mut out = LinuxDeviceCgroup::default();
-    out.set_allow(true);
-    out.set_typ(Some(typ));
-    out.set_major(number(major)?);
-    out.set_minor(number(minor)?);
-    out.set_access(Some(access.to_owned()));
-    Ok(out)
+    Ok(device_rule(
+        true,
+        Some(typ),
+        number(major)?,
+        number(minor)?,
+        access,
+    ))
 }
 
 /// The allow rules of `DeviceCgroupRules`.

@@ -111,7 +111,9 @@ pub(crate) fn host_uts(hc: &HostConfig) -> bool {
     hc.uts_mode.as_deref() == Some("host")
 }
 
-fn device_rule(
+/// One device cgroup rule: allow or deny `access` to devices of `typ` (all when `None`), `major:minor`
+/// (`None` for `*`).
+pub(crate) fn device_rule(
     allow: bool,
     typ: Option<LinuxDeviceType>,
     major: Option<i64>,
