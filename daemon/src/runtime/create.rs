@@ -150,14 +150,18 @@ fn validate_config(config: &ContainerConfig) -> Result<(), Error> {
 
 /// A port or port range (`80`, `8000-8080`) as Go's `nat.ParsePortRange` takes it; empty is none.
 fn valid_port_range(spec: &str) -> bool {
-    let port = |p: &str| {
-        !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u16>().is_ok()
-    };
     match spec.split_once('-') {
         _ if spec.is_empty() => true,
-        None => port(spec),
-        Some((a, b)) => port(a) && port(b) && a.parse::<u16>().ok() <= b.parse::<u16>().ok(),
+        None => valid_port(spec),
+        Some((a, b)) => {
+            valid_port(a) && valid_port(b) && a.parse::<u16>().ok() <= b.parse::<u16>().ok()
+        }
     }
+}
+
+/// One port number, decimal digits only, 0 to 65535.
+fn valid_port(p: &str) -> bool {
+    !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u16>().is_ok()
 }
 
 /// Checks the host config fields dockerd checks itself (the rest is [`spec::validate_for_create`]): the
@@ -179,9 +183,7 @@ fn validate_host_config(hc: &HostConfig) -> Result<(), Error> {
     }
     for (port, bindings) in hc.port_bindings.iter().flatten() {
         let number = port.split_once('/').map_or(port.as_str(), |(n, _)| n);
-        let single = number.is_empty()
-            || (number.bytes().all(|b| b.is_ascii_digit()) && number.parse::<u16>().is_ok());
-        if !single {
+        if !number.is_empty() && !valid_port(number) {
             return Err(Error::invalid(format!(
                 "invalid port specification: {number:?}"
             )));
@@ -199,8 +201,15 @@ fn validate_host_config(hc: &HostConfig) -> Result<(), Error> {
     Ok(())
 }
 
+/// The CPUs and memory nodes of the host's root cpuset, read once (as dockerd's `sysinfo` at start-up)
+/// rather than on every create.
+fn host_cpus() -> &'static HostCpus {
+    static HOST: std::sync::OnceLock<HostCpus> = std::sync::OnceLock::new();
+    HOST.get_or_init(read_host_cpus)
+}
+
 /// The CPUs and memory nodes of the host's root cpuset, as dockerd's `sysinfo` reads them.
-fn host_cpus() -> HostCpus {
+fn read_host_cpus() -> HostCpus {
     let read = |paths: &[&str]| {
         paths
             .iter()
@@ -313,7 +322,7 @@ impl Runtime {
         let mut hc = host_config.unwrap_or_default();
         validate_config(&config)?;
         validate_host_config(&hc)?;
-        spec::validate_for_create(&mut hc, &host_cpus())?;
+        spec::validate_for_create(&mut hc, host_cpus())?;
         refuse_unsupported(&config, &hc)?;
         if !hc.privileged.unwrap_or(false) {
             super::devices::mapped_devices(&hc)?;
