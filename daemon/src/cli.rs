@@ -114,8 +114,8 @@ pub struct DaemonFlags {
     /// Keep containers running while the daemon is down (they are re-attached at start).
     #[arg(long = "live-restore")]
     pub live_restore: bool,
-    /// The default seccomp profile of containers (Docker's JSON format), or `unconfined` [default:
-    /// /usr/share/containers/seccomp.json where it exists].
+    /// The default seccomp profile of containers: a file in Docker's JSON format, `unconfined`, or
+    /// `builtin` [default: builtin].
     #[arg(long = "seccomp-profile", value_name = "PATH")]
     pub seccomp_profile: Option<String>,
     /// Validate the flags and configuration file, then exit.

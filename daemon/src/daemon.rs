@@ -17,7 +17,7 @@ use tokio::task::JoinSet;
 use crate::cli::DaemonFlags;
 use crate::config::{self, Config, Defaults, StorageDriver};
 use crate::containerd::{Containerd, Supervisor};
-use crate::containers::spec::seccomp;
+use crate::containers::spec::seccomp::DaemonProfile;
 use crate::containers::store::ContainerStore;
 use crate::hostinfo::HostFacts;
 use crate::images::ImageStore;
@@ -95,9 +95,10 @@ pub async fn run(
     log: LogControl,
 ) -> Result<(), DaemonError> {
     let signals = Signals::install().map_err(DaemonError::Signals)?;
+    let seccomp = load_seccomp(&config)?;
     let (pidfile, engine_id) = prepare_roots(&config)?;
     let listeners = bind_listeners(&config)?;
-    let state = app_state(&config, engine_id, &listeners);
+    let state = app_state(&config, engine_id, &listeners, seccomp);
     let mut daemon = Daemon::serve(config, signals, state, listeners, pidfile);
     if let Err(e) = daemon.start_backend().await {
         daemon.abandon().await;
@@ -106,6 +107,16 @@ pub async fn run(
     let first = daemon.wait_for_stop(&flags, &defaults, &log).await;
     daemon.shut_down(first).await;
     Ok(())
+}
+
+/// Reads the default seccomp profile: a configured one that cannot be read stops the start-up.
+fn load_seccomp(config: &Config) -> Result<DaemonProfile, DaemonError> {
+    DaemonProfile::load(config.seccomp_profile.as_deref()).map_err(DaemonError::Seccomp)
+}
+
+/// `--validate`'s check of the default seccomp profile.
+pub fn validate_seccomp(config: &Config) -> Result<(), DaemonError> {
+    load_seccomp(config).map(drop)
 }
 
 /// Creates the data and exec roots and the PID file, and reads (or makes) the engine ID.
@@ -134,7 +145,12 @@ fn bind_listeners(config: &Config) -> Result<Vec<Listener>, DaemonError> {
 
 /// The state the API serves from, without a backend yet, warning about listeners that are less than
 /// mutual TLS.
-fn app_state(config: &Config, engine_id: String, listeners: &[Listener]) -> AppState {
+fn app_state(
+    config: &Config,
+    engine_id: String,
+    listeners: &[Listener],
+    seccomp: DaemonProfile,
+) -> AppState {
     let warnings = listener_warnings(listeners, config.tls_mode);
     for w in &warnings {
         tracing::warn!("{w}");
@@ -145,6 +161,7 @@ fn app_state(config: &Config, engine_id: String, listeners: &[Listener]) -> AppS
         config.data_root.clone(),
         config.debug,
         warnings,
+        seccomp,
         None,
     );
     // Listeners serve while containerd starts: `/_ping`, `/version` and `/info` answer at once, and
@@ -490,14 +507,6 @@ async fn open_stores_and_restore(
         .with_events(events.clone())
         .with_users(Arc::new(StoreUsers(store.clone())));
         let facts = state.facts();
-        let seccomp = seccomp::daemon_default(config.seccomp_profile.as_deref())
-            .map_err(DaemonError::Seccomp)?;
-        if seccomp.is_none() && config.seccomp_profile.is_none() {
-            tracing::warn!(
-                "containers run without a default seccomp filter: install Debian's golang-github-containers-common for {} or pass --seccomp-profile",
-                seccomp::PACKAGED_PROFILE
-            );
-        }
         let containers = Runtime::new(RuntimeOptions {
             containerd: client.clone(),
             images: images.clone(),
@@ -506,7 +515,7 @@ async fn open_stores_and_restore(
             snapshotter: driver.snapshotter(),
             exec_root: config.exec_root.clone(),
             live_restore: config.live_restore,
-            seccomp,
+            seccomp: state.seccomp().profile.clone(),
             host_hostname: facts.hostname.clone(),
             kernel_version: facts.kernel_version.clone(),
             cgroup_v2: facts.cgroup_version == crate::hostinfo::CgroupVersion::V2,

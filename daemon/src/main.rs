@@ -46,6 +46,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         if config.has_tcp() {
             tls::server_config(config.tls_mode, &config.tls_files)?;
         }
+        daemon::validate_seccomp(&config)?;
         println!("configuration OK");
         return Ok(());
     }

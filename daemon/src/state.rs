@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
+use crate::containers::spec::seccomp::DaemonProfile;
 use crate::events::EventBus;
 use crate::hostinfo::HostFacts;
 
@@ -34,6 +35,8 @@ struct Inner {
     data_root: PathBuf,
     debug: AtomicBool,
     warnings: Vec<String>,
+    /// The default seccomp profile containers get, which `/info` reports.
+    seccomp: DaemonProfile,
     started: Instant,
     counters: Counters,
     events: EventBus,
@@ -73,6 +76,7 @@ impl AppState {
         data_root: PathBuf,
         debug: bool,
         warnings: Vec<String>,
+        seccomp: DaemonProfile,
         backend: Option<Backend>,
     ) -> Self {
         let events = EventBus::default();
@@ -85,6 +89,7 @@ impl AppState {
                 data_root,
                 debug: AtomicBool::new(debug),
                 warnings,
+                seccomp,
                 started: Instant::now(),
                 counters: Counters::default(),
                 events,
@@ -104,6 +109,10 @@ impl AppState {
             "/tmp/wharf-test".into(),
             false,
             Vec::new(),
+            DaemonProfile {
+                setting: "unconfined".into(),
+                profile: None,
+            },
             None,
         )
     }
@@ -174,6 +183,11 @@ impl AppState {
     /// Start-up warnings `/info` reports (plain HTTP on TCP, for one).
     pub(crate) fn warnings(&self) -> &[String] {
         &self.inner.warnings
+    }
+
+    /// The default seccomp profile.
+    pub(crate) fn seccomp(&self) -> &DaemonProfile {
+        &self.inner.seccomp
     }
 
     /// Time since start-up.

@@ -21,18 +21,13 @@ pub struct Needs {
 
 /// The reference dockerd for differential tests and the bench.
 const DOCKER_IO: &str = "docker.io";
-/// The Docker-format default seccomp profile wharfd applies, as dockerd applies its built-in one
-/// (/usr/share/containers/seccomp.json).
-const SECCOMP_PROFILE: &str = "golang-github-containers-common";
-/// What wharfd runs containers with (tini for `--init`, the default seccomp profile), and what its
-/// build needs.
+/// What wharfd runs containers with (tini for `--init`), and what its build needs.
 const RUNTIME: &[&str] = &[
     "busybox-static",
     "containerd",
     "runc",
     "protobuf-compiler",
     "tini",
-    SECCOMP_PROFILE,
 ];
 /// What only the tests add to the runtime: the reference dockerd, and `systemd-socket-activate`
 /// (package `systemd`) for the socket-activation test.
@@ -54,15 +49,9 @@ impl Needs {
         apt: &[RUNTIME],
         wasm: false,
     };
-    /// `bench` (busybox-static for the container workloads' image; the seccomp profile so that wharfd's
-    /// containers are filtered as dockerd's are).
+    /// `bench` (busybox-static for the container workloads' image).
     pub const BENCH: Needs = Needs {
-        apt: &[&[
-            DOCKER_IO,
-            "busybox-static",
-            "protobuf-compiler",
-            SECCOMP_PROFILE,
-        ]],
+        apt: &[&[DOCKER_IO, "busybox-static", "protobuf-compiler"]],
         wasm: false,
     };
 }

@@ -99,12 +99,18 @@ async fn version(State(state): State<AppState>) -> Response {
 fn info_body(state: &AppState) -> SystemInfo {
     let facts = state.facts();
     let has = |controller: &str| facts.cgroup_controllers.iter().any(|c| c == controller);
-    let mut security_options = Vec::new();
+    // dockerd's order: apparmor, seccomp, selinux, userns, rootless, cgroupns.
+    let seccomp = state.seccomp();
+    let mut security_options = vec![format!("name=seccomp,profile={}", seccomp.setting)];
     if !nix::unistd::geteuid().is_root() {
         security_options.push("name=rootless".to_owned());
     }
     if facts.cgroup_version == CgroupVersion::V2 {
         security_options.push("name=cgroupns".to_owned());
+    }
+    let mut warnings = state.warnings().to_vec();
+    if !seccomp.is_builtin() {
+        warnings.push("WARNING: daemon is not using the default seccomp profile".to_owned());
     }
     let tasks = tokio::runtime::Handle::try_current()
         .map(|h| h.metrics().num_alive_tasks() as i64)
@@ -197,7 +203,7 @@ fn info_body(state: &AppState) -> SystemInfo {
         init_commit: Some(no_commit()),
         init_binary: Some(String::new()),
         security_options: Some(security_options),
-        warnings: (!state.warnings().is_empty()).then(|| state.warnings().to_vec()),
+        warnings: (!warnings.is_empty()).then_some(warnings),
         ..SystemInfo::default()
     }
 }

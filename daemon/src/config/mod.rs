@@ -106,7 +106,7 @@ pub struct Config {
     pub max_import_size: u64,
     /// Containers keep running while the daemon is down.
     pub live_restore: bool,
-    /// `--seccomp-profile`: a path, `unconfined`, or `None` for the packaged default where there is one.
+    /// `--seccomp-profile`: a path, `unconfined`, or `builtin` (`None`: the built-in profile).
     pub seccomp_profile: Option<String>,
 }
 

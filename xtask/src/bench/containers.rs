@@ -30,6 +30,10 @@ pub const IMAGE: (&str, &str) = ("wharf-bench", "latest");
 const CONTAINER: &str =
     r#"{"Image":"wharf-bench:latest","Cmd":["true"],"HostConfig":{"NetworkMode":"default"}}"#;
 
+/// [`CONTAINER`] without a seccomp filter: the difference is what compiling and loading the default
+/// filter costs a lifecycle (runc compiles it for every container).
+const UNCONFINED: &str = r#"{"Image":"wharf-bench:latest","Cmd":["true"],"HostConfig":{"NetworkMode":"default","SecurityOpt":["seccomp=unconfined"]}}"#;
+
 /// The list workload's request: every container, running or not.
 pub const LIST_PATH: &str = "/v1.41/containers/json?all=1";
 
@@ -106,6 +110,8 @@ pub struct ContainerResults {
     pub memory: Option<Outcome<Memory>>,
     /// Lifecycles one at a time.
     pub sequential: Option<Outcome<Lifecycles>>,
+    /// Lifecycles one at a time, unconfined (`seccomp=unconfined`).
+    pub unconfined: Option<Outcome<Lifecycles>>,
     /// Lifecycles on parallel workers.
     pub parallel: Option<Outcome<Lifecycles>>,
     /// The container list under load.
@@ -118,6 +124,7 @@ impl ContainerResults {
         Self {
             memory: failed(counts.rss_last, why),
             sequential: failed(counts.sequential, why),
+            unconfined: failed(counts.sequential, why),
             parallel: failed(counts.parallel, why),
             list: failed(counts.listed, why),
         }
@@ -166,14 +173,21 @@ fn drive(name: &str, api: &Api, unix: &Transport, pid: u32, setup: &Setup<'_>) -
             "xtask bench: {name}: {} lifecycles of `true`, one at a time",
             counts.sequential
         );
-        lifecycles(api, counts.sequential, 1)
+        lifecycles(api, CONTAINER, counts.sequential, 1)
+    });
+    let unconfined = (counts.sequential > 0).then(|| {
+        println!(
+            "xtask bench: {name}: {} lifecycles of `true`, one at a time, seccomp=unconfined",
+            counts.sequential
+        );
+        lifecycles(api, UNCONFINED, counts.sequential, 1)
     });
     let parallel = (counts.parallel > 0).then(|| {
         println!(
             "xtask bench: {name}: {} lifecycles of `true` on {} workers",
             counts.parallel, counts.workers
         );
-        lifecycles(api, counts.parallel, counts.workers)
+        lifecycles(api, CONTAINER, counts.parallel, counts.workers)
     });
     let list = (counts.listed > 0).then(|| {
         println!(
@@ -185,6 +199,7 @@ fn drive(name: &str, api: &Api, unix: &Transport, pid: u32, setup: &Setup<'_>) -
     ContainerResults {
         memory,
         sequential,
+        unconfined,
         parallel,
         list,
     }
@@ -192,10 +207,11 @@ fn drive(name: &str, api: &Api, unix: &Transport, pid: u32, setup: &Setup<'_>) -
 
 /// Lifecycles up to `rss_first`, a sample, lifecycles up to `rss_last`, a sample.
 fn memory(api: &Api, pid: u32, counts: Counts) -> Outcome<Memory> {
-    lifecycles(api, counts.rss_first, counts.workers)?;
+    lifecycles(api, CONTAINER, counts.rss_first, counts.workers)?;
     let first = settle_and_sample(pid)?;
     lifecycles(
         api,
+        CONTAINER,
         counts.rss_last.saturating_sub(counts.rss_first),
         counts.workers,
     )?;
@@ -251,9 +267,9 @@ fn drive_list(api: &Api, unix: &Transport, setup: &Setup<'_>) -> Outcome<LoadRes
     Ok(load)
 }
 
-/// `count` lifecycles on `workers` threads.
-fn lifecycles(api: &Api, count: usize, workers: usize) -> Outcome<Lifecycles> {
-    let run = workers::run(count, workers, |_| lifecycle(api));
+/// `count` lifecycles of `container` on `workers` threads.
+fn lifecycles(api: &Api, container: &str, count: usize, workers: usize) -> Outcome<Lifecycles> {
+    let run = workers::run(count, workers, |_| lifecycle(api, container));
     if let Some(err) = run.error {
         return Err(format!(
             "{err:#} (after {} of {count} lifecycles)",
@@ -267,8 +283,8 @@ fn lifecycles(api: &Api, count: usize, workers: usize) -> Outcome<Lifecycles> {
 }
 
 /// Create, start, wait for exit 0, remove; a container left by a failed step is force-removed.
-fn lifecycle(api: &Api) -> Result<()> {
-    let id = api.create(CONTAINER)?;
+fn lifecycle(api: &Api, container: &str) -> Result<()> {
+    let id = api.create(container)?;
     let ran = api
         .start(&id)
         .and_then(|()| api.wait(&id))

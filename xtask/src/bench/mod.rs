@@ -446,6 +446,11 @@ fn print_containers(sides: &[ContainerResults], args: &BenchArgs, load: LoadConf
             dockerd.map(|d| &d.sequential),
         ),
         (
+            "  same, seccomp=unconfined".to_owned(),
+            &wharfd.unconfined,
+            dockerd.map(|d| &d.unconfined),
+        ),
+        (
             format!(
                 "`true` x{}, {} workers",
                 args.parallel_lifecycles, args.workers
@@ -472,6 +477,7 @@ fn print_containers(sides: &[ContainerResults], args: &BenchArgs, load: LoadConf
                 containers::IMAGE.1
             ),
         );
+        report::print_filter_cost(&wharfd.sequential, &wharfd.unconfined, dockerd);
     }
     if let Some(wharfd_list) = &wharfd.list {
         report::print_list(

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use super::containers::{Lifecycles, Listed, Memory, Outcome};
+use super::containers::{ContainerResults, Lifecycles, Listed, Memory, Outcome};
 use super::load::LoadResult;
 use super::procs::TreeRss;
 use super::Workload;
@@ -152,6 +152,33 @@ pub fn print_lifecycles(rows: &[Pair<'_, Lifecycles>], heading: &str) {
     for row in rows {
         row.print_errors();
     }
+}
+
+/// Prints what the default seccomp filter costs a lifecycle, one at a time: the median lifecycle with it
+/// less the median without (runc compiles the filter for every container).
+pub fn print_filter_cost(
+    filtered: &Option<Outcome<Lifecycles>>,
+    unconfined: &Option<Outcome<Lifecycles>>,
+    dockerd: Option<&ContainerResults>,
+) {
+    let cost = |filtered: &Option<Outcome<Lifecycles>>,
+                unconfined: &Option<Outcome<Lifecycles>>| {
+        let median =
+            |l: &Option<Outcome<Lifecycles>>| l.as_ref()?.as_ref().ok()?.latencies.percentile(50.0);
+        let (with, without) = (median(filtered)?, median(unconfined)?);
+        Some(format!(
+            "{:.1} ms ({:.1} with, {:.1} without)",
+            (with.as_secs_f64() - without.as_secs_f64()) * 1e3,
+            with.as_secs_f64() * 1e3,
+            without.as_secs_f64() * 1e3
+        ))
+    };
+    let na = || "n/a".to_owned();
+    let wharfd = cost(filtered, unconfined).unwrap_or_else(na);
+    let dockerd = dockerd
+        .and_then(|d| cost(&d.sequential, &d.unconfined))
+        .unwrap_or_else(na);
+    println!("default seccomp filter, per lifecycle (median): wharfd {wharfd}; dockerd {dockerd}");
 }
 
 /// Prints the throughput table.

@@ -1,8 +1,8 @@
 //! Docker's OCI runtime spec for a container, built as moby's `daemon/oci_linux.go` and `oci/defaults.go`
 //! build it: pure, from the container's (image-merged) config, host config and resolved user.
 //!
-//! Seccomp follows the profile the daemon passes in ([`seccomp`]); Wharf does not ship Docker's default
-//! profile, so without one containers run unfiltered, as `seccomp=unconfined` would.
+//! Seccomp follows the profile the daemon passes in ([`seccomp`]: the built-in one unless configured
+//! otherwise).
 
 pub(crate) mod caps;
 pub(crate) mod devices;
@@ -55,7 +55,7 @@ pub(crate) struct SpecInput<'a> {
     pub device_rules: &'a [LinuxDeviceCgroup],
     /// The parent of container cgroups when `CgroupParent` is unset.
     pub cgroup_parent: &'a str,
-    /// The daemon's default seccomp profile; `None` leaves containers without a filter unless they bring
+    /// The daemon's default seccomp profile; `None` (unconfined) leaves containers without a filter unless they bring
     /// their own with `--security-opt seccomp=<profile>`.
     pub seccomp_profile: Option<&'a seccomp::Profile>,
     /// The host kernel's (major, minor), for the profile's `minKernel` conditions.
@@ -90,7 +90,7 @@ pub(crate) fn validate_for_create(hc: &mut HostConfig, host: &HostCpus) -> Resul
 /// Builds the OCI runtime spec for a container.
 ///
 /// Errors are 400s for settings Wharf does not support or that are invalid, worded as dockerd words them.
-/// Not yet done: Docker's built-in seccomp profile (see [`SpecInput::seccomp_profile`]), AppArmor, blkio, user namespaces, `container:` namespace modes.
+/// Not yet done: AppArmor, blkio, user namespaces, `container:` namespace modes.
 pub(crate) fn build_spec(input: &SpecInput<'_>) -> Result<Spec, Error> {
     let hc = input.host_config;
     let cfg = input.config;

@@ -2,9 +2,11 @@
 //! and `excludes` by capability, architecture and kernel) into the OCI filter for one container, as moby's
 //! `profiles/seccomp` `setupSeccomp` does.
 //!
-//! Wharf does not ship Docker's default profile; the daemon loads one from a file (for example
-//! `/usr/share/containers/seccomp.json`, the same format) and `--security-opt seccomp=<profile JSON>` gives
-//! a container its own. Privileged containers and `seccomp=unconfined` get no filter.
+//! The daemon's default is the built-in profile ([`builtin`]) unless `--seccomp-profile` names a file or
+//! `unconfined`; `--security-opt seccomp=<profile JSON>` gives a container its own. Privileged containers
+//! and `seccomp=unconfined` get no filter.
+
+mod builtin;
 
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -115,31 +117,48 @@ pub(crate) fn parse_profile(json: &[u8]) -> Result<Profile, Error> {
         .map_err(|e| Error::invalid(format!("Decoding seccomp profile failed: {e}")))
 }
 
-/// Where Debian's containers-common puts its Docker-format default profile.
-pub(crate) const PACKAGED_PROFILE: &str = "/usr/share/containers/seccomp.json";
+/// The daemon's default profile (`--seccomp-profile`, `seccomp-profile` in daemon.json): what containers
+/// get unless they are privileged or bring their own.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct DaemonProfile {
+    /// `builtin`, `unconfined` or the file's path, as `/info` reports it.
+    pub setting: String,
+    /// The filter; `None` when unconfined.
+    pub profile: Option<Profile>,
+}
 
-/// The daemon's default profile for `--seccomp-profile`: `unconfined` for none, a path, or (`None`) the
-/// packaged profile where it is installed. An unreadable or invalid profile named by path is an error;
-/// the packaged one, when broken, is skipped with a warning.
-pub(crate) fn daemon_default(setting: Option<&str>) -> Result<Option<Profile>, String> {
-    let read = |path: &str| -> Result<Profile, String> {
-        let bytes =
-            std::fs::read(path).map_err(|e| format!("cannot read seccomp profile {path}: {e}"))?;
-        parse_profile(&bytes).map_err(|e| format!("seccomp profile {path}: {e}"))
-    };
-    match setting {
-        Some("unconfined") => Ok(None),
-        Some(path) => read(path).map(Some),
-        None if std::path::Path::new(PACKAGED_PROFILE).exists() => match read(PACKAGED_PROFILE) {
-            Ok(p) => Ok(Some(p)),
-            Err(e) => {
-                tracing::warn!("{e}; containers run without a default seccomp filter");
-                Ok(None)
+impl DaemonProfile {
+    /// The built-in profile, for the setting `builtin` or none; none for `unconfined`; else the file
+    /// the setting names, which must be readable and valid: a daemon told to use a profile never runs
+    /// containers with a weaker one.
+    pub(crate) fn load(setting: Option<&str>) -> Result<Self, String> {
+        let (setting, profile) = match setting {
+            None | Some("") | Some(BUILTIN) => (BUILTIN, Some(builtin::profile())),
+            Some(UNCONFINED) => (UNCONFINED, None),
+            Some(path) => {
+                let bytes = std::fs::read(path)
+                    .map_err(|e| format!("cannot read seccomp profile {path}: {e}"))?;
+                let profile =
+                    parse_profile(&bytes).map_err(|e| format!("seccomp profile {path}: {e}"))?;
+                (path, Some(profile))
             }
-        },
-        None => Ok(None),
+        };
+        Ok(Self {
+            setting: setting.to_owned(),
+            profile,
+        })
+    }
+
+    /// Whether this is the built-in profile (`/info` warns when it is not, as dockerd does).
+    pub(crate) fn is_builtin(&self) -> bool {
+        self.setting == BUILTIN
     }
 }
+
+/// The setting that names the built-in profile.
+pub(crate) const BUILTIN: &str = "builtin";
+/// The setting for no filter.
+pub(crate) const UNCONFINED: &str = "unconfined";
 
 /// This build's architecture in Go's names, which profiles use.
 pub(crate) fn go_arch() -> &'static str {
@@ -273,8 +292,8 @@ pub(crate) fn choice(security_opt: &[String]) -> Result<Choice, Error> {
             .strip_prefix("seccomp=")
             .or_else(|| opt.strip_prefix("seccomp:"));
         match value {
-            Some("unconfined") => return Ok(Choice::Unconfined),
-            Some("builtin") | Some("") => return Ok(Choice::Default),
+            Some(UNCONFINED) => return Ok(Choice::Unconfined),
+            Some(BUILTIN) | Some("") => return Ok(Choice::Default),
             Some(json) => return parse_profile(json.as_bytes()).map(Choice::Custom),
             None => {}
         }
