@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod client;
+pub mod detach;
 pub mod error;
 pub mod host;
 pub mod jsonstream;

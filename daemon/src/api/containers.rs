@@ -18,6 +18,7 @@ use http::header::CONTENT_TYPE;
 use http::StatusCode;
 use serde_json::{json, Value};
 use wharf_client_core::api::containers::WaitCondition;
+use wharf_client_core::detach::{self, DetachScanner};
 use wharf_client_core::stdcopy::{self, stream_media_type};
 use wharf_client_core::ErrorKind;
 
@@ -294,9 +295,11 @@ async fn attach(
     }
     let want_stdin = p.bool("stdin");
     let want = (p.bool("stdout"), p.bool("stderr"));
+    let keys = detach_keys(p.get("detachKeys"))?;
     let record = rt.store().get(&id)?;
     let attached = rt.attach(&record.id)?;
     let tty = attached.tty;
+    let detach = DetachScanner::new(if tty { keys } else { Vec::new() });
     let media = stream_media_type(version, tty);
     let frames = output_frames(attached.output, want, tty);
     if !hijack::wants_upgrade(&request) {
@@ -323,8 +326,15 @@ async fn attach(
         Ok(frame) => frame,
         Err(never) => match never {},
     });
-    tokio::spawn(hijack::serve(on_upgrade, output, input));
+    tokio::spawn(hijack::serve(on_upgrade, output, input, detach));
     Ok(hijack::switching_protocols(media))
+}
+
+/// The detach keys an attach names (`detachKeys`; empty for the default ones). As with dockerd, they
+/// apply only to a process with a TTY: without one, input is data, whatever its bytes.
+pub(super) fn detach_keys(spec: &str) -> Result<Vec<u8>, Error> {
+    detach::keys_or_default(Some(spec))
+        .map_err(|_| Error::invalid(format!("Invalid detach keys ({spec}) provided")))
 }
 
 /// The attached output as the wire carries it: stdcopy frames, or raw bytes with a TTY; only the streams

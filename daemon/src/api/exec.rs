@@ -17,11 +17,12 @@ use http::StatusCode;
 use serde_json::Value;
 use tokio::sync::mpsc;
 use wharf_client_core::api::exec::ExecCreated;
+use wharf_client_core::detach::DetachScanner;
 use wharf_client_core::models::{ExecConfig, ExecStartConfig};
 use wharf_client_core::stdcopy::{self, stream_media_type};
 use wharf_client_core::ErrorKind;
 
-use super::containers::{output_frames, terminal_size, wire_frame};
+use super::containers::{detach_keys, output_frames, terminal_size, wire_frame};
 use super::params::Params;
 use super::version::RequestedVersion;
 use super::{hijack, JsonBody};
@@ -77,10 +78,16 @@ async fn start(
         rt.exec_start(&id, false, false).await?;
         return Ok(StatusCode::OK.into_response());
     }
-    let tty = exec.process_config.and_then(|p| p.tty).unwrap_or(false);
+    // The process has a TTY if it was created with one; the framing follows the start request's `Tty`,
+    // as with dockerd: stdcopy frames without it (a TTY's output all on stdout), the bytes as they are
+    // with it, where a process without a TTY has nowhere to send its stderr.
+    let process_tty = exec.process_config.and_then(|p| p.tty).unwrap_or(false);
+    let tty = body.tty.unwrap_or(false);
+    let keys = detach_keys(exec.detach_keys.as_deref().unwrap_or_default())?;
+    let detach = DetachScanner::new(if process_tty { keys } else { Vec::new() });
     let want = (
         exec.open_stdout.unwrap_or(false),
-        exec.open_stderr.unwrap_or(false),
+        exec.open_stderr.unwrap_or(false) && !tty,
     );
     // Only a connection handed over carries input: then it owns the exec's stdin.
     let with_stdin = on_upgrade.is_some() && exec.open_stdin.unwrap_or(false);
@@ -103,7 +110,7 @@ async fn start(
             }
         }
     });
-    tokio::spawn(hijack::serve(on_upgrade, output, input));
+    tokio::spawn(hijack::serve(on_upgrade, output, input, detach));
     Ok(hijack::switching_protocols(media))
 }
 

@@ -1,6 +1,7 @@
 //! The connection `attach` and `exec start` take over: after `101 Switching Protocols` to `tcp` (the
 //! docker CLI asks for it), the process's output goes down the connection and the client's input up into
-//! the process's stdin, until the output ends.
+//! the process's stdin, until the output ends, or until the client types its detach keys: then the
+//! connection closes and the process keeps running with its stdin open.
 
 use std::future::Future;
 
@@ -13,6 +14,7 @@ use http::StatusCode;
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use wharf_client_core::detach::{DetachScanner, Scanned};
 
 /// How much of the client's input is read at once.
 const INPUT_CHUNK: usize = 32 * 1024;
@@ -42,9 +44,13 @@ pub(crate) fn switching_protocols(media: &'static str) -> Response {
 /// side; meanwhile gives each chunk the client sends to `input`, and `None` at the end of its input
 /// (`input` answers false to stop reading). The output ending ends the connection; the input ending
 /// alone does not. `input` always gets its `None`, also when the output or a failed hand-over ends
-/// the connection first.
-pub(crate) async fn serve<O, I, F>(on_upgrade: OnUpgrade, output: O, input: Option<I>)
-where
+/// the connection first, except after a detach (`detach` watches the input for the keys).
+pub(crate) async fn serve<O, I, F>(
+    on_upgrade: OnUpgrade,
+    output: O,
+    input: Option<I>,
+    mut detach: DetachScanner,
+) where
     O: Stream<Item = Bytes>,
     I: FnMut(Option<Bytes>) -> F,
     F: Future<Output = bool>,
@@ -62,20 +68,31 @@ where
     };
     let (mut reader, mut writer) = tokio::io::split(upgraded);
     let mut input_closed = false;
+    // Ends only when the client detaches.
     let reading = async {
         let Some(input) = input.as_mut() else {
-            return;
+            return std::future::pending().await;
         };
         let mut buf = vec![0u8; INPUT_CHUNK];
         loop {
             let chunk = match reader.read(&mut buf).await {
-                Ok(0) | Err(_) => None,
-                Ok(n) => Some(Bytes::copy_from_slice(&buf[..n])),
+                Ok(0) | Err(_) => {
+                    let held = detach.finish();
+                    if !held.is_empty() {
+                        input(Some(held.into())).await;
+                    }
+                    None
+                }
+                Ok(n) => match detach.feed(&buf[..n]) {
+                    Scanned::Forward(bytes) => Some(Bytes::from(bytes)),
+                    Scanned::Hold => continue,
+                    Scanned::Detach => return,
+                },
             };
             let end = chunk.is_none();
             if !input(chunk).await || end {
                 input_closed = true;
-                return;
+                return std::future::pending().await;
             }
         }
     };
@@ -88,9 +105,13 @@ where
         }
         let _ = writer.shutdown().await;
     };
-    tokio::select! {
-        _ = writing => {}
-        _ = async { reading.await; std::future::pending::<()>().await } => {}
+    let detached = tokio::select! {
+        _ = writing => false,
+        _ = reading => true,
+    };
+    if detached {
+        tracing::debug!("the client detached");
+        return;
     }
     if !input_closed {
         if let Some(input) = input.as_mut() {

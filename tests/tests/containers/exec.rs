@@ -24,6 +24,7 @@ pub const CHECKS: &[Check<Env>] = checks![
     a_command_that_cannot_start,
     not_running_not_there_and_paused,
     exec_inspect_and_start_over_http,
+    framing_follows_the_start_requests_tty,
     a_ttys_size,
     rm_f_removes_them,
 ];
@@ -167,22 +168,69 @@ fn not_running_not_there_and_paused(env: &Env) {
     ok(env, &["unpause", "ex"]);
 }
 
-/// A request to the daemon's API over its unix socket (`env`'s `DOCKER_HOST`): the status and the JSON
-/// body (`null` when none).
-fn call(env: &Env, method: &str, uri: &str, body: Option<&str>) -> (u16, serde_json::Value) {
-    let host = env
-        .iter()
-        .find(|(k, _)| k == "DOCKER_HOST")
-        .map(|(_, v)| v.clone())
-        .unwrap();
-    let socket = std::path::PathBuf::from(host.strip_prefix("unix://").unwrap());
+/// A request to the daemon's API over its unix socket (`env`'s `DOCKER_HOST`): the status and the body.
+fn raw_call(env: &Env, method: &str, uri: &str, body: Option<&str>) -> (u16, Vec<u8>) {
+    let socket = crate::fixtures::socket_of(env);
     let json = [("Content-Type", "application/json")];
     let headers: &[(&str, &str)] = if body.is_some() { &json } else { &[] };
     let response =
         wharf_tests::http::request(&socket, method, uri, headers, body.map(str::as_bytes)).unwrap();
-    let value: serde_json::Value =
-        serde_json::from_slice(&response.body).unwrap_or(serde_json::Value::Null);
-    (response.status, value)
+    (response.status, response.body)
+}
+
+/// [`raw_call`] with the body read as JSON (`null` when none).
+fn call(env: &Env, method: &str, uri: &str, body: Option<&str>) -> (u16, serde_json::Value) {
+    let (status, body) = raw_call(env, method, uri, body);
+    let value = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+    (status, value)
+}
+
+/// The output of an exec of `echo out; echo err >&2` created with `create_tty` and started with
+/// `start_tty`, as the start request's body carries it.
+fn exec_output(env: &Env, create_tty: bool, start_tty: bool) -> Vec<u8> {
+    let id = id_of(env, "ex");
+    let create = format!(
+        r#"{{"Cmd":["sh","-c","echo out; sleep 0.2; echo err >&2"],"AttachStdout":true,"AttachStderr":true,"Tty":{create_tty}}}"#
+    );
+    let (status, created) = call(
+        env,
+        "POST",
+        &format!("/v1.41/containers/{id}/exec"),
+        Some(&create),
+    );
+    assert_eq!(status, 201, "{created}");
+    let exec = created["Id"].as_str().unwrap();
+    let start = format!(r#"{{"Detach":false,"Tty":{start_tty}}}"#);
+    let (status, body) = raw_call(
+        env,
+        "POST",
+        &format!("/v1.41/exec/{exec}/start"),
+        Some(&start),
+    );
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    body
+}
+
+/// The framing of an exec's output follows `Tty` in the start request, as dockerd's does: stdcopy frames
+/// without it (a TTY's output all on stdout), the bytes as they are with it.
+fn framing_follows_the_start_requests_tty(env: &Env) {
+    let frame = |stream: u8, text: &str| {
+        let mut f = vec![stream, 0, 0, 0];
+        f.extend_from_slice(&u32::try_from(text.len()).unwrap().to_be_bytes());
+        f.extend_from_slice(text.as_bytes());
+        f
+    };
+    assert_eq!(
+        exec_output(env, true, false),
+        [frame(1, "out\r\n"), frame(1, "err\r\n")].concat()
+    );
+    assert_eq!(
+        exec_output(env, false, false),
+        [frame(1, "out\n"), frame(2, "err\n")].concat()
+    );
+    // Unframed, a process without a TTY has nowhere to send its stderr: dockerd drops it.
+    assert_eq!(exec_output(env, false, true), b"out\n");
+    assert_eq!(exec_output(env, true, true), b"out\r\nerr\r\n");
 }
 
 /// Exec inspect while an exec has not ended (`"ExitCode": null`) and after, a second start, an unknown

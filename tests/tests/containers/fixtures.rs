@@ -174,3 +174,13 @@ pub fn seccomp_mode(env: &Env) -> String {
         .trim()
         .to_owned()
 }
+
+/// The daemon's unix socket, from `env`'s `DOCKER_HOST`.
+pub fn socket_of(env: &Env) -> std::path::PathBuf {
+    let host = env
+        .iter()
+        .find(|(k, _)| k == "DOCKER_HOST")
+        .map(|(_, v)| v.clone())
+        .unwrap();
+    std::path::PathBuf::from(host.strip_prefix("unix://").unwrap())
+}

@@ -17,6 +17,7 @@ pub const CHECKS: &[Check<Env>] = checks![
     a_created_containers_environment,
     commands_that_cannot_start,
     stdin_through_an_attached_connection,
+    detach_keys_leave_the_container_running,
     attached_output_arrives_whole,
     attach_picks_the_streams,
     init_runs_tini_as_pid_1,
@@ -163,6 +164,107 @@ fn stdin_through_an_attached_connection(env: &Env) {
         .run()
         .unwrap();
     assert_eq!(out.stdout, "hello\ndone\n", "{}", out.stderr);
+}
+
+/// Takes the connection of an attach to `container` over (stdin, stdout, detach keys `keys`) and types
+/// `keys`' bytes one at a time: whether the daemon then closes the connection.
+fn typing_detaches(env: &Env, container: &str, query: &str, typed: &[u8]) -> bool {
+    use std::io::{Read, Write};
+    let socket = crate::fixtures::socket_of(env);
+    let mut conn = std::os::unix::net::UnixStream::connect(socket).unwrap();
+    write!(
+        conn,
+        "POST /v1.41/containers/{container}/attach?stream=1&stdin=1&stdout=1{query} HTTP/1.1\r\nHost: d\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n"
+    )
+    .unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        assert_eq!(conn.read(&mut byte).unwrap(), 1, "{head:?}");
+        head.push(byte[0]);
+    }
+    assert!(
+        head.starts_with(b"HTTP/1.1 101"),
+        "{}",
+        String::from_utf8_lossy(&head)
+    );
+    for key in typed {
+        conn.write_all(&[*key]).unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    conn.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    let mut buf = [0u8; 4096];
+    loop {
+        match conn.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => continue,
+            Err(_) => return false,
+        }
+    }
+}
+
+/// With a TTY, the detach keys (ctrl-p ctrl-q, or those the attach names), typed one at a time, close
+/// the attach and leave the container running with its stdin open; without a TTY they are data, as with
+/// dockerd. `docker attach` in a terminal detaches with them too.
+fn detach_keys_leave_the_container_running(env: &Env) {
+    ok(env, &["run", "-d", "-it", "--name", "detach", IMAGE, "cat"]);
+    ok(env, &["run", "-d", "-i", "--name", "plain", IMAGE, "cat"]);
+    let running = |c: &str| ok(env, &["inspect", "-f", "{{.State.Running}}", c]);
+    assert!(typing_detaches(env, "detach", "", &[0x10, 0x11]));
+    assert_eq!(running("detach"), "true\n");
+    assert!(typing_detaches(
+        env,
+        "detach",
+        "&detachKeys=ctrl-x,y",
+        b"\x18y"
+    ));
+    assert!(!typing_detaches(
+        env,
+        "detach",
+        "&detachKeys=ctrl-x,y",
+        &[0x10, 0x11]
+    ));
+    assert!(!typing_detaches(env, "plain", "", &[0x10, 0x11]));
+    assert_eq!(running("plain"), "true\n");
+    // docker attach in a terminal (script gives it one).
+    let out = RunCommand::new("sh")
+        .envs(env.iter().cloned())
+        .arg("-c")
+        .arg("(sleep 1; printf '\\020'; sleep 0.5; printf '\\021'; sleep 2) | script -qfec 'docker attach detach' /dev/null; echo rc=$?")
+        .timeout(Duration::from_secs(30))
+        .run()
+        .unwrap();
+    // The CLI sees its own escape sequence, says so and exits 1, as with dockerd.
+    assert!(
+        out.stdout.ends_with("read escape sequence\r\nrc=1\n"),
+        "{out:?}"
+    );
+    assert_eq!(running("detach"), "true\n");
+    // Its stdin is still open: cat still echoes.
+    let out = RunCommand::new("sh")
+        .envs(env.iter().cloned())
+        .arg("-c")
+        .arg("(sleep 1; printf 'again\\n'; sleep 1; printf '\\020'; sleep 0.5; printf '\\021'; sleep 2) | script -qfec 'docker attach detach' /dev/null")
+        .timeout(Duration::from_secs(30))
+        .run()
+        .unwrap();
+    assert!(out.stdout.contains("again"), "{out:?}");
+    let bad = wharf_tests::http::request(
+        &crate::fixtures::socket_of(env),
+        "POST",
+        "/v1.41/containers/detach/attach?stream=1&stdin=1&detachKeys=ctrl-P",
+        &[],
+        None,
+    )
+    .unwrap();
+    // dockerd writes it as text into the connection it took; wharfd answers JSON before taking it.
+    assert_eq!(bad.status, 400);
+    assert!(
+        bad.body_text()
+            .contains("Invalid detach keys (ctrl-P) provided"),
+        "{bad:?}"
+    );
+    ok(env, &["rm", "-f", "detach", "plain"]);
 }
 
 /// Attached output arrives whole, however much of it there is.

@@ -70,6 +70,10 @@ impl Runtime {
         if config.cmd.as_ref().is_none_or(Vec::is_empty) {
             return Err(Error::invalid("No exec command specified"));
         }
+        if let Some(keys) = config.detach_keys.as_deref().filter(|k| !k.is_empty()) {
+            wharf_client_core::detach::parse(keys)
+                .map_err(|_| Error::invalid(format!("Invalid escape keys ({keys}) provided")))?;
+        }
         ensure_running(&record, id_or_name)?;
         let exec = Arc::new(Exec::new(new_id()?, record.id.clone(), config));
         self.inner.execs.insert(exec.clone())?;
