@@ -240,6 +240,39 @@ fn cases(cpus: usize, cpuset: &str) -> Vec<Case> {
             "{}",
             "StartPeriod in Healthcheck cannot be less than 1ms",
         ),
+        // Fields the models type as enums: dockerd's words, not serde's.
+        case(
+            "",
+            r#"{"CgroupnsMode":"bogus"}"#,
+            "invalid cgroup namespace mode: bogus",
+        ),
+        case(
+            "",
+            r#"{"RestartPolicy":{"Name":"bogus"}}"#,
+            "invalid restart policy 'bogus'",
+        ),
+        case(
+            "",
+            r#"{"Mounts":[{"Type":"bogus","Target":"/x"}]}"#,
+            "invalid mount config for type \"bogus\": mount type unknown",
+        ),
+        case(
+            "",
+            r#"{"Mounts":[{"Type":"bind","Target":"/x","Source":"/tmp","BindOptions":{"Propagation":"bogus"}}]}"#,
+            "invalid mount config for type \"bind\": invalid propagation mode: bogus",
+        ),
+        Case {
+            dockerd: server_error,
+            ..case(
+                "",
+                r#"{"Isolation":"bogus"}"#,
+                "Invalid isolation: \"bogus\" - linux only supports 'default'",
+            )
+        },
+        Case {
+            dockerd: at_start,
+            ..case("", r#"{"CpuShares":-1}"#, "shares: invalid argument")
+        },
     ]
 }
 
@@ -287,6 +320,20 @@ fn create_refuses_bad_fields_as_dockerd_does() {
         }
     }
     assert!(differences.is_empty(), "{}", differences.join("\n"));
+
+    // dockerd takes a negative real-time period and fails at start (its message names the container's
+    // cgroup); wharfd, which has no real-time scheduling, refuses it as it refuses any other value.
+    for field in ["CpuRealtimePeriod", "CpuRealtimeRuntime"] {
+        let (at_create, status, message) =
+            refusal(wharfd.socket(), "", &format!(r#"{{"{field}":-1}}"#));
+        assert_eq!((at_create, status), (true, 400), "{field}: {message}");
+        assert!(message.ends_with(" is not supported yet"), "{message}");
+        if let Some(reference) = &reference {
+            let (at_create, status, message) =
+                refusal(reference.socket(), "", &format!(r#"{{"{field}":-1}}"#));
+            assert_eq!((at_create, status), (false, 500), "{field}: {message}");
+        }
+    }
 
     // dockerd takes a hostname Linux refuses and fails at start with runc's error; wharfd refuses it.
     let long = format!(r#","Hostname":"{}""#, "a".repeat(300));

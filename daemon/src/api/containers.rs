@@ -25,7 +25,8 @@ use wharf_client_core::ErrorKind;
 use super::hijack;
 use super::params::Params;
 use super::version::RequestedVersion;
-use super::JsonBody;
+use super::{invalid_json, json_bytes};
+use crate::containers::enum_values::bad_enum_value;
 use crate::error::Error;
 use crate::events::parse_event_time;
 use crate::logs::{logs_body, LogQuery, Source};
@@ -98,11 +99,16 @@ fn changed_or_not_modified(changed: bool) -> Response {
     }
 }
 
-async fn create(
-    rt: Runtime,
-    p: Params,
-    JsonBody(body): JsonBody<CreateRequest>,
-) -> Result<Response, Error> {
+async fn create(rt: Runtime, p: Params, request: Request) -> Result<Response, Error> {
+    let bytes = json_bytes(request).await?;
+    // An unknown value of a field the models type as an enum is worded as dockerd words it.
+    let body =
+        serde_json::from_slice::<CreateRequest>(&bytes).map_err(|e| {
+            match bad_enum_value(&bytes) {
+                Some(message) if e.is_data() => Error::invalid(message),
+                _ => invalid_json(&e),
+            }
+        })?;
     let name = Some(p.get("name")).filter(|n| !n.is_empty());
     let (id, warnings) = rt.create(name, body).await?;
     Ok((

@@ -134,44 +134,56 @@ where
     type Rejection = Error;
 
     async fn from_request(request: Request, _state: &S) -> Result<Self, Self::Rejection> {
-        let (parts, body) = request.into_parts();
-        let content_type = parts
-            .headers
-            .get(CONTENT_TYPE)
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-        // A declared type that is wrong is refused before reading anything.
-        if content_type.as_deref().is_some_and(|ct| !ct.is_empty()) {
-            check_json_content_type(content_type.as_deref(), false)?;
-        }
-        let declared_len = parts
-            .headers
-            .get(CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
-        if declared_len.is_some_and(|len| len > MAX_JSON_BODY as u64) {
-            return Err(too_large());
-        }
-        let collected = tokio::time::timeout(
-            BODY_READ_TIMEOUT,
-            Limited::new(body, MAX_JSON_BODY).collect(),
-        )
-        .await
-        .map_err(|_| Error::invalid("timed out reading the request body"))?;
-        let bytes = match collected {
-            Ok(c) => c.to_bytes(),
-            Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => return Err(too_large()),
-            Err(e) => return Err(Error::invalid(format!("error reading request body: {e}"))),
-        };
-        check_json_content_type(content_type.as_deref(), bytes.is_empty())?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Err(Error::invalid(
-                "invalid JSON: got EOF while reading request body",
-            ));
-        }
+        let bytes = json_bytes(request).await?;
         serde_json::from_slice(&bytes)
             .map(JsonBody)
-            .map_err(|e| Error::invalid(format!("invalid JSON: {e}")))
+            .map_err(|e| invalid_json(&e))
     }
+}
+
+/// The error for a body serde could not decode.
+pub(crate) fn invalid_json(e: &serde_json::Error) -> Error {
+    Error::invalid(format!("invalid JSON: {e}"))
+}
+
+/// The body of a request that must be JSON, read as [`JsonBody`] reads it (type, size, time and emptiness
+/// checked) but not decoded: for a handler that words some decoding errors itself.
+pub(crate) async fn json_bytes(request: Request) -> Result<Bytes, Error> {
+    let (parts, body) = request.into_parts();
+    let content_type = parts
+        .headers
+        .get(CONTENT_TYPE)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    // A declared type that is wrong is refused before reading anything.
+    if content_type.as_deref().is_some_and(|ct| !ct.is_empty()) {
+        check_json_content_type(content_type.as_deref(), false)?;
+    }
+    let declared_len = parts
+        .headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared_len.is_some_and(|len| len > MAX_JSON_BODY as u64) {
+        return Err(too_large());
+    }
+    let collected = tokio::time::timeout(
+        BODY_READ_TIMEOUT,
+        Limited::new(body, MAX_JSON_BODY).collect(),
+    )
+    .await
+    .map_err(|_| Error::invalid("timed out reading the request body"))?;
+    let bytes = match collected {
+        Ok(c) => c.to_bytes(),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => return Err(too_large()),
+        Err(e) => return Err(Error::invalid(format!("error reading request body: {e}"))),
+    };
+    check_json_content_type(content_type.as_deref(), bytes.is_empty())?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(Error::invalid(
+            "invalid JSON: got EOF while reading request body",
+        ));
+    }
+    Ok(bytes)
 }
 
 #[cfg(test)]

@@ -22,7 +22,7 @@ pub(crate) mod version;
 
 use axum::Router;
 
-pub(crate) use extract::JsonBody;
+pub(crate) use extract::{invalid_json, json_bytes, JsonBody};
 pub(crate) use service::ApiService;
 
 use crate::state::AppState;

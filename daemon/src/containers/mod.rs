@@ -4,6 +4,7 @@
 //! and the inspect JSON's always-present keys.
 
 pub(crate) mod config;
+pub(crate) mod enum_values;
 pub(crate) mod etcfiles;
 pub(crate) mod ids;
 pub(crate) mod inspect_json;

@@ -277,7 +277,7 @@ fn refuse_unsupported(config: &ContainerConfig, hc: &HostConfig) -> Result<(), E
         (set(&hc.cgroup, &[]), "Cgroup"),
         (blkio, "BlkioWeight and the Blkio device limits (--blkio-weight, --device-read-bps ...)"),
         (
-            hc.cpu_realtime_period.unwrap_or(0) > 0 || hc.cpu_realtime_runtime.unwrap_or(0) > 0,
+            hc.cpu_realtime_period.unwrap_or(0) != 0 || hc.cpu_realtime_runtime.unwrap_or(0) != 0,
             "CpuRealtimePeriod and CpuRealtimeRuntime (--cpu-rt-period, --cpu-rt-runtime)",
         ),
         (

@@ -295,6 +295,10 @@ pub(crate) fn validate_resources(hc: &mut HostConfig, host: &HostCpus) -> Result
             "Minimum memory limit can not be less than memory reservation limit, see usage",
         ));
     }
+    if hc.cpu_shares.is_some_and(|shares| shares < 0) {
+        // dockerd takes it and fails at start with these words; refused here at create.
+        return Err(Error::invalid("shares: invalid argument"));
+    }
     if hc.io_maximum_iops.unwrap_or(0) != 0 {
         return Err(Error::invalid(
             "Invalid QoS settings: linux does not support configuration of maximum IOPs",
