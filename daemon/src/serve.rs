@@ -1,7 +1,8 @@
 //! Accept loops: each connection (unix, TCP, TLS) goes to hyper-util's auto builder (HTTP/1.1 and h2) serving
 //! the axum router, watched by a `GracefulShutdown` so that shutdown drains in-flight requests.
 //!
-//! TLS ports answer plain HTTP as Go's server does, and every wait is bounded: the TLS handshake, HTTP/1
+//! TLS ports answer plain HTTP as Go's server does, requests hyper cannot parse get a JSON body
+//! ([`malformed`]), and every wait is bounded: the TLS handshake, HTTP/1
 //! headers (which in hyper also bounds a keep-alive connection's idle wait) and h2 keep-alive pings.
 //!
 //! On a TLS port a connection only takes one of the listener's slots once its handshake is through:
@@ -27,6 +28,9 @@ use tokio::sync::{oneshot, watch, Semaphore};
 use tokio_rustls::TlsAcceptor;
 
 use crate::listeners::Listener;
+use malformed::JsonErrors;
+
+mod malformed;
 
 /// Go's answer to plain HTTP on a TLS port.
 pub(crate) const PLAIN_HTTP_ON_TLS: &[u8] =
@@ -154,13 +158,13 @@ pub(crate) async fn serve<S, B>(
             match conn {
                 Accepted::Unix(s) => {
                     let conn = builder
-                        .serve_connection_with_upgrades(TokioIo::new(s), service)
+                        .serve_connection_with_upgrades(TokioIo::new(JsonErrors::new(s)), service)
                         .into_owned();
                     log_end(watcher.watch(conn).await);
                 }
                 Accepted::Tcp(s) => {
                     let conn = builder
-                        .serve_connection_with_upgrades(TokioIo::new(s), service)
+                        .serve_connection_with_upgrades(TokioIo::new(JsonErrors::new(s)), service)
                         .into_owned();
                     log_end(watcher.watch(conn).await);
                 }
@@ -180,7 +184,7 @@ pub(crate) async fn serve<S, B>(
                         return;
                     };
                     let conn = builder
-                        .serve_connection_with_upgrades(TokioIo::new(tls), service)
+                        .serve_connection_with_upgrades(TokioIo::new(JsonErrors::new(tls)), service)
                         .into_owned();
                     log_end(watcher.watch(conn).await);
                 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 use wharf_cli::{NativeTransport, TransportOptions};
 use wharf_client_core::host::{Side, TlsSettings};
 use wharf_client_core::{DockerHost, Query, RequestFactory, TransportErrorKind};
-use wharf_tests::http::{exchange, request};
+use wharf_tests::http::request;
 use wharf_tests::{Binaries, RawResponse, RunCommand, Wharfd};
 
 fn json_message(r: &RawResponse) -> String {
@@ -200,17 +200,54 @@ fn ping_answers_with_dockerd_headers_to_get_and_head() {
     }
 }
 
+/// What hyper answers itself, before any handler (a request it cannot parse, headers or a URI over its
+/// limits), has a JSON body like every other error, with the text dockerd's Go server sends.
 #[test]
-fn a_malformed_request_line_does_not_hurt_the_daemon() {
+fn requests_hyper_cannot_parse_get_a_json_message() {
     let wharfd = Wharfd::start().unwrap();
-    let r = exchange(wharfd.socket(), b"\x00\x01garbage\r\n\r\n");
-    if let Ok(r) = r {
-        assert!(r.status >= 400, "{r:?}");
+    let big = format!(
+        "GET /_ping HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(1024 * 1024)
+    );
+    let long = format!(
+        "GET /_ping?{} HTTP/1.1\r\nHost: x\r\n\r\n",
+        "a".repeat(70_000)
+    );
+    for (what, bytes, status, message) in [
+        (
+            "garbage",
+            b"\x00\x01garbage\r\n\r\n".to_vec(),
+            400,
+            "400 Bad Request",
+        ),
+        (
+            "a raw invalid UTF-8 byte in the path",
+            b"GET /v1.41/containers/\xff/json HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+            400,
+            "400 Bad Request",
+        ),
+        (
+            "a header name with a space",
+            b"GET /_ping HTTP/1.1\r\nHost: x\r\nBad Header: v\r\n\r\n".to_vec(),
+            400,
+            "400 Bad Request",
+        ),
+        (
+            "headers too large",
+            big.into_bytes(),
+            431,
+            "431 Request Header Fields Too Large",
+        ),
+        ("a URI too long", long.into_bytes(), 414, "414 URI Too Long"),
+    ] {
+        let r = send_while_writing(wharfd.socket(), bytes, Vec::new());
+        assert_eq!(r.status, status, "{what}: {r:?}");
+        assert_eq!(json_message(&r), message, "{what}");
     }
     assert_eq!(
         wharfd.endpoints().ping().unwrap().status,
         200,
-        "still serving after garbage"
+        "still serving"
     );
 }
 
