@@ -127,11 +127,12 @@ impl Filters {
 
     /// Reads a `filters` parameter in either shape clients send: `{"name":["v"]}` (what this crate and
     /// the docker CLI send) or the older `{"name":{"v":true}}` (values mapped to `false` are left out).
-    /// Blank text is no filters.
+    /// Empty text is no filters; text of spaces is refused, as dockerd refuses it.
     pub fn from_json(text: &str) -> Result<Self, FiltersError> {
         use serde_json::Value;
         let mut filters = Self::new();
-        if text.trim().is_empty() {
+        // Only an empty text means none: dockerd refuses one of spaces as JSON it cannot read.
+        if text.is_empty() {
             return Ok(filters);
         }
         let Value::Object(map) = serde_json::from_str(text).map_err(FiltersError::Json)? else {
@@ -285,7 +286,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(old, sent);
-        assert!(Filters::from_json(" ").unwrap().is_empty());
+        assert!(Filters::from_json("").unwrap().is_empty());
+        assert!(Filters::from_json(" \t").is_err(), "dockerd refuses spaces");
         let empty_list = Filters::from_json(r#"{"reference":[]}"#).unwrap();
         assert!(empty_list.get("reference").is_empty());
         assert!(empty_list.contains("reference"));
