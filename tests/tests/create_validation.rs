@@ -355,6 +355,60 @@ fn create_refuses_bad_fields_as_dockerd_does() {
     }
 }
 
+/// The `Warnings` of a create that succeeds.
+fn create_warnings(socket: &Path, host_config: &str) -> Vec<String> {
+    let body = format!(r#"{{"Image":"{IMAGE}","Cmd":["true"],"HostConfig":{host_config}}}"#);
+    let headers = [("Content-Type", "application/json")];
+    let uri = "/v1.41/containers/create";
+    let r = request(socket, "POST", uri, &headers, Some(body.as_bytes())).unwrap();
+    assert_eq!(r.status, 201, "{host_config}: {r:?}");
+    let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    serde_json::from_value(v["Warnings"].clone()).unwrap()
+}
+
+#[test]
+fn create_warns_as_dockerd_does() {
+    if !can_run("create_warns_as_dockerd_does") {
+        return;
+    }
+    let wharfd = Wharfd::start().unwrap();
+    import_image(&wharfd.endpoints().docker_env_unix(), wharfd.dir());
+    let reference = RefDockerd::builder().start_if_available().unwrap();
+    if let Some(reference) = &reference {
+        import_image(&reference.endpoints().docker_env_unix(), reference.dir());
+    }
+    let oom =
+        "OOM killer is disabled for the container, but no memory limit is set, this can result \
+               in the system running out of resources.";
+    let ports = "Published ports are discarded when using host network mode";
+    for (host_config, want) in [
+        ("{}", vec![]),
+        (r#"{"OomKillDisable":true}"#, vec![oom]),
+        (r#"{"OomKillDisable":true,"Memory":67108864}"#, vec![]),
+        (
+            r#"{"NetworkMode":"host","PortBindings":{"80/tcp":[{"HostPort":"8080"}]}}"#,
+            vec![ports],
+        ),
+        (
+            r#"{"NetworkMode":"host","OomKillDisable":true,"PortBindings":{"80/tcp":[{}]}}"#,
+            vec![oom, ports],
+        ),
+    ] {
+        assert_eq!(
+            create_warnings(wharfd.socket(), host_config),
+            want,
+            "wharfd {host_config}"
+        );
+        if let Some(reference) = &reference {
+            assert_eq!(
+                create_warnings(reference.socket(), host_config),
+                want,
+                "dockerd {host_config}"
+            );
+        }
+    }
+}
+
 #[test]
 fn a_mapped_device_is_in_the_container_with_its_permissions() {
     if !can_run("a_mapped_device_is_in_the_container_with_its_permissions") {

@@ -291,6 +291,25 @@ fn refuse_unsupported(config: &ContainerConfig, hc: &HostConfig) -> Result<(), E
     }
 }
 
+/// The warnings dockerd answers a create with, in its words and order, for settings wharfd takes as it
+/// does: the OOM killer disabled with no memory limit, ports published on the host's network (which
+/// publishes nothing).
+fn warnings(hc: &HostConfig) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if hc.oom_kill_disable == Some(true) && hc.memory.unwrap_or(0) == 0 {
+        warnings.push(
+            "OOM killer is disabled for the container, but no memory limit is set, this can result in \
+             the system running out of resources."
+                .to_owned(),
+        );
+    }
+    let host_network = hc.network_mode.as_deref() == Some("host");
+    if host_network && hc.port_bindings.as_ref().is_some_and(|p| !p.is_empty()) {
+        warnings.push("Published ports are discarded when using host network mode".to_owned());
+    }
+    warnings
+}
+
 /// How many CPUs wharfd may run on, as Go's `runtime.NumCPU` counts them (the affinity mask).
 fn available_cpus() -> u32 {
     let Ok(set) = nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(0)) else {
@@ -328,6 +347,7 @@ impl Runtime {
             super::devices::mapped_devices(&hc)?;
         }
         log_config(&mut hc)?;
+        let warnings = warnings(&hc);
         fill_defaults(&mut hc, self.inner.cgroup_v2);
         let network = network_mode(&hc)?;
         let image = self.inner.images.resolve(&image_name).await?;
@@ -399,7 +419,7 @@ impl Runtime {
             ));
         }
         self.emit(&record, "create", &[]);
-        Ok((record.id, Vec::new()))
+        Ok((record.id, warnings))
     }
 }
 
