@@ -264,7 +264,7 @@ fn refuse_unsupported(config: &ContainerConfig, hc: &HostConfig) -> Result<(), E
     let refused = [
         (
             publishes && !host_network,
-            "PortBindings and PublishAllPorts (-p, -P): publishing ports needs a bridge network, which wharfd has not",
+            "publishing ports (-p, -P: PortBindings, PublishAllPorts) without a bridge network",
         ),
         (some(&hc.links), "Links (--link)"),
         (some(&hc.volumes_from), "VolumesFrom (--volumes-from)"),
@@ -272,10 +272,16 @@ fn refuse_unsupported(config: &ContainerConfig, hc: &HostConfig) -> Result<(), E
             hc.storage_opt.as_ref().is_some_and(|o| !o.is_empty()),
             "StorageOpt (--storage-opt)",
         ),
-        (set(&hc.volume_driver, &["local"]), "VolumeDriver (--volume-driver)"),
+        (
+            set(&hc.volume_driver, &["local"]),
+            "VolumeDriver (--volume-driver)",
+        ),
         (set(&hc.userns_mode, &["host"]), "UsernsMode (--userns)"),
         (set(&hc.cgroup, &[]), "Cgroup"),
-        (blkio, "BlkioWeight and the Blkio device limits (--blkio-weight, --device-read-bps ...)"),
+        (
+            blkio,
+            "BlkioWeight and the Blkio device limits (--blkio-weight, --device-read-bps ...)",
+        ),
         (
             hc.cpu_realtime_period.unwrap_or(0) != 0 || hc.cpu_realtime_runtime.unwrap_or(0) != 0,
             "CpuRealtimePeriod and CpuRealtimeRuntime (--cpu-rt-period, --cpu-rt-runtime)",
