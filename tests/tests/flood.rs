@@ -15,8 +15,10 @@ use wharf_tests::{Flood, Wharfd};
 /// Idle sockets held open: more than a listener's 1024 connection slots.
 const IDLE: usize = 2000;
 
-/// Far above the bench's figure, far below the old wait for a free slot.
-const BOUND: Duration = Duration::from_secs(2);
+/// A lockout, not a speed: far above the bench's figure (under 1 ms) and above what a machine busy with
+/// other builds adds (2 s was exceeded under a load of 8 on 2 cores), yet short of the handshake pool's
+/// own give-up on a silent socket repeated over the 2000 of them.
+const BOUND: Duration = Duration::from_secs(10);
 
 #[test]
 fn a_client_with_a_certificate_is_served_while_the_tls_port_is_flooded() {
