@@ -10,7 +10,7 @@ use http::Method;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use wharf_client_core::api::containers::{self, WaitCondition};
-use wharf_client_core::api::{exec, images, system, Decode, TypedRequest};
+use wharf_client_core::api::{exec, images, system, websocket, Decode, TypedRequest};
 use wharf_client_core::host::Side;
 use wharf_client_core::request::USER_AGENT_VALUE;
 use wharf_client_core::stdcopy::{StdStream, StdcopyDecoder};
@@ -71,6 +71,8 @@ enum Call {
     ExecStart(Args),
     ExecInspect(Args),
     ExecResize(Args),
+    ExecStartWs(Args),
+    ContainerAttachWs(Args),
     ImageList(Args),
     ImageInspect(Args),
     ImageHistory(Args),
@@ -117,6 +119,11 @@ struct Args {
     /// A terminal's height and width.
     h: u32,
     w: u32,
+    /// An attach's streams and detach keys.
+    logs: bool,
+    stream: bool,
+    stdin: bool,
+    detach_keys: Option<String>,
 }
 
 impl Args {
@@ -301,6 +308,21 @@ fn build(name: &str, factory: &RequestFactory, call: &Call) -> Result<Request, E
         Call::ExecStart(a) => exec::start_request(factory, &a.id, &a.body_as(name))?.request,
         Call::ExecInspect(a) => exec::inspect_request(factory, &a.id)?.request,
         Call::ExecResize(a) => exec::resize_request(factory, &a.id, a.h, a.w)?.request,
+        Call::ExecStartWs(a) => {
+            let size = (a.h != 0 || a.w != 0).then_some((a.h, a.w));
+            websocket::exec_ws_request(factory, &a.id, size)?.request
+        }
+        Call::ContainerAttachWs(a) => {
+            let options = websocket::AttachOptions {
+                logs: a.logs,
+                stream: a.stream,
+                stdin: a.stdin,
+                stdout: a.stdout,
+                stderr: a.stderr,
+                detach_keys: a.detach_keys.clone(),
+            };
+            websocket::attach_ws_request(factory, &a.id, &options)?.request
+        }
         Call::ImageList(a) => {
             images::list_request(
                 factory,

@@ -27,7 +27,7 @@ use crate::pidfile::{PidFile, PidFileError};
 use crate::runtime::{Runtime, RuntimeOptions, StoreUsers};
 use crate::serve::{self, ServeOptions};
 use crate::signals::{Event, Signals};
-use crate::state::{AppState, Backend};
+use crate::state::{AppState, Backend, Settings};
 use crate::tls::TlsMode;
 use crate::{api, dump, engine_id, notify, tls};
 
@@ -158,10 +158,13 @@ fn app_state(
     let state = AppState::new(
         HostFacts::detect(),
         engine_id,
-        config.data_root.clone(),
-        config.debug,
-        warnings,
-        seccomp,
+        Settings {
+            data_root: config.data_root.clone(),
+            debug: config.debug,
+            warnings,
+            seccomp,
+            allowed_origins: config.allow_origins.clone(),
+        },
         None,
     );
     // Listeners serve while containerd starts: `/_ping`, `/version` and `/info` answer at once, and

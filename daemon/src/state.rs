@@ -28,6 +28,19 @@ pub(crate) struct AppState {
     inner: Arc<Inner>,
 }
 
+/// The daemon's settings the API answers from.
+#[derive(Debug)]
+pub(crate) struct Settings {
+    pub data_root: PathBuf,
+    pub debug: bool,
+    /// What `/info` warns about (listeners less than mutual TLS...).
+    pub warnings: Vec<String>,
+    /// The default seccomp profile containers get, which `/info` reports.
+    pub seccomp: DaemonProfile,
+    /// Browser origins besides the daemon's own that may open WebSockets.
+    pub allowed_origins: Vec<String>,
+}
+
 #[derive(Debug)]
 struct Inner {
     facts: HostFacts,
@@ -37,6 +50,7 @@ struct Inner {
     warnings: Vec<String>,
     /// The default seccomp profile containers get, which `/info` reports.
     seccomp: DaemonProfile,
+    allowed_origins: Vec<String>,
     started: Instant,
     counters: Counters,
     events: EventBus,
@@ -73,12 +87,16 @@ impl AppState {
     pub(crate) fn new(
         facts: HostFacts,
         engine_id: String,
-        data_root: PathBuf,
-        debug: bool,
-        warnings: Vec<String>,
-        seccomp: DaemonProfile,
+        settings: Settings,
         backend: Option<Backend>,
     ) -> Self {
+        let Settings {
+            data_root,
+            debug,
+            warnings,
+            seccomp,
+            allowed_origins,
+        } = settings;
         let events = EventBus::default();
         // Image events go to the same bus `/events` reads.
         let backend = watch::Sender::new(backend.map(|b| with_events(b, &events)));
@@ -90,6 +108,7 @@ impl AppState {
                 debug: AtomicBool::new(debug),
                 warnings,
                 seccomp,
+                allowed_origins,
                 started: Instant::now(),
                 counters: Counters::default(),
                 events,
@@ -106,12 +125,15 @@ impl AppState {
         Self::new(
             HostFacts::detect(),
             "TEST-ENGINE-ID".into(),
-            "/tmp/wharf-test".into(),
-            false,
-            Vec::new(),
-            DaemonProfile {
-                setting: "unconfined".into(),
-                profile: None,
+            Settings {
+                data_root: "/tmp/wharf-test".into(),
+                debug: false,
+                warnings: Vec::new(),
+                seccomp: DaemonProfile {
+                    setting: "unconfined".into(),
+                    profile: None,
+                },
+                allowed_origins: Vec::new(),
             },
             None,
         )
@@ -188,6 +210,11 @@ impl AppState {
     /// The default seccomp profile.
     pub(crate) fn seccomp(&self) -> &DaemonProfile {
         &self.inner.seccomp
+    }
+
+    /// Browser origins besides the daemon's own that may open WebSockets.
+    pub(crate) fn allowed_origins(&self) -> &[String] {
+        &self.inner.allowed_origins
     }
 
     /// Time since start-up.

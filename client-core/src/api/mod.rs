@@ -12,6 +12,7 @@ pub mod containers;
 pub mod exec;
 pub mod images;
 pub mod system;
+pub mod websocket;
 
 use std::fmt;
 use std::marker::PhantomData;

@@ -19,6 +19,7 @@ pub(crate) mod ping;
 pub(crate) mod service;
 pub(crate) mod system;
 pub(crate) mod version;
+pub(crate) mod websocket;
 
 use axum::Router;
 
@@ -34,7 +35,8 @@ pub(crate) fn router(state: AppState) -> ApiService {
         .merge(events::routes())
         .merge(images::routes())
         .merge(containers::routes())
-        .merge(exec::routes());
+        .merge(exec::routes())
+        .merge(websocket::routes());
     with_layers(routes, state)
 }
 

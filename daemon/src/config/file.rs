@@ -25,6 +25,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "max-import-size",
     "live-restore",
     "seccomp-profile",
+    "allow-origins",
 ];
 
 /// The settings a `daemon.json` gives; absent keys are `None`.
@@ -78,6 +79,9 @@ pub struct FileConfig {
     /// `seccomp-profile`.
     #[serde(rename = "seccomp-profile")]
     pub seccomp_profile: Option<String>,
+    /// `allow-origins`.
+    #[serde(rename = "allow-origins")]
+    pub allow_origins: Option<Vec<String>>,
 }
 
 /// Why a `daemon.json` text is not a configuration.

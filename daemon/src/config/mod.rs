@@ -108,6 +108,9 @@ pub struct Config {
     pub live_restore: bool,
     /// `--seccomp-profile`: a path, `unconfined`, or `builtin` (`None`: the built-in profile).
     pub seccomp_profile: Option<String>,
+    /// `--allow-origin`: browser origins besides the daemon's own that may open WebSockets (and get CORS
+    /// answers), as `scheme://host[:port]`.
+    pub allow_origins: Vec<String>,
 }
 
 /// Why the flags and file do not make a configuration.
@@ -149,6 +152,9 @@ pub enum ConfigError {
     /// A namespace containerd would refuse.
     #[error("invalid containerd namespace {0:?}: use letters, digits and single '.', '_' or '-' between them")]
     Namespace(String),
+    /// An `--allow-origin` that is no origin.
+    #[error("invalid origin {0:?} for --allow-origin: give scheme://host[:port] (http or https, no path), e.g. https://console.example.com:8443")]
+    Origin(String),
     /// Plain HTTP on an address other hosts can reach.
     #[error("refusing to serve the API over plain HTTP on {0}: anyone who can reach it controls the host. Use TLS (drop --tls=false and give --tlscacert, --tlscert and --tlskey; `wharfd certs --dir DIR` makes development certificates) or listen on a loopback address such as tcp://127.0.0.1:2375")]
     PlainNonLoopback(String),
@@ -320,6 +326,14 @@ pub fn merge(
         f.max_import_size,
         |s| *s,
     );
+    let allow_origins = both(
+        &mut c,
+        "allow-origins",
+        (!flags.allow_origins.is_empty()).then(|| flags.allow_origins.clone()),
+        f.allow_origins,
+        |o| o.join(" "),
+    )
+    .unwrap_or_default();
     if !c.is_empty() {
         return Err(ConfigError::Conflict {
             path: path.unwrap_or_default(),
@@ -351,6 +365,9 @@ pub fn merge(
         return Err(ConfigError::Namespace(containerd_namespace));
     }
     let storage_driver = storage_driver.map(|s| s.parse()).transpose()?;
+    if let Some(bad) = allow_origins.iter().find(|o| !is_origin(o)) {
+        return Err(ConfigError::Origin(bad.clone()));
+    }
     let cert =
         |given: Option<PathBuf>, name: &str| given.unwrap_or_else(|| defaults.cert_dir.join(name));
     Ok(Config {
@@ -375,7 +392,31 @@ pub fn merge(
         max_import_size: max_import.unwrap_or(DEFAULT_MAX_IMPORT_SIZE),
         live_restore: live_restore.unwrap_or(false),
         seccomp_profile,
+        allow_origins,
     })
+}
+
+/// Whether an authority's port, if it names one, is a port.
+fn port_ok(authority: &http::uri::Authority) -> bool {
+    let has_port = authority
+        .as_str()
+        .rsplit_once(':')
+        .is_some_and(|(_, p)| !p.ends_with(']'));
+    !has_port || authority.port_u16().is_some()
+}
+
+/// Whether `text` is a browser origin as `Origin` headers carry it: `http` or `https`, `://`, a host and
+/// perhaps a port, nothing after.
+fn is_origin(text: &str) -> bool {
+    let Ok(uri) = text.parse::<http::Uri>() else {
+        return false;
+    };
+    matches!(uri.scheme_str(), Some("http" | "https"))
+        && uri
+            .authority()
+            .is_some_and(|a| !a.host().is_empty() && !a.as_str().contains('@') && port_ok(a))
+        && uri.path_and_query().is_none_or(|p| p.as_str() == "/")
+        && !text.ends_with('/')
 }
 
 impl Config {
@@ -397,6 +438,30 @@ impl Config {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn allowed_origins_are_scheme_host_and_port_only() {
+        for good in [
+            "https://console.example",
+            "http://127.0.0.1:8080",
+            "https://[::1]:8443",
+        ] {
+            assert!(is_origin(good), "{good}");
+        }
+        for bad in [
+            "console.example",
+            "https://console.example/",
+            "https://console.example/path",
+            "https://user@console.example",
+            "ftp://console.example",
+            "https://console.example:99999",
+            "https://console.example?x=1",
+            "*",
+            "null",
+        ] {
+            assert!(!is_origin(bad), "{bad}");
+        }
+    }
+
     use super::*;
 
     fn defaults() -> Defaults {

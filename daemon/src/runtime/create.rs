@@ -511,7 +511,7 @@ mod tests {
             (r#"{"BlkioWeight":500}"#, "BlkioWeight"),
             (
                 r#"{"PortBindings":{"80/tcp":[{"HostPort":"8080"}]}}"#,
-                "PortBindings",
+                "publishing ports (-p, -P",
             ),
         ] {
             let message = refuse_unsupported(&ContainerConfig::default(), &hc(json))

@@ -58,6 +58,25 @@ impl Containerd {
         Ok(())
     }
 
+    /// Signals an exec's process.
+    pub(crate) async fn process_kill(
+        &self,
+        container_id: &str,
+        exec_id: &str,
+        signal: u32,
+    ) -> Result<()> {
+        self.tasks()
+            .kill(self.unary(KillRequest {
+                container_id: container_id.to_owned(),
+                exec_id: exec_id.to_owned(),
+                signal,
+                all: false,
+            }))
+            .await
+            .map_err(rpc("process kill"))?;
+        Ok(())
+    }
+
     /// Waits, without a deadline, until a task exits; answers its exit status.
     pub(crate) async fn task_wait(&self, container_id: &str) -> Result<u32> {
         Ok(self

@@ -206,6 +206,21 @@ impl Runtime {
             .map_err(Into::into)
     }
 
+    /// Kills an exec's process if it is still running (a WebSocket client that went away ends its
+    /// process). Its monitor records the exit as for any other end.
+    pub(crate) async fn exec_kill(&self, id: &str) -> Result<(), Error> {
+        let exec = self.inner.execs.get(id)?;
+        if !exec.progress().running {
+            return Ok(());
+        }
+        let signal = nix::sys::signal::Signal::SIGKILL as u32;
+        self.inner
+            .cd
+            .process_kill(&exec.container_id, &exec.id, signal)
+            .await
+            .map_err(Into::into)
+    }
+
     /// Adds the process to the container's task and starts it; spawns what copies its output and its
     /// monitor.
     async fn launch_exec(
