@@ -118,8 +118,8 @@ pub struct DaemonFlags {
     /// `builtin` [default: builtin].
     #[arg(long = "seccomp-profile", value_name = "PATH")]
     pub seccomp_profile: Option<String>,
-    /// A browser origin (scheme://host[:port]) besides the daemon's own that may open WebSockets and
-    /// get CORS answers; repeatable. None by default.
+    /// A browser origin (scheme://host or scheme://host:port) besides the daemon's own that may open
+    /// WebSockets and get CORS answers; repeatable. None by default.
     #[arg(long = "allow-origin", value_name = "ORIGIN")]
     pub allow_origins: Vec<String>,
     /// Validate the flags and configuration file, then exit.
