@@ -16,6 +16,7 @@ pub mod query;
 pub mod reference;
 pub mod request;
 pub mod response;
+pub mod stats;
 pub mod stdcopy;
 pub mod transport;
 pub mod version;

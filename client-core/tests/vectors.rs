@@ -64,6 +64,7 @@ enum Call {
     ContainerRename(Args),
     ContainerTop(Args),
     ContainerLogs(Args),
+    ContainerStats(Args),
     ContainerRemove(Args),
     ContainerPrune(Args),
     ContainerResize(Args),
@@ -107,6 +108,9 @@ struct Args {
     timestamps: bool,
     tail: Option<String>,
     follow: bool,
+    /// Stats: without `stream`, answer the first sample at once.
+    #[serde(rename = "one-shot")]
+    one_shot: bool,
     force: bool,
     v: bool,
     noprune: bool,
@@ -119,7 +123,7 @@ struct Args {
     /// A terminal's height and width.
     h: u32,
     w: u32,
-    /// An attach's streams and detach keys.
+    /// An attach's streams and detach keys (`stream` also: stats that keep streaming).
     logs: bool,
     stream: bool,
     stdin: bool,
@@ -291,6 +295,8 @@ fn build(name: &str, factory: &RequestFactory, call: &Call) -> Result<Request, E
                 follow: a.follow,
             },
         )?,
+        Call::ContainerStats(a) if a.stream => c::stats_stream_request(factory, &a.id)?,
+        Call::ContainerStats(a) => c::stats_request(factory, &a.id, a.one_shot)?.request,
         Call::ContainerRemove(a) => {
             c::remove_request(
                 factory,
@@ -420,6 +426,7 @@ fn decode(v: &ResponseVector, route: &str, response: Response) -> Result<Value, 
                 })
                 .collect()
         }
+        "container_stats" => answer(c::stats_request(f, "x", false), route, response)?,
         "container_prune" => answer(Ok(c::prune_request(f, &Filters::new())), route, response)?,
         "image_list" => answer(
             Ok(images::list_request(f, &Default::default())),

@@ -1,5 +1,5 @@
 //! Container endpoints — moby's `api/server/router/container`: create, list, inspect, start, stop,
-//! restart, kill, wait, pause, unpause, rename, top, logs, resize, remove, prune.
+//! restart, kill, wait, pause, unpause, rename, top, logs, stats, resize, remove, prune.
 //!
 //! Parameters go as moby's client sends them: flags as `1` when set and left out otherwise, optional values
 //! only when given, `signal` of stop and restart only to daemons of API 1.42 or later and `condition` of
@@ -19,6 +19,7 @@ use crate::models::{
 use crate::query::{Filters, Query};
 use crate::request::{Request, RequestFactory};
 use crate::response::Response;
+use crate::stats::ContainerStatsResponse;
 use crate::stdcopy::{Frame, StdStream, StdcopyDecoder, MULTIPLEXED_MEDIA_TYPE};
 use crate::version::ApiVersion;
 
@@ -342,6 +343,31 @@ pub fn decode_logs(route: &str, response: Response, tty: bool) -> Result<Vec<Fra
     }
     decoder.finish().map_err(stdcopy)?;
     Ok(frames)
+}
+
+/// `GET /containers/{id}/stats?stream=0`: one sample. The daemon takes two, a second apart, so that
+/// `precpu_stats` is the first and CPU % means something; with `one_shot` (API 1.41 and later) it answers
+/// the first at once, without `precpu_stats`. A container that does not run answers zeros.
+pub fn stats_request(
+    factory: &RequestFactory,
+    id: &str,
+    one_shot: bool,
+) -> Result<TypedRequest<Json<ContainerStatsResponse>>, Error> {
+    let mut query = Query::new();
+    query.append("stream", "0");
+    if one_shot {
+        query.append("one-shot", "1");
+    }
+    Object::Container.request(factory, Method::GET, id, "/stats", &query)
+}
+
+/// `GET /containers/{id}/stats?stream=1`: a sample every second until the client goes away (or the
+/// container is removed), each a [`ContainerStatsResponse`] on its own line: read them with a
+/// [`JsonStreamDecoder`](crate::jsonstream::JsonStreamDecoder) as bytes arrive.
+pub fn stats_stream_request(factory: &RequestFactory, id: &str) -> Result<Request, Error> {
+    let mut query = Query::new();
+    query.append("stream", "1");
+    Ok(factory.build(Method::GET, &Object::Container.path(id, "/stats")?, &query))
 }
 
 /// Parameters of `DELETE /containers/{id}`.
