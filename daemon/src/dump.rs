@@ -39,6 +39,8 @@ pub(crate) struct Counters {
     pub client_errors: u64,
     /// 5xx.
     pub server_errors: u64,
+    /// Streamed answers still alive.
+    pub open_streams: u64,
 }
 
 /// The configuration's serializable view.
@@ -69,6 +71,7 @@ pub(crate) fn collect(state: &AppState, config: &Config, listeners: &[String]) -
             in_flight: c.in_flight.load(Ordering::Relaxed),
             client_errors: c.client_errors.load(Ordering::Relaxed),
             server_errors: c.server_errors.load(Ordering::Relaxed),
+            open_streams: c.open_streams.load(Ordering::Relaxed),
         },
         debug: state.debug(),
         config: ConfigView {

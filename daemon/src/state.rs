@@ -80,6 +80,8 @@ pub(crate) struct Counters {
     pub client_errors: AtomicU64,
     /// Answers with a 5xx status.
     pub server_errors: AtomicU64,
+    /// Streamed answers whose body is still alive (stats so far): 0 once every client went away.
+    pub open_streams: AtomicU64,
 }
 
 impl AppState {

@@ -17,6 +17,7 @@ pub(crate) mod images;
 pub(crate) mod params;
 pub(crate) mod ping;
 pub(crate) mod service;
+pub(crate) mod stats;
 pub(crate) mod system;
 pub(crate) mod version;
 pub(crate) mod websocket;
@@ -35,6 +36,7 @@ pub(crate) fn router(state: AppState) -> ApiService {
         .merge(events::routes())
         .merge(images::routes())
         .merge(containers::routes())
+        .merge(stats::routes())
         .merge(exec::routes())
         .merge(websocket::routes());
     with_layers(routes, state)

@@ -85,6 +85,16 @@ impl Params {
         !matches!(v.as_str(), "" | "0" | "no" | "false" | "none")
     }
 
+    /// A boolean as dockerd's `BoolValueOrDefault`: `default` when the key is absent, else as
+    /// [`bool`](Self::bool) reads it (so `stream=` is false).
+    pub(crate) fn bool_or(&self, key: &str, default: bool) -> bool {
+        if self.0.iter().any(|(k, _)| k == key) {
+            self.bool(key)
+        } else {
+            default
+        }
+    }
+
     /// The `filters` parameter, refusing names not in `allowed` with dockerd 20.10's `Invalid filter`.
     pub(crate) fn filters(&self, allowed: &[&str]) -> Result<Filters, Error> {
         let filters = Filters::from_json(self.get("filters"));
@@ -125,6 +135,16 @@ mod tests {
         assert!(!p.bool("noprune"));
         assert_eq!(p.get("bad"), "%zz");
         assert_eq!(p.get("absent"), "");
+    }
+
+    #[test]
+    fn booleans_with_a_default_as_dockerds_bool_value_or_default() {
+        let p = Params::parse(Some("stream=&one-shot=1&x=false"));
+        assert!(!p.bool_or("stream", true), "present and empty is false");
+        assert!(p.bool_or("one-shot", false));
+        assert!(!p.bool_or("x", true));
+        assert!(p.bool_or("absent", true));
+        assert!(!p.bool_or("absent", false));
     }
 
     #[test]

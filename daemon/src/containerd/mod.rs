@@ -1,6 +1,7 @@
 //! containerd: the supervised child process (or one named with `--containerd`), its configuration file,
 //! and the typed gRPC client every image and container operation goes through.
 
+pub(crate) mod cgroups;
 pub(crate) mod client;
 pub(crate) mod config;
 pub(crate) mod error;

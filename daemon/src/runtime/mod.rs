@@ -22,6 +22,7 @@ mod restore;
 mod rootfs;
 pub(crate) mod signal;
 mod start;
+pub(crate) mod stats;
 mod top;
 
 use std::collections::HashMap;
@@ -94,6 +95,8 @@ struct Inner {
     host_hostname: String,
     kernel: Option<(u32, u32)>,
     cgroup_v2: bool,
+    /// The host's memory (`MemTotal`), which caps the memory limit `stats` reports.
+    machine_memory: u64,
     init_path: Option<PathBuf>,
     handles: Mutex<HashMap<String, Arc<Handle>>>,
     execs: exec::ExecTable,
@@ -216,6 +219,9 @@ impl Runtime {
                 host_hostname: options.host_hostname,
                 kernel: parse_kernel(&options.kernel_version),
                 cgroup_v2: options.cgroup_v2,
+                machine_memory: std::fs::read_to_string("/proc/meminfo")
+                    .map(|m| u64::try_from(crate::hostinfo::parse_mem_total(&m)).unwrap_or(0))
+                    .unwrap_or(0),
                 init_path: find_init(),
                 handles: Mutex::default(),
                 execs: exec::ExecTable::default(),

@@ -4,12 +4,13 @@
 use containerd_client::services::v1::{
     tasks_client::TasksClient, CloseIoRequest, CreateTaskRequest, DeleteProcessRequest,
     DeleteTaskRequest, ExecProcessRequest, GetRequest as TaskGetRequest, KillRequest,
-    ListPidsRequest, ListTasksRequest, PauseTaskRequest, ResizePtyRequest, ResumeTaskRequest,
-    StartRequest, WaitRequest,
+    ListPidsRequest, ListTasksRequest, MetricsRequest, PauseTaskRequest, ResizePtyRequest,
+    ResumeTaskRequest, StartRequest, WaitRequest,
 };
 use containerd_client::tonic::transport::Channel;
 use containerd_client::tonic::Status;
 use containerd_client::types::v1::{Process, ProcessInfo};
+use containerd_client::types::Metric;
 
 use super::{rpc, Containerd, Result};
 use crate::containerd::ContainerdError;
@@ -214,6 +215,22 @@ impl Containerd {
             .map_err(rpc("task pids"))?
             .into_inner()
             .processes)
+    }
+
+    /// A task's cgroup metrics (a typed `Any`, see `containerd::cgroups`) and when containerd read them;
+    /// `None` when it has no task.
+    pub(crate) async fn task_metrics(&self, container_id: &str) -> Result<Option<Metric>> {
+        Ok(self
+            .tasks()
+            .metrics(self.unary(MetricsRequest {
+                filters: vec![format!("id=={container_id}")],
+            }))
+            .await
+            .map_err(rpc("task metrics"))?
+            .into_inner()
+            .metrics
+            .into_iter()
+            .find(|m| m.id == container_id))
     }
 
     /// Every task in the namespace (status, pid, exit status).
