@@ -1,7 +1,7 @@
 //! Containers end to end: the real docker CLI against the real wharfd (its own containerd, runc) running
 //! a static-busybox image imported with `docker import`. A module per area: `run`, `exec`, `lifecycle`
 //! (ps and the commands between states), `logs`, `events` (and restart policies), `mounts` (and the
-//! memory limit), `seccomp`, `fine_points`, `crash` (of wharfd, with and without `--live-restore`).
+//! memory limit), `seccomp`, `stats`, `fine_points`, `crash` (of wharfd, with and without `--live-restore`).
 //!
 //! Starting a daemon costs seconds, so each test starts one and runs its area's scenario against it as
 //! a list of named checks (`wharf_tests::run_checks`): a failure names the check that broke, and the
@@ -28,6 +28,7 @@ mod logs;
 mod mounts;
 mod run;
 mod seccomp;
+mod stats;
 
 use fixtures::against_daemon;
 
@@ -67,6 +68,16 @@ fn mounts_and_the_memory_limit() {
 #[test]
 fn seccomp_profiles_filter_system_calls() {
     seccomp::scenario("seccomp_profiles_filter_system_calls");
+}
+
+#[test]
+fn stats_show_memory_and_cpu() {
+    against_daemon("stats_show_memory_and_cpu", stats::CHECKS);
+}
+
+#[test]
+fn stats_streams_dropped_midway_leave_nothing() {
+    stats::dropped_streams_leave_nothing("stats_streams_dropped_midway_leave_nothing");
 }
 
 #[test]
