@@ -63,12 +63,13 @@ pub async fn run(
     let target = config::resolve(&cli.global.connection, env, is_root)?;
     tracing::debug!(host = %target.host, tls = target.uses_tls(), pinned = ?target.pinned_version, "resolved the daemon");
     let client = connect(&target).map_err(|e| AppError::from_command(e, &target))?;
-    let result = match cli.command {
+    let result = match &cli.command {
         Command::Version(f) => commands::version::run(&client, f.is_json(), out).await,
         Command::Info(f) => {
             commands::info::run(&client, f.is_json(), cli.global.debug, out, err).await
         }
         Command::Ping(f) => commands::ping::run(&client, f.is_json(), out).await,
+        Command::Stats(s) => commands::stats::run(&client, s.no_stream, &s.containers, out).await,
     };
     result.map_err(|e| AppError::from_command(e, &target))
 }

@@ -47,6 +47,19 @@ pub enum Command {
     Info(FormatFlag),
     /// Check that the daemon answers.
     Ping(FormatFlag),
+    /// Display a live stream of container(s) resource usage statistics.
+    Stats(StatsArgs),
+}
+
+/// `wharf stats`' flags and containers.
+#[derive(Clone, Debug, Default, clap::Args)]
+pub struct StatsArgs {
+    /// Disable streaming stats and only pull the first result.
+    #[arg(long)]
+    pub no_stream: bool,
+    /// The containers (all running ones when none are named).
+    #[arg(value_name = "CONTAINER")]
+    pub containers: Vec<String>,
 }
 
 /// `--format`: text by default, or JSON.
@@ -111,5 +124,17 @@ mod tests {
         assert_eq!(cli.global.connection.tlsverify, None);
         assert!(matches!(cli.command, Command::Ping(f) if !f.is_json()));
         assert!(Cli::try_parse_from(["wharf", "version", "--format", "yaml"]).is_err());
+    }
+
+    #[test]
+    fn stats_takes_no_stream_and_containers() {
+        let cli = Cli::try_parse_from(["wharf", "stats", "--no-stream", "a", "b"]).unwrap();
+        assert!(
+            matches!(&cli.command, Command::Stats(s) if s.no_stream && s.containers == ["a", "b"])
+        );
+        let cli = Cli::try_parse_from(["wharf", "stats"]).unwrap();
+        assert!(
+            matches!(&cli.command, Command::Stats(s) if !s.no_stream && s.containers.is_empty())
+        );
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod info;
 pub mod ping;
+pub mod stats;
 pub mod version;
 
 use std::io::{self, Write};

@@ -22,6 +22,7 @@ pub const CHECKS: &[Check<Env>] = checks![
     one_sample_has_dockers_shape_with_the_previous_cpu_figures,
     one_shot_answers_the_first_sample,
     a_stream_chains_its_samples,
+    wharf_stats_shows_dockers_table,
     rm_of_the_containers,
 ];
 
@@ -253,6 +254,51 @@ fn a_stream_chains_its_samples(env: &Env) {
             (Some("/idle"), Some(ZERO_TIME))
         );
     }
+}
+
+/// `wharf stats --no-stream`: docker's header, and the same figures (memory, CPU, zeros).
+fn wharf_stats_shows_dockers_table(env: &Env) {
+    let wharf = wharf_tests::Binaries::locate().unwrap().wharf().unwrap();
+    let out = wharf_tests::RunCommand::new(wharf)
+        .envs(env.iter().cloned())
+        .args(["stats", "--no-stream", "hog", "spin", "idle"])
+        .run()
+        .unwrap();
+    assert!(out.success(), "{}", out.stderr);
+    let docker_table = ok(env, &["stats", "--no-stream", "hog"]);
+    let mut lines = out.stdout.lines();
+    assert_eq!(lines.next(), docker_table.lines().next(), "the same header");
+    let rows: Vec<Vec<&str>> = lines
+        .map(|l| {
+            l.split("   ")
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .collect()
+        })
+        .collect();
+    assert_eq!(rows.len(), 3, "{}", out.stdout);
+    let names: Vec<&str> = rows.iter().map(|r| r[1]).collect();
+    assert_eq!(names, ["hog", "spin", "idle"]);
+    let used = rows[0][3].split_once(" / ").unwrap().0;
+    assert!(bytes_of(used) >= 30.0 * 1024.0 * 1024.0, "{}", out.stdout);
+    let spin_cpu: f64 = rows[1][2].strip_suffix('%').unwrap().parse().unwrap();
+    assert!(spin_cpu > 1.0, "{}", out.stdout);
+    assert_eq!(
+        rows[2][2..],
+        ["0.00%", "0B / 0B", "0.00%", "0B / 0B", "0B / 0B", "0"]
+    );
+    let missing =
+        wharf_tests::RunCommand::new(wharf_tests::Binaries::locate().unwrap().wharf().unwrap())
+            .envs(env.iter().cloned())
+            .args(["stats", "--no-stream", "nosuch"])
+            .run()
+            .unwrap();
+    assert!(!missing.success());
+    assert!(
+        missing.stderr.contains("No such container: nosuch"),
+        "{}",
+        missing.stderr
+    );
 }
 
 fn rm_of_the_containers(env: &Env) {
