@@ -8,6 +8,7 @@
 
 mod containers;
 mod images;
+mod wharf;
 
 use std::sync::{PoisonError, RwLock};
 

@@ -27,6 +27,8 @@ pub enum ErrorKind {
     Conflict,
     /// 413: the request body is larger than the daemon accepts.
     PayloadTooLarge,
+    /// 429: too many failed logins from this address lately (Wharf's own).
+    TooManyRequests,
     /// 500: the daemon failed.
     System,
     /// 501: the daemon does not implement the operation.
@@ -48,6 +50,7 @@ impl ErrorKind {
             404 => Self::NotFound,
             409 => Self::Conflict,
             413 => Self::PayloadTooLarge,
+            429 => Self::TooManyRequests,
             500 => Self::System,
             501 => Self::NotImplemented,
             503 => Self::Unavailable,
@@ -65,6 +68,7 @@ impl ErrorKind {
             Self::NotFound => 404,
             Self::Conflict => 409,
             Self::PayloadTooLarge => 413,
+            Self::TooManyRequests => 429,
             Self::System | Self::Unknown => 500,
             Self::NotImplemented => 501,
             Self::Unavailable => 503,
@@ -171,7 +175,7 @@ mod tests {
 
     #[test]
     fn status_round_trips_for_every_docker_class() {
-        for status in [304, 400, 401, 403, 404, 409, 413, 500, 501, 503] {
+        for status in [304, 400, 401, 403, 404, 409, 413, 429, 500, 501, 503] {
             assert_eq!(ErrorKind::from_status(status).status(), status);
         }
         assert_eq!(ErrorKind::from_status(418), ErrorKind::Unknown);

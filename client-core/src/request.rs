@@ -151,6 +151,27 @@ impl RequestFactory {
         self.raw(method, format!("{}{path}", self.base_path), None)
     }
 
+    /// A request to `path` under the base path, never versioned, with `body` as its canonical JSON body:
+    /// for Wharf's own endpoints (`/wharf/v1/...`).
+    pub fn build_json_unversioned<T: serde::Serialize + ?Sized>(
+        &self,
+        method: Method,
+        path: &str,
+        body: &T,
+    ) -> Result<Request, Error> {
+        let value = canonical(serde_json::to_value(body).map_err(Error::Encode)?);
+        let body = serde_json::to_vec(&value).map_err(Error::Encode)?;
+        let mut request = self.raw(
+            method,
+            format!("{}{path}", self.base_path),
+            Some(body.into()),
+        );
+        request
+            .headers
+            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        Ok(request)
+    }
+
     /// Adds a header to a built request; for headers such as `X-Registry-Auth`.
     pub fn with_header(mut request: Request, name: HeaderName, value: HeaderValue) -> Request {
         request.headers.insert(name, value);

@@ -10,7 +10,7 @@ use http::Method;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use wharf_client_core::api::containers::{self, WaitCondition};
-use wharf_client_core::api::{exec, images, system, websocket, Decode, TypedRequest};
+use wharf_client_core::api::{exec, images, system, websocket, wharf, Decode, TypedRequest};
 use wharf_client_core::host::Side;
 use wharf_client_core::request::USER_AGENT_VALUE;
 use wharf_client_core::stdcopy::{StdStream, StdcopyDecoder};
@@ -82,6 +82,10 @@ enum Call {
     ImagePrune(Args),
     ImageImport(Args),
     SystemDf,
+    TokenList,
+    TokenCreate(Args),
+    TokenRemove(Args),
+    WsTicket,
 }
 
 /// The arguments of an endpoint call, named as the API names its parameters; each call reads its own.
@@ -376,6 +380,10 @@ fn build(name: &str, factory: &RequestFactory, call: &Call) -> Result<Request, E
             .request
         }
         Call::SystemDf => system::df_request(factory).request,
+        Call::TokenList => wharf::list_tokens_request(factory).request,
+        Call::TokenCreate(a) => wharf::create_token_request(factory, &a.body_as(name))?.request,
+        Call::TokenRemove(a) => wharf::remove_token_request(factory, &a.id)?.request,
+        Call::WsTicket => wharf::ws_ticket_request(factory).request,
     })
 }
 
@@ -457,6 +465,16 @@ fn decode(v: &ResponseVector, route: &str, response: Response) -> Result<Value, 
             response,
         )?,
         "exec_inspect" => answer(exec::inspect_request(f, "x"), route, response)?,
+        "token_list" => answer(Ok(wharf::list_tokens_request(f)), route, response)?,
+        "token_create" => {
+            let body = wharf::CreateToken {
+                name: "x".into(),
+                role: "viewer".into(),
+                expires_in: None,
+            };
+            answer(wharf::create_token_request(f, &body), route, response)?
+        }
+        "ws_ticket" => answer(Ok(wharf::ws_ticket_request(f)), route, response)?,
         other => panic!("vector {:?}: unknown op {other:?}", v.name),
     })
 }

@@ -13,6 +13,7 @@ pub mod exec;
 pub mod images;
 pub mod system;
 pub mod websocket;
+pub mod wharf;
 
 use std::fmt;
 use std::marker::PhantomData;
