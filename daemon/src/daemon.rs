@@ -14,6 +14,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use crate::auth::{Auth, Role};
 use crate::cli::DaemonFlags;
 use crate::config::{self, Config, Defaults, StorageDriver};
 use crate::containerd::{Containerd, Supervisor};
@@ -57,6 +58,9 @@ pub enum DaemonError {
     /// Signal handlers.
     #[error("cannot install signal handlers: {0}")]
     Signals(#[source] std::io::Error),
+    /// The token store under the data root.
+    #[error("{0}")]
+    Auth(String),
 }
 
 fn make_dir(path: &Path, mode: u32, what: &'static str) -> Result<(), DaemonError> {
@@ -77,10 +81,10 @@ fn listener_warnings(listeners: &[Listener], mode: TlsMode) -> Vec<String> {
         .iter()
         .filter_map(|l| match l {
             Listener::Tcp { tls: None, display, .. } => Some(format!(
-                "WARNING: API is accessible on http://{display} without encryption. Anyone who can connect to it controls this host: use plain HTTP on loopback for local development only."
+                "WARNING: API is accessible on http://{display} without encryption: bearer tokens cross it in the clear. Use plain HTTP on loopback for local development only."
             )),
             Listener::Tcp { tls: Some(_), display, .. } if mode == TlsMode::Server => Some(format!(
-                "WARNING: API is accessible on https://{display} without client certificate verification (--tlsverify): anyone who can connect to it controls this host."
+                "WARNING: API is accessible on https://{display} without client certificate verification (--tlsverify): every client needs a bearer token."
             )),
             _ => None,
         })
@@ -98,7 +102,7 @@ pub async fn run(
     let seccomp = load_seccomp(&config)?;
     let (pidfile, engine_id) = prepare_roots(&config)?;
     let listeners = bind_listeners(&config)?;
-    let state = app_state(&config, engine_id, &listeners, seccomp);
+    let state = app_state(&config, engine_id, &listeners, seccomp)?;
     let mut daemon = Daemon::serve(config, signals, state, listeners, pidfile);
     if let Err(e) = daemon.start_backend().await {
         daemon.abandon().await;
@@ -150,11 +154,18 @@ fn app_state(
     engine_id: String,
     listeners: &[Listener],
     seccomp: DaemonProfile,
-) -> AppState {
+) -> Result<AppState, DaemonError> {
     let warnings = listener_warnings(listeners, config.tls_mode);
     for w in &warnings {
         tracing::warn!("{w}");
     }
+    let cert_roles = config
+        .client_cert_roles
+        .iter()
+        .filter_map(|(cn, role)| Some((cn.clone(), Role::parse(role).ok()?)))
+        .collect();
+    let auth =
+        Auth::open(&config.data_root, cert_roles).map_err(|e| DaemonError::Auth(e.to_string()))?;
     let state = AppState::new(
         HostFacts::detect(),
         engine_id,
@@ -166,11 +177,12 @@ fn app_state(
             allowed_origins: config.allow_origins.clone(),
         },
         None,
+        auth,
     );
     // Listeners serve while containerd starts: `/_ping`, `/version` and `/info` answer at once, and
     // requests that need containerd wait for it (bounded) instead of being refused.
     state.backend_starting();
-    state
+    Ok(state)
 }
 
 /// What the daemon must let go of however it ends.

@@ -23,6 +23,8 @@ pub(crate) struct StateDump {
     pub listeners: Vec<String>,
     /// Requests answered, in flight, 4xx and 5xx.
     pub requests: Counters,
+    /// Audit records dropped because the audit writer fell behind.
+    pub audit_dropped: u64,
     /// Whether debug is on now.
     pub debug: bool,
     /// The configuration, as settled.
@@ -73,6 +75,7 @@ pub(crate) fn collect(state: &AppState, config: &Config, listeners: &[String]) -
             server_errors: c.server_errors.load(Ordering::Relaxed),
             open_streams: c.open_streams.load(Ordering::Relaxed),
         },
+        audit_dropped: state.auth().audit.dropped(),
         debug: state.debug(),
         config: ConfigView {
             hosts: config.hosts.iter().map(ToString::to_string).collect(),

@@ -4,6 +4,7 @@
 #![warn(unreachable_pub)]
 
 pub(crate) mod api;
+pub(crate) mod auth;
 pub mod buildinfo;
 pub mod certs;
 pub mod cli;

@@ -9,6 +9,9 @@
 //! handshakes in progress have their own pool ([`Handshakes`]), bounded in all and per source address,
 //! where a newcomer pushes out the oldest pending one. So sockets that connect and say nothing (or never
 //! finish a handshake) cannot keep a client with a valid certificate waiting.
+//!
+//! Each connection's service puts who the peer is ([`Peer`]: the unix socket, a verified certificate, or
+//! an anonymous TCP client) into every request, for the API's authentication.
 
 use std::collections::{BTreeMap, HashMap};
 use std::convert::Infallible;
@@ -27,10 +30,14 @@ use tokio::net::TcpStream;
 use tokio::sync::{oneshot, watch, Semaphore};
 use tokio_rustls::TlsAcceptor;
 
+use crate::auth::Peer;
 use crate::listeners::Listener;
 use malformed::JsonErrors;
 
 mod malformed;
+
+mod peer;
+use peer::{tls_peer, WithPeer};
 
 /// Go's answer to plain HTTP on a TLS port.
 pub(crate) const PLAIN_HTTP_ON_TLS: &[u8] =
@@ -106,6 +113,9 @@ pub(crate) async fn serve<S, B>(
     let graceful = GracefulShutdown::new();
     let builder = builder(&options);
     let limit = Arc::new(Semaphore::new(options.max_connections));
+    // Clients without a certificate (token clients) hold at most half the slots, so that anonymous
+    // connections, which now complete their handshakes, cannot lock out clients with certificates.
+    let anonymous = Arc::new(Semaphore::new((options.max_connections / 2).max(1)));
     let handshakes = Arc::new(Handshakes::new(
         options.max_handshakes,
         options.max_handshakes_per_ip,
@@ -138,7 +148,7 @@ pub(crate) async fn serve<S, B>(
         };
         let watcher = graceful.watcher();
         let builder = builder.clone();
-        let service = TowerToHyperService::new(app.clone());
+        let app = app.clone();
         // Admitted here, in accept order, so that the oldest pending handshake is the one pushed out.
         let pending = match &conn {
             Accepted::Tls(s, peer, _) => {
@@ -153,22 +163,25 @@ pub(crate) async fn serve<S, B>(
             _ => None,
         };
         let limit = limit.clone();
+        let anonymous = anonymous.clone();
         tokio::spawn(async move {
             let _permit = permit;
             match conn {
                 Accepted::Unix(s) => {
+                    let service = TowerToHyperService::new(WithPeer::new(app, Peer::Unix));
                     let conn = builder
                         .serve_connection_with_upgrades(TokioIo::new(JsonErrors::new(s)), service)
                         .into_owned();
                     log_end(watcher.watch(conn).await);
                 }
-                Accepted::Tcp(s) => {
+                Accepted::Tcp(s, ip) => {
+                    let service = TowerToHyperService::new(WithPeer::new(app, Peer::Plain { ip }));
                     let conn = builder
                         .serve_connection_with_upgrades(TokioIo::new(JsonErrors::new(s)), service)
                         .into_owned();
                     log_end(watcher.watch(conn).await);
                 }
-                Accepted::Tls(s, _, acceptor) => {
+                Accepted::Tls(s, ip, acceptor) => {
                     let Some(pending) = pending else { return };
                     let started = pending.started.clone();
                     let timeout = options.tls_handshake_timeout;
@@ -183,6 +196,18 @@ pub(crate) async fn serve<S, B>(
                         tracing::debug!("no connection slot within {timeout:?}; closing");
                         return;
                     };
+                    let peer = tls_peer(&tls, ip);
+                    let _anonymous = match peer {
+                        Peer::Anonymous { .. } => match anonymous.try_acquire_owned() {
+                            Ok(p) => Some(p),
+                            Err(_) => {
+                                tracing::debug!("anonymous connections at their bound; closing");
+                                return;
+                            }
+                        },
+                        _ => None,
+                    };
+                    let service = TowerToHyperService::new(WithPeer::new(app, peer));
                     let conn = builder
                         .serve_connection_with_upgrades(TokioIo::new(JsonErrors::new(tls)), service)
                         .into_owned();
@@ -218,7 +243,8 @@ fn has_bytes(stream: &TcpStream) -> bool {
 
 enum Accepted {
     Unix(tokio::net::UnixStream),
-    Tcp(TcpStream),
+    /// With the peer's address, for the failed-login limiter.
+    Tcp(TcpStream, IpAddr),
     /// With the peer's address, which the handshake pool counts by.
     Tls(TcpStream, IpAddr, TlsAcceptor),
 }
@@ -231,7 +257,7 @@ async fn accept(listener: &Listener) -> std::io::Result<Accepted> {
             let _ = s.set_nodelay(true);
             Ok(match tls {
                 Some(config) => Accepted::Tls(s, peer.ip(), TlsAcceptor::from(config.clone())),
-                None => Accepted::Tcp(s),
+                None => Accepted::Tcp(s, peer.ip()),
             })
         }
     }
@@ -408,261 +434,4 @@ async fn reject_plain<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use rustls_pki_types::pem::PemObject;
-    use tokio::io::AsyncReadExt;
-
-    fn acceptor(name: &str) -> TlsAcceptor {
-        let (_dir, files) = crate::tls::test_files(&format!("serve-{name}"));
-        let config = crate::tls::server_config(crate::tls::TlsMode::Server, &files)
-            .unwrap()
-            .unwrap();
-        TlsAcceptor::from(config)
-    }
-
-    fn ip(last: u8) -> IpAddr {
-        IpAddr::from([127, 0, 0, last])
-    }
-
-    fn pushed_out(p: &mut Pending) -> bool {
-        matches!(
-            p.cancelled.try_recv(),
-            Err(oneshot::error::TryRecvError::Closed)
-        )
-    }
-
-    #[test]
-    fn a_newcomer_over_its_address_bound_pushes_out_that_address_oldest() {
-        let pool = Arc::new(Handshakes::new(10, 2));
-        let mut a1 = pool.admit(ip(1));
-        let mut b1 = pool.admit(ip(2));
-        let mut a2 = pool.admit(ip(1));
-        let mut a3 = pool.admit(ip(1));
-        assert!(pushed_out(&mut a1), "the oldest from 127.0.0.1");
-        assert!(!pushed_out(&mut b1), "another address keeps its place");
-        assert!(!pushed_out(&mut a2));
-        assert!(!pushed_out(&mut a3));
-        assert_eq!(pool.len(), 3);
-        // The pushed-out one leaving later does not free a place twice.
-        drop(a1);
-        let mut a4 = pool.admit(ip(1));
-        assert!(pushed_out(&mut a2));
-        assert!(!pushed_out(&mut a3) && !pushed_out(&mut a4));
-        // An IPv4-mapped IPv6 peer counts as its IPv4 address.
-        let _a5 = pool.admit("::ffff:127.0.0.1".parse().unwrap());
-        assert!(pushed_out(&mut a3));
-    }
-
-    #[test]
-    fn a_full_pool_pushes_out_its_oldest_silent_handshake_first() {
-        let pool = Arc::new(Handshakes::new(3, 3));
-        let mut x = pool.admit(ip(1));
-        let mut y = pool.admit(ip(2));
-        let mut z = pool.admit(ip(3));
-        x.started.store(true, Ordering::Relaxed);
-        let mut w = pool.admit(ip(4));
-        assert!(
-            !pushed_out(&mut x),
-            "a started handshake outlives silent ones"
-        );
-        assert!(pushed_out(&mut y), "the oldest silent one goes");
-        y.started.store(true, Ordering::Relaxed);
-        z.started.store(true, Ordering::Relaxed);
-        w.started.store(true, Ordering::Relaxed);
-        let mut v = pool.admit(ip(5));
-        assert!(pushed_out(&mut x), "all started: the oldest goes");
-        assert!(!pushed_out(&mut z) && !pushed_out(&mut w) && !pushed_out(&mut v));
-    }
-
-    #[test]
-    fn a_finished_handshake_frees_its_place() {
-        let pool = Arc::new(Handshakes::new(2, 1));
-        drop(pool.admit(ip(1)));
-        let mut a = pool.admit(ip(1));
-        let mut b = pool.admit(ip(2));
-        assert!(!pushed_out(&mut a) && !pushed_out(&mut b));
-        assert_eq!(pool.len(), 2);
-        drop((a, b));
-        assert_eq!(pool.len(), 0);
-        assert!(pool.state().per_ip.is_empty());
-    }
-
-    #[tokio::test]
-    async fn a_pushed_out_handshake_stops_at_once() {
-        let pool = Arc::new(Handshakes::new(1, 1));
-        let first = pool.admit(ip(1));
-        let waiting = tokio::spawn(first.run(std::future::pending::<Option<()>>()));
-        let _second = pool.admit(ip(1));
-        let ended = tokio::time::timeout(Duration::from_secs(5), waiting).await;
-        assert_eq!(ended.unwrap().unwrap(), None);
-        assert_eq!(pool.len(), 1);
-    }
-
-    /// Silent sockets beyond every bound (handshakes from one address, connection slots) do not keep a
-    /// TLS client out: the handshakes push them out, and a slot is only taken once a handshake is through.
-    #[tokio::test]
-    async fn a_peer_that_already_sent_bytes_is_seen_at_accept() {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let _silent = TcpStream::connect(addr).await.unwrap();
-        let (silent, _) = listener.accept().await.unwrap();
-        assert!(!has_bytes(&silent));
-        let mut speaking = TcpStream::connect(addr).await.unwrap();
-        speaking.write_all(&[TLS_HANDSHAKE]).await.unwrap();
-        let (spoke, _) = listener.accept().await.unwrap();
-        // Loopback delivers the byte before accept returns once it is in the queue; poll briefly anyway.
-        let seen = async {
-            while !has_bytes(&spoke) {
-                tokio::time::sleep(Duration::from_millis(1)).await;
-            }
-        };
-        tokio::time::timeout(Duration::from_secs(5), seen)
-            .await
-            .unwrap();
-        assert!(
-            has_bytes(&spoke),
-            "peeking leaves the byte for the handshake"
-        );
-    }
-
-    #[tokio::test]
-    async fn silent_sockets_do_not_keep_a_tls_client_out() {
-        let (_dir, files) = crate::tls::test_files("serve-flood");
-        let config = crate::tls::server_config(crate::tls::TlsMode::Server, &files)
-            .unwrap()
-            .unwrap();
-        let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = tcp.local_addr().unwrap();
-        let listener = Listener::Tcp {
-            listener: tcp,
-            tls: Some(config),
-            display: addr.to_string(),
-        };
-        let options = ServeOptions {
-            max_connections: 2,
-            max_handshakes: 8,
-            max_handshakes_per_ip: 4,
-            tls_handshake_timeout: Duration::from_secs(60),
-            ..ServeOptions::default()
-        };
-        let app = crate::api::router(crate::state::AppState::for_tests());
-        let (tx, rx) = watch::channel(false);
-        let task = tokio::spawn(serve(listener, app, rx, Duration::from_secs(2), options));
-        let mut silent = Vec::new();
-        for _ in 0..20 {
-            silent.push(TcpStream::connect(addr).await.unwrap());
-        }
-        let mut roots = rustls::RootCertStore::empty();
-        let ca = std::fs::read(&files.ca).unwrap();
-        for cert in rustls_pki_types::CertificateDer::pem_slice_iter(&ca) {
-            roots.add(cert.unwrap()).unwrap();
-        }
-        let client = rustls::ClientConfig::builder()
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        let connector = tokio_rustls::TlsConnector::from(Arc::new(client));
-        let exchange = async {
-            let tcp = TcpStream::connect(addr).await.unwrap();
-            let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
-            let mut tls = connector.connect(name, tcp).await.unwrap();
-            tls.write_all(b"GET /_ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-                .await
-                .unwrap();
-            let mut answer = Vec::new();
-            let _ = tls.read_to_end(&mut answer).await;
-            String::from_utf8_lossy(&answer).into_owned()
-        };
-        let answer = tokio::time::timeout(Duration::from_secs(10), exchange)
-            .await
-            .expect("answered while silent sockets fill every bound");
-        assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
-        tx.send(true).unwrap();
-        drop(silent);
-        tokio::time::timeout(Duration::from_secs(5), task)
-            .await
-            .unwrap()
-            .unwrap();
-    }
-
-    #[tokio::test]
-    async fn plain_http_on_a_tls_port_gets_gos_answer() {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let acceptor = acceptor("plain");
-        let server = tokio::spawn(async move {
-            let (s, _) = listener.accept().await.unwrap();
-            tls_accept(
-                s,
-                &acceptor,
-                Duration::from_secs(5),
-                &AtomicBool::new(false),
-            )
-            .await
-            .is_some()
-        });
-        let mut client = TcpStream::connect(addr).await.unwrap();
-        client
-            .write_all(b"GET /_ping HTTP/1.1\r\nHost: x\r\n\r\n")
-            .await
-            .unwrap();
-        let mut answer = Vec::new();
-        client.read_to_end(&mut answer).await.unwrap();
-        assert_eq!(answer, PLAIN_HTTP_ON_TLS);
-        assert!(!server.await.unwrap());
-    }
-
-    #[tokio::test]
-    async fn a_silent_client_is_dropped_at_the_handshake_timeout() {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let acceptor = acceptor("silent");
-        let _client = TcpStream::connect(addr).await.unwrap();
-        let (s, _) = listener.accept().await.unwrap();
-        let started = std::time::Instant::now();
-        assert!(tls_accept(
-            s,
-            &acceptor,
-            Duration::from_millis(200),
-            &AtomicBool::new(false)
-        )
-        .await
-        .is_none());
-        assert!(started.elapsed() < Duration::from_secs(5));
-    }
-
-    #[tokio::test]
-    async fn serves_http_on_a_unix_socket_and_drains_on_shutdown() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("s.sock");
-        let listener = Listener::Unix {
-            listener: tokio::net::UnixListener::bind(&path).unwrap(),
-            path: Some(path.clone()),
-            display: path.display().to_string(),
-        };
-        let app = crate::api::router(crate::state::AppState::for_tests());
-        let (tx, rx) = watch::channel(false);
-        let task = tokio::spawn(serve(
-            listener,
-            app,
-            rx,
-            Duration::from_secs(2),
-            ServeOptions::default(),
-        ));
-        let mut client = tokio::net::UnixStream::connect(&path).await.unwrap();
-        client
-            .write_all(b"GET /v1.47/_ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-            .await
-            .unwrap();
-        let mut answer = String::new();
-        client.read_to_string(&mut answer).await.unwrap();
-        assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
-        assert!(answer.contains("api-version: 1.47"), "{answer}");
-        assert!(answer.ends_with("OK"));
-        tx.send(true).unwrap();
-        tokio::time::timeout(Duration::from_secs(5), task)
-            .await
-            .unwrap()
-            .unwrap();
-    }
-}
+mod tests;

@@ -60,6 +60,8 @@ struct Inner {
     backend_starting: AtomicBool,
     /// `/version`'s answer, serialized on first use: nothing in it changes while the daemon runs.
     version_json: OnceLock<Bytes>,
+    /// Tokens, roles, tickets, the failed-login limiter and the audit log.
+    auth: crate::auth::Auth,
 }
 
 /// How long a request that needs containerd waits for it during start-up.
@@ -91,6 +93,7 @@ impl AppState {
         engine_id: String,
         settings: Settings,
         backend: Option<Backend>,
+        auth: crate::auth::Auth,
     ) -> Self {
         let Settings {
             data_root,
@@ -117,6 +120,7 @@ impl AppState {
                 backend,
                 backend_starting: AtomicBool::new(false),
                 version_json: OnceLock::new(),
+                auth,
             }),
         }
     }
@@ -138,6 +142,28 @@ impl AppState {
                 allowed_origins: Vec::new(),
             },
             None,
+            crate::auth::Auth::in_memory(std::collections::HashMap::new()),
+        )
+    }
+
+    /// A state for tests with `auth`.
+    #[cfg(test)]
+    pub(crate) fn for_tests_with(auth: crate::auth::Auth) -> Self {
+        Self::new(
+            HostFacts::detect(),
+            "TEST-ENGINE-ID".into(),
+            Settings {
+                data_root: "/tmp/wharf-test".into(),
+                debug: false,
+                warnings: Vec::new(),
+                seccomp: DaemonProfile {
+                    setting: "unconfined".into(),
+                    profile: None,
+                },
+                allowed_origins: Vec::new(),
+            },
+            None,
+            auth,
         )
     }
 
@@ -226,6 +252,11 @@ impl AppState {
 
     pub(crate) fn counters(&self) -> &Counters {
         &self.inner.counters
+    }
+
+    /// Authentication, authorization and audit.
+    pub(crate) fn auth(&self) -> &crate::auth::Auth {
+        &self.inner.auth
     }
 
     /// The events bus every subsystem publishes to.

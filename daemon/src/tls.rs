@@ -18,7 +18,8 @@ pub enum TlsMode {
     Plain,
     /// Server-side TLS, no client certificate (`--tls`, or `--tlsverify=false`).
     Server,
-    /// Client certificates required and verified against the CA (`--tlsverify`, or no TLS flag at all).
+    /// Client certificates verified against the CA (`--tlsverify`, or no TLS flag at all); a client without
+    /// one is admitted only with a bearer token on each request.
     Mutual,
 }
 
@@ -122,7 +123,11 @@ pub fn server_config(
                 detail: e.to_string(),
             })?;
         }
+        // A client without a certificate completes the handshake as anonymous: the API then asks each of
+        // its requests for a bearer token (`api/auth.rs`). One with a certificate the CA did not sign is
+        // still refused here.
         let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+            .allow_unauthenticated()
             .build()
             .map_err(|e| TlsError::Verifier {
                 path: files.ca.clone(),

@@ -2,10 +2,11 @@
 //! containers), and the one place where the per-request work wraps them ([`ApiService`]).
 //!
 //! Around routing, outermost first: the request log and counters (see every request and its final
-//! status), then `/_ping`, answered ahead of routing (see [`ping`]), then the version prefix (checked and stripped before routing, headers stamped on every
-//! answer), then routing with dockerd's 404 for unknown paths and methods.
+//! status), then authentication (see [`auth`]), then `/_ping`, answered ahead of routing (see [`ping`]), then the version prefix (checked and stripped before routing, headers stamped on every
+//! answer), then authorization and audit, then routing with dockerd's 404 for unknown paths and methods.
 
 pub(crate) mod access_log;
+pub(crate) mod auth;
 pub(crate) mod backend;
 pub(crate) mod containers;
 pub(crate) mod error;
@@ -21,6 +22,7 @@ pub(crate) mod stats;
 pub(crate) mod system;
 pub(crate) mod version;
 pub(crate) mod websocket;
+pub(crate) mod wharf;
 
 use axum::Router;
 
@@ -38,7 +40,8 @@ pub(crate) fn router(state: AppState) -> ApiService {
         .merge(containers::routes())
         .merge(stats::routes())
         .merge(exec::routes())
-        .merge(websocket::routes());
+        .merge(websocket::routes())
+        .merge(wharf::routes());
     with_layers(routes, state)
 }
 

@@ -1,5 +1,6 @@
-//! The API as one tower service: the request log and counters, `/_ping`, the `/v{version}` prefix and
-//! dockerd's headers, around the routers — one hand-written layer rather than two boxed middlewares and
+//! The API as one tower service: the request log and counters, authentication (before `/_ping`, which
+//! stays cheap: the unix socket and certificates are identities of their own), `/_ping`, the
+//! `/v{version}` prefix, authorization and audit (`auth.rs`) and dockerd's headers, around the routers — one hand-written layer rather than two boxed middlewares and
 //! an outer router, because it runs on every request.
 
 use std::convert::Infallible;
@@ -16,9 +17,11 @@ use http::Request;
 use tower::{Service, ServiceExt};
 
 use super::access_log::RequestLog;
+use super::auth;
 use super::extract::{IdleBody, BODY_IDLE_TIMEOUT};
 use super::ping;
 use super::version::{route_version, stamp_headers};
+use crate::auth::{Identity, Refusal};
 use crate::state::AppState;
 
 /// The whole API: routes with their state, wrapped in the per-request work.
@@ -53,6 +56,20 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
+        let identity = match auth::authenticate(self.state.auth(), &request) {
+            Ok(identity) => identity,
+            // Plain HTTP on loopback answers a ping without a token: a liveness probe on this host.
+            Err(Refusal::Missing) if auth::is_plain(&request) && ping::is(&request) => {
+                Identity::unix()
+            }
+            Err(refusal) => {
+                let log = RequestLog::begin(self.state.counters(), &request);
+                let mut response = auth::refuse(self.state.auth(), refusal, &request);
+                stamp_headers(response.headers_mut());
+                log.end(response.status());
+                return Either::Left(std::future::ready(Ok(response)));
+            }
+        };
         if let Some(response) = ping::answer(&request) {
             let counters = self.state.counters();
             RequestLog::begin(counters, &request).end(response.status());
@@ -63,14 +80,25 @@ where
         let state = self.state.clone();
         Either::Right(Box::pin(async move {
             let log = RequestLog::begin(state.counters(), &request);
+            let mut audit = None;
             let mut response = match route_version(&mut request) {
                 Err(e) => e.into_response(),
-                Ok(()) => match routes.oneshot(request).await {
-                    Ok(r) => r,
-                    Err(never) => match never {},
-                },
+                Ok(()) => {
+                    let (allowed, pending) = auth::authorize(identity, &mut request);
+                    audit = pending;
+                    match allowed {
+                        Err(denied) => denied.into_response(),
+                        Ok(()) => match routes.oneshot(request).await {
+                            Ok(r) => r,
+                            Err(never) => match never {},
+                        },
+                    }
+                }
             };
             stamp_headers(response.headers_mut());
+            if let Some(audit) = audit {
+                audit.finish(state.auth(), response.status());
+            }
             log.end(response.status());
             Ok(response)
         }))

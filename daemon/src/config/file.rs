@@ -26,6 +26,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "live-restore",
     "seccomp-profile",
     "allow-origins",
+    "client-cert-roles",
 ];
 
 /// The settings a `daemon.json` gives; absent keys are `None`.
@@ -82,6 +83,10 @@ pub struct FileConfig {
     /// `allow-origins`.
     #[serde(rename = "allow-origins")]
     pub allow_origins: Option<Vec<String>>,
+    /// `client-cert-roles` (Wharf's own): a client certificate's subject CN → `viewer`, `operator` or
+    /// `admin`; certificates not named are admin.
+    #[serde(rename = "client-cert-roles")]
+    pub client_cert_roles: Option<std::collections::BTreeMap<String, String>>,
 }
 
 /// Why a `daemon.json` text is not a configuration.

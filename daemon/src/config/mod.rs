@@ -7,6 +7,7 @@
 pub mod file;
 pub mod paths;
 
+use std::collections::BTreeMap;
 use std::fmt::Display;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -111,7 +112,12 @@ pub struct Config {
     /// `--allow-origin`: browser origins besides the daemon's own that may open WebSockets (and get CORS
     /// answers), as `scheme://host[:port]`.
     pub allow_origins: Vec<String>,
+    /// daemon.json's `client-cert-roles`: a client certificate's subject CN → its role name (checked).
+    pub client_cert_roles: BTreeMap<String, String>,
 }
+
+/// The role names `client-cert-roles` may give.
+pub const ROLE_NAMES: &[&str] = &["viewer", "operator", "admin"];
 
 /// Why the flags and file do not make a configuration.
 #[derive(Debug, thiserror::Error)]
@@ -158,6 +164,9 @@ pub enum ConfigError {
     /// Plain HTTP on an address other hosts can reach.
     #[error("refusing to serve the API over plain HTTP on {0}: anyone who can reach it controls the host. Use TLS (drop --tls=false and give --tlscacert, --tlscert and --tlskey; `wharfd certs --dir DIR` makes development certificates) or listen on a loopback address such as tcp://127.0.0.1:2375")]
     PlainNonLoopback(String),
+    /// A `client-cert-roles` value that is no role.
+    #[error("client-cert-roles: {cn:?} maps to {role:?}, which is not a role: use viewer, operator or admin")]
+    CertRole { cn: String, role: String },
 }
 
 /// Reads the configuration file: `flags.config_file` must exist; the default one is skipped when absent.
@@ -368,6 +377,16 @@ pub fn merge(
     if let Some(bad) = allow_origins.iter().find(|o| !is_origin(o)) {
         return Err(ConfigError::Origin(bad.clone()));
     }
+    let client_cert_roles = f.client_cert_roles.unwrap_or_default();
+    if let Some((cn, role)) = client_cert_roles
+        .iter()
+        .find(|(_, r)| !ROLE_NAMES.contains(&r.as_str()))
+    {
+        return Err(ConfigError::CertRole {
+            cn: cn.clone(),
+            role: role.clone(),
+        });
+    }
     let cert =
         |given: Option<PathBuf>, name: &str| given.unwrap_or_else(|| defaults.cert_dir.join(name));
     Ok(Config {
@@ -393,6 +412,7 @@ pub fn merge(
         live_restore: live_restore.unwrap_or(false),
         seccomp_profile,
         allow_origins,
+        client_cert_roles,
     })
 }
 
@@ -642,5 +662,23 @@ mod tests {
             e.ends_with("the following directives don't match any configuration option: foo"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn client_cert_roles_are_read_and_checked() {
+        let c = with_file(
+            &DaemonFlags::default(),
+            r#"{"client-cert-roles":{"ro":"viewer","ops":"operator"}}"#,
+        )
+        .unwrap();
+        assert_eq!(c.client_cert_roles["ro"], "viewer");
+        assert_eq!(c.client_cert_roles.len(), 2);
+        let e = with_file(
+            &DaemonFlags::default(),
+            r#"{"client-cert-roles":{"x":"root"}}"#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("\"root\"") && e.contains("viewer"), "{e}");
     }
 }
