@@ -3,9 +3,10 @@
 
 use std::io::Write;
 
+use wharf_client_core::api::wharf::CreateToken;
 use wharf_client_core::Client;
 
-use crate::args::{Cli, Command};
+use crate::args::{Cli, Command, TokenCommand};
 use crate::commands::{self, CommandError};
 use crate::config::{self, ConfigError, Target};
 use crate::message::user_message;
@@ -70,6 +71,20 @@ pub async fn run(
         }
         Command::Ping(f) => commands::ping::run(&client, f.is_json(), out).await,
         Command::Stats(s) => commands::stats::run(&client, s.no_stream, &s.containers, out).await,
+        Command::Token(TokenCommand::Create(ref c)) => {
+            let body = CreateToken {
+                name: c.name.clone(),
+                role: c.role.clone(),
+                expires_in: c.expires,
+            };
+            commands::token::create(&client, &body, c.format.is_json(), out, err).await
+        }
+        Command::Token(TokenCommand::Ls(f)) => {
+            commands::token::list(&client, f.is_json(), out).await
+        }
+        Command::Token(TokenCommand::Rm { ref names }) => {
+            commands::token::remove(&client, names, out).await
+        }
     };
     result.map_err(|e| AppError::from_command(e, &target))
 }

@@ -49,6 +49,9 @@ pub enum Command {
     Ping(FormatFlag),
     /// Display a live stream of container(s) resource usage statistics.
     Stats(StatsArgs),
+    /// Manage the daemon's bearer tokens (admin only).
+    #[command(subcommand)]
+    Token(TokenCommand),
 }
 
 /// `wharf stats`' flags and containers.
@@ -60,6 +63,40 @@ pub struct StatsArgs {
     /// The containers (all running ones when none are named).
     #[arg(value_name = "CONTAINER")]
     pub containers: Vec<String>,
+}
+
+/// `wharf token ...`.
+#[derive(Clone, Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print it, once.
+    Create(TokenCreate),
+    /// List the tokens (never their secrets).
+    #[command(visible_alias = "list")]
+    Ls(FormatFlag),
+    /// Remove tokens: they stop working at once.
+    #[command(visible_alias = "remove")]
+    Rm {
+        /// The tokens' names.
+        #[arg(required = true, value_name = "NAME")]
+        names: Vec<String>,
+    },
+}
+
+/// `wharf token create`'s flags.
+#[derive(Clone, Debug, clap::Args)]
+pub struct TokenCreate {
+    /// The token's name (letters, digits, '_', '.', '-').
+    #[arg(long)]
+    pub name: String,
+    /// What it may do.
+    #[arg(long, value_parser = ["viewer", "operator", "admin"])]
+    pub role: String,
+    /// Expire after this long: 30d, 12h, 90m, 45s.
+    #[arg(long, value_name = "DURATION", value_parser = crate::commands::token::parse_duration)]
+    pub expires: Option<u64>,
+    /// Format the output.
+    #[command(flatten)]
+    pub format: FormatFlag,
 }
 
 /// `--format`: text by default, or JSON.
@@ -135,6 +172,36 @@ mod tests {
         let cli = Cli::try_parse_from(["wharf", "stats"]).unwrap();
         assert!(
             matches!(&cli.command, Command::Stats(s) if !s.no_stream && s.containers.is_empty())
+        );
+    }
+
+    #[test]
+    fn token_commands_parse() {
+        let cli = Cli::try_parse_from([
+            "wharf",
+            "token",
+            "create",
+            "--name",
+            "ci",
+            "--role",
+            "viewer",
+            "--expires",
+            "30d",
+        ])
+        .unwrap();
+        let Command::Token(TokenCommand::Create(c)) = cli.command else {
+            panic!("{cli:?}")
+        };
+        assert_eq!((c.name.as_str(), c.role.as_str()), ("ci", "viewer"));
+        assert_eq!(c.expires, Some(30 * 86_400));
+        assert!(
+            Cli::try_parse_from(["wharf", "token", "create", "--name", "x", "--role", "root"])
+                .is_err()
+        );
+        assert!(Cli::try_parse_from(["wharf", "token", "rm"]).is_err());
+        let cli = Cli::try_parse_from(["wharf", "token", "rm", "a", "b"]).unwrap();
+        assert!(
+            matches!(cli.command, Command::Token(TokenCommand::Rm { names }) if names == ["a", "b"])
         );
     }
 }

@@ -4,6 +4,7 @@
 pub mod info;
 pub mod ping;
 pub mod stats;
+pub mod token;
 pub mod version;
 
 use std::io::{self, Write};
