@@ -81,7 +81,8 @@ fn the_docker_cli_is_refused_without_a_client_certificate_and_with_one_from_anot
     let host = wharfd.tcp_host().unwrap();
     let certs = wharfd.certs().unwrap();
 
-    // --tls without --tlsverify and no client certificate files: the daemon requires one.
+    // --tls without --tlsverify and no client certificate files: without a token either, the daemon
+    // refuses every request ("authentication required: present a client certificate or a bearer token").
     let nocert = TempDir::new("nocert").unwrap();
     let empty = nocert.path();
     std::fs::copy(certs.ca(), empty.join("ca.pem")).unwrap();

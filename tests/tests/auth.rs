@@ -1,0 +1,433 @@
+//! Logins for clients without a certificate: bearer tokens and their roles on the TLS listener, client
+//! certificates mapped to roles, the unix socket as admin, the audit log, the failed-login limit and the
+//! tokens file — raw HTTP over rustls (wharf's native transport) and the `wharf` CLI.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test fails by panicking
+
+use std::os::unix::fs::PermissionsExt;
+
+use http::{HeaderValue, Method};
+use wharf_cli::{NativeTransport, TransportOptions};
+use wharf_client_core::host::{Side, TlsSettings};
+use wharf_client_core::{DockerHost, RequestFactory, Transport};
+use wharf_tests::cli::ok;
+use wharf_tests::{Binaries, CommandOutput, RunCommand, TempDir, Wharfd};
+
+const AUTH_REQUIRED: &str =
+    r#"{"message":"authentication required: present a client certificate or a bearer token"}"#;
+const BAD_TOKEN: &str = r#"{"message":"authentication failed: invalid or expired token"}"#;
+
+/// One client of a TCP listener: with or without a client certificate, with or without a token.
+struct Client {
+    host: DockerHost,
+    tls: Option<TlsSettings>,
+}
+
+impl Client {
+    /// A TLS client of `wharfd` that trusts its CA, presenting its client certificate if `cert`.
+    fn tls(wharfd: &Wharfd, cert: bool) -> Self {
+        let certs = wharfd.certs().unwrap();
+        let path = |p: std::path::PathBuf| p.display().to_string();
+        let missing = path(wharfd.dir().join("absent.pem"));
+        let settings = TlsSettings {
+            verify: true,
+            ca: path(certs.ca()),
+            cert: if cert {
+                path(certs.client_cert())
+            } else {
+                missing.clone()
+            },
+            key: if cert {
+                path(certs.client_key())
+            } else {
+                missing
+            },
+            explicit: cert,
+        };
+        let host = DockerHost::parse(&wharfd.tcp_host().unwrap(), true, Side::Client).unwrap();
+        Self {
+            host,
+            tls: Some(settings),
+        }
+    }
+
+    /// Sends `method path` (path as sent, version prefix and all), with `token` as a bearer token and
+    /// `body` as JSON; the status and body.
+    fn send(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<serde_json::Value>,
+    ) -> (u16, String) {
+        let factory = RequestFactory::new(&self.host.host_header(), "").unwrap();
+        let mut request = match &body {
+            Some(b) => factory.build_json_unversioned(method, path, b).unwrap(),
+            None => factory.build_unversioned(method, path),
+        };
+        if let Some(t) = token {
+            let value = HeaderValue::from_str(&format!("Bearer {t}")).unwrap();
+            request = RequestFactory::with_header(request, http::header::AUTHORIZATION, value);
+        }
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let transport =
+                NativeTransport::new(&self.host, self.tls.as_ref(), TransportOptions::default())
+                    .unwrap();
+            let r = transport.send(request).await.unwrap();
+            (r.status, String::from_utf8_lossy(&r.body).into_owned())
+        })
+    }
+
+    fn get(&self, path: &str, token: Option<&str>) -> (u16, String) {
+        self.send(Method::GET, path, token, None)
+    }
+
+    fn post(&self, path: &str, token: Option<&str>) -> (u16, String) {
+        self.send(Method::POST, path, token, None)
+    }
+}
+
+/// `wharf` against the daemon's unix socket.
+fn wharf(wharfd: &Wharfd, args: &[&str]) -> CommandOutput {
+    RunCommand::new(Binaries::locate().unwrap().wharf().unwrap())
+        .env("DOCKER_HOST", wharfd.unix_host())
+        .args(args)
+        .run()
+        .unwrap()
+}
+
+/// `wharf token create` over the unix socket: the token it printed.
+fn create_token(wharfd: &Wharfd, name: &str, role: &str, expires: Option<&str>) -> String {
+    let mut args = vec!["token", "create", "--name", name, "--role", role];
+    if let Some(e) = expires {
+        args.extend(["--expires", e]);
+    }
+    let out = wharf(wharfd, &args);
+    assert!(out.success(), "{}", out.stderr);
+    let token = out.stdout.trim().to_owned();
+    assert!(
+        token.starts_with("wharf_") && token.len() == 6 + 43,
+        "{token}"
+    );
+    assert!(out.stderr.contains("not shown again"), "{}", out.stderr);
+    token
+}
+
+/// A running busybox container named `web`, made over the unix socket.
+fn run_container(wharfd: &Wharfd) {
+    assert_eq!(wharf_tests::rootfs::missing_busybox(), None);
+    let dir = TempDir::new("auth-rootfs").unwrap();
+    let tar = wharf_tests::rootfs::busybox_tar(dir.path()).unwrap();
+    let env = wharfd.endpoints().docker_env_unix();
+    ok(&env, &["import", &tar.display().to_string(), "bb:1"]);
+    ok(
+        &env,
+        &["run", "-d", "--name", "web", "bb:1", "sleep", "1000"],
+    );
+}
+
+fn running(wharfd: &Wharfd) -> String {
+    let env = wharfd.endpoints().docker_env_unix();
+    ok(&env, &["inspect", "-f", "{{.State.Running}}", "web"])
+        .trim()
+        .to_owned()
+}
+
+#[test]
+fn tokens_roles_expiry_removal_and_audit_over_tls() {
+    let wharfd = Wharfd::builder().tcp(true).arg("-D").start().unwrap();
+    run_container(&wharfd);
+    let viewer = create_token(&wharfd, "board", "viewer", None);
+    let operator = create_token(&wharfd, "ops", "operator", Some("30d"));
+    let short = create_token(&wharfd, "short", "viewer", Some("1s"));
+    let anon = Client::tls(&wharfd, false);
+
+    // No certificate and no token: the handshake is admitted, every request refused, /_ping included.
+    assert_eq!(anon.get("/_ping", None), (401, AUTH_REQUIRED.to_owned()));
+    assert_eq!(
+        anon.get("/v1.47/containers/json", None),
+        (401, AUTH_REQUIRED.to_owned())
+    );
+    assert_eq!(
+        anon.get("/v1.47/containers/json", Some("wharf_wrong")),
+        (401, BAD_TOKEN.to_owned())
+    );
+
+    // A viewer reads, and may not stop.
+    let (status, body) = anon.get("/v1.47/containers/json", Some(&viewer));
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("/web"), "{body}");
+    assert_eq!(anon.get("/_ping", Some(&viewer)).0, 200);
+    assert_eq!(
+        anon.post("/v1.47/containers/web/stop?t=1", Some(&viewer)),
+        (
+            403,
+            r#"{"message":"role viewer may not POST /containers/{id}/stop"}"#.to_owned()
+        )
+    );
+    assert_eq!(running(&wharfd), "true");
+
+    // An operator stops, and may not make tokens.
+    let (status, body) = anon.post("/v1.47/containers/web/stop?t=1", Some(&operator));
+    assert_eq!(status, 204, "{body}");
+    assert_eq!(running(&wharfd), "false");
+    let create = serde_json::json!({"Name": "mine", "Role": "admin"});
+    assert_eq!(
+        anon.send(
+            Method::POST,
+            "/wharf/v1/tokens",
+            Some(&operator),
+            Some(create)
+        ),
+        (
+            403,
+            r#"{"message":"role operator may not POST /wharf/v1/tokens"}"#.to_owned()
+        )
+    );
+
+    // Expired, then removed.
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    assert_eq!(
+        anon.get("/v1.47/containers/json", Some(&short)),
+        (401, BAD_TOKEN.to_owned())
+    );
+    let out = wharf(&wharfd, &["token", "rm", "ops"]);
+    assert!(out.success(), "{}", out.stderr);
+    assert_eq!(
+        anon.get("/v1.47/containers/json", Some(&operator)),
+        (401, BAD_TOKEN.to_owned())
+    );
+
+    // The client certificate is still admin, tokens or not.
+    let cert = Client::tls(&wharfd, true);
+    let (status, body) = cert.get("/wharf/v1/tokens", None);
+    assert_eq!(status, 200, "{body}");
+    let listed: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let names: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["Name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["board", "short"]);
+    assert!(!body.contains("wharf_"), "no secrets listed: {body}");
+
+    // The tokens file: private, and no token in it.
+    let auth_dir = wharfd.dir().join("data/auth");
+    let tokens_file = auth_dir.join("tokens.json");
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&tokens_file), 0o600);
+    assert_eq!(mode(&auth_dir), 0o700);
+    let stored = std::fs::read_to_string(&tokens_file).unwrap();
+    assert!(stored.contains("\"board\""), "{stored}");
+
+    // The audit log: the stop as the operator's token, the token creations as the unix socket.
+    let read_audit = || std::fs::read_to_string(auth_dir.join("audit.log")).unwrap_or_default();
+    let wanted = "/wharf/v1/tokens/ops";
+    wharf_tests::eventually(std::time::Duration::from_secs(10), "audit lines", || {
+        read_audit().contains(wanted)
+    });
+    let audit = read_audit();
+    let lines: Vec<serde_json::Value> = audit
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let find = |method: &str, path: &str, status: u64| {
+        lines
+            .iter()
+            .find(|l| l["method"] == method && l["path"] == path && l["status"] == status)
+    };
+    let stop = find("POST", "/containers/web/stop", 204).unwrap_or_else(|| panic!("{audit}"));
+    assert_eq!(stop["identity"], "token:ops");
+    assert_eq!(stop["role"], "operator");
+    assert_eq!(stop["id"], "web");
+    assert!(stop["time"].as_str().unwrap().ends_with('Z'), "{stop}");
+    let denied = find("POST", "/containers/web/stop", 403).unwrap_or_else(|| panic!("{audit}"));
+    assert_eq!(denied["identity"], "token:board");
+    let created = find("POST", "/wharf/v1/tokens", 201).unwrap_or_else(|| panic!("{audit}"));
+    assert_eq!(created["identity"], "unix");
+    assert_eq!(created["role"], "admin");
+    let removed = find("DELETE", "/wharf/v1/tokens/ops", 204).unwrap_or_else(|| panic!("{audit}"));
+    assert_eq!(removed["id"], "ops");
+    assert!(
+        find("GET", "/containers/json", 200).is_none(),
+        "reads are not audited"
+    );
+
+    // No token's secret anywhere: tokens file, audit log, daemon log (at debug level).
+    let logs = wharfd.logs();
+    assert!(logs.contains("/containers/web/stop"), "debug request log");
+    for token in [&viewer, &operator, &short] {
+        let secret = token.strip_prefix("wharf_").unwrap();
+        assert!(!stored.contains(secret), "tokens file");
+        assert!(!audit.contains(secret), "audit log");
+        assert!(!logs.contains(secret), "daemon log");
+    }
+}
+
+#[test]
+fn a_certificate_mapped_to_viewer_reads_only_and_the_unix_socket_stays_admin() {
+    let wharfd = Wharfd::builder()
+        .tcp(true)
+        .config_json(Some(r#"{"client-cert-roles": {"client": "viewer"}}"#))
+        .start()
+        .unwrap();
+    let cert = Client::tls(&wharfd, true);
+    assert_eq!(cert.get("/_ping", None).0, 200);
+    assert_eq!(cert.get("/v1.47/containers/json", None).0, 200);
+    assert_eq!(
+        cert.post("/v1.47/containers/web/stop", None),
+        (
+            403,
+            r#"{"message":"role viewer may not POST /containers/{id}/stop"}"#.to_owned()
+        )
+    );
+    assert_eq!(cert.get("/wharf/v1/tokens", None).0, 403);
+
+    // The unix socket: admin, through the CLI and raw.
+    create_token(&wharfd, "ci", "operator", None);
+    let out = wharf(&wharfd, &["token", "ls"]);
+    assert!(out.success(), "{}", out.stderr);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert!(
+        lines[0].starts_with("NAME") && lines[0].contains("EXPIRES"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        lines[1].starts_with("ci ") && lines[1].contains("operator"),
+        "{}",
+        out.stdout
+    );
+    assert!(lines[1].ends_with("never"), "{}", out.stdout);
+    let r = wharf_tests::http::get(wharfd.socket(), "/wharf/v1/tokens").unwrap();
+    assert_eq!(r.status, 200, "{r:?}");
+
+    // A duplicate name and a bad role, as the daemon words them.
+    let out = wharf(
+        &wharfd,
+        &["token", "create", "--name", "ci", "--role", "viewer"],
+    );
+    assert!(!out.success());
+    assert!(
+        out.stderr.contains("a token named \"ci\" already exists"),
+        "{}",
+        out.stderr
+    );
+    let r = wharf_tests::http::request(
+        wharfd.socket(),
+        "POST",
+        "/wharf/v1/tokens",
+        &[("Content-Type", "application/json")],
+        Some(br#"{"Name":"x","Role":"root"}"#),
+    )
+    .unwrap();
+    assert_eq!(r.status, 400, "{r:?}");
+    let r = wharf_tests::http::request(
+        wharfd.socket(),
+        "POST",
+        "/wharf/v1/tokens",
+        &[("Content-Type", "application/json")],
+        Some(br#"{"Name":"ci","Role":"viewer"}"#),
+    )
+    .unwrap();
+    assert_eq!(r.status, 409, "{r:?}");
+}
+
+#[test]
+fn ten_failed_logins_from_an_address_are_answered_429_until_the_window_passes() {
+    let wharfd = Wharfd::start_with_tls().unwrap();
+    let good = create_token(&wharfd, "good", "viewer", None);
+    let anon = Client::tls(&wharfd, false);
+    assert_eq!(anon.get("/v1.47/version", Some(&good)).0, 200);
+    for i in 0..10 {
+        let wrong = format!("wharf_wrong{i}");
+        assert_eq!(
+            anon.get("/v1.47/version", Some(&wrong)),
+            (401, BAD_TOKEN.to_owned()),
+            "failure {i}"
+        );
+    }
+    let (status, body) = anon.get("/v1.47/version", Some(&good));
+    assert_eq!(status, 429, "{body}");
+    assert!(body.contains("too many failed authentications"), "{body}");
+    // A client with a certificate is not counted against.
+    assert_eq!(
+        Client::tls(&wharfd, true).get("/v1.47/version", None).0,
+        200
+    );
+}
+
+#[test]
+fn plain_loopback_http_needs_a_token_except_for_ping() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let wharfd = Wharfd::builder()
+        .args([
+            "-H".to_owned(),
+            format!("tcp://127.0.0.1:{port}"),
+            "--tls=false".to_owned(),
+        ])
+        .start()
+        .unwrap();
+    let token = create_token(&wharfd, "local", "viewer", None);
+    let plain = Client {
+        host: DockerHost::parse(&format!("tcp://127.0.0.1:{port}"), false, Side::Client).unwrap(),
+        tls: None,
+    };
+    assert_eq!(plain.get("/_ping", None).0, 200);
+    assert_eq!(
+        plain.get("/v1.47/version", None),
+        (401, AUTH_REQUIRED.to_owned())
+    );
+    assert_eq!(plain.get("/v1.47/version", Some(&token)).0, 200);
+    assert_eq!(plain.post("/v1.47/containers/x/stop", Some(&token)).0, 403);
+}
+
+#[test]
+fn the_docker_cli_logs_in_with_a_token_from_its_config_http_headers() {
+    let wharfd = Wharfd::start_with_tls().unwrap();
+    let token = create_token(&wharfd, "cli", "viewer", None);
+    let certs = wharfd.certs().unwrap();
+    // A client with the CA and no certificate, and the token in config.json's HttpHeaders.
+    let home = TempDir::new("auth-docker").unwrap();
+    std::fs::copy(certs.ca(), home.path().join("ca.pem")).unwrap();
+    let config = serde_json::json!({"HttpHeaders": {"Authorization": format!("Bearer {token}")}});
+    std::fs::write(home.path().join("config.json"), config.to_string()).unwrap();
+    let dir = home.path().display().to_string();
+    let env = |with_token: bool| {
+        vec![
+            ("DOCKER_HOST".to_owned(), wharfd.tcp_host().unwrap()),
+            ("DOCKER_TLS_VERIFY".to_owned(), "1".to_owned()),
+            ("DOCKER_CERT_PATH".to_owned(), dir.clone()),
+            (
+                "DOCKER_CONFIG".to_owned(),
+                if with_token {
+                    dir.clone()
+                } else {
+                    format!("{dir}/none")
+                },
+            ),
+        ]
+    };
+    let listed = ok(&env(true), &["ps", "-a", "--format", "{{.Names}}"]);
+    assert_eq!(listed.trim(), "");
+    let refused = wharf_tests::cli::fails(&env(true), &["stop", "web"]);
+    assert_eq!(
+        wharf_tests::cli::daemon_error(&refused),
+        "role viewer may not POST /containers/{id}/stop",
+        "{refused}"
+    );
+    let refused = wharf_tests::cli::fails(&env(false), &["ps"]);
+    assert!(
+        refused.contains("authentication required: present a client certificate or a bearer token"),
+        "{refused}"
+    );
+}
