@@ -360,6 +360,13 @@ fn ten_failed_logins_from_an_address_are_answered_429_until_the_window_passes() 
         Client::tls(&wharfd, true).get("/v1.47/version", None).0,
         200
     );
+    assert!(
+        wharfd
+            .logs()
+            .contains("127.0.0.1: 10 failed logins within 60s"),
+        "the daemon says why: {}",
+        wharfd.logs()
+    );
 }
 
 #[test]

@@ -63,6 +63,12 @@ impl FailureLimiter {
             };
         }
         w.failures = w.failures.saturating_add(1);
+        if w.failures == MAX_FAILURES {
+            tracing::warn!(
+                "{ip}: {MAX_FAILURES} failed logins within {}s; refusing it until then",
+                WINDOW.as_secs()
+            );
+        }
     }
 
     /// Addresses tracked now.
