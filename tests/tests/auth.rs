@@ -401,38 +401,70 @@ fn plain_loopback_http_needs_a_token_except_for_ping() {
 #[test]
 fn the_docker_cli_logs_in_with_a_token_from_its_config_http_headers() {
     let wharfd = Wharfd::start_with_tls().unwrap();
-    let token = create_token(&wharfd, "cli", "viewer", None);
+    run_container(&wharfd);
     let certs = wharfd.certs().unwrap();
-    // A client with the CA and no certificate, and the token in config.json's HttpHeaders.
+    // A client with the CA and no certificate, and a token in config.json's HttpHeaders.
     let home = TempDir::new("auth-docker").unwrap();
     std::fs::copy(certs.ca(), home.path().join("ca.pem")).unwrap();
-    let config = serde_json::json!({"HttpHeaders": {"Authorization": format!("Bearer {token}")}});
-    std::fs::write(home.path().join("config.json"), config.to_string()).unwrap();
-    let dir = home.path().display().to_string();
-    let env = |with_token: bool| {
+    let env = |role: Option<&str>| {
+        let config_dir = home.path().join(role.unwrap_or("none"));
+        if let Some(role) = role {
+            let token = create_token(&wharfd, &format!("cli-{role}"), role, None);
+            std::fs::create_dir(&config_dir).unwrap();
+            let header = format!("Bearer {token}");
+            let config = serde_json::json!({"HttpHeaders": {"Authorization": header}});
+            std::fs::write(config_dir.join("config.json"), config.to_string()).unwrap();
+        }
         vec![
             ("DOCKER_HOST".to_owned(), wharfd.tcp_host().unwrap()),
             ("DOCKER_TLS_VERIFY".to_owned(), "1".to_owned()),
-            ("DOCKER_CERT_PATH".to_owned(), dir.clone()),
             (
-                "DOCKER_CONFIG".to_owned(),
-                if with_token {
-                    dir.clone()
-                } else {
-                    format!("{dir}/none")
-                },
+                "DOCKER_CERT_PATH".to_owned(),
+                home.path().display().to_string(),
             ),
+            ("DOCKER_CONFIG".to_owned(), config_dir.display().to_string()),
         ]
     };
-    let listed = ok(&env(true), &["ps", "-a", "--format", "{{.Names}}"]);
-    assert_eq!(listed.trim(), "");
-    let refused = wharf_tests::cli::fails(&env(true), &["stop", "web"]);
-    assert_eq!(
-        wharf_tests::cli::daemon_error(&refused),
-        "role viewer may not POST /containers/{id}/stop",
-        "{refused}"
+    let (viewer, operator) = (env(Some("viewer")), env(Some("operator")));
+
+    let listed = ok(&viewer, &["ps", "--format", "{{.Names}}"]);
+    assert_eq!(listed.trim(), "web");
+    for (args, action) in [
+        (&["stop", "web"][..], "POST /containers/{id}/stop"),
+        (&["exec", "web", "true"][..], "POST /containers/{id}/exec"),
+    ] {
+        let refused = wharf_tests::cli::fails(&viewer, args);
+        assert_eq!(
+            wharf_tests::cli::daemon_error(&refused),
+            format!("role viewer may not {action}"),
+            "{refused}"
+        );
+    }
+    // A hijacked route is refused before the upgrade (the docker CLI shows only the status there).
+    let refused = wharf_tests::cli::fails(&viewer, &["attach", "web"]);
+    assert!(refused.contains("received 403"), "{refused}");
+    // An operator's exec: the hijacked stream works through the authentication, and is audited.
+    let out = ok(&operator, &["exec", "web", "echo", "hi"]);
+    assert_eq!(out, "hi\n");
+    let audit = wharfd.dir().join("data/auth/audit.log");
+    wharf_tests::eventually(
+        std::time::Duration::from_secs(10),
+        "the exec's audit",
+        || {
+            std::fs::read_to_string(&audit)
+                .unwrap_or_default()
+                .lines()
+                .any(|l| {
+                    let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                    v["identity"] == "token:cli-operator"
+                        && v["method"] == "POST"
+                        && v["path"].as_str().unwrap().starts_with("/exec/")
+                        && v["path"].as_str().unwrap().ends_with("/start")
+                })
+        },
     );
-    let refused = wharf_tests::cli::fails(&env(false), &["ps"]);
+
+    let refused = wharf_tests::cli::fails(&env(None), &["ps"]);
     assert!(
         refused.contains("authentication required: present a client certificate or a bearer token"),
         "{refused}"
