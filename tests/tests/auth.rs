@@ -396,6 +396,16 @@ fn plain_loopback_http_needs_a_token_except_for_ping() {
     );
     assert_eq!(plain.get("/v1.47/version", Some(&token)).0, 200);
     assert_eq!(plain.post("/v1.47/containers/x/stop", Some(&token)).0, 403);
+    // Any identity gets a WebSocket ticket; without one, none.
+    let (status, body) = plain.post("/wharf/v1/ws-ticket", Some(&token));
+    assert_eq!(status, 201, "{body}");
+    let ticket: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert!(
+        ticket["Ticket"].as_str().unwrap().starts_with("wharft_"),
+        "{body}"
+    );
+    assert!(ticket["Expires"].as_str().unwrap().ends_with('Z'), "{body}");
+    assert_eq!(plain.post("/wharf/v1/ws-ticket", None).0, 401);
 }
 
 #[test]
