@@ -37,12 +37,6 @@ static HEADERS: LazyLock<HeaderMap> = LazyLock::new(|| {
     headers
 });
 
-/// Whether `request` is a ping [`answer`] answers.
-pub(crate) fn is<B>(request: &Request<B>) -> bool {
-    matches!(*request.method(), Method::GET | Method::HEAD)
-        && matches!(versioned_path(request.uri().path()), Ok((_, PATH)))
-}
-
 /// The answer to `request` if it is a ping with an acceptable version; `None` for the router to answer.
 pub(crate) fn answer<B>(request: &Request<B>) -> Option<Response> {
     let body = match *request.method() {

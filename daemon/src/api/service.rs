@@ -21,7 +21,7 @@ use super::auth;
 use super::extract::{IdleBody, BODY_IDLE_TIMEOUT};
 use super::ping;
 use super::version::{route_version, stamp_headers};
-use crate::auth::{Identity, Refusal};
+use crate::auth::Refusal;
 use crate::state::AppState;
 
 /// The whole API: routes with their state, wrapped in the per-request work.
@@ -58,12 +58,16 @@ where
     fn call(&mut self, request: Request<B>) -> Self::Future {
         let identity = match auth::authenticate(self.state.auth(), &request) {
             Ok(identity) => identity,
-            // Plain HTTP on loopback answers a ping without a token: a liveness probe on this host.
-            Err(Refusal::Missing) if auth::is_plain(&request) && ping::is(&request) => {
-                Identity::unix()
-            }
             Err(refusal) => {
                 let log = RequestLog::begin(self.state.counters(), &request);
+                // Plain HTTP on loopback answers a ping without a token: a liveness probe on this host.
+                let ping = (refusal == Refusal::Missing && auth::is_plain(&request))
+                    .then(|| ping::answer(&request))
+                    .flatten();
+                if let Some(response) = ping {
+                    log.end(response.status());
+                    return Either::Left(std::future::ready(Ok(response)));
+                }
                 let mut response = auth::refuse(self.state.auth(), refusal, &request);
                 stamp_headers(response.headers_mut());
                 log.end(response.status());
