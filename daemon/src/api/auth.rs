@@ -11,8 +11,6 @@
 //!
 //! The decisions themselves live in `crate::auth`, which knows no HTTP.
 
-use std::time::Instant;
-
 use axum::response::{IntoResponse, Response};
 use http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use http::{HeaderValue, Method, Request, StatusCode};
@@ -159,16 +157,6 @@ pub(crate) fn authorize<B>(
     }
     request.extensions_mut().insert(identity);
     (Ok(()), audited)
-}
-
-/// The identity a WebSocket upgrade's `ticket=` was issued to, for the upgrade routes' handlers: the
-/// ticket is used up whether it is accepted or not.
-// The WebSocket routes (attach/ws, exec start/ws) are the follow-up that calls it.
-#[cfg_attr(not(test), allow(dead_code))]
-pub(crate) fn redeem_ticket(auth: &Auth, ticket: &str) -> Result<Identity, Error> {
-    auth.tickets
-        .redeem(ticket, Instant::now())
-        .ok_or_else(|| Error::new(ErrorKind::Unauthorized, INVALID_CREDENTIALS))
 }
 
 #[cfg(test)]
