@@ -480,3 +480,122 @@ fn the_docker_cli_logs_in_with_a_token_from_its_config_http_headers() {
         "{refused}"
     );
 }
+
+/// Opens a WebSocket to `path` on the plain loopback port `port`; the handshake's refusal as its status
+/// and message.
+fn ws_connect(
+    port: u16,
+    path: &str,
+) -> Result<tungstenite::WebSocket<std::net::TcpStream>, (u16, String)> {
+    use tungstenite::client::IntoClientRequest;
+    let stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    let request = format!("ws://127.0.0.1:{port}{path}")
+        .into_client_request()
+        .unwrap();
+    match tungstenite::client::client(request, stream) {
+        Ok((ws, _)) => Ok(ws),
+        Err(tungstenite::HandshakeError::Failure(tungstenite::Error::Http(r))) => {
+            let body = String::from_utf8_lossy(r.body().as_deref().unwrap_or_default());
+            Err((r.status().as_u16(), body.into_owned()))
+        }
+        Err(e) => panic!("WebSocket handshake to {path}: {e}"),
+    }
+}
+
+#[test]
+fn a_websocket_exec_logs_in_with_a_one_use_ticket_never_a_token() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let wharfd = Wharfd::builder()
+        .args([
+            "-H".to_owned(),
+            format!("tcp://127.0.0.1:{port}"),
+            "--tls=false".to_owned(),
+        ])
+        .start()
+        .unwrap();
+    run_container(&wharfd);
+    let operator = create_token(&wharfd, "term", "operator", None);
+    let viewer = create_token(&wharfd, "look", "viewer", None);
+    let plain = Client {
+        host: DockerHost::parse(&format!("tcp://127.0.0.1:{port}"), false, Side::Client).unwrap(),
+        tls: None,
+    };
+    let exec = |token: &str| {
+        let body = serde_json::json!({"Cmd": ["echo", "hi"], "AttachStdout": true});
+        let path = "/v1.47/containers/web/exec";
+        let (status, body) = plain.send(Method::POST, path, Some(token), Some(body));
+        assert_eq!(status, 201, "{body}");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        v["Id"].as_str().unwrap().to_owned()
+    };
+    let ticket = |token: &str| {
+        let (status, body) = plain.post("/wharf/v1/ws-ticket", Some(token));
+        assert_eq!(status, 201, "{body}");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        v["Ticket"].as_str().unwrap().to_owned()
+    };
+    let id = exec(&operator);
+
+    // Neither nothing nor the token itself in the URL opens it.
+    let start = format!("/v1.47/exec/{id}/start/ws");
+    let (status, body) = ws_connect(port, &start).unwrap_err();
+    assert_eq!((status, body.as_str()), (401, AUTH_REQUIRED));
+    let (status, _) = ws_connect(port, &format!("{start}?ticket={operator}")).unwrap_err();
+    assert_eq!(status, 401);
+
+    // A viewer's ticket is the viewer: refused before the upgrade.
+    let (status, body) =
+        ws_connect(port, &format!("{start}?ticket={}", ticket(&viewer))).unwrap_err();
+    assert_eq!(status, 403);
+    assert!(
+        body.contains("role viewer may not GET /exec/{id}/start/ws"),
+        "{body}"
+    );
+
+    // The operator's ticket opens the session, once.
+    let t = ticket(&operator);
+    let mut ws = ws_connect(port, &format!("{start}?ticket={t}")).unwrap();
+    let mut stdout = Vec::new();
+    let mut exit = None;
+    loop {
+        match ws.read() {
+            Ok(tungstenite::Message::Binary(b)) => stdout.extend_from_slice(&b[1..]),
+            Ok(tungstenite::Message::Text(t)) => {
+                let v: serde_json::Value = serde_json::from_str(t.as_str()).unwrap();
+                exit = v["code"].as_i64();
+            }
+            Ok(tungstenite::Message::Close(_)) | Err(_) => break,
+            Ok(_) => {}
+        }
+    }
+    assert_eq!((stdout.as_slice(), exit), (&b"hi\n"[..], Some(0)));
+    let again = exec(&operator);
+    let (status, _) =
+        ws_connect(port, &format!("/v1.47/exec/{again}/start/ws?ticket={t}")).unwrap_err();
+    assert_eq!(status, 401, "a ticket is good once");
+
+    // The session is audited as the token's, without the ticket.
+    let audit = wharfd.dir().join("data/auth/audit.log");
+    wharf_tests::eventually(
+        std::time::Duration::from_secs(10),
+        "the session's audit",
+        || {
+            std::fs::read_to_string(&audit)
+                .unwrap_or_default()
+                .lines()
+                .any(|l| {
+                    l.contains("\"identity\":\"token:term\"")
+                        && l.contains(&format!("/exec/{id}/start/ws"))
+                })
+        },
+    );
+    let text = std::fs::read_to_string(&audit).unwrap();
+    assert!(!text.contains(&t) && !text.contains("ticket="), "{text}");
+}
