@@ -1,6 +1,7 @@
 //! The WebSocket routes on the wire, with a real WebSocket client (tungstenite) over the unix socket:
 //! Wharf's exec (output by stream, exit code last, sizes and resizes, the process killed when the client
-//! goes), dockerd's attach (stdio, detach keys with a TTY), and the `Origin` check every upgrade makes.
+//! goes), dockerd's attach (stdio, detach keys with a TTY), and the `Origin` check every request gets
+//! (with CORS for the origins allowed).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test fails by panicking
 
@@ -278,8 +279,8 @@ fn attach_over_a_websocket_carries_stdio_and_the_detach_keys() {
 }
 
 #[test]
-fn every_upgrade_checks_the_origin() {
-    if !can_run("every_upgrade_checks_the_origin") {
+fn every_request_checks_the_origin_and_allowed_ones_get_cors() {
+    if !can_run("every_request_checks_the_origin_and_allowed_ones_get_cors") {
         return;
     }
     let wharfd = Wharfd::builder()
@@ -295,7 +296,7 @@ fn every_upgrade_checks_the_origin() {
         let (status, message) = connect(socket, path, Some("https://evil.example")).unwrap_err();
         assert_eq!(status, 403, "{path}");
         assert!(
-            message.starts_with("origin https://evil.example may not open a WebSocket"),
+            message.starts_with("origin https://evil.example may not use this daemon"),
             "{message}"
         );
         // The daemon's own origin and the allowed one pass the check (and reach the 404).
@@ -307,6 +308,56 @@ fn every_upgrade_checks_the_origin() {
             );
         }
     }
+    // Not only upgrades: a page's "simple" POST (no preflight) is refused too, before anything happens.
+    let post = |origin: &str| {
+        request(
+            socket,
+            "POST",
+            "/v1.47/containers/create?name=csrf",
+            &[("Origin", origin), ("Content-Type", "text/plain")],
+            Some(br#"{"Image":"ws:1"}"#),
+        )
+        .unwrap()
+    };
+    let refused = post("https://evil.example");
+    assert_eq!(refused.status, 403, "{refused:?}");
+    assert!(refused.header("access-control-allow-origin").is_none());
+    // The allowed origin reaches the daemon (which wants JSON, as dockerd does) and may read the answer.
+    let allowed = post("https://console.example:8443");
+    assert_eq!(allowed.status, 400, "{allowed:?}");
+    assert!(
+        allowed.body_text().contains("must be 'application/json'"),
+        "{allowed:?}"
+    );
+    assert_eq!(
+        allowed.header("access-control-allow-origin"),
+        Some("https://console.example:8443")
+    );
+    // Its preflight is answered without credentials; another origin's is refused.
+    let preflight = |origin: &str| {
+        request(
+            socket,
+            "OPTIONS",
+            "/v1.47/containers/json",
+            &[
+                ("Origin", origin),
+                ("Access-Control-Request-Method", "GET"),
+                ("Access-Control-Request-Headers", "authorization"),
+            ],
+            None,
+        )
+        .unwrap()
+    };
+    let ok_preflight = preflight("https://console.example:8443");
+    assert_eq!(ok_preflight.status, 204, "{ok_preflight:?}");
+    assert!(ok_preflight
+        .header("access-control-allow-headers")
+        .unwrap()
+        .contains("authorization"));
+    assert!(ok_preflight
+        .header("access-control-allow-credentials")
+        .is_none());
+    assert_eq!(preflight("https://evil.example").status, 403);
     drop(wharfd);
     let failed = Wharfd::builder()
         .arg("--allow-origin")

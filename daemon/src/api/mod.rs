@@ -15,6 +15,7 @@ pub(crate) mod exec;
 pub(crate) mod extract;
 pub(crate) mod hijack;
 pub(crate) mod images;
+pub(crate) mod origin;
 pub(crate) mod params;
 pub(crate) mod ping;
 pub(crate) mod service;

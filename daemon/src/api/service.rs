@@ -1,4 +1,5 @@
-//! The API as one tower service: the request log and counters, authentication (before `/_ping`, which
+//! The API as one tower service: the request log and counters, the browser's origin (`origin.rs`: refused
+//! unless the daemon's own or allowed; CORS for allowed ones), authentication (before `/_ping`, which
 //! stays cheap: the unix socket and certificates are identities of their own), `/_ping`, the
 //! `/v{version}` prefix, authorization and audit (`auth.rs`) and dockerd's headers, around the routers — one hand-written layer rather than two boxed middlewares and
 //! an outer router, because it runs on every request.
@@ -19,6 +20,7 @@ use tower::{Service, ServiceExt};
 use super::access_log::RequestLog;
 use super::auth;
 use super::extract::{IdleBody, BODY_IDLE_TIMEOUT};
+use super::origin;
 use super::ping;
 use super::version::{route_version, stamp_headers};
 use crate::auth::Refusal;
@@ -35,6 +37,20 @@ impl ApiService {
     /// Wraps `routes` (already given their state and 404 fallbacks).
     pub(crate) fn new(routes: Router, state: AppState) -> Self {
         Self { routes, state }
+    }
+}
+
+impl ApiService {
+    /// An answer given before authentication (a refused origin, a CORS preflight), logged.
+    fn answer_now<B, F>(
+        &self,
+        request: &Request<B>,
+        mut response: Response,
+    ) -> Either<Ready<Result<Response, Infallible>>, F> {
+        let log = RequestLog::begin(self.state.counters(), request);
+        stamp_headers(response.headers_mut());
+        log.end(response.status());
+        Either::Left(std::future::ready(Ok(response)))
     }
 }
 
@@ -56,6 +72,13 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
+        let cross = match origin::check(request.headers(), self.state.allowed_origins()) {
+            Ok(cross) => cross,
+            Err(refused) => return self.answer_now(&request, refused.into_response()),
+        };
+        if let Some(response) = cross.as_ref().and_then(|c| origin::preflight(&request, c)) {
+            return self.answer_now(&request, response);
+        }
         let identity = match auth::authenticate(self.state.auth(), &request) {
             Ok(identity) => identity,
             Err(refusal) => {
@@ -64,17 +87,20 @@ where
                 let ping = (refusal == Refusal::Missing && auth::is_plain(&request))
                     .then(|| ping::answer(&request))
                     .flatten();
-                if let Some(response) = ping {
+                if let Some(mut response) = ping {
+                    origin::allow(response.headers_mut(), cross.as_ref());
                     log.end(response.status());
                     return Either::Left(std::future::ready(Ok(response)));
                 }
                 let mut response = auth::refuse(self.state.auth(), refusal, &request);
                 stamp_headers(response.headers_mut());
+                origin::allow(response.headers_mut(), cross.as_ref());
                 log.end(response.status());
                 return Either::Left(std::future::ready(Ok(response)));
             }
         };
-        if let Some(response) = ping::answer(&request) {
+        if let Some(mut response) = ping::answer(&request) {
+            origin::allow(response.headers_mut(), cross.as_ref());
             let counters = self.state.counters();
             RequestLog::begin(counters, &request).end(response.status());
             return Either::Left(std::future::ready(Ok(response)));
@@ -100,6 +126,7 @@ where
                 }
             };
             stamp_headers(response.headers_mut());
+            origin::allow(response.headers_mut(), cross.as_ref());
             if let Some(audit) = audit {
                 audit.finish(state.auth(), response.status());
             }

@@ -1,10 +1,9 @@
 //! The WebSocket routes: dockerd's `GET /containers/{id}/attach/ws` and Wharf's `GET /exec/{id}/start/ws`
 //! (what flows on each: client-core's `api::websocket`).
 //!
-//! Every upgrade checks `Origin` before anything else: a page may open a WebSocket to any address, with
-//! whatever credentials the browser holds for it (cross-site WebSocket hijacking), so a browser's request
-//! is taken only from the daemon's own origin or one configured with `--allow-origin`. A request without
-//! `Origin` comes from no browser and passes.
+//! Every upgrade has its `Origin` checked before routing, as every request does (`origin.rs`: a page may
+//! open a WebSocket to any address, with whatever the browser holds for it); browsers log in with a
+//! one-use ticket (`auth`), since they cannot set headers on a WebSocket.
 //!
 //! An exec session ends with the process: its exit code in a last text message, then a normal close. A
 //! client that goes first takes the process with it (SIGKILL): a browser tab closed must not leave a
@@ -19,8 +18,6 @@ use axum::routing::get;
 use axum::Router;
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
-use http::header::{HOST, ORIGIN};
-use http::HeaderMap;
 use tokio::sync::mpsc;
 use wharf_client_core::api::websocket::{encode_output, Control, PING_INTERVAL_SECS};
 use wharf_client_core::detach::{DetachScanner, Scanned};
@@ -43,30 +40,9 @@ pub(crate) fn routes() -> Router<AppState> {
 /// WebSocket close code: normal closure.
 const NORMAL_CLOSE: u16 = 1000;
 
-/// Whether a request's `Origin` may open a WebSocket: none (not a browser), the daemon's own (the
-/// origin's host and port are the request's `Host`), or one of `allowed`.
-pub(crate) fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> Result<(), Error> {
-    let Some(origin) = headers.get(ORIGIN) else {
-        return Ok(());
-    };
-    let origin = origin.to_str().unwrap_or_default();
-    let authority = origin
-        .split_once("://")
-        .map(|(_, rest)| rest.trim_end_matches('/'));
-    let host = headers.get(HOST).and_then(|h| h.to_str().ok());
-    let own = matches!((authority, host), (Some(a), Some(h)) if a.eq_ignore_ascii_case(h));
-    if own || allowed.iter().any(|a| a == origin) {
-        return Ok(());
-    }
-    Err(Error::new(
-        ErrorKind::Forbidden,
-        format!("origin {origin} may not open a WebSocket to this daemon (allow it with --allow-origin)"),
-    ))
-}
-
-/// The WebSocket handshake, once the origin is checked; axum's refusals as this daemon's JSON errors.
+/// The WebSocket handshake (the origin is checked before routing, `origin.rs`); axum's refusals as this
+/// daemon's JSON errors.
 async fn upgrade(state: &AppState, request: Request) -> Result<WebSocketUpgrade, Error> {
-    origin_allowed(request.headers(), state.allowed_origins())?;
     let (mut parts, _) = request.into_parts();
     WebSocketUpgrade::from_request_parts(&mut parts, state)
         .await
@@ -342,40 +318,5 @@ impl ExecSession {
         if self.stdin {
             let _ = self.rt.exec_write_stdin(&self.id, None).await;
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn headers(origin: Option<&str>, host: &str) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        h.insert(HOST, host.parse().unwrap());
-        if let Some(o) = origin {
-            h.insert(ORIGIN, o.parse().unwrap());
-        }
-        h
-    }
-
-    #[test]
-    fn origins_the_daemons_own_configured_or_none() {
-        let allowed = vec!["https://console.example".to_owned()];
-        let ok = |o: Option<&str>, host: &str| origin_allowed(&headers(o, host), &allowed).is_ok();
-        assert!(ok(None, "127.0.0.1:2376"));
-        assert!(ok(Some("https://127.0.0.1:2376"), "127.0.0.1:2376"));
-        assert!(ok(Some("http://LOCALHOST:8080"), "localhost:8080"));
-        assert!(ok(Some("https://console.example"), "127.0.0.1:2376"));
-        assert!(!ok(Some("https://evil.example"), "127.0.0.1:2376"));
-        assert!(!ok(Some("https://127.0.0.1:2377"), "127.0.0.1:2376"));
-        assert!(!ok(Some("null"), "127.0.0.1:2376"));
-        assert!(!ok(Some("https://console.example.evil"), "127.0.0.1:2376"));
-        let e = origin_allowed(&headers(Some("https://evil.example"), "h"), &[]).unwrap_err();
-        assert_eq!(e.kind, ErrorKind::Forbidden);
-        assert!(
-            e.message.starts_with("origin https://evil.example may not"),
-            "{}",
-            e.message
-        );
     }
 }
