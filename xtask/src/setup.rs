@@ -17,7 +17,12 @@ pub struct Needs {
     pub apt: &'static [&'static [&'static str]],
     /// The wasm32 target, `wasm-bindgen-cli` and node.
     pub wasm: bool,
+    /// The Python clients the tests drive wharfd with ([`PYTHON_CLIENTS`]).
+    pub python: bool,
 }
+
+/// docker-py and the WebSocket client its `attach_socket(ws=True)` uses, pinned, from PyPI.
+const PYTHON_CLIENTS: &[(&str, &str)] = &[("docker", "7.1.0"), ("websocket", "1.8.0")];
 
 /// The reference dockerd for differential tests and the bench.
 const DOCKER_IO: &str = "docker.io";
@@ -38,21 +43,25 @@ impl Needs {
     pub const ALL: Needs = Needs {
         apt: &[RUNTIME, TESTS],
         wasm: true,
+        python: true,
     };
     /// `test --no-wasm`.
     pub const NATIVE: Needs = Needs {
         apt: &[RUNTIME, TESTS],
         wasm: false,
+        python: true,
     };
     /// `run`.
     pub const RUN: Needs = Needs {
         apt: &[RUNTIME],
         wasm: false,
+        python: false,
     };
     /// `bench` (busybox-static for the container workloads' image).
     pub const BENCH: Needs = Needs {
         apt: &[&[DOCKER_IO, "busybox-static", "protobuf-compiler"]],
         wasm: false,
+        python: false,
     };
 }
 
@@ -73,6 +82,49 @@ pub fn ensure(needs: Needs) -> Result<()> {
         rust_target()?;
         wasm_bindgen_cli()?;
     }
+    if needs.python {
+        python_clients()?;
+    }
+    Ok(())
+}
+
+/// The pip name of a module of [`PYTHON_CLIENTS`].
+fn pip_name(module: &str) -> &str {
+    match module {
+        "websocket" => "websocket-client",
+        other => other,
+    }
+}
+
+/// docker-py and websocket-client at their pinned versions, installed with pip when missing or other.
+fn python_clients() -> Result<()> {
+    let names: Vec<String> = PYTHON_CLIENTS
+        .iter()
+        .map(|(m, v)| format!("{}=={v}", pip_name(m)))
+        .collect();
+    let label = format!("setup: python clients ({})", names.join(", "));
+    let check = PYTHON_CLIENTS
+        .iter()
+        .map(|(m, v)| format!("import {m}; assert {m}.__version__ == '{v}', {m}.__version__"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    if probe("python3", &["-c", &check]).is_some() {
+        println!("{label}: ok");
+        return Ok(());
+    }
+    step::run(
+        "pip install",
+        Command::new("python3")
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+            ])
+            .args(&names),
+    )?;
+    println!("{label}: installed");
     Ok(())
 }
 
