@@ -128,22 +128,9 @@ impl AppState {
     /// A state for tests: this host's facts, a fixed ID.
     #[cfg(test)]
     pub(crate) fn for_tests() -> Self {
-        Self::new(
-            HostFacts::detect(),
-            "TEST-ENGINE-ID".into(),
-            Settings {
-                data_root: "/tmp/wharf-test".into(),
-                debug: false,
-                warnings: Vec::new(),
-                seccomp: DaemonProfile {
-                    setting: "unconfined".into(),
-                    profile: None,
-                },
-                allowed_origins: Vec::new(),
-            },
-            None,
-            crate::auth::Auth::in_memory(std::collections::HashMap::new()),
-        )
+        Self::for_tests_with(crate::auth::Auth::in_memory(
+            std::collections::HashMap::new(),
+        ))
     }
 
     /// A state for tests with `auth`.

@@ -253,6 +253,28 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
         .position(|window| window == needle)
 }
 
+/// `POST /containers/{container}/exec` with `config` (JSON) over `socket`, asserting a 201: the exec's ID.
+pub fn exec_create(socket: &Path, container: &str, config: &str) -> Result<String> {
+    let r = request(
+        socket,
+        "POST",
+        &format!("/v1.47/containers/{container}/exec"),
+        &[("Content-Type", "application/json")],
+        Some(config.as_bytes()),
+    )?;
+    anyhow::ensure!(
+        r.status == 201,
+        "exec create: {} {}",
+        r.status,
+        r.body_text()
+    );
+    let v: serde_json::Value = serde_json::from_slice(&r.body)?;
+    v["Id"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow::anyhow!("exec create: no Id in {v}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

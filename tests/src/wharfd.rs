@@ -20,6 +20,7 @@ use crate::tmp::TempDir;
 pub struct WharfdBuilder {
     bins: Option<Binaries>,
     tcp: bool,
+    plain_tcp: bool,
     certs: Option<DevCerts>,
     config_json: Option<String>,
     args: Vec<OsString>,
@@ -52,6 +53,7 @@ impl Default for WharfdBuilder {
         Self {
             bins: None,
             tcp: false,
+            plain_tcp: false,
             certs: None,
             config_json: Some("{}".into()),
             args: Vec::new(),
@@ -74,6 +76,13 @@ impl WharfdBuilder {
     /// Also listen on `tcp://127.0.0.1:<free port>` with mutual TLS.
     pub fn tcp(mut self, enabled: bool) -> Self {
         self.tcp = enabled;
+        self
+    }
+
+    /// Also listen on a free loopback port with plain HTTP (`--tls=false`): no identity of its own, so a
+    /// request there needs a token (`endpoints().tcp` has the address).
+    pub fn plain_tcp(mut self) -> Self {
+        self.plain_tcp = true;
         self
     }
 
@@ -134,7 +143,11 @@ impl WharfdBuilder {
                         builder: self.clone(),
                     })
                 }
-                Readiness::Exited(_) if self.tcp && attempts < 3 && port_taken(&process.logs()) => {
+                Readiness::Exited(_)
+                    if (self.tcp || self.plain_tcp)
+                        && attempts < 3
+                        && port_taken(&process.logs()) =>
+                {
                     continue
                 }
                 Readiness::Exited(status) => bail!(
@@ -181,7 +194,7 @@ impl WharfdBuilder {
         };
         let endpoints = Endpoints {
             socket: root.join("s.sock"),
-            tcp: if self.tcp {
+            tcp: if self.tcp || self.plain_tcp {
                 Some(free_loopback_addr()?)
             } else {
                 None
@@ -200,6 +213,8 @@ impl WharfdBuilder {
         cmd.arg("-H").arg(endpoints.unix_host());
         if let (Some(host), Some(certs)) = (endpoints.tcp_host(), &endpoints.certs) {
             cmd.arg("-H").arg(host).args(certs.daemon_tls_args());
+        } else if let (Some(host), true) = (endpoints.tcp_host(), self.plain_tcp) {
+            cmd.arg("-H").arg(host).arg("--tls=false");
         }
         cmd.args(state_args(root));
         if let Some(json) = &self.config_json {

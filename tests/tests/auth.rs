@@ -371,19 +371,8 @@ fn ten_failed_logins_from_an_address_are_answered_429_until_the_window_passes() 
 
 #[test]
 fn plain_loopback_http_needs_a_token_except_for_ping() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let wharfd = Wharfd::builder()
-        .args([
-            "-H".to_owned(),
-            format!("tcp://127.0.0.1:{port}"),
-            "--tls=false".to_owned(),
-        ])
-        .start()
-        .unwrap();
+    let wharfd = Wharfd::builder().plain_tcp().start().unwrap();
+    let port = wharfd.endpoints().tcp.unwrap().port();
     let token = create_token(&wharfd, "local", "viewer", None);
     let plain = Client {
         host: DockerHost::parse(&format!("tcp://127.0.0.1:{port}"), false, Side::Client).unwrap(),
@@ -507,19 +496,8 @@ fn ws_connect(
 
 #[test]
 fn a_websocket_exec_logs_in_with_a_one_use_ticket_never_a_token() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let wharfd = Wharfd::builder()
-        .args([
-            "-H".to_owned(),
-            format!("tcp://127.0.0.1:{port}"),
-            "--tls=false".to_owned(),
-        ])
-        .start()
-        .unwrap();
+    let wharfd = Wharfd::builder().plain_tcp().start().unwrap();
+    let port = wharfd.endpoints().tcp.unwrap().port();
     run_container(&wharfd);
     let operator = create_token(&wharfd, "term", "operator", None);
     let viewer = create_token(&wharfd, "look", "viewer", None);

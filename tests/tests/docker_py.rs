@@ -56,19 +56,8 @@ fn docker_py_attaches_over_a_websocket() {
     if !prereq::can_run("docker_py_attaches_over_a_websocket", missing()) {
         return;
     }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let wharfd = Wharfd::builder()
-        .args([
-            "-H".to_owned(),
-            format!("tcp://127.0.0.1:{port}"),
-            "--tls=false".to_owned(),
-        ])
-        .start()
-        .unwrap();
+    let wharfd = Wharfd::builder().plain_tcp().start().unwrap();
+    let port = wharfd.endpoints().tcp.unwrap().port();
     let env = wharfd.endpoints().docker_env_unix();
     let tar = rootfs::busybox_tar(wharfd.dir()).unwrap();
     ok(&env, &["import", tar.to_str().unwrap(), "py:1"]);

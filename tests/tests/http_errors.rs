@@ -376,19 +376,8 @@ fn a_plain_tcp_listener_is_refused_unless_loopback_and_asked_for_by_name() {
     );
 
     // Loopback with --tls=false: it serves, and says loudly that it is unsafe.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let wharfd = Wharfd::builder()
-        .args([
-            "-H".to_owned(),
-            format!("tcp://127.0.0.1:{port}"),
-            "--tls=false".to_owned(),
-        ])
-        .start()
-        .unwrap();
+    let wharfd = Wharfd::builder().plain_tcp().start().unwrap();
+    let port = wharfd.endpoints().tcp.unwrap().port();
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))

@@ -11,10 +11,8 @@ use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::Duration;
 
-use serde_json::Value;
 use tungstenite::client::IntoClientRequest;
 use wharf_tests::cli::ok;
-use wharf_tests::http::request;
 use wharf_tests::process::rss_kib;
 use wharf_tests::{eventually, prereq, rootfs, Wharfd};
 
@@ -60,20 +58,6 @@ fn open_and_drop(socket: &Path, head: &str, wait_for_data: bool) {
     }
 }
 
-fn exec_create(socket: &Path, config: &str) -> String {
-    let r = request(
-        socket,
-        "POST",
-        "/v1.47/containers/box/exec",
-        &[("Content-Type", "application/json")],
-        Some(config.as_bytes()),
-    )
-    .unwrap();
-    assert_eq!(r.status, 201, "{}", r.body_text());
-    let v: Value = serde_json::from_slice(&r.body).unwrap();
-    v["Id"].as_str().unwrap().to_owned()
-}
-
 fn websocket_open_and_drop(socket: &Path, path: &str) {
     let req = format!("ws://docker{path}").into_client_request().unwrap();
     let (mut ws, _) = tungstenite::client::client(req, connect(socket)).unwrap();
@@ -113,10 +97,12 @@ fn one_round(socket: &Path) {
         true,
     );
     // cat with its stdin attached: the dropped connection closes its stdin and it ends.
-    let id = exec_create(
+    let id = wharf_tests::http::exec_create(
         socket,
+        "box",
         r#"{"Cmd":["cat"],"AttachStdin":true,"AttachStdout":true,"AttachStderr":true}"#,
-    );
+    )
+    .unwrap();
     let body = r#"{"Detach":false,"Tty":false}"#;
     open_and_drop(
         socket,
@@ -124,10 +110,12 @@ fn one_round(socket: &Path) {
         false,
     );
     // It says it started (so that the client has something to read), then would sleep on.
-    let id = exec_create(
+    let id = wharf_tests::http::exec_create(
         socket,
+        "box",
         r#"{"Cmd":["sh","-c","echo started; exec sleep 1000"],"AttachStdout":true}"#,
-    );
+    )
+    .unwrap();
     websocket_open_and_drop(socket, &format!("/v1.47/exec/{id}/start/ws"));
     websocket_open_and_drop(
         socket,

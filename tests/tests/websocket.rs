@@ -106,21 +106,6 @@ impl Session {
     }
 }
 
-/// `POST /containers/{container}/exec` with `config`: the exec's ID.
-fn exec_create(socket: &Path, container: &str, config: &str) -> String {
-    let r = request(
-        socket,
-        "POST",
-        &format!("/v1.47/containers/{container}/exec"),
-        &[("Content-Type", "application/json")],
-        Some(config.as_bytes()),
-    )
-    .unwrap();
-    assert_eq!(r.status, 201, "{}", r.body_text());
-    let v: Value = serde_json::from_slice(&r.body).unwrap();
-    v["Id"].as_str().unwrap().to_owned()
-}
-
 fn exec_inspect(socket: &Path, id: &str) -> Value {
     let r = request(socket, "GET", &format!("/v1.47/exec/{id}/json"), &[], None).unwrap();
     serde_json::from_slice(&r.body).unwrap()
@@ -150,11 +135,11 @@ fn an_exec_over_a_websocket_streams_its_output_and_ends_with_its_exit_code() {
         &["run", "-d", "--name", "box", IMAGE, "sleep", "1000"],
     );
 
-    let id = exec_create(
+    let id = wharf_tests::http::exec_create(
         socket,
         "box",
         r#"{"Cmd":["sh","-c","echo out; echo err >&2; printf '\\342\\202\\254'; exit 3"],"AttachStdout":true,"AttachStderr":true}"#,
-    );
+    ).unwrap();
     let mut ws = connect(socket, &format!("/v1.47/exec/{id}/start/ws"), None).unwrap();
     let s = Session::read(&mut ws, false, |_| false);
     // The euro sign's three bytes arrive as they are, never decoded on the way.
@@ -173,11 +158,12 @@ fn an_exec_over_a_websocket_streams_its_output_and_ends_with_its_exit_code() {
     assert_eq!(missing, (404, "No such exec instance: nope".to_owned()));
 
     // A command that cannot start: its error in the output, exit code 126.
-    let id = exec_create(
+    let id = wharf_tests::http::exec_create(
         socket,
         "box",
         r#"{"Cmd":["no-such-command"],"AttachStdout":true,"AttachStderr":true}"#,
-    );
+    )
+    .unwrap();
     let mut ws = connect(socket, &format!("/v1.47/exec/{id}/start/ws"), None).unwrap();
     let s = Session::read(&mut ws, false, |_| false);
     assert_eq!(s.exit, Some(126), "{s:?}");
@@ -196,11 +182,12 @@ fn a_terminal_over_a_websocket_is_sized_resized_and_killed_when_the_client_goes(
         &env,
         &["run", "-d", "--name", "box", IMAGE, "sleep", "1000"],
     );
-    let id = exec_create(
+    let id = wharf_tests::http::exec_create(
         socket,
         "box",
         r#"{"Cmd":["sh"],"AttachStdin":true,"AttachStdout":true,"AttachStderr":true,"Tty":true}"#,
-    );
+    )
+    .unwrap();
     let mut ws = connect(
         socket,
         &format!("/v1.47/exec/{id}/start/ws?h=24&w=80"),
@@ -222,11 +209,12 @@ fn a_terminal_over_a_websocket_is_sized_resized_and_killed_when_the_client_goes(
     );
 
     // A client that closes first takes its process along.
-    let id = exec_create(
+    let id = wharf_tests::http::exec_create(
         socket,
         "box",
         r#"{"Cmd":["sleep","1000"],"AttachStdout":true,"Tty":true}"#,
-    );
+    )
+    .unwrap();
     let mut ws = connect(socket, &format!("/v1.47/exec/{id}/start/ws"), None).unwrap();
     eventually(Duration::from_secs(10), "the exec to run", || {
         exec_inspect(socket, &id)["Running"] == true
