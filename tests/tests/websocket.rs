@@ -182,6 +182,26 @@ fn a_terminal_over_a_websocket_is_sized_resized_and_killed_when_the_client_goes(
         &env,
         &["run", "-d", "--name", "box", IMAGE, "sleep", "1000"],
     );
+    // A process that reads its size at once finds it: the TTY is sized before it runs.
+    let id = wharf_tests::http::exec_create(
+        socket,
+        "box",
+        r#"{"Cmd":["sh","-c","stty size"],"AttachStdout":true,"Tty":true}"#,
+    )
+    .unwrap();
+    let mut ws = connect(
+        socket,
+        &format!("/v1.47/exec/{id}/start/ws?h=33&w=111"),
+        None,
+    )
+    .unwrap();
+    let s = Session::read(&mut ws, true, |_| false);
+    assert_eq!(
+        (s.text().as_str(), s.exit),
+        ("33 111\r\n", Some(0)),
+        "{s:?}"
+    );
+
     let id = wharf_tests::http::exec_create(
         socket,
         "box",

@@ -28,6 +28,7 @@ use super::version::RequestedVersion;
 use super::{hijack, JsonBody};
 use crate::error::Error;
 use crate::runtime::io::ATTACH_QUEUE;
+use crate::runtime::ConsoleSize;
 use crate::runtime::Runtime;
 use crate::state::AppState;
 
@@ -75,7 +76,8 @@ async fn start(
     // An unknown exec is a 404 before any stream.
     let exec = rt.exec_inspect(&id)?;
     if body.detach.unwrap_or(false) {
-        rt.exec_start(&id, false, false).await?;
+        rt.exec_start(&id, false, false, console_size(&body))
+            .await?;
         return Ok(StatusCode::OK.into_response());
     }
     // The process has a TTY if it was created with one; the framing follows the start request's `Tty`,
@@ -91,7 +93,14 @@ async fn start(
     );
     // Only a connection handed over carries input: then it owns the exec's stdin.
     let with_stdin = on_upgrade.is_some() && exec.open_stdin.unwrap_or(false);
-    let frames = run(rt.clone(), id.clone(), tty, want, with_stdin);
+    let frames = run(
+        rt.clone(),
+        id.clone(),
+        tty,
+        want,
+        with_stdin,
+        console_size(&body),
+    );
     let media = stream_media_type(version, tty);
     let output = futures_util::stream::unfold(frames, |mut frames| async move {
         let frame = frames.recv().await?;
@@ -114,6 +123,14 @@ async fn start(
     Ok(hijack::switching_protocols(media))
 }
 
+/// The start's `ConsoleSize` (`[height, width]`, API 1.42), which sizes the TTY before the process runs.
+fn console_size(body: &ExecStartConfig) -> Option<ConsoleSize> {
+    match body.console_size.as_deref() {
+        Some([h, w]) => u32::try_from(*h).ok().zip(u32::try_from(*w).ok()),
+        _ => None,
+    }
+}
+
 /// Starts exec `id` and forwards its output as wire frames until it ended and its exit code is recorded
 /// (or the error that kept it from starting, as text). With `stdin` the caller owns its stdin.
 fn run(
@@ -122,10 +139,11 @@ fn run(
     tty: bool,
     want: (bool, bool),
     stdin: bool,
+    size: Option<ConsoleSize>,
 ) -> mpsc::Receiver<Bytes> {
     let (tx, rx) = mpsc::channel(ATTACH_QUEUE);
     tokio::spawn(async move {
-        match rt.exec_start(&id, true, stdin).await {
+        match rt.exec_start(&id, true, stdin, size).await {
             Ok(stream) => {
                 if let Some(output) = stream.output {
                     let mut frames = std::pin::pin!(output_frames(output, want, tty));

@@ -214,7 +214,8 @@ struct ExecSession {
 impl ExecSession {
     async fn run(self, socket: WebSocket, size: Option<(u32, u32)>, want: (bool, bool)) {
         let (mut sink, mut incoming) = socket.split();
-        let started = self.rt.exec_start(&self.id, true, self.stdin).await;
+        // The TTY is sized before the process runs: one that reads its size at once finds it.
+        let started = self.rt.exec_start(&self.id, true, self.stdin, size).await;
         let mut stream = match started {
             Ok(stream) => stream,
             Err(e) => {
@@ -232,9 +233,6 @@ impl ExecSession {
                 return;
             }
         };
-        if let (true, Some((h, w))) = (self.tty, size) {
-            let _ = self.rt.exec_resize(&self.id, h, w).await;
-        }
         let mut output = stream.output.take();
         let sending = async {
             let mut ping = tokio::time::interval(Duration::from_secs(PING_INTERVAL_SECS));

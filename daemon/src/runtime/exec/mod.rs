@@ -50,6 +50,9 @@ const RESIZE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 /// How long to wait for the shim to open an exec's stdin.
 const STDIN_OPEN_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// A TTY's size: rows, columns.
+pub(crate) type ConsoleSize = (u32, u32);
+
 /// A started exec, for the client that started it.
 #[derive(Debug)]
 pub(crate) struct ExecStream {
@@ -126,6 +129,7 @@ impl Runtime {
         id: &str,
         attach: bool,
         stdin: bool,
+        console_size: Option<ConsoleSize>,
     ) -> Result<ExecStream, Error> {
         let exec = self.inner.execs.get(id)?;
         {
@@ -145,7 +149,7 @@ impl Runtime {
             p.started = true;
         }
         let ended = exec.ended.subscribe();
-        match self.launch_exec(&exec, attach, stdin).await {
+        match self.launch_exec(&exec, attach, stdin, console_size).await {
             Ok(output) => Ok(ExecStream { output, ended }),
             Err(e) => {
                 exec.end(START_FAILED);
@@ -228,11 +232,12 @@ impl Runtime {
         exec: &Arc<Exec>,
         attach: bool,
         stdin: bool,
+        console_size: Option<ConsoleSize>,
     ) -> Result<Option<mpsc::Receiver<Chunk>>, Error> {
         let cd = &self.inner.cd;
         let record = self.store().get(&exec.container_id)?;
         ensure_running(&record, &record.id)?;
-        let process = self.exec_process(&record, exec).await?;
+        let process = self.exec_process(&record, exec, console_size).await?;
         let value = serde_json::to_vec(&process).map_err(Error::system)?;
 
         let dir = self.exec_dir(&exec.id);
@@ -333,7 +338,14 @@ impl Runtime {
     }
 
     /// The container's process settings as its task runs them, changed as the exec asks.
-    async fn exec_process(&self, record: &ContainerRecord, exec: &Exec) -> Result<Process, Error> {
+    /// The TTY's size is the start's (`console_size`), else the create's, so that a process that reads
+    /// it at once finds it set (runc sizes the PTY before the process runs).
+    async fn exec_process(
+        &self,
+        record: &ContainerRecord,
+        exec: &Exec,
+        console_size: Option<ConsoleSize>,
+    ) -> Result<Process, Error> {
         let container = self.inner.cd.container_get(&record.id).await?;
         let spec: Spec = container
             .spec
@@ -350,10 +362,14 @@ impl Runtime {
         let tty = exec.tty();
         process.set_args(Some(exec.command().to_vec()));
         process.set_terminal(Some(tty));
-        process.set_console_size(match config.console_size.as_deref() {
-            Some([h, w]) if tty && *h > 0 && *w > 0 => BoxBuilder::default()
-                .height(*h as u64)
-                .width(*w as u64)
+        let created = match config.console_size.as_deref() {
+            Some([h, w]) => u32::try_from(*h).ok().zip(u32::try_from(*w).ok()),
+            _ => None,
+        };
+        process.set_console_size(match console_size.or(created) {
+            Some((h, w)) if tty && h > 0 && w > 0 => BoxBuilder::default()
+                .height(u64::from(h))
+                .width(u64::from(w))
                 .build()
                 .ok(),
             _ => None,
