@@ -4,10 +4,12 @@
 //! (`DOCKER_API_VERSION`), exactly as moby's client with `WithAPIVersionNegotiation` does.
 //!
 //! Every endpoint method is one [`Client::call`] of a builder of [`api`](crate::api): the container and
-//! image ones are in `client/containers.rs` and `client/images.rs`.
+//! image ones are in `client/containers.rs` and `client/images.rs`, the streamed answers (followed logs,
+//! events) in `client/stream.rs`.
 
 mod containers;
 mod images;
+mod stream;
 mod wharf;
 
 use std::sync::{PoisonError, RwLock};

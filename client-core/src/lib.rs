@@ -18,6 +18,7 @@ pub mod request;
 pub mod response;
 pub mod stats;
 pub mod stdcopy;
+pub mod stream;
 pub mod transport;
 pub mod version;
 
@@ -28,5 +29,8 @@ pub use query::{Filters, FiltersError, Query};
 pub use reference::{Reference, ReferenceError};
 pub use request::{Request, RequestFactory};
 pub use response::Response;
-pub use transport::{Transport, TransportError, TransportErrorKind};
+pub use transport::{
+    BodyStream, StreamingResponse, StreamingTransport, Transport, TransportError,
+    TransportErrorKind,
+};
 pub use version::{ApiVersion, MAX_API_VERSION, MIN_API_VERSION};

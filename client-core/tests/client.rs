@@ -8,10 +8,14 @@ use bytes::Bytes;
 use futures_executor::block_on;
 use http::header::{HeaderMap, HeaderValue};
 use http::Method;
+use wharf_client_core::api::containers::LogsOptions;
+use wharf_client_core::api::system::EventsOptions;
+use wharf_client_core::models::EventMessage;
 use wharf_client_core::request::DUMMY_HOST;
+use wharf_client_core::stdcopy::StdStream;
 use wharf_client_core::{
-    ApiVersion, Client, ClientConfig, Error, ErrorKind, Request, Response, Transport,
-    TransportError, TransportErrorKind,
+    ApiVersion, BodyStream, Client, ClientConfig, Error, ErrorKind, Request, Response,
+    StreamingResponse, StreamingTransport, Transport, TransportError, TransportErrorKind,
 };
 
 /// Answers each request with the next scripted response and records what was sent.
@@ -47,6 +51,37 @@ impl Transport for Scripted {
             .unwrap()
             .pop_front()
             .expect("a scripted answer for every request")
+    }
+}
+
+/// A body handed out a line at a time, as a daemon flushes a followed log or an event.
+#[derive(Debug)]
+struct Lines(VecDeque<Bytes>);
+
+impl BodyStream for Lines {
+    async fn next_chunk(&mut self) -> Result<Option<Bytes>, TransportError> {
+        Ok(self.0.pop_front())
+    }
+}
+
+impl StreamingTransport for Scripted {
+    type Body = Lines;
+
+    async fn send_streaming(
+        &self,
+        request: Request,
+    ) -> Result<StreamingResponse<Lines>, TransportError> {
+        let answer = self.send(request).await?;
+        let lines = answer
+            .body
+            .split_inclusive(|b| *b == b'\n')
+            .map(Bytes::copy_from_slice)
+            .collect();
+        Ok(StreamingResponse {
+            status: answer.status,
+            headers: answer.headers,
+            body: Lines(lines),
+        })
     }
 }
 
@@ -296,4 +331,78 @@ fn image_calls_negotiate_first_and_import_sends_the_archive() {
     );
     assert_eq!(sent[1].body.as_deref(), Some(&b"tar bytes"[..]));
     assert_eq!(sent[1].headers["content-type"], "application/x-tar");
+}
+
+#[test]
+fn followed_logs_take_their_framing_from_the_negotiated_answer() {
+    // API 1.47 names the framing: raw output of a TTY container even though the caller said no TTY.
+    let t = Scripted::new(vec![
+        answer(200, &[("api-version", "1.47")], ""),
+        answer(
+            200,
+            &[("content-type", "application/vnd.docker.raw-stream")],
+            "1\n2\n",
+        ),
+    ]);
+    let client = Client::new(t, config(None)).unwrap();
+    let options = LogsOptions {
+        stdout: true,
+        follow: true,
+        ..LogsOptions::default()
+    };
+    let mut logs = block_on(client.logs_stream("c", &options, false)).unwrap();
+    let lines: Vec<(StdStream, Bytes)> = block_on(async {
+        let mut lines = Vec::new();
+        while let Some(frame) = logs.next().await {
+            let frame = frame.unwrap();
+            lines.push((frame.stream, frame.payload));
+        }
+        lines
+    });
+    assert_eq!(
+        lines,
+        vec![
+            (StdStream::Stdout, Bytes::from_static(b"1\n")),
+            (StdStream::Stdout, Bytes::from_static(b"2\n"))
+        ]
+    );
+    assert_eq!(
+        client.transport().sent()[1],
+        (
+            Method::GET,
+            "/v1.47/containers/c/logs?follow=1&stdout=1".to_owned()
+        )
+    );
+}
+
+#[test]
+fn events_stream_one_by_one_and_a_refusal_is_the_daemon_s_error() {
+    let t = Scripted::new(vec![
+        answer(200, &[("api-version", "1.47")], ""),
+        answer(
+            200,
+            &[("content-type", "application/json")],
+            "{\"Type\":\"container\",\"Action\":\"start\",\"Actor\":{\"ID\":\"a\"}}\n{\"Type\":\"container\",\"Action\":\"die\",\"Actor\":{\"ID\":\"a\"}}\n",
+        ),
+        answer(
+            400,
+            &[("content-type", "application/json")],
+            r#"{"message":"invalid filter 'x'"}"#,
+        ),
+    ]);
+    let client = Client::new(t, config(None)).unwrap();
+    let mut events = block_on(client.events::<EventMessage>(&EventsOptions::default())).unwrap();
+    let first = block_on(events.next()).unwrap().unwrap();
+    assert_eq!(
+        (first.action.as_str(), first.actor.id.as_str()),
+        ("start", "a")
+    );
+    assert_eq!(block_on(events.next()).unwrap().unwrap().action, "die");
+    assert!(block_on(events.next()).is_none());
+    let err = block_on(client.events::<EventMessage>(&EventsOptions::default())).unwrap_err();
+    assert_eq!(err.kind(), Some(ErrorKind::InvalidParameter));
+    assert_eq!(
+        err.to_string(),
+        "Error response from daemon: invalid filter 'x'"
+    );
 }

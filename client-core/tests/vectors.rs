@@ -86,6 +86,7 @@ enum Call {
     TokenCreate(Args),
     TokenRemove(Args),
     WsTicket,
+    Events(Args),
 }
 
 /// The arguments of an endpoint call, named as the API names its parameters; each call reads its own.
@@ -384,6 +385,14 @@ fn build(name: &str, factory: &RequestFactory, call: &Call) -> Result<Request, E
         Call::TokenCreate(a) => wharf::create_token_request(factory, &a.body_as(name))?.request,
         Call::TokenRemove(a) => wharf::remove_token_request(factory, &a.id)?.request,
         Call::WsTicket => wharf::ws_ticket_request(factory).request,
+        Call::Events(a) => system::events_request(
+            factory,
+            &system::EventsOptions {
+                since: a.since.clone(),
+                until: a.until.clone(),
+                filters: a.filters(),
+            },
+        ),
     })
 }
 

@@ -20,7 +20,8 @@ use crate::query::{Filters, Query};
 use crate::request::{Request, RequestFactory};
 use crate::response::Response;
 use crate::stats::ContainerStatsResponse;
-use crate::stdcopy::{Frame, StdStream, StdcopyDecoder, MULTIPLEXED_MEDIA_TYPE};
+use crate::stdcopy::Frame;
+use crate::stream::{Incremental, LogFraming, LogsDecoder};
 use crate::version::ApiVersion;
 
 /// The first API version whose stop and restart read `signal`.
@@ -282,7 +283,7 @@ pub struct LogsOptions {
 }
 
 /// `GET /containers/{id}/logs`. Its answer is a stream: stdcopy frames without a TTY, raw bytes with one
-/// ([`decode_logs`] for a whole answer, or a [`StdcopyDecoder`] fed as bytes arrive).
+/// ([`decode_logs`] for a whole answer, or a [`LogsDecoder`] fed as bytes arrive).
 pub fn logs_request(
     factory: &RequestFactory,
     id: &str,
@@ -309,39 +310,14 @@ pub fn logs_request(
 /// A frame of the daemon's own error stream ends the decoding with that error, as moby's `StdCopy` does.
 pub fn decode_logs(route: &str, response: Response, tty: bool) -> Result<Vec<Frame>, Error> {
     let response = response.error_for_status(route)?;
-    let multiplexed = match response.header("content-type") {
-        Some(ct) if ct.starts_with(MULTIPLEXED_MEDIA_TYPE) => true,
-        _ => !tty,
-    };
-    if !multiplexed {
-        if response.body.is_empty() {
-            return Ok(Vec::new());
-        }
-        return Ok(vec![Frame {
-            stream: StdStream::Stdout,
-            payload: response.body,
-        }]);
-    }
-    let stdcopy = |source| Error::Stdcopy {
-        route: route.to_owned(),
-        source,
-    };
-    let mut decoder = StdcopyDecoder::default();
-    decoder.push(&response.body);
+    let framing = LogFraming::of(response.header("content-type"), None, tty);
+    let mut decoder = LogsDecoder::new(route, framing);
+    decoder.push(response.body);
     let mut frames = Vec::new();
-    while let Some(frame) = decoder.next_frame().map_err(stdcopy)? {
-        if frame.stream == StdStream::SystemErr {
-            return Err(Error::Stream {
-                route: route.to_owned(),
-                message: format!(
-                    "error from daemon in stream: {}",
-                    String::from_utf8_lossy(&frame.payload)
-                ),
-            });
-        }
+    while let Some(frame) = decoder.next_item()? {
         frames.push(frame);
     }
-    decoder.finish().map_err(stdcopy)?;
+    decoder.finish()?;
     Ok(frames)
 }
 
@@ -406,7 +382,7 @@ pub fn prune_request(
 mod tests {
     use super::*;
     use crate::request::DUMMY_HOST;
-    use crate::stdcopy::{encode, RAW_MEDIA_TYPE};
+    use crate::stdcopy::{encode, StdStream, MULTIPLEXED_MEDIA_TYPE, RAW_MEDIA_TYPE};
     use bytes::Bytes;
     use http::header::{HeaderMap, HeaderValue, CONTENT_TYPE};
 
