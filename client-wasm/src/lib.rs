@@ -1,1 +1,28 @@
-//! Wharf in the browser: transports over `fetch` and WebSocket for the client core (next issues).
+//! Wharf in the browser: client-core over `fetch`, with a JavaScript API made by wasm-bindgen.
+//!
+//! - `fetch.rs`: the transport. Requests go out with the browser's `fetch`; answers come back through
+//!   the body's `ReadableStream`, chunk by chunk, so streamed answers (followed logs, events) reach
+//!   client-core's incremental decoders as they arrive. web-sys rather than gloo-net: gloo-net wraps
+//!   the same web-sys calls and adds its own request and error types on top, which only grow the
+//!   download; the streaming body is a raw `ReadableStream` in both.
+//! - `api.rs`: `WharfClient`, a promise per request/response call and async iterators for streams;
+//!   `streams.rs` holds the iterators, `js.rs` the conversions (options in, the daemon's JSON out,
+//!   errors as `Error` objects with the daemon's `status`).
+//!
+//! Everything is wasm32-only: natively this crate is empty (the CLI has its own transport).
+//! `cargo xtask wasm` builds the package a page imports (`target/client-wasm/pkg`); see
+//! `client-wasm/examples/index.html`.
+
+#[cfg(target_arch = "wasm32")]
+mod api;
+#[cfg(target_arch = "wasm32")]
+pub mod fetch;
+#[cfg(target_arch = "wasm32")]
+mod js;
+#[cfg(target_arch = "wasm32")]
+mod streams;
+
+#[cfg(target_arch = "wasm32")]
+pub use api::WharfClient;
+#[cfg(target_arch = "wasm32")]
+pub use streams::{EventStream, LogStream};
