@@ -5,12 +5,14 @@
 //! - `run`: build release binaries and run `wharfd` in the foreground on `.wharf-dev/`.
 //! - `test`: everything CI checks, in order, failing fast (`.ci/run` calls this).
 //! - `bench`: wharfd against the reference dockerd, side by side, with the targets.
+//! - `wasm`: build client-wasm for browsers (`<target>/client-wasm/pkg`) and print its gzipped size.
 
 mod bench;
 mod run;
 mod setup;
 mod step;
 mod test;
+mod wasm;
 mod workspace;
 
 use std::process::ExitCode;
@@ -35,6 +37,8 @@ enum Command {
     Test(test::TestArgs),
     /// Compare wharfd with the reference dockerd: throughput, latency, idle memory, start time.
     Bench(bench::BenchArgs),
+    /// Build client-wasm for browsers (wasm-bindgen, wasm-opt) and print its gzipped size.
+    Wasm(wasm::WasmArgs),
 }
 
 fn main() -> ExitCode {
@@ -44,6 +48,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run::run(args),
         Command::Test(args) => test::test(args),
         Command::Bench(args) => bench::bench(args),
+        Command::Wasm(args) => wasm::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,8 +1,13 @@
 //! `cargo xtask setup`, shared by every command: make sure the Debian packages, the wasm32 target,
-//! `wasm-bindgen-cli` (at exactly Cargo.lock's `wasm-bindgen` version) and node are present, installing
-//! what is missing. Quick and silent-but-for-one-line-per-step when everything is there.
+//! `wasm-bindgen-cli` (at exactly Cargo.lock's `wasm-bindgen` version), node, and the npm tools of the
+//! web build and its browser tests are present, installing what is missing. Quick and
+//! silent-but-for-one-line-per-step when everything is there.
+//!
+//! The npm tools live under `<target>/tools/<name>` (`npm install --prefix`), each at a pinned version:
+//! binaryen for `wasm-opt` (never Debian's binaryen 108, which breaks today's wasm silently) and
+//! playwright-core, which drives Debian's `chromium` and never downloads a browser of its own.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{bail, Context, Result};
@@ -15,10 +20,12 @@ use crate::workspace;
 pub struct Needs {
     /// Debian packages, in groups (a package may appear in more than one).
     pub apt: &'static [&'static [&'static str]],
-    /// The wasm32 target, `wasm-bindgen-cli` and node.
+    /// The wasm32 target, `wasm-bindgen-cli`, node and binaryen's `wasm-opt`.
     pub wasm: bool,
     /// The Python clients the tests drive wharfd with ([`PYTHON_CLIENTS`]).
     pub python: bool,
+    /// Chromium and playwright-core, for the browser tests.
+    pub browser: bool,
 }
 
 /// docker-py and the WebSocket client its `attach_socket(ws=True)` uses, pinned, from PyPI.
@@ -37,31 +44,55 @@ const RUNTIME: &[&str] = &[
 /// What only the tests add to the runtime: the reference dockerd, and `systemd-socket-activate`
 /// (package `systemd`) for the socket-activation test.
 const TESTS: &[&str] = &[DOCKER_IO, "systemd"];
+/// The browser the client-wasm tests run in (headless, driven by playwright-core).
+const BROWSER: &[&str] = &["chromium"];
+
+/// binaryen on npm, for `wasm-opt`.
+const BINARYEN: NpmTool = NpmTool {
+    name: "binaryen",
+    version: "132.0.0",
+};
+/// playwright-core on npm: the browser driver without browsers.
+const PLAYWRIGHT_CORE: NpmTool = NpmTool {
+    name: "playwright-core",
+    version: "1.65.2",
+};
 
 impl Needs {
     /// Everything (`setup`, `test`).
     pub const ALL: Needs = Needs {
-        apt: &[RUNTIME, TESTS],
+        apt: &[RUNTIME, TESTS, BROWSER],
         wasm: true,
         python: true,
+        browser: true,
     };
     /// `test --no-wasm`.
     pub const NATIVE: Needs = Needs {
         apt: &[RUNTIME, TESTS],
         wasm: false,
         python: true,
+        browser: false,
     };
     /// `run`.
     pub const RUN: Needs = Needs {
         apt: &[RUNTIME],
         wasm: false,
         python: false,
+        browser: false,
     };
-    /// `bench` (busybox-static for the container workloads' image).
+    /// `wasm`: the web build alone.
+    pub const WASM: Needs = Needs {
+        apt: &[],
+        wasm: true,
+        python: false,
+        browser: false,
+    };
+    /// `bench` (busybox-static for the container workloads' image; the web build for its size).
     pub const BENCH: Needs = Needs {
         apt: &[&[DOCKER_IO, "busybox-static", "protobuf-compiler"]],
-        wasm: false,
+        wasm: true,
         python: false,
+        browser: false,
     };
 }
 
@@ -76,11 +107,17 @@ pub fn ensure(needs: Needs) -> Result<()> {
             packages.push(package);
         }
     }
-    apt_packages(&packages)?;
+    if !packages.is_empty() {
+        apt_packages(&packages)?;
+    }
     if needs.wasm {
         node()?;
         rust_target()?;
         wasm_bindgen_cli()?;
+        BINARYEN.ensure()?;
+    }
+    if needs.browser {
+        PLAYWRIGHT_CORE.ensure()?;
     }
     if needs.python {
         python_clients()?;
@@ -126,6 +163,86 @@ fn python_clients() -> Result<()> {
     )?;
     println!("{label}: installed");
     Ok(())
+}
+
+/// `wasm-opt` of the pinned binaryen.
+pub fn wasm_opt() -> Result<PathBuf> {
+    let path = BINARYEN.prefix()?.join("node_modules/.bin/wasm-opt");
+    if !path.exists() {
+        bail!(
+            "{} is missing: run `cargo xtask setup` (npm's binaryen, never Debian's)",
+            path.display()
+        );
+    }
+    Ok(path)
+}
+
+/// The playwright-core module's directory, for `require`.
+pub fn playwright_core() -> Result<PathBuf> {
+    Ok(PLAYWRIGHT_CORE
+        .prefix()?
+        .join("node_modules")
+        .join(PLAYWRIGHT_CORE.name))
+}
+
+/// A tool from npm, at one version, under its own prefix.
+#[derive(Debug, Clone, Copy)]
+struct NpmTool {
+    name: &'static str,
+    version: &'static str,
+}
+
+impl NpmTool {
+    /// `<target>/tools/<name>`.
+    fn prefix(self) -> Result<PathBuf> {
+        Ok(workspace::target_dir()?.join("tools").join(self.name))
+    }
+
+    /// The version installed under the prefix, if any.
+    fn installed(self) -> Result<Option<String>> {
+        let manifest = self
+            .prefix()?
+            .join("node_modules")
+            .join(self.name)
+            .join("package.json");
+        let Ok(text) = std::fs::read_to_string(manifest) else {
+            return Ok(None);
+        };
+        let json: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+        Ok(json["version"].as_str().map(str::to_owned))
+    }
+
+    fn ensure(self) -> Result<()> {
+        let label = format!("setup: npm {}@{}", self.name, self.version);
+        let have = self.installed()?;
+        if have.as_deref() == Some(self.version) {
+            println!("{label}: ok");
+            return Ok(());
+        }
+        let prefix = self.prefix()?;
+        std::fs::create_dir_all(&prefix)
+            .with_context(|| format!("creating {}", prefix.display()))?;
+        step::run(
+            "npm install",
+            Command::new("npm")
+                .args(["install", "--no-audit", "--no-fund", "--prefix"])
+                .arg(&prefix)
+                .arg(format!("{}@{}", self.name, self.version))
+                // playwright-core downloads nothing by itself; say so in case a later one would.
+                .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1"),
+        )?;
+        if self.installed()?.as_deref() != Some(self.version) {
+            bail!(
+                "{label}: npm install ran, but {} holds another version",
+                prefix.display()
+            );
+        }
+        match have {
+            Some(old) => println!("{label}: installed (replacing {old})"),
+            None => println!("{label}: installed"),
+        }
+        Ok(())
+    }
 }
 
 fn apt_packages(packages: &[&str]) -> Result<()> {

@@ -209,6 +209,8 @@ pub fn bench(args: BenchArgs) -> Result<()> {
         workspace::build_release_binaries()?
     };
     let bins = Binaries::in_dir(release);
+    // Built before any daemon runs, so that the build does not take their CPUs; reported last.
+    let web = crate::wasm::build();
     let certs_dir = TempDir::new("wb")?;
     let certs = DevCerts::generate(&bins.wharfd()?, certs_dir.path())?;
     let config = LoadConfig {
@@ -267,6 +269,10 @@ pub fn bench(args: BenchArgs) -> Result<()> {
     }
     if let Some(sides) = containers {
         print_containers(&sides, &args, config);
+    }
+    match web {
+        Ok(package) => println!("\n{}", package.summary()),
+        Err(err) => println!("\nclient-wasm: gzipped size n/a: {err:#}"),
     }
     Ok(())
 }
