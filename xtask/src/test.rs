@@ -1,14 +1,27 @@
 //! `cargo xtask test`: what CI checks, in order, stopping at the first failing step: setup, rustfmt,
 //! clippy, the API docs (`cargo doc` with warnings as errors, so a broken doc link fails), clippy of the
-//! client core on wasm32, a debug build of the binaries the end-to-end tests
-//! start, the workspace's tests, and the client core's tests on wasm32 under node.
+//! client core and client-wasm on wasm32, a debug build of the binaries the end-to-end tests
+//! start, the workspace's tests, the client core's tests on wasm32 under node, and client-wasm's
+//! package (`cargo xtask wasm`) driven in headless Chromium against a real wharfd.
 
 use std::process::Command;
 use std::time::Instant;
 
 use anyhow::Result;
 
-use crate::{setup, step, workspace};
+use crate::{setup, step, wasm, workspace};
+
+/// One step: a command, or xtask's own work.
+enum Step {
+    Command(Command),
+    Xtask(fn() -> Result<()>),
+}
+
+impl From<Command> for Step {
+    fn from(cmd: Command) -> Self {
+        Self::Command(cmd)
+    }
+}
 
 /// Options of `cargo xtask test`.
 #[derive(Debug, clap::Args)]
@@ -34,10 +47,17 @@ pub fn test(args: TestArgs) -> Result<()> {
         };
         setup::ensure(needs)?;
     }
-    let steps = steps(args.no_wasm);
+    let steps = steps(args.no_wasm)?;
     let total = steps.len();
-    for (done, (name, mut cmd)) in steps.into_iter().enumerate() {
-        if let Err(err) = step::run(name, &mut cmd) {
+    for (done, (name, step)) in steps.into_iter().enumerate() {
+        let result = match step {
+            Step::Command(mut cmd) => step::run(name, &mut cmd),
+            Step::Xtask(work) => {
+                println!("xtask: [{name}]");
+                work()
+            }
+        };
+        if let Err(err) = result {
             println!(
                 "xtask test: FAILED at `{name}` ({done} of {total} steps passed, {:.0?})",
                 started.elapsed()
@@ -57,14 +77,18 @@ pub fn test(args: TestArgs) -> Result<()> {
     Ok(())
 }
 
-fn steps(no_wasm: bool) -> Vec<(&'static str, Command)> {
+/// The browser tests' file in `tests/tests/` (ignored by a plain `cargo test`: they need the package
+/// built and Chromium, which only this run prepares).
+const BROWSER_TEST: &str = "client_wasm";
+
+fn steps(no_wasm: bool) -> Result<Vec<(&'static str, Step)>> {
     let cargo = |args: &[&str]| {
         let mut cmd = workspace::cargo();
         cmd.args(args);
         cmd
     };
-    let mut steps = vec![
-        ("fmt", cargo(&["fmt", "--all", "--", "--check"])),
+    let mut steps: Vec<(&'static str, Step)> = vec![
+        ("fmt", cargo(&["fmt", "--all", "--", "--check"]).into()),
         (
             "clippy",
             cargo(&[
@@ -74,12 +98,13 @@ fn steps(no_wasm: bool) -> Vec<(&'static str, Command)> {
                 "--",
                 "-D",
                 "warnings",
-            ]),
+            ])
+            .into(),
         ),
     ];
     let mut doc = cargo(&["doc", "--no-deps", "--workspace", "--locked"]);
     doc.env("RUSTDOCFLAGS", "-D warnings");
-    steps.push(("doc", doc));
+    steps.push(("doc", doc.into()));
     if !no_wasm {
         steps.push((
             "clippy wasm32",
@@ -87,26 +112,48 @@ fn steps(no_wasm: bool) -> Vec<(&'static str, Command)> {
                 "clippy",
                 "-p",
                 "wharf-client-core",
+                "-p",
+                "wharf-client-wasm",
                 "--target",
                 WASM,
                 "--",
                 "-D",
                 "warnings",
-            ]),
+            ])
+            .into(),
         ));
     }
     steps.push((
         "build binaries",
-        cargo(&[&["build"][..], &workspace::BINARY_PACKAGES[..]].concat()),
+        cargo(&[&["build"][..], &workspace::BINARY_PACKAGES[..]].concat()).into(),
     ));
-    steps.push(("test", cargo(&["test", "--workspace"])));
+    steps.push(("test", cargo(&["test", "--workspace"]).into()));
     if !no_wasm {
         steps.push((
             "test wasm32",
-            cargo(&["test", "-p", "wharf-client-core", "--target", WASM]),
+            cargo(&["test", "-p", "wharf-client-core", "--target", WASM]).into(),
         ));
+        steps.push(("build client-wasm", Step::Xtask(build_wasm)));
+        let mut browser = cargo(&[
+            "test",
+            "-p",
+            "wharf-tests",
+            "--test",
+            BROWSER_TEST,
+            "--",
+            "--ignored",
+        ]);
+        browser
+            .env("WHARF_CLIENT_WASM_PKG", wasm::pkg_dir()?)
+            .env("WHARF_PLAYWRIGHT_CORE", setup::playwright_core()?);
+        steps.push(("test client-wasm in chromium", browser.into()));
     }
-    steps
+    Ok(steps)
+}
+
+fn build_wasm() -> Result<()> {
+    println!("{}", wasm::build()?.summary());
+    Ok(())
 }
 
 #[cfg(test)]
@@ -114,7 +161,11 @@ mod tests {
     use super::*;
 
     fn names(no_wasm: bool) -> Vec<&'static str> {
-        steps(no_wasm).into_iter().map(|(name, _)| name).collect()
+        steps(no_wasm)
+            .unwrap()
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect()
     }
 
     #[test]
@@ -126,6 +177,15 @@ mod tests {
         let doc = all.iter().position(|n| *n == "doc").unwrap();
         assert!(doc < build, "docs are checked before the slow steps");
         assert!(all.contains(&"test wasm32") && all.contains(&"clippy wasm32"));
+        let package = all.iter().position(|n| *n == "build client-wasm").unwrap();
+        let browser = all
+            .iter()
+            .position(|n| *n == "test client-wasm in chromium")
+            .unwrap();
+        assert!(
+            build < browser && package < browser,
+            "the browser test needs wharfd and the package"
+        );
         assert!(!names(true).iter().any(|n| n.contains("wasm")));
     }
 }

@@ -1,0 +1,131 @@
+// Drives client-wasm in headless Chromium against a running wharfd, for tests/tests/client_wasm.rs.
+//
+// The page is served at wharfd's own origin (WHARF_BASE, e.g. http://127.0.0.1:PORT) by intercepting
+// requests under /__test/ (Playwright's page.route), so the package talks to wharfd same-origin, as a
+// console served by wharfd would, with no CORS. Everything else goes to wharfd itself.
+//
+// It reports what the page saw as one JSON line on stdout; the Rust test judges it. Environment:
+// WHARF_PLAYWRIGHT_CORE (the playwright-core module), WHARF_CLIENT_WASM_PKG (the package),
+// WHARF_EXAMPLE (client-wasm/examples/index.html), WHARF_BASE, WHARF_CONTAINER (a created container
+// printing 1, 2, 3 a second apart, then sleeping), CHROMIUM (default /usr/bin/chromium).
+"use strict";
+
+const fs = require("fs");
+const path = require("path");
+
+const env = (name) => {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set`);
+  return value;
+};
+const { chromium } = require(env("WHARF_PLAYWRIGHT_CORE"));
+const base = env("WHARF_BASE");
+const pkg = env("WHARF_CLIENT_WASM_PKG");
+const example = env("WHARF_EXAMPLE");
+const container = env("WHARF_CONTAINER");
+
+const TYPES = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm", ".ts": "text/plain" };
+
+/// The file a /__test/ path stands for.
+function file(pathname) {
+  const rest = pathname.slice("/__test/".length);
+  if (rest === "blank.html") return null;
+  if (rest === "index.html") return example;
+  if (rest.startsWith("pkg/")) {
+    const resolved = path.resolve(pkg, rest.slice("pkg/".length));
+    if (resolved.startsWith(path.resolve(pkg) + path.sep)) return resolved;
+  }
+  return undefined;
+}
+
+/// What the page does through the JS API; runs in the page, at wharfd's origin.
+async function scenario(container) {
+  const { default: init, WharfClient } = await import("/__test/pkg/wharf_client_wasm.js");
+  await init();
+  const client = new WharfClient("");
+  const out = {};
+  window.__seen = out; // what was seen so far, should the scenario never end
+  out.ping = await client.ping();
+  const version = await client.version();
+  out.version = { ApiVersion: version.ApiVersion, Version: version.Version };
+  out.apiVersion = client.apiVersion;
+  out.names = (await client.listContainers({ all: true })).map((c) => c.Names[0]);
+
+  const events = await client.events({ filters: { container: [container] } });
+  await client.startContainer(container);
+  out.events = [];
+  for await (const event of events) {
+    out.events.push(`${event.Type} ${event.Action}`);
+    if (event.Action === "start") break; // leaving the loop closes the stream
+  }
+  out.eventsAfterBreak = await events.next();
+
+  // Each line as it arrives, and whether the container was still running when it did.
+  const logs = await client.logs(container, { follow: true, stdout: true, stderr: true });
+  out.lines = [];
+  for await (const entry of logs) {
+    const running = (await client.inspectContainer(container)).State.Running;
+    out.lines.push({ stream: entry.stream, text: entry.text, bytes: entry.data.length, running });
+    if (entry.text === "3\n") await client.killContainer(container);
+  }
+  out.runningAfterEnd = (await client.inspectContainer(container)).State.Running;
+
+  try {
+    await client.inspectContainer("x");
+    out.missing = null;
+  } catch (e) {
+    out.missing = { isError: e instanceof Error, name: e.name, status: e.status, kind: e.kind, message: e.message };
+  }
+  return out;
+}
+
+async function main() {
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    headless: true,
+    args: ["--no-sandbox"], // root in CI; the page is our own
+  });
+  try {
+    const page = await browser.newPage();
+    page.on("console", (m) => process.stderr.write(`page console: ${m.text()}\n`));
+    page.on("pageerror", (e) => process.stderr.write(`page error: ${e}\n`));
+    await page.route(`${base}/__test/**`, async (route) => {
+      const pathname = new URL(route.request().url()).pathname;
+      const served = file(pathname);
+      if (served === null) return route.fulfill({ contentType: "text/html", body: "<!doctype html><title>t</title>" });
+      if (served === undefined || !fs.existsSync(served)) return route.fulfill({ status: 404, body: "not here" });
+      return route.fulfill({ contentType: TYPES[path.extname(served)] || "application/octet-stream", body: fs.readFileSync(served) });
+    });
+    await page.goto(`${base}/__test/blank.html`);
+    // A stream read only at its end never ends here (the container sleeps until the page kills it):
+    // give up after a while and say what the page had seen by then.
+    let timer;
+    const deadline = new Promise((_, reject) => {
+      timer = setTimeout(async () => {
+        const seen = await page.evaluate(() => JSON.stringify(window.__seen)).catch((e) => String(e));
+        reject(new Error(`the scenario did not end within 90 s; the page had seen: ${seen}`));
+      }, 90000);
+    });
+    const result = await Promise.race([page.evaluate(scenario, container), deadline]);
+    clearTimeout(timer);
+
+    // The example page, as a person would use it: it lists the container; following its logs shows
+    // the output (the container has ended, so the stream does too).
+    await page.goto(`${base}/__test/index.html`);
+    const name = container.replace(/^\//, "");
+    const button = page.locator(`button[data-container="${name}"]`);
+    await button.waitFor({ timeout: 30000 });
+    result.exampleStatus = await page.locator("#status").textContent();
+    await button.click();
+    await page.waitForFunction(() => document.getElementById("logs-title").textContent.endsWith("(ended)"), null, { timeout: 30000 });
+    result.exampleLogs = await page.locator("#logs").textContent();
+    process.stdout.write(JSON.stringify(result) + "\n");
+  } finally {
+    await browser.close();
+  }
+}
+
+main().catch((e) => {
+  process.stderr.write(`client_wasm.cjs: ${e && e.stack ? e.stack : e}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,132 @@
+//! client-wasm in a real browser against a real wharfd: headless Chromium (Debian's), driven by
+//! playwright-core from `tests/browser/client_wasm.cjs`, loads the package `cargo xtask wasm` built and
+//! uses its JavaScript API from a page at wharfd's own origin (plain HTTP on loopback): ping, version,
+//! the container list, events, a followed log whose lines arrive while the container runs, the daemon's
+//! error for a missing container; then the example page lists the container and shows its logs.
+//!
+//! Ignored by a plain `cargo test`: it needs the package and Chromium, which `cargo xtask test`
+//! prepares before running it (`--ignored`), with `WHARF_CLIENT_WASM_PKG` and `WHARF_PLAYWRIGHT_CORE`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test fails by panicking
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use wharf_tests::cli::ok;
+use wharf_tests::net::free_loopback_addr;
+use wharf_tests::{prereq, rootfs, RunCommand, Wharfd};
+
+/// The container the page follows: three lines a second apart, then a long sleep the page ends by
+/// killing it, so that every line is seen while it still runs, whatever the machine's load.
+const NAME: &str = "counter";
+const SCRIPT: &str = "for i in 1 2 3; do echo $i; sleep 1; done; exec sleep 600";
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// `name` from the environment, else `default` under the repository.
+fn path_from_env(name: &str, default: &str) -> PathBuf {
+    std::env::var_os(name).map_or_else(|| repo().join(default), PathBuf::from)
+}
+
+#[test]
+#[ignore = "needs client-wasm's package and Chromium: `cargo xtask test` builds them and runs it"]
+fn a_page_drives_wharfd_through_client_wasm() {
+    let missing = prereq::missing_runtime().or_else(rootfs::missing_busybox);
+    if !prereq::can_run("a_page_drives_wharfd_through_client_wasm", missing) {
+        return;
+    }
+    let pkg = path_from_env("WHARF_CLIENT_WASM_PKG", "target/client-wasm/pkg");
+    let playwright = path_from_env(
+        "WHARF_PLAYWRIGHT_CORE",
+        "target/tools/playwright-core/node_modules/playwright-core",
+    );
+    assert!(
+        pkg.join("wharf_client_wasm.js").exists(),
+        "no package in {}: run `cargo xtask wasm`",
+        pkg.display()
+    );
+
+    let addr = free_loopback_addr().unwrap();
+    let wharfd = Wharfd::builder()
+        .args(["-H", &format!("tcp://{addr}"), "--tls=false"])
+        .start()
+        .unwrap();
+    let env = wharfd.endpoints().docker_env_unix();
+    let tar = rootfs::busybox_tar(wharfd.dir()).unwrap();
+    ok(&env, &["import", tar.to_str().unwrap(), "busybox:latest"]);
+    ok(
+        &env,
+        &["create", "--name", NAME, "busybox", "sh", "-c", SCRIPT],
+    );
+
+    let out = RunCommand::new("node")
+        .arg(repo().join("tests/browser/client_wasm.cjs"))
+        .env("WHARF_PLAYWRIGHT_CORE", &playwright)
+        .env("WHARF_CLIENT_WASM_PKG", &pkg)
+        .env(
+            "WHARF_EXAMPLE",
+            repo().join("client-wasm/examples/index.html"),
+        )
+        .env("WHARF_BASE", format!("http://{addr}"))
+        .env("WHARF_CONTAINER", NAME)
+        .timeout(Duration::from_secs(180))
+        .run()
+        .unwrap();
+    assert!(
+        out.success(),
+        "the browser run failed ({}):\n{}\n{}\nwharfd:\n{}",
+        out.status,
+        out.stdout,
+        out.stderr,
+        wharfd.logs()
+    );
+    let seen: Value = serde_json::from_str(out.stdout.lines().last().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{e}: {}\n{}", out.stdout, out.stderr));
+    eprintln!("the page saw: {seen}");
+
+    // Negotiated through a HEAD /_ping from the page; the version's answer as wharfd sent it.
+    assert_eq!(seen["ping"]["osType"], "linux", "{seen}");
+    let api = seen["ping"]["apiVersion"].as_str().unwrap();
+    assert_eq!(seen["apiVersion"], api);
+    assert_eq!(seen["version"]["ApiVersion"], api);
+    assert!(seen["version"]["Version"].is_string(), "{seen}");
+    assert_eq!(seen["names"], json!([format!("/{NAME}")]));
+
+    // Events come as they happen; leaving the loop closes the stream.
+    assert_eq!(seen["events"], json!(["container start"]), "{seen}");
+    assert_eq!(seen["eventsAfterBreak"]["done"], true);
+
+    // Each line on its own, each seen while the container still ran: streamed, not read at the end.
+    let lines = seen["lines"].as_array().unwrap();
+    let texts: Vec<&str> = lines.iter().map(|l| l["text"].as_str().unwrap()).collect();
+    assert_eq!(texts, ["1\n", "2\n", "3\n"], "{seen}");
+    for line in lines {
+        assert_eq!(
+            line["running"], true,
+            "a line seen only after the end: {seen}"
+        );
+        assert_eq!(line["stream"], "stdout");
+        assert_eq!(line["bytes"], 2);
+    }
+    assert_eq!(
+        seen["runningAfterEnd"], false,
+        "the stream ended with the container"
+    );
+
+    // The daemon's error as a JS Error with its status and message.
+    assert_eq!(
+        seen["missing"],
+        json!({"isError": true, "name": "WharfError", "status": 404, "kind": "NotFound",
+               "message": "No such container: x"})
+    );
+
+    // The example page: listed, and its logs shown.
+    assert!(
+        seen["exampleStatus"].as_str().unwrap().contains(api),
+        "{seen}"
+    );
+    assert_eq!(seen["exampleLogs"], "1\n2\n3\n");
+}
