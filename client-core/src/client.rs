@@ -150,6 +150,16 @@ impl<T: Transport> Client<T> {
         Ok(build(&self.factory()))
     }
 
+    /// Builds a request with a builder of [`api`](crate::api) after negotiating, without sending it: for
+    /// what another channel carries (the path and query of a WebSocket URL).
+    pub async fn prepare<D: Decode>(
+        &self,
+        build: impl FnOnce(&RequestFactory) -> Result<TypedRequest<D>, Error>,
+    ) -> Result<Request, Error> {
+        self.negotiate().await?;
+        Ok(build(&self.factory())?.request)
+    }
+
     fn factory(&self) -> RequestFactory {
         self.factory
             .read()

@@ -406,3 +406,18 @@ fn events_stream_one_by_one_and_a_refusal_is_the_daemon_s_error() {
         "Error response from daemon: invalid filter 'x'"
     );
 }
+
+#[test]
+fn a_prepared_request_is_negotiated_and_not_sent() {
+    use wharf_client_core::api::websocket::exec_ws_request;
+    let t = Scripted::new(vec![answer(200, &[("api-version", "1.45")], "")]);
+    let client = Client::new(t, config(None)).unwrap();
+    let ws = block_on(client.prepare(|f| exec_ws_request(f, "e1", Some((24, 80))))).unwrap();
+    assert_eq!(ws.path_and_query, "/v1.45/exec/e1/start/ws?h=24&w=80");
+    let blank = block_on(client.prepare(|f| exec_ws_request(f, " ", None))).unwrap_err();
+    assert_eq!(blank.to_string(), "invalid exec name or ID: value is empty");
+    assert_eq!(
+        client.transport().sent(),
+        vec![(Method::HEAD, "/_ping".to_owned())]
+    );
+}
