@@ -5,9 +5,8 @@
 //! Engine API's documentation is this API's too. A failure rejects with an `Error` carrying `status`
 //! (the daemon's HTTP status, when it answered) and `kind`; its `message` is the daemon's.
 //!
-//! The exec session over WebSocket (`write`, `resize`, `onOutput`, `onExit`, `close`) belongs here, as
-//! `WharfClient.execSession(...)` returning an `ExecSession`, once wharfd serves
-//! `GET /exec/{id}/start/ws`; until then an exec is created and inspected here and started elsewhere.
+//! An exec is created here (`createExec`) and started as an `ExecSession` over Wharf's WebSocket route
+//! (`execSession`, see `exec.rs`).
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -19,11 +18,13 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 use wharf_client_core::api::containers::{self, LogsOptions, WaitCondition};
 use wharf_client_core::api::system::EventsOptions;
+use wharf_client_core::api::websocket::exec_ws_request;
 use wharf_client_core::api::{exec, images, system, NoContent, TypedRequest};
 use wharf_client_core::models::{ContainerCreateBody, ExecConfig};
 use wharf_client_core::request::DUMMY_HOST;
 use wharf_client_core::{Client, ClientConfig, Error, RequestFactory};
 
+use crate::exec::{websocket_url, ExecSession};
 use crate::fetch::FetchTransport;
 use crate::js::{self, JsJson};
 use crate::streams::{EventStream, LogStream};
@@ -58,6 +59,9 @@ export interface LogsOptions {
 /** One piece of a container's output: a line (or, with a TTY, what arrived). */
 export interface LogEntry { stream: "stdout" | "stderr" | "stdin"; data: Uint8Array; text: string }
 export interface EventsOptions { since?: string; until?: string; filters?: Filters }
+/** `tty`: whether the exec was created with one (read from the exec when left out); `h` and `w`: the
+ * TTY's size at start. */
+export interface ExecSessionOptions { tty?: boolean; h?: number; w?: number }
 "#;
 
 /// A client of one Wharf (or Docker) daemon, from a web page.
@@ -65,6 +69,7 @@ export interface EventsOptions { since?: string; until?: string; filters?: Filte
 #[derive(Debug)]
 pub struct WharfClient {
     client: Rc<Client<FetchTransport>>,
+    base_url: Rc<str>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -141,6 +146,14 @@ impl Default for Logs {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+struct ExecSessionOpts {
+    tty: Option<bool>,
+    h: Option<u32>,
+    w: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 struct Events {
     since: Option<String>,
     until: Option<String>,
@@ -175,6 +188,7 @@ impl WharfClient {
             Client::new(FetchTransport::new(base_url, token), config).map_err(|e| js::error(&e))?;
         Ok(Self {
             client: Rc::new(client),
+            base_url: base_url.into(),
         })
     }
 
@@ -417,6 +431,42 @@ impl WharfClient {
     #[wasm_bindgen(js_name = resizeExec, unchecked_return_type = "Promise<void>")]
     pub fn resize_exec(&self, id: String, height: u32, width: u32) -> Promise {
         self.no_content(move |f| exec::resize_request(f, &id, height, width))
+    }
+
+    /// Starts the exec `id` (made with `createExec`) over `GET /exec/{id}/start/ws` and resolves to its
+    /// session once the daemon accepted the WebSocket. Closing the session before the process ended
+    /// kills it.
+    #[wasm_bindgen(js_name = execSession, unchecked_return_type = "Promise<ExecSession>")]
+    pub fn exec_session(
+        &self,
+        id: String,
+        #[wasm_bindgen(unchecked_param_type = "ExecSessionOptions")] options: JsValue,
+    ) -> Promise {
+        let o: ExecSessionOpts = match js::options(&options) {
+            Ok(o) => o,
+            Err(e) => return Promise::reject(&e),
+        };
+        let client = self.client.clone();
+        let base_url = self.base_url.clone();
+        promise(async move {
+            let tty = match o.tty {
+                Some(tty) => tty,
+                None => client
+                    .call(|f| exec::inspect_request(f, &id))
+                    .await
+                    .map_err(|e| js::error(&e))?
+                    .process_config
+                    .and_then(|p| p.tty)
+                    .unwrap_or(false),
+            };
+            let size = o.h.zip(o.w);
+            let request = client
+                .prepare(|f| exec_ws_request(f, &id, size))
+                .await
+                .map_err(|e| js::error(&e))?;
+            let url = websocket_url(&base_url, &request.path_and_query)?;
+            Ok(ExecSession::open(&url, tty).await?.into())
+        })
     }
 
     /// `GET /containers/{id}/logs`, each piece as it arrives: resolves (once the daemon answered) to an

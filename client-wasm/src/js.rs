@@ -25,6 +25,14 @@ pub(crate) fn error(err: &Error) -> JsValue {
     js.into()
 }
 
+/// An `Error` for a failure of the connection itself (`kind` as client-core's transport kinds).
+pub(crate) fn transport_error(kind: &str, message: &str) -> JsValue {
+    let js = js_sys::Error::new(message);
+    js.set_name("WharfError");
+    let _ = Reflect::set(&js, &"kind".into(), &kind.into());
+    js.into()
+}
+
 /// A plain `Error` for misuse of the API (bad options).
 pub(crate) fn usage(message: &str) -> JsValue {
     let js = js_sys::Error::new(message);

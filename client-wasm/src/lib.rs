@@ -6,8 +6,9 @@
 //!   the same web-sys calls and adds its own request and error types on top, which only grow the
 //!   download; the streaming body is a raw `ReadableStream` in both.
 //! - `api.rs`: `WharfClient`, a promise per request/response call and async iterators for streams;
-//!   `streams.rs` holds the iterators, `js.rs` the conversions (options in, the daemon's JSON out,
-//!   errors as `Error` objects with the daemon's `status`).
+//!   `streams.rs` holds the iterators, `exec.rs` the exec session over Wharf's WebSocket route (a
+//!   web-sys `WebSocket`), `js.rs` the conversions (options in, the daemon's JSON out, errors as
+//!   `Error` objects with the daemon's `status`).
 //!
 //! Everything is wasm32-only: natively this crate is empty (the CLI has its own transport).
 //! `cargo xtask wasm` builds the package a page imports (`target/client-wasm/pkg`); see
@@ -15,6 +16,8 @@
 
 #[cfg(target_arch = "wasm32")]
 mod api;
+#[cfg(target_arch = "wasm32")]
+mod exec;
 #[cfg(target_arch = "wasm32")]
 pub mod fetch;
 #[cfg(target_arch = "wasm32")]
@@ -24,5 +27,7 @@ mod streams;
 
 #[cfg(target_arch = "wasm32")]
 pub use api::WharfClient;
+#[cfg(target_arch = "wasm32")]
+pub use exec::ExecSession;
 #[cfg(target_arch = "wasm32")]
 pub use streams::{EventStream, LogStream};

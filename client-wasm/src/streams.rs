@@ -145,20 +145,23 @@ impl LogStream {
 }
 
 fn log_entry(frame: Frame) -> JsValue {
-    let stream = match frame.stream {
+    entry(frame.stream, &frame.payload)
+}
+
+/// A `LogEntry`: `{stream, data, text}`, `text` the bytes decoded as UTF-8 (a character split between
+/// two entries is replaced in each; `data` is exact).
+pub(crate) fn entry(stream: StdStream, bytes: &[u8]) -> JsValue {
+    let stream = match stream {
         StdStream::Stdout => "stdout",
         StdStream::Stderr => "stderr",
         StdStream::Stdin => "stdin",
-        // The decoder turns the daemon's error stream into an error.
+        // The decoders turn the daemon's error stream into an error.
         StdStream::SystemErr => "system",
     };
     js::object(&[
         ("stream", stream.into()),
-        ("data", Uint8Array::from(&frame.payload[..]).into()),
-        (
-            "text",
-            String::from_utf8_lossy(&frame.payload).as_ref().into(),
-        ),
+        ("data", Uint8Array::from(bytes).into()),
+        ("text", String::from_utf8_lossy(bytes).as_ref().into()),
     ])
 }
 

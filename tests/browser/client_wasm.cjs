@@ -60,6 +60,27 @@ async function scenario(container) {
   }
   out.eventsAfterBreak = await events.next();
 
+  // Execs over the WebSocket: output as it comes, then the exit code.
+  const run = async (config, options, drive) => {
+    const { Id } = await client.createExec(container, config);
+    const session = await client.execSession(Id, options);
+    return new Promise((resolve) => {
+      const output = [];
+      session.onOutput((e) => output.push({ stream: e.stream, text: e.text }));
+      session.onExit((code) => resolve({ code, exitCode: session.exitCode, output }));
+      if (drive) drive(session);
+    });
+  };
+  out.echo = await run({ Cmd: ["sh", "-c", "echo hi; echo oops >&2"], AttachStdout: true, AttachStderr: true }, {});
+  out.sizedAtStart = await run({ Cmd: ["/bin/busybox", "stty", "size"], Tty: true, AttachStdout: true }, { h: 30, w: 100 });
+  // The resize goes before the line that lets the shell read its size: the daemon handles them in order.
+  out.resized = await run(
+    { Cmd: ["sh", "-c", "read x; /bin/busybox stty size"], Tty: true, AttachStdin: true, AttachStdout: true },
+    { h: 24, w: 80 },
+    (session) => { session.resize(40, 120); session.write("go\n"); },
+  );
+  out.exitCode = await run({ Cmd: ["sh", "-c", "exit 3"] }, { tty: false });
+
   // Each line as it arrives, and whether the container was still running when it did.
   const logs = await client.logs(container, { follow: true, stdout: true, stderr: true });
   out.lines = [];
@@ -83,7 +104,13 @@ async function main() {
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
     headless: true,
-    args: ["--no-sandbox"], // root in CI; the page is our own
+    args: [
+      "--no-sandbox", // root in CI; the page is our own
+      // A page fulfilled by page.route has no address of its own, so Chromium's Local Network Access
+      // takes it for a public one and refuses its WebSocket to 127.0.0.1 (fetch, same-origin, passes).
+      // A page wharfd served would be on loopback itself.
+      "--disable-features=LocalNetworkAccessChecks",
+    ],
   });
   try {
     const page = await browser.newPage();

@@ -1,8 +1,9 @@
 //! client-wasm in a real browser against a real wharfd: headless Chromium (Debian's), driven by
 //! playwright-core from `tests/browser/client_wasm.cjs`, loads the package `cargo xtask wasm` built and
 //! uses its JavaScript API from a page at wharfd's own origin (plain HTTP on loopback): ping, version,
-//! the container list, events, a followed log whose lines arrive while the container runs, the daemon's
-//! error for a missing container; then the example page lists the container and shows its logs.
+//! the container list, events, execs over the WebSocket (output, exit code, the TTY's size at start and
+//! resized), a followed log whose lines arrive while the container runs, the daemon's error for a
+//! missing container; then the example page lists the container and shows its logs.
 //!
 //! Ignored by a plain `cargo test`: it needs the package and Chromium, which `cargo xtask test`
 //! prepares before running it (`--ignored`), with `WHARF_CLIENT_WASM_PKG` and `WHARF_PLAYWRIGHT_CORE`.
@@ -98,6 +99,38 @@ fn a_page_drives_wharfd_through_client_wasm() {
     // Events come as they happen; leaving the loop closes the stream.
     assert_eq!(seen["events"], json!(["container start"]), "{seen}");
     assert_eq!(seen["eventsAfterBreak"]["done"], true);
+
+    // Execs over the WebSocket: stdout and stderr apart, the exit code last; a TTY sized at start and
+    // resized, as `stty size` sees it.
+    let joined = |run: &Value| -> String {
+        run["output"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["text"].as_str().unwrap())
+            .collect()
+    };
+    let streams = |run: &Value, stream: &str| -> String {
+        run["output"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|o| o["stream"] == stream)
+            .map(|o| o["text"].as_str().unwrap())
+            .collect()
+    };
+    assert_eq!(streams(&seen["echo"], "stdout"), "hi\n", "{seen}");
+    assert_eq!(streams(&seen["echo"], "stderr"), "oops\n", "{seen}");
+    assert_eq!(
+        (&seen["echo"]["code"], &seen["echo"]["exitCode"]),
+        (&json!(0), &json!(0))
+    );
+    assert_eq!(joined(&seen["sizedAtStart"]).trim(), "30 100", "{seen}");
+    assert_eq!(seen["sizedAtStart"]["code"], 0);
+    let resized = joined(&seen["resized"]);
+    assert!(resized.contains("40 120"), "{resized:?} {seen}");
+    assert_eq!(seen["resized"]["code"], 0);
+    assert_eq!(seen["exitCode"]["code"], 3, "{seen}");
 
     // Each line on its own, each seen while the container still ran: streamed, not read at the end.
     let lines = seen["lines"].as_array().unwrap();
