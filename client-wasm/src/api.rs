@@ -20,7 +20,6 @@ use wharf_client_core::api::containers::{self, LogsOptions, WaitCondition};
 use wharf_client_core::api::system::EventsOptions;
 use wharf_client_core::api::websocket::exec_ws_request;
 use wharf_client_core::api::{exec, images, system, NoContent, TypedRequest};
-use wharf_client_core::models::{ContainerCreateBody, ExecConfig};
 use wharf_client_core::request::DUMMY_HOST;
 use wharf_client_core::{Client, ClientConfig, Error, RequestFactory};
 
@@ -258,15 +257,15 @@ impl WharfClient {
         self.json(move |f| containers::inspect_request(f, &id, size.unwrap_or(false)).map(as_js))
     }
 
-    /// `POST /containers/create` with `body` (Docker's create body: `Image`, `Cmd`, `HostConfig`...).
-    /// Resolves to `{Id, Warnings}`.
+    /// `POST /containers/create` with `body` (Docker's create body: `Image`, `Cmd`, `HostConfig`...),
+    /// sent as given for the daemon to judge. Resolves to `{Id, Warnings}`.
     #[wasm_bindgen(js_name = createContainer, unchecked_return_type = "Promise<{Id: string, Warnings: string[]}>")]
     pub fn create_container(
         &self,
         body: JsValue,
         #[wasm_bindgen(unchecked_param_type = "CreateContainerOptions")] options: JsValue,
     ) -> Promise {
-        let parsed = js::options::<ContainerCreateBody>(&body)
+        let parsed = js::options::<serde_json::Value>(&body)
             .and_then(|b| js::options::<CreateContainer>(&options).map(|o| (b, o)));
         let (body, o) = match parsed {
             Ok(p) => p,
@@ -276,7 +275,7 @@ impl WharfClient {
             name: o.name,
             platform: o.platform,
         };
-        self.json(move |f| containers::create_request(f, &body, &options).map(as_js))
+        self.json(move |f| containers::create_request_json(f, &body, &options).map(as_js))
     }
 
     /// `POST /containers/{id}/start`; starting a running container succeeds.
@@ -410,15 +409,15 @@ impl WharfClient {
         self.json(move |f| images::remove_request(f, &name, &options).map(as_js))
     }
 
-    /// `POST /containers/{id}/exec` with `config` (Docker's exec config: `Cmd`, `Tty`, `Env`...);
-    /// resolves to `{Id}`.
+    /// `POST /containers/{id}/exec` with `config` (Docker's exec config: `Cmd`, `Tty`, `Env`...), sent
+    /// as given; resolves to `{Id}`.
     #[wasm_bindgen(js_name = createExec, unchecked_return_type = "Promise<{Id: string}>")]
     pub fn create_exec(&self, container: String, config: JsValue) -> Promise {
-        let config: ExecConfig = match js::options(&config) {
+        let config: serde_json::Value = match js::options(&config) {
             Ok(c) => c,
             Err(e) => return Promise::reject(&e),
         };
-        self.json(move |f| exec::create_request(f, &container, &config).map(as_js))
+        self.json(move |f| exec::create_request_json(f, &container, &config).map(as_js))
     }
 
     /// `GET /exec/{id}/json`: `Running`, `ExitCode` (null until it ended)...

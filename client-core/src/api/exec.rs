@@ -30,6 +30,16 @@ pub fn create_request(
     Object::Container.json_request(factory, container, "/exec", config)
 }
 
+/// [`create_request`] with a config of JSON standing for an [`ExecConfig`], passed on as given (see
+/// [`containers::create_request_json`](super::containers::create_request_json)).
+pub fn create_request_json(
+    factory: &RequestFactory,
+    container: &str,
+    config: &serde_json::Value,
+) -> Result<TypedRequest<Json<ExecCreated>>, Error> {
+    Object::Container.json_request(factory, container, "/exec", config)
+}
+
 /// `POST /exec/{id}/start`, `config` as its JSON body. Detached, its answer is [`NoContent`]; attached,
 /// the process's stdio (see above).
 pub fn start_request(
