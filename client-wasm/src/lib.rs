@@ -2,9 +2,10 @@
 //!
 //! - `fetch.rs`: the transport. Requests go out with the browser's `fetch`; answers come back through
 //!   the body's `ReadableStream`, chunk by chunk, so streamed answers (followed logs, events) reach
-//!   client-core's incremental decoders as they arrive. web-sys rather than gloo-net: gloo-net wraps
-//!   the same web-sys calls and adds its own request and error types on top, which only grow the
-//!   download; the streaming body is a raw `ReadableStream` in both.
+//!   client-core's incremental decoders as they arrive. web-sys rather than gloo-net: measured with
+//!   the same transport written over gloo-net 0.6's `RequestBuilder`, the package is 0.4 KiB larger
+//!   gzipped (the wasm after `wasm-opt -Oz`: 132.7 against 132.3 KiB), and gloo-net hands back the
+//!   same raw `ReadableStream` for a streamed body, so it would be one more dependency for nothing.
 //! - `api.rs`: `WharfClient`, a promise per request/response call and async iterators for streams;
 //!   `streams.rs` holds the iterators, `exec.rs` the exec session over Wharf's WebSocket route (a
 //!   web-sys `WebSocket`), `js.rs` the conversions (options in, the daemon's JSON out, errors as
