@@ -20,7 +20,7 @@ use http::Method;
 use super::{NoContent, Object, TypedRequest};
 use crate::error::Error;
 use crate::query::Query;
-use crate::request::RequestFactory;
+use crate::request::{Request, RequestFactory};
 use crate::stdcopy::StdStream;
 
 /// How often the daemon pings an exec WebSocket, in seconds.
@@ -111,6 +111,22 @@ pub fn exec_ws_request(
     Object::Exec.request(factory, Method::GET, exec, "/start/ws", &query)
 }
 
+/// `request` (an upgrade route's) carrying a WebSocket `ticket` (from
+/// [`ws_ticket_request`](super::wharf::ws_ticket_request)) in its query, which is where a browser can put
+/// it. The URL then holds a secret for 30 s: open it at once, and never log it.
+pub fn with_ticket(mut request: Request, ticket: &str) -> Request {
+    let mut query = Query::new();
+    query.append("ticket", ticket);
+    let separator = if request.path_and_query.contains('?') {
+        '&'
+    } else {
+        '?'
+    };
+    request.path_and_query.push(separator);
+    request.path_and_query.push_str(&query.encode());
+    request
+}
+
 /// A binary message of an exec's output: the bytes as they are with a TTY, else the stream's byte first.
 pub fn encode_output(stream: Option<StdStream>, data: &[u8]) -> Vec<u8> {
     match stream {
@@ -187,6 +203,21 @@ mod tests {
             "/v1.47/containers/web/attach/ws?detachKeys=ctrl-x%2Cx&stdin=1&stdout=1&stream=1"
         );
         assert!(exec_ws_request(&f, "", None).is_err());
+    }
+
+    #[test]
+    fn a_ticket_joins_the_query_escaped() {
+        let f = factory();
+        let sized = exec_ws_request(&f, "abc", Some((24, 80))).unwrap().request;
+        assert_eq!(
+            with_ticket(sized, "t-1_x").path_and_query,
+            "/v1.47/exec/abc/start/ws?h=24&w=80&ticket=t-1_x"
+        );
+        let bare = exec_ws_request(&f, "abc", None).unwrap().request;
+        assert_eq!(
+            with_ticket(bare, "a+b/c").path_and_query,
+            "/v1.47/exec/abc/start/ws?ticket=a%2Bb%2Fc"
+        );
     }
 
     #[test]
