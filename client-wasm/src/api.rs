@@ -18,8 +18,8 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 use wharf_client_core::api::containers::{self, LogsOptions, WaitCondition};
 use wharf_client_core::api::system::EventsOptions;
-use wharf_client_core::api::websocket::exec_ws_request;
-use wharf_client_core::api::{exec, images, system, NoContent, TypedRequest};
+use wharf_client_core::api::websocket::{exec_ws_request, with_ticket};
+use wharf_client_core::api::{exec, images, system, wharf, NoContent, TypedRequest};
 use wharf_client_core::request::DUMMY_HOST;
 use wharf_client_core::{Client, ClientConfig, Error, RequestFactory};
 
@@ -433,8 +433,8 @@ impl WharfClient {
     }
 
     /// Starts the exec `id` (made with `createExec`) over `GET /exec/{id}/start/ws` and resolves to its
-    /// session once the daemon accepted the WebSocket. Closing the session before the process ended
-    /// kills it.
+    /// session once the daemon accepted the WebSocket (with a token, through a one-use ticket). Closing
+    /// the session before the process ended kills it.
     #[wasm_bindgen(js_name = execSession, unchecked_return_type = "Promise<ExecSession>")]
     pub fn exec_session(
         &self,
@@ -459,10 +459,18 @@ impl WharfClient {
                     .unwrap_or(false),
             };
             let size = o.h.zip(o.w);
-            let request = client
+            let mut request = client
                 .prepare(|f| exec_ws_request(f, &id, size))
                 .await
                 .map_err(|e| js::error(&e))?;
+            if client.transport().has_token() {
+                // A WebSocket carries no Authorization header: a one-use ticket stands for the token.
+                let ticket = client
+                    .call(|f| Ok(wharf::ws_ticket_request(f)))
+                    .await
+                    .map_err(|e| js::error(&e))?;
+                request = with_ticket(request, &ticket.ticket);
+            }
             let url = websocket_url(&base_url, &request.path_and_query)?;
             Ok(ExecSession::open(&url, tty).await?.into())
         })

@@ -5,8 +5,10 @@
 //! control messages (resize from the page; the exit code from the daemon, last, before a normal close).
 //! Closing before the process ended kills it: a page that goes away leaves no shell behind.
 //!
-//! A browser sends no headers with a WebSocket, so no bearer token either: the session is opened as the
-//! page's origin, which wharfd checks (its own, or one allowed with `--allow-origin`).
+//! A browser sends no headers with a WebSocket, so no bearer token either: a client with a token first
+//! asks for a one-use ticket (`POST /wharf/v1/ws-ticket`, valid 30 s) and puts it in the URL's query,
+//! which is never shown in errors. wharfd also checks the page's origin (its own, or one allowed with
+//! `--allow-origin`).
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -105,7 +107,8 @@ impl ExecSession {
     /// Opens `url` and resolves once the daemon accepted it; output is read as `tty` says.
     pub(crate) async fn open(url: &str, tty: bool) -> Result<ExecSession, JsValue> {
         let failed = |what: &str| js::transport_error("Connect", what);
-        let socket = WebSocket::new(url).map_err(|e| failed(&crate::fetch::js_message(&e)))?;
+        let socket =
+            WebSocket::new(url).map_err(|_| failed("the exec's WebSocket URL is not valid"))?;
         socket.set_binary_type(BinaryType::Arraybuffer);
         let inner = Rc::new(RefCell::new(Inner::default()));
 
@@ -150,9 +153,11 @@ impl ExecSession {
         socket.set_onopen(None);
         socket.set_onerror(None);
         if result.is_err() {
-            return Err(failed(&format!(
-                "the daemon refused the WebSocket {url} (a missing or already started exec, or an origin it does not allow)"
-            )));
+            // Not the URL: it may hold a ticket.
+            return Err(failed(
+                "the daemon refused the exec's WebSocket (a missing or already started exec, a refused \
+                 login, or an origin it does not allow)",
+            ));
         }
         Ok(ExecSession { socket, inner })
     }

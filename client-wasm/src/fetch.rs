@@ -46,6 +46,11 @@ impl FetchTransport {
         }
     }
 
+    /// Whether requests carry a bearer token (a WebSocket then needs a ticket).
+    pub fn has_token(&self) -> bool {
+        self.token.is_some()
+    }
+
     fn request(&self, request: &Request) -> Result<web_sys::Request, TransportError> {
         let config = |e: JsValue| TransportError::new(TransportErrorKind::Config, js_message(&e));
         let headers = Headers::new().map_err(config)?;

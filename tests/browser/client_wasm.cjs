@@ -7,7 +7,8 @@
 // It reports what the page saw as one JSON line on stdout; the Rust test judges it. Environment:
 // WHARF_PLAYWRIGHT_CORE (the playwright-core module), WHARF_CLIENT_WASM_PKG (the package),
 // WHARF_EXAMPLE (client-wasm/examples/index.html), WHARF_BASE, WHARF_CONTAINER (a created container
-// printing 1, 2, 3 a second apart, then sleeping), CHROMIUM (default /usr/bin/chromium).
+// printing 1, 2, 3 a second apart, then sleeping), WHARF_TOKEN and WHARF_VIEWER_TOKEN (bearer tokens of
+// an operator and a viewer), CHROMIUM (default /usr/bin/chromium).
 "use strict";
 
 const fs = require("fs");
@@ -23,6 +24,8 @@ const base = env("WHARF_BASE");
 const pkg = env("WHARF_CLIENT_WASM_PKG");
 const example = env("WHARF_EXAMPLE");
 const container = env("WHARF_CONTAINER");
+const token = env("WHARF_TOKEN"); // an operator's
+const viewerToken = env("WHARF_VIEWER_TOKEN");
 
 const TYPES = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm", ".ts": "text/plain" };
 
@@ -39,12 +42,29 @@ function file(pathname) {
 }
 
 /// What the page does through the JS API; runs in the page, at wharfd's origin.
-async function scenario(container) {
+async function scenario({ container, token, viewerToken }) {
   const { default: init, WharfClient } = await import("/__test/pkg/wharf_client_wasm.js");
   await init();
-  const client = new WharfClient("");
   const out = {};
   window.__seen = out; // what was seen so far, should the scenario never end
+  const failure = async (call) => {
+    try {
+      await call();
+      return null;
+    } catch (e) {
+      return { isError: e instanceof Error, name: e.name, status: e.status, kind: e.kind, message: e.message };
+    }
+  };
+
+  // Plain loopback HTTP has no identity of its own: a token, or nothing but the ping.
+  const anonymous = new WharfClient("");
+  out.anonymousPing = await anonymous.ping();
+  out.anonymous = await failure(() => anonymous.version());
+  const viewer = new WharfClient("", viewerToken);
+  out.viewerList = (await viewer.listContainers({ all: true })).length;
+  out.viewerStop = await failure(() => viewer.stopContainer(container));
+
+  const client = new WharfClient("", token);
   out.ping = await client.ping();
   const version = await client.version();
   out.version = { ApiVersion: version.ApiVersion, Version: version.Version };
@@ -72,7 +92,13 @@ async function scenario(container) {
     });
   };
   out.echo = await run({ Cmd: ["sh", "-c", "echo hi; echo oops >&2"], AttachStdout: true, AttachStderr: true }, {});
-  out.sizedAtStart = await run({ Cmd: ["/bin/busybox", "stty", "size"], Tty: true, AttachStdout: true }, { h: 30, w: 100 });
+  // wharfd sizes the TTY just after the process starts (a race for a command that asks at once), then
+  // reads the page's messages: the shell waits for a line the page sends once the session is open.
+  out.sizedAtStart = await run(
+    { Cmd: ["sh", "-c", "read x; /bin/busybox stty size"], Tty: true, AttachStdin: true, AttachStdout: true },
+    { h: 30, w: 100 },
+    (session) => session.write("go\n"),
+  );
   // The resize goes before the line that lets the shell read its size: the daemon handles them in order.
   out.resized = await run(
     { Cmd: ["sh", "-c", "read x; /bin/busybox stty size"], Tty: true, AttachStdin: true, AttachStdout: true },
@@ -91,12 +117,7 @@ async function scenario(container) {
   }
   out.runningAfterEnd = (await client.inspectContainer(container)).State.Running;
 
-  try {
-    await client.inspectContainer("x");
-    out.missing = null;
-  } catch (e) {
-    out.missing = { isError: e instanceof Error, name: e.name, status: e.status, kind: e.kind, message: e.message };
-  }
+  out.missing = await failure(() => client.inspectContainer("x"));
   return out;
 }
 
@@ -133,12 +154,17 @@ async function main() {
         reject(new Error(`the scenario did not end within 90 s; the page had seen: ${seen}`));
       }, 90000);
     });
-    const result = await Promise.race([page.evaluate(scenario, container), deadline]);
+    const result = await Promise.race([page.evaluate(scenario, { container, token, viewerToken }), deadline]);
     clearTimeout(timer);
 
-    // The example page, as a person would use it: it lists the container; following its logs shows
-    // the output (the container has ended, so the stream does too).
+    // The example page, as a person would use it: without a token it says why it cannot list; with
+    // one it lists the container; following its logs shows the output (the container has ended, so the
+    // stream does too).
     await page.goto(`${base}/__test/index.html`);
+    await page.waitForFunction(() => document.getElementById("error").textContent !== "", null, { timeout: 30000 });
+    result.exampleWithoutToken = await page.locator("#error").textContent();
+    await page.fill("#token", token);
+    await page.click("#connect button");
     const name = container.replace(/^\//, "");
     const button = page.locator(`button[data-container="${name}"]`);
     await button.waitFor({ timeout: 30000 });

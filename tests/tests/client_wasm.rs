@@ -1,9 +1,11 @@
 //! client-wasm in a real browser against a real wharfd: headless Chromium (Debian's), driven by
 //! playwright-core from `tests/browser/client_wasm.cjs`, loads the package `cargo xtask wasm` built and
-//! uses its JavaScript API from a page at wharfd's own origin (plain HTTP on loopback): ping, version,
-//! the container list, events, execs over the WebSocket (output, exit code, the TTY's size at start and
-//! resized), a followed log whose lines arrive while the container runs, the daemon's error for a
-//! missing container; then the example page lists the container and shows its logs.
+//! uses its JavaScript API from a page at wharfd's own origin. The listener is plain HTTP on loopback,
+//! so logins are bearer tokens: refused without one, a viewer refused a stop, an exec's WebSocket opened
+//! with a ticket. Then ping, version, the container list, events, execs over the WebSocket (output, exit
+//! code, the TTY's size at start and resized), a followed log whose lines arrive while the container
+//! runs, the daemon's error for a missing container; then the example page lists the container and
+//! shows its logs.
 //!
 //! Ignored by a plain `cargo test`: it needs the package and Chromium, which `cargo xtask test`
 //! prepares before running it (`--ignored`), with `WHARF_CLIENT_WASM_PKG` and `WHARF_PLAYWRIGHT_CORE`.
@@ -16,7 +18,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use wharf_tests::cli::ok;
 use wharf_tests::net::free_loopback_addr;
-use wharf_tests::{prereq, rootfs, RunCommand, Wharfd};
+use wharf_tests::{prereq, rootfs, Binaries, RunCommand, Wharfd};
 
 /// The container the page follows: three lines a second apart, then a long sleep the page ends by
 /// killing it, so that every line is seen while it still runs, whatever the machine's load.
@@ -30,6 +32,17 @@ fn repo() -> PathBuf {
 /// `name` from the environment, else `default` under the repository.
 fn path_from_env(name: &str, default: &str) -> PathBuf {
     std::env::var_os(name).map_or_else(|| repo().join(default), PathBuf::from)
+}
+
+/// `wharf token create` over the unix socket: the token it printed.
+fn create_token(wharfd: &Wharfd, name: &str, role: &str) -> String {
+    let out = RunCommand::new(Binaries::locate().unwrap().wharf().unwrap())
+        .env("DOCKER_HOST", wharfd.unix_host())
+        .args(["token", "create", "--name", name, "--role", role])
+        .run()
+        .unwrap();
+    assert!(out.success(), "{}", out.stderr);
+    out.stdout.trim().to_owned()
 }
 
 #[test]
@@ -62,6 +75,8 @@ fn a_page_drives_wharfd_through_client_wasm() {
         &env,
         &["create", "--name", NAME, "busybox", "sh", "-c", SCRIPT],
     );
+    let token = create_token(&wharfd, "page", "operator");
+    let viewer = create_token(&wharfd, "board", "viewer");
 
     let out = RunCommand::new("node")
         .arg(repo().join("tests/browser/client_wasm.cjs"))
@@ -73,6 +88,8 @@ fn a_page_drives_wharfd_through_client_wasm() {
         )
         .env("WHARF_BASE", format!("http://{addr}"))
         .env("WHARF_CONTAINER", NAME)
+        .env("WHARF_TOKEN", &token)
+        .env("WHARF_VIEWER_TOKEN", &viewer)
         .timeout(Duration::from_secs(180))
         .run()
         .unwrap();
@@ -87,6 +104,23 @@ fn a_page_drives_wharfd_through_client_wasm() {
     let seen: Value = serde_json::from_str(out.stdout.lines().last().unwrap_or_default())
         .unwrap_or_else(|e| panic!("{e}: {}\n{}", out.stdout, out.stderr));
     eprintln!("the page saw: {seen}");
+
+    // Without a token only the ping is answered; a viewer lists but may not stop.
+    assert_eq!(
+        seen["anonymousPing"]["apiVersion"],
+        seen["ping"]["apiVersion"]
+    );
+    assert_eq!(
+        seen["anonymous"],
+        json!({"isError": true, "name": "WharfError", "status": 401, "kind": "Unauthorized",
+               "message": "authentication required: present a client certificate or a bearer token"})
+    );
+    assert_eq!(seen["viewerList"], 1);
+    assert_eq!(
+        seen["viewerStop"],
+        json!({"isError": true, "name": "WharfError", "status": 403, "kind": "Forbidden",
+               "message": "role viewer may not POST /containers/{id}/stop"})
+    );
 
     // Negotiated through a HEAD /_ping from the page; the version's answer as wharfd sent it.
     assert_eq!(seen["ping"]["osType"], "linux", "{seen}");
@@ -125,7 +159,8 @@ fn a_page_drives_wharfd_through_client_wasm() {
         (&seen["echo"]["code"], &seen["echo"]["exitCode"]),
         (&json!(0), &json!(0))
     );
-    assert_eq!(joined(&seen["sizedAtStart"]).trim(), "30 100", "{seen}");
+    let sized = joined(&seen["sizedAtStart"]);
+    assert!(sized.contains("30 100"), "{sized:?} {seen}");
     assert_eq!(seen["sizedAtStart"]["code"], 0);
     let resized = joined(&seen["resized"]);
     assert!(resized.contains("40 120"), "{resized:?} {seen}");
@@ -156,7 +191,11 @@ fn a_page_drives_wharfd_through_client_wasm() {
                "message": "No such container: x"})
     );
 
-    // The example page: listed, and its logs shown.
+    // The example page: refused without a token, then listed, and its logs shown.
+    assert_eq!(
+        seen["exampleWithoutToken"],
+        "401: authentication required: present a client certificate or a bearer token"
+    );
     assert!(
         seen["exampleStatus"].as_str().unwrap().contains(api),
         "{seen}"
