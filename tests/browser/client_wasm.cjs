@@ -2,7 +2,8 @@
 //
 // The page is served at wharfd's own origin (WHARF_BASE, e.g. http://127.0.0.1:PORT) by intercepting
 // requests under /__test/ (Playwright's page.route), so the package talks to wharfd same-origin, as a
-// console served by wharfd would, with no CORS. Everything else goes to wharfd itself.
+// console served by wharfd would, with no CORS. Everything else goes to wharfd itself. Last, the same
+// package from pages at two other origins (also intercepted): one wharfd allows, one it does not.
 //
 // It reports what the page saw as one JSON line on stdout; the Rust test judges it. Environment:
 // WHARF_PLAYWRIGHT_CORE (the playwright-core module), WHARF_CLIENT_WASM_PKG (the package),
@@ -137,7 +138,8 @@ async function main() {
     const page = await browser.newPage();
     page.on("console", (m) => process.stderr.write(`page console: ${m.text()}\n`));
     page.on("pageerror", (e) => process.stderr.write(`page error: ${e}\n`));
-    await page.route(`${base}/__test/**`, async (route) => {
+    // Under /__test/ at any origin: wharfd's own, and the consoles of another origin below.
+    await page.route("**/__test/**", async (route) => {
       const pathname = new URL(route.request().url()).pathname;
       const served = file(pathname);
       if (served === null) return route.fulfill({ contentType: "text/html", body: "<!doctype html><title>t</title>" });
@@ -172,6 +174,25 @@ async function main() {
     await button.click();
     await page.waitForFunction(() => document.getElementById("logs-title").textContent.endsWith("(ended)"), null, { timeout: 30000 });
     result.exampleLogs = await page.locator("#logs").textContent();
+
+    // A console at another origin: wharfd allows http://console.test (--allow-origin), so the page's
+    // cross-origin requests (preflighted: they carry Authorization) are answered; another is refused.
+    const crossOrigin = async ({ base, token }) => {
+      const { default: init, WharfClient } = await import("/__test/pkg/wharf_client_wasm.js");
+      await init();
+      const client = new WharfClient(base, token);
+      try {
+        const ping = await client.ping();
+        const names = (await client.listContainers({ all: true })).map((c) => c.Names[0]);
+        return { apiVersion: ping.apiVersion, names };
+      } catch (e) {
+        return { error: { name: e.name, status: e.status, kind: e.kind, message: e.message } };
+      }
+    };
+    await page.goto("http://console.test/__test/blank.html");
+    result.allowedOrigin = await page.evaluate(crossOrigin, { base, token });
+    await page.goto("http://elsewhere.test/__test/blank.html");
+    result.otherOrigin = await page.evaluate(crossOrigin, { base, token });
     process.stdout.write(JSON.stringify(result) + "\n");
   } finally {
     await browser.close();

@@ -5,7 +5,7 @@
 //! with a ticket. Then ping, version, the container list, events, execs over the WebSocket (output, exit
 //! code, the TTY's size at start and resized), a followed log whose lines arrive while the container
 //! runs, the daemon's error for a missing container; then the example page lists the container and
-//! shows its logs.
+//! shows its logs; last, pages at another origin: one allowed (`--allow-origin`, CORS), one refused.
 //!
 //! Ignored by a plain `cargo test`: it needs the package and Chromium, which `cargo xtask test`
 //! prepares before running it (`--ignored`), with `WHARF_CLIENT_WASM_PKG` and `WHARF_PLAYWRIGHT_CORE`.
@@ -66,6 +66,7 @@ fn a_page_drives_wharfd_through_client_wasm() {
     let addr = free_loopback_addr().unwrap();
     let wharfd = Wharfd::builder()
         .args(["-H", &format!("tcp://{addr}"), "--tls=false"])
+        .args(["--allow-origin", "http://console.test"])
         .start()
         .unwrap();
     let env = wharfd.endpoints().docker_env_unix();
@@ -201,4 +202,13 @@ fn a_page_drives_wharfd_through_client_wasm() {
         "{seen}"
     );
     assert_eq!(seen["exampleLogs"], "1\n2\n3\n");
+
+    // From another origin: answered when wharfd allows it (CORS, preflights, the exposed Api-Version);
+    // otherwise the browser gets no answer it may read.
+    assert_eq!(
+        seen["allowedOrigin"],
+        json!({"apiVersion": api, "names": [format!("/{NAME}")]})
+    );
+    assert_eq!(seen["otherOrigin"]["error"]["kind"], "Connect", "{seen}");
+    assert!(seen["otherOrigin"]["error"]["status"].is_null(), "{seen}");
 }
