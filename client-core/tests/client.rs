@@ -421,3 +421,30 @@ fn a_prepared_request_is_negotiated_and_not_sent() {
         vec![(Method::HEAD, "/_ping".to_owned())]
     );
 }
+
+#[test]
+fn stats_samples_stream_one_by_one() {
+    let t = Scripted::new(vec![
+        answer(200, &[("api-version", "1.47")], ""),
+        answer(
+            200,
+            &[("content-type", "application/json")],
+            "{\"read\":\"a\",\"pids_stats\":{\"current\":1}}\n{\"read\":\"b\",\"pids_stats\":{\"current\":2}}\n",
+        ),
+    ]);
+    let client = Client::new(t, config(None)).unwrap();
+    let mut stats = block_on(client.stats_stream::<serde_json::Value>("web")).unwrap();
+    assert_eq!(block_on(stats.next()).unwrap().unwrap()["read"], "a");
+    assert_eq!(
+        block_on(stats.next()).unwrap().unwrap()["pids_stats"]["current"],
+        2
+    );
+    assert!(block_on(stats.next()).is_none());
+    assert_eq!(
+        client.transport().sent()[1],
+        (
+            Method::GET,
+            "/v1.47/containers/web/stats?stream=1".to_owned()
+        )
+    );
+}

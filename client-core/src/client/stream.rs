@@ -1,5 +1,5 @@
 //! [`Client`]'s streamed answers, over a [`StreamingTransport`]: each item reaches the caller when its
-//! bytes arrive (a followed log line, an event), through the incremental decoders of
+//! bytes arrive (a followed log line, an event, a stats sample), through the incremental decoders of
 //! [`stream`](crate::stream).
 
 use serde::de::DeserializeOwned;
@@ -40,6 +40,19 @@ impl<T: StreamingTransport> Client<T> {
     ) -> Result<Decoded<T::Body, MessageDecoder<M>>, Error> {
         self.negotiate().await?;
         let request = system::events_request(&self.factory(), options);
+        self.stream(request, |route, _| MessageDecoder::new(route))
+            .await
+    }
+
+    /// `GET /containers/{id}/stats?stream=1` as samples while they come (one a second, until the caller
+    /// drops the stream): `M` is [`ContainerStatsResponse`](crate::stats::ContainerStatsResponse), or
+    /// `serde_json::Value`.
+    pub async fn stats_stream<M: DeserializeOwned>(
+        &self,
+        id: &str,
+    ) -> Result<Decoded<T::Body, MessageDecoder<M>>, Error> {
+        self.negotiate().await?;
+        let request = containers::stats_stream_request(&self.factory(), id)?;
         self.stream(request, |route, _| MessageDecoder::new(route))
             .await
     }
