@@ -1,5 +1,5 @@
 //! `WharfClient`, the JavaScript API: one method per call client-core knows, a promise each; streams
-//! (`logs`, `events`) as async iterators.
+//! (`logs`, `events`, `stats`) as async iterators.
 //!
 //! Answers are the daemon's JSON as it sent it (Docker's field names: `Id`, `State`, `Names`...), so the
 //! Engine API's documentation is this API's too. A failure rejects with an `Error` carrying `status`
@@ -26,7 +26,7 @@ use wharf_client_core::{Client, ClientConfig, Error, RequestFactory};
 use crate::exec::{websocket_url, ExecSession};
 use crate::fetch::FetchTransport;
 use crate::js::{self, JsJson};
-use crate::streams::{EventStream, LogStream};
+use crate::streams::{LogStream, MessageStream};
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = r#"
@@ -508,9 +508,30 @@ impl WharfClient {
         })
     }
 
+    /// `GET /containers/{id}/stats?stream=1`: a sample (Docker's stats JSON: `cpu_stats`,
+    /// `memory_stats`...) a second, each as it comes, until the loop is left.
+    #[wasm_bindgen(unchecked_return_type = "Promise<MessageStream & AsyncIterable<any>>")]
+    pub fn stats(&self, id: String) -> Promise {
+        let client = self.client.clone();
+        promise(async move {
+            let stream = client
+                .stats_stream::<serde_json::Value>(&id)
+                .await
+                .map_err(|e| js::error(&e))?;
+            Ok(MessageStream::wrap(stream))
+        })
+    }
+
+    /// `GET /containers/{id}/stats?stream=0`: one sample, the daemon taking two a second apart so that
+    /// CPU % can be computed; with `oneShot`, the first at once.
+    #[wasm_bindgen(js_name = statsOnce, unchecked_return_type = "Promise<any>")]
+    pub fn stats_once(&self, id: String, one_shot: Option<bool>) -> Promise {
+        self.json(move |f| containers::stats_request(f, &id, one_shot.unwrap_or(false)).map(as_js))
+    }
+
     /// `GET /events`, each event (the daemon's JSON) as it happens: resolves to an async iterator that
     /// ends at `until`, or when the loop is left.
-    #[wasm_bindgen(unchecked_return_type = "Promise<EventStream & AsyncIterable<any>>")]
+    #[wasm_bindgen(unchecked_return_type = "Promise<MessageStream & AsyncIterable<any>>")]
     pub fn events(
         &self,
         #[wasm_bindgen(unchecked_param_type = "EventsOptions")] options: JsValue,
@@ -530,7 +551,7 @@ impl WharfClient {
                 .events::<serde_json::Value>(&options)
                 .await
                 .map_err(|e| js::error(&e))?;
-            Ok(EventStream::wrap(stream))
+            Ok(MessageStream::wrap(stream))
         })
     }
 }

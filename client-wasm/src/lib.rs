@@ -1,7 +1,7 @@
 //! Wharf in the browser: client-core over `fetch`, with a JavaScript API made by wasm-bindgen.
 //!
 //! - `fetch.rs`: the transport. Requests go out with the browser's `fetch`; answers come back through
-//!   the body's `ReadableStream`, chunk by chunk, so streamed answers (followed logs, events) reach
+//!   the body's `ReadableStream`, chunk by chunk, so streamed answers (followed logs, events, stats) reach
 //!   client-core's incremental decoders as they arrive. web-sys rather than gloo-net: measured with
 //!   the same transport written over gloo-net 0.6's `RequestBuilder`, the package is 0.4 KiB larger
 //!   gzipped (the wasm after `wasm-opt -Oz`: 132.7 against 132.3 KiB), and gloo-net hands back the
@@ -31,4 +31,4 @@ pub use api::WharfClient;
 #[cfg(target_arch = "wasm32")]
 pub use exec::ExecSession;
 #[cfg(target_arch = "wasm32")]
-pub use streams::{EventStream, LogStream};
+pub use streams::{LogStream, MessageStream};

@@ -1,4 +1,4 @@
-//! Streamed answers for JavaScript: `LogStream` and `EventStream`, async iterators over client-core's
+//! Streamed answers for JavaScript: `LogStream` and `MessageStream`, async iterators over client-core's
 //! incremental decoders. Each `next()` reads only the chunks its item needs, so a page sees each log
 //! line and event as the browser receives it.
 
@@ -165,23 +165,24 @@ pub(crate) fn entry(stream: StdStream, bytes: &[u8]) -> JsValue {
     ])
 }
 
-/// The daemon's events as they happen; `for await (const event of stream)`.
+/// JSON messages as they come: the daemon's events, or a container's stats samples;
+/// `for await (const message of stream)`.
 #[wasm_bindgen]
-pub struct EventStream {
+pub struct MessageStream {
     pump: Pump<MessageDecoder<serde_json::Value>>,
 }
 
-impl std::fmt::Debug for EventStream {
+impl std::fmt::Debug for MessageStream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("EventStream")
+        f.write_str("MessageStream")
     }
 }
 
-impl EventStream {
+impl MessageStream {
     /// `stream` as a JavaScript async iterator.
     pub(crate) fn wrap(stream: Decoded<FetchBody, MessageDecoder<serde_json::Value>>) -> JsValue {
         async_iterable(
-            EventStream {
+            MessageStream {
                 pump: Pump::new(stream),
             }
             .into(),
@@ -190,20 +191,20 @@ impl EventStream {
 }
 
 #[wasm_bindgen]
-impl EventStream {
-    /// The next event (the daemon's JSON): `{done: false, value}`, or `{done: true}` at the end.
+impl MessageStream {
+    /// The next message (the daemon's JSON): `{done: false, value}`, or `{done: true}` at the end.
     #[wasm_bindgen(unchecked_return_type = "Promise<IteratorResult<any, undefined>>")]
     pub fn next(&self) -> Promise {
-        self.pump.next(event)
+        self.pump.next(message)
     }
 
-    /// Stops listening: the request is closed.
+    /// Stops reading: the request is closed.
     pub fn close(&self) {
         self.pump.close();
     }
 }
 
-fn event(message: serde_json::Value) -> JsValue {
+fn message(message: serde_json::Value) -> JsValue {
     // Through its text: JSON.parse builds the object faster (and in less code) than field by field.
     js_sys::JSON::parse(&message.to_string()).unwrap_or(JsValue::NULL)
 }

@@ -108,6 +108,17 @@ async function scenario({ container, token, viewerToken }) {
   );
   out.exitCode = await run({ Cmd: ["sh", "-c", "exit 3"] }, { tty: false });
 
+  // Stats: a sample a second, each as it comes; leaving the loop closes the stream.
+  const stats = await client.stats(container);
+  out.stats = [];
+  for await (const sample of stats) {
+    out.stats.push({ memory: sample.memory_stats?.usage ?? null, pids: sample.pids_stats?.current ?? null, hasRead: typeof sample.read === "string" });
+    if (out.stats.length === 2) break;
+  }
+  out.statsAfterBreak = await stats.next();
+  const once = await client.statsOnce(container, true);
+  out.statsOnce = { memory: once.memory_stats?.usage ?? null };
+
   // Each line as it arrives, and whether the container was still running when it did.
   const logs = await client.logs(container, { follow: true, stdout: true, stderr: true });
   out.lines = [];

@@ -3,9 +3,10 @@
 //! uses its JavaScript API from a page at wharfd's own origin. The listener is plain HTTP on loopback,
 //! so logins are bearer tokens: refused without one, a viewer refused a stop, an exec's WebSocket opened
 //! with a ticket. Then ping, version, the container list, events, execs over the WebSocket (output, exit
-//! code, the TTY's size at start and resized), a followed log whose lines arrive while the container
-//! runs, the daemon's error for a missing container; then the example page lists the container and
-//! shows its logs; last, pages at another origin: one allowed (`--allow-origin`, CORS), one refused.
+//! code, the TTY's size at start and resized), stats samples, a followed log whose lines arrive while
+//! the container runs, the daemon's error for a missing container; then the example page lists the
+//! container and shows its logs; last, pages at another origin: one allowed (`--allow-origin`, CORS),
+//! one refused.
 //!
 //! Ignored by a plain `cargo test`: it needs the package and Chromium, which `cargo xtask test`
 //! prepares before running it (`--ignored`), with `WHARF_CLIENT_WASM_PKG` and `WHARF_PLAYWRIGHT_CORE`.
@@ -167,6 +168,17 @@ fn a_page_drives_wharfd_through_client_wasm() {
     assert!(resized.contains("40 120"), "{resized:?} {seen}");
     assert_eq!(seen["resized"]["code"], 0);
     assert_eq!(seen["exitCode"]["code"], 3, "{seen}");
+
+    // Stats samples one by one while it runs (sh and sleep: two processes, memory in use); one-shot.
+    let samples = seen["stats"].as_array().unwrap();
+    assert_eq!(samples.len(), 2, "{seen}");
+    for sample in samples {
+        assert_eq!(sample["hasRead"], true);
+        assert_eq!(sample["pids"], 2, "{seen}");
+        assert!(sample["memory"].as_u64().unwrap() > 0, "{seen}");
+    }
+    assert_eq!(seen["statsAfterBreak"]["done"], true);
+    assert!(seen["statsOnce"]["memory"].as_u64().unwrap() > 0, "{seen}");
 
     // Each line on its own, each seen while the container still ran: streamed, not read at the end.
     let lines = seen["lines"].as_array().unwrap();
