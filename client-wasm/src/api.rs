@@ -11,6 +11,7 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::rc::Rc;
+use std::time::Duration;
 
 use js_sys::Promise;
 use serde::Deserialize;
@@ -24,7 +25,7 @@ use wharf_client_core::request::DUMMY_HOST;
 use wharf_client_core::{Client, ClientConfig, Error, RequestFactory};
 
 use crate::exec::{websocket_url, ExecSession};
-use crate::fetch::FetchTransport;
+use crate::fetch::{FetchTransport, DEFAULT_TIMEOUT};
 use crate::js::{self, JsJson};
 use crate::streams::{LogStream, MessageStream};
 
@@ -44,6 +45,8 @@ export interface WharfError extends Error {
   kind: string;
 }
 export type Filters = Record<string, string[]>;
+/** `timeoutMs`: how long a request may take (a streamed one until its answer begins); 120000 by default. */
+export interface ClientOptions { timeoutMs?: number }
 export interface ListContainersOptions { all?: boolean; limit?: number; size?: boolean; filters?: Filters }
 export interface CreateContainerOptions { name?: string; platform?: string }
 export interface StopOptions { signal?: string; timeout?: number }
@@ -69,6 +72,12 @@ export interface ExecSessionOptions { tty?: boolean; h?: number; w?: number }
 pub struct WharfClient {
     client: Rc<Client<FetchTransport>>,
     base_url: Rc<str>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase", deny_unknown_fields)]
+struct ClientOpts {
+    timeout_ms: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -175,16 +184,23 @@ fn as_js<D>(typed: TypedRequest<D>) -> TypedRequest<JsJson> {
 #[wasm_bindgen]
 impl WharfClient {
     /// A client of the daemon at `baseUrl` (`https://127.0.0.1:2376`, or `""` for the page's own
-    /// origin), sending `token` as `Authorization: Bearer <token>` when given.
+    /// origin), sending `token` as `Authorization: Bearer <token>` when given. `options.timeoutMs`
+    /// bounds each request (a streamed one until its answer begins); 120 s by default.
     #[wasm_bindgen(constructor)]
-    pub fn new(base_url: &str, token: Option<String>) -> Result<WharfClient, JsValue> {
+    pub fn new(
+        base_url: &str,
+        token: Option<String>,
+        #[wasm_bindgen(unchecked_param_type = "ClientOptions")] options: JsValue,
+    ) -> Result<WharfClient, JsValue> {
+        let o: ClientOpts = js::options(&options)?;
+        let timeout = o.timeout_ms.map_or(DEFAULT_TIMEOUT, Duration::from_millis);
         let config = ClientConfig {
             host_header: DUMMY_HOST.to_owned(),
             base_path: String::new(),
             pinned_version: None,
         };
-        let client =
-            Client::new(FetchTransport::new(base_url, token), config).map_err(|e| js::error(&e))?;
+        let client = Client::new(FetchTransport::new(base_url, token, timeout), config)
+            .map_err(|e| js::error(&e))?;
         Ok(Self {
             client: Rc::new(client),
             base_url: base_url.into(),

@@ -4,14 +4,21 @@
 //! `Host` and `User-Agent` are the browser's to set (fetch forbids them), so they are left out; a bearer
 //! token, when given, goes in `Authorization` on every request. Dropping a body cancels its reader,
 //! which aborts the fetch: a page that stops following a log frees the daemon's stream at once.
+//!
+//! A timeout (as the native transport's, 120 s by default) bounds a whole request and its answer, or,
+//! for a streamed answer, until its head: an `AbortController` aborted by a `setTimeout`.
+
+use std::cell::Cell;
+use std::rc::Rc;
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use http::header::{HOST, USER_AGENT};
-use js_sys::{Promise, Reflect, Uint8Array};
+use js_sys::{Function, Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Headers, ReadableStreamDefaultReader, RequestInit};
+use web_sys::{AbortController, Headers, ReadableStreamDefaultReader, RequestInit};
 use wharf_client_core::response::MAX_ERROR_BODY;
 use wharf_client_core::{
     BodyStream, Request, Response, StreamingResponse, StreamingTransport, Transport,
@@ -27,6 +34,63 @@ extern "C" {
     /// The global `fetch`, in a window or a worker alike.
     #[wasm_bindgen(js_name = fetch)]
     fn global_fetch(request: &web_sys::Request) -> Promise;
+
+    #[wasm_bindgen(js_name = setTimeout)]
+    fn set_timeout(handler: &Function, millis: f64) -> JsValue;
+
+    #[wasm_bindgen(js_name = clearTimeout)]
+    fn clear_timeout(timer: &JsValue);
+}
+
+/// The native transport's default: how long a whole request may take.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Aborts a request when its time is up; cleared when dropped.
+struct Deadline {
+    controller: AbortController,
+    fired: Rc<Cell<bool>>,
+    timer: JsValue,
+    after: Duration,
+    _on_fire: Closure<dyn FnMut()>,
+}
+
+impl Deadline {
+    fn start(after: Duration) -> Result<Self, TransportError> {
+        let controller = AbortController::new()
+            .map_err(|e| TransportError::new(TransportErrorKind::Config, js_message(&e)))?;
+        let fired = Rc::new(Cell::new(false));
+        let (abort, flag) = (controller.clone(), fired.clone());
+        let on_fire = Closure::<dyn FnMut()>::new(move || {
+            flag.set(true);
+            abort.abort();
+        });
+        let timer = set_timeout(on_fire.as_ref().unchecked_ref(), after.as_millis() as f64);
+        Ok(Self {
+            controller,
+            fired,
+            timer,
+            after,
+            _on_fire: on_fire,
+        })
+    }
+
+    /// `error`, or a timeout if the deadline is what caused it.
+    fn explain(&self, error: TransportError) -> TransportError {
+        if self.fired.get() {
+            TransportError::new(
+                TransportErrorKind::Timeout,
+                format!("no answer within {}s", self.after.as_secs_f32()),
+            )
+        } else {
+            error
+        }
+    }
+}
+
+impl Drop for Deadline {
+    fn drop(&mut self) {
+        clear_timeout(&self.timer);
+    }
 }
 
 /// Sends requests to one daemon with `fetch`.
@@ -34,15 +98,17 @@ extern "C" {
 pub struct FetchTransport {
     base_url: String,
     token: Option<String>,
+    timeout: Duration,
 }
 
 impl FetchTransport {
     /// A transport to the daemon at `base_url` (`https://host:2376`, or `""` for the page's own origin),
-    /// sending `token` as a bearer token when given.
-    pub fn new(base_url: &str, token: Option<String>) -> Self {
+    /// sending `token` as a bearer token when given, giving up on a request after `timeout`.
+    pub fn new(base_url: &str, token: Option<String>, timeout: Duration) -> Self {
         Self {
             base_url: base_url.trim_end_matches('/').to_owned(),
             token: token.filter(|t| !t.is_empty()),
+            timeout,
         }
     }
 
@@ -51,7 +117,11 @@ impl FetchTransport {
         self.token.is_some()
     }
 
-    fn request(&self, request: &Request) -> Result<web_sys::Request, TransportError> {
+    fn request(
+        &self,
+        request: &Request,
+        deadline: &Deadline,
+    ) -> Result<web_sys::Request, TransportError> {
         let config = |e: JsValue| TransportError::new(TransportErrorKind::Config, js_message(&e));
         let headers = Headers::new().map_err(config)?;
         for (name, value) in &request.headers {
@@ -74,6 +144,7 @@ impl FetchTransport {
         let init = RequestInit::new();
         init.set_method(request.method.as_str());
         init.set_headers(&headers);
+        init.set_signal(Some(&deadline.controller.signal()));
         if let Some(body) = &request.body {
             init.set_body(&Uint8Array::from(&body[..]));
         }
@@ -84,7 +155,21 @@ impl FetchTransport {
 
 impl Transport for FetchTransport {
     async fn send(&self, request: Request) -> Result<Response, TransportError> {
-        let mut response = self.send_streaming(request).await?;
+        let deadline = Deadline::start(self.timeout)?;
+        self.exchange(request, &deadline)
+            .await
+            .map_err(|e| deadline.explain(e))
+    }
+}
+
+impl FetchTransport {
+    /// The whole exchange, aborted by `deadline`.
+    async fn exchange(
+        &self,
+        request: Request,
+        deadline: &Deadline,
+    ) -> Result<Response, TransportError> {
+        let mut response = self.head(request, deadline).await?;
         let limit = if (200..300).contains(&response.status) {
             MAX_BODY
         } else {
@@ -119,7 +204,22 @@ impl StreamingTransport for FetchTransport {
         &self,
         request: Request,
     ) -> Result<StreamingResponse<FetchBody>, TransportError> {
-        let request = self.request(&request)?;
+        // The deadline bounds the head only: a followed log lasts as long as its container.
+        let deadline = Deadline::start(self.timeout)?;
+        self.head(request, &deadline)
+            .await
+            .map_err(|e| deadline.explain(e))
+    }
+}
+
+impl FetchTransport {
+    /// Sends `request` and returns once the answer's head arrived; `deadline` aborts it.
+    async fn head(
+        &self,
+        request: Request,
+        deadline: &Deadline,
+    ) -> Result<StreamingResponse<FetchBody>, TransportError> {
+        let request = self.request(&request, deadline)?;
         // fetch rejects only when no answer came: refused, unreachable, a TLS failure, or CORS.
         let answer = JsFuture::from(global_fetch(&request))
             .await

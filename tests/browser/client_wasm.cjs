@@ -108,6 +108,10 @@ async function scenario({ container, token, viewerToken }) {
   );
   out.exitCode = await run({ Cmd: ["sh", "-c", "exit 3"] }, { tty: false });
 
+  // A request that outlives the client's timeout (waiting for a container that sleeps) is given up.
+  const impatient = new WharfClient("", token, { timeoutMs: 300 });
+  out.timeout = await failure(() => impatient.waitContainer(container));
+
   // Stats: a sample a second, each as it comes; leaving the loop closes the stream.
   const stats = await client.stats(container);
   out.stats = [];

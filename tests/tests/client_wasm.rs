@@ -169,6 +169,13 @@ fn a_page_drives_wharfd_through_client_wasm() {
     assert_eq!(seen["resized"]["code"], 0);
     assert_eq!(seen["exitCode"]["code"], 3, "{seen}");
 
+    // A request past the client's timeout: given up, an Error without a status.
+    assert_eq!(
+        seen["timeout"],
+        json!({"isError": true, "name": "WharfError", "kind": "Timeout",
+               "message": "no answer within 0.3s"})
+    );
+
     // Stats samples one by one while it runs (sh and sleep: two processes, memory in use); one-shot.
     let samples = seen["stats"].as_array().unwrap();
     assert_eq!(samples.len(), 2, "{seen}");
