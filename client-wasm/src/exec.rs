@@ -23,6 +23,9 @@ use wharf_client_core::api::websocket::{decode_output, Control};
 use crate::js;
 use crate::streams::entry;
 
+/// How many output messages are kept for an `onOutput` callback not given yet; older ones go first.
+const MAX_PENDING: usize = 1024;
+
 /// The socket's event handlers. They hold the session's state and the state holds them, until the
 /// socket closes: a page that keeps no reference to its session still gets its output and exit.
 struct Handlers {
@@ -52,6 +55,9 @@ impl Inner {
             match &inner.on_output {
                 Some(callback) => callback.clone(),
                 None => {
+                    if inner.pending.len() == MAX_PENDING {
+                        inner.pending.remove(0);
+                    }
                     inner.pending.push(entry);
                     return;
                 }
@@ -193,7 +199,7 @@ impl ExecSession {
     }
 
     /// Calls `callback` with each `LogEntry` of output, as it arrives (and at once with what arrived
-    /// before).
+    /// before: the last 1024 messages).
     #[wasm_bindgen(js_name = onOutput)]
     pub fn on_output(
         &self,
