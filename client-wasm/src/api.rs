@@ -19,12 +19,14 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 use wharf_client_core::api::containers::{self, LogsOptions, WaitCondition};
 use wharf_client_core::api::system::EventsOptions;
-use wharf_client_core::api::websocket::{exec_ws_request, with_ticket};
+use wharf_client_core::api::websocket::{
+    attach_ws_request, exec_ws_request, with_ticket, AttachOptions,
+};
 use wharf_client_core::api::{exec, images, system, wharf, NoContent, TypedRequest};
 use wharf_client_core::request::DUMMY_HOST;
 use wharf_client_core::{Client, ClientConfig, Error, RequestFactory};
 
-use crate::exec::{websocket_url, ExecSession};
+use crate::exec::{websocket_url, ExecSession, Route};
 use crate::fetch::{FetchTransport, DEFAULT_TIMEOUT};
 use crate::js::{self, JsJson};
 use crate::streams::{LogStream, MessageStream};
@@ -64,6 +66,7 @@ export interface EventsOptions { since?: string; until?: string; filters?: Filte
 /** `tty`: whether the exec was created with one (read from the exec when left out); `h` and `w`: the
  * TTY's size at start. */
 export interface ExecSessionOptions { tty?: boolean; h?: number; w?: number }
+export interface AttachSessionOptions { stdin?: boolean; stdout?: boolean; stderr?: boolean; detachKeys?: string }
 "#;
 
 /// A client of one Wharf (or Docker) daemon, from a web page.
@@ -158,6 +161,15 @@ struct ExecSessionOpts {
     tty: Option<bool>,
     h: Option<u32>,
     w: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+struct AttachSessionOpts {
+    stdin: bool,
+    stdout: Option<bool>,
+    stderr: Option<bool>,
+    detach_keys: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -488,8 +500,55 @@ impl WharfClient {
                 request = with_ticket(request, &ticket.ticket);
             }
             let url = websocket_url(&base_url, &request.path_and_query)?;
-            Ok(ExecSession::open(&url, tty).await?.into())
+            Ok(ExecSession::open(&url, tty, Route::Exec).await?.into())
         })
+    }
+
+    /// Attaches to container `id` over `GET /containers/{id}/attach/ws`: resolves to a session whose
+    /// `write` is the container's stdin (with `stdin`) and whose output is its stdout and stderr as asked
+    /// (unmultiplexed); it ends with the container's output, or when the detach keys are typed into a
+    /// TTY. Closing it leaves the container running.
+    #[wasm_bindgen(js_name = attachSession, unchecked_return_type = "Promise<ExecSession>")]
+    pub fn attach_session(
+        &self,
+        id: String,
+        #[wasm_bindgen(unchecked_param_type = "AttachSessionOptions")] options: JsValue,
+    ) -> Promise {
+        let o: AttachSessionOpts = match js::options(&options) {
+            Ok(o) => o,
+            Err(e) => return Promise::reject(&e),
+        };
+        let options = AttachOptions {
+            logs: false,
+            stream: true,
+            stdin: o.stdin,
+            stdout: o.stdout.unwrap_or(true),
+            stderr: o.stderr.unwrap_or(true),
+            detach_keys: o.detach_keys,
+        };
+        let client = self.client.clone();
+        let base_url = self.base_url.clone();
+        promise(async move {
+            let mut request = client
+                .prepare(|f| attach_ws_request(f, &id, &options))
+                .await
+                .map_err(|e| js::error(&e))?;
+            if client.transport().has_token() {
+                let ticket = client
+                    .call(|f| Ok(wharf::ws_ticket_request(f)))
+                    .await
+                    .map_err(|e| js::error(&e))?;
+                request = with_ticket(request, &ticket.ticket);
+            }
+            let url = websocket_url(&base_url, &request.path_and_query)?;
+            Ok(ExecSession::open(&url, true, Route::Attach).await?.into())
+        })
+    }
+
+    /// `POST /containers/{id}/resize`: the container's TTY size.
+    #[wasm_bindgen(js_name = resizeContainer, unchecked_return_type = "Promise<void>")]
+    pub fn resize_container(&self, id: String, height: u32, width: u32) -> Promise {
+        self.no_content(move |f| containers::resize_request(f, &id, height, width))
     }
 
     /// `GET /containers/{id}/logs`, each piece as it arrives: resolves (once the daemon answered) to an

@@ -1,4 +1,7 @@
-//! `ExecSession`: an exec's stdio over Wharf's `GET /exec/{id}/start/ws`, for a terminal in a page.
+//! `ExecSession`: an exec's stdio over Wharf's `GET /exec/{id}/start/ws`, for a terminal in a page; and
+//! the same object for a container's stdio over dockerd's `GET /containers/{id}/attach/ws` (output
+//! unmultiplexed, no control messages: its TTY is resized with `resizeContainer`, and the session ends
+//! with the container's output or a detach, without an exit code).
 //!
 //! Binary messages carry bytes both ways (the page's are stdin; the daemon's are output, with the
 //! stream's byte first without a TTY: client-core's `api::websocket` reads them); text messages are JSON
@@ -96,11 +99,22 @@ impl Inner {
     }
 }
 
-/// A running exec's terminal: `write`, `resize`, `onOutput`, `onExit`, `close`.
+/// Which route a session is on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Route {
+    /// `GET /exec/{id}/start/ws`.
+    Exec,
+    /// `GET /containers/{id}/attach/ws`.
+    Attach,
+}
+
+/// A running exec's terminal (or an attached container's stdio): `write`, `resize`, `onOutput`,
+/// `onExit`, `close`.
 #[wasm_bindgen]
 pub struct ExecSession {
     socket: WebSocket,
     inner: Rc<RefCell<Inner>>,
+    route: Route,
 }
 
 impl std::fmt::Debug for ExecSession {
@@ -110,8 +124,10 @@ impl std::fmt::Debug for ExecSession {
 }
 
 impl ExecSession {
-    /// Opens `url` and resolves once the daemon accepted it; output is read as `tty` says.
-    pub(crate) async fn open(url: &str, tty: bool) -> Result<ExecSession, JsValue> {
+    /// Opens `url` (a `route` URL) and resolves once the daemon accepted it; output is read as `tty`
+    /// says (an attach's is always unmultiplexed).
+    pub(crate) async fn open(url: &str, tty: bool, route: Route) -> Result<ExecSession, JsValue> {
+        let tty = tty || route == Route::Attach;
         let failed = |what: &str| js::transport_error("Connect", what);
         let socket =
             WebSocket::new(url).map_err(|_| failed("the exec's WebSocket URL is not valid"))?;
@@ -165,7 +181,11 @@ impl ExecSession {
                  login, or an origin it does not allow)",
             ));
         }
-        Ok(ExecSession { socket, inner })
+        Ok(ExecSession {
+            socket,
+            inner,
+            route,
+        })
     }
 }
 
@@ -186,8 +206,14 @@ impl ExecSession {
         sent.map_err(|e| js::transport_error("Io", &crate::fetch::js_message(&e)))
     }
 
-    /// Resizes the exec's TTY to `height` rows and `width` columns.
+    /// Resizes the exec's TTY to `height` rows and `width` columns (an attached container's TTY is
+    /// resized with `WharfClient.resizeContainer`: its WebSocket carries only stdio).
     pub fn resize(&self, height: u32, width: u32) -> Result<(), JsValue> {
+        if self.route == Route::Attach {
+            return Err(js::usage(
+                "an attach session carries only stdio: resize the container with resizeContainer",
+            ));
+        }
         let message = Control::Resize {
             h: height,
             w: width,

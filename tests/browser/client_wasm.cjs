@@ -8,7 +8,7 @@
 // It reports what the page saw as one JSON line on stdout; the Rust test judges it. Environment:
 // WHARF_PLAYWRIGHT_CORE (the playwright-core module), WHARF_CLIENT_WASM_PKG (the package),
 // WHARF_EXAMPLE (client-wasm/examples/index.html), WHARF_BASE, WHARF_CONTAINER (a created container
-// printing 1, 2, 3 a second apart, then sleeping), WHARF_TOKEN and WHARF_VIEWER_TOKEN (bearer tokens of
+// printing 1, 2, 3 a second apart, then sleeping), WHARF_CAT (a running `cat` with its stdin open), WHARF_TOKEN and WHARF_VIEWER_TOKEN (bearer tokens of
 // an operator and a viewer), CHROMIUM (default /usr/bin/chromium).
 "use strict";
 
@@ -27,6 +27,7 @@ const example = env("WHARF_EXAMPLE");
 const container = env("WHARF_CONTAINER");
 const token = env("WHARF_TOKEN"); // an operator's
 const viewerToken = env("WHARF_VIEWER_TOKEN");
+const cat = env("WHARF_CAT"); // a running container of `cat`, its stdin open
 
 const TYPES = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm", ".ts": "text/plain" };
 
@@ -43,7 +44,7 @@ function file(pathname) {
 }
 
 /// What the page does through the JS API; runs in the page, at wharfd's origin.
-async function scenario({ container, token, viewerToken }) {
+async function scenario({ container, cat, token, viewerToken }) {
   const { default: init, WharfClient } = await import("/__test/pkg/wharf_client_wasm.js");
   await init();
   const out = {};
@@ -108,6 +109,19 @@ async function scenario({ container, token, viewerToken }) {
   );
   out.exitCode = await run({ Cmd: ["sh", "-c", "exit 3"] }, { tty: false });
 
+  // Attach over the WebSocket: the page's messages are the container's stdin, its output comes back.
+  const attached = await client.attachSession(cat, { stdin: true });
+  out.attach = await new Promise((resolve) => {
+    let text = "";
+    attached.onOutput((e) => {
+      text += e.text;
+      if (text.includes("ping")) resolve(text);
+    });
+    attached.write("ping\n");
+  });
+  out.attachResize = await failure(async () => attached.resize(1, 1));
+  attached.close();
+
   // A request that outlives the client's timeout (waiting for a container that sleeps) is given up.
   const impatient = new WharfClient("", token, { timeoutMs: 300 });
   out.timeout = await failure(() => impatient.waitContainer(container));
@@ -171,7 +185,7 @@ async function main() {
         reject(new Error(`the scenario did not end within 90 s; the page had seen: ${seen}`));
       }, 90000);
     });
-    const result = await Promise.race([page.evaluate(scenario, { container, token, viewerToken }), deadline]);
+    const result = await Promise.race([page.evaluate(scenario, { container, cat, token, viewerToken }), deadline]);
     clearTimeout(timer);
 
     // The example page, as a person would use it: without a token it says why it cannot list; with

@@ -77,6 +77,10 @@ fn a_page_drives_wharfd_through_client_wasm() {
         &env,
         &["create", "--name", NAME, "busybox", "sh", "-c", SCRIPT],
     );
+    ok(
+        &env,
+        &["run", "-d", "-i", "--name", "cat", "busybox", "cat"],
+    );
     let token = create_token(&wharfd, "page", "operator");
     let viewer = create_token(&wharfd, "board", "viewer");
 
@@ -90,6 +94,7 @@ fn a_page_drives_wharfd_through_client_wasm() {
         )
         .env("WHARF_BASE", format!("http://{addr}"))
         .env("WHARF_CONTAINER", NAME)
+        .env("WHARF_CAT", "cat")
         .env("WHARF_TOKEN", &token)
         .env("WHARF_VIEWER_TOKEN", &viewer)
         .timeout(Duration::from_secs(180))
@@ -117,7 +122,7 @@ fn a_page_drives_wharfd_through_client_wasm() {
         json!({"isError": true, "name": "WharfError", "status": 401, "kind": "Unauthorized",
                "message": "authentication required: present a client certificate or a bearer token"})
     );
-    assert_eq!(seen["viewerList"], 1);
+    assert_eq!(seen["viewerList"], 2);
     assert_eq!(
         seen["viewerStop"],
         json!({"isError": true, "name": "WharfError", "status": 403, "kind": "Forbidden",
@@ -130,7 +135,14 @@ fn a_page_drives_wharfd_through_client_wasm() {
     assert_eq!(seen["apiVersion"], api);
     assert_eq!(seen["version"]["ApiVersion"], api);
     assert!(seen["version"]["Version"].is_string(), "{seen}");
-    assert_eq!(seen["names"], json!([format!("/{NAME}")]));
+    let mut names: Vec<&str> = seen["names"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, ["/cat", &format!("/{NAME}")]);
 
     // Events come as they happen; leaving the loop closes the stream.
     assert_eq!(seen["events"], json!(["container start"]), "{seen}");
@@ -168,6 +180,8 @@ fn a_page_drives_wharfd_through_client_wasm() {
     assert!(resized.contains("40 120"), "{resized:?} {seen}");
     assert_eq!(seen["resized"]["code"], 0);
     assert_eq!(seen["exitCode"]["code"], 3, "{seen}");
+    assert_eq!(seen["attach"], "ping\n", "{seen}");
+    assert_eq!(seen["attachResize"]["kind"], "InvalidArgument", "{seen}");
 
     // A request past the client's timeout: given up, an Error without a status.
     assert_eq!(
@@ -226,7 +240,7 @@ fn a_page_drives_wharfd_through_client_wasm() {
     // otherwise the browser gets no answer it may read.
     assert_eq!(
         seen["allowedOrigin"],
-        json!({"apiVersion": api, "names": [format!("/{NAME}")]})
+        json!({"apiVersion": api, "names": ["/cat", format!("/{NAME}")]})
     );
     assert_eq!(seen["otherOrigin"]["error"]["kind"], "Connect", "{seen}");
     assert!(seen["otherOrigin"]["error"]["status"].is_null(), "{seen}");
