@@ -1,8 +1,9 @@
 //! `cargo xtask bench`: wharfd against the reference dockerd under the same conditions. Both get a unix
 //! socket and a mutual-TLS listener on 127.0.0.1 with the same certificates; they are measured one after
 //! the other (never concurrently) with the same workloads and concurrency. Also measured: idle resident
-//! memory and spawn-to-first-ping time, and the container workloads (`containers.rs`) on a fresh start
-//! of each daemon. Each ratio is printed next to the target.
+//! memory and spawn-to-first-ping time, and the container workloads (`containers.rs`) and the stream
+//! workloads (`streams.rs`: logs, exec output, `exec true`, WebSocket keystrokes) on fresh starts of
+//! each daemon. Each ratio is printed next to the target.
 
 mod api;
 mod connect;
@@ -16,6 +17,8 @@ mod procs;
 mod report;
 mod rootfs;
 mod stats;
+mod streams;
+mod wire;
 mod workers;
 
 use std::time::Duration;
@@ -102,6 +105,25 @@ pub struct BenchArgs {
     /// Run only the flood workload.
     #[arg(long, conflicts_with = "containers_only")]
     flood_only: bool,
+    /// Leave out the stream workloads (logs, exec output, `exec true`, WebSocket keystrokes).
+    #[arg(long)]
+    skip_streams: bool,
+    /// Run only the stream workloads.
+    #[arg(long, conflicts_with_all = ["containers_only", "flood_only", "skip_streams"])]
+    streams_only: bool,
+    /// MiB of output (100-byte lines, 10485 to a MiB) behind `docker logs` and the exec output
+    /// workloads; 0 skips both.
+    #[arg(long, default_value_t = 100)]
+    stream_mib: u64,
+    /// Timed reads of the log and timed execs of the output, each (the median counts).
+    #[arg(long, default_value_t = 3)]
+    stream_rounds: usize,
+    /// `exec true` round trips (create, start attached, read to the end, inspect); 0 skips them.
+    #[arg(long, default_value_t = 100)]
+    exec_trips: usize,
+    /// Keystrokes echoed by `cat` over the WebSocket exec (wharfd only); 0 skips them.
+    #[arg(long, default_value_t = 1000)]
+    keystrokes: usize,
 }
 
 /// Where the daemons and the load generator run during the HTTP workloads.
@@ -197,6 +219,10 @@ pub fn bench(args: BenchArgs) -> Result<()> {
     );
     anyhow::ensure!(args.workers > 0, "--workers must be positive");
     anyhow::ensure!(
+        args.stream_rounds > 0 || args.stream_mib == 0,
+        "--stream-rounds must be positive"
+    );
+    anyhow::ensure!(
         args.rss_first <= args.rss_last,
         "--rss-first must not exceed --rss-last"
     );
@@ -236,7 +262,7 @@ pub fn bench(args: BenchArgs) -> Result<()> {
         None => kinds.push(Kind::Dockerd),
         Some(why) => println!("xtask bench: dockerd columns will be n/a: {why}"),
     }
-    let http = if args.containers_only || args.flood_only {
+    let http = if args.containers_only || args.flood_only || args.streams_only {
         None
     } else {
         Some(http_and_resources(
@@ -247,7 +273,7 @@ pub fn bench(args: BenchArgs) -> Result<()> {
         sockets: args.flood_sockets,
         pings: args.flood_pings,
     };
-    let floods = if args.containers_only || args.flood_pings == 0 {
+    let floods = if args.containers_only || args.streams_only || args.flood_pings == 0 {
         Vec::new()
     } else {
         kinds
@@ -255,10 +281,25 @@ pub fn bench(args: BenchArgs) -> Result<()> {
             .map(|&kind| flood::measure(&runtime, kind, &bins, &certs, flood_config))
             .collect::<Result<_>>()?
     };
-    let containers = if args.skip_containers || args.flood_only {
+    let containers = if args.skip_containers || args.flood_only || args.streams_only {
         None
     } else {
         container_workloads(&runtime, &kinds, &bins, &certs, config, &args)?
+    };
+    let stream_config = streams::StreamConfig {
+        mib: args.stream_mib,
+        rounds: args.stream_rounds,
+        exec_trips: args.exec_trips,
+        keystrokes: args.keystrokes,
+    };
+    let split = match args.cpus {
+        CpuPlacement::Shared => None,
+        CpuPlacement::Split | CpuPlacement::Both => CpuSplit::halve()?,
+    };
+    let streams = if args.skip_streams || args.containers_only || args.flood_only {
+        None
+    } else {
+        streams::run(&kinds, &bins, &certs, stream_config, split.as_ref())?
     };
 
     if let Some(http) = http {
@@ -269,6 +310,9 @@ pub fn bench(args: BenchArgs) -> Result<()> {
     }
     if let Some(sides) = containers {
         print_containers(&sides, &args, config);
+    }
+    if let Some(sides) = streams {
+        streams::print(&sides, stream_config, split.as_ref());
     }
     match web {
         Ok(package) => println!("\n{}", package.summary()),

@@ -8,6 +8,8 @@ use std::time::Duration;
 use super::containers::{ContainerResults, Lifecycles, Listed, Memory, Outcome};
 use super::load::LoadResult;
 use super::procs::TreeRss;
+use super::stats::Latencies;
+use super::streams::{StreamResults, Throughput};
 use super::Workload;
 
 /// A goal for a wharfd/dockerd ratio.
@@ -76,6 +78,12 @@ pub const START_TARGET: Target = Target::AtMost(0.2);
 pub const LIFECYCLE_TARGET: Target = Target::AtMost(0.7);
 /// `GET /containers/json` throughput target: at least 3 times dockerd's.
 pub const LIST_TARGET: Target = Target::AtLeast(3.0);
+/// Log and exec output throughput target: at least 1.5 times dockerd's.
+pub const STREAM_TARGET: Target = Target::AtLeast(1.5);
+/// `exec true` round trip target (p50): at most 0.7 of dockerd's.
+pub const EXEC_TRIP_TARGET: Target = Target::AtMost(0.7);
+/// The WebSocket keystroke echo's p50 goal (wharfd only).
+pub const KEYSTROKE_P50: Duration = Duration::from_millis(1);
 /// Memory growth between the two samples that still counts as none: 1 MiB, or 5% if that is more.
 pub const GROWTH_LIMIT_KIB: u64 = 1024;
 /// See [`GROWTH_LIMIT_KIB`].
@@ -427,6 +435,96 @@ pub fn print_memory(row: &Pair<'_, Memory>, first: usize, last: usize) {
     }
 }
 
+/// Prints the stream table: throughput (median MiB/s) of the log and exec output, `exec true`'s and the
+/// keystroke echo's p50/p99; ratios against dockerd's, the keystroke against its absolute goal.
+pub fn print_streams(wharfd: &StreamResults, dockerd: Option<&StreamResults>, heading: &str) {
+    println!("\n{heading}");
+    println!(
+        "{:<40} {:>17} {:>17} {:>8} {:<16}",
+        "workload", "wharfd", "dockerd", "ratio", "target"
+    );
+    let mib_s = |t: &Throughput| {
+        t.mib_per_s()
+            .map_or("no samples".into(), |r| format!("{r:.0} MiB/s"))
+    };
+    let throughput = |label: &str, pick: fn(&StreamResults) -> &Option<Outcome<Throughput>>| {
+        let Some(w) = pick(wharfd) else { return };
+        let row = Pair {
+            label: label.to_owned(),
+            wharfd: w,
+            dockerd: dockerd.and_then(|d| pick(d).as_ref()),
+        };
+        let ratio = row
+            .both(Throughput::mib_per_s)
+            .and_then(|(w, d)| Some(w? / d?));
+        let (wc, dc) = row.cells(mib_s);
+        println!(
+            "{:<40} {:>17} {:>17} {:>8} {:<16}",
+            row.label,
+            wc,
+            dc,
+            fmt_ratio(ratio),
+            STREAM_TARGET.verdict(ratio)
+        );
+        row.print_errors();
+    };
+    throughput("docker logs (GET /containers/{id}/logs)", |r| &r.logs);
+    throughput("exec output, attached (hijacked)", |r| &r.exec_output);
+    if let Some(w) = &wharfd.exec_true {
+        let row = Pair {
+            label: "`exec true` round trip p50/p99".to_owned(),
+            wharfd: w,
+            dockerd: dockerd.and_then(|d| d.exec_true.as_ref()),
+        };
+        let p50 = |l: &Latencies| l.percentile(50.0).map(|d| d.as_secs_f64());
+        let ratio = row.both(p50).and_then(|(w, d)| Some(w? / d?));
+        let (wc, dc) = row.cells(latency_cell);
+        println!(
+            "{:<40} {:>17} {:>17} {:>8} {:<16}",
+            row.label,
+            wc,
+            dc,
+            fmt_ratio(ratio),
+            format!("p50 {}", EXEC_TRIP_TARGET.verdict(ratio))
+        );
+        row.print_errors();
+    }
+    if let Some(w) = &wharfd.keystrokes {
+        let row = Pair {
+            label: "keystroke echo, WebSocket exec p50/p99".to_owned(),
+            wharfd: w,
+            dockerd: None,
+        };
+        let (wc, _) = row.cells(latency_cell);
+        println!(
+            "{:<40} {:>17} {:>17} {:>8} {:<16}",
+            row.label,
+            wc,
+            "no route",
+            "",
+            keystroke_verdict(w.as_ref().ok())
+        );
+        row.print_errors();
+    }
+}
+
+/// `p50<=1.00ms PASS` when the keystrokes' median is within [`KEYSTROKE_P50`].
+fn keystroke_verdict(latencies: Option<&Latencies>) -> String {
+    let verdict = match latencies.and_then(|l| l.percentile(50.0)) {
+        Some(p50) if p50 <= KEYSTROKE_P50 => "PASS",
+        Some(_) => "MISS",
+        None => "n/a",
+    };
+    format!("p50<={} {verdict}", fmt_ms(KEYSTROKE_P50))
+}
+
+fn latency_cell(l: &Latencies) -> String {
+    match (l.percentile(50.0), l.percentile(99.0)) {
+        (Some(p50), Some(p99)) => format!("{}/{}", fmt_ms(p50), fmt_ms(p99)),
+        _ => "no samples".into(),
+    }
+}
+
 /// `+1.2MiB (+3.4%)`.
 fn fmt_growth(first_kib: u64, last_kib: u64) -> String {
     let delta = last_kib as f64 - first_kib as f64;
@@ -528,5 +626,15 @@ mod tests {
         assert_eq!(growth_verdict(Some((100_000, 106_000))), "<=1MiB|5% MISS");
         assert_eq!(growth_verdict(Some((100_000, 90_000))), "<=1MiB|5% PASS");
         assert_eq!(growth_verdict(None), "<=1MiB|5% n/a");
+    }
+
+    #[test]
+    fn a_keystroke_is_judged_by_its_median_against_a_millisecond() {
+        let us = |n| Duration::from_micros(n);
+        let fast = Latencies::new(vec![us(300), us(400), us(5000)]);
+        assert_eq!(keystroke_verdict(Some(&fast)), "p50<=1.00ms PASS");
+        let slow = Latencies::new(vec![us(300), us(1001), us(1200)]);
+        assert_eq!(keystroke_verdict(Some(&slow)), "p50<=1.00ms MISS");
+        assert_eq!(keystroke_verdict(None), "p50<=1.00ms n/a");
     }
 }

@@ -11,7 +11,7 @@ use wharf_tests::RunCommand;
 const BUSYBOX: &str = "/bin/busybox";
 
 /// The applets linked in `/bin`.
-const APPLETS: &[&str] = &["sh", "true", "false", "echo", "sleep", "cat"];
+const APPLETS: &[&str] = &["sh", "true", "false", "echo", "sleep", "cat", "yes", "head"];
 
 /// Builds the rootfs under `dir` and returns the tar's bytes (about 2 MB).
 pub fn busybox_tar(dir: &Path) -> Result<Vec<u8>> {
