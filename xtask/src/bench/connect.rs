@@ -92,6 +92,11 @@ impl Conn {
 }
 
 fn connector(certs: &DevCerts) -> Result<TlsConnector> {
+    Ok(TlsConnector::from(client_config(certs)?))
+}
+
+/// A client configuration with the development CA and client certificate (an admin identity).
+pub fn client_config(certs: &DevCerts) -> Result<Arc<rustls::ClientConfig>> {
     let mut roots = rustls::RootCertStore::empty();
     for cert in CertificateDer::pem_file_iter(certs.ca()).context("reading ca.pem")? {
         roots.add(cert.context("parsing ca.pem")?)?;
@@ -106,5 +111,5 @@ fn connector(certs: &DevCerts) -> Result<TlsConnector> {
         .with_safe_default_protocol_versions()?
         .with_root_certificates(roots)
         .with_client_auth_cert(chain, key)?;
-    Ok(TlsConnector::from(Arc::new(config)))
+    Ok(Arc::new(config))
 }

@@ -489,9 +489,17 @@ pub fn print_streams(wharfd: &StreamResults, dockerd: Option<&StreamResults>, he
         );
         row.print_errors();
     }
-    if let Some(w) = &wharfd.keystrokes {
+    let keystroke_rows = [
+        ("keystroke echo, WS exec, unix p50/p99", &wharfd.keystrokes),
+        (
+            "keystroke echo, WS exec, mTLS p50/p99",
+            &wharfd.keystrokes_tls,
+        ),
+    ];
+    for (label, outcome) in keystroke_rows {
+        let Some(w) = outcome else { continue };
         let row = Pair {
-            label: "keystroke echo, WebSocket exec p50/p99".to_owned(),
+            label: label.to_owned(),
             wharfd: w,
             dockerd: None,
         };

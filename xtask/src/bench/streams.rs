@@ -14,17 +14,22 @@
 //! side alone, as for a client on another machine, and the client's own copying is not charged to
 //! either daemon.
 
+use std::io::{Read, Write};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context, Result};
+use rustls::pki_types::ServerName;
 use serde_json::Value;
 use tungstenite::client::IntoClientRequest;
 use tungstenite::Message;
 use wharf_tests::{Binaries, DevCerts, TempDir};
 
 use super::api::Api;
+use super::connect;
 use super::containers::{Outcome, IMAGE};
 use super::daemons::Kind;
 use super::pin::CpuSplit;
@@ -115,9 +120,14 @@ pub struct StreamResults {
     pub logs: Option<Outcome<Throughput>>,
     pub exec_output: Option<Outcome<Throughput>>,
     pub exec_true: Option<Outcome<Latencies>>,
-    /// `None` also for dockerd, which has no WebSocket exec.
+    /// Over the unix socket; `None` also for dockerd, which has no WebSocket exec.
     pub keystrokes: Option<Outcome<Latencies>>,
+    /// The same over mutual TLS on 127.0.0.1.
+    pub keystrokes_tls: Option<Outcome<Latencies>>,
 }
+
+/// The daemon's TLS listener and a client configuration for it.
+type TlsTarget = (SocketAddr, Arc<rustls::ClientConfig>);
 
 impl StreamResults {
     fn failed(kind: Kind, config: StreamConfig, why: &str) -> Self {
@@ -129,6 +139,7 @@ impl StreamResults {
             exec_output: failed(config.mib, why),
             exec_true: failed(config.exec_trips as u64, why),
             keystrokes: failed(keystrokes_for(kind, config) as u64, why),
+            keystrokes_tls: failed(keystrokes_for(kind, config) as u64, why),
         }
     }
 }
@@ -155,8 +166,14 @@ pub fn measure(kind: Kind, setup: &StreamSetup<'_>) -> StreamResults {
     };
     let socket = daemon.endpoints().socket().to_owned();
     let api = Api::new(&socket);
+    let tls = daemon
+        .endpoints()
+        .tcp
+        .context("the daemon has no TCP listener")
+        .and_then(|addr| Ok((addr, connect::client_config(setup.certs)?)))
+        .map_err(|err| format!("{err:#}"));
     let results = match api.import(setup.image, IMAGE.0, IMAGE.1) {
-        Ok(()) => drive(kind, &api, &socket, config),
+        Ok(()) => drive(kind, &api, &socket, tls, config),
         Err(err) => StreamResults::failed(kind, config, &format!("importing the image: {err:#}")),
     };
     if let Err(err) = daemon.stop() {
@@ -165,7 +182,13 @@ pub fn measure(kind: Kind, setup: &StreamSetup<'_>) -> StreamResults {
     results
 }
 
-fn drive(kind: Kind, api: &Api, socket: &Path, config: StreamConfig) -> StreamResults {
+fn drive(
+    kind: Kind,
+    api: &Api,
+    socket: &Path,
+    tls: Result<TlsTarget, String>,
+    config: StreamConfig,
+) -> StreamResults {
     let name = kind.name();
     let logs = (config.mib > 0).then(|| {
         println!(
@@ -187,6 +210,7 @@ fn drive(kind: Kind, api: &Api, socket: &Path, config: StreamConfig) -> StreamRe
         exec_output: None,
         exec_true: None,
         keystrokes: None,
+        keystrokes_tls: None,
     };
     let id = match container {
         None => return results,
@@ -197,12 +221,14 @@ fn drive(kind: Kind, api: &Api, socket: &Path, config: StreamConfig) -> StreamRe
                 exec_output,
                 exec_true,
                 keystrokes,
+                keystrokes_tls,
                 ..
             } = StreamResults::failed(kind, config, &why);
             return StreamResults {
                 exec_output,
                 exec_true,
                 keystrokes,
+                keystrokes_tls,
                 ..results
             };
         }
@@ -225,7 +251,12 @@ fn drive(kind: Kind, api: &Api, socket: &Path, config: StreamConfig) -> StreamRe
         println!(
             "xtask bench: {name}: {keystrokes} keystrokes echoed by `cat` over the WebSocket exec"
         );
-        echoes(socket, &id, keystrokes).map_err(|err| format!("{err:#}"))
+        echoes_unix(socket, &id, keystrokes).map_err(|err| format!("{err:#}"))
+    });
+    results.keystrokes_tls = (keystrokes > 0).then(|| {
+        println!("xtask bench: {name}: the same over mutual TLS on 127.0.0.1");
+        let (addr, client) = tls?;
+        echoes_tls(socket, &id, addr, client, keystrokes).map_err(|err| format!("{err:#}"))
     });
     if let Err(err) = api.remove(&id, true) {
         println!("xtask bench: {name}: removing the exec container: {err:#}");
@@ -387,13 +418,36 @@ fn exec_true(socket: &Path, container: &str, trips: usize) -> Result<Latencies> 
     Ok(Latencies::new(samples))
 }
 
-/// `cat` over `GET /exec/{id}/start/ws` (unix socket: admin, no ticket): each keystroke a binary frame,
-/// timed until its echo comes back on stdout.
-fn echoes(socket: &Path, container: &str, keystrokes: usize) -> Result<Latencies> {
+/// [`echoes`] over the unix socket (admin, no ticket).
+fn echoes_unix(socket: &Path, container: &str, keystrokes: usize) -> Result<Latencies> {
     let id = exec_create(socket, container, &["cat"], true)?;
     let stream = UnixStream::connect(socket)
         .with_context(|| format!("connecting to {}", socket.display()))?;
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    echoes(stream, &id, keystrokes)
+}
+
+/// [`echoes`] over mutual TLS to `addr` (the development client certificate: admin, no ticket), as a
+/// browser's terminal would come over TCP and TLS; the exec is created over the unix socket.
+fn echoes_tls(
+    socket: &Path,
+    container: &str,
+    addr: SocketAddr,
+    client: Arc<rustls::ClientConfig>,
+    keystrokes: usize,
+) -> Result<Latencies> {
+    let id = exec_create(socket, container, &["cat"], true)?;
+    let tcp = TcpStream::connect(addr).with_context(|| format!("connecting to {addr}"))?;
+    tcp.set_nodelay(true)?;
+    tcp.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let name = ServerName::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST).into());
+    let tls = rustls::ClientConnection::new(client, name)?;
+    echoes(rustls::StreamOwned::new(tls, tcp), &id, keystrokes)
+}
+
+/// `cat` (exec `id`) over `GET /exec/{id}/start/ws` on `stream`: each keystroke a binary frame, timed
+/// until its echo comes back on stdout.
+fn echoes<S: Read + Write>(stream: S, id: &str, keystrokes: usize) -> Result<Latencies> {
     let request = format!("ws://docker/v1.41/exec/{id}/start/ws").into_client_request()?;
     let (mut ws, _) = tungstenite::client::client(request, stream)
         .map_err(|err| anyhow::anyhow!("the WebSocket handshake: {err}"))?;
@@ -469,7 +523,7 @@ pub fn print(sides: &[StreamResults], config: StreamConfig, split: Option<&CpuSp
         wharfd,
         sides.get(1),
         &format!(
-            "streams: {} MiB of {LINE_LEN}-byte lines (median of {} reads), {} `exec true` round trips, {} keystrokes; {placement}; one fresh daemon each, driven one after the other, over unix",
+            "streams: {} MiB of {LINE_LEN}-byte lines (median of {} reads), {} `exec true` round trips, {} keystrokes; {placement}; one fresh daemon each, driven one after the other, over unix (keystrokes also over mTLS)",
             config.mib, config.rounds, config.exec_trips, config.keystrokes
         ),
     );
