@@ -22,7 +22,7 @@ use wharf_client_core::api::system::EventsOptions;
 use wharf_client_core::api::websocket::{
     attach_ws_request, exec_ws_request, with_ticket, AttachOptions,
 };
-use wharf_client_core::api::{exec, images, system, wharf, NoContent, TypedRequest};
+use wharf_client_core::api::{exec, images, system, wharf, Decode, NoContent, TypedRequest};
 use wharf_client_core::request::DUMMY_HOST;
 use wharf_client_core::{Client, ClientConfig, Error, RequestFactory};
 
@@ -487,19 +487,7 @@ impl WharfClient {
                     .unwrap_or(false),
             };
             let size = o.h.zip(o.w);
-            let mut request = client
-                .prepare(|f| exec_ws_request(f, &id, size))
-                .await
-                .map_err(|e| js::error(&e))?;
-            if client.transport().has_token() {
-                // A WebSocket carries no Authorization header: a one-use ticket stands for the token.
-                let ticket = client
-                    .call(|f| Ok(wharf::ws_ticket_request(f)))
-                    .await
-                    .map_err(|e| js::error(&e))?;
-                request = with_ticket(request, &ticket.ticket);
-            }
-            let url = websocket_url(&base_url, &request.path_and_query)?;
+            let url = session_url(&client, &base_url, |f| exec_ws_request(f, &id, size)).await?;
             Ok(ExecSession::open(&url, tty, Route::Exec).await?.into())
         })
     }
@@ -529,18 +517,8 @@ impl WharfClient {
         let client = self.client.clone();
         let base_url = self.base_url.clone();
         promise(async move {
-            let mut request = client
-                .prepare(|f| attach_ws_request(f, &id, &options))
-                .await
-                .map_err(|e| js::error(&e))?;
-            if client.transport().has_token() {
-                let ticket = client
-                    .call(|f| Ok(wharf::ws_ticket_request(f)))
-                    .await
-                    .map_err(|e| js::error(&e))?;
-                request = with_ticket(request, &ticket.ticket);
-            }
-            let url = websocket_url(&base_url, &request.path_and_query)?;
+            let url =
+                session_url(&client, &base_url, |f| attach_ws_request(f, &id, &options)).await?;
             Ok(ExecSession::open(&url, true, Route::Attach).await?.into())
         })
     }
@@ -652,4 +630,22 @@ impl WharfClient {
             Ok(JsValue::UNDEFINED)
         })
     }
+}
+
+/// The `ws:`/`wss:` URL of the WebSocket route `build` makes, negotiated; with a token, through a
+/// one-use ticket, since a WebSocket carries no `Authorization` header.
+async fn session_url<D: Decode>(
+    client: &Client<FetchTransport>,
+    base_url: &str,
+    build: impl FnOnce(&RequestFactory) -> Result<TypedRequest<D>, Error>,
+) -> Result<String, JsValue> {
+    let mut request = client.prepare(build).await.map_err(|e| js::error(&e))?;
+    if client.transport().has_token() {
+        let ticket = client
+            .call(|f| Ok(wharf::ws_ticket_request(f)))
+            .await
+            .map_err(|e| js::error(&e))?;
+        request = with_ticket(request, &ticket.ticket);
+    }
+    websocket_url(base_url, &request.path_and_query)
 }
