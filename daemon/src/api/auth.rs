@@ -12,7 +12,7 @@
 //! The decisions themselves live in `crate::auth`, which knows no HTTP.
 
 use axum::response::{IntoResponse, Response};
-use http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
+use http::header::{AUTHORIZATION, SEC_WEBSOCKET_KEY, UPGRADE, WWW_AUTHENTICATE};
 use http::{HeaderValue, Method, Request, StatusCode};
 use wharf_client_core::ErrorKind;
 
@@ -54,12 +54,18 @@ fn bearer<B>(request: &Request<B>) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
-/// The `ticket=` of a WebSocket upgrade route's query; `None` on every other route, where a ticket is
-/// not accepted.
+/// The `ticket=` of a WebSocket handshake on an upgrade route; `None` on every other request, where a
+/// ticket is not accepted: a page could otherwise make a browser send bad tickets with a plain GET (an
+/// image's URL), which carries no `Origin`, and have its address refused for failed logins.
 fn ticket<B>(request: &Request<B>) -> Option<&str> {
     let path = request.uri().path();
     let path = versioned_path(path).map_or(path, |(_, p)| p);
-    if request.method() != Method::GET || !policy::is_upgrade_route(path) {
+    let handshake = request
+        .headers()
+        .get(UPGRADE)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"))
+        && request.headers().contains_key(SEC_WEBSOCKET_KEY);
+    if request.method() != Method::GET || !handshake || !policy::is_upgrade_route(path) {
         return None;
     }
     request
@@ -90,7 +96,10 @@ pub(crate) fn refuse<B>(auth: &Auth, refusal: Refusal, request: &Request<B>) -> 
             .headers_mut()
             .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
     }
-    if !is_read(request.method()) {
+    // A refusal for a wrong token is audited (someone tried); one without credentials, or for an address
+    // already refused, is only counted: anyone can send those, and their lines would push real ones out
+    // of the rotated log.
+    if !is_read(request.method()) && refusal == Refusal::Invalid {
         let path = request.uri().path();
         let path = versioned_path(path).map_or(path, |(_, p)| p);
         let action = policy::action(request.method().as_str(), path);

@@ -282,6 +282,7 @@ impl ExecSession {
             true
         };
         let receiving = async {
+            let mut stdin_open = self.stdin;
             while let Some(Ok(message)) = incoming.next().await {
                 match message {
                     Message::Close(_) => break,
@@ -293,10 +294,11 @@ impl ExecSession {
                             tracing::debug!(exec = %self.id, "an unknown control message");
                         }
                     },
-                    Message::Binary(bytes) if self.stdin => {
+                    Message::Binary(bytes) if stdin_open => {
+                        // A process that closed its stdin keeps running: input stops, the session not.
                         if let Err(e) = self.rt.exec_write_stdin(&self.id, Some(bytes)).await {
                             tracing::debug!(exec = %self.id, "stdin: {}", e.message);
-                            break;
+                            stdin_open = false;
                         }
                     }
                     _ => {}

@@ -40,6 +40,21 @@ pub(crate) struct Record {
     pub status: u16,
 }
 
+/// The most of a path or an object ID a line keeps.
+const MAX_FIELD: usize = 256;
+
+/// Cuts `text` to [`MAX_FIELD`] bytes, on a character boundary, marking the cut with `…`.
+fn cap(text: &mut String) {
+    if text.len() > MAX_FIELD {
+        let mut end = MAX_FIELD;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+        text.push('…');
+    }
+}
+
 /// The log's sending end.
 #[derive(Debug)]
 pub(crate) struct AuditLog {
@@ -73,8 +88,13 @@ impl AuditLog {
     }
 
     /// Queues `record`, or counts it dropped when the queue is full.
-    pub(crate) fn record(&self, record: Record) {
+    pub(crate) fn record(&self, mut record: Record) {
         let Some(tx) = &self.tx else { return };
+        // A line stays small however long the request's path: the queue and the log stay bounded.
+        cap(&mut record.path);
+        if let Some(id) = record.id.as_mut() {
+            cap(id);
+        }
         match tx.try_send(record) {
             Ok(()) => {}
             Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
@@ -170,6 +190,17 @@ fn rotate(path: &Path) -> std::io::Result<()> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn long_fields_are_cut_on_a_character_boundary() {
+        let mut long = "é".repeat(200);
+        cap(&mut long);
+        assert!(long.len() <= MAX_FIELD + '…'.len_utf8(), "{}", long.len());
+        assert!(long.ends_with('…'));
+        let mut short = "/containers/x/stop".to_owned();
+        cap(&mut short);
+        assert_eq!(short, "/containers/x/stop");
+    }
+
     use super::*;
 
     fn record(i: usize) -> Record {

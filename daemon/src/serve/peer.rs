@@ -45,9 +45,16 @@ where
 /// The peer of a finished TLS handshake from `ip`: its verified certificate's subject, or anonymous.
 pub(crate) fn tls_peer(tls: &tokio_rustls::server::TlsStream<TcpStream>, ip: IpAddr) -> Peer {
     let (_, session) = tls.get_ref();
-    match session.peer_certificates().and_then(|c| c.first()) {
-        // rustls only hands over certificates it verified against the CA.
-        Some(leaf) => Peer::cert(&cert::subject_cn(leaf).unwrap_or_default()),
+    // rustls only hands over certificates it verified against the CA. One whose subject has no common
+    // name this parser reads is no identity of its own (else it would escape `client-cert-roles`, whose
+    // unmapped names are admin): its requests need a token, as without a certificate.
+    match session
+        .peer_certificates()
+        .and_then(|c| c.first())
+        .and_then(|leaf| cert::subject_cn(leaf))
+        .filter(|cn| !cn.is_empty())
+    {
+        Some(cn) => Peer::cert(&cn),
         None => Peer::Anonymous { ip },
     }
 }

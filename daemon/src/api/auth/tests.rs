@@ -36,7 +36,26 @@ async fn call(
     uri: &str,
     token: Option<&str>,
 ) -> (StatusCode, http::HeaderMap, String) {
+    send(state, peer, method, uri, token, false).await
+}
+
+/// [`call`], as a WebSocket handshake when `handshake`.
+async fn send(
+    state: &AppState,
+    peer: Option<Peer>,
+    method: Method,
+    uri: &str,
+    token: Option<&str>,
+    handshake: bool,
+) -> (StatusCode, http::HeaderMap, String) {
     let mut request = Request::builder().method(method).uri(uri);
+    if handshake {
+        request = request
+            .header("upgrade", "websocket")
+            .header("connection", "upgrade")
+            .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+            .header("sec-websocket-version", "13");
+    }
     if let Some(t) = token {
         request = request.header("authorization", format!("Bearer {t}"));
     }
@@ -136,9 +155,21 @@ async fn a_ticket_opens_one_upgrade_as_its_identity_and_nothing_else() {
     let (status, _, _) = call(&s, Some(anon()), Method::GET, &uri, None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let uri = format!("/v1.47/containers/web/attach/ws?stream=1&ticket={ticket}");
-    let (status, _, body) = call(&s, Some(anon()), Method::GET, &uri, None).await;
+    // Nor on a plain GET of an upgrade route (a page's image URL): not read, not redeemed, not a
+    // failure counted against the address.
+    for _ in 0..=crate::auth::limiter::MAX_FAILURES {
+        let (status, _, body) = call(&s, Some(anon()), Method::GET, &uri, None).await;
+        assert_eq!(
+            (status, body),
+            (
+                StatusCode::UNAUTHORIZED,
+                format!(r#"{{"message":"{AUTH_REQUIRED}"}}"#)
+            )
+        );
+    }
+    let (status, _, body) = send(&s, Some(anon()), Method::GET, &uri, None, true).await;
     assert_eq!((status, body.as_str()), (StatusCode::OK, "token:op"));
-    let (status, _, body) = call(&s, Some(anon()), Method::GET, &uri, None).await;
+    let (status, _, body) = send(&s, Some(anon()), Method::GET, &uri, None, true).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "used up: {body}");
 }
 
