@@ -111,7 +111,23 @@ impl AttachSession {
     ) {
         let (mut sink, mut incoming) = socket.split();
         let sending = async {
-            while let Some((source, data)) = output.recv().await {
+            // Pings, as on the exec route: proxies keep an idle session open, and a client that vanished
+            // is found when a write to it fails.
+            let mut ping = tokio::time::interval(Duration::from_secs(PING_INTERVAL_SECS));
+            ping.tick().await;
+            loop {
+                let chunk = tokio::select! {
+                    chunk = output.recv() => chunk,
+                    _ = ping.tick() => {
+                        if sink.send(Message::Ping(Bytes::new())).await.is_err() {
+                            return;
+                        }
+                        continue;
+                    }
+                };
+                let Some((source, data)) = chunk else {
+                    break;
+                };
                 let wanted = match source {
                     Source::Stdout => want.0,
                     Source::Stderr => want.1,
