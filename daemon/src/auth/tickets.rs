@@ -19,6 +19,10 @@ pub(crate) const TICKET_PREFIX: &str = "wharft_";
 /// Tickets outstanding at once; a newcomer beyond pushes out the oldest.
 const MAX_TICKETS: usize = 1024;
 
+/// Tickets one identity may have outstanding; its newcomer beyond pushes out its own oldest, so that one
+/// identity asking in a loop cannot push out everyone else's.
+const MAX_PER_IDENTITY: usize = 32;
+
 /// The outstanding tickets, by hash.
 #[derive(Debug, Default)]
 pub(crate) struct Tickets {
@@ -31,11 +35,26 @@ impl Tickets {
         let ticket = secret::generate(TICKET_PREFIX)?;
         let mut table = self.table.lock().unwrap_or_else(PoisonError::into_inner);
         table.retain(|_, (_, expires)| *expires > now);
-        if table.len() >= MAX_TICKETS {
-            let oldest = table.iter().min_by_key(|(_, (_, at))| *at).map(|(k, _)| *k);
-            if let Some(k) = oldest {
-                table.remove(&k);
-            }
+        let oldest = |mine: bool| {
+            table
+                .iter()
+                .filter(|(_, (who, _))| !mine || who.label == identity.label)
+                .min_by_key(|(_, (_, at))| *at)
+                .map(|(k, _)| *k)
+        };
+        let mine = table
+            .values()
+            .filter(|(who, _)| who.label == identity.label)
+            .count();
+        let full = if mine >= MAX_PER_IDENTITY {
+            oldest(true)
+        } else if table.len() >= MAX_TICKETS {
+            oldest(false)
+        } else {
+            None
+        };
+        if let Some(k) = full {
+            table.remove(&k);
         }
         table.insert(secret::hash(&ticket), (identity, now + TICKET_TTL));
         Ok(ticket)
@@ -77,6 +96,25 @@ mod tests {
     }
 
     #[test]
+    fn one_identity_asking_in_a_loop_pushes_out_only_its_own_tickets() {
+        let tickets = Tickets::default();
+        let t0 = Instant::now();
+        let other = Identity {
+            label: "token:ops".into(),
+            role: Role::Operator,
+        };
+        let kept = tickets.issue(other.clone(), t0).unwrap();
+        let first = tickets.issue(viewer(), t0).unwrap();
+        for i in 0..MAX_TICKETS * 2 {
+            tickets
+                .issue(viewer(), t0 + Duration::from_millis(i as u64 + 1))
+                .unwrap();
+        }
+        assert_eq!(tickets.redeem(&kept, t0), Some(other));
+        assert_eq!(tickets.redeem(&first, t0), None, "its own oldest went");
+    }
+
+    #[test]
     fn a_ticket_expires_after_thirty_seconds() {
         let tickets = Tickets::default();
         let t0 = Instant::now();
@@ -93,9 +131,14 @@ mod tests {
         let tickets = Tickets::default();
         let t0 = Instant::now();
         let first = tickets.issue(viewer(), t0).unwrap();
+        // Many identities, a ticket each: the table's own bound.
         for i in 0..MAX_TICKETS {
+            let someone = Identity {
+                label: format!("token:t{i}").into(),
+                role: Role::Viewer,
+            };
             tickets
-                .issue(viewer(), t0 + Duration::from_millis(i as u64 + 1))
+                .issue(someone, t0 + Duration::from_millis(i as u64 + 1))
                 .unwrap();
         }
         assert_eq!(tickets.table.lock().unwrap().len(), MAX_TICKETS);
