@@ -28,8 +28,8 @@ use super::version::RequestedVersion;
 use super::{hijack, JsonBody};
 use crate::error::Error;
 use crate::runtime::io::ATTACH_QUEUE;
-use crate::runtime::ConsoleSize;
 use crate::runtime::Runtime;
+use crate::runtime::{console_size, ConsoleSize};
 use crate::state::AppState;
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -76,8 +76,13 @@ async fn start(
     // An unknown exec is a 404 before any stream.
     let exec = rt.exec_inspect(&id)?;
     if body.detach.unwrap_or(false) {
-        rt.exec_start(&id, false, false, console_size(&body))
-            .await?;
+        rt.exec_start(
+            &id,
+            false,
+            false,
+            console_size(body.console_size.as_deref()),
+        )
+        .await?;
         return Ok(StatusCode::OK.into_response());
     }
     // The process has a TTY if it was created with one; the framing follows the start request's `Tty`,
@@ -99,7 +104,7 @@ async fn start(
         tty,
         want,
         with_stdin,
-        console_size(&body),
+        console_size(body.console_size.as_deref()),
     );
     let media = stream_media_type(version, tty);
     let output = futures_util::stream::unfold(frames, |mut frames| async move {
@@ -121,14 +126,6 @@ async fn start(
     });
     tokio::spawn(hijack::serve(on_upgrade, output, input, detach));
     Ok(hijack::switching_protocols(media))
-}
-
-/// The start's `ConsoleSize` (`[height, width]`, API 1.42), which sizes the TTY before the process runs.
-fn console_size(body: &ExecStartConfig) -> Option<ConsoleSize> {
-    match body.console_size.as_deref() {
-        Some([h, w]) => u32::try_from(*h).ok().zip(u32::try_from(*w).ok()),
-        _ => None,
-    }
 }
 
 /// Starts exec `id` and forwards its output as wire frames until it ended and its exit code is recorded

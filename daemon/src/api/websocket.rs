@@ -17,10 +17,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use bytes::Bytes;
+use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 use wharf_client_core::api::websocket::{encode_output, Control, PING_INTERVAL_SECS};
 use wharf_client_core::detach::{DetachScanner, Scanned};
+use wharf_client_core::stdcopy::StdStream;
 use wharf_client_core::ErrorKind;
 
 use super::containers::detach_keys;
@@ -63,6 +65,51 @@ fn close(reason: &'static str) -> Message {
         code: NORMAL_CLOSE,
         reason: reason.into(),
     }))
+}
+
+/// Sends `output`'s chunks of the streams `want` picks (stdout, stderr), each made a binary message by
+/// `encode`, pinging every [`PING_INTERVAL_SECS`] meanwhile (proxies keep an idle session open, and a
+/// client that vanished is found when a write to it fails): true when the output ended, false when the
+/// client is gone.
+async fn forward_output(
+    sink: &mut SplitSink<WebSocket, Message>,
+    mut output: Option<&mut mpsc::Receiver<Chunk>>,
+    want: (bool, bool),
+    encode: impl Fn(StdStream, Bytes) -> Bytes,
+) -> bool {
+    let mut ping = tokio::time::interval(Duration::from_secs(PING_INTERVAL_SECS));
+    ping.tick().await;
+    loop {
+        let chunk = tokio::select! {
+            chunk = async {
+                match output.as_mut() {
+                    Some(o) => o.recv().await,
+                    None => None,
+                }
+            } => chunk,
+            _ = ping.tick() => {
+                if sink.send(Message::Ping(Bytes::new())).await.is_err() {
+                    return false;
+                }
+                continue;
+            }
+        };
+        let Some((source, data)) = chunk else {
+            return true;
+        };
+        let (stream, wanted) = match source {
+            Source::Stdout => (StdStream::Stdout, want.0),
+            Source::Stderr => (StdStream::Stderr, want.1),
+        };
+        if wanted
+            && sink
+                .send(Message::Binary(encode(stream, data)))
+                .await
+                .is_err()
+        {
+            return false;
+        }
+    }
 }
 
 /// `GET /containers/{id}/attach/ws`: the container's output (the streams asked for, unmultiplexed) down,
@@ -111,30 +158,9 @@ impl AttachSession {
     ) {
         let (mut sink, mut incoming) = socket.split();
         let sending = async {
-            // Pings, as on the exec route: proxies keep an idle session open, and a client that vanished
-            // is found when a write to it fails.
-            let mut ping = tokio::time::interval(Duration::from_secs(PING_INTERVAL_SECS));
-            ping.tick().await;
-            loop {
-                let chunk = tokio::select! {
-                    chunk = output.recv() => chunk,
-                    _ = ping.tick() => {
-                        if sink.send(Message::Ping(Bytes::new())).await.is_err() {
-                            return;
-                        }
-                        continue;
-                    }
-                };
-                let Some((source, data)) = chunk else {
-                    break;
-                };
-                let wanted = match source {
-                    Source::Stdout => want.0,
-                    Source::Stderr => want.1,
-                };
-                if wanted && sink.send(Message::Binary(data)).await.is_err() {
-                    return;
-                }
+            let raw = |_: StdStream, data: Bytes| data;
+            if !forward_output(&mut sink, Some(&mut output), want, raw).await {
+                return;
             }
             let _ = sink.send(close("the container's output ended")).await;
         };
@@ -237,7 +263,7 @@ impl ExecSession {
             Err(e) => {
                 // As on the hijacked start: the error in the output, then the exit code dockerd records.
                 let text = format!("{}\r\n", e.message);
-                let stream = (!self.tty).then_some(wharf_client_core::stdcopy::StdStream::Stdout);
+                let stream = (!self.tty).then_some(StdStream::Stdout);
                 let _ = sink
                     .send(Message::Binary(
                         encode_output(stream, text.as_bytes()).into(),
@@ -251,37 +277,12 @@ impl ExecSession {
         };
         let mut output = stream.output.take();
         let sending = async {
-            let mut ping = tokio::time::interval(Duration::from_secs(PING_INTERVAL_SECS));
-            ping.tick().await;
-            loop {
-                let chunk = tokio::select! {
-                    chunk = async {
-                        match output.as_mut() {
-                            Some(o) => o.recv().await,
-                            None => None,
-                        }
-                    } => chunk,
-                    _ = ping.tick() => {
-                        if sink.send(Message::Ping(Bytes::new())).await.is_err() {
-                            return false;
-                        }
-                        continue;
-                    }
-                };
-                let Some((source, data)) = chunk else {
-                    break;
-                };
-                let (stream, wanted) = match source {
-                    Source::Stdout => (wharf_client_core::stdcopy::StdStream::Stdout, want.0),
-                    Source::Stderr => (wharf_client_core::stdcopy::StdStream::Stderr, want.1),
-                };
-                if !wanted {
-                    continue;
-                }
-                let message = encode_output((!self.tty).then_some(stream), &data);
-                if sink.send(Message::Binary(message.into())).await.is_err() {
-                    return false;
-                }
+            let tty = self.tty;
+            let framed = |stream: StdStream, data: Bytes| {
+                Bytes::from(encode_output((!tty).then_some(stream), &data))
+            };
+            if !forward_output(&mut sink, output.as_mut(), want, framed).await {
+                return false;
             }
             // The output ends with the process; its exit code is recorded just after.
             let _ = stream.ended.wait_for(|ended| *ended).await;

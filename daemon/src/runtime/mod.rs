@@ -43,7 +43,7 @@ use crate::events::{self, EventBus};
 use crate::images::{ImageStore, ImageUsers};
 
 pub(crate) use create::CreateRequest;
-pub(crate) use exec::ConsoleSize;
+pub(crate) use exec::{console_size, ConsoleSize};
 pub(crate) use io::AttachHub;
 pub(crate) use query::ListOptions;
 

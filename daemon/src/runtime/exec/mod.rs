@@ -53,6 +53,14 @@ const STDIN_OPEN_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 /// A TTY's size: rows, columns.
 pub(crate) type ConsoleSize = (u32, u32);
 
+/// Docker's `ConsoleSize` (`[height, width]`, in an exec's create or start body) as a size.
+pub(crate) fn console_size(docker: Option<&[i32]>) -> Option<ConsoleSize> {
+    match docker {
+        Some([h, w]) => u32::try_from(*h).ok().zip(u32::try_from(*w).ok()),
+        _ => None,
+    }
+}
+
 /// A started exec, for the client that started it.
 #[derive(Debug)]
 pub(crate) struct ExecStream {
@@ -362,10 +370,7 @@ impl Runtime {
         let tty = exec.tty();
         process.set_args(Some(exec.command().to_vec()));
         process.set_terminal(Some(tty));
-        let created = match config.console_size.as_deref() {
-            Some([h, w]) => u32::try_from(*h).ok().zip(u32::try_from(*w).ok()),
-            _ => None,
-        };
+        let created = self::console_size(config.console_size.as_deref());
         process.set_console_size(match console_size.or(created) {
             Some((h, w)) if tty && h > 0 && w > 0 => BoxBuilder::default()
                 .height(u64::from(h))
