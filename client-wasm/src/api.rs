@@ -634,7 +634,7 @@ impl WharfClient {
 
 /// The `ws:`/`wss:` URL of the WebSocket route `build` makes, negotiated; with a token, through a
 /// one-use ticket, since a WebSocket carries no `Authorization` header.
-async fn session_url<D: Decode>(
+pub async fn session_url<D: Decode>(
     client: &Client<FetchTransport>,
     base_url: &str,
     build: impl FnOnce(&RequestFactory) -> Result<TypedRequest<D>, Error>,

@@ -101,7 +101,7 @@ impl Inner {
 
 /// Which route a session is on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Route {
+pub enum Route {
     /// `GET /exec/{id}/start/ws`.
     Exec,
     /// `GET /containers/{id}/attach/ws`.
@@ -126,7 +126,7 @@ impl std::fmt::Debug for ExecSession {
 impl ExecSession {
     /// Opens `url` (a `route` URL) and resolves once the daemon accepted it; output is read as `tty`
     /// says (an attach's is always unmultiplexed).
-    pub(crate) async fn open(url: &str, tty: bool, route: Route) -> Result<ExecSession, JsValue> {
+    pub async fn open(url: &str, tty: bool, route: Route) -> Result<ExecSession, JsValue> {
         let tty = tty || route == Route::Attach;
         let failed = |what: &str| js::transport_error("Connect", what);
         let socket =

@@ -27,8 +27,10 @@ mod js;
 mod streams;
 
 #[cfg(target_arch = "wasm32")]
+pub use api::session_url;
+#[cfg(target_arch = "wasm32")]
 pub use api::WharfClient;
 #[cfg(target_arch = "wasm32")]
-pub use exec::ExecSession;
+pub use exec::{ExecSession, Route};
 #[cfg(target_arch = "wasm32")]
 pub use streams::{LogStream, MessageStream};

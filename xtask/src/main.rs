@@ -8,6 +8,7 @@
 //! - `wasm`: build client-wasm for browsers (`<target>/client-wasm/pkg`) and print its gzipped size.
 
 mod bench;
+mod console;
 mod run;
 mod setup;
 mod step;
@@ -39,6 +40,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Build client-wasm for browsers (wasm-bindgen, wasm-opt) and print its gzipped size.
     Wasm(wasm::WasmArgs),
+    /// Build the browser console (web/, trunk) into target/console/dist, where wharfd embeds it.
+    Console(console::ConsoleArgs),
 }
 
 fn main() -> ExitCode {
@@ -49,6 +52,7 @@ fn main() -> ExitCode {
         Command::Test(args) => test::test(args),
         Command::Bench(args) => bench::bench(args),
         Command::Wasm(args) => wasm::run(args),
+        Command::Console(args) => console::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -31,6 +31,9 @@ pub fn run(args: RunArgs) -> Result<()> {
     if !args.skip_setup {
         setup::ensure(setup::Needs::RUN)?;
     }
+    // The console first: wharfd's build embeds it.
+    let console = crate::console::build()?;
+    println!("xtask: [run] {}", console.summary());
     let bin_dir = workspace::build_release_binaries()?;
     let wharfd = bin_dir.join("wharfd");
     let dev = workspace::root().join(".wharf-dev");

@@ -26,6 +26,8 @@ pub struct Needs {
     pub python: bool,
     /// Chromium and playwright-core, for the browser tests.
     pub browser: bool,
+    /// trunk and npm's xterm.js, for the browser console (with `wasm`).
+    pub console: bool,
 }
 
 /// docker-py and the WebSocket client its `attach_socket(ws=True)` uses, pinned, from PyPI.
@@ -52,6 +54,17 @@ const BINARYEN: NpmTool = NpmTool {
     name: "binaryen",
     version: "132.0.0",
 };
+/// xterm.js and its fit addon on npm, vendored into the console (one prefix, two packages).
+const XTERM: NpmTool = NpmTool {
+    name: "@xterm/xterm",
+    version: "6.0.0",
+};
+const XTERM_FIT: NpmTool = NpmTool {
+    name: "@xterm/addon-fit",
+    version: "0.11.0",
+};
+/// trunk, which builds the console; 0.22 needs a newer rustc than some machines have.
+const TRUNK_VERSION: &str = "0.21.14";
 /// playwright-core on npm: the browser driver without browsers.
 const PLAYWRIGHT_CORE: NpmTool = NpmTool {
     name: "playwright-core",
@@ -65,6 +78,7 @@ impl Needs {
         wasm: true,
         python: true,
         browser: true,
+        console: true,
     };
     /// `test --no-wasm`.
     pub const NATIVE: Needs = Needs {
@@ -72,6 +86,7 @@ impl Needs {
         wasm: false,
         python: true,
         browser: false,
+        console: false,
     };
     /// `run`.
     pub const RUN: Needs = Needs {
@@ -79,6 +94,7 @@ impl Needs {
         wasm: false,
         python: false,
         browser: false,
+        console: true,
     };
     /// `wasm`: the web build alone.
     pub const WASM: Needs = Needs {
@@ -86,6 +102,15 @@ impl Needs {
         wasm: true,
         python: false,
         browser: false,
+        console: false,
+    };
+    /// `console`: the console's build.
+    pub const CONSOLE: Needs = Needs {
+        apt: &[],
+        wasm: true,
+        python: false,
+        browser: false,
+        console: true,
     };
     /// `bench` (busybox-static for the container workloads' image; the web build for its size).
     pub const BENCH: Needs = Needs {
@@ -93,6 +118,7 @@ impl Needs {
         wasm: true,
         python: false,
         browser: false,
+        console: true,
     };
 }
 
@@ -115,6 +141,11 @@ pub fn ensure(needs: Needs) -> Result<()> {
         rust_target()?;
         wasm_bindgen_cli()?;
         BINARYEN.ensure()?;
+    }
+    if needs.console {
+        trunk()?;
+        XTERM.ensure()?;
+        XTERM_FIT.ensure()?;
     }
     if needs.browser {
         PLAYWRIGHT_CORE.ensure()?;
@@ -177,6 +208,41 @@ pub fn wasm_opt() -> Result<PathBuf> {
     Ok(path)
 }
 
+/// `trunk`, as cargo installed it.
+pub fn trunk_path() -> PathBuf {
+    match std::env::var_os("CARGO_HOME") {
+        Some(home) => PathBuf::from(home).join("bin/trunk"),
+        None => {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cargo/bin/trunk")
+        }
+    }
+}
+
+/// Installs trunk at [`TRUNK_VERSION`] unless it is there.
+fn trunk() -> Result<()> {
+    let label = format!("setup: trunk {TRUNK_VERSION}");
+    let path = trunk_path();
+    let have = probe(&path.to_string_lossy(), &["--version"]);
+    if have.as_deref().and_then(|v| v.split_whitespace().nth(1)) == Some(TRUNK_VERSION) {
+        println!("{label}: ok");
+        return Ok(());
+    }
+    step::run(
+        "cargo install trunk (about 11 minutes)",
+        workspace::cargo().args(["install", "--locked", &format!("trunk@{TRUNK_VERSION}")]),
+    )?;
+    match have {
+        Some(old) => println!("{label}: installed (replacing {old})"),
+        None => println!("{label}: installed"),
+    }
+    Ok(())
+}
+
+/// The `node_modules` directory holding xterm.js and its fit addon.
+pub fn xterm_modules() -> Result<PathBuf> {
+    Ok(XTERM.prefix()?.join("node_modules"))
+}
+
 /// The playwright-core module's directory, for `require`.
 pub fn playwright_core() -> Result<PathBuf> {
     Ok(PLAYWRIGHT_CORE
@@ -193,9 +259,13 @@ struct NpmTool {
 }
 
 impl NpmTool {
-    /// `<target>/tools/<name>`.
+    /// `<target>/tools/<name>` (a scoped package under its scope's name: `@xterm/*` in `xterm`).
     fn prefix(self) -> Result<PathBuf> {
-        Ok(workspace::target_dir()?.join("tools").join(self.name))
+        let dir = match self.name.strip_prefix('@') {
+            Some(scoped) => scoped.split('/').next().unwrap_or(scoped),
+            None => self.name,
+        };
+        Ok(workspace::target_dir()?.join("tools").join(dir))
     }
 
     /// The version installed under the prefix, if any.

@@ -1,1 +1,0 @@
-//! The browser console, served by wharfd (next issues).

@@ -1,0 +1,22 @@
+//! The console's views, one module each. A view's `mount` builds it into `<main>` and returns the guard
+//! that keeps it alive (see `app.rs`). Modules without `wasm32` in their `cfg` are plain Rust (parsing,
+//! windowing, formatting) and are tested natively with `cargo test -p wharf-web`.
+
+pub mod format;
+
+#[cfg(target_arch = "wasm32")]
+mod overview;
+
+#[cfg(target_arch = "wasm32")]
+use crate::api::Api;
+#[cfg(target_arch = "wasm32")]
+use crate::app::{Mounted, Route};
+
+/// Mounts the view of `route` into `main`.
+#[cfg(target_arch = "wasm32")]
+pub fn mount(api: &Api, main: &web_sys::Element, route: Route) -> Mounted {
+    match route {
+        Route::Overview => overview::mount(api, main),
+        _ => overview::mount(api, main),
+    }
+}
