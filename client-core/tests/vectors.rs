@@ -81,6 +81,8 @@ enum Call {
     ImageRemove(Args),
     ImagePrune(Args),
     ImageImport(Args),
+    ImageLoad(Args),
+    ImageSave(Args),
     SystemDf,
     TokenList,
     TokenCreate(Args),
@@ -123,6 +125,8 @@ struct Args {
     tag: Option<String>,
     message: Option<String>,
     changes: Vec<String>,
+    names: Vec<String>,
+    quiet: bool,
     /// An import's archive, as text.
     archive: String,
     /// A terminal's height and width.
@@ -380,6 +384,15 @@ fn build(name: &str, factory: &RequestFactory, call: &Call) -> Result<Request, E
             )
             .request
         }
+        Call::ImageLoad(a) => {
+            images::load_request(
+                factory,
+                a.quiet,
+                Bytes::from(a.archive.clone().into_bytes()),
+            )
+            .request
+        }
+        Call::ImageSave(a) => images::save_request(factory, &a.names)?,
         Call::SystemDf => system::df_request(factory).request,
         Call::TokenList => wharf::list_tokens_request(factory).request,
         Call::TokenCreate(a) => wharf::create_token_request(factory, &a.body_as(name))?.request,

@@ -117,6 +117,35 @@ impl FetchTransport {
         self.token.is_some()
     }
 
+    /// The URL of a request's `path_and_query`.
+    pub(crate) fn url(&self, path_and_query: &str) -> String {
+        format!("{}{path_and_query}", self.base_url)
+    }
+
+    /// The `Authorization` header's value, with a token.
+    pub(crate) fn authorization(&self) -> Option<String> {
+        self.token.as_ref().map(|t| format!("Bearer {t}"))
+    }
+
+    /// Sends `request` and returns fetch's `Response` once its head arrived (the deadline bounds the
+    /// head only), for a caller that reads the body its own way.
+    pub(crate) async fn fetch_raw(
+        &self,
+        request: &Request,
+    ) -> Result<web_sys::Response, wharf_client_core::Error> {
+        let deadline = Deadline::start(self.timeout)?;
+        let request = self.request(request, &deadline)?;
+        let answer = JsFuture::from(global_fetch(&request)).await.map_err(|e| {
+            deadline.explain(TransportError::new(
+                TransportErrorKind::Connect,
+                js_message(&e),
+            ))
+        })?;
+        answer.dyn_into().map_err(|_| {
+            TransportError::new(TransportErrorKind::Io, "fetch did not return a Response").into()
+        })
+    }
+
     fn request(
         &self,
         request: &Request,

@@ -25,6 +25,8 @@ pub mod fetch;
 mod js;
 #[cfg(target_arch = "wasm32")]
 mod streams;
+#[cfg(target_arch = "wasm32")]
+mod transfer;
 
 #[cfg(target_arch = "wasm32")]
 pub use api::session_url;

@@ -1,5 +1,5 @@
-//! Image endpoints — moby's `api/server/router/image`: list, inspect, history, tag, remove, prune, and
-//! import (`POST /images/create?fromSrc=-`).
+//! Image endpoints — moby's `api/server/router/image`: list, inspect, history, tag, remove, prune,
+//! import (`POST /images/create?fromSrc=-`), load (`POST /images/load`) and save (`GET /images/get`).
 //!
 //! Names go into the path as moby's client puts them there: `user/app:1` keeps its `/` and `:`
 //! (`/images/user/app:1/json`), anything that could end the path is escaped.
@@ -153,6 +153,82 @@ pub fn import_request(
     ))
 }
 
+/// `POST /images/load`, with `archive` (a `docker save` tar, possibly compressed) as its body, sent as
+/// [`IMPORT_CONTENT_TYPE`]; `quiet` as `docker load -q`. Its answer: [`LoadMessages`].
+pub fn load_request(
+    factory: &RequestFactory,
+    quiet: bool,
+    archive: Bytes,
+) -> TypedRequest<LoadMessages> {
+    let mut query = Query::new();
+    query.flag("quiet", quiet);
+    TypedRequest::new(factory.build_with_body(
+        Method::POST,
+        "/images/load",
+        &query,
+        archive,
+        HeaderValue::from_static(IMPORT_CONTENT_TYPE),
+    ))
+}
+
+/// `GET /images/get?names=...`: the images `names` (names or IDs) as one `docker save` tar, the answer's
+/// body. The body is the caller's to read (it can be large): this is a plain request.
+pub fn save_request(factory: &RequestFactory, names: &[String]) -> Result<crate::Request, Error> {
+    if names.iter().all(|n| n.trim().is_empty()) {
+        return Err(Error::InvalidArgument(
+            "save needs at least one image name".to_owned(),
+        ));
+    }
+    let mut query = Query::new();
+    for name in names {
+        query.append("names", name.as_str());
+    }
+    Ok(factory.build(Method::GET, "/images/get", &query))
+}
+
+/// The answer to a load: JSON messages whose `stream` says what was loaded (`Loaded image: x:1`); an
+/// error the daemon reports in the stream is [`Error::Stream`].
+#[derive(Clone, Copy, Debug)]
+pub struct LoadMessages;
+
+impl Decode for LoadMessages {
+    /// The lines of the messages' `stream`, without their newlines.
+    type Output = Vec<String>;
+
+    fn decode(route: &str, response: Response) -> Result<Self::Output, Error> {
+        let response = response.error_for_status(route)?;
+        let malformed = |source| Error::JsonStream {
+            route: route.to_owned(),
+            source,
+        };
+        let mut decoder = JsonStreamDecoder::default();
+        decoder.push(&response.body);
+        let mut lines = Vec::new();
+        while let Some(message) = decoder.next_value::<CreateImageInfo>().map_err(malformed)? {
+            if let Some(error) = stream_error(&message) {
+                return Err(Error::Stream {
+                    route: route.to_owned(),
+                    message: error,
+                });
+            }
+            // `CreateImageInfo` has no `stream`; a load's lines come as `status` in quiet mode and as
+            // `stream` otherwise, read below from the raw value.
+            if let Some(status) = message.status {
+                lines.push(status.trim_end().to_owned());
+            }
+        }
+        decoder.finish().map_err(malformed)?;
+        let mut raw = JsonStreamDecoder::default();
+        raw.push(&response.body);
+        while let Some(value) = raw.next_value::<serde_json::Value>().map_err(malformed)? {
+            if let Some(stream) = value.get("stream").and_then(|s| s.as_str()) {
+                lines.extend(stream.lines().filter(|l| !l.is_empty()).map(str::to_owned));
+            }
+        }
+        Ok(lines)
+    }
+}
+
 /// The answer to an import: JSON messages, the last one's `status` the new image's ID (see
 /// [`imported_id`]). An error the daemon reports in the stream, after its success status, is
 /// [`Error::Stream`].
@@ -215,6 +291,26 @@ mod tests {
             headers: HeaderMap::new(),
             body: Bytes::from_static(body.as_bytes()),
         }
+    }
+
+    #[test]
+    fn a_load_answers_its_lines_and_its_errors() {
+        let lines = LoadMessages::decode(
+            "/images/load",
+            answer("{\"stream\":\"Loaded image: l:1\\n\"}\n{\"stream\":\"Loaded image ID: sha256:ab\\n\"}\n"),
+        )
+        .unwrap();
+        assert_eq!(lines, ["Loaded image: l:1", "Loaded image ID: sha256:ab"]);
+        let err = LoadMessages::decode(
+            "/images/load",
+            answer("{\"errorDetail\":{\"message\":\"bad tar\"},\"error\":\"bad tar\"}\n"),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, Error::Stream { ref message, .. } if message == "bad tar"),
+            "{err:?}"
+        );
+        assert!(save_request(&RequestFactory::new(DUMMY_HOST, "").unwrap(), &[]).is_err());
     }
 
     #[test]
