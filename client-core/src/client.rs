@@ -160,6 +160,16 @@ impl<T: Transport> Client<T> {
         Ok(build(&self.factory())?.request)
     }
 
+    /// Builds a plain request (one whose answer the caller reads its own way, such as a download) after
+    /// negotiating; the builder may refuse its arguments.
+    pub async fn prepare_plain(
+        &self,
+        build: impl FnOnce(&RequestFactory) -> Result<Request, Error>,
+    ) -> Result<Request, Error> {
+        self.negotiate().await?;
+        build(&self.factory())
+    }
+
     fn factory(&self) -> RequestFactory {
         self.factory
             .read()

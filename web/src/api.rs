@@ -128,3 +128,26 @@ impl Api {
         Ok(self.client.call(build).await?)
     }
 }
+
+/// Cancels a streamed answer (followed logs, events, stats) when dropped: a view keeps one per stream
+/// it reads, so that leaving the view closes the request at once, even while no data comes (an idle
+/// event stream would otherwise hold its connection until the next event).
+#[derive(Debug, Default)]
+pub struct StreamGuard(Option<web_sys::ReadableStreamDefaultReader>);
+
+impl StreamGuard {
+    /// A guard of the stream `decoded` reads.
+    pub fn of<D: wharf_client_core::stream::Incremental>(
+        decoded: &mut wharf_client_core::stream::Decoded<wharf_client_wasm::fetch::FetchBody, D>,
+    ) -> Self {
+        StreamGuard(decoded.body_mut().reader())
+    }
+}
+
+impl Drop for StreamGuard {
+    fn drop(&mut self) {
+        if let Some(reader) = self.0.take() {
+            let _ = reader.cancel();
+        }
+    }
+}

@@ -69,6 +69,16 @@ pub fn short_id(id: &str) -> &str {
     id.get(..12).unwrap_or(id)
 }
 
+/// `repo:tag` apart, a registry's port (`host:5000/app`) left in the repository.
+pub fn split_reference(reference: &str) -> (String, Option<String>) {
+    match reference.rsplit_once(':') {
+        Some((repo, tag)) if !tag.contains('/') && !repo.is_empty() => {
+            (repo.to_owned(), Some(tag.to_owned()))
+        }
+        _ => (reference.to_owned(), None),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -84,6 +94,20 @@ mod tests {
         assert_eq!(bytes(-5), "0B");
         assert_eq!(mebibytes(64 << 20), "64.00MiB");
         assert_eq!(mebibytes(512), "512B");
+    }
+
+    #[test]
+    fn references_split_at_the_tag_only() {
+        assert_eq!(split_reference("app:1"), ("app".into(), Some("1".into())));
+        assert_eq!(
+            split_reference("host:5000/app"),
+            ("host:5000/app".into(), None)
+        );
+        assert_eq!(
+            split_reference("host:5000/app:2"),
+            ("host:5000/app".into(), Some("2".into()))
+        );
+        assert_eq!(split_reference("app"), ("app".into(), None));
     }
 
     #[test]

@@ -5,6 +5,10 @@
 pub mod format;
 
 #[cfg(target_arch = "wasm32")]
+mod events;
+#[cfg(target_arch = "wasm32")]
+mod images;
+#[cfg(target_arch = "wasm32")]
 mod overview;
 
 #[cfg(target_arch = "wasm32")]
@@ -17,6 +21,9 @@ use crate::app::{Mounted, Route};
 pub fn mount(api: &Api, main: &web_sys::Element, route: Route) -> Mounted {
     match route {
         Route::Overview => overview::mount(api, main),
+        Route::Images => images::mount(api, main),
+        Route::Image { id } => images::mount_one(api, main, &id),
+        Route::Events => events::mount(api, main),
         _ => overview::mount(api, main),
     }
 }
