@@ -28,7 +28,7 @@ use crate::pidfile::{PidFile, PidFileError};
 use crate::runtime::{Runtime, RuntimeOptions, StoreUsers};
 use crate::serve::{self, ServeOptions};
 use crate::signals::{Event, Signals};
-use crate::state::{AppState, Backend, Settings};
+use crate::state::{AppState, Backend, ListenerInfo, Settings};
 use crate::tls::TlsMode;
 use crate::{api, dump, engine_id, notify, tls};
 
@@ -87,6 +87,36 @@ fn listener_warnings(listeners: &[Listener], mode: TlsMode) -> Vec<String> {
                 "WARNING: API is accessible on https://{display} without client certificate verification (--tlsverify): every client needs a bearer token."
             )),
             _ => None,
+        })
+        .collect()
+}
+
+/// The listeners as `GET /wharf/v1/daemon` describes them: addresses as clients write them, and how a
+/// client proves who it is on each (never a key or a path to one).
+fn listener_infos(listeners: &[Listener], mode: TlsMode) -> Vec<ListenerInfo> {
+    listeners
+        .iter()
+        .map(|l| match l {
+            Listener::Unix { display, .. } => ListenerInfo {
+                address: if display.starts_with("fd://") {
+                    display.clone()
+                } else {
+                    format!("unix://{display}")
+                },
+                tls: false,
+                client_certs: false,
+                token_required: false,
+            },
+            Listener::Tcp { tls, display, .. } => ListenerInfo {
+                address: if display.starts_with("fd://") {
+                    display.clone()
+                } else {
+                    format!("tcp://{display}")
+                },
+                tls: tls.is_some(),
+                client_certs: tls.is_some() && mode == TlsMode::Mutual,
+                token_required: true,
+            },
         })
         .collect()
 }
@@ -175,6 +205,7 @@ fn app_state(
             warnings,
             seccomp,
             allowed_origins: config.allow_origins.clone(),
+            listeners: listener_infos(listeners, config.tls_mode),
         },
         None,
         auth,

@@ -39,6 +39,20 @@ pub(crate) struct Settings {
     pub seccomp: DaemonProfile,
     /// Browser origins besides the daemon's own that may open WebSockets.
     pub allowed_origins: Vec<String>,
+    /// The listeners as bound, for `GET /wharf/v1/daemon`.
+    pub listeners: Vec<ListenerInfo>,
+}
+
+/// A listener as the API describes it: where, and how a client proves who it is there.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ListenerInfo {
+    /// `unix:///run/wharf.sock`, `tcp://127.0.0.1:2376` or `fd://3`.
+    pub address: String,
+    pub tls: bool,
+    /// Whether a verified client certificate is an identity here.
+    pub client_certs: bool,
+    /// Whether a client without a certificate needs a bearer token.
+    pub token_required: bool,
 }
 
 #[derive(Debug)]
@@ -51,6 +65,7 @@ struct Inner {
     /// The default seccomp profile containers get, which `/info` reports.
     seccomp: DaemonProfile,
     allowed_origins: Vec<String>,
+    listeners: Vec<ListenerInfo>,
     started: Instant,
     counters: Counters,
     events: EventBus,
@@ -101,6 +116,7 @@ impl AppState {
             warnings,
             seccomp,
             allowed_origins,
+            listeners,
         } = settings;
         let events = EventBus::default();
         // Image events go to the same bus `/events` reads.
@@ -114,6 +130,7 @@ impl AppState {
                 warnings,
                 seccomp,
                 allowed_origins,
+                listeners,
                 started: Instant::now(),
                 counters: Counters::default(),
                 events,
@@ -148,6 +165,7 @@ impl AppState {
                     profile: None,
                 },
                 allowed_origins: Vec::new(),
+                listeners: Vec::new(),
             },
             None,
             auth,
@@ -230,6 +248,11 @@ impl AppState {
     /// Browser origins besides the daemon's own that may open WebSockets.
     pub(crate) fn allowed_origins(&self) -> &[String] {
         &self.inner.allowed_origins
+    }
+
+    /// The listeners as bound.
+    pub(crate) fn listeners(&self) -> &[ListenerInfo] {
+        &self.inner.listeners
     }
 
     /// Time since start-up.

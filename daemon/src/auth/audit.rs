@@ -60,15 +60,18 @@ fn cap(text: &mut String) {
 pub(crate) struct AuditLog {
     tx: Option<SyncSender<Record>>,
     dropped: AtomicU64,
+    /// The live file, which `audit_read` reads back; `None` when nothing is audited.
+    path: Option<PathBuf>,
 }
 
 impl AuditLog {
     /// Starts the writer thread appending to `path`.
     pub(crate) fn start(path: PathBuf) -> Self {
         let (tx, rx) = sync_channel(QUEUE);
+        let written = path.clone();
         let spawned = std::thread::Builder::new()
             .name("wharf-audit".into())
-            .spawn(move || write_all(&path, &rx));
+            .spawn(move || write_all(&written, &rx));
         if let Err(e) = spawned {
             tracing::error!("cannot start the audit writer: {e}; nothing will be audited");
             return Self::disabled();
@@ -76,6 +79,7 @@ impl AuditLog {
         Self {
             tx: Some(tx),
             dropped: AtomicU64::new(0),
+            path: Some(path),
         }
     }
 
@@ -84,6 +88,7 @@ impl AuditLog {
         Self {
             tx: None,
             dropped: AtomicU64::new(0),
+            path: None,
         }
     }
 
@@ -109,6 +114,11 @@ impl AuditLog {
     /// Records dropped so far.
     pub(crate) fn dropped(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// The live file, if anything is audited.
+    pub(crate) fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
     }
 }
 
@@ -254,6 +264,7 @@ mod tests {
         let log = AuditLog {
             tx: Some(tx),
             dropped: AtomicU64::new(0),
+            path: None,
         };
         for i in 0..5 {
             log.record(record(i));

@@ -8,6 +8,7 @@
 //! and whether a role may take an action, and answers with statuses itself.
 
 pub(crate) mod audit;
+pub(crate) mod audit_read;
 pub(crate) mod cert;
 pub(crate) mod limiter;
 pub(crate) mod policy;

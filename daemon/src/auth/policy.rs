@@ -7,7 +7,8 @@
 //!   container's files (`archive`, `export`), nor an attach or exec upgrade.
 //! - operator: also everything else the Docker API has (container lifecycle, create, rm, exec, attach,
 //!   images). That is root on the host, as with dockerd: an operator can run a privileged container.
-//! - admin: also Wharf's own token endpoints.
+//! - admin: also Wharf's own token endpoints and the audit log (`GET /wharf/v1/audit`); any identity may
+//!   ask who it is (`/wharf/v1/whoami`) and how the daemon is reached (`/wharf/v1/daemon`).
 
 use super::Role;
 
@@ -48,6 +49,11 @@ pub(crate) fn action(method: &str, path: &str) -> Action {
     };
     let needs = match segments.first().copied() {
         Some("wharf") if segments.get(1..3) == Some(&["v1", "ws-ticket"]) => Role::Viewer,
+        Some("wharf")
+            if read && matches!(segments.as_slice(), ["wharf", "v1", "whoami" | "daemon"]) =>
+        {
+            Role::Viewer
+        }
         Some("wharf") => Role::Admin,
         _ if session => Role::Operator,
         Some("containers") if read && matches!(suffix.as_str(), "archive" | "export") => {
@@ -267,6 +273,41 @@ mod tests {
             "/wharf/v1/ws-ticket",
             "POST /wharf/v1/ws-ticket",
             Viewer,
+            None,
+        );
+    }
+
+    #[test]
+    fn whoami_and_daemon_are_for_viewers_and_the_audit_for_admins() {
+        use Role::*;
+        check(
+            "GET",
+            "/wharf/v1/whoami",
+            "GET /wharf/v1/whoami",
+            Viewer,
+            None,
+        );
+        check(
+            "HEAD",
+            "/wharf/v1/daemon",
+            "HEAD /wharf/v1/daemon",
+            Viewer,
+            None,
+        );
+        check("GET", "/wharf/v1/audit", "GET /wharf/v1/audit", Admin, None);
+        // Only reads of exactly these paths: anything else under /wharf stays admin's.
+        check(
+            "POST",
+            "/wharf/v1/whoami",
+            "POST /wharf/v1/whoami",
+            Admin,
+            None,
+        );
+        check(
+            "GET",
+            "/wharf/v1/whoami/x",
+            "GET /wharf/v1/whoami/x",
+            Admin,
             None,
         );
     }

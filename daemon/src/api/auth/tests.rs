@@ -202,3 +202,80 @@ async fn ten_failures_from_an_address_make_it_wait() {
     let (status, _, _) = call(&s, Some(other), Method::GET, "/version", Some(&good)).await;
     assert_eq!(status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn whoami_answers_each_identity_and_the_audit_is_for_admins() {
+    let dir = tempfile::tempdir().unwrap();
+    let roles = HashMap::from([("ro".to_owned(), Role::Viewer)]);
+    let s = AppState::for_tests_with(Auth::open(dir.path(), roles).unwrap());
+    let viewer = s
+        .auth()
+        .tokens
+        .create("v", Role::Viewer, None)
+        .unwrap()
+        .token;
+    let admin = s
+        .auth()
+        .tokens
+        .create("a", Role::Admin, None)
+        .unwrap()
+        .token;
+    let whoami = "/wharf/v1/whoami";
+    let (status, _, body) = call(&s, Some(anon()), Method::GET, whoami, Some(&viewer)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body,
+        r#"{"Identity":"token:v","Role":"viewer","Kind":"token"}"#
+    );
+    let (_, _, body) = call(&s, Some(Peer::cert("ro")), Method::GET, whoami, None).await;
+    assert_eq!(
+        body,
+        r#"{"Identity":"cert:ro","Role":"viewer","Kind":"cert"}"#
+    );
+    let (_, _, body) = call(&s, Some(Peer::Unix), Method::GET, whoami, None).await;
+    assert_eq!(body, r#"{"Identity":"unix","Role":"admin","Kind":"unix"}"#);
+    let daemon = "/wharf/v1/daemon";
+    let (status, _, body) = call(&s, Some(anon()), Method::GET, daemon, Some(&viewer)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["AuditDropped"], 0);
+    assert!(v["Listeners"].is_array(), "{body}");
+
+    // Lines as the writer leaves them, one torn.
+    let log = dir.path().join("auth/audit.log");
+    let line = |path: &str, status: u16| {
+        format!(
+            r#"{{"time":"2026-12-06T07:00:00Z","identity":"token:a","role":"admin","method":"POST","path":"{path}","id":null,"status":{status}}}"#
+        )
+    };
+    let text = [
+        line("/a", 204),
+        line("/b", 409),
+        line("/c", 204),
+        "{\"ti".into(),
+    ]
+    .join("\n");
+    std::fs::write(&log, text).unwrap();
+    let audit = "/wharf/v1/audit?status=2xx&limit=1";
+    let (status, _, body) = call(&s, Some(anon()), Method::GET, audit, Some(&viewer)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        body,
+        r#"{"message":"role viewer may not GET /wharf/v1/audit"}"#
+    );
+    let (status, headers, body) = call(&s, Some(anon()), Method::GET, audit, Some(&admin)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body, format!("[{}]", line("/c", 204)));
+    assert_eq!(headers["x-wharf-audit-skipped"], "1");
+    for bad in [
+        "status=4x",
+        "limit=0",
+        "limit=x",
+        "since=x",
+        "since=20&until=10",
+    ] {
+        let uri = format!("/wharf/v1/audit?{bad}");
+        let (status, _, body) = call(&s, Some(anon()), Method::GET, &uri, Some(&admin)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
+    }
+}
