@@ -88,7 +88,23 @@ enum Call {
     TokenCreate(Args),
     TokenRemove(Args),
     WsTicket,
+    Whoami,
+    Audit(AuditArgs),
+    Daemon,
     Events(Args),
+}
+
+/// `GET /wharf/v1/audit`'s filters, as its query names them.
+#[derive(Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct AuditArgs {
+    identity: Option<String>,
+    method: Option<String>,
+    path: Option<String>,
+    status: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
+    limit: Option<u32>,
 }
 
 /// The arguments of an endpoint call, named as the API names its parameters; each call reads its own.
@@ -398,6 +414,23 @@ fn build(name: &str, factory: &RequestFactory, call: &Call) -> Result<Request, E
         Call::TokenCreate(a) => wharf::create_token_request(factory, &a.body_as(name))?.request,
         Call::TokenRemove(a) => wharf::remove_token_request(factory, &a.id)?.request,
         Call::WsTicket => wharf::ws_ticket_request(factory).request,
+        Call::Whoami => wharf::whoami_request(factory).request,
+        Call::Audit(a) => {
+            wharf::audit_request(
+                factory,
+                &wharf::AuditQuery {
+                    identity: a.identity.clone(),
+                    method: a.method.clone(),
+                    path: a.path.clone(),
+                    status: a.status.clone(),
+                    since: a.since.clone(),
+                    until: a.until.clone(),
+                    limit: a.limit,
+                },
+            )
+            .request
+        }
+        Call::Daemon => wharf::daemon_request(factory).request,
         Call::Events(a) => system::events_request(
             factory,
             &system::EventsOptions {
@@ -497,6 +530,13 @@ fn decode(v: &ResponseVector, route: &str, response: Response) -> Result<Value, 
             answer(wharf::create_token_request(f, &body), route, response)?
         }
         "ws_ticket" => answer(Ok(wharf::ws_ticket_request(f)), route, response)?,
+        "whoami" => answer(Ok(wharf::whoami_request(f)), route, response)?,
+        "audit" => answer(
+            Ok(wharf::audit_request(f, &Default::default())),
+            route,
+            response,
+        )?,
+        "daemon" => answer(Ok(wharf::daemon_request(f)), route, response)?,
         other => panic!("vector {:?}: unknown op {other:?}", v.name),
     })
 }

@@ -1,13 +1,14 @@
 //! Wharf's own endpoints, under `/wharf/v1/` and never version-prefixed (they are not Docker's, so Docker's
-//! API version says nothing about them): tokens for clients that cannot present a certificate, and
-//! one-use tickets for WebSocket upgrades, which cannot carry an `Authorization` header.
+//! API version says nothing about them): tokens for clients that cannot present a certificate,
+//! one-use tickets for WebSocket upgrades, which cannot carry an `Authorization` header, who the caller
+//! is (`whoami`), the audit log read back and how the daemon is reached (`daemon`).
 
 use http::Method;
 use serde::{Deserialize, Serialize};
 
 use super::{Json, NoContent, TypedRequest};
 use crate::error::Error;
-use crate::query::escape_path;
+use crate::query::{escape_path, Query};
 use crate::request::RequestFactory;
 
 /// Where the token endpoints live.
@@ -15,6 +16,18 @@ pub const TOKENS_PATH: &str = "/wharf/v1/tokens";
 
 /// Where tickets are issued.
 pub const WS_TICKET_PATH: &str = "/wharf/v1/ws-ticket";
+
+/// Who the caller is.
+pub const WHOAMI_PATH: &str = "/wharf/v1/whoami";
+
+/// The audit log, admin only.
+pub const AUDIT_PATH: &str = "/wharf/v1/audit";
+
+/// How the daemon is reached.
+pub const DAEMON_PATH: &str = "/wharf/v1/daemon";
+
+/// The header of `GET /wharf/v1/audit`'s answer that counts the log's lines that could not be read.
+pub const AUDIT_SKIPPED_HEADER: &str = "x-wharf-audit-skipped";
 
 /// The roles a token (or a mapped client certificate) can have, weakest first.
 pub const ROLES: &[&str] = &["viewer", "operator", "admin"];
@@ -127,6 +140,111 @@ pub fn remove_token_request(
 /// `POST /wharf/v1/ws-ticket`.
 pub fn ws_ticket_request(factory: &RequestFactory) -> TypedRequest<Json<WsTicket>> {
     TypedRequest::new(factory.build_unversioned(Method::POST, WS_TICKET_PATH))
+}
+
+/// `GET /wharf/v1/whoami`'s answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct WhoAmI {
+    /// `unix`, `cert:<CN>` or `token:<name>`, as the audit log names it.
+    pub identity: String,
+    /// `viewer`, `operator` or `admin`.
+    pub role: String,
+    /// `unix`, `cert` or `token`.
+    pub kind: String,
+}
+
+/// `GET /wharf/v1/audit`'s filters; every one optional.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditQuery {
+    /// The identity exactly: `token:ci`, `cert:client`, `unix` or `anonymous`.
+    pub identity: Option<String>,
+    /// The method, in any case.
+    pub method: Option<String>,
+    /// A part of the path.
+    pub path: Option<String>,
+    /// A status (`404`) or a class (`4xx`).
+    pub status: Option<String>,
+    /// Records at or after: RFC 3339, Unix seconds or a duration before now (`10m`), as `/events` takes.
+    pub since: Option<String>,
+    /// Records at or before, in the same forms.
+    pub until: Option<String>,
+    /// Records answered at most: 500 when absent, 5000 at most.
+    pub limit: Option<u32>,
+}
+
+/// One audit record, as the daemon writes it (its keys are lowercase, as in the log's lines).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    /// RFC 3339 with nanoseconds.
+    pub time: String,
+    /// `unix`, `cert:<CN>`, `token:<name>`, or `anonymous` for a refused token.
+    pub identity: String,
+    /// The identity's role, `None` for `anonymous`.
+    pub role: Option<String>,
+    pub method: String,
+    /// The path without its query.
+    pub path: String,
+    /// The container, exec, image or token the path names.
+    pub id: Option<String>,
+    pub status: u16,
+}
+
+/// A listener in `GET /wharf/v1/daemon`'s answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DaemonListener {
+    /// `unix:///run/wharf.sock`, `tcp://127.0.0.1:2376` or `fd://3`.
+    pub address: String,
+    pub tls: bool,
+    /// Whether a client certificate signed by the daemon's CA is an identity there.
+    pub client_certs: bool,
+    /// Whether a client without a certificate needs a bearer token there.
+    pub token_required: bool,
+}
+
+/// `GET /wharf/v1/daemon`'s answer: what the overview shows beside `/info`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DaemonInfo {
+    pub listeners: Vec<DaemonListener>,
+    /// Whether any listener needs a token from a client without a certificate.
+    pub tokens_required: bool,
+    /// How many browser origins besides the daemon's own are allowed.
+    pub allowed_origins: u64,
+    /// Audit records dropped since the daemon started, because the log's writer fell behind.
+    pub audit_dropped: u64,
+}
+
+/// `GET /wharf/v1/whoami`.
+pub fn whoami_request(factory: &RequestFactory) -> TypedRequest<Json<WhoAmI>> {
+    TypedRequest::new(factory.build_unversioned(Method::GET, WHOAMI_PATH))
+}
+
+/// `GET /wharf/v1/audit`, newest record first.
+pub fn audit_request(
+    factory: &RequestFactory,
+    query: &AuditQuery,
+) -> TypedRequest<Json<Vec<AuditRecord>>> {
+    let mut q = Query::new();
+    q.optional("identity", query.identity.as_deref())
+        .optional("method", query.method.as_deref())
+        .optional("path", query.path.as_deref())
+        .optional("status", query.status.as_deref())
+        .optional("since", query.since.as_deref())
+        .optional("until", query.until.as_deref())
+        .optional("limit", query.limit);
+    let path = if q.is_empty() {
+        AUDIT_PATH.to_owned()
+    } else {
+        format!("{AUDIT_PATH}?{}", q.encode())
+    };
+    TypedRequest::new(factory.build_unversioned(Method::GET, &path))
+}
+
+/// `GET /wharf/v1/daemon`.
+pub fn daemon_request(factory: &RequestFactory) -> TypedRequest<Json<DaemonInfo>> {
+    TypedRequest::new(factory.build_unversioned(Method::GET, DAEMON_PATH))
 }
 
 #[cfg(test)]

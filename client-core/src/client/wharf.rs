@@ -1,7 +1,10 @@
 //! [`Client`]'s methods for Wharf's own endpoints: each [`call`](Client::call)s a builder of
 //! [`api::wharf`](crate::api::wharf).
 
-use crate::api::wharf::{self, CreateToken, CreatedToken, TokenInfo, WsTicket};
+use crate::api::wharf::{
+    self, AuditQuery, AuditRecord, CreateToken, CreatedToken, DaemonInfo, TokenInfo, WhoAmI,
+    WsTicket,
+};
 use crate::error::Error;
 use crate::transport::Transport;
 use crate::Client;
@@ -25,5 +28,20 @@ impl<T: Transport> Client<T> {
     /// `POST /wharf/v1/ws-ticket`.
     pub async fn ws_ticket(&self) -> Result<WsTicket, Error> {
         self.call(|f| Ok(wharf::ws_ticket_request(f))).await
+    }
+
+    /// `GET /wharf/v1/whoami`.
+    pub async fn whoami(&self) -> Result<WhoAmI, Error> {
+        self.call(|f| Ok(wharf::whoami_request(f))).await
+    }
+
+    /// `GET /wharf/v1/audit`, newest record first.
+    pub async fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, Error> {
+        self.call(|f| Ok(wharf::audit_request(f, query))).await
+    }
+
+    /// `GET /wharf/v1/daemon`.
+    pub async fn daemon_info(&self) -> Result<DaemonInfo, Error> {
+        self.call(|f| Ok(wharf::daemon_request(f))).await
     }
 }
