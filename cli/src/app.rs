@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use wharf_client_core::api::wharf::CreateToken;
+use wharf_client_core::api::wharf::{AuditQuery, CreateToken};
 use wharf_client_core::Client;
 
 use crate::args::{Cli, Command, TokenCommand};
@@ -84,6 +84,19 @@ pub async fn run(
         }
         Command::Token(TokenCommand::Rm { ref names }) => {
             commands::token::remove(&client, names, out).await
+        }
+        Command::Whoami(f) => commands::audit::whoami(&client, f.is_json(), out).await,
+        Command::Audit(a) => {
+            let query = AuditQuery {
+                identity: a.identity.clone(),
+                method: a.method.clone(),
+                path: a.path.clone(),
+                status: a.status.clone(),
+                since: a.since.clone(),
+                until: a.until.clone(),
+                limit: a.limit,
+            };
+            commands::audit::audit(&client, &query, a.format.is_json(), out).await
         }
     };
     result.map_err(|e| AppError::from_command(e, &target))

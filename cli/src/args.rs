@@ -52,6 +52,39 @@ pub enum Command {
     /// Manage the daemon's bearer tokens (admin only).
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Show who the daemon takes you for, and your role.
+    Whoami(FormatFlag),
+    /// Show the daemon's audit log, newest first (admin only).
+    Audit(AuditArgs),
+}
+
+/// `wharf audit`'s filters.
+#[derive(Clone, Debug, Default, clap::Args)]
+pub struct AuditArgs {
+    /// Only this identity: token:NAME, cert:CN, unix or anonymous.
+    #[arg(long)]
+    pub identity: Option<String>,
+    /// Only this method (POST, DELETE ...).
+    #[arg(long)]
+    pub method: Option<String>,
+    /// Only paths containing this.
+    #[arg(long)]
+    pub path: Option<String>,
+    /// Only this status (404) or class (4xx).
+    #[arg(long)]
+    pub status: Option<String>,
+    /// Only records since this time: RFC 3339, Unix seconds or a duration ago (10m).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Only records until this time, in the same forms.
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Show at most this many records (the daemon answers 500 by default, 5000 at most).
+    #[arg(short = 'n', long)]
+    pub limit: Option<u32>,
+    /// Format the output.
+    #[command(flatten)]
+    pub format: FormatFlag,
 }
 
 /// `wharf stats`' flags and containers.
@@ -199,6 +232,24 @@ mod tests {
                 .is_err()
         );
         assert!(Cli::try_parse_from(["wharf", "token", "rm"]).is_err());
+        let cli = Cli::try_parse_from([
+            "wharf",
+            "audit",
+            "--identity",
+            "token:ci",
+            "--status",
+            "4xx",
+            "-n",
+            "20",
+        ])
+        .unwrap();
+        let Command::Audit(a) = cli.command else {
+            panic!("{:?}", cli.command)
+        };
+        assert_eq!(
+            (a.identity.as_deref(), a.status.as_deref(), a.limit),
+            (Some("token:ci"), Some("4xx"), Some(20))
+        );
         let cli = Cli::try_parse_from(["wharf", "token", "rm", "a", "b"]).unwrap();
         assert!(
             matches!(cli.command, Command::Token(TokenCommand::Rm { names }) if names == ["a", "b"])

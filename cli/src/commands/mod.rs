@@ -1,6 +1,7 @@
 //! The subcommands: each fetches what it shows through a [`Client`](wharf_client_core::Client) and prints
 //! it as the docker CLI does, or as JSON with `--format json`.
 
+pub mod audit;
 pub mod info;
 pub mod ping;
 pub mod stats;
