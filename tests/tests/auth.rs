@@ -577,3 +577,114 @@ fn a_websocket_exec_logs_in_with_a_one_use_ticket_never_a_token() {
     let text = std::fs::read_to_string(&audit).unwrap();
     assert!(!text.contains(&t) && !text.contains("ticket="), "{text}");
 }
+
+/// The console's routes: whoami per identity, the daemon's listeners, and the audit log read back by an
+/// admin (a viewer refused with the policy's message).
+#[test]
+fn whoami_daemon_and_the_audit_log_read_back_over_tls() {
+    let wharfd = Wharfd::builder().tcp(true).start().unwrap();
+    let viewer = create_token(&wharfd, "board", "viewer", None);
+    let operator = create_token(&wharfd, "ops", "operator", None);
+    let admin = create_token(&wharfd, "root", "admin", None);
+    let anon = Client::tls(&wharfd, false);
+    let json = |(status, body): (u16, String)| -> serde_json::Value {
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str(&body).unwrap()
+    };
+
+    // Who each one is.
+    for (token, name, role) in [
+        (&viewer, "board", "viewer"),
+        (&operator, "ops", "operator"),
+        (&admin, "root", "admin"),
+    ] {
+        let me = json(anon.get("/wharf/v1/whoami", Some(token)));
+        let want =
+            serde_json::json!({"Identity": format!("token:{name}"), "Role": role, "Kind": "token"});
+        assert_eq!(me, want);
+    }
+    let me = json(Client::tls(&wharfd, true).get("/wharf/v1/whoami", None));
+    assert_eq!(
+        (&me["Kind"], &me["Role"]),
+        (&"cert".into(), &"admin".into())
+    );
+    assert!(
+        me["Identity"].as_str().unwrap().starts_with("cert:"),
+        "{me}"
+    );
+    let out = wharf(&wharfd, &["whoami"]);
+    assert!(out.success(), "{}", out.stderr);
+    assert_eq!(
+        out.stdout,
+        "Identity: unix\nRole:     admin\nKind:     unix\n"
+    );
+
+    // How the daemon is reached, for a viewer too; no key or certificate path in it.
+    let (status, body) = anon.get("/wharf/v1/daemon", Some(&viewer));
+    let info = json((status, body.clone()));
+    assert!(!body.contains(".pem") && !body.contains("key"), "{body}");
+    let listeners = info["Listeners"].as_array().unwrap();
+    let tcp = wharfd.tcp_host().unwrap();
+    assert!(
+        listeners.contains(&serde_json::json!({"Address": tcp, "Tls": true, "ClientCerts": true, "TokenRequired": true})),
+        "{body}"
+    );
+    assert!(
+        listeners.contains(&serde_json::json!({"Address": wharfd.unix_host(), "Tls": false, "ClientCerts": false, "TokenRequired": false})),
+        "{body}"
+    );
+    assert_eq!(info["TokensRequired"], true);
+    assert_eq!(info["AuditDropped"], 0);
+
+    // Two state-changing requests by the operator, then the log read back, newest first.
+    for name in ["first", "second"] {
+        let (status, body) = anon.post(&format!("/v1.47/containers/{name}/stop"), Some(&operator));
+        assert_eq!(status, 404, "{body}");
+    }
+    assert_eq!(
+        anon.get("/wharf/v1/audit", Some(&viewer)),
+        (
+            403,
+            r#"{"message":"role viewer may not GET /wharf/v1/audit"}"#.to_owned()
+        )
+    );
+    assert_eq!(anon.get("/wharf/v1/audit", Some(&operator)).0, 403);
+    let uri = "/wharf/v1/audit?identity=token:ops&status=4xx";
+    wharf_tests::eventually(std::time::Duration::from_secs(10), "audit lines", || {
+        json(anon.get(uri, Some(&admin))).as_array().unwrap().len() == 2
+    });
+    let records = json(anon.get(uri, Some(&admin)));
+    let ids: Vec<&str> = records
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["second", "first"], "{records}");
+    assert_eq!(records[0]["path"], "/containers/second/stop");
+    assert_eq!(records[0]["role"], "operator");
+    assert_eq!(records[0]["status"], 404);
+    let all = json(anon.get("/wharf/v1/audit?limit=1", Some(&admin)));
+    assert_eq!(all.as_array().unwrap().len(), 1, "{all}");
+    let created = json(anon.get("/wharf/v1/audit?identity=unix&method=post", Some(&admin)));
+    assert_eq!(
+        created.as_array().unwrap().len(),
+        3,
+        "three tokens made: {created}"
+    );
+    assert_eq!(
+        anon.get("/wharf/v1/audit?status=4x", Some(&admin)).0,
+        400,
+        "a bad filter"
+    );
+    let out = wharf(&wharfd, &["audit", "--identity", "token:ops", "-n", "1"]);
+    assert!(out.success(), "{}", out.stderr);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", out.stdout);
+    assert!(lines[0].starts_with("TIME "), "{}", out.stdout);
+    assert!(
+        lines[1].contains("token:ops") && lines[1].contains("/containers/second/stop"),
+        "{}",
+        out.stdout
+    );
+}
