@@ -27,9 +27,10 @@ pub(crate) const DEFAULT_LIMIT: usize = 500;
 /// Records answered at most.
 pub(crate) const MAX_LIMIT: usize = 5000;
 
-/// The longest line read: the writer's lines are far shorter (its fields are capped), so a longer one is
-/// not the writer's and is skipped.
-pub(crate) const MAX_LINE: usize = 16 << 10;
+/// The longest line read: the writer's lines are far shorter (path and ID are capped at 256 bytes, some
+/// 1.5 KiB each once JSON-escaped at worst), so a longer one is not the writer's and is skipped. With
+/// [`MAX_LIMIT`], it bounds what one answer holds (5000 records of under 8 KiB).
+pub(crate) const MAX_LINE: usize = 8 << 10;
 
 /// One record as the writer wrote it ([`super::audit::Record`]), read back.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
