@@ -109,14 +109,19 @@ impl Api {
     /// Logs in with `token`: the daemon says who it is and with which role, or why not.
     pub async fn login(token: &str) -> Result<Api, ApiError> {
         let client = Api::client(Some(token.to_owned()))?;
-        // Until `/wharf/v1/whoami` lands: any call proves the token; the role is assumed.
-        client.version().await?;
+        let me = client
+            .call(|f| Ok(wharf_client_core::api::wharf::whoami_request(f)))
+            .await?;
+        let role = Role::parse(&me.role).ok_or_else(|| ApiError {
+            status: None,
+            message: format!("the daemon gave an unknown role: {}", me.role),
+        })?;
         let base_url = crate::dom::window().location().origin().unwrap_or_default();
         Ok(Api {
             client,
             base_url: base_url.into(),
-            identity: "token".into(),
-            role: Role::Admin,
+            identity: me.identity.into(),
+            role,
         })
     }
 

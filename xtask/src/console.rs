@@ -143,18 +143,27 @@ fn externalise_start_script(dist: &Path) -> Result<()> {
 /// Where the inline script was, in [`split_inline_module`]'s output.
 const INLINE_MARK: &str = "<!--wharf-boot-->";
 
+/// How trunk opens its inline module script: as written, or minified (release builds).
+const OPENINGS: [&str; 2] = ["<script type=\"module\">", "<script type=module>"];
+
 /// `html` with its one inline module script replaced by [`INLINE_MARK`], and the script's text.
 fn split_inline_module(html: &str) -> Result<(String, String)> {
-    const OPEN: &str = "<script type=\"module\">";
-    let Some(start) = html.find(OPEN) else {
+    let found = OPENINGS
+        .iter()
+        .filter_map(|open| html.find(open).map(|at| (at, *open)))
+        .min();
+    let Some((start, open)) = found else {
         bail!("trunk's index.html has no inline <script type=\"module\">: has trunk changed?");
     };
-    let body_start = start + OPEN.len();
+    let body_start = start + open.len();
     let Some(len) = html[body_start..].find("</script>") else {
         bail!("trunk's index.html has an unclosed <script>");
     };
     let script = html[body_start..body_start + len].trim().to_owned();
-    if html[body_start + len..].contains(OPEN) {
+    if OPENINGS
+        .iter()
+        .any(|o| html[body_start + len..].contains(o))
+    {
         bail!("trunk's index.html has more than one inline module script");
     }
     let rest = &html[body_start + len + "</script>".len()..];
@@ -218,7 +227,13 @@ mod tests {
             format!("<head><link rel=x></head><body>\n{INLINE_MARK}</body>")
         );
         assert!(split_inline_module("<body></body>").is_err());
-        let twice = format!("{html}<script type=\"module\">x</script>");
+        let twice = format!("{html}<script type=module>x</script>");
         assert!(split_inline_module(&twice).is_err());
+        // A release build minifies the page.
+        let (page, script) =
+            split_inline_module("<title>W</title><script type=module>await init()</script><link>")
+                .unwrap();
+        assert_eq!(script, "await init()");
+        assert_eq!(page, format!("<title>W</title>{INLINE_MARK}<link>"));
     }
 }

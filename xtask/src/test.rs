@@ -1,15 +1,16 @@
 //! `cargo xtask test`: what CI checks, in order, stopping at the first failing step: setup, rustfmt,
-//! clippy, the API docs (`cargo doc` with warnings as errors, so a broken doc link fails), clippy of the
-//! client core and client-wasm on wasm32, a debug build of the binaries the end-to-end tests
-//! start, the workspace's tests, the client core's tests on wasm32 under node, and client-wasm's
-//! package (`cargo xtask wasm`) driven in headless Chromium against a real wharfd.
+//! the browser console's build (first: wharfd's build embeds it), clippy, the API docs (`cargo doc`
+//! with warnings as errors, so a broken doc link fails), clippy of the client core, client-wasm and the
+//! console on wasm32, a debug build of the binaries the end-to-end tests start, the workspace's tests,
+//! the client core's tests on wasm32 under node, then client-wasm's package (`cargo xtask wasm`) and
+//! the console, each driven in headless Chromium against a real wharfd.
 
 use std::process::Command;
 use std::time::Instant;
 
 use anyhow::Result;
 
-use crate::{setup, step, wasm, workspace};
+use crate::{console, setup, step, wasm, workspace};
 
 /// One step: a command, or xtask's own work.
 enum Step {
@@ -80,6 +81,8 @@ pub fn test(args: TestArgs) -> Result<()> {
 /// The browser tests' file in `tests/tests/` (ignored by a plain `cargo test`: they need the package
 /// built and Chromium, which only this run prepares).
 const BROWSER_TEST: &str = "client_wasm";
+/// The console's browser test, likewise.
+const CONSOLE_TEST: &str = "console_browser";
 
 fn steps(no_wasm: bool) -> Result<Vec<(&'static str, Step)>> {
     let cargo = |args: &[&str]| {
@@ -87,21 +90,24 @@ fn steps(no_wasm: bool) -> Result<Vec<(&'static str, Step)>> {
         cmd.args(args);
         cmd
     };
-    let mut steps: Vec<(&'static str, Step)> = vec![
-        ("fmt", cargo(&["fmt", "--all", "--", "--check"]).into()),
-        (
+    let mut steps: Vec<(&'static str, Step)> =
+        vec![("fmt", cargo(&["fmt", "--all", "--", "--check"]).into())];
+    if !no_wasm {
+        // Before anything builds wharfd: its build embeds the console.
+        steps.push(("build console", Step::Xtask(build_console)));
+    }
+    steps.extend([(
+        "clippy",
+        cargo(&[
             "clippy",
-            cargo(&[
-                "clippy",
-                "--workspace",
-                "--all-targets",
-                "--",
-                "-D",
-                "warnings",
-            ])
-            .into(),
-        ),
-    ];
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ])
+        .into(),
+    )]);
     let mut doc = cargo(&["doc", "--no-deps", "--workspace", "--locked"]);
     doc.env("RUSTDOCFLAGS", "-D warnings");
     steps.push(("doc", doc.into()));
@@ -114,6 +120,8 @@ fn steps(no_wasm: bool) -> Result<Vec<(&'static str, Step)>> {
                 "wharf-client-core",
                 "-p",
                 "wharf-client-wasm",
+                "-p",
+                "wharf-web",
                 "--target",
                 WASM,
                 "--",
@@ -147,8 +155,26 @@ fn steps(no_wasm: bool) -> Result<Vec<(&'static str, Step)>> {
             .env("WHARF_CLIENT_WASM_PKG", wasm::pkg_dir()?)
             .env("WHARF_PLAYWRIGHT_CORE", setup::playwright_core()?);
         steps.push(("test client-wasm in chromium", browser.into()));
+        let mut console = cargo(&[
+            "test",
+            "-p",
+            "wharf-tests",
+            "--test",
+            CONSOLE_TEST,
+            "--",
+            "--ignored",
+        ]);
+        console
+            .env("WHARF_CONSOLE_DIST", console::dist_dir()?)
+            .env("WHARF_PLAYWRIGHT_CORE", setup::playwright_core()?);
+        steps.push(("test the console in chromium", console.into()));
     }
     Ok(steps)
+}
+
+fn build_console() -> Result<()> {
+    println!("{}", console::build()?.summary());
+    Ok(())
 }
 
 fn build_wasm() -> Result<()> {
@@ -186,6 +212,12 @@ mod tests {
             build < browser && package < browser,
             "the browser test needs wharfd and the package"
         );
-        assert!(!names(true).iter().any(|n| n.contains("wasm")));
+        let console = all.iter().position(|n| *n == "build console").unwrap();
+        let clippy = all.iter().position(|n| *n == "clippy").unwrap();
+        assert!(console < clippy, "wharfd's build embeds the console");
+        assert!(all.contains(&"test the console in chromium"));
+        assert!(!names(true)
+            .iter()
+            .any(|n| n.contains("wasm") || n.contains("console")));
     }
 }

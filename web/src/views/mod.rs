@@ -5,6 +5,8 @@
 pub mod format;
 
 #[cfg(target_arch = "wasm32")]
+mod audit;
+#[cfg(target_arch = "wasm32")]
 mod events;
 #[cfg(target_arch = "wasm32")]
 mod images;
@@ -24,6 +26,7 @@ pub fn mount(api: &Api, main: &web_sys::Element, route: Route) -> Mounted {
         Route::Images => images::mount(api, main),
         Route::Image { id } => images::mount_one(api, main, &id),
         Route::Events => events::mount(api, main),
+        Route::Audit => audit::mount(api, main),
         _ => overview::mount(api, main),
     }
 }

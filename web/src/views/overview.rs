@@ -50,6 +50,9 @@ async fn load(api: &Api) -> Result<Vec<El>, ApiError> {
     let version = api.client.version().await?;
     let info = api.client.info().await?;
     let df = api.client.df().await?;
+    let daemon = api
+        .call(|f| Ok(wharf_client_core::api::wharf::daemon_request(f)))
+        .await?;
     let text = |v: Option<String>| v.unwrap_or_else(|| "—".to_owned());
     let num = |v: Option<i64>| v.map_or_else(|| "—".to_owned(), |n| n.to_string());
 
@@ -109,9 +112,36 @@ async fn load(api: &Api) -> Result<Vec<El>, ApiError> {
     )
     .child(el("a").attr("href", "#/images").text("All images →"));
 
+    let listeners = el("ul").class("plain");
+    for listener in &daemon.listeners {
+        let mut how = Vec::new();
+        if listener.tls {
+            how.push("TLS");
+        }
+        if listener.client_certs {
+            how.push("client certificates");
+        }
+        if listener.token_required {
+            how.push("tokens");
+        }
+        let line = if how.is_empty() {
+            listener.address.clone()
+        } else {
+            format!("{} ({})", listener.address, how.join(", "))
+        };
+        let _ = listeners
+            .0
+            .append_child(&el("li").class("mono").text(&line).0);
+    }
     let access = card(
         "Access",
-        &[("You", format!("{} ({})", api.identity, api.role.as_str()))],
-    );
+        &[
+            ("You", format!("{} ({})", api.identity, api.role.as_str())),
+            ("Allowed other origins", daemon.allowed_origins.to_string()),
+            ("Audit records dropped", daemon.audit_dropped.to_string()),
+        ],
+    )
+    .child(el("h3").text("Listeners"))
+    .child(listeners);
     Ok(vec![engine, containers, disk, access])
 }
