@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
+use crate::console::Console;
 use crate::containers::spec::seccomp::DaemonProfile;
 use crate::events::EventBus;
 use crate::hostinfo::HostFacts;
@@ -39,6 +40,8 @@ pub(crate) struct Settings {
     pub seccomp: DaemonProfile,
     /// Browser origins besides the daemon's own that may open WebSockets.
     pub allowed_origins: Vec<String>,
+    /// The browser console served at `/`, read at start-up.
+    pub console: Console,
 }
 
 #[derive(Debug)]
@@ -51,6 +54,7 @@ struct Inner {
     /// The default seccomp profile containers get, which `/info` reports.
     seccomp: DaemonProfile,
     allowed_origins: Vec<String>,
+    console: Console,
     started: Instant,
     counters: Counters,
     events: EventBus,
@@ -101,6 +105,7 @@ impl AppState {
             warnings,
             seccomp,
             allowed_origins,
+            console,
         } = settings;
         let events = EventBus::default();
         // Image events go to the same bus `/events` reads.
@@ -114,6 +119,7 @@ impl AppState {
                 warnings,
                 seccomp,
                 allowed_origins,
+                console,
                 started: Instant::now(),
                 counters: Counters::default(),
                 events,
@@ -136,6 +142,12 @@ impl AppState {
     /// A state for tests with `auth`.
     #[cfg(test)]
     pub(crate) fn for_tests_with(auth: crate::auth::Auth) -> Self {
+        Self::for_tests_serving(auth, Console::Off)
+    }
+
+    /// A state for tests with `auth`, serving `console`.
+    #[cfg(test)]
+    pub(crate) fn for_tests_serving(auth: crate::auth::Auth, console: Console) -> Self {
         Self::new(
             HostFacts::detect(),
             "TEST-ENGINE-ID".into(),
@@ -148,6 +160,7 @@ impl AppState {
                     profile: None,
                 },
                 allowed_origins: Vec::new(),
+                console,
             },
             None,
             auth,
@@ -230,6 +243,11 @@ impl AppState {
     /// Browser origins besides the daemon's own that may open WebSockets.
     pub(crate) fn allowed_origins(&self) -> &[String] {
         &self.inner.allowed_origins
+    }
+
+    /// The browser console, if it is served.
+    pub(crate) fn console(&self) -> &Console {
+        &self.inner.console
     }
 
     /// Time since start-up.
