@@ -61,12 +61,13 @@ fn main() {
 const CONSOLE_MAX_BYTES: u64 = 64 << 20;
 
 /// Writes `console_files.rs`: an `include_bytes!` of every regular file of the built console
-/// (`$WHARF_CONSOLE_DIST`, else `<workspace>/target/console/dist` if it holds an `index.html`), or an empty
+/// (`$WHARF_CONSOLE_DIST`, else `<target>/console/dist` if it holds an `index.html`), or an empty
 /// list. Cargo reruns this when the variable changes or anything in the directory does; while the
 /// default directory does not exist, its parent `target/console` is watched (made empty here, since cargo
 /// would rerun on every build for a missing path), so that the first `cargo xtask console` is noticed.
 fn embed_console() -> Result<(), String> {
     println!("cargo:rerun-if-env-changed=WHARF_CONSOLE_DIST");
+    println!("cargo:rerun-if-env-changed=CARGO_TARGET_DIR");
     let manifest = std::env::var("CARGO_MANIFEST_DIR").map_err(|e| e.to_string())?;
     let workspace = Path::new(&manifest)
         .parent()
@@ -84,7 +85,13 @@ fn embed_console() -> Result<(), String> {
             Some(dir)
         }
         None => {
-            let parent = workspace.join("target").join("console");
+            // cargo's target directory, as `cargo xtask console` finds it: `$CARGO_TARGET_DIR` when it is
+            // set (and absolute), else the workspace's `target`.
+            let target = std::env::var_os("CARGO_TARGET_DIR")
+                .map(PathBuf::from)
+                .filter(|p| p.is_absolute())
+                .unwrap_or_else(|| workspace.join("target"));
+            let parent = target.join("console");
             let dir = parent.join("dist");
             if dir.is_dir() {
                 println!("cargo:rerun-if-changed={}", dir.display());
