@@ -122,6 +122,13 @@ pub struct DaemonFlags {
     /// WebSockets and get CORS answers; repeatable. None by default.
     #[arg(long = "allow-origin", value_name = "ORIGIN")]
     pub allow_origins: Vec<String>,
+    /// Serve the browser console at `/` (`--console=false`: those paths are the API's) [default: true].
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = parse_go_bool)]
+    pub console: Option<bool>,
+    /// Serve the browser console from this directory (read once at start-up; `index.html` at its root)
+    /// instead of the one built into wharfd.
+    #[arg(long = "console-dir", value_name = "DIR")]
+    pub console_dir: Option<PathBuf>,
     /// Validate the flags and configuration file, then exit.
     #[arg(long)]
     pub validate: bool,
@@ -181,6 +188,17 @@ mod tests {
         assert!(cli.daemon.validate);
         assert!(parse(&["--tls=maybe"]).is_err());
         assert_eq!(parse_go_bool("F"), Ok(false));
+    }
+
+    #[test]
+    fn console_flags_parse() {
+        let d = parse(&["--console=false", "--console-dir", "/srv/console"])
+            .unwrap()
+            .daemon;
+        assert_eq!(d.console, Some(false));
+        assert_eq!(d.console_dir, Some(PathBuf::from("/srv/console")));
+        assert_eq!(parse(&["--console"]).unwrap().daemon.console, Some(true));
+        assert_eq!(parse(&[]).unwrap().daemon.console, None);
     }
 
     #[test]

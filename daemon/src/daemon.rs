@@ -17,6 +17,7 @@ use tokio::task::JoinSet;
 use crate::auth::{Auth, Role};
 use crate::cli::DaemonFlags;
 use crate::config::{self, Config, Defaults, StorageDriver};
+use crate::console::{Console, ConsoleError};
 use crate::containerd::{Containerd, Supervisor};
 use crate::containers::spec::seccomp::DaemonProfile;
 use crate::containers::store::ContainerStore;
@@ -61,6 +62,9 @@ pub enum DaemonError {
     /// The token store under the data root.
     #[error("{0}")]
     Auth(String),
+    /// A `--console-dir` that cannot be served.
+    #[error("{0}")]
+    Console(String),
 }
 
 fn make_dir(path: &Path, mode: u32, what: &'static str) -> Result<(), DaemonError> {
@@ -130,9 +134,10 @@ pub async fn run(
 ) -> Result<(), DaemonError> {
     let signals = Signals::install().map_err(DaemonError::Signals)?;
     let seccomp = load_seccomp(&config)?;
+    let console = load_console(&config)?;
     let (pidfile, engine_id) = prepare_roots(&config)?;
     let listeners = bind_listeners(&config)?;
-    let state = app_state(&config, engine_id, &listeners, seccomp)?;
+    let state = app_state(&config, engine_id, &listeners, seccomp, console)?;
     let mut daemon = Daemon::serve(config, signals, state, listeners, pidfile);
     if let Err(e) = daemon.start_backend().await {
         daemon.abandon().await;
@@ -146,6 +151,26 @@ pub async fn run(
 /// Reads the default seccomp profile: a configured one that cannot be read stops the start-up.
 fn load_seccomp(config: &Config) -> Result<DaemonProfile, DaemonError> {
     DaemonProfile::load(config.seccomp_profile.as_deref()).map_err(DaemonError::Seccomp)
+}
+
+/// Reads the browser console (`--console-dir`, else the built-in one): a directory that cannot be served
+/// stops the start-up.
+fn load_console(config: &Config) -> Result<Console, DaemonError> {
+    let dir = config.console_dir.as_deref();
+    let console = Console::load(config.console, dir).map_err(console_error)?;
+    tracing::info!("browser console: {}", console.describe(dir));
+    Ok(console)
+}
+
+/// `--validate`'s check of `--console-dir`.
+pub fn validate_console(config: &Config) -> Result<(), DaemonError> {
+    Console::load(config.console, config.console_dir.as_deref())
+        .map(drop)
+        .map_err(console_error)
+}
+
+fn console_error(e: ConsoleError) -> DaemonError {
+    DaemonError::Console(e.to_string())
 }
 
 /// `--validate`'s check of the default seccomp profile.
@@ -184,6 +209,7 @@ fn app_state(
     engine_id: String,
     listeners: &[Listener],
     seccomp: DaemonProfile,
+    console: Console,
 ) -> Result<AppState, DaemonError> {
     let warnings = listener_warnings(listeners, config.tls_mode);
     for w in &warnings {
@@ -206,6 +232,7 @@ fn app_state(
             seccomp,
             allowed_origins: config.allow_origins.clone(),
             listeners: listener_infos(listeners, config.tls_mode),
+            console,
         },
         None,
         auth,

@@ -9,6 +9,7 @@ pub mod buildinfo;
 pub mod certs;
 pub mod cli;
 pub mod config;
+pub(crate) mod console;
 pub(crate) mod containerd;
 pub(crate) mod containers;
 pub mod daemon;

@@ -47,6 +47,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             tls::server_config(config.tls_mode, &config.tls_files)?;
         }
         daemon::validate_seccomp(&config)?;
+        daemon::validate_console(&config)?;
         println!("configuration OK");
         return Ok(());
     }

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
+use crate::console::Console;
 use crate::containers::spec::seccomp::DaemonProfile;
 use crate::events::EventBus;
 use crate::hostinfo::HostFacts;
@@ -41,6 +42,8 @@ pub(crate) struct Settings {
     pub allowed_origins: Vec<String>,
     /// The listeners as bound, for `GET /wharf/v1/daemon`.
     pub listeners: Vec<ListenerInfo>,
+    /// The browser console served at `/`, read at start-up.
+    pub console: Console,
 }
 
 /// A listener as the API describes it: where, and how a client proves who it is there.
@@ -66,6 +69,7 @@ struct Inner {
     seccomp: DaemonProfile,
     allowed_origins: Vec<String>,
     listeners: Vec<ListenerInfo>,
+    console: Console,
     started: Instant,
     counters: Counters,
     events: EventBus,
@@ -117,6 +121,7 @@ impl AppState {
             seccomp,
             allowed_origins,
             listeners,
+            console,
         } = settings;
         let events = EventBus::default();
         // Image events go to the same bus `/events` reads.
@@ -131,6 +136,7 @@ impl AppState {
                 seccomp,
                 allowed_origins,
                 listeners,
+                console,
                 started: Instant::now(),
                 counters: Counters::default(),
                 events,
@@ -153,6 +159,12 @@ impl AppState {
     /// A state for tests with `auth`.
     #[cfg(test)]
     pub(crate) fn for_tests_with(auth: crate::auth::Auth) -> Self {
+        Self::for_tests_serving(auth, Console::Off)
+    }
+
+    /// A state for tests with `auth`, serving `console`.
+    #[cfg(test)]
+    pub(crate) fn for_tests_serving(auth: crate::auth::Auth, console: Console) -> Self {
         Self::new(
             HostFacts::detect(),
             "TEST-ENGINE-ID".into(),
@@ -166,6 +178,7 @@ impl AppState {
                 },
                 allowed_origins: Vec::new(),
                 listeners: Vec::new(),
+                console,
             },
             None,
             auth,
@@ -253,6 +266,11 @@ impl AppState {
     /// The listeners as bound.
     pub(crate) fn listeners(&self) -> &[ListenerInfo] {
         &self.inner.listeners
+    }
+
+    /// The browser console, if it is served.
+    pub(crate) fn console(&self) -> &Console {
+        &self.inner.console
     }
 
     /// Time since start-up.

@@ -1,6 +1,7 @@
 //! `cargo xtask run`: build release binaries, make development certificates on first use, print how to
 //! connect, then replace this process with `wharfd` listening on `.wharf-dev/wharf.sock` and mutual-TLS
-//! `tcp://127.0.0.1:2376`. Arguments after `--` go to `wharfd`.
+//! `tcp://127.0.0.1:2376`, which also serves the browser console at `https://127.0.0.1:2376/` (the one built
+//! into wharfd; nothing to pass). Arguments after `--` go to `wharfd`.
 
 use std::ffi::OsString;
 use std::os::unix::process::CommandExt;
@@ -51,6 +52,18 @@ pub fn run(args: RunArgs) -> Result<()> {
     println!("  export DOCKER_HOST=unix://{}", socket.display());
     println!(
         "and then `docker version` or `{} version` talk to it.",
+        bin_dir.join("wharf").display()
+    );
+    println!();
+    println!(
+        "The browser console: https://127.0.0.1:{}/ (trust {} in the browser first: see README.md).",
+        args.port,
+        certs.ca().display()
+    );
+    println!("Log in with a token; the unix socket is admin, so make one with");
+    println!(
+        "  DOCKER_HOST=unix://{} {} token create --name console --role admin",
+        socket.display(),
         bin_dir.join("wharf").display()
     );
     println!();

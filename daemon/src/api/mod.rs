@@ -8,6 +8,7 @@
 pub(crate) mod access_log;
 pub(crate) mod auth;
 pub(crate) mod backend;
+pub(crate) mod console;
 pub(crate) mod containers;
 pub(crate) mod error;
 pub(crate) mod events;

@@ -3,9 +3,13 @@
 //! A browser sends whatever ambient credentials it holds for the daemon (a client certificate installed
 //! in it, say) with requests that any page makes, and a "simple" POST needs no CORS preflight: so a
 //! request whose `Origin` is neither the daemon's own (the origin's host and port are the request's
-//! `Host`) nor one configured with `--allow-origin` is refused with 403, on every route, WebSocket
+//! authority) nor one configured with `--allow-origin` is refused with 403, on every route, WebSocket
 //! upgrades included (cross-site WebSocket hijacking). Requests without `Origin` come from no browser (or
 //! are same-origin GETs) and pass.
+//!
+//! The request's authority is the URI's when it has one, else `Host`: HTTP/2 (which browsers speak to
+//! wharfd's TLS listener, since it offers `h2`) carries it as `:authority`, which lands in the URI, and
+//! has no `Host` header; HTTP/1.1 requests name only a path and carry `Host`.
 //!
 //! CORS: none by default. An origin given with `--allow-origin` gets answers it may read
 //! (`Access-Control-Allow-Origin` naming it, never `*`), and its preflights are answered here, before
@@ -27,9 +31,13 @@ use crate::error::Error;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct CrossOrigin(HeaderValue);
 
-/// Whether `headers`' `Origin` may talk to the daemon: `Ok(None)` for none or the daemon's own,
+/// Whether `request`'s `Origin` may talk to the daemon: `Ok(None)` for none or the daemon's own,
 /// `Ok(Some)` for one of `allowed`, else the 403.
-pub(crate) fn check(headers: &HeaderMap, allowed: &[String]) -> Result<Option<CrossOrigin>, Error> {
+pub(crate) fn check<B>(
+    request: &Request<B>,
+    allowed: &[String],
+) -> Result<Option<CrossOrigin>, Error> {
+    let headers = request.headers();
     let Some(value) = headers.get(ORIGIN) else {
         return Ok(None);
     };
@@ -37,7 +45,10 @@ pub(crate) fn check(headers: &HeaderMap, allowed: &[String]) -> Result<Option<Cr
     let authority = origin
         .split_once("://")
         .map(|(_, rest)| rest.trim_end_matches('/'));
-    let host = headers.get(HOST).and_then(|h| h.to_str().ok());
+    let host = match request.uri().authority() {
+        Some(authority) => Some(authority.as_str()),
+        None => headers.get(HOST).and_then(|h| h.to_str().ok()),
+    };
     if matches!((authority, host), (Some(a), Some(h)) if a.eq_ignore_ascii_case(h)) {
         return Ok(None);
     }
@@ -91,19 +102,48 @@ pub(crate) fn allow(headers: &mut HeaderMap, cross: Option<&CrossOrigin>) {
 mod tests {
     use super::*;
 
-    fn headers(origin: Option<&str>, host: &str) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        h.insert(HOST, host.parse().unwrap());
+    /// An HTTP/1.1 request: a path, and `host` in `Host`.
+    fn request(origin: Option<&str>, host: &str) -> Request<()> {
+        let mut r = Request::post("/v1.47/containers/create").header(HOST, host);
         if let Some(o) = origin {
-            h.insert(ORIGIN, o.parse().unwrap());
+            r = r.header(ORIGIN, o);
         }
-        h
+        r.body(()).unwrap()
+    }
+
+    /// An HTTP/2 request as hyper hands it over: the authority in the URI, no `Host`.
+    fn h2_request(origin: &str, authority: &str) -> Request<()> {
+        Request::post(format!("https://{authority}/v1.47/containers/create"))
+            .version(http::Version::HTTP_2)
+            .header(ORIGIN, origin)
+            .body(())
+            .unwrap()
+    }
+
+    #[test]
+    fn over_http2_the_authority_is_the_uris() {
+        let allowed = vec!["https://console.example".to_owned()];
+        let own = h2_request("https://127.0.0.1:2376", "127.0.0.1:2376");
+        assert_eq!(check(&own, &allowed).unwrap(), None);
+        let other = h2_request("https://evil.example", "127.0.0.1:2376");
+        assert_eq!(
+            check(&other, &allowed).unwrap_err().kind,
+            ErrorKind::Forbidden
+        );
+        let other_port = h2_request("https://127.0.0.1:2377", "127.0.0.1:2376");
+        assert!(check(&other_port, &allowed).is_err());
+        // The URI's authority wins over a Host header that disagrees with it.
+        let mut mixed = h2_request("https://evil.example", "127.0.0.1:2376");
+        mixed
+            .headers_mut()
+            .insert(HOST, HeaderValue::from_static("evil.example"));
+        assert!(check(&mixed, &allowed).is_err());
     }
 
     #[test]
     fn origins_the_daemons_own_configured_or_none() {
         let allowed = vec!["https://console.example".to_owned()];
-        let check = |o: Option<&str>, host: &str| check(&headers(o, host), &allowed);
+        let check = |o: Option<&str>, host: &str| check(&request(o, host), &allowed);
         assert_eq!(check(None, "127.0.0.1:2376").unwrap(), None);
         assert_eq!(
             check(Some("https://127.0.0.1:2376"), "127.0.0.1:2376").unwrap(),

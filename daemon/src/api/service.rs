@@ -1,5 +1,6 @@
 //! The API as one tower service: the request log and counters, the browser's origin (`origin.rs`: refused
-//! unless the daemon's own or allowed; CORS for allowed ones), authentication (before `/_ping`, which
+//! unless the daemon's own or allowed; CORS for allowed ones), the browser console's public files
+//! (`console.rs`), authentication (before `/_ping`, which
 //! stays cheap: the unix socket and certificates are identities of their own), `/_ping`, the
 //! `/v{version}` prefix, authorization and audit (`auth.rs`) and dockerd's headers, around the routers — one hand-written layer rather than two boxed middlewares and
 //! an outer router, because it runs on every request.
@@ -19,6 +20,7 @@ use tower::{Service, ServiceExt};
 
 use super::access_log::RequestLog;
 use super::auth;
+use super::console;
 use super::extract::{IdleBody, BODY_IDLE_TIMEOUT};
 use super::origin;
 use super::ping;
@@ -72,10 +74,16 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        let cross = match origin::check(request.headers(), self.state.allowed_origins()) {
+        let cross = match origin::check(&request, self.state.allowed_origins()) {
             Ok(cross) => cross,
             Err(refused) => return self.answer_now(&request, refused.into_response()),
         };
+        // The console's files are public (the policy's public class): a browser loads the login page
+        // before it has a token. Other methods on its paths are answered 405 here too; they change
+        // nothing, whoever sends them.
+        if let Some(response) = console::answer(self.state.console(), &request) {
+            return self.answer_now(&request, response);
+        }
         if let Some(response) = cross.as_ref().and_then(|c| origin::preflight(&request, c)) {
             return self.answer_now(&request, response);
         }

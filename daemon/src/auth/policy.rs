@@ -9,6 +9,11 @@
 //!   images). That is root on the host, as with dockerd: an operator can run a privileged container.
 //! - admin: also Wharf's own token endpoints and the audit log (`GET /wharf/v1/audit`); any identity may
 //!   ask who it is (`/wharf/v1/whoami`) and how the daemon is reached (`/wharf/v1/daemon`).
+//!
+//! And one public class, needing no identity at all: the browser console's static files (`GET`/`HEAD` of
+//! exactly `/`, `/index.html` and `/console/...`), since a browser must load the login page before it
+//! has a token. They are files the daemon's build ships, the same for everyone, and they change nothing;
+//! every API route (all of them under other paths) still needs its role.
 
 use super::Role;
 
@@ -68,6 +73,21 @@ pub(crate) fn action(method: &str, path: &str) -> Action {
         object,
         session,
     }
+}
+
+/// Where the console's files live under the daemon's root: `/console/<relative path>`.
+pub(crate) const CONSOLE_PREFIX: &str = "/console/";
+
+/// Whether `path` (as sent, before any version prefix is stripped) is one of the console's: `/`,
+/// `/index.html` or under `/console/`. No API route has such a path.
+pub(crate) fn is_console_path(path: &str) -> bool {
+    matches!(path, "/" | "/index.html") || path.starts_with(CONSOLE_PREFIX)
+}
+
+/// The public class: whether `method` on `path` asks for one of the console's files, which needs no
+/// identity. Only reads: anything else on those paths is refused like any other request.
+pub(crate) fn is_public(method: &str, path: &str) -> bool {
+    matches!(method, "GET" | "HEAD") && is_console_path(path)
 }
 
 /// The path's segments, empty ones left out: `//containers/x//archive` is decided as
@@ -242,6 +262,38 @@ mod tests {
         assert!(!is_upgrade_route("/containers/web/attach"));
         assert!(!is_upgrade_route("/containers/json"));
         assert!(!is_upgrade_route("/containers/ws/attach/ws/x"));
+    }
+
+    #[test]
+    fn only_the_consoles_files_are_public() {
+        for path in [
+            "/",
+            "/index.html",
+            "/console/app.wasm",
+            "/console/fonts/a.woff2",
+        ] {
+            assert!(is_public("GET", path), "{path}");
+            assert!(is_public("HEAD", path), "{path}");
+            for method in ["POST", "PUT", "DELETE", "OPTIONS"] {
+                assert!(!is_public(method, path), "{method} {path}");
+            }
+        }
+        for path in [
+            "/_ping",
+            "/v1.47/",
+            "/v1.47/index.html",
+            "/v1.47/console/app.js",
+            "/containers/json",
+            "/info",
+            "/console",
+            "//",
+            "/index.html/",
+            "/wharf/v1/tokens",
+            "/consoles/x",
+            "",
+        ] {
+            assert!(!is_public("GET", path), "{path}");
+        }
     }
 
     #[test]

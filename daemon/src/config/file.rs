@@ -27,6 +27,8 @@ pub const KNOWN_KEYS: &[&str] = &[
     "seccomp-profile",
     "allow-origins",
     "client-cert-roles",
+    "console",
+    "console-dir",
 ];
 
 /// The settings a `daemon.json` gives; absent keys are `None`.
@@ -87,6 +89,11 @@ pub struct FileConfig {
     /// `admin`; certificates not named are admin.
     #[serde(rename = "client-cert-roles")]
     pub client_cert_roles: Option<std::collections::BTreeMap<String, String>>,
+    /// `console` (Wharf's own): serve the browser console at `/`.
+    pub console: Option<bool>,
+    /// `console-dir` (Wharf's own): the console's files, instead of the built-in ones.
+    #[serde(rename = "console-dir")]
+    pub console_dir: Option<PathBuf>,
 }
 
 /// Why a `daemon.json` text is not a configuration.
@@ -127,6 +134,9 @@ mod tests {
         assert_eq!(c.debug, Some(true));
         assert_eq!(c.shutdown_timeout, Some(4));
         assert_eq!(parse("{}").unwrap(), FileConfig::default());
+        let c = parse(r#"{"console":false,"console-dir":"/srv/c"}"#).unwrap();
+        assert_eq!(c.console, Some(false));
+        assert_eq!(c.console_dir, Some(PathBuf::from("/srv/c")));
     }
 
     #[test]

@@ -114,6 +114,10 @@ pub struct Config {
     pub allow_origins: Vec<String>,
     /// daemon.json's `client-cert-roles`: a client certificate's subject CN → its role name (checked).
     pub client_cert_roles: BTreeMap<String, String>,
+    /// `--console`: serve the browser console at `/` (the default).
+    pub console: bool,
+    /// `--console-dir`: serve the console from this directory rather than the built-in one.
+    pub console_dir: Option<PathBuf>,
 }
 
 /// The role names `client-cert-roles` may give.
@@ -343,6 +347,14 @@ pub fn merge(
         |o| o.join(" "),
     )
     .unwrap_or_default();
+    let console = both(&mut c, "console", flags.console, f.console, |b| *b);
+    let console_dir = both(
+        &mut c,
+        "console-dir",
+        flags.console_dir.clone(),
+        f.console_dir,
+        path_show,
+    );
     if !c.is_empty() {
         return Err(ConfigError::Conflict {
             path: path.unwrap_or_default(),
@@ -413,6 +425,8 @@ pub fn merge(
         seccomp_profile,
         allow_origins,
         client_cert_roles,
+        console: console.unwrap_or(true),
+        console_dir,
     })
 }
 

@@ -279,3 +279,50 @@ async fn whoami_answers_each_identity_and_the_audit_is_for_admins() {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
     }
 }
+
+#[tokio::test]
+async fn the_consoles_files_need_no_identity_and_the_api_still_does() {
+    let files = [(
+        "index.html".to_owned(),
+        bytes::Bytes::from_static(b"<html>"),
+    )];
+    let assets = crate::console::Assets::from_files(files).unwrap();
+    let console = crate::console::Console::Files(std::sync::Arc::new(assets));
+    let serving = AppState::for_tests_serving(Auth::in_memory(HashMap::new()), console);
+    for peer in [
+        anon(),
+        Peer::Plain {
+            ip: [127, 0, 0, 1].into(),
+        },
+    ] {
+        for (method, uri) in [(Method::GET, "/"), (Method::HEAD, "/index.html")] {
+            let (status, headers, _) = call(&serving, Some(peer.clone()), method, uri, None).await;
+            assert_eq!(status, StatusCode::OK, "{uri}");
+            assert!(headers.contains_key("content-security-policy"));
+        }
+        let (status, _, _) = call(
+            &serving,
+            Some(peer.clone()),
+            Method::GET,
+            "/console/x.js",
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (status, _, _) = call(&serving, Some(peer.clone()), Method::POST, "/", None).await;
+        assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+        for uri in [
+            "/containers/c1/json",
+            "/v1.47/",
+            "/v1.47/index.html",
+            "/info",
+        ] {
+            let (status, _, body) =
+                call(&serving, Some(peer.clone()), Method::GET, uri, None).await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{uri}: {body}");
+        }
+    }
+    // Without the console (`--console=false`), its paths are the API's: a token first.
+    let (status, _, _) = call(&state(), Some(anon()), Method::GET, "/", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
