@@ -19,14 +19,12 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 use wharf_client_core::api::containers::{self, LogsOptions, WaitCondition};
 use wharf_client_core::api::system::EventsOptions;
-use wharf_client_core::api::websocket::{
-    attach_ws_request, exec_ws_request, with_ticket, AttachOptions,
-};
-use wharf_client_core::api::{exec, images, system, wharf, Decode, NoContent, TypedRequest};
+use wharf_client_core::api::websocket::{attach_ws_request, exec_ws_request, AttachOptions};
+use wharf_client_core::api::{exec, images, system, NoContent, TypedRequest};
 use wharf_client_core::request::DUMMY_HOST;
 use wharf_client_core::{Client, ClientConfig, Error, RequestFactory};
 
-use crate::exec::{websocket_url, ExecSession, Route};
+use crate::exec::{session_url, ExecSession, Route};
 use crate::fetch::{FetchTransport, DEFAULT_TIMEOUT};
 use crate::js::{self, JsJson};
 use crate::streams::{LogStream, MessageStream};
@@ -630,22 +628,4 @@ impl WharfClient {
             Ok(JsValue::UNDEFINED)
         })
     }
-}
-
-/// The `ws:`/`wss:` URL of the WebSocket route `build` makes, negotiated; with a token, through a
-/// one-use ticket, since a WebSocket carries no `Authorization` header.
-pub async fn session_url<D: Decode>(
-    client: &Client<FetchTransport>,
-    base_url: &str,
-    build: impl FnOnce(&RequestFactory) -> Result<TypedRequest<D>, Error>,
-) -> Result<String, JsValue> {
-    let mut request = client.prepare(build).await.map_err(|e| js::error(&e))?;
-    if client.transport().has_token() {
-        let ticket = client
-            .call(|f| Ok(wharf::ws_ticket_request(f)))
-            .await
-            .map_err(|e| js::error(&e))?;
-        request = with_ticket(request, &ticket.ticket);
-    }
-    websocket_url(base_url, &request.path_and_query)
 }

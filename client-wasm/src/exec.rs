@@ -23,8 +23,12 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{BinaryType, CloseEvent, MessageEvent, WebSocket};
 use wharf_client_core::api::websocket::{decode_output, Control};
 
-use crate::js;
-use crate::streams::entry;
+use wharf_client_core::api::websocket::with_ticket;
+use wharf_client_core::api::{wharf, Decode, TypedRequest};
+use wharf_client_core::{Client, Error, RequestFactory};
+
+use crate::fetch::FetchTransport;
+use crate::js::{self, entry};
 
 /// How many output messages are kept for an `onOutput` callback not given yet; older ones go first.
 const MAX_PENDING: usize = 1024;
@@ -282,4 +286,22 @@ pub(crate) fn websocket_url(base_url: &str, path_and_query: &str) -> Result<Stri
         None => base,
     };
     Ok(format!("{base}{path_and_query}"))
+}
+
+/// The `ws:`/`wss:` URL of the WebSocket route `build` makes, negotiated; with a token, through a
+/// one-use ticket, since a WebSocket carries no `Authorization` header.
+pub async fn session_url<D: Decode>(
+    client: &Client<FetchTransport>,
+    base_url: &str,
+    build: impl FnOnce(&RequestFactory) -> Result<TypedRequest<D>, Error>,
+) -> Result<String, JsValue> {
+    let mut request = client.prepare(build).await.map_err(|e| js::error(&e))?;
+    if client.transport().has_token() {
+        let ticket = client
+            .call(|f| Ok(wharf::ws_ticket_request(f)))
+            .await
+            .map_err(|e| js::error(&e))?;
+        request = with_ticket(request, &ticket.ticket);
+    }
+    websocket_url(base_url, &request.path_and_query)
 }

@@ -11,11 +11,14 @@
 //!   web-sys `WebSocket`), `js.rs` the conversions (options in, the daemon's JSON out, errors as
 //!   `Error` objects with the daemon's `status`).
 //!
+//! The JavaScript API (`WharfClient` and its stream iterators) is the default feature `js-api`; the
+//! console, a Rust page, leaves it out and uses the transport, `ExecSession` and `session_url` directly.
+//!
 //! Everything is wasm32-only: natively this crate is empty (the CLI has its own transport).
 //! `cargo xtask wasm` builds the package a page imports (`target/client-wasm/pkg`); see
 //! `client-wasm/examples/index.html`.
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "js-api"))]
 mod api;
 #[cfg(target_arch = "wasm32")]
 mod exec;
@@ -23,16 +26,16 @@ mod exec;
 pub mod fetch;
 #[cfg(target_arch = "wasm32")]
 mod js;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "js-api"))]
 mod streams;
 #[cfg(target_arch = "wasm32")]
 mod transfer;
 
-#[cfg(target_arch = "wasm32")]
-pub use api::session_url;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "js-api"))]
 pub use api::WharfClient;
 #[cfg(target_arch = "wasm32")]
-pub use exec::{ExecSession, Route};
+pub use exec::session_url;
 #[cfg(target_arch = "wasm32")]
+pub use exec::{ExecSession, Route};
+#[cfg(all(target_arch = "wasm32", feature = "js-api"))]
 pub use streams::{LogStream, MessageStream};

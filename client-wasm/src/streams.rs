@@ -5,15 +5,15 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use js_sys::{Promise, Uint8Array};
+use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 use web_sys::ReadableStreamDefaultReader;
-use wharf_client_core::stdcopy::{Frame, StdStream};
+use wharf_client_core::stdcopy::Frame;
 use wharf_client_core::stream::{Decoded, Incremental, LogsDecoder, MessageDecoder};
 
 use crate::fetch::FetchBody;
-use crate::js;
+use crate::js::{self, entry};
 
 #[wasm_bindgen(inline_js = "
 export function asyncIterable(stream) {
@@ -146,23 +146,6 @@ impl LogStream {
 
 fn log_entry(frame: Frame) -> JsValue {
     entry(frame.stream, &frame.payload)
-}
-
-/// A `LogEntry`: `{stream, data, text}`, `text` the bytes decoded as UTF-8 (a character split between
-/// two entries is replaced in each; `data` is exact).
-pub(crate) fn entry(stream: StdStream, bytes: &[u8]) -> JsValue {
-    let stream = match stream {
-        StdStream::Stdout => "stdout",
-        StdStream::Stderr => "stderr",
-        StdStream::Stdin => "stdin",
-        // The decoders turn the daemon's error stream into an error.
-        StdStream::SystemErr => "system",
-    };
-    js::object(&[
-        ("stream", stream.into()),
-        ("data", Uint8Array::from(bytes).into()),
-        ("text", String::from_utf8_lossy(bytes).as_ref().into()),
-    ])
 }
 
 /// JSON messages as they come: the daemon's events, or a container's stats samples;
