@@ -2,7 +2,10 @@
 //! that keeps it alive (see `app.rs`). Modules without `wasm32` in their `cfg` are plain Rust (parsing,
 //! windowing, formatting) and are tested natively with `cargo test -p wharf-web`.
 
+pub mod ansi;
+pub mod chart;
 pub mod format;
+pub mod logmodel;
 
 #[cfg(target_arch = "wasm32")]
 mod audit;
