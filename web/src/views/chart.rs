@@ -29,10 +29,6 @@ impl Series {
         self.values.iter().copied()
     }
 
-    pub fn last(&self) -> Option<f64> {
-        self.values.back().copied()
-    }
-
     pub fn len(&self) -> usize {
         self.values.len()
     }
@@ -102,7 +98,7 @@ mod tests {
         }
         s.push(f64::NAN);
         assert_eq!(s.len(), SAMPLES);
-        assert_eq!(s.last(), Some(0.0));
+        assert_eq!(s.values().last(), Some(0.0));
         assert_eq!(s.max(), (SAMPLES + 9) as f64);
         assert_eq!(s.values().next(), Some(11.0));
     }
