@@ -72,6 +72,8 @@ struct Logs {
     /// The current stream's: a new tail size ends it.
     stream_cancel: Option<Canceller>,
     ended: bool,
+    /// The daemon answered: an empty queue then means the log so far is shown.
+    opened: bool,
     started_ms: f64,
     listeners: Listeners,
 }
@@ -186,6 +188,7 @@ pub fn mount(api: &Api, body: &Element, id: &str, name: &str, tty: bool) -> Moun
         on_frame: None,
         stream_cancel: None,
         ended: false,
+        opened: false,
         started_ms: dom::now_ms(),
         listeners: Listeners::default(),
     }));
@@ -271,6 +274,8 @@ fn start(state: &Rc<RefCell<Logs>>, tail: &str) {
         s.search = Search::new(s.search.query());
         s.stick = true;
         s.ended = false;
+        s.opened = false;
+        let _ = s.spacer.style().set_property("height", "0px");
         s.dirty = true;
         s.started_ms = dom::now_ms();
         s.status.set_text_content(Some("Loading…"));
@@ -317,6 +322,11 @@ async fn follow(
             return;
         }
     };
+    if let Some(s) = weak.upgrade() {
+        let mut s = s.borrow_mut();
+        s.opened = true;
+        schedule(&mut s, &weak);
+    }
     let mut lines = Vec::new();
     loop {
         let item = match or_cancel(&cancel, stream.next()).await {
@@ -402,7 +412,7 @@ fn on_frame(weak: &Weak<RefCell<Logs>>) {
             .set_attribute("data-lines", &s.model.len().to_string());
         s.dirty = true;
     }
-    if s.pending.is_empty() {
+    if s.pending.is_empty() && (s.opened || s.ended) {
         let done_state = if s.ended { "ended" } else { "following" };
         if s.viewport.get_attribute("data-state").as_deref() != Some(done_state) {
             let _ = s.viewport.set_attribute("data-state", done_state);

@@ -242,6 +242,10 @@ async fn connect(weak: &Weak<View>) -> Result<(), String> {
         return Ok(());
     };
     let (term, fit) = terminal(&view).await?;
+    if !view.host.is_connected() {
+        // The tab went while xterm.js loaded.
+        return Ok(());
+    }
     let generation = {
         let mut t = view.term.borrow_mut();
         t.close_session();
