@@ -31,11 +31,39 @@ use crate::api::Api;
 use crate::app::Mounted;
 use crate::dom::{self, el, Listeners};
 
-#[wasm_bindgen(inline_js = "export function load(url) { return import(url); }")]
+/// `import()` and the style mirror (see [`adopt_styles`]) are JavaScript: wasm-bindgen writes this
+/// snippet as a module file beside the app, so the CSP's `script-src 'self'` covers it.
+#[wasm_bindgen(inline_js = r#"
+export function load(url) { return import(url); }
+export function adoptStyles(root) {
+  const sheet = new CSSStyleSheet();
+  document.adoptedStyleSheets = [...document.adoptedStyleSheets, sheet];
+  const sync = () => sheet.replaceSync([...root.querySelectorAll("style")].map((s) => s.textContent).join("\n"));
+  const observer = new MutationObserver(sync);
+  observer.observe(root, { subtree: true, childList: true, characterData: true });
+  sync();
+  return () => {
+    observer.disconnect();
+    document.adoptedStyleSheets = document.adoptedStyleSheets.filter((s) => s !== sheet);
+  };
+}
+"#)]
 extern "C" {
     /// `import(url)`: a module, loaded when first asked for.
     #[wasm_bindgen(js_name = load)]
     fn import_module(url: &str) -> js_sys::Promise;
+
+    /// Mirrors the text of the `<style>` elements under `root` into a constructed stylesheet adopted
+    /// by the document, for as long as the returned function is not called.
+    ///
+    /// xterm.js's DOM renderer styles the terminal (colours, font, cursor, ANSI classes) with
+    /// `<style>` elements it writes; under the console's CSP (`style-src 'self'`, no
+    /// `'unsafe-inline'`) Chromium refuses to apply them and the terminal shows dim grey text in a
+    /// proportional font without colours or cursor. A constructed stylesheet (`replaceSync`) is not
+    /// an inline style: the same rules apply, and the policy stays strict. The refused `<style>`
+    /// elements are still reported (console messages), harmlessly.
+    #[wasm_bindgen(js_name = adoptStyles)]
+    fn adopt_styles(root: &Element) -> Function;
 }
 
 const XTERM: &str = "/console/vendor/xterm.mjs";
@@ -51,6 +79,8 @@ struct Term {
     fit: Option<JsValue>,
     session: Option<ExecSession>,
     observer: Option<web_sys::ResizeObserver>,
+    /// Ends the style mirror.
+    unadopt: Option<Function>,
     /// The size last sent: (rows, cols).
     size: (u32, u32),
     /// Bumped by each connection: callbacks of an older one do nothing.
@@ -73,6 +103,9 @@ impl Drop for Term {
         }
         if let Some(term) = self.term.take() {
             let _ = call(&term, "dispose", &[]);
+        }
+        if let Some(unadopt) = self.unadopt.take() {
+            let _ = unadopt.call0(&JsValue::NULL);
         }
     }
 }
@@ -222,9 +255,11 @@ async fn terminal(view: &View) -> Result<(JsValue, JsValue), String> {
     let fit_class: Function = get(&fit_module, "FitAddon").dyn_into().map_err(failed)?;
     let fit = Reflect::construct(&fit_class, &Array::new()).map_err(failed)?;
     call(&term, "loadAddon", &[&fit]).map_err(failed)?;
+    let unadopt = adopt_styles(&view.host);
     call(&term, "open", &[&view.host]).map_err(failed)?;
     let _ = call(&fit, "fit", &[]);
     let mut t = view.term.borrow_mut();
+    t.unadopt = Some(unadopt);
     t.term = Some(term.clone());
     t.fit = Some(fit.clone());
     Ok((term, fit))
