@@ -436,7 +436,7 @@ fn render_info(page: &Rc<RefCell<Page>>) {
         let open = raw_el
             .class_list()
             .toggle("hidden")
-            .map_or(false, |hidden| !hidden);
+            .is_ok_and(|hidden| !hidden);
         let _ = toggle_el.set_attribute("aria-expanded", if open { "true" } else { "false" });
         if let Some(page) = weak.upgrade() {
             if let Ok(mut p) = page.try_borrow_mut() {
