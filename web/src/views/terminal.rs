@@ -116,6 +116,7 @@ struct View {
     host: Element,
     status: Element,
     shell: Element,
+    connect: Element,
     term: RefCell<Term>,
 }
 
@@ -151,6 +152,7 @@ pub fn mount(api: &Api, body: &Element, id: &str, status: &str) -> Mounted {
         host: host.0,
         status: note.0,
         shell: shell.0,
+        connect: connect.0.clone(),
         term: RefCell::new(Term::default()),
     });
     let weak = Rc::downgrade(&view);
@@ -406,6 +408,7 @@ async fn connect(weak: &Weak<View>) -> Result<(), String> {
         resize(weak, rows_now, cols_now);
     }
     say(&view, &format!("Connected: {shell}"));
+    view.connect.set_text_content(Some("New session"));
     let _ = view.host.set_attribute("data-state", "open");
     let _ = call(&term, "focus", &[]);
     Ok(())
