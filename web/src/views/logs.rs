@@ -29,7 +29,10 @@ const LINE_HEIGHT: f64 = 18.0;
 /// Lines drawn beyond each edge of the viewport.
 const OVERSCAN: usize = 20;
 /// Lines added to the model per frame at most.
-const LINES_PER_FRAME: usize = 50_000;
+const LINES_PER_FRAME: usize = 20_000;
+/// Frames read from the stream between two yields to the browser: a chunk the daemon sent at once can
+/// hold tens of thousands, all decoded without an `await` that waits.
+const FRAMES_PER_YIELD: usize = 2_000;
 /// Time search may take per frame, in ms.
 const SEARCH_BUDGET_MS: f64 = 8.0;
 /// Lines searched between two looks at the clock.
@@ -328,7 +331,15 @@ async fn follow(
         schedule(&mut s, &weak);
     }
     let mut lines = Vec::new();
+    let mut since_yield = 0;
     loop {
+        since_yield += 1;
+        if since_yield == FRAMES_PER_YIELD {
+            since_yield = 0;
+            if or_cancel(&cancel, yield_to_browser()).await.is_none() {
+                return;
+            }
+        }
         let item = match or_cancel(&cancel, stream.next()).await {
             None => return,
             Some(item) => item,
@@ -367,6 +378,14 @@ async fn follow(
             }
         }
     }
+}
+
+/// Resolves in a later task (a `setTimeout` of 0), letting the browser draw and handle input.
+async fn yield_to_browser() {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let _ = dom::window().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0);
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
 
 /// Asks for a frame, unless one is coming.
