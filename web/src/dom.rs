@@ -8,7 +8,7 @@
 //! Listeners are `gloo_events::EventListener`s: a view keeps those it makes in a [`Listeners`] and they
 //! are removed when the view is dropped (no closure leaked per navigation).
 
-use gloo_events::EventListener;
+use gloo_events::{EventListener, EventListenerOptions};
 use wasm_bindgen::JsCast;
 use web_sys::{Document, Element, Event, HtmlElement, HtmlInputElement, Node, Window};
 
@@ -181,8 +181,14 @@ impl Listeners {
         event: &'static str,
         mut handler: impl FnMut(&Event) + 'static,
     ) {
-        self.0
-            .push(EventListener::new(target, event, move |e| handler(e)));
+        // Not passive (gloo's default): handlers may `preventDefault` (a form's submit, Enter in a
+        // search box), which a passive listener cannot.
+        self.0.push(EventListener::new_with_options(
+            target,
+            event,
+            EventListenerOptions::enable_prevent_default(),
+            move |e| handler(e),
+        ));
     }
 
     pub fn clear(&mut self) {

@@ -2,16 +2,29 @@
 //! that keeps it alive (see `app.rs`). Modules without `wasm32` in their `cfg` are plain Rust (parsing,
 //! windowing, formatting) and are tested natively with `cargo test -p wharf-web`.
 
+pub mod ansi;
+pub mod cancel;
+pub mod chart;
 pub mod format;
+pub mod inspect;
+pub mod logmodel;
 
 #[cfg(target_arch = "wasm32")]
 mod audit;
+#[cfg(target_arch = "wasm32")]
+mod container;
 #[cfg(target_arch = "wasm32")]
 mod events;
 #[cfg(target_arch = "wasm32")]
 mod images;
 #[cfg(target_arch = "wasm32")]
+mod logs;
+#[cfg(target_arch = "wasm32")]
 mod overview;
+#[cfg(target_arch = "wasm32")]
+mod stats;
+#[cfg(target_arch = "wasm32")]
+mod terminal;
 
 #[cfg(target_arch = "wasm32")]
 use crate::api::Api;
@@ -27,6 +40,7 @@ pub fn mount(api: &Api, main: &web_sys::Element, route: Route) -> Mounted {
         Route::Image { id } => images::mount_one(api, main, &id),
         Route::Events => events::mount(api, main),
         Route::Audit => audit::mount(api, main),
+        Route::Container { id, tab } => container::mount(api, main, id, tab),
         _ => overview::mount(api, main),
     }
 }
