@@ -112,10 +112,6 @@ impl El {
     pub fn input(&self) -> HtmlInputElement {
         self.0.clone().unchecked_into()
     }
-
-    pub fn into_element(self) -> Element {
-        self.0
-    }
 }
 
 /// What can be appended: elements and text.
@@ -189,10 +185,6 @@ impl Listeners {
             EventListenerOptions::enable_prevent_default(),
             move |e| handler(e),
         ));
-    }
-
-    pub fn clear(&mut self) {
-        self.0.clear();
     }
 }
 

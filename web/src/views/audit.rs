@@ -7,7 +7,7 @@ use std::rc::Rc;
 use web_sys::Element;
 use wharf_client_core::api::wharf::{audit_request, AuditQuery, AuditRecord};
 
-use crate::api::{Api, ApiError};
+use crate::api::Api;
 use crate::app::{self, Mounted};
 use crate::dom::{self, el, Listeners};
 
@@ -117,9 +117,7 @@ fn load(state: &Rc<RefCell<State>>) {
                     let _ = s.rows.append_child(&row(record).0);
                 }
             }
-            Err(err) => s
-                .status
-                .set_text_content(Some(&ApiError::from(err).message)),
+            Err(err) => s.status.set_text_content(Some(&err.message)),
         }
     });
 }

@@ -292,7 +292,7 @@ fn reload(state: Weak<RefCell<State>>) {
         let Some(state) = state.upgrade() else { return };
         match result {
             Ok(mut list) => {
-                list.sort_by(|a, b| b.created.cmp(&a.created));
+                list.sort_by_key(|i| std::cmp::Reverse(i.created));
                 state.borrow_mut().images = list;
                 render(&state);
             }
