@@ -8,6 +8,7 @@ use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
 use bytes::Bytes;
+use serde_json::Value;
 use wasm_bindgen::JsCast;
 use web_sys::{Element, HtmlInputElement};
 use wharf_client_core::api::images::{self, ImportOptions, ListOptions, RemoveOptions};
@@ -528,8 +529,14 @@ pub fn mount_one(api: &Api, main: &Element, id: &str) -> Mounted {
     let alive = Rc::new(());
     let weak = Rc::downgrade(&alive);
     wasm_bindgen_futures::spawn_local(async move {
-        let inspect = api.client.inspect_image(&id).await;
-        let history = api.client.image_history(&id).await;
+        // As JSON values: the page shows a few fields and the raw answer, and the image models'
+        // decoders would weigh more in the download than the page.
+        let inspect = api
+            .call(|f| images::inspect_request(f, &id).map(|r| r.expecting::<Value>()))
+            .await;
+        let history = api
+            .call(|f| images::history_request(f, &id).map(|r| r.expecting::<Value>()))
+            .await;
         if weak.upgrade().is_none() {
             return;
         }
@@ -537,41 +544,41 @@ pub fn mount_one(api: &Api, main: &Element, id: &str) -> Mounted {
         let inspect = match inspect {
             Ok(i) => i,
             Err(err) => {
-                dom::replace(
-                    &target,
-                    el("p").class("error").text(&ApiError::from(err).message),
-                );
+                dom::replace(&target, el("p").class("error").text(&err.message));
                 return;
             }
         };
-        let config = inspect.config.clone().unwrap_or_default();
+        let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+        let joined = |v: &Value, sep: &str| {
+            v.as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .collect::<Vec<_>>()
+                        .join(sep)
+                })
+                .unwrap_or_default()
+        };
+        let words = |v: &Value| joined(v, " ");
+        let config = &inspect["Config"];
         let list = el("dl");
         let rows: Vec<(&str, String)> = vec![
-            ("ID", inspect.id.clone().unwrap_or_default()),
-            (
-                "Tags",
-                inspect.repo_tags.clone().unwrap_or_default().join(", "),
-            ),
-            ("Created", inspect.created.clone().unwrap_or_default()),
-            ("Size", format::bytes(inspect.size.unwrap_or(0))),
+            ("ID", text(&inspect["Id"])),
+            ("Tags", joined(&inspect["RepoTags"], ", ")),
+            ("Created", text(&inspect["Created"])),
+            ("Size", format::bytes(inspect["Size"].as_i64().unwrap_or(0))),
             (
                 "Platform",
                 format!(
                     "{}/{}",
-                    inspect.os.clone().unwrap_or_default(),
-                    inspect.architecture.clone().unwrap_or_default()
+                    text(&inspect["Os"]),
+                    text(&inspect["Architecture"])
                 ),
             ),
-            ("Command", config.cmd.clone().unwrap_or_default().join(" ")),
-            (
-                "Entrypoint",
-                config.entrypoint.clone().unwrap_or_default().join(" "),
-            ),
-            (
-                "Working dir",
-                config.working_dir.clone().unwrap_or_default(),
-            ),
-            ("Env", config.env.clone().unwrap_or_default().join("\n")),
+            ("Command", words(&config["Cmd"])),
+            ("Entrypoint", words(&config["Entrypoint"])),
+            ("Working dir", text(&config["WorkingDir"])),
+            ("Env", joined(&config["Env"], "\n")),
         ];
         for (label, value) in rows {
             let _ = list.0.append_child(&el("dt").text(label).0);
@@ -592,20 +599,20 @@ pub fn mount_one(api: &Api, main: &Element, id: &str) -> Mounted {
         let now = (js_sys::Date::now() / 1000.0) as i64;
         match history {
             Ok(layers) => {
-                for layer in layers {
+                for layer in layers.as_array().into_iter().flatten() {
+                    let by = text(&layer["CreatedBy"]);
                     let row = el("div")
                         .class("row history-grid")
-                        .child(
-                            el("div")
-                                .class("cell mono")
-                                .attr("title", &layer.created_by)
-                                .text(&layer.created_by),
-                        )
-                        .child(el("div").class("cell").text(&format::bytes(layer.size)))
+                        .child(el("div").class("cell mono").attr("title", &by).text(&by))
                         .child(
                             el("div")
                                 .class("cell")
-                                .text(&format::ago(now, layer.created)),
+                                .text(&format::bytes(layer["Size"].as_i64().unwrap_or(0))),
+                        )
+                        .child(
+                            el("div")
+                                .class("cell")
+                                .text(&format::ago(now, layer["Created"].as_i64().unwrap_or(0))),
                         );
                     let _ = history_table.0.append_child(&row.0);
                 }
@@ -613,7 +620,7 @@ pub fn mount_one(api: &Api, main: &Element, id: &str) -> Mounted {
             Err(err) => {
                 let _ = history_table
                     .0
-                    .append_child(&el("p").class("error").text(&ApiError::from(err).message).0);
+                    .append_child(&el("p").class("error").text(&err.message).0);
             }
         }
         let raw = serde_json::to_string_pretty(&inspect).unwrap_or_default();

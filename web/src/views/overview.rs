@@ -3,6 +3,9 @@
 
 use std::rc::Rc;
 
+use serde_json::Value;
+use wharf_client_core::api::system;
+
 use crate::api::{Api, ApiError};
 use crate::app::{self, Mounted};
 use crate::dom::{self, el, El};
@@ -47,45 +50,52 @@ fn card(title: &str, rows: &[(&str, String)]) -> El {
 }
 
 async fn load(api: &Api) -> Result<Vec<El>, ApiError> {
-    let version = api.client.version().await?;
-    let info = api.client.info().await?;
-    let df = api.client.df().await?;
+    // As JSON values: the console shows a few fields of each, and the models' decoders of these large
+    // answers would weigh more in the download than the page itself.
+    let version = api
+        .call(|f| Ok(system::version_request(f).expecting::<Value>()))
+        .await?;
+    let info = api
+        .call(|f| Ok(system::info_request(f).expecting::<Value>()))
+        .await?;
+    let df = api
+        .call(|f| Ok(system::df_request(f).expecting::<Value>()))
+        .await?;
     let daemon = api
         .call(|f| Ok(wharf_client_core::api::wharf::daemon_request(f)))
         .await?;
-    let text = |v: Option<String>| v.unwrap_or_else(|| "—".to_owned());
-    let num = |v: Option<i64>| v.map_or_else(|| "—".to_owned(), |n| n.to_string());
+    let text = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        _ => "—".to_owned(),
+    };
+    let int = |v: &Value| v.as_i64().unwrap_or(0);
 
     let engine = card(
         "Engine",
         &[
-            ("Version", text(version.version.clone())),
-            ("API", text(version.api_version.clone())),
+            ("Version", text(&version["Version"])),
+            ("API", text(&version["ApiVersion"])),
             (
                 "OS / arch",
-                format!(
-                    "{} / {}",
-                    text(version.os.clone()),
-                    text(version.arch.clone())
-                ),
+                format!("{} / {}", text(&version["Os"]), text(&version["Arch"])),
             ),
-            ("Kernel", text(info.kernel_version.clone())),
-            ("Host", text(info.name.clone())),
-            ("CPUs", num(info.ncpu)),
+            ("Kernel", text(&info["KernelVersion"])),
+            ("Host", text(&info["Name"])),
+            ("CPUs", text(&info["NCPU"])),
             (
                 "Memory",
-                info.mem_total
-                    .map_or_else(|| "—".to_owned(), |m| format::mebibytes(m.max(0) as u64)),
+                format::mebibytes(int(&info["MemTotal"]).max(0) as u64),
             ),
         ],
     );
     let containers = card(
         "Containers",
         &[
-            ("All", num(info.containers)),
-            ("Running", num(info.containers_running)),
-            ("Paused", num(info.containers_paused)),
-            ("Stopped", num(info.containers_stopped)),
+            ("All", text(&info["Containers"])),
+            ("Running", text(&info["ContainersRunning"])),
+            ("Paused", text(&info["ContainersPaused"])),
+            ("Stopped", text(&info["ContainersStopped"])),
         ],
     )
     .child(
@@ -94,10 +104,15 @@ async fn load(api: &Api) -> Result<Vec<El>, ApiError> {
             .text("All containers →"),
     );
 
-    let images = df.images.as_deref().unwrap_or_default();
-    let image_size: i64 = images.iter().map(|i| i.size).sum();
-    let containers_df = df.containers.as_deref().unwrap_or_default();
-    let writable: i64 = containers_df.iter().filter_map(|c| c.size_rw).sum();
+    let none = Vec::new();
+    let images = df["Images"].as_array().unwrap_or(&none);
+    let image_size: i64 = images.iter().map(|i| int(&i["Size"])).sum();
+    let writable: i64 = df["Containers"]
+        .as_array()
+        .unwrap_or(&none)
+        .iter()
+        .map(|c| int(&c["SizeRw"]))
+        .sum();
     let disk = card(
         "Disk use",
         &[
@@ -105,9 +120,9 @@ async fn load(api: &Api) -> Result<Vec<El>, ApiError> {
                 "Images",
                 format!("{} ({})", images.len(), format::bytes(image_size)),
             ),
-            ("Layers", format::bytes(df.layers_size.unwrap_or(0))),
+            ("Layers", format::bytes(int(&df["LayersSize"]))),
             ("Containers' writable layers", format::bytes(writable)),
-            ("Data root", text(info.docker_root_dir.clone())),
+            ("Data root", text(&info["DockerRootDir"])),
         ],
     )
     .child(el("a").attr("href", "#/images").text("All images →"));
