@@ -114,10 +114,10 @@ impl Needs {
     };
     /// `bench` (busybox-static for the container workloads' image; the web build for its size).
     pub const BENCH: Needs = Needs {
-        apt: &[&[DOCKER_IO, "busybox-static", "protobuf-compiler"]],
+        apt: &[&[DOCKER_IO, "busybox-static", "protobuf-compiler"], BROWSER],
         wasm: true,
         python: false,
-        browser: false,
+        browser: true,
         console: true,
     };
 }

@@ -51,6 +51,18 @@ impl Api {
         }
     }
 
+    /// `POST /containers/create?name=...`: the new container's ID.
+    pub fn create_named(&self, config: &str, name: &str) -> Result<String> {
+        let uri = format!("/v1.41/containers/create?name={name}");
+        let response = self.call("POST", &uri, Some(("application/json", config.as_bytes())))?;
+        let answer: Value = serde_json::from_slice(&response.body)
+            .with_context(|| format!("POST {uri}: the answer is not JSON"))?;
+        match answer.get("Id").and_then(Value::as_str) {
+            Some(id) if !id.is_empty() => Ok(id.to_owned()),
+            _ => bail!("POST {uri}: no Id in {answer}"),
+        }
+    }
+
     /// `POST /containers/{id}/start`.
     pub fn start(&self, id: &str) -> Result<()> {
         self.call("POST", &format!("/v1.41/containers/{id}/start"), None)?;

@@ -7,6 +7,7 @@
 
 mod api;
 mod connect;
+mod console;
 mod containers;
 mod cpu;
 mod daemons;
@@ -124,6 +125,18 @@ pub struct BenchArgs {
     /// Keystrokes echoed by `cat` over the WebSocket exec (wharfd only); 0 skips them.
     #[arg(long, default_value_t = 1000)]
     keystrokes: usize,
+    /// Leave out the console workloads (Chromium against wharfd's console).
+    #[arg(long)]
+    skip_console: bool,
+    /// Run only the console workloads.
+    #[arg(long, conflicts_with_all = ["containers_only", "flood_only", "streams_only", "skip_console"])]
+    console_only: bool,
+    /// Containers in the console's larger table.
+    #[arg(long, default_value_t = 1000)]
+    console_containers: usize,
+    /// Lines of the log the console loads and searches.
+    #[arg(long, default_value_t = 100_000)]
+    console_log_lines: usize,
 }
 
 /// Where the daemons and the load generator run during the HTTP workloads.
@@ -237,6 +250,11 @@ pub fn bench(args: BenchArgs) -> Result<()> {
     let bins = Binaries::in_dir(release);
     // Built before any daemon runs, so that the build does not take their CPUs; reported last.
     let web = crate::wasm::build();
+    let console_sizes = if args.skip_console {
+        None
+    } else {
+        Some(crate::console::build())
+    };
     let certs_dir = TempDir::new("wb")?;
     let certs = DevCerts::generate(&bins.wharfd()?, certs_dir.path())?;
     let config = LoadConfig {
@@ -262,7 +280,16 @@ pub fn bench(args: BenchArgs) -> Result<()> {
         None => kinds.push(Kind::Dockerd),
         Some(why) => println!("xtask bench: dockerd columns will be n/a: {why}"),
     }
-    let http = if args.containers_only || args.flood_only || args.streams_only {
+    let only_other = args.containers_only || args.flood_only || args.streams_only;
+    let console_config = console::ConsoleConfig {
+        containers: args.console_containers.max(100),
+        log_lines: args.console_log_lines,
+    };
+    let console = match console_sizes {
+        Some(sizes) if !only_other => Some(console::run(&bins, &certs, sizes, console_config)),
+        _ => None,
+    };
+    let http = if only_other || args.console_only {
         None
     } else {
         Some(http_and_resources(
@@ -273,7 +300,11 @@ pub fn bench(args: BenchArgs) -> Result<()> {
         sockets: args.flood_sockets,
         pings: args.flood_pings,
     };
-    let floods = if args.containers_only || args.streams_only || args.flood_pings == 0 {
+    let floods = if args.containers_only
+        || args.streams_only
+        || args.flood_pings == 0
+        || args.console_only
+    {
         Vec::new()
     } else {
         kinds
@@ -281,11 +312,12 @@ pub fn bench(args: BenchArgs) -> Result<()> {
             .map(|&kind| flood::measure(&runtime, kind, &bins, &certs, flood_config))
             .collect::<Result<_>>()?
     };
-    let containers = if args.skip_containers || args.flood_only || args.streams_only {
-        None
-    } else {
-        container_workloads(&runtime, &kinds, &bins, &certs, config, &args)?
-    };
+    let containers =
+        if args.skip_containers || args.flood_only || args.streams_only || args.console_only {
+            None
+        } else {
+            container_workloads(&runtime, &kinds, &bins, &certs, config, &args)?
+        };
     let stream_config = streams::StreamConfig {
         mib: args.stream_mib,
         rounds: args.stream_rounds,
@@ -296,11 +328,12 @@ pub fn bench(args: BenchArgs) -> Result<()> {
         CpuPlacement::Shared => None,
         CpuPlacement::Split | CpuPlacement::Both => CpuSplit::halve()?,
     };
-    let streams = if args.skip_streams || args.containers_only || args.flood_only {
-        None
-    } else {
-        streams::run(&kinds, &bins, &certs, stream_config, split.as_ref())?
-    };
+    let streams =
+        if args.skip_streams || args.containers_only || args.flood_only || args.console_only {
+            None
+        } else {
+            streams::run(&kinds, &bins, &certs, stream_config, split.as_ref())?
+        };
 
     if let Some(http) = http {
         http.print();
@@ -313,6 +346,9 @@ pub fn bench(args: BenchArgs) -> Result<()> {
     }
     if let Some(sides) = streams {
         streams::print(&sides, stream_config, split.as_ref());
+    }
+    if let Some(console) = &console {
+        console::print(console, console_config);
     }
     match web {
         Ok(package) => println!("\n{}", package.summary()),
