@@ -155,8 +155,12 @@ fn show_login(error: Option<&ApiError>) {
     if let Some(error) = error {
         message.0.set_text_content(Some(&error.message));
     }
+    // POST: should the page ever fail to take the submission itself, the browser sends the token in a
+    // body (to a path that refuses it), never in a URL.
     let form = el("form")
         .class("login card")
+        .attr("method", "post")
+        .attr("action", "/")
         .attr("aria-labelledby", "login-title");
     let (token_input, remember_box, shown) = (input.input(), remember.input(), message.0.clone());
     let form = form
