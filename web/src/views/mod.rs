@@ -8,6 +8,9 @@ pub mod chart;
 pub mod format;
 pub mod inspect;
 pub mod logmodel;
+pub mod runline;
+pub mod table_model;
+pub mod window;
 
 #[cfg(target_arch = "wasm32")]
 mod audit;
