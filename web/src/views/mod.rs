@@ -17,6 +17,8 @@ mod audit;
 #[cfg(target_arch = "wasm32")]
 mod container;
 #[cfg(target_arch = "wasm32")]
+mod containers;
+#[cfg(target_arch = "wasm32")]
 mod events;
 #[cfg(target_arch = "wasm32")]
 mod images;
@@ -24,6 +26,8 @@ mod images;
 mod logs;
 #[cfg(target_arch = "wasm32")]
 mod overview;
+#[cfg(target_arch = "wasm32")]
+mod run;
 #[cfg(target_arch = "wasm32")]
 mod stats;
 #[cfg(target_arch = "wasm32")]
@@ -39,11 +43,12 @@ use crate::app::{Mounted, Route};
 pub fn mount(api: &Api, main: &web_sys::Element, route: Route) -> Mounted {
     match route {
         Route::Overview => overview::mount(api, main),
+        Route::Containers => containers::mount(api, main),
+        Route::Run => run::mount(api, main),
         Route::Images => images::mount(api, main),
         Route::Image { id } => images::mount_one(api, main, &id),
         Route::Events => events::mount(api, main),
         Route::Audit => audit::mount(api, main),
         Route::Container { id, tab } => container::mount(api, main, id, tab),
-        _ => overview::mount(api, main),
     }
 }

@@ -4,10 +4,12 @@
 //! line, quoted for a POSIX shell ([`line`]), which parses back into the same form
 //! ([`form_from_line`], also how a pasted line fills the form).
 //!
-//! Plain Rust (no web-sys): tested natively. The request body is built from a [`Spec`] by the view.
+//! Plain Rust (no web-sys): tested natively, the create request's body included ([`Spec::body`]).
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
+
+use serde_json::{json, Map, Value};
 
 /// The form's fields, as the user typed them.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -89,6 +91,62 @@ pub struct Spec {
     pub tty: bool,
     pub interactive: bool,
     pub auto_remove: bool,
+}
+
+impl Spec {
+    /// The body of `POST /containers/create`, as `docker run -d` sends it for these flags (with `-d`,
+    /// nothing is attached). Built as JSON rather than as client-core's `ContainerCreateBody`: the
+    /// model's serializer (HostConfig and everything under it) would add about 40 KiB gzipped to the
+    /// console for a dozen fields, and client-core's `create_request_json` exists for this.
+    pub fn body(&self) -> Value {
+        let mut host = Map::new();
+        if !self.binds.is_empty() {
+            host.insert("Binds".into(), json!(self.binds));
+        }
+        if !self.tmpfs.is_empty() {
+            let tmpfs: Map<String, Value> = self
+                .tmpfs
+                .iter()
+                .map(|(target, options)| (target.clone(), json!(options)))
+                .collect();
+            host.insert("Tmpfs".into(), Value::Object(tmpfs));
+        }
+        let retries = match self.restart {
+            Restart::OnFailure(n) => n.unwrap_or(0),
+            _ => 0,
+        };
+        host.insert(
+            "RestartPolicy".into(),
+            json!({"Name": self.restart.name(), "MaximumRetryCount": retries}),
+        );
+        if let Some(memory) = self.memory {
+            host.insert("Memory".into(), json!(memory));
+        }
+        if let Some(nano_cpus) = self.nano_cpus {
+            host.insert("NanoCpus".into(), json!(nano_cpus));
+        }
+        host.insert("AutoRemove".into(), json!(self.auto_remove));
+        let mut body = Map::new();
+        body.insert("Image".into(), json!(self.image));
+        if !self.cmd.is_empty() {
+            body.insert("Cmd".into(), json!(self.cmd));
+        }
+        if !self.env.is_empty() {
+            body.insert("Env".into(), json!(self.env));
+        }
+        for (key, value) in [
+            ("Tty", self.tty),
+            ("OpenStdin", self.interactive),
+            ("AttachStdin", false),
+            ("AttachStdout", false),
+            ("AttachStderr", false),
+            ("StdinOnce", false),
+        ] {
+            body.insert(key.into(), json!(value));
+        }
+        body.insert("HostConfig".into(), Value::Object(host));
+        Value::Object(body)
+    }
 }
 
 /// Checks and parses the form.
@@ -894,6 +952,43 @@ mod tests {
         assert_eq!(
             form_from_line("podman run x"),
             Err("not a docker run line".into())
+        );
+    }
+
+    #[test]
+    fn the_body_is_what_docker_run_d_sends() {
+        assert_eq!(
+            spec(&full_form()).unwrap().body(),
+            serde_json::json!({
+                "Image": "busybox:latest",
+                "Cmd": ["sh", "-c", r#"echo "it's $HOME"; sleep 1000"#],
+                "Env": ["A=1", "B=two words", "EMPTY=", "Q='quoted'"],
+                "Tty": true, "OpenStdin": true,
+                "AttachStdin": false, "AttachStdout": false, "AttachStderr": false, "StdinOnce": false,
+                "HostConfig": {
+                    "Binds": ["/srv/data:/data:ro", "named:/cache"],
+                    "Tmpfs": {"/run": "size=64m,mode=1777", "/tmp": ""},
+                    "RestartPolicy": {"Name": "on-failure", "MaximumRetryCount": 3},
+                    "Memory": 268435456,
+                    "NanoCpus": 1500000000,
+                    "AutoRemove": false
+                }
+            })
+        );
+        let minimal = spec(&Form {
+            image: "busybox".into(),
+            auto_remove: true,
+            ..Form::default()
+        })
+        .unwrap()
+        .body();
+        assert_eq!(
+            minimal,
+            serde_json::json!({
+                "Image": "busybox", "Tty": false, "OpenStdin": false,
+                "AttachStdin": false, "AttachStdout": false, "AttachStderr": false, "StdinOnce": false,
+                "HostConfig": {"RestartPolicy": {"Name": "no", "MaximumRetryCount": 0}, "AutoRemove": true}
+            })
         );
     }
 }

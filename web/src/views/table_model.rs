@@ -229,10 +229,6 @@ impl Model {
         self.stale = true;
     }
 
-    pub fn filter(&self) -> &Filter {
-        &self.filter
-    }
-
     pub fn set_filter(&mut self, filter: Filter) {
         self.filter_text_lower = filter.text.trim().to_lowercase();
         self.filter = filter;
@@ -336,11 +332,6 @@ impl Model {
     pub fn all_shown_selected(&self) -> bool {
         !self.shown.is_empty() && self.shown.iter().all(|id| self.selected.contains(id))
     }
-
-    /// Where the row of `id` is in the shown order.
-    pub fn position(&self, id: &str) -> Option<usize> {
-        self.shown.iter().position(|s| s == id)
-    }
 }
 
 fn cmp_ignore_case(a: &str, b: &str) -> Ordering {
@@ -408,6 +399,96 @@ impl Pending {
         }
         (refresh, remove)
     }
+}
+
+/// What can be done to a container from the table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    Start,
+    Stop,
+    Restart,
+    Kill,
+    Pause,
+    Unpause,
+    Remove,
+}
+
+impl Action {
+    pub const ALL: [Action; 7] = [
+        Action::Start,
+        Action::Stop,
+        Action::Restart,
+        Action::Kill,
+        Action::Pause,
+        Action::Unpause,
+        Action::Remove,
+    ];
+
+    /// Its name in `data-action` attributes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Start => "start",
+            Action::Stop => "stop",
+            Action::Restart => "restart",
+            Action::Kill => "kill",
+            Action::Pause => "pause",
+            Action::Unpause => "unpause",
+            Action::Remove => "remove",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Action> {
+        Action::ALL.into_iter().find(|a| a.as_str() == text)
+    }
+
+    /// The button's text.
+    pub fn label(self) -> &'static str {
+        match self {
+            Action::Start => "Start",
+            Action::Stop => "Stop",
+            Action::Restart => "Restart",
+            Action::Kill => "Kill",
+            Action::Pause => "Pause",
+            Action::Unpause => "Unpause",
+            Action::Remove => "Remove",
+        }
+    }
+
+    /// How a failure's message begins: `Stopping web: ...`.
+    pub fn doing(self) -> &'static str {
+        match self {
+            Action::Start => "Starting",
+            Action::Stop => "Stopping",
+            Action::Restart => "Restarting",
+            Action::Kill => "Killing",
+            Action::Pause => "Pausing",
+            Action::Unpause => "Unpausing",
+            Action::Remove => "Removing",
+        }
+    }
+}
+
+/// The actions that make sense for a container in `state`, the most likely first (the one shown when
+/// there is room for only one).
+pub fn actions_for(state: &str) -> &'static [Action] {
+    match state {
+        "running" => &[
+            Action::Stop,
+            Action::Restart,
+            Action::Pause,
+            Action::Kill,
+            Action::Remove,
+        ],
+        "paused" => &[Action::Unpause, Action::Stop, Action::Kill, Action::Remove],
+        "restarting" => &[Action::Stop, Action::Kill, Action::Remove],
+        "removing" => &[],
+        _ => &[Action::Start, Action::Remove],
+    }
+}
+
+/// Whether removing a container in `state` needs `force` (it runs: it is killed first).
+pub fn remove_needs_force(state: &str) -> bool {
+    matches!(state, "running" | "paused" | "restarting")
 }
 
 #[cfg(test)]
@@ -553,7 +634,7 @@ mod tests {
         assert!(!m.remove("eee555"));
         m.refresh();
         assert_eq!(m.total(), 4);
-        assert_eq!(m.position("eee555"), None);
+        assert!(!m.shown().contains(&"eee555".to_owned()));
     }
 
     #[test]
@@ -613,5 +694,18 @@ mod tests {
         r.status = "Exited (0) 2 minutes ago".into();
         assert!(!r.failed());
         assert_eq!(exit_code("Up 3 seconds"), None);
+    }
+
+    #[test]
+    fn actions_by_state() {
+        for action in Action::ALL {
+            assert_eq!(Action::parse(action.as_str()), Some(action));
+        }
+        assert_eq!(Action::parse("explode"), None);
+        assert_eq!(actions_for("running")[0], Action::Stop);
+        assert_eq!(actions_for("exited"), [Action::Start, Action::Remove]);
+        assert_eq!(actions_for("paused")[0], Action::Unpause);
+        assert!(!actions_for("created").contains(&Action::Stop));
+        assert!(remove_needs_force("paused") && !remove_needs_force("exited"));
     }
 }

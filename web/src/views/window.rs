@@ -46,25 +46,6 @@ pub fn row_top(index: usize, row_height: f64) -> f64 {
     index as f64 * row_height
 }
 
-/// The scroll position that brings the row at `index` into a viewport of `viewport` pixels scrolled to
-/// `scroll_top`, moving as little as possible; `None` when it is in view already.
-pub fn scroll_to_show(
-    index: usize,
-    row_height: f64,
-    scroll_top: f64,
-    viewport: f64,
-) -> Option<f64> {
-    let top = row_top(index, row_height);
-    let bottom = top + row_height;
-    if top < scroll_top {
-        Some(top)
-    } else if bottom > scroll_top + viewport {
-        Some((bottom - viewport).max(0.0))
-    } else {
-        None
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,8 +81,5 @@ mod tests {
     fn geometry() {
         assert_eq!(spacer_height(1000, 40.0), 40_000.0);
         assert_eq!(row_top(25, 40.0), 1000.0);
-        assert_eq!(scroll_to_show(5, 40.0, 0.0, 400.0), None);
-        assert_eq!(scroll_to_show(10, 40.0, 0.0, 400.0), Some(40.0));
-        assert_eq!(scroll_to_show(2, 40.0, 200.0, 400.0), Some(80.0));
     }
 }
