@@ -1,8 +1,9 @@
 //! The containers table: every container, kept up to date from `/events` without polling, fast with
 //! thousands of them.
 //!
-//! - Loaded once with `GET /containers/json?all=1`, then each container event marks its container for a
-//!   refresh; once per animation frame the marked ones are fetched again in one `list` filtered by their
+//! - Loaded once with `GET /containers/json?all=1`, then each container event is shown at the next frame
+//!   from what it says (a new row for a create, a new state for a start, pause or die), and marks its
+//!   container for a refresh; once per animation frame the marked ones are fetched again in one `list` filtered by their
 //!   IDs (one request, one in flight at a time, so that answers cannot overtake each other) and patched
 //!   into the model (`table_model.rs`).
 //! - Only the rows on screen exist (`window.rs`): a spacer as tall as all rows, rows placed at their
@@ -495,6 +496,13 @@ fn on_event(s: &mut State, event: &EventMessage) {
     } else {
         &event.actor.id
     };
+    // Shown at the next frame from what the event says; the fetch after it brings the rest.
+    if s.loaded
+        && s.model
+            .apply_event(id, &event.action, &event.actor.attributes, event.time)
+    {
+        schedule_render(s);
+    }
     s.pending.add(id, event_effect(&event.action));
     schedule_flush(s);
 }
@@ -842,6 +850,9 @@ fn on_click(weak: &Weak<RefCell<State>>, event: &Event) {
     let Ok(Some(button)) = target.closest("[data-action]") else {
         return;
     };
+    if button.has_attribute("data-busy") {
+        return;
+    }
     let Some(action) = button
         .get_attribute("data-action")
         .and_then(|a| Action::parse(&a))
@@ -874,14 +885,16 @@ fn on_click(weak: &Weak<RefCell<State>>, event: &Event) {
             return;
         }
     }
-    let button: HtmlElement = button.unchecked_into();
-    let _ = button.set_attribute("disabled", "");
+    // Busy rather than disabled: disabling the focused button would drop the focus to the page.
+    let _ = button.set_attribute("data-busy", "");
+    let _ = button.set_attribute("aria-disabled", "true");
     wasm_bindgen_futures::spawn_local(async move {
         if let Err(err) = perform(&api, action, &row).await {
             app::toast_error(&format!("{} {}", action.doing(), row.name), &err);
         }
         // The row may have been rebuilt by now; if not, its button works again.
-        let _ = button.remove_attribute("disabled");
+        let _ = button.remove_attribute("data-busy");
+        let _ = button.remove_attribute("aria-disabled");
     });
 }
 

@@ -10,7 +10,7 @@
 //! Plain Rust (no web-sys): tested natively.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// One container, as the table shows it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -202,6 +202,62 @@ impl Model {
         let removed = self.rows.remove(id).is_some();
         self.stale |= removed;
         removed
+    }
+
+    /// Shows what a container event says at once, before the container is fetched again: a created
+    /// container gets a provisional row (its name, image and labels are in the event), a started,
+    /// paused or dead one its new state. The fetch that follows brings the daemon's own words (its
+    /// status line, ports). False when nothing changed.
+    pub fn apply_event(
+        &mut self,
+        id: &str,
+        action: &str,
+        attributes: &BTreeMap<String, String>,
+        time: i64,
+    ) -> bool {
+        let verb = action.split(':').next().unwrap_or(action).trim();
+        let Some((row, _)) = self.rows.get(id) else {
+            if verb != "create" || id.is_empty() {
+                return false;
+            }
+            let labels = attributes
+                .iter()
+                .filter(|(k, _)| k.as_str() != "name" && k.as_str() != "image")
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            return self.upsert(Row {
+                id: id.to_owned(),
+                name: attributes.get("name").cloned().unwrap_or_default(),
+                image: attributes.get("image").cloned().unwrap_or_default(),
+                state: "created".to_owned(),
+                status: "Created".to_owned(),
+                created: time,
+                ports: String::new(),
+                labels,
+            });
+        };
+        let mut row = row.clone();
+        match verb {
+            "start" | "restart" | "unpause" => {
+                row.state = "running".to_owned();
+                row.status = "Up Less than a second".to_owned();
+            }
+            "pause" => {
+                row.state = "paused".to_owned();
+                row.status = format!("{} (Paused)", row.status);
+            }
+            "die" => {
+                row.state = "exited".to_owned();
+                let code = attributes.get("exitCode").map_or("0", String::as_str);
+                row.status = format!("Exited ({code}) Less than a second ago");
+            }
+            "rename" => match attributes.get("name") {
+                Some(name) => row.name = name.clone(),
+                None => return false,
+            },
+            _ => return false,
+        }
+        self.upsert(row)
     }
 
     fn next_revision(&mut self) -> u64 {
@@ -707,5 +763,37 @@ mod tests {
         assert_eq!(actions_for("paused")[0], Action::Unpause);
         assert!(!actions_for("created").contains(&Action::Stop));
         assert!(remove_needs_force("paused") && !remove_needs_force("exited"));
+    }
+
+    #[test]
+    fn events_show_before_the_fetch() {
+        let mut m = sample();
+        let attrs = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect()
+        };
+        let created = attrs(&[("image", "busybox"), ("name", "fresh"), ("tier", "front")]);
+        assert!(m.apply_event("fff666", "create", &created, 99));
+        m.refresh();
+        assert_eq!(m.shown()[0], "fff666");
+        let row = m.row("fff666").unwrap();
+        assert_eq!(
+            (row.name.as_str(), row.image.as_str(), row.state.as_str()),
+            ("fresh", "busybox", "created")
+        );
+        assert_eq!(row.labels, [("tier".to_owned(), "front".to_owned())]);
+        // An event of a container not in the table and not a create waits for the fetch.
+        assert!(!m.apply_event("ggg777", "start", &attrs(&[]), 99));
+        assert!(m.apply_event("fff666", "start", &attrs(&[]), 100));
+        assert_eq!(m.row("fff666").unwrap().state, "running");
+        assert!(m.apply_event("fff666", "die", &attrs(&[("exitCode", "137")]), 101));
+        assert!(m.row("fff666").unwrap().failed());
+        assert!(m.apply_event("fff666", "rename", &attrs(&[("name", "renamed")]), 102));
+        assert_eq!(m.row("fff666").unwrap().name, "renamed");
+        assert!(!m.apply_event("fff666", "exec_create: sh", &attrs(&[]), 103));
+        // A create for a row the table has already (the fetch came first) changes nothing.
+        assert!(!m.apply_event("aaa111", "create", &created, 99));
     }
 }
