@@ -175,7 +175,18 @@ impl Listeners {
         &mut self,
         target: &web_sys::EventTarget,
         event: &'static str,
-        mut handler: impl FnMut(&Event) + 'static,
+        handler: impl FnMut(&Event) + 'static,
+    ) {
+        self.on_boxed(target, event, Box::new(handler));
+    }
+
+    /// [`on`](Listeners::on) without generics: one copy of gloo's wrapping in the module, not one per
+    /// handler (about 700 bytes each).
+    fn on_boxed(
+        &mut self,
+        target: &web_sys::EventTarget,
+        event: &'static str,
+        mut handler: Box<dyn FnMut(&Event)>,
     ) {
         // Not passive (gloo's default): handlers may `preventDefault` (a form's submit, Enter in a
         // search box), which a passive listener cannot.

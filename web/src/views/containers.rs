@@ -21,7 +21,7 @@ use std::rc::{Rc, Weak};
 
 use wasm_bindgen::JsCast;
 use web_sys::{Element, Event, HtmlElement, HtmlInputElement, ReadableStreamDefaultReader};
-use wharf_client_core::api::containers::{ListOptions, RemoveOptions, StopOptions};
+use wharf_client_core::api::containers::{self, ListOptions, RemoveOptions, StopOptions};
 use wharf_client_core::api::system::EventsOptions;
 use wharf_client_core::models::{ContainerSummary, EventMessage};
 use wharf_client_core::Filters;
@@ -992,23 +992,23 @@ fn confirm(question: &str) -> bool {
 }
 
 async fn perform(api: &Api, action: Action, row: &Row) -> Result<(), ApiError> {
-    let client = &api.client;
     let id = row.id.as_str();
     let stop = StopOptions::default();
-    let result = match action {
-        Action::Start => client.start_container(id).await,
-        Action::Stop => client.stop_container(id, &stop).await,
-        Action::Restart => client.restart_container(id, &stop).await,
-        Action::Kill => client.kill_container(id, None).await,
-        Action::Pause => client.pause_container(id).await,
-        Action::Unpause => client.unpause_container(id).await,
+    // One `call` for all seven (each client method is an async state machine of its own in the module).
+    api.call(|f| match action {
+        Action::Start => containers::start_request(f, id),
+        Action::Stop => containers::stop_request(f, id, &stop),
+        Action::Restart => containers::restart_request(f, id, &stop),
+        Action::Kill => containers::kill_request(f, id, None),
+        Action::Pause => containers::pause_request(f, id),
+        Action::Unpause => containers::unpause_request(f, id),
         Action::Remove => {
             let options = RemoveOptions {
                 force: remove_needs_force(&row.state),
                 volumes: false,
             };
-            client.remove_container(id, &options).await
+            containers::remove_request(f, id, &options)
         }
-    };
-    result.map_err(ApiError::from)
+    })
+    .await
 }
