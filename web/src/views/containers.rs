@@ -566,7 +566,8 @@ fn flush(weak: Weak<RefCell<State>>) {
 fn set_px(element: &HtmlElement, property: &str, value: f64) {
     let _ = element
         .style()
-        .set_property(property, &format!("{value}px"));
+        // Whole pixels, as integers: formatting an f64 would bring core's float printing (~10 KiB).
+        .set_property(property, &format!("{}px", value.round() as i64));
 }
 
 /// Renders the rows in view (building only those that changed) and the counts around the table.

@@ -343,7 +343,6 @@ pub fn parse_memory(text: &str) -> Result<i64, String> {
     if !valid_number {
         return Err(invalid());
     }
-    let value: f64 = number.parse().map_err(|_| invalid())?;
     let suffix = suffix.strip_prefix(' ').unwrap_or(suffix);
     let mut chars = suffix.chars().peekable();
     let power = match chars.peek().map(char::to_ascii_lowercase) {
@@ -368,10 +367,20 @@ pub fn parse_memory(text: &str) -> Result<i64, String> {
     if chars.next().is_some() {
         return Err(invalid());
     }
-    let bytes = value * 1024f64.powi(power);
-    if bytes >= i64::MAX as f64 {
+    // number × 1024^power, in integers (truncated as Go's int64(float64) is): no float parsing or
+    // printing in the console for this.
+    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+    if whole.len() + fraction.len() > 30 {
         return Err(invalid());
     }
+    let digits: u128 = format!("{whole}{fraction}")
+        .parse()
+        .map_err(|_| invalid())?;
+    let bytes = digits
+        .checked_mul(1024u128.pow(power))
+        .map(|b| b / 10u128.pow(fraction.len() as u32))
+        .filter(|b| *b <= i64::MAX as u128)
+        .ok_or_else(invalid)?;
     Ok(bytes as i64)
 }
 
@@ -713,6 +722,10 @@ mod tests {
         assert_eq!(parse_memory("2 kb"), Ok(2048));
         assert_eq!(parse_memory("1048576"), Ok(1 << 20));
         assert_eq!(parse_memory("100b"), Ok(100));
+        assert_eq!(parse_memory("0.5k"), Ok(512));
+        assert_eq!(parse_memory("1.0001k"), Ok(1024));
+        assert_eq!(parse_memory("8191p"), Ok(8191 << 50));
+        assert_eq!(parse_memory("8192p"), Err("invalid size: '8192p'".into()));
         for bad in [
             "", "abc", "m", "1.", ".5m", "1.2.3m", "-1m", "1mm", "1 m b", "1x", "1  m",
         ] {

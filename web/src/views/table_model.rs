@@ -125,16 +125,13 @@ fn label_terms(text: &str) -> impl Iterator<Item = (&str, Option<&str>)> {
         })
 }
 
-/// Whether `haystack` contains `needle_lower` (already lowercase), ignoring ASCII case.
+/// Whether `haystack` contains `needle_lower` (already lowercase), ignoring ASCII case. Names and
+/// image references are ASCII; Unicode case tables would add kilobytes to the console for nothing.
 fn contains_lower(haystack: &str, needle_lower: &str) -> bool {
-    if haystack.is_ascii() && needle_lower.is_ascii() {
-        let (h, n) = (haystack.as_bytes(), needle_lower.as_bytes());
-        n.len() <= h.len()
-            && h.windows(n.len())
-                .any(|w| w.iter().zip(n).all(|(a, b)| a.to_ascii_lowercase() == *b))
-    } else {
-        haystack.to_lowercase().contains(needle_lower)
-    }
+    let (h, n) = (haystack.as_bytes(), needle_lower.as_bytes());
+    n.len() <= h.len()
+        && h.windows(n.len())
+            .any(|w| w.iter().zip(n).all(|(a, b)| a.to_ascii_lowercase() == *b))
 }
 
 /// The order of states when sorting by state: the live ones first.
@@ -286,7 +283,7 @@ impl Model {
     }
 
     pub fn set_filter(&mut self, filter: Filter) {
-        self.filter_text_lower = filter.text.trim().to_lowercase();
+        self.filter_text_lower = filter.text.trim().to_ascii_lowercase();
         self.filter = filter;
         self.stale = true;
     }
@@ -391,9 +388,9 @@ impl Model {
 }
 
 fn cmp_ignore_case(a: &str, b: &str) -> Ordering {
-    a.chars()
-        .flat_map(char::to_lowercase)
-        .cmp(b.chars().flat_map(char::to_lowercase))
+    a.bytes()
+        .map(|c| c.to_ascii_lowercase())
+        .cmp(b.bytes().map(|c| c.to_ascii_lowercase()))
 }
 
 /// What an event of a container means for its row.
