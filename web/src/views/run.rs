@@ -341,7 +341,7 @@ pub fn mount(api: &Api, main: &Element) -> Mounted {
         .child(el("div").class("actions").child(&submit))
         .child(&form_error);
 
-    let line = el("code").attr("id", "run-line");
+    let line = el("code").attr("id", "run-line").attr("data-run-line", "");
     let copy = el("button")
         .attr("type", "button")
         .class("small")
