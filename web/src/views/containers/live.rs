@@ -1,0 +1,209 @@
+//! The table kept live: the list, loaded when the events stream is open, and each container event
+//! shown at once from what it says, then fetched again (batched per frame, one fetch in flight); a
+//! broken stream reopened with backoff and the list reloaded after it.
+
+use std::cell::RefCell;
+use std::collections::HashSet;
+use std::rc::Weak;
+
+use wharf_client_core::api::containers::ListOptions;
+use wharf_client_core::api::system::EventsOptions;
+use wharf_client_core::models::{ContainerSummary, EventMessage};
+use wharf_client_core::Filters;
+
+use super::rows::render;
+use super::{next_frame, schedule_render, sleep, with, State, BATCH_LIMIT, MAX_BACKOFF_MS};
+use crate::api::{Api, ApiError};
+use crate::views::table_model::{event_effect, Row};
+
+/// What the row of a container holds.
+fn row_of(c: ContainerSummary) -> Option<Row> {
+    let id = c.id?;
+    let name = c
+        .names
+        .as_ref()
+        .and_then(|n| n.first())
+        .map(|n| n.trim_start_matches('/').to_owned())
+        .unwrap_or_default();
+    let ports = c
+        .ports
+        .unwrap_or_default()
+        .iter()
+        .map(|p| {
+            let typ = p
+                .typ
+                .map(|t| t.to_string())
+                .unwrap_or_else(|| "tcp".to_owned());
+            match p.public_port {
+                Some(public) => format!(
+                    "{}:{public}->{}/{typ}",
+                    p.ip.as_deref().unwrap_or("0.0.0.0"),
+                    p.private_port
+                ),
+                None => format!("{}/{typ}", p.private_port),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut labels: Vec<(String, String)> = c.labels.unwrap_or_default().into_iter().collect();
+    labels.sort();
+    Some(Row {
+        id,
+        name,
+        image: c.image.unwrap_or_default(),
+        state: c.state.map(|s| s.to_string()).unwrap_or_default(),
+        status: c.status.unwrap_or_default(),
+        created: c.created.unwrap_or_default(),
+        ports,
+        labels,
+    })
+}
+
+async fn list(api: &Api, ids: &[String]) -> Result<Vec<Row>, ApiError> {
+    let mut filters = Filters::new();
+    for id in ids {
+        filters.add("id", id.as_str());
+    }
+    let options = ListOptions {
+        all: true,
+        filters,
+        ..ListOptions::default()
+    };
+    let list = api.client.list_containers(&options).await?;
+    Ok(list.into_iter().filter_map(row_of).collect())
+}
+
+/// Follows `/events` for the view's life: opens the stream, (re)loads the list, applies events; on an
+/// end or failure, waits and starts again.
+pub(super) async fn follow(weak: Weak<RefCell<State>>) {
+    let mut backoff = 500;
+    loop {
+        let Some(api) = weak.upgrade().map(|s| s.borrow().api.clone()) else {
+            return;
+        };
+        let mut options = EventsOptions::default();
+        options.filters.add("type", "container");
+        let failure = match api.client.events::<EventMessage>(&options).await {
+            Ok(mut stream) => {
+                let Some(state) = weak.upgrade() else { return };
+                state.borrow_mut().reader = stream.body_mut().reader();
+                drop(state);
+                // The stream is open: a change from now on will be heard, so the list can be taken.
+                match list(&api, &[]).await {
+                    Ok(rows) => {
+                        backoff = 500;
+                        with(&weak, |s| {
+                            s.model.replace_all(rows);
+                            s.loaded = true;
+                            s.failure = None;
+                            s.dom.note.class_list().add_1("hidden").ok();
+                            render(s);
+                        });
+                        loop {
+                            let item = stream.next().await;
+                            if weak.upgrade().is_none() {
+                                return;
+                            }
+                            match item {
+                                Some(Ok(event)) => with(&weak, |s| on_event(s, &event)),
+                                Some(Err(err)) => break ApiError::from(err).message,
+                                None => break "the events stream ended".to_owned(),
+                            }
+                        }
+                    }
+                    Err(err) => err.message,
+                }
+            }
+            Err(err) => ApiError::from(err).message,
+        };
+        let Some(state) = weak.upgrade() else { return };
+        {
+            let mut s = state.borrow_mut();
+            s.reader = None;
+            if !s.loaded {
+                s.failure = Some(failure);
+            }
+            s.dom.note.class_list().remove_1("hidden").ok();
+            render(&mut s);
+        }
+        drop(state);
+        sleep(backoff).await;
+        backoff = (backoff * 2).min(MAX_BACKOFF_MS);
+    }
+}
+
+fn on_event(s: &mut State, event: &EventMessage) {
+    if event.typ != "container" {
+        return;
+    }
+    let id = if event.actor.id.is_empty() {
+        &event.id
+    } else {
+        &event.actor.id
+    };
+    // Shown at the next frame from what the event says; the fetch after it brings the rest.
+    if s.loaded
+        && s.model
+            .apply_event(id, &event.action, &event.actor.attributes, event.time)
+    {
+        schedule_render(s);
+    }
+    s.pending.add(id, event_effect(&event.action));
+    schedule_flush(s);
+}
+
+/// Applies the pending changes at the next frame, unless a fetch is in flight (it does when it ends).
+fn schedule_flush(s: &mut State) {
+    if s.flush_scheduled || s.fetching || s.pending.is_empty() {
+        return;
+    }
+    s.flush_scheduled = true;
+    let weak = s.me.clone();
+    next_frame(move || flush(weak));
+}
+
+fn flush(weak: Weak<RefCell<State>>) {
+    let Some(state) = weak.upgrade() else { return };
+    let (refresh, api) = {
+        let mut s = state.borrow_mut();
+        s.flush_scheduled = false;
+        if s.fetching {
+            return;
+        }
+        let (refresh, remove) = s.pending.take();
+        for id in &remove {
+            s.model.remove(id);
+        }
+        if refresh.is_empty() {
+            render(&mut s);
+            return;
+        }
+        s.fetching = true;
+        (refresh, s.api.clone())
+    };
+    drop(state);
+    wasm_bindgen_futures::spawn_local(async move {
+        let whole = refresh.len() > BATCH_LIMIT;
+        let result = list(&api, if whole { &[] } else { &refresh }).await;
+        with(&weak, |s| {
+            s.fetching = false;
+            match result {
+                Ok(rows) if whole => s.model.replace_all(rows),
+                Ok(rows) => {
+                    let found: HashSet<String> = rows.iter().map(|r| r.id.clone()).collect();
+                    for row in rows {
+                        s.model.upsert(row);
+                    }
+                    // Asked for but not listed: removed meanwhile.
+                    for id in refresh.iter().filter(|id| !found.contains(*id)) {
+                        s.model.remove(id);
+                    }
+                }
+                // The events stream is likely broken too: its reconnection reloads everything.
+                Err(_) => {}
+            }
+            render(s);
+            schedule_flush(s);
+        });
+    });
+}
