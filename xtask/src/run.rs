@@ -62,7 +62,7 @@ pub fn run(args: RunArgs) -> Result<()> {
     );
     println!("Log in with a token; the unix socket is admin, so make one with");
     println!(
-        "  DOCKER_HOST=unix://{} {} token create --name console --role admin",
+        "  DOCKER_HOST=unix://{} {} token create --name console-$(date +%s) --role admin",
         socket.display(),
         bin_dir.join("wharf").display()
     );
