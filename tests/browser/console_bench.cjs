@@ -22,8 +22,8 @@ const BASE = env("WHARF_BASE");
 const TOKEN = env("WHARF_TOKEN");
 const STEP = env("WHARF_STEP");
 
-/// A request to the daemon's unix socket; the parsed JSON answer (or the text).
-function unix(method, path, body) {
+/// A request to the daemon's unix socket; the parsed JSON answer (or the text, with `raw`).
+function unix(method, path, body, raw) {
   return new Promise((resolve, reject) => {
     const req = http.request(
       { socketPath: env("WHARF_SOCKET"), method, path, headers: body ? { "content-type": "application/json" } : {} },
@@ -31,6 +31,7 @@ function unix(method, path, body) {
         let data = "";
         res.on("data", (c) => { data += c; });
         res.on("end", () => {
+          if (raw) return resolve(data);
           try { resolve(JSON.parse(data)); } catch (e) { resolve(data); }
         });
       },
@@ -76,8 +77,8 @@ async function appear(page) {
     const shown = await page.evaluate(() => window.__appeared);
     const until = Math.floor(Date.now() / 1000) + 1;
     const filters = encodeURIComponent(JSON.stringify({ type: ["container"], event: ["create"], container: [name] }));
-    const text = await unix("GET", `/v1.41/events?since=${since}&until=${until}&filters=${filters}`);
-    const event = String(text).split("\n").filter(Boolean).map((l) => JSON.parse(l)).find((e) => e.Actor.Attributes.name === name);
+    const text = await unix("GET", `/v1.41/events?since=${since}&until=${until}&filters=${filters}`, null, true);
+    const event = text.split("\n").filter(Boolean).map((l) => JSON.parse(l)).find((e) => e.Actor.Attributes.name === name);
     if (!event) throw new Error(`no create event for ${name}`);
     latencies.push(shown - event.timeNano / 1e6);
     await page.waitForTimeout(200);
