@@ -32,7 +32,9 @@ pub struct ConsoleConfig {
 pub struct ConsoleResults {
     pub sizes: Option<Sizes>,
     pub table_100_ms: Option<f64>,
+    pub table_100_warm_ms: Option<f64>,
     pub table_many_ms: Option<f64>,
+    pub table_many_warm_ms: Option<f64>,
     pub appear_ms: Option<f64>,
     pub log_load_ms: Option<f64>,
     pub log_load_max_frame_ms: Option<f64>,
@@ -86,7 +88,9 @@ fn measure(
     for i in 0..100 {
         api.create_named(&config_json(r#"["true"]"#), &format!("c{i:04}"))?;
     }
-    out.table_100_ms = page(&base, &token, "table", &[])?["ms"].as_f64();
+    let seen = page(&base, &token, "table", &[])?;
+    out.table_100_ms = seen["ms"].as_f64();
+    out.table_100_warm_ms = seen["warmMs"].as_f64();
     for i in 100..config.containers {
         api.create_named(&config_json(r#"["true"]"#), &format!("c{i:04}"))?;
     }
@@ -97,6 +101,7 @@ fn measure(
         &[("WHARF_SOCKET", wharfd.socket())],
     )?;
     out.table_many_ms = seen["ms"].as_f64();
+    out.table_many_warm_ms = seen["warmMs"].as_f64();
     out.appear_ms = seen["appearMs"].as_f64();
 
     let big = api.create_named(
@@ -180,15 +185,19 @@ pub fn print(results: &ConsoleResults, config: ConsoleConfig) {
         );
     }
     println!(
-        "  navigation to the first containers table, 100 containers: {} (target <= 500 ms) {}",
+        "  navigation to the first containers table, 100 containers: {} in a fresh browser (target <= 500 ms) {}; {} warm {}",
         ms(results.table_100_ms),
-        judge(results.table_100_ms, 500.0)
+        judge(results.table_100_ms, 500.0),
+        ms(results.table_100_warm_ms),
+        judge(results.table_100_warm_ms, 500.0)
     );
     println!(
-        "  navigation to the first containers table, {} containers: {} (target <= 1 s) {}",
+        "  navigation to the first containers table, {} containers: {} in a fresh browser (target <= 1 s) {}; {} warm {}",
         config.containers,
         ms(results.table_many_ms),
-        judge(results.table_many_ms, 1000.0)
+        judge(results.table_many_ms, 1000.0),
+        ms(results.table_many_warm_ms),
+        judge(results.table_many_warm_ms, 1000.0)
     );
     println!(
         "  a created container's row in the open table, after its event: {} median (target <= 200 ms) {}",
