@@ -82,6 +82,9 @@ pub fn build() -> Result<Sizes> {
     let web = workspace::root().join("web");
     vendor(&web.join("vendor"))?;
     let dist = dist_dir()?;
+    // trunk rewrites every file it writes; it writes into a staging directory, and only what changed
+    // moves into `dist`, so that wharfd's build (which watches `dist`) reruns only for a new console.
+    let staging = workspace::target_dir()?.join("console").join("staging");
     let mut path = std::env::var_os("PATH").unwrap_or_default();
     if let Some(bin) = setup::wasm_opt()?.parent() {
         let mut joined = bin.as_os_str().to_owned();
@@ -94,12 +97,57 @@ pub fn build() -> Result<Sizes> {
         Command::new(setup::trunk_path())
             .current_dir(&web)
             .args(["build", "--release", "--locked", "--dist"])
-            .arg(&dist)
+            .arg(&staging)
             .env("PATH", path)
             .env("CARGO_TARGET_DIR", workspace::target_dir()?),
     )?;
-    externalise_start_script(&dist)?;
-    compress(&dist)
+    externalise_start_script(&staging)?;
+    let sizes = compress(&staging)?;
+    sync(&staging, &dist)?;
+    Ok(sizes)
+}
+
+/// Makes `dist` hold exactly the files of `staging`, writing only those whose bytes differ.
+fn sync(staging: &Path, dist: &Path) -> Result<()> {
+    let wanted = files(staging)?;
+    for relative in &wanted {
+        let from = staging.join(relative);
+        let to = dist.join(relative);
+        let bytes = std::fs::read(&from).with_context(|| format!("reading {}", from.display()))?;
+        if std::fs::read(&to).ok().as_deref() != Some(bytes.as_slice()) {
+            if let Some(parent) = to.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::write(&to, &bytes).with_context(|| format!("writing {}", to.display()))?;
+        }
+    }
+    if dist.exists() {
+        for relative in files(dist)? {
+            if !wanted.contains(&relative) {
+                std::fs::remove_file(dist.join(&relative))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The files under `root`, as paths relative to it.
+fn files(root: &Path) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in
+            std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))?
+        {
+            let path = entry?.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if let Ok(relative) = path.strip_prefix(root) {
+                out.push(relative.to_path_buf());
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Copies xterm.js and its fit addon from npm's packages into `vendor` (only when they differ).
@@ -216,6 +264,34 @@ fn compress(dist: &Path) -> Result<Sizes> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sync_writes_what_changed_and_removes_what_went() {
+        let staging = wharf_tests::TempDir::new("cs").unwrap();
+        let dist = wharf_tests::TempDir::new("cd").unwrap();
+        let (s, d) = (staging.path(), dist.path());
+        std::fs::create_dir_all(s.join("vendor")).unwrap();
+        std::fs::write(s.join("index.html"), "same").unwrap();
+        std::fs::write(s.join("vendor/x.mjs"), "new").unwrap();
+        std::fs::write(d.join("index.html"), "same").unwrap();
+        std::fs::write(d.join("old.js"), "gone").unwrap();
+        let before = std::fs::metadata(d.join("index.html"))
+            .unwrap()
+            .modified()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        sync(s, d).unwrap();
+        let after = std::fs::metadata(d.join("index.html"))
+            .unwrap()
+            .modified()
+            .unwrap();
+        assert_eq!(before, after, "an unchanged file is not rewritten");
+        assert_eq!(
+            std::fs::read_to_string(d.join("vendor/x.mjs")).unwrap(),
+            "new"
+        );
+        assert!(!d.join("old.js").exists());
+    }
 
     #[test]
     fn the_inline_start_script_is_cut_out_once() {
