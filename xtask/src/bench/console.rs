@@ -105,7 +105,10 @@ fn measure(
     out.appear_ms = seen["appearMs"].as_f64();
 
     let big = api.create_named(
-        &config_json(&format!(r#"["seq","1","{}"]"#, config.log_lines)),
+        &config_json(&format!(
+            r#"["sh","-c","i=0; while [ $i -lt {} ]; do i=$((i+1)); echo line $i; done"]"#,
+            config.log_lines
+        )),
         "big",
     )?;
     api.start(&big)?;
