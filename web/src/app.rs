@@ -123,10 +123,16 @@ pub fn start() {
         Some(token) => wasm_bindgen_futures::spawn_local(async move {
             match Api::login(&token).await {
                 Ok(api) => open(api),
-                Err(err) => {
+                // Refused: the token is no good any more. Anything else (the daemon restarting, the
+                // network) keeps it, so that a reload tries again.
+                Err(err) if err.status == Some(401) => {
                     forget_token();
                     show_login(Some(&err));
                 }
+                Err(err) => show_login(Some(&ApiError {
+                    status: err.status,
+                    message: format!("{err} (reload the page to try again)"),
+                })),
             }
         }),
         None => show_login(None),
@@ -248,10 +254,20 @@ fn open(api: Api) {
                 .child(logout),
         );
     let main = el("main").attr("id", "main").attr("tabindex", "-1");
+    // One listener for every message's dismiss button: a message holds no closure of its own.
     let toasts = el("div")
         .attr("id", "toasts")
         .attr("aria-live", "polite")
-        .class("toasts");
+        .class("toasts")
+        .on(&mut listeners, "click", |event| {
+            let clicked = event
+                .target()
+                .and_then(|t| t.dyn_into::<Element>().ok())
+                .and_then(|t| t.closest("button[data-dismiss]").ok().flatten());
+            if let Some(toast) = clicked.and_then(|b| b.closest(".toast").ok().flatten()) {
+                toast.remove();
+            }
+        });
     dom::clear(&body());
     let root = body();
     let _ = root.append_child(&header.0);
@@ -371,15 +387,13 @@ pub fn toast(message: &str, tone: Tone) {
         )
         .text(message);
     let node = note.0.clone();
+    // Dismissed by the shell's one listener on the messages' container.
     let close = el("button")
         .class("ghost")
         .attr("type", "button")
+        .attr("data-dismiss", "")
         .attr("aria-label", "Dismiss")
         .text("×");
-    let target = node.clone();
-    // The element owns its listener: once it is removed, nothing refers to either.
-    let listener = gloo_events::EventListener::once(&close.0, "click", move |_| target.remove());
-    listener.forget();
     let _ = node.append_child(&close.0);
     let _ = toasts.append_child(&node);
     if tone == Tone::Info {
@@ -389,8 +403,24 @@ pub fn toast(message: &str, tone: Tone) {
 }
 
 /// Shows what went wrong with an action: the daemon's message (for a refused one, why).
+/// A 401 means the token went (removed, expired): the session ends and the login form says why.
 pub fn toast_error(what: &str, err: &ApiError) {
+    if err.status == Some(401) {
+        end_session(&ApiError {
+            status: err.status,
+            message: format!("Your session ended ({err}): log in again."),
+        });
+        return;
+    }
     toast(&format!("{what}: {err}"), Tone::Error);
+}
+
+/// Back to the login form, the token forgotten.
+fn end_session(why: &ApiError) {
+    forget_token();
+    SHELL.with(|s| *s.borrow_mut() = None);
+    let _ = dom::window().location().set_hash("");
+    show_login(Some(why));
 }
 
 /// Runs `f` once after `ms` milliseconds.

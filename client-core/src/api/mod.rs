@@ -137,6 +137,16 @@ impl Object {
                 "invalid {noun} name or ID: value is empty"
             )));
         }
+        // A `.` or `..` segment would be resolved by a URL parser (a browser's fetch does) into another
+        // path than the object's: no name or ID has one.
+        if id
+            .split('/')
+            .any(|segment| segment == "." || segment == "..")
+        {
+            return Err(Error::InvalidArgument(format!(
+                "invalid {noun} name or ID: {id:?}"
+            )));
+        }
         Ok(format!("/{collection}/{}{suffix}", escape_path(id)))
     }
 
@@ -180,6 +190,20 @@ mod tests {
             headers: HeaderMap::new(),
             body: Bytes::new(),
         }
+    }
+
+    #[test]
+    fn dot_segments_cannot_move_a_request_to_another_path() {
+        for id in ["..", ".", "../containers/x", "a/../b", "x/."] {
+            let err = Object::Image.path(id, "/json").unwrap_err();
+            assert!(matches!(err, Error::InvalidArgument(_)), "{id}: {err}");
+        }
+        assert_eq!(
+            Object::Image
+                .path("my.reg:5000/a.b/c..d:1.0", "/json")
+                .unwrap(),
+            "/images/my.reg:5000/a.b/c..d:1.0/json"
+        );
     }
 
     #[test]

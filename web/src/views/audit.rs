@@ -16,6 +16,8 @@ struct State {
     rows: Element,
     status: Element,
     fields: Vec<(&'static str, Element)>,
+    /// Bumped by each load: an older answer arriving late is dropped.
+    generation: u32,
     _listeners: Listeners,
 }
 
@@ -51,6 +53,7 @@ pub fn mount(api: &Api, main: &Element) -> Mounted {
             ("path", path.0.clone()),
             ("status", status.0.clone()),
         ],
+        generation: 0,
         _listeners: Listeners::default(),
     }));
     let weak = Rc::downgrade(&state);
@@ -83,8 +86,9 @@ pub fn mount(api: &Api, main: &Element) -> Mounted {
 }
 
 fn load(state: &Rc<RefCell<State>>) {
-    let (api, query) = {
-        let s = state.borrow();
+    let (api, query, generation) = {
+        let mut s = state.borrow_mut();
+        s.generation += 1;
         let get = |name: &str| {
             s.fields
                 .iter()
@@ -101,13 +105,16 @@ fn load(state: &Rc<RefCell<State>>) {
             ..AuditQuery::default()
         };
         s.status.set_text_content(Some("Loading…"));
-        (s.api.clone(), query)
+        (s.api.clone(), query, s.generation)
     };
     let weak = Rc::downgrade(state);
     wasm_bindgen_futures::spawn_local(async move {
         let result = api.call(|f| Ok(audit_request(f, &query))).await;
         let Some(state) = weak.upgrade() else { return };
         let s = state.borrow();
+        if s.generation != generation {
+            return;
+        }
         dom::clear(&s.rows);
         match result {
             Ok(records) => {

@@ -217,6 +217,11 @@ fn upload<D, F>(
     F: FnOnce(&wharf_client_core::RequestFactory) -> wharf_client_core::api::TypedRequest<D>
         + 'static,
 {
+    // The bar shows while one is in flight: one at a time per form.
+    if !progress.class_list().contains("hidden") {
+        app::toast(&format!("{what}: one is already uploading"), Tone::Error);
+        return;
+    }
     let Some(picked) = file.files().and_then(|files| files.get(0)) else {
         app::toast(&format!("{what}: choose a file first"), Tone::Error);
         return;
