@@ -139,7 +139,7 @@ fn message(status: StatusCode, text: &str) -> Response {
     response
 }
 
-/// Whether `Accept-Encoding` admits gzip (named, or `*`, with a quality above zero).
+/// Whether `Accept-Encoding` admits gzip (named, or `*`, with a quality above zero; `q` in any case).
 fn accepts_gzip(request: &HeaderMap) -> bool {
     request
         .get_all(ACCEPT_ENCODING)
@@ -149,12 +149,17 @@ fn accepts_gzip(request: &HeaderMap) -> bool {
         .any(|coding| {
             let mut parts = coding.split(';').map(str::trim);
             let name = parts.next().unwrap_or_default();
-            let zero = parts.any(|p| {
-                p.strip_prefix("q=")
-                    .and_then(|q| q.parse::<f32>().ok())
-                    .is_some_and(|q| q <= 0.0)
+            // A quality that is zero, or not a number in (0, 1] (`q=NaN`), refuses the coding.
+            let refused = parts.any(|p| {
+                p.split_once('=').is_some_and(|(key, value)| {
+                    key.trim().eq_ignore_ascii_case("q")
+                        && !value
+                            .trim()
+                            .parse::<f32>()
+                            .is_ok_and(|q| q > 0.0 && q <= 1.0)
+                })
             });
-            !zero
+            !refused
                 && (name.eq_ignore_ascii_case("gzip")
                     || name.eq_ignore_ascii_case("x-gzip")
                     || name == "*")

@@ -77,7 +77,14 @@ async fn gzip_only_for_clients_that_take_it() {
         assert_ne!(gz.headers()[ETAG], plain_tag);
         assert_eq!(body(gz).await, b"gzipped");
     }
-    for accept in ["br, deflate", "gzip;q=0", "identity"] {
+    for accept in [
+        "br, deflate",
+        "gzip;q=0",
+        "gzip; Q=0",
+        "gzip;q=NaN",
+        "gzip;q=x",
+        "identity",
+    ] {
         let r = get(
             &c,
             Method::GET,
