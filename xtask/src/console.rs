@@ -72,9 +72,9 @@ pub fn dist_dir() -> Result<PathBuf> {
 
 /// The files vendored from npm: (package path under node_modules, file name in `web/vendor`).
 const VENDORED: &[(&str, &str)] = &[
-    ("@xterm/xterm/lib/xterm.mjs", "xterm.mjs"),
+    ("@xterm/xterm/lib/xterm.js", "xterm.js"),
     ("@xterm/xterm/css/xterm.css", "xterm.css"),
-    ("@xterm/addon-fit/lib/addon-fit.mjs", "addon-fit.mjs"),
+    ("@xterm/addon-fit/lib/addon-fit.js", "addon-fit.js"),
 ];
 
 /// Builds the console and measures it.
@@ -150,10 +150,23 @@ fn files(root: &Path) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-/// Copies xterm.js and its fit addon from npm's packages into `vendor` (only when they differ).
+/// Copies xterm.js and its fit addon from npm's packages into `vendor` (only when they differ), and
+/// removes any other file there (an older version's), which trunk would otherwise ship too.
 fn vendor(vendor: &Path) -> Result<()> {
     let modules = setup::xterm_modules()?;
     std::fs::create_dir_all(vendor).with_context(|| format!("creating {}", vendor.display()))?;
+    for entry in
+        std::fs::read_dir(vendor).with_context(|| format!("reading {}", vendor.display()))?
+    {
+        let path = entry?.path();
+        let known = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| VENDORED.iter().any(|(_, name)| *name == n));
+        if !known && path.is_file() {
+            std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
+        }
+    }
     for (from, name) in VENDORED {
         let source = modules.join(from);
         let bytes = std::fs::read(&source).with_context(|| {

@@ -1,10 +1,11 @@
 //! The terminal tab: a shell in the container (an exec with a TTY) in xterm.js, over the exec WebSocket
 //! (client-wasm's `ExecSession`).
 //!
-//! - xterm.js and its fit addon are vendored by the build (`/console/vendor/*.mjs`, served by wharfd)
-//!   and loaded only when this tab opens, with a dynamic `import()` in a wasm-bindgen `inline_js`
-//!   snippet (a module file trunk serves, not an inline script: the page's CSP allows no eval and no
-//!   inline script). Its stylesheet is added as a `<link>` once.
+//! - xterm.js 5.5 and its fit addon are vendored by the build (`/console/vendor/*.js`, served by
+//!   wharfd) and loaded only when this tab opens: their UMD bundles (smaller than 6.0's ESM one) go
+//!   in as `<script src>` elements, added once by a wasm-bindgen `inline_js` snippet (a module file
+//!   trunk serves, not an inline script: the page's CSP allows no eval and no inline script), and
+//!   define the globals `Terminal` and `FitAddon`. Its stylesheet is added as a `<link>` once.
 //! - Bytes both ways as `Uint8Array`: keystrokes (xterm's `onData`, a string) go out as their UTF-8
 //!   bytes, output goes into `term.write` as the bytes that came, never decoded on the way (a character
 //!   split between two messages stays whole).
@@ -31,10 +32,22 @@ use crate::api::Api;
 use crate::app::Mounted;
 use crate::dom::{self, el, Listeners};
 
-/// `import()` and the style mirror (see [`adopt_styles`]) are JavaScript: wasm-bindgen writes this
+/// The script loader and the style mirror (see [`adopt_styles`]) are JavaScript: wasm-bindgen writes this
 /// snippet as a module file beside the app, so the CSP's `script-src 'self'` covers it.
 #[wasm_bindgen(inline_js = r#"
-export function load(url) { return import(url); }
+const loading = new Map();
+export function load(url) {
+  if (!loading.has(url)) {
+    loading.set(url, new Promise((resolve, reject) => {
+      const script = document.createElement("script");
+      script.src = url;
+      script.onload = () => resolve(globalThis);
+      script.onerror = () => { loading.delete(url); script.remove(); reject(new Error(`cannot load ${url}`)); };
+      document.head.appendChild(script);
+    }));
+  }
+  return loading.get(url);
+}
 export function adoptStyles(root) {
   const sheet = new CSSStyleSheet();
   document.adoptedStyleSheets = [...document.adoptedStyleSheets, sheet];
@@ -49,9 +62,10 @@ export function adoptStyles(root) {
 }
 "#)]
 extern "C" {
-    /// `import(url)`: a module, loaded when first asked for.
+    /// Runs the script at `url` (once: later calls share the first load) and resolves to
+    /// `globalThis`, where the script defined its globals.
     #[wasm_bindgen(js_name = load)]
-    fn import_module(url: &str) -> js_sys::Promise;
+    fn load_script(url: &str) -> js_sys::Promise;
 
     /// Mirrors the text of the `<style>` elements under `root` into a constructed stylesheet adopted
     /// by the document, for as long as the returned function is not called.
@@ -66,9 +80,9 @@ extern "C" {
     fn adopt_styles(root: &Element) -> Function;
 }
 
-const XTERM: &str = "/console/vendor/xterm.mjs";
+const XTERM: &str = "/console/vendor/xterm.js";
 const XTERM_CSS: &str = "/console/vendor/xterm.css";
-const FIT: &str = "/console/vendor/addon-fit.mjs";
+const FIT: &str = "/console/vendor/addon-fit.js";
 /// The shells offered; the first is the default (every image with a shell has it).
 const SHELLS: [&str; 3] = ["/bin/sh", "/bin/bash", "/bin/ash"];
 
@@ -239,8 +253,10 @@ async fn terminal(view: &View) -> Result<(JsValue, JsValue), String> {
     }
     add_stylesheet();
     let failed = |e: JsValue| format!("Cannot load the terminal (xterm.js): {}", message(&e));
-    let xterm = JsFuture::from(import_module(XTERM)).await.map_err(failed)?;
-    let fit_module = JsFuture::from(import_module(FIT)).await.map_err(failed)?;
+    let xterm = JsFuture::from(load_script(XTERM)).await.map_err(failed)?;
+    let globals = JsFuture::from(load_script(FIT)).await.map_err(failed)?;
+    // The fit addon's bundle defines `FitAddon` as its module object, holding the class.
+    let fit_module = get(&globals, "FitAddon");
     let options = Object::new();
     let set = |k: &str, v: JsValue| {
         let _ = Reflect::set(&options, &k.into(), &v);
