@@ -12,7 +12,6 @@ use serde_json::Value;
 use wasm_bindgen::JsCast;
 use web_sys::{Element, HtmlInputElement};
 use wharf_client_core::api::images::{self, ImportOptions, ListOptions, RemoveOptions};
-use wharf_client_core::models::ImageSummary;
 use wharf_client_core::Filters;
 
 use crate::api::{Api, ApiError};
@@ -20,9 +19,41 @@ use crate::app::{self, Mounted, Tone};
 use crate::dom::{self, el, El, Listeners};
 use crate::views::format;
 
+/// What the list shows of an image. Read from `GET /images/json` as JSON: the typed
+/// `ImageSummary`'s decoder would weigh more in the wasm than these few fields.
+#[derive(Clone)]
+struct Image {
+    id: String,
+    repo_tags: Vec<String>,
+    created: i64,
+    size: i64,
+}
+
+impl Image {
+    fn of(v: &Value) -> Image {
+        Image {
+            id: v["Id"].as_str().unwrap_or_default().to_owned(),
+            repo_tags: repo_tags(v),
+            created: v["Created"].as_i64().unwrap_or_default(),
+            size: v["Size"].as_i64().unwrap_or_default(),
+        }
+    }
+}
+
+/// An image's `RepoTags` from `GET /images/json`, for the run form's suggestions too.
+pub(crate) fn repo_tags(image: &Value) -> Vec<String> {
+    image["RepoTags"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|t| t.as_str().map(str::to_owned))
+        .collect()
+}
+
 struct State {
     api: Api,
-    images: Vec<ImageSummary>,
+    images: Vec<Image>,
     filter: String,
     rows: Element,
     listeners: Listeners,
@@ -294,27 +325,28 @@ fn reload(state: Weak<RefCell<State>>) {
         return;
     };
     wasm_bindgen_futures::spawn_local(async move {
-        let result = api.client.list_images(&ListOptions::default()).await;
+        let result = api
+            .call(|f| Ok(images::list_request(f, &ListOptions::default()).expecting::<Value>()))
+            .await;
         let Some(state) = state.upgrade() else { return };
         match result {
-            Ok(mut list) => {
+            Ok(list) => {
+                let list = list.as_array().map(Vec::as_slice).unwrap_or_default();
+                let mut list: Vec<Image> = list.iter().map(Image::of).collect();
                 list.sort_by_key(|i| std::cmp::Reverse(i.created));
                 state.borrow_mut().images = list;
                 render(&state);
             }
             Err(err) => {
                 let rows = state.borrow().rows.clone();
-                dom::replace(
-                    &rows,
-                    el("p").class("error").text(&ApiError::from(err).message),
-                );
+                dom::replace(&rows, el("p").class("error").text(&err.message));
             }
         }
     });
 }
 
 /// The name an image is shown by: its first tag, else `<none>`.
-fn display_name(image: &ImageSummary) -> String {
+fn display_name(image: &Image) -> String {
     image
         .repo_tags
         .iter()
@@ -328,7 +360,7 @@ fn render(state: &Rc<RefCell<State>>) {
     let (rows, api, shown) = {
         let s = state.borrow();
         let needle = s.filter.trim().to_lowercase();
-        let shown: Vec<ImageSummary> = s
+        let shown: Vec<Image> = s
             .images
             .iter()
             .filter(|i| {

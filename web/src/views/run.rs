@@ -8,10 +8,11 @@
 use std::collections::HashMap;
 use std::rc::Rc;
 
+use serde_json::Value;
 use wasm_bindgen::JsCast;
 use web_sys::{Element, Event, HtmlElement};
 use wharf_client_core::api::containers::{self, CreateOptions};
-use wharf_client_core::api::images::ListOptions as ImageListOptions;
+use wharf_client_core::api::images::{self, ListOptions as ImageListOptions};
 
 use crate::api::{Api, ApiError};
 use crate::app::{self, Mounted};
@@ -474,10 +475,16 @@ pub fn mount(api: &Api, main: &Element) -> Mounted {
     // The local images, for the image field's suggestions.
     let (api, datalist) = (api.clone(), datalist.0.clone());
     wasm_bindgen_futures::spawn_local(async move {
-        if let Ok(images) = api.client.list_images(&ImageListOptions::default()).await {
-            let mut tags: Vec<String> = images
-                .into_iter()
-                .flat_map(|i| i.repo_tags)
+        let list = api
+            .call(
+                |f| Ok(images::list_request(f, &ImageListOptions::default()).expecting::<Value>()),
+            )
+            .await;
+        if let Ok(list) = list {
+            let list = list.as_array().map(Vec::as_slice).unwrap_or_default();
+            let mut tags: Vec<String> = list
+                .iter()
+                .flat_map(crate::views::images::repo_tags)
                 .filter(|t| t != "<none>:<none>")
                 .collect();
             tags.sort();

@@ -12,6 +12,8 @@
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use serde_json::Value;
+
 /// One container, as the table shows it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Row {
@@ -31,6 +33,54 @@ pub struct Row {
 }
 
 impl Row {
+    /// What the row of a container holds, from its item of `GET /containers/json` read as JSON: the
+    /// table shows eight fields, and the typed `ContainerSummary`'s decoder (with its nested models) would
+    /// weigh more in the wasm than all of this.
+    pub fn of(c: &Value) -> Option<Row> {
+        let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+        let id = c["Id"].as_str()?.to_owned();
+        let name = c["Names"][0]
+            .as_str()
+            .map(|n| n.trim_start_matches('/').to_owned())
+            .unwrap_or_default();
+        let ports = c["Ports"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .map(|p| {
+                let typ = p["Type"]
+                    .as_str()
+                    .filter(|t| !t.is_empty())
+                    .unwrap_or("tcp");
+                let private = p["PrivatePort"].as_u64().unwrap_or_default();
+                match p["PublicPort"].as_u64() {
+                    Some(public) => format!(
+                        "{}:{public}->{private}/{typ}",
+                        p["IP"].as_str().unwrap_or("0.0.0.0"),
+                    ),
+                    None => format!("{private}/{typ}"),
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut labels: Vec<(String, String)> = c["Labels"]
+            .as_object()
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), text(v))).collect())
+            .unwrap_or_default();
+        labels.sort();
+        Some(Row {
+            id,
+            name,
+            image: text(&c["Image"]),
+            state: text(&c["State"]),
+            status: text(&c["Status"]),
+            created: c["Created"].as_i64().unwrap_or_default(),
+            ports,
+            labels,
+        })
+    }
+
     /// Whether its last exit was a failure (`Exited (1) ...`): the state's dot turns red.
     pub fn failed(&self) -> bool {
         self.state == "exited" && exit_code(&self.status).is_some_and(|code| code != 0)

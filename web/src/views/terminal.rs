@@ -25,7 +25,6 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::Element;
 use wharf_client_core::api::exec;
 use wharf_client_core::api::websocket::exec_ws_request;
-use wharf_client_core::models::ExecConfig;
 use wharf_client_wasm::{ExecSession, Route};
 
 use crate::api::Api;
@@ -314,20 +313,20 @@ async fn connect(weak: &Weak<View>) -> Result<(), String> {
     say(&view, &format!("Starting {shell}…"));
     let _ = view.host.set_attribute("data-state", "connecting");
     let (rows, cols) = size(&term);
-    let config = ExecConfig {
-        attach_stdin: Some(true),
-        attach_stdout: Some(true),
-        attach_stderr: Some(true),
-        tty: Some(true),
-        cmd: Some(vec![shell.clone()]),
-        env: Some(vec!["TERM=xterm-256color".to_owned()]),
-        console_size: Some(vec![rows as i32, cols as i32]),
-        ..ExecConfig::default()
-    };
+    // An `ExecConfig` as JSON: the typed model's encoder would weigh more in the wasm.
+    let config = serde_json::json!({
+        "AttachStdin": true,
+        "AttachStdout": true,
+        "AttachStderr": true,
+        "Tty": true,
+        "Cmd": [shell],
+        "Env": ["TERM=xterm-256color"],
+        "ConsoleSize": [rows, cols],
+    });
     let (api, id) = (view.api.clone(), view.id.clone());
     drop(view);
     let created = api
-        .call(|f| exec::create_request(f, &id, &config))
+        .call(|f| exec::create_request_json(f, &id, &config))
         .await
         .map_err(|e| format!("Cannot start {shell}: {e}"))?;
     let url = wharf_client_wasm::session_url(&api.client, &api.base_url, |f| {

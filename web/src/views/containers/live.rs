@@ -6,58 +6,16 @@ use std::cell::RefCell;
 use std::collections::HashSet;
 use std::rc::Weak;
 
-use wharf_client_core::api::containers::ListOptions;
+use serde_json::Value;
+use wharf_client_core::api::containers::{self, ListOptions};
 use wharf_client_core::api::system::EventsOptions;
-use wharf_client_core::models::{ContainerSummary, EventMessage};
+use wharf_client_core::models::EventMessage;
 use wharf_client_core::Filters;
 
 use super::rows::render;
 use super::{next_frame, schedule_render, sleep, with, State, BATCH_LIMIT, MAX_BACKOFF_MS};
 use crate::api::{Api, ApiError};
 use crate::views::table_model::{event_effect, Row};
-
-/// What the row of a container holds.
-fn row_of(c: ContainerSummary) -> Option<Row> {
-    let id = c.id?;
-    let name = c
-        .names
-        .as_ref()
-        .and_then(|n| n.first())
-        .map(|n| n.trim_start_matches('/').to_owned())
-        .unwrap_or_default();
-    let ports = c
-        .ports
-        .unwrap_or_default()
-        .iter()
-        .map(|p| {
-            let typ = p
-                .typ
-                .map(|t| t.to_string())
-                .unwrap_or_else(|| "tcp".to_owned());
-            match p.public_port {
-                Some(public) => format!(
-                    "{}:{public}->{}/{typ}",
-                    p.ip.as_deref().unwrap_or("0.0.0.0"),
-                    p.private_port
-                ),
-                None => format!("{}/{typ}", p.private_port),
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(", ");
-    let mut labels: Vec<(String, String)> = c.labels.unwrap_or_default().into_iter().collect();
-    labels.sort();
-    Some(Row {
-        id,
-        name,
-        image: c.image.unwrap_or_default(),
-        state: c.state.map(|s| s.to_string()).unwrap_or_default(),
-        status: c.status.unwrap_or_default(),
-        created: c.created.unwrap_or_default(),
-        ports,
-        labels,
-    })
-}
 
 async fn list(api: &Api, ids: &[String]) -> Result<Vec<Row>, ApiError> {
     let mut filters = Filters::new();
@@ -69,8 +27,11 @@ async fn list(api: &Api, ids: &[String]) -> Result<Vec<Row>, ApiError> {
         filters,
         ..ListOptions::default()
     };
-    let list = api.client.list_containers(&options).await?;
-    Ok(list.into_iter().filter_map(row_of).collect())
+    let list = api
+        .call(|f| Ok(containers::list_request(f, &options).expecting::<Value>()))
+        .await?;
+    let list = list.as_array().map(Vec::as_slice).unwrap_or_default();
+    Ok(list.iter().filter_map(Row::of).collect())
 }
 
 /// Follows `/events` for the view's life: opens the stream, (re)loads the list, applies events; on an

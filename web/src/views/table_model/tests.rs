@@ -245,3 +245,37 @@ fn events_show_before_the_fetch() {
     // A create for a row the table has already (the fetch came first) changes nothing.
     assert!(!m.apply_event("aaa111", "create", &created, 99));
 }
+
+#[test]
+fn a_row_is_read_from_the_lists_json() {
+    let item = serde_json::json!({
+        "Id": "abc123",
+        "Names": ["/web"],
+        "Image": "nginx:1",
+        "State": "exited",
+        "Status": "Exited (1) 2 minutes ago",
+        "Created": 1_700_000_000,
+        "Ports": [
+            {"IP": "0.0.0.0", "PrivatePort": 80, "PublicPort": 8080, "Type": "tcp"},
+            {"PrivatePort": 53, "Type": "udp"}
+        ],
+        "Labels": {"tier": "front", "app": "x"},
+        "HostConfig": {"NetworkMode": "default"}
+    });
+    let row = Row::of(&item).unwrap();
+    assert_eq!(row.id, "abc123");
+    assert_eq!(row.name, "web");
+    assert_eq!(row.image, "nginx:1");
+    assert_eq!(row.state, "exited");
+    assert!(row.failed());
+    assert_eq!(row.created, 1_700_000_000);
+    assert_eq!(row.ports, "0.0.0.0:8080->80/tcp, 53/udp");
+    assert_eq!(
+        row.labels,
+        vec![("app".into(), "x".into()), ("tier".into(), "front".into())]
+    );
+    // Old daemons send null for absent lists; an item without an ID is no row.
+    let sparse = serde_json::json!({"Id": "d", "Names": null, "Ports": null, "Labels": null});
+    assert_eq!(Row::of(&sparse).unwrap().name, "");
+    assert!(Row::of(&serde_json::json!({"Names": ["/x"]})).is_none());
+}
