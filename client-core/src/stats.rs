@@ -205,46 +205,19 @@ pub struct NetworkStats {
 }
 
 impl ContainerStatsResponse {
-    /// `docker stats`' CPU %: the container's share of the host's CPU time between `precpu_stats` and
-    /// `cpu_stats`, times the CPUs online (so one busy CPU of four is 100 %). 0 without two samples.
+    /// `docker stats`' CPU %: see [`cpu_percent`].
     pub fn cpu_percent(&self) -> f64 {
-        let (now, before) = (&self.cpu_stats, &self.precpu_stats);
-        let cpu = now.cpu_usage.total_usage as f64 - before.cpu_usage.total_usage as f64;
-        let system = now.system_cpu_usage as f64 - before.system_cpu_usage as f64;
-        let cpus = match now.online_cpus {
-            0 => now.cpu_usage.percpu_usage.len() as f64,
-            n => f64::from(n),
-        };
-        if cpu > 0.0 && system > 0.0 {
-            cpu / system * cpus * 100.0
-        } else {
-            0.0
-        }
+        cpu_percent(&self.cpu_stats, &self.precpu_stats)
     }
 
-    /// `docker stats`' MEM USAGE: the usage without the inactive page cache (`total_inactive_file` on
-    /// cgroup v1, `inactive_file` on v2), which the kernel reclaims first.
+    /// `docker stats`' MEM USAGE: see [`memory_usage`].
     pub fn memory_usage(&self) -> u64 {
-        let m = &self.memory_stats;
-        let cache = m
-            .stats
-            .get("total_inactive_file")
-            .or_else(|| m.stats.get("inactive_file"))
-            .copied()
-            .unwrap_or(0);
-        if cache < m.usage {
-            m.usage - cache
-        } else {
-            m.usage
-        }
+        memory_usage(&self.memory_stats)
     }
 
-    /// `docker stats`' MEM %: [`memory_usage`](Self::memory_usage) of the limit; 0 without one.
+    /// `docker stats`' MEM %: see [`memory_percent`].
     pub fn memory_percent(&self) -> f64 {
-        match self.memory_stats.limit {
-            0 => 0.0,
-            limit => self.memory_usage() as f64 / limit as f64 * 100.0,
-        }
+        memory_percent(&self.memory_stats)
     }
 
     /// `docker stats`' BLOCK I/O: bytes read and written, from `io_service_bytes_recursive`.
@@ -268,6 +241,75 @@ impl ContainerStatsResponse {
         self.networks
             .values()
             .fold((0, 0), |(rx, tx), n| (rx + n.rx_bytes, tx + n.tx_bytes))
+    }
+}
+
+/// The part of a sample the CPU and memory figures come from, for a reader that shows only those
+/// (the browser console's live chart): decoding the whole [`ContainerStatsResponse`] would put the
+/// block I/O, network, PID and storage decoders into the console's wasm for nothing.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct Usage {
+    pub cpu_stats: CpuStats,
+    pub precpu_stats: CpuStats,
+    pub memory_stats: MemoryStats,
+}
+
+impl Usage {
+    /// `docker stats`' CPU %: see [`cpu_percent`].
+    pub fn cpu_percent(&self) -> f64 {
+        cpu_percent(&self.cpu_stats, &self.precpu_stats)
+    }
+
+    /// `docker stats`' MEM USAGE: see [`memory_usage`].
+    pub fn memory_usage(&self) -> u64 {
+        memory_usage(&self.memory_stats)
+    }
+
+    /// `docker stats`' MEM %: see [`memory_percent`].
+    pub fn memory_percent(&self) -> f64 {
+        memory_percent(&self.memory_stats)
+    }
+}
+
+/// `docker stats`' CPU %: the container's share of the host's CPU time between `before`
+/// (`precpu_stats`) and `now` (`cpu_stats`), times the CPUs online (so one busy CPU of four is
+/// 100 %). 0 without two samples.
+pub fn cpu_percent(now: &CpuStats, before: &CpuStats) -> f64 {
+    let cpu = now.cpu_usage.total_usage as f64 - before.cpu_usage.total_usage as f64;
+    let system = now.system_cpu_usage as f64 - before.system_cpu_usage as f64;
+    let cpus = match now.online_cpus {
+        0 => now.cpu_usage.percpu_usage.len() as f64,
+        n => f64::from(n),
+    };
+    if cpu > 0.0 && system > 0.0 {
+        cpu / system * cpus * 100.0
+    } else {
+        0.0
+    }
+}
+
+/// `docker stats`' MEM USAGE: the usage without the inactive page cache (`total_inactive_file` on
+/// cgroup v1, `inactive_file` on v2), which the kernel reclaims first.
+pub fn memory_usage(m: &MemoryStats) -> u64 {
+    let cache = m
+        .stats
+        .get("total_inactive_file")
+        .or_else(|| m.stats.get("inactive_file"))
+        .copied()
+        .unwrap_or(0);
+    if cache < m.usage {
+        m.usage - cache
+    } else {
+        m.usage
+    }
+}
+
+/// `docker stats`' MEM %: [`memory_usage`] of the limit; 0 without one.
+pub fn memory_percent(m: &MemoryStats) -> f64 {
+    match m.limit {
+        0 => 0.0,
+        limit => memory_usage(m) as f64 / limit as f64 * 100.0,
     }
 }
 
@@ -332,5 +374,27 @@ mod tests {
         ]);
         assert_eq!(v2.block_io(), (5, 7));
         assert_eq!(ContainerStatsResponse::default().cpu_percent(), 0.0);
+    }
+
+    #[test]
+    fn the_usage_part_reads_the_same_figures() {
+        let mut whole: ContainerStatsResponse = serde_json::from_str(DOCKERD_RUNNING).unwrap();
+        whole.cpu_stats.cpu_usage.total_usage += 1_000_000_000;
+        whole.cpu_stats.system_cpu_usage += 4_000_000_000;
+        let wire = serde_json::to_string(&whole).unwrap();
+        let usage: Usage = serde_json::from_str(&wire).unwrap();
+        assert_eq!(usage.cpu_stats, whole.cpu_stats);
+        assert_eq!(usage.precpu_stats, whole.precpu_stats);
+        assert_eq!(usage.memory_stats, whole.memory_stats);
+        assert!(usage.cpu_percent() > 0.0);
+        assert_eq!(usage.cpu_percent(), whole.cpu_percent());
+        assert_eq!(usage.memory_usage(), whole.memory_usage());
+        assert_eq!(usage.memory_percent(), whole.memory_percent());
+        assert_eq!(
+            serde_json::from_str::<Usage>(DOCKERD_STOPPED)
+                .unwrap()
+                .cpu_percent(),
+            0.0
+        );
     }
 }

@@ -1,14 +1,15 @@
 //! The stats tab: CPU % and memory from the stats stream (one sample a second), as text and as charts of
 //! the last two minutes on `<canvas>`es. CPU % and memory are computed as `docker stats` does
-//! (client-core's `ContainerStatsResponse::cpu_percent` and `memory_usage`: the page cache the kernel
-//! reclaims first is not counted). Leaving the tab drops its guard, which ends the stream at once.
+//! (client-core's `stats::Usage`, the part of a sample they come from, read alone: the page cache the
+//! kernel reclaims first is not counted). Leaving the tab drops its guard, which ends the stream at
+//! once.
 
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
 use wasm_bindgen::JsCast;
 use web_sys::{CanvasRenderingContext2d, Element, HtmlCanvasElement};
-use wharf_client_core::stats::ContainerStatsResponse;
+use wharf_client_core::stats::Usage;
 
 use crate::api::{Api, ApiError};
 use crate::app::Mounted;
@@ -95,12 +96,7 @@ pub fn mount(api: &Api, body: &Element, id: &str, status: &str) -> Mounted {
 }
 
 async fn follow(weak: Weak<RefCell<Stats>>, api: Api, id: String, cancel: Cancel) {
-    let mut stream = match or_cancel(
-        &cancel,
-        api.client.stats_stream::<ContainerStatsResponse>(&id),
-    )
-    .await
-    {
+    let mut stream = match or_cancel(&cancel, api.client.stats_stream::<Usage>(&id)).await {
         None => return,
         Some(Ok(stream)) => stream,
         Some(Err(err)) => {
