@@ -9,7 +9,6 @@
 //! that the page's Content-Security-Policy needs no `'unsafe-inline'`, and every file gets a gzipped
 //! sibling for wharfd to send to browsers that take gzip.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -235,7 +234,22 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Writes `<file>.gz` beside every file of `dist` (level 9) and sums the sizes a browser downloads.
+/// `bytes` gzipped by zopfli: a gzip stream every browser reads, 4-8 % smaller than zlib's level 9,
+/// for a few seconds of the build (the console is compressed once, and downloaded at every visit).
+fn gzip(bytes: &[u8]) -> Result<Vec<u8>> {
+    let mut gz = Vec::new();
+    zopfli::compress(
+        zopfli::Options::default(),
+        zopfli::Format::Gzip,
+        bytes,
+        &mut gz,
+    )
+    .context("gzip")?;
+    Ok(gz)
+}
+
+/// Writes `<file>.gz` beside every file of `dist` (see [`gzip`]) and sums the sizes a browser
+/// downloads.
 fn compress(dist: &Path) -> Result<Sizes> {
     let mut sizes = Sizes::default();
     let mut stack = vec![dist.to_path_buf()];
@@ -255,10 +269,7 @@ fn compress(dist: &Path) -> Result<Sizes> {
                 continue;
             }
             let bytes = std::fs::read(&path)?;
-            let mut encoder =
-                flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-            encoder.write_all(&bytes)?;
-            let gz = encoder.finish()?;
+            let gz = gzip(&bytes)?;
             let mut gz_path = path.clone().into_os_string();
             gz_path.push(".gz");
             std::fs::write(&gz_path, &gz)?;
