@@ -122,10 +122,27 @@ pub fn mount(api: &Api, main: &Element, id: String, tab: String) -> Mounted {
     let cancel = Canceller::default();
     let (weak, token) = (Rc::downgrade(&page), cancel.token());
     wasm_bindgen_futures::spawn_local(async move {
+        // Events from a second before the inspect: a change between the two is replayed, not missed.
+        let mut since = (js_sys::Date::now() / 1000.0) as i64 - 1;
         if !refresh(&weak, &token, true).await {
             return;
         }
-        follow_events(weak, token).await;
+        // A stream that breaks (the daemon restarting) is opened again, from when it broke.
+        while follow_events(weak.clone(), token.clone(), since).await {
+            since = (js_sys::Date::now() / 1000.0) as i64 - 1;
+            let pause = js_sys::Promise::new(&mut |resolve, _| {
+                let _ = dom::window()
+                    .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 2000);
+            });
+            if or_cancel(&token, wasm_bindgen_futures::JsFuture::from(pause))
+                .await
+                .is_none()
+                || weak.upgrade().is_none()
+            {
+                return;
+            }
+            refresh(&weak, &token, false).await;
+        }
     });
     Box::new(Guard {
         _page: page,
@@ -196,27 +213,33 @@ fn gone(p: &Page) {
     dom::clear(&p.actions);
 }
 
-/// Follows the container's events until the page goes.
-async fn follow_events(weak: Weak<RefCell<Page>>, cancel: Cancel) {
+/// Follows the container's events (from `since`, seconds) until the page or the container goes (false)
+/// or the stream ends or fails (true: open it again).
+async fn follow_events(weak: Weak<RefCell<Page>>, cancel: Cancel, since: i64) -> bool {
     let Some((api, id)) = weak.upgrade().map(|p| {
         let p = p.borrow();
         (p.api.clone(), p.id.clone())
     }) else {
-        return;
+        return false;
     };
     let mut filters = Filters::new();
     filters.add("type", "container").add("container", id);
     let options = EventsOptions {
-        since: None,
+        since: Some(since.to_string()),
         until: None,
         filters,
     };
-    let Some(Ok(mut stream)) =
-        or_cancel(&cancel, api.client.events::<EventMessage>(&options)).await
-    else {
-        return;
+    let mut stream = match or_cancel(&cancel, api.client.events::<EventMessage>(&options)).await {
+        None => return false,
+        Some(Ok(stream)) => stream,
+        Some(Err(_)) => return true,
     };
-    while let Some(Some(Ok(event))) = or_cancel(&cancel, stream.next()).await {
+    loop {
+        let event = match or_cancel(&cancel, stream.next()).await {
+            None => return false,
+            Some(Some(Ok(event))) => event,
+            Some(_) => return true,
+        };
         if !changes_state(&event.action) {
             continue;
         }
@@ -224,10 +247,10 @@ async fn follow_events(weak: Weak<RefCell<Page>>, cancel: Cancel) {
             if let Some(page) = weak.upgrade() {
                 gone(&page.borrow());
             }
-            return;
+            return false;
         }
         if weak.upgrade().is_none() {
-            return;
+            return false;
         }
         refresh(&weak, &cancel, false).await;
     }

@@ -489,6 +489,15 @@ impl Pending {
         self.order.is_empty()
     }
 
+    /// Puts back IDs whose fetch failed, unless a newer change of theirs is already waiting.
+    pub fn requeue(&mut self, ids: &[String]) {
+        for id in ids {
+            if !self.order.iter().any(|(i, _)| i == id) {
+                self.order.push((id.clone(), Effect::Refresh));
+            }
+        }
+    }
+
     /// Takes the batch: the IDs to fetch again and those to remove.
     pub fn take(&mut self) -> (Vec<String>, Vec<String>) {
         let mut refresh = Vec::new();

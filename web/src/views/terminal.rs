@@ -131,6 +131,8 @@ struct View {
     shell: Element,
     connect: Element,
     term: RefCell<Term>,
+    /// A connection is being made: another waits for it (one terminal, one session at a time).
+    connecting: std::cell::Cell<bool>,
 }
 
 struct Guard {
@@ -167,6 +169,7 @@ pub fn mount(api: &Api, body: &Element, id: &str, status: &str) -> Mounted {
         shell: shell.0,
         connect: connect.0.clone(),
         term: RefCell::new(Term::default()),
+        connecting: std::cell::Cell::new(false),
     });
     let weak = Rc::downgrade(&view);
     listeners.on(&connect.0, "click", move |_| {
@@ -199,10 +202,17 @@ fn say(view: &View, text: &str) {
 }
 
 fn spawn_connect(view: &Rc<View>) {
+    if view.connecting.replace(true) {
+        return;
+    }
+    let _ = view.connect.set_attribute("disabled", "");
     let weak = Rc::downgrade(view);
     wasm_bindgen_futures::spawn_local(async move {
-        if let Err(message) = connect(&weak).await {
-            if let Some(view) = weak.upgrade() {
+        let result = connect(&weak).await;
+        if let Some(view) = weak.upgrade() {
+            view.connecting.set(false);
+            let _ = view.connect.remove_attribute("disabled");
+            if let Err(message) = result {
                 say(&view, &message);
                 let _ = view.host.set_attribute("data-state", "failed");
             }
@@ -413,6 +423,12 @@ async fn connect(weak: &Weak<View>) -> Result<(), String> {
                 t.observer = Some(observer);
             }
         }
+        if t.generation != generation {
+            // A newer connection began meanwhile: this one is not wanted.
+            session.close();
+            return Ok(());
+        }
+        t.close_session();
         t.session = Some(session);
         t.size = (rows, cols);
     }

@@ -160,8 +160,17 @@ fn flush(weak: Weak<RefCell<State>>) {
                         s.model.remove(id);
                     }
                 }
-                // The events stream is likely broken too: its reconnection reloads everything.
-                Err(_) => {}
+                // Fetched again a second later (the events stream may be fine: a timeout, a 500).
+                Err(_) => {
+                    s.pending.requeue(&refresh);
+                    render(s);
+                    let weak = weak.clone();
+                    wasm_bindgen_futures::spawn_local(async move {
+                        sleep(1000).await;
+                        with(&weak, schedule_flush);
+                    });
+                    return;
+                }
             }
             render(s);
             schedule_flush(s);

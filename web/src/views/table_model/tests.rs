@@ -279,3 +279,18 @@ fn a_row_is_read_from_the_lists_json() {
     assert_eq!(Row::of(&sparse).unwrap().name, "");
     assert!(Row::of(&serde_json::json!({"Names": ["/x"]})).is_none());
 }
+
+#[test]
+fn a_failed_fetch_is_put_back_behind_newer_changes() {
+    let mut pending = Pending::default();
+    pending.add("a", Effect::Refresh);
+    pending.add("b", Effect::Refresh);
+    let (refresh, _) = pending.take();
+    assert_eq!(refresh, ["a", "b"]);
+    // While the fetch failed, "b" was destroyed: its removal stands.
+    pending.add("b", Effect::Remove);
+    pending.requeue(&refresh);
+    let (refresh, remove) = pending.take();
+    assert_eq!(refresh, ["a"]);
+    assert_eq!(remove, ["b"]);
+}
