@@ -1,7 +1,7 @@
 //! The run form's logic: its fields as typed ([`Form`]), checked and parsed as the docker CLI parses
 //! `docker run`'s flags ([`spec`]: the command split as a shell splits it, `KEY=VALUE` lines, bind and
 //! tmpfs mounts, `256m` memory sizes, `1.5` CPUs, restart policies), and the equivalent `docker run`
-//! line, quoted for a POSIX shell ([`line`]), which parses back into the same form
+//! line, quoted for a POSIX shell ([`line()`]), which parses back into the same form
 //! ([`form_from_line`], also how a pasted line fills the form).
 //!
 //! Plain Rust (no web-sys): tested natively, the create request's body included ([`Spec::body`]).
