@@ -17,7 +17,7 @@ use super::{Decode, Json, NoContent, Object, TypedRequest};
 use crate::error::Error;
 use crate::jsonstream::JsonStreamDecoder;
 use crate::models::{
-    CreateImageInfo, HistoryResponseItem, ImageDeleteResponseItem, ImageInspect,
+    CreateImageInfo, ErrorDetail, HistoryResponseItem, ImageDeleteResponseItem, ImageInspect,
     ImagePruneResponse, ImageSummary,
 };
 use crate::query::{Filters, Query};
@@ -191,37 +191,33 @@ pub fn save_request(factory: &RequestFactory, names: &[String]) -> Result<crate:
 #[derive(Clone, Copy, Debug)]
 pub struct LoadMessages;
 
+/// One message of a load's answer: its lines come as `stream`, or as `status` in quiet mode.
+#[derive(Debug, Default, serde::Deserialize)]
+struct LoadMessage {
+    #[serde(default)]
+    stream: Option<String>,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(default, rename = "errorDetail")]
+    error_detail: Option<ErrorDetail>,
+}
+
 impl Decode for LoadMessages {
-    /// The lines of the messages' `stream`, without their newlines.
+    /// The lines of the messages' `stream` (or `status`), without their newlines.
     type Output = Vec<String>;
 
     fn decode(route: &str, response: Response) -> Result<Self::Output, Error> {
-        let response = response.error_for_status(route)?;
-        let malformed = |source| Error::JsonStream {
-            route: route.to_owned(),
-            source,
-        };
-        let mut decoder = JsonStreamDecoder::default();
-        decoder.push(&response.body);
+        let messages = json_messages(route, response, |m: &LoadMessage| {
+            stream_error(m.error_detail.as_ref(), m.error.as_ref())
+        })?;
         let mut lines = Vec::new();
-        while let Some(message) = decoder.next_value::<CreateImageInfo>().map_err(malformed)? {
-            if let Some(error) = stream_error(&message) {
-                return Err(Error::Stream {
-                    route: route.to_owned(),
-                    message: error,
-                });
-            }
-            // `CreateImageInfo` has no `stream`; a load's lines come as `status` in quiet mode and as
-            // `stream` otherwise, read below from the raw value.
+        for message in messages {
             if let Some(status) = message.status {
                 lines.push(status.trim_end().to_owned());
             }
-        }
-        decoder.finish().map_err(malformed)?;
-        let mut raw = JsonStreamDecoder::default();
-        raw.push(&response.body);
-        while let Some(value) = raw.next_value::<serde_json::Value>().map_err(malformed)? {
-            if let Some(stream) = value.get("stream").and_then(|s| s.as_str()) {
+            if let Some(stream) = message.stream {
                 lines.extend(stream.lines().filter(|l| !l.is_empty()).map(str::to_owned));
             }
         }
@@ -239,35 +235,45 @@ impl Decode for ImportMessages {
     type Output = Vec<CreateImageInfo>;
 
     fn decode(route: &str, response: Response) -> Result<Self::Output, Error> {
-        let response = response.error_for_status(route)?;
-        let malformed = |source| Error::JsonStream {
-            route: route.to_owned(),
-            source,
-        };
-        let mut decoder = JsonStreamDecoder::default();
-        decoder.push(&response.body);
-        let mut messages = Vec::new();
-        while let Some(message) = decoder.next_value::<CreateImageInfo>().map_err(malformed)? {
-            if let Some(error) = stream_error(&message) {
-                return Err(Error::Stream {
-                    route: route.to_owned(),
-                    message: error,
-                });
-            }
-            messages.push(message);
-        }
-        decoder.finish().map_err(malformed)?;
-        Ok(messages)
+        json_messages(route, response, |m: &CreateImageInfo| {
+            stream_error(m.error_detail.as_ref(), m.error.as_ref())
+        })
     }
 }
 
+/// The JSON messages of a successful answer, in order; the first that carries an error (`error_of`)
+/// ends it as [`Error::Stream`].
+fn json_messages<T: serde::de::DeserializeOwned>(
+    route: &str,
+    response: Response,
+    error_of: impl Fn(&T) -> Option<String>,
+) -> Result<Vec<T>, Error> {
+    let response = response.error_for_status(route)?;
+    let malformed = |source| Error::JsonStream {
+        route: route.to_owned(),
+        source,
+    };
+    let mut decoder = JsonStreamDecoder::default();
+    decoder.push(&response.body);
+    let mut messages = Vec::new();
+    while let Some(message) = decoder.next_value::<T>().map_err(malformed)? {
+        if let Some(error) = error_of(&message) {
+            return Err(Error::Stream {
+                route: route.to_owned(),
+                message: error,
+            });
+        }
+        messages.push(message);
+    }
+    decoder.finish().map_err(malformed)?;
+    Ok(messages)
+}
+
 /// The error a JSON message carries: its `errorDetail.message`, else its older `error` field.
-fn stream_error(message: &CreateImageInfo) -> Option<String> {
-    message
-        .error_detail
-        .as_ref()
+fn stream_error(detail: Option<&ErrorDetail>, error: Option<&String>) -> Option<String> {
+    detail
         .and_then(|d| d.message.clone())
-        .or_else(|| message.error.clone())
+        .or_else(|| error.cloned())
 }
 
 /// The imported image's ID: the last message's `status` when it is a digest (`sha256:...`), as `docker
