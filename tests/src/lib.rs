@@ -13,6 +13,7 @@
 
 pub mod against;
 pub mod bins;
+pub mod browser;
 pub mod certs;
 pub mod checks;
 pub mod cli;

@@ -13,10 +13,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test fails by panicking
 
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_json::{json, Value};
+use wharf_tests::browser::{create_token, path_from_env, repo};
 use wharf_tests::cli::ok;
 use wharf_tests::net::free_loopback_addr;
 use wharf_tests::{prereq, rootfs, Binaries, RunCommand, Wharfd};
@@ -25,26 +25,6 @@ use wharf_tests::{prereq, rootfs, Binaries, RunCommand, Wharfd};
 /// killing it, so that every line is seen while it still runs, whatever the machine's load.
 const NAME: &str = "counter";
 const SCRIPT: &str = "for i in 1 2 3; do echo $i; sleep 1; done; exec sleep 600";
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// `name` from the environment, else `default` under the repository.
-fn path_from_env(name: &str, default: &str) -> PathBuf {
-    std::env::var_os(name).map_or_else(|| repo().join(default), PathBuf::from)
-}
-
-/// `wharf token create` over the unix socket: the token it printed.
-fn create_token(wharfd: &Wharfd, name: &str, role: &str) -> String {
-    let out = RunCommand::new(Binaries::locate().unwrap().wharf().unwrap())
-        .env("DOCKER_HOST", wharfd.unix_host())
-        .args(["token", "create", "--name", name, "--role", role])
-        .run()
-        .unwrap();
-    assert!(out.success(), "{}", out.stderr);
-    out.stdout.trim().to_owned()
-}
 
 #[test]
 #[ignore = "needs client-wasm's package and Chromium: `cargo xtask test` builds them and runs it"]
@@ -81,8 +61,9 @@ fn a_page_drives_wharfd_through_client_wasm() {
         &env,
         &["run", "-d", "-i", "--name", "cat", "busybox", "cat"],
     );
-    let token = create_token(&wharfd, "page", "operator");
-    let viewer = create_token(&wharfd, "board", "viewer");
+    let bins = Binaries::locate().unwrap();
+    let token = create_token(&bins, &wharfd, "page", "operator").unwrap();
+    let viewer = create_token(&bins, &wharfd, "board", "viewer").unwrap();
 
     let out = RunCommand::new("node")
         .arg(repo().join("tests/browser/client_wasm.cjs"))

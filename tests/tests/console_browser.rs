@@ -12,32 +12,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test fails by panicking
 
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_json::Value;
+use wharf_tests::browser::{create_token, path_from_env, repo};
 use wharf_tests::cli::ok;
 use wharf_tests::{prereq, rootfs, Binaries, RunCommand, Wharfd};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// `name` from the environment, else `default` under the repository.
-fn path_from_env(name: &str, default: &str) -> PathBuf {
-    std::env::var_os(name).map_or_else(|| repo().join(default), PathBuf::from)
-}
-
-/// `wharf token create` over the unix socket: the token it printed.
-fn create_token(wharfd: &Wharfd, name: &str, role: &str) -> String {
-    let out = RunCommand::new(Binaries::locate().unwrap().wharf().unwrap())
-        .env("DOCKER_HOST", wharfd.unix_host())
-        .args(["token", "create", "--name", name, "--role", role])
-        .run()
-        .unwrap();
-    assert!(out.success(), "{}", out.stderr);
-    out.stdout.trim().to_owned()
-}
 
 #[test]
 #[ignore = "needs the built console and Chromium: `cargo xtask test` builds them and runs it"]
@@ -77,9 +57,10 @@ fn a_user_manages_containers_from_the_console() {
             "run", "-d", "--name", "idle", "--label", "tier=web", "busybox", "sleep", "600",
         ],
     );
-    let operator = create_token(&wharfd, "ops", "operator");
-    let viewer = create_token(&wharfd, "board", "viewer");
-    let admin = create_token(&wharfd, "root", "admin");
+    let bins = Binaries::locate().unwrap();
+    let operator = create_token(&bins, &wharfd, "ops", "operator").unwrap();
+    let viewer = create_token(&bins, &wharfd, "board", "viewer").unwrap();
+    let admin = create_token(&bins, &wharfd, "root", "admin").unwrap();
 
     let out = RunCommand::new("node")
         .arg(repo().join("tests/browser/console.cjs"))

@@ -78,7 +78,7 @@ fn measure(
     let api = Api::new(wharfd.socket());
     api.import(&rootfs::busybox_tar(wharfd.dir())?, "bench", "busybox")?;
     const IMAGE: &str = "bench:busybox";
-    let token = token(bins, &wharfd)?;
+    let token = wharf_tests::browser::create_token(bins, &wharfd, "bench", "admin")?;
     let base = wharfd
         .tcp_host()
         .context("no TLS listener")?
@@ -124,18 +124,6 @@ fn measure(
         }
     }
     Ok(())
-}
-
-/// An admin token, made with `wharf token create` on the unix socket.
-fn token(bins: &Binaries, wharfd: &Wharfd) -> Result<String> {
-    let out = RunCommand::new(bins.wharf()?)
-        .env("DOCKER_HOST", wharfd.unix_host())
-        .args(["token", "create", "--name", "bench", "--role", "admin"])
-        .run()?;
-    if !out.success() {
-        bail!("wharf token create: {}", out.stderr);
-    }
-    Ok(out.stdout.trim().to_owned())
 }
 
 /// Runs one step of the page script; its JSON answer.
