@@ -20,6 +20,7 @@ pub mod stats;
 pub mod stdcopy;
 pub mod stream;
 pub mod transport;
+pub mod units;
 pub mod version;
 
 pub use client::{Client, ClientConfig};

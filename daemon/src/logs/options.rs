@@ -85,51 +85,10 @@ impl LogOptions {
     }
 }
 
-/// go-units' `RAMInBytes`: `^(\d+(\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?$`, multiples of 1024.
+/// A size in go-units' syntax (client-core's `units::ram_in_bytes`), in the daemon's words when it is not.
 pub(crate) fn parse_size(value: &str) -> Result<u64, LogError> {
-    let bad = || LogError::InvalidOption(format!("invalid size: '{value}'"));
-    let digits = value
-        .bytes()
-        .take_while(|b| b.is_ascii_digit() || *b == b'.')
-        .count();
-    let (number, mut unit) = value.split_at(digits);
-    if number.is_empty()
-        || number.starts_with('.')
-        || number.ends_with('.')
-        || number.contains("..")
-    {
-        return Err(bad());
-    }
-    let number: f64 = number.parse().map_err(|_| bad())?;
-    unit = unit.strip_prefix(' ').unwrap_or(unit);
-    let mut chars = unit.chars().peekable();
-    let power = match chars.peek().map(char::to_ascii_lowercase) {
-        Some(c @ ('k' | 'm' | 'g' | 't' | 'p')) => {
-            chars.next();
-            match c {
-                'k' => 1,
-                'm' => 2,
-                'g' => 3,
-                't' => 4,
-                _ => 5,
-            }
-        }
-        _ => 0,
-    };
-    if chars.peek().is_some_and(|c| c.eq_ignore_ascii_case(&'i')) {
-        chars.next();
-    }
-    if chars.peek().is_some_and(|c| c.eq_ignore_ascii_case(&'b')) {
-        chars.next();
-    }
-    if chars.next().is_some() {
-        return Err(bad());
-    }
-    let bytes = number * 1024f64.powi(power);
-    if !bytes.is_finite() || bytes >= 2f64.powi(63) {
-        return Err(bad());
-    }
-    Ok(bytes as u64)
+    wharf_client_core::units::ram_in_bytes(value)
+        .ok_or_else(|| LogError::InvalidOption(format!("invalid size: '{value}'")))
 }
 
 #[cfg(test)]
