@@ -41,20 +41,16 @@ impl Api {
 
     /// `POST /containers/create` with the JSON `config`: the new container's ID.
     pub fn create(&self, config: &str) -> Result<String> {
-        let uri = "/v1.41/containers/create";
-        let response = self.call("POST", uri, Some(("application/json", config.as_bytes())))?;
-        let answer: Value = serde_json::from_slice(&response.body)
-            .with_context(|| format!("POST {uri}: the answer is not JSON"))?;
-        match answer.get("Id").and_then(Value::as_str) {
-            Some(id) if !id.is_empty() => Ok(id.to_owned()),
-            _ => bail!("POST {uri}: no Id in {answer}"),
-        }
+        self.create_at("/v1.41/containers/create", config)
     }
 
     /// `POST /containers/create?name=...`: the new container's ID.
     pub fn create_named(&self, config: &str, name: &str) -> Result<String> {
-        let uri = format!("/v1.41/containers/create?name={name}");
-        let response = self.call("POST", &uri, Some(("application/json", config.as_bytes())))?;
+        self.create_at(&format!("/v1.41/containers/create?name={name}"), config)
+    }
+
+    fn create_at(&self, uri: &str, config: &str) -> Result<String> {
+        let response = self.call("POST", uri, Some(("application/json", config.as_bytes())))?;
         let answer: Value = serde_json::from_slice(&response.body)
             .with_context(|| format!("POST {uri}: the answer is not JSON"))?;
         match answer.get("Id").and_then(Value::as_str) {
