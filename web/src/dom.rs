@@ -222,3 +222,30 @@ pub fn value(element: &Element) -> String {
 pub fn now_ms() -> f64 {
     window().performance().map_or(0.0, |p| p.now())
 }
+
+/// Resolves after `ms` milliseconds (0: in a later task, letting the browser draw and handle input).
+pub async fn sleep(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let _ = window().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
+/// Offers `blob` to the user as the file `name` (a download), its URL revoked once the browser took it.
+pub fn offer_download(blob: &web_sys::Blob, name: &str) {
+    let Ok(url) = web_sys::Url::create_object_url_with_blob(blob) else {
+        return;
+    };
+    let link = el("a")
+        .attr("href", &url)
+        .attr("download", name)
+        .class("hidden");
+    if let Some(body) = document().body() {
+        let _ = body.append_child(&link.0);
+    }
+    link.html().click();
+    link.0.remove();
+    crate::app::gloo_timeout(10_000, move || {
+        let _ = web_sys::Url::revoke_object_url(&url);
+    });
+}

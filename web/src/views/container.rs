@@ -130,15 +130,7 @@ pub fn mount(api: &Api, main: &Element, id: String, tab: String) -> Mounted {
         // A stream that breaks (the daemon restarting) is opened again, from when it broke.
         while follow_events(weak.clone(), token.clone(), since).await {
             since = (js_sys::Date::now() / 1000.0) as i64 - 1;
-            let pause = js_sys::Promise::new(&mut |resolve, _| {
-                let _ = dom::window()
-                    .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 2000);
-            });
-            if or_cancel(&token, wasm_bindgen_futures::JsFuture::from(pause))
-                .await
-                .is_none()
-                || weak.upgrade().is_none()
-            {
+            if or_cancel(&token, dom::sleep(2000)).await.is_none() || weak.upgrade().is_none() {
                 return;
             }
             refresh(&weak, &token, false).await;

@@ -9,7 +9,6 @@ use std::rc::{Rc, Weak};
 
 use bytes::Bytes;
 use serde_json::Value;
-use wasm_bindgen::JsCast;
 use web_sys::{Element, HtmlInputElement};
 use wharf_client_core::api::images::{self, ImportOptions, ListOptions, RemoveOptions};
 use wharf_client_core::Filters;
@@ -480,24 +479,9 @@ fn save(api: &Api, name: &str, id: &str) {
         }
         .await;
         match result {
-            Ok(blob) => offer(&blob, &file),
+            Ok(blob) => dom::offer_download(&blob, &file),
             Err(err) => app::toast_error("Save", &ApiError::from(err)),
         }
-    });
-}
-
-/// Offers `blob` to the user as the file `name`.
-pub fn offer(blob: &web_sys::Blob, name: &str) {
-    let Ok(url) = web_sys::Url::create_object_url_with_blob(blob) else {
-        return;
-    };
-    let link = el("a").attr("href", &url).attr("download", name);
-    if let Some(link) = link.0.dyn_ref::<web_sys::HtmlElement>() {
-        link.click();
-    }
-    let revoke = url.clone();
-    app::gloo_timeout(10_000, move || {
-        let _ = web_sys::Url::revoke_object_url(&revoke);
     });
 }
 

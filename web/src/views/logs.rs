@@ -336,7 +336,7 @@ async fn follow(
         since_yield += 1;
         if since_yield == FRAMES_PER_YIELD {
             since_yield = 0;
-            if or_cancel(&cancel, yield_to_browser()).await.is_none() {
+            if or_cancel(&cancel, dom::sleep(0)).await.is_none() {
                 return;
             }
         }
@@ -378,14 +378,6 @@ async fn follow(
             }
         }
     }
-}
-
-/// Resolves in a later task (a `setTimeout` of 0), letting the browser draw and handle input.
-async fn yield_to_browser() {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        let _ = dom::window().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0);
-    });
-    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
 
 /// Asks for a frame, unless one is coming.
@@ -607,23 +599,10 @@ fn save(s: &Logs) {
     let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options) else {
         return;
     };
-    let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else {
-        return;
-    };
     let name = if s.name.is_empty() {
         "container"
     } else {
         &s.name
     };
-    let link = el("a")
-        .attr("href", &url)
-        .attr("download", &format!("{name}.log"))
-        .class("hidden");
-    let _ = s.viewport.append_child(&link.0);
-    link.html().click();
-    link.0.remove();
-    // After the browser took it.
-    crate::app::gloo_timeout(10_000, move || {
-        let _ = web_sys::Url::revoke_object_url(&url);
-    });
+    dom::offer_download(&blob, &format!("{name}.log"));
 }

@@ -13,8 +13,9 @@ use wharf_client_core::models::EventMessage;
 use wharf_client_core::Filters;
 
 use super::rows::render;
-use super::{next_frame, schedule_render, sleep, with, State, BATCH_LIMIT, MAX_BACKOFF_MS};
+use super::{next_frame, schedule_render, with, State, BATCH_LIMIT, MAX_BACKOFF_MS};
 use crate::api::{Api, ApiError};
+use crate::dom::sleep;
 use crate::views::table_model::{event_effect, Row};
 
 async fn list(api: &Api, ids: &[String]) -> Result<Vec<Row>, ApiError> {

@@ -337,14 +337,6 @@ fn next_frame(f: impl FnOnce() + 'static) {
     let _ = dom::window().request_animation_frame(callback.unchecked_ref());
 }
 
-/// Resolves after `ms` milliseconds.
-async fn sleep(ms: i32) {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        let _ = dom::window().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
-    });
-    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
-}
-
 fn now_secs() -> i64 {
     (js_sys::Date::now() / 1000.0) as i64
 }
