@@ -14,7 +14,7 @@ use wharf_client_core::Filters;
 
 use super::rows::render;
 use super::{next_frame, schedule_render, with, State, BATCH_LIMIT, MAX_BACKOFF_MS};
-use crate::api::{Api, ApiError};
+use crate::api::{Api, ApiError, StreamGuard};
 use crate::dom::sleep;
 use crate::views::table_model::{event_effect, Row};
 
@@ -48,7 +48,7 @@ pub(super) async fn follow(weak: Weak<RefCell<State>>) {
         let failure = match api.client.events::<EventMessage>(&options).await {
             Ok(mut stream) => {
                 let Some(state) = weak.upgrade() else { return };
-                state.borrow_mut().reader = stream.body_mut().reader();
+                state.borrow_mut().stream = Some(StreamGuard::of(&mut stream));
                 drop(state);
                 // The stream is open: a change from now on will be heard, so the list can be taken.
                 match list(&api, &[]).await {
@@ -81,7 +81,7 @@ pub(super) async fn follow(weak: Weak<RefCell<State>>) {
         let Some(state) = weak.upgrade() else { return };
         {
             let mut s = state.borrow_mut();
-            s.reader = None;
+            s.stream = None;
             if !s.loaded {
                 s.failure = Some(failure);
             }

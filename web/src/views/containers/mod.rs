@@ -27,12 +27,12 @@ use std::collections::HashMap;
 use std::rc::{Rc, Weak};
 
 use wasm_bindgen::JsCast;
-use web_sys::{Element, Event, HtmlElement, HtmlInputElement, ReadableStreamDefaultReader};
+use web_sys::{Element, Event, HtmlElement, HtmlInputElement};
 
 use self::actions::{on_bulk, on_change, on_click};
 use self::live::follow;
 use self::rows::render;
-use crate::api::Api;
+use crate::api::{Api, StreamGuard};
 use crate::app::{self, Mounted};
 use crate::dom::{self, el, El, Listeners};
 use crate::views::table_model::{Action, Filter, Model, Pending, SortKey};
@@ -82,9 +82,9 @@ struct State {
     render_scheduled: bool,
     rendered: HashMap<String, Rendered>,
     dom: Dom,
-    /// The events stream's reader, cancelled when the view goes (a quiet stream would never wake the
-    /// task that holds it).
-    reader: Option<ReadableStreamDefaultReader>,
+    /// The events stream, cancelled when the view goes (a quiet stream would never wake the task that
+    /// holds it).
+    stream: Option<StreamGuard>,
     listeners: Listeners,
 }
 
@@ -94,9 +94,7 @@ struct Guard(Rc<RefCell<State>>);
 impl Drop for Guard {
     fn drop(&mut self) {
         if let Ok(mut state) = self.0.try_borrow_mut() {
-            if let Some(reader) = state.reader.take() {
-                let _ = reader.cancel();
-            }
+            state.stream = None;
         }
     }
 }
@@ -219,7 +217,7 @@ pub fn mount(api: &Api, main: &Element) -> Mounted {
             render_scheduled: false,
             rendered: HashMap::new(),
             dom,
-            reader: None,
+            stream: None,
             listeners: Listeners::default(),
         })
     });
