@@ -14,6 +14,7 @@ pub mod models;
 pub mod negotiate;
 pub mod query;
 pub mod reference;
+pub mod registry_auth;
 pub mod request;
 pub mod response;
 pub mod stats;

@@ -578,7 +578,10 @@ async fn open_stores_and_restore(
             config.max_import_size,
         )
         .with_events(events.clone())
-        .with_users(Arc::new(StoreUsers(store.clone())));
+        .with_users(Arc::new(StoreUsers(store.clone())))
+        .with_registries(crate::registry::Registries::new(
+            crate::registry::RegistryConfig::default(),
+        ));
         let facts = state.facts();
         let containers = Runtime::new(RuntimeOptions {
             containerd: client.clone(),

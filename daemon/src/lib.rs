@@ -25,6 +25,7 @@ pub mod logging;
 pub(crate) mod logs;
 pub(crate) mod notify;
 pub(crate) mod pidfile;
+pub(crate) mod registry;
 pub(crate) mod runtime;
 pub(crate) mod serve;
 pub(crate) mod signals;

@@ -21,6 +21,7 @@ use wharf_client_core::ErrorKind;
 use crate::containerd::Containerd;
 use crate::error::Error;
 use crate::events::{self, EventBus};
+use crate::registry::{Registries, RegistryConfig};
 use oci::{ImageConfig, Manifest};
 use wharf_client_core::models::EventActor;
 
@@ -117,6 +118,7 @@ pub(crate) struct ImageStore {
     users: Arc<dyn ImageUsers>,
     cache: Arc<Mutex<HashMap<String, Arc<ImageMeta>>>>,
     events: EventBus,
+    registries: Registries,
 }
 
 impl ImageStore {
@@ -135,7 +137,14 @@ impl ImageStore {
             users: Arc::new(NoContainers),
             cache: Arc::default(),
             events: EventBus::default(),
+            registries: Registries::new(RegistryConfig::default()),
         }
+    }
+
+    /// The same store pulling from and pushing to registries through `registries`.
+    pub(crate) fn with_registries(mut self, registries: Registries) -> Self {
+        self.registries = registries;
+        self
     }
 
     /// The same store publishing its image events (import, load, tag, untag, delete) on `events`.
