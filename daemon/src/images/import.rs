@@ -360,51 +360,72 @@ impl ImageStore {
                 diff_ids.len()
             )));
         }
-        let snap = self.snapshotter;
         let mut parent = String::new();
         for ((chain, layer), diff_id) in chain_ids(diff_ids)
             .iter()
             .zip(&manifest.layers)
             .zip(diff_ids)
         {
-            match cd.snapshot_stat(snap, chain).await {
-                Ok(_) => {
-                    parent = chain.clone();
-                    continue;
-                }
-                Err(e) if e.is_not_found() => {}
-                Err(e) => return Err(e.into()),
-            }
-            let key = format!("{} {chain}", unique("extract"));
-            let mounts = cd
-                .snapshot_prepare(snap, &key, &parent, HashMap::new())
-                .await?;
             let desc = descriptor(&layer.media_type, &layer.digest, layer.size);
-            let applied = cd.diff_apply(desc, mounts).await;
-            let outcome = match applied {
-                Ok(d) if &d.digest != diff_id => Err(Error::invalid(format!(
-                    "layer {} unpacked to {} but the config says {diff_id}",
-                    layer.digest, d.digest
-                ))),
-                Ok(_) => match cd.snapshot_commit(snap, chain, &key, HashMap::new()).await {
-                    Ok(()) => Ok(()),
-                    Err(e) if e.is_already_exists() => Err(e.into()),
-                    Err(e) => Err(e.into()),
-                },
-                Err(e) => Err(e.into()),
-            };
-            match outcome {
-                Ok(()) => {}
-                Err(e) => {
-                    let _ = cd.snapshot_remove(snap, &key).await;
-                    let exists = cd.snapshot_stat(snap, chain).await.is_ok();
-                    if !exists {
-                        return Err(e);
-                    }
-                }
-            }
+            self.unpack_layer(cd, &parent, chain, desc, diff_id).await?;
             parent = chain.clone();
         }
         Ok(())
+    }
+
+    /// Unpacks layer blob `desc` onto snapshot `parent` and commits it as `chain`, unless `chain` exists;
+    /// checks the unpacked digest is `diff_id`.
+    pub(crate) async fn unpack_layer(
+        &self,
+        cd: &Containerd,
+        parent: &str,
+        chain: &str,
+        desc: containerd_client::types::Descriptor,
+        diff_id: &str,
+    ) -> Result<(), Error> {
+        let snap = self.snapshotter;
+        match cd.snapshot_stat(snap, chain).await {
+            Ok(_) => {
+                return cd
+                    .lease_add_resource(chain, &format!("snapshots/{snap}"))
+                    .await
+                    .map_err(Error::from)
+            }
+            Err(e) if e.is_not_found() => {}
+            Err(e) => return Err(e.into()),
+        }
+        let key = format!("{} {chain}", unique("extract"));
+        let mounts = cd
+            .snapshot_prepare(snap, &key, parent, HashMap::new())
+            .await?;
+        let digest = desc.digest.clone();
+        let outcome = match cd.diff_apply(desc, mounts).await {
+            Ok(d) if d.digest != diff_id => Err(Error::invalid(format!(
+                "layer {digest} unpacked to {} but the config says {diff_id}",
+                d.digest
+            ))),
+            Ok(_) => cd
+                .snapshot_commit(snap, chain, &key, HashMap::new())
+                .await
+                .map_err(Error::from),
+            Err(e) => Err(e.into()),
+        };
+        if let Err(e) = outcome {
+            let _ = cd.snapshot_remove(snap, &key).await;
+            // Another unpack of the same layer may have committed it meanwhile.
+            if cd.snapshot_stat(snap, chain).await.is_err() {
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// The unpacked size of an image of `chains` (the snapshots' usage).
+    pub(crate) async fn unpacked_size(&self, cd: &Containerd, chains: &[String]) -> i64 {
+        let mut total = 0;
+        for c in chains {
+            total += cd.snapshot_usage(self.snapshotter, c).await.unwrap_or(0);
+        }
+        total
     }
 }
