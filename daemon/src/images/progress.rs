@@ -89,7 +89,7 @@ impl Progress {
             id: self.id.as_deref(),
             aux: self.aux.as_ref(),
         };
-        serde_json::to_string(&wire).unwrap_or_default()
+        go_escape(serde_json::to_string(&wire).unwrap_or_default())
     }
 }
 
@@ -134,11 +134,23 @@ struct WireError<'a> {
 
 /// The error message that ends a stream once it has begun.
 pub(crate) fn error_json(message: &str) -> String {
-    serde_json::to_string(&WireError {
-        error_detail: ErrorDetail { message },
-        error: message,
-    })
-    .unwrap_or_default()
+    go_escape(
+        serde_json::to_string(&WireError {
+            error_detail: ErrorDetail { message },
+            error: message,
+        })
+        .unwrap_or_default(),
+    )
+}
+
+/// Go's `encoding/json` escapes `<`, `>` and `&` (they can only be inside strings in JSON text).
+fn go_escape(json: String) -> String {
+    if !json.contains(['<', '>', '&']) {
+        return json;
+    }
+    json.replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
 }
 
 /// Go's `%.4g` of a value below 10000 (no exponent form is needed there): 4 significant digits, trailing
@@ -252,15 +264,15 @@ mod tests {
             ),
             (
                 Progress::bytes("2db10a02194f", "Downloading", 104, 104),
-                r#"{"status":"Downloading","progressDetail":{"current":104,"total":104},"progress":"[==================================================>]     104B/104B","id":"2db10a02194f"}"#,
+                r#"{"status":"Downloading","progressDetail":{"current":104,"total":104},"progress":"[==================================================\u003e]     104B/104B","id":"2db10a02194f"}"#,
             ),
             (
                 Progress::bytes("b4cf57d98dbd", "Downloading", 36445, 3001120),
-                r#"{"status":"Downloading","progressDetail":{"current":36445,"total":3001120},"progress":"[>                                                  ]  36.45kB/3.001MB","id":"b4cf57d98dbd"}"#,
+                r#"{"status":"Downloading","progressDetail":{"current":36445,"total":3001120},"progress":"[\u003e                                                  ]  36.45kB/3.001MB","id":"b4cf57d98dbd"}"#,
             ),
             (
                 Progress::bytes("b4cf57d98dbd", "Extracting", 32768, 3001120),
-                r#"{"status":"Extracting","progressDetail":{"current":32768,"total":3001120},"progress":"[>                                                  ]  32.77kB/3.001MB","id":"b4cf57d98dbd"}"#,
+                r#"{"status":"Extracting","progressDetail":{"current":32768,"total":3001120},"progress":"[\u003e                                                  ]  32.77kB/3.001MB","id":"b4cf57d98dbd"}"#,
             ),
             (
                 Progress::status(

@@ -2,3 +2,4 @@
 //! the modules they reach stay crate-private.
 
 mod containerd;
+mod pull;

@@ -134,6 +134,7 @@ async fn download(
     let reader = CountingReader {
         stream,
         current: Bytes::new(),
+        ended: false,
         count: 0,
         tx: tx.clone(),
         failure: failure.clone(),
@@ -163,6 +164,8 @@ async fn download(
 struct CountingReader {
     stream: BlobStream,
     current: Bytes,
+    /// The stream ended (it must not be polled again).
+    ended: bool,
     count: u64,
     tx: watch::Sender<Transfer>,
     failure: Arc<Mutex<Option<Error>>>,
@@ -175,9 +178,15 @@ impl AsyncRead for CountingReader {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         while self.current.is_empty() {
+            if self.ended {
+                return Poll::Ready(Ok(()));
+            }
             match self.stream.as_mut().poll_next(cx) {
                 Poll::Pending => return Poll::Pending,
-                Poll::Ready(None) => return Poll::Ready(Ok(())),
+                Poll::Ready(None) => {
+                    self.ended = true;
+                    return Poll::Ready(Ok(()));
+                }
                 Poll::Ready(Some(Ok(chunk))) => {
                     self.count += chunk.len() as u64;
                     let count = self.count;
@@ -185,6 +194,7 @@ impl AsyncRead for CountingReader {
                     self.current = chunk;
                 }
                 Poll::Ready(Some(Err(e))) => {
+                    self.ended = true;
                     let text = e.to_string();
                     if let Ok(mut f) = self.failure.lock() {
                         *f = Some(e);

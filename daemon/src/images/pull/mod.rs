@@ -19,7 +19,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::{mpsc, watch};
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use tokio::sync::{mpsc, oneshot, watch, OwnedSemaphorePermit};
 use tokio::task::JoinHandle;
 use wharf_client_core::reference::Reference;
 use wharf_client_core::registry_auth::RegistryAuth;
@@ -81,15 +82,61 @@ async fn send(out: &mpsc::Sender<Progress>, p: Progress) {
     let _ = out.send(p).await;
 }
 
-/// Aborts the layer tasks still running when a pull ends early.
-struct AbortAll(Vec<JoinHandle<Result<(), Error>>>);
+/// Aborts the downloads still running when a pull ends early.
+struct AbortOnDrop(JoinHandle<()>);
 
-impl Drop for AbortAll {
+impl Drop for AbortOnDrop {
     fn drop(&mut self) {
-        for h in &self.0 {
-            h.abort();
-        }
+        self.0.abort();
     }
+}
+
+/// Starts the layers' downloads in order as the daemon's download slots free up (the first layers
+/// first, so that unpacking can begin early); those that find no free slot are "Waiting".
+async fn dispatch(
+    cd: Containerd,
+    repo: Repository,
+    jobs: Vec<(BlobJob, oneshot::Sender<Result<(), Error>>)>,
+    transfers: Arc<fetch::Transfers>,
+    out: mpsc::Sender<Progress>,
+) {
+    let mut running = FuturesUnordered::new();
+    let mut said_waiting = false;
+    let digests: Vec<String> = jobs.iter().map(|(b, _)| b.digest.clone()).collect();
+    for (k, (blob, done)) in jobs.into_iter().enumerate() {
+        let permit = match transfers.downloads.clone().try_acquire_owned() {
+            Ok(p) => p,
+            Err(_) => {
+                if !said_waiting {
+                    for d in &digests[k..] {
+                        send(&out, Progress::step(&short_id(d), "Waiting")).await;
+                    }
+                    said_waiting = true;
+                }
+                loop {
+                    tokio::select! {
+                        p = transfers.downloads.clone().acquire_owned() => match p {
+                            Ok(p) => break p,
+                            Err(_) => return,
+                        },
+                        Some(()) = running.next() => {}
+                    }
+                }
+            }
+        };
+        let fetch = fetch_layer(
+            cd.clone(),
+            repo.clone(),
+            blob,
+            transfers.clone(),
+            out.clone(),
+            permit,
+        );
+        running.push(async move {
+            let _ = done.send(fetch.await);
+        });
+    }
+    while running.next().await.is_some() {}
 }
 
 impl ImageStore {
@@ -286,37 +333,40 @@ impl ImageStore {
             )
             .await;
         }
-        let mut tasks = AbortAll(Vec::new());
+        let mut done_rx = Vec::new();
+        let mut jobs = Vec::new();
         for layer in &layers[have..] {
+            let (tx, rx) = oneshot::channel();
+            done_rx.push(rx);
             let blob = BlobJob {
                 digest: layer.digest.clone(),
                 size: u64::try_from(layer.size).unwrap_or(0),
                 labels: HashMap::from([source.clone()]),
             };
-            tasks.0.push(tokio::spawn(fetch_layer(
-                cd.clone(),
-                job.repo.clone(),
-                blob,
-                self.transfers.clone(),
-                out.clone(),
-            )));
+            jobs.push((blob, tx));
         }
-
+        let _downloads = AbortOnDrop(tokio::spawn(dispatch(
+            cd.clone(),
+            job.repo.clone(),
+            jobs,
+            self.transfers.clone(),
+            out.clone(),
+        )));
         // Unpack in order, each as soon as it and its parent are there.
         let mut parent = chains
             .get(have.wrapping_sub(1))
             .cloned()
             .unwrap_or_default();
-        for (k, task) in tasks.0.iter_mut().enumerate() {
+        for (k, rx) in done_rx.into_iter().enumerate() {
             let i = have + k;
             let layer = &layers[i];
             let id = short_id(&layer.digest);
-            match task.await {
+            match rx.await {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => return Err(e),
-                Err(e) => {
+                Err(_) => {
                     return Err(Error::system(format!(
-                        "download of {} failed: {e}",
+                        "the download of {} stopped",
                         layer.digest
                     )))
                 }
@@ -384,9 +434,10 @@ async fn fetch_layer(
     blob: BlobJob,
     transfers: Arc<fetch::Transfers>,
     out: mpsc::Sender<Progress>,
+    permit: OwnedSemaphorePermit,
 ) -> Result<(), Error> {
     let id = short_id(&blob.digest);
-    let mut waited = false;
+    let mut permit = Some(permit);
     // One more try when the download watched belonged to a pull that gave up.
     for _ in 0..2 {
         if have_blob(&cd, &blob.digest).await? {
@@ -396,27 +447,25 @@ async fn fetch_layer(
         let (joined, rx) = fetch::join(&transfers, &blob.digest);
         let outcome = match joined {
             Joined::Started(tx, ticket) => {
-                let permit = match transfers.downloads.clone().try_acquire_owned() {
-                    Ok(p) => p,
-                    Err(_) => {
-                        if !waited {
-                            send(&out, Progress::step(&id, "Waiting")).await;
-                            waited = true;
-                        }
-                        transfers
-                            .downloads
-                            .clone()
-                            .acquire_owned()
-                            .await
-                            .map_err(Error::system)?
-                    }
+                let permit = match permit.take() {
+                    Some(p) => p,
+                    None => transfers
+                        .downloads
+                        .clone()
+                        .acquire_owned()
+                        .await
+                        .map_err(Error::system)?,
                 };
                 let run = fetch::run_download(cd.clone(), repo.clone(), blob.clone(), tx, ticket);
                 let (result, _) = tokio::join!(run, forward(rx, &id, blob.size, &out));
                 drop(permit);
                 Some(result)
             }
-            Joined::Watching(rx) => forward(rx, &id, blob.size, &out).await,
+            Joined::Watching(rx) => {
+                // Another pull downloads it in its own slot.
+                permit = None;
+                forward(rx, &id, blob.size, &out).await
+            }
         };
         match outcome {
             Some(Ok(())) if have_blob(&cd, &blob.digest).await? => {
@@ -453,13 +502,15 @@ async fn forward(
     out: &mpsc::Sender<Progress>,
 ) -> Option<Result<(), Error>> {
     let mut throttle = Throttle::new(total);
+    let mut reported = 0;
     loop {
         let (current, done) = {
             let t = rx.borrow_and_update();
             (t.current, t.done.clone())
         };
-        if current > 0 && throttle.should_send(current, Instant::now()) {
+        if current > reported && throttle.should_send(current, Instant::now()) {
             send(out, Progress::bytes(id, "Downloading", current, total)).await;
+            reported = current;
         }
         if done.is_some() {
             return done;
