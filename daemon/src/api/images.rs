@@ -19,6 +19,7 @@ use crate::images::import::ImportOptions;
 use crate::images::progress::{self, Progress};
 use crate::images::pull::platform::Platform;
 use crate::images::pull::PullOptions;
+use crate::images::push::push_reference;
 use crate::images::{ImageEntry, ImageStore};
 use crate::state::AppState;
 
@@ -360,11 +361,12 @@ async fn get_named(images: ImageStore, Path(path): Path<String>) -> Result<Respo
     Err(super::error::page_not_found())
 }
 
-/// `POST /images/{name}/tag` (and `/push`, which needs a registry).
+/// `POST /images/{name}/tag` and `POST /images/{name}/push?tag=` (with `X-Registry-Auth`).
 async fn post_named(
     images: ImageStore,
     Path(path): Path<String>,
     p: Params,
+    headers: http::HeaderMap,
 ) -> Result<Response, Error> {
     if let Some(name) = path.strip_suffix("/tag") {
         if p.get("repo").is_empty() {
@@ -375,11 +377,13 @@ async fn post_named(
         images.tag(name, p.get("repo"), p.get("tag")).await?;
         return Ok(StatusCode::CREATED.into_response());
     }
-    if path.ends_with("/push") {
-        return Err(Error::new(
-            ErrorKind::NotImplemented,
-            "pushing is not supported yet: wharfd does not talk to registries",
-        ));
+    if let Some(name) = path.strip_suffix("/push") {
+        // As dockerd: only a malformed name is the request's error; the rest ends the stream.
+        let reference = push_reference(name, p.get("tag"))?;
+        let auth = registry_auth(&headers);
+        let (tx, rx) = mpsc::channel(64);
+        let task = tokio::spawn(async move { images.push(reference, auth, tx).await });
+        return Ok(progress_stream(rx, task));
     }
     Err(super::error::page_not_found())
 }

@@ -12,6 +12,7 @@ pub(crate) mod layer;
 pub(crate) mod oci;
 pub(crate) mod progress;
 pub(crate) mod pull;
+pub(crate) mod push;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;

@@ -67,7 +67,6 @@ impl Progress {
     }
 
     /// The push's aux message.
-    #[allow(dead_code)] // Until push uses it.
     pub(crate) fn aux(aux: PushAux) -> Self {
         Self {
             id: None,

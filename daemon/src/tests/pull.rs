@@ -597,3 +597,132 @@ async fn a_tampered_blob_fails_clearly_leaves_nothing_and_a_good_pull_follows() 
     );
     assert_eq!(cd.snapshot_list(snap, Vec::new()).await.unwrap().len(), 2);
 }
+
+/// Pushes, answering the stream's JSON lines and the outcome.
+async fn push(store: &ImageStore, name: &str, tag: &str) -> (Vec<Value>, Result<(), Error>) {
+    let reference = crate::images::push::push_reference(name, tag).unwrap();
+    let (tx, mut rx) = mpsc::channel(16);
+    let run = store.push(reference, Default::default(), tx);
+    let collect = async {
+        let mut lines = Vec::new();
+        while let Some(p) = rx.recv().await {
+            lines.push(serde_json::from_str::<Value>(&p.to_json()).unwrap());
+        }
+        lines
+    };
+    let (result, lines) = tokio::join!(run, collect);
+    (lines, result)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn push_then_pull_back_gives_the_same_image() {
+    if !prerequisites("push_then_pull_back_gives_the_same_image") {
+        return;
+    }
+    let dir = Dir::new();
+    let (_sup, cd) = start(&dir.0).await;
+    let snap = snapshotter(&cd).await;
+    let reg = Registry::start(&dir.0);
+    let host = reg.host();
+    let store = store(&cd, snap, &dir.0);
+    let name = format!("{host}/pushed");
+
+    // An imported image (an uncompressed layer), pushed as stored.
+    let tar = layer_tar("file", 700_000, 11);
+    let body =
+        futures_util::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from(tar.clone()))]);
+    let opts = crate::images::import::ImportOptions {
+        repo: format!("{name}:1"),
+        ..Default::default()
+    };
+    let id = store.import(body, opts).await.unwrap();
+    let local = store.resolve(&format!("{name}:1")).await.unwrap();
+    let diff = &local.meta.config.rootfs.diff_ids[0][7..19];
+
+    let (lines, result) = push(&store, &name, "1").await;
+    result.unwrap();
+    let s = statuses(&lines);
+    let manifest = &local.meta.manifest_digest;
+    assert_eq!(s[0], format!("The push refers to repository [{name}]"));
+    assert!(s.contains(&format!("Preparing {diff}")), "{s:#?}");
+    assert!(s.contains(&format!("Pushed {diff}")), "{s:#?}");
+    assert!(
+        s.iter()
+            .any(|l| l.starts_with(&format!("1: digest: {manifest} size: "))),
+        "{s:#?}"
+    );
+    let aux = lines.last().unwrap();
+    assert_eq!(aux["aux"]["Tag"], "1");
+    assert_eq!(aux["aux"]["Digest"], manifest.as_str());
+    assert_eq!(
+        store
+            .resolve(&format!("{name}:1"))
+            .await
+            .unwrap()
+            .repo_digests(),
+        [format!("{name}@{manifest}")]
+    );
+    assert!(reg
+        .blob_path(&local.meta.config.rootfs.diff_ids[0])
+        .exists());
+
+    // Again: the registry has everything.
+    let (lines, result) = push(&store, &name, "1").await;
+    result.unwrap();
+    assert!(statuses(&lines).contains(&format!("Layer already exists {diff}")));
+
+    // Removed and pulled back: the same image.
+    store.delete(&format!("{name}:1"), false).await.unwrap();
+    assert!(cd.content_list(Vec::new()).await.unwrap().is_empty());
+    let (_, result) = pull(&store, &name, "1", None).await;
+    result.unwrap();
+    let back = store.resolve(&format!("{name}:1")).await.unwrap();
+    assert_eq!(back.id, id);
+    assert_eq!(back.meta.manifest_digest, *manifest);
+
+    // A pulled image pushed to another repository of the same registry is mounted, not uploaded.
+    let img = put_image(
+        &reg,
+        "origin",
+        Some("1"),
+        &[layer_tar("o", 5000, 12)],
+        crate::buildinfo::go_arch(),
+    );
+    let (_, result) = pull(&store, &format!("{host}/origin"), "1", None).await;
+    result.unwrap();
+    store
+        .tag(&format!("{host}/origin:1"), &format!("{host}/copy"), "2")
+        .await
+        .unwrap();
+    let (lines, result) = push(&store, &format!("{host}/copy"), "2").await;
+    result.unwrap();
+    let s = statuses(&lines);
+    let layer_diff = &store
+        .resolve(&format!("{host}/copy:2"))
+        .await
+        .unwrap()
+        .meta
+        .config
+        .rootfs
+        .diff_ids[0][7..19];
+    assert!(
+        s.contains(&format!("Mounted from origin {layer_diff}")),
+        "{s:#?}"
+    );
+    assert!(
+        s.contains(&format!(
+            "2: digest: {} size: {}",
+            img.manifest,
+            img.manifest_bytes.len()
+        )),
+        "{s:#?}"
+    );
+
+    // Nothing local under that name: dockerd's words, in the stream.
+    let (lines, result) = push(&store, &format!("{host}/nothere"), "1").await;
+    assert_eq!(
+        result.unwrap_err().to_string(),
+        format!("An image does not exist locally with the tag: {host}/nothere")
+    );
+    assert_eq!(statuses(&lines).len(), 1);
+}

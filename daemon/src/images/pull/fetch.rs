@@ -35,7 +35,6 @@ pub(crate) struct Transfers {
     /// `max-concurrent-downloads` slots.
     pub downloads: Arc<Semaphore>,
     /// `max-concurrent-uploads` slots.
-    #[allow(dead_code)] // Until push uses them.
     pub uploads: Arc<Semaphore>,
 }
 
