@@ -420,12 +420,75 @@ impl ImageStore {
         Ok(())
     }
 
-    /// The unpacked size of an image of `chains` (the snapshots' usage).
+    /// The unpacked size of an image of `chains` as dockerd counts it: each layer's regular files and
+    /// symlinks (whiteouts and directories count nothing), read from the layer's own directory of an
+    /// overlayfs view; the snapshotter's disk usage where layers have no directory of their own.
     pub(crate) async fn unpacked_size(&self, cd: &Containerd, chains: &[String]) -> i64 {
         let mut total = 0;
-        for c in chains {
-            total += cd.snapshot_usage(self.snapshotter, c).await.unwrap_or(0);
+        for chain in chains {
+            let key = unique("size");
+            let own = match cd.snapshot_view(self.snapshotter, &key, chain).await {
+                Ok(mounts) => {
+                    let dir = layer_dir(&mounts);
+                    let size = match dir {
+                        Some(d) => tokio::task::spawn_blocking(move || content_size(&d))
+                            .await
+                            .ok(),
+                        None => None,
+                    };
+                    let _ = cd.snapshot_remove(self.snapshotter, &key).await;
+                    size
+                }
+                Err(_) => None,
+            };
+            total += match own {
+                Some(n) => n,
+                None => cd
+                    .snapshot_usage(self.snapshotter, chain)
+                    .await
+                    .unwrap_or(0),
+            };
         }
         total
     }
+}
+
+/// The directory holding only the top layer of a view's mounts (overlayfs: a bind of a single layer, or
+/// the first `lowerdir`).
+fn layer_dir(mounts: &[containerd_client::types::Mount]) -> Option<PathBuf> {
+    let m = mounts.first()?;
+    match m.r#type.as_str() {
+        "overlay" => m
+            .options
+            .iter()
+            .find_map(|o| o.strip_prefix("lowerdir="))
+            .and_then(|l| l.split(':').next())
+            .map(PathBuf::from),
+        "bind" if m.source.contains("overlayfs") => Some(PathBuf::from(&m.source)),
+        _ => None,
+    }
+}
+
+/// The sum of the regular files' sizes and symlinks' target lengths under `dir`.
+fn content_size(dir: &std::path::Path) -> i64 {
+    let mut total = 0i64;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let Ok(meta) = e.path().symlink_metadata() else {
+                continue;
+            };
+            if meta.is_dir() {
+                stack.push(e.path());
+            } else if meta.is_file() {
+                total += i64::try_from(meta.len()).unwrap_or(0);
+            } else if meta.file_type().is_symlink() {
+                total += std::fs::read_link(e.path()).map_or(0, |t| t.as_os_str().len() as i64);
+            }
+        }
+    }
+    total
 }

@@ -383,6 +383,8 @@ async fn pull_by_tag_and_by_digest_keeps_the_registry_blobs_and_digests() {
     assert_eq!(entry.id, img.config);
     assert_eq!(entry.meta.manifest_digest, img.manifest);
     assert_eq!(entry.repo_digests(), [format!("{name}@{}", img.manifest)]);
+    // dockerd's size: the files' bytes.
+    assert_eq!(entry.size, 1000 + 300_000);
     // The registry's compressed layers are kept, labelled with where they came from.
     for l in &img.layers {
         let info = cd.content_info(l).await.unwrap();
