@@ -2,3 +2,5 @@
 //! the modules they reach stay crate-private.
 
 mod containerd;
+mod registry;
+mod registry_fixture;
