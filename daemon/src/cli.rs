@@ -129,6 +129,31 @@ pub struct DaemonFlags {
     /// instead of the one built into wharfd.
     #[arg(long = "console-dir", value_name = "DIR")]
     pub console_dir: Option<PathBuf>,
+    /// A registry reached over HTTPS without verification or plain HTTP: `host[:port]` or a CIDR;
+    /// repeatable (127.0.0.0/8 and ::1/128 always are).
+    #[arg(long = "insecure-registry", value_name = "REGISTRY")]
+    pub insecure_registries: Vec<String>,
+    /// A mirror tried before Docker Hub for its images (`https://host[:port]`); repeatable.
+    #[arg(long = "registry-mirror", value_name = "URL")]
+    pub registry_mirrors: Vec<String>,
+    /// Layers a pull downloads at once [default: 3].
+    #[arg(
+        long = "max-concurrent-downloads",
+        value_name = "N",
+        allow_negative_numbers = true
+    )]
+    pub max_concurrent_downloads: Option<i64>,
+    /// Layers a push uploads at once [default: 5].
+    #[arg(
+        long = "max-concurrent-uploads",
+        value_name = "N",
+        allow_negative_numbers = true
+    )]
+    pub max_concurrent_uploads: Option<i64>,
+    /// Where registries' CAs (`<host:port>/*.crt`) and client certificates (`*.cert`, `*.key`) are
+    /// read [default: /etc/docker/certs.d].
+    #[arg(long = "registry-certs-dir", value_name = "DIR")]
+    pub registry_certs_dir: Option<PathBuf>,
     /// Validate the flags and configuration file, then exit.
     #[arg(long)]
     pub validate: bool,
@@ -199,6 +224,29 @@ mod tests {
         assert_eq!(d.console_dir, Some(PathBuf::from("/srv/console")));
         assert_eq!(parse(&["--console"]).unwrap().daemon.console, Some(true));
         assert_eq!(parse(&[]).unwrap().daemon.console, None);
+    }
+
+    #[test]
+    fn registry_flags_parse() {
+        let d = parse(&[
+            "--insecure-registry",
+            "a:5000",
+            "--insecure-registry=10.0.0.0/8",
+            "--registry-mirror",
+            "https://m",
+            "--max-concurrent-downloads",
+            "7",
+            "--max-concurrent-uploads=-1",
+            "--registry-certs-dir",
+            "/c",
+        ])
+        .unwrap()
+        .daemon;
+        assert_eq!(d.insecure_registries, ["a:5000", "10.0.0.0/8"]);
+        assert_eq!(d.registry_mirrors, ["https://m"]);
+        assert_eq!(d.max_concurrent_downloads, Some(7));
+        assert_eq!(d.max_concurrent_uploads, Some(-1));
+        assert_eq!(d.registry_certs_dir, Some(PathBuf::from("/c")));
     }
 
     #[test]

@@ -233,6 +233,7 @@ fn app_state(
             allowed_origins: config.allow_origins.clone(),
             listeners: listener_infos(listeners, config.tls_mode),
             console,
+            registries: crate::registry::Registries::new(config.registry.clone()),
         },
         None,
         auth,
@@ -579,9 +580,7 @@ async fn open_stores_and_restore(
         )
         .with_events(events.clone())
         .with_users(Arc::new(StoreUsers(store.clone())))
-        .with_registries(crate::registry::Registries::new(
-            crate::registry::RegistryConfig::default(),
-        ));
+        .with_registries(state.registries().clone());
         let facts = state.facts();
         let containers = Runtime::new(RuntimeOptions {
             containerd: client.clone(),

@@ -44,6 +44,8 @@ pub(crate) struct Settings {
     pub listeners: Vec<ListenerInfo>,
     /// The browser console served at `/`, read at start-up.
     pub console: Console,
+    /// The registry service (`/info`'s registry settings, `POST /auth`; the image store shares it).
+    pub registries: crate::registry::Registries,
 }
 
 /// A listener as the API describes it: where, and how a client proves who it is there.
@@ -70,6 +72,7 @@ struct Inner {
     allowed_origins: Vec<String>,
     listeners: Vec<ListenerInfo>,
     console: Console,
+    registries: crate::registry::Registries,
     started: Instant,
     counters: Counters,
     events: EventBus,
@@ -122,6 +125,7 @@ impl AppState {
             allowed_origins,
             listeners,
             console,
+            registries,
         } = settings;
         let events = EventBus::default();
         // Image events go to the same bus `/events` reads.
@@ -137,6 +141,7 @@ impl AppState {
                 allowed_origins,
                 listeners,
                 console,
+                registries,
                 started: Instant::now(),
                 counters: Counters::default(),
                 events,
@@ -179,6 +184,7 @@ impl AppState {
                 allowed_origins: Vec::new(),
                 listeners: Vec::new(),
                 console,
+                registries: crate::registry::Registries::new(Default::default()),
             },
             None,
             auth,
@@ -266,6 +272,11 @@ impl AppState {
     /// The listeners as bound.
     pub(crate) fn listeners(&self) -> &[ListenerInfo] {
         &self.inner.listeners
+    }
+
+    /// The registry service.
+    pub(crate) fn registries(&self) -> &crate::registry::Registries {
+        &self.inner.registries
     }
 
     /// The browser console, if it is served.

@@ -34,6 +34,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/images/{*name}", get(get_named).post(post_named))
         .route("/images/{*name}", delete(remove))
         .route("/system/df", get(df))
+        .route("/distribution/{*rest}", get(super::distribution::inspect))
 }
 
 async fn not_yet() -> Error {

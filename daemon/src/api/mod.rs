@@ -10,6 +10,7 @@ pub(crate) mod auth;
 pub(crate) mod backend;
 pub(crate) mod console;
 pub(crate) mod containers;
+pub(crate) mod distribution;
 pub(crate) mod error;
 pub(crate) mod events;
 pub(crate) mod exec;

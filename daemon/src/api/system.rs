@@ -9,11 +9,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use wharf_client_core::models::{
-    AuthConfig, Commit, ComponentVersion, IndexInfo, LocalNodeState, PluginsInfo,
-    RegistryServiceConfig, SwarmInfo, SystemInfo, SystemInfoCgroupDriverEnum,
-    SystemInfoCgroupVersionEnum, SystemInfoIsolationEnum, SystemVersion, SystemVersionPlatform,
+    Commit, ComponentVersion, IndexInfo, LocalNodeState, PluginsInfo, RegistryServiceConfig,
+    SwarmInfo, SystemInfo, SystemInfoCgroupDriverEnum, SystemInfoCgroupVersionEnum,
+    SystemInfoIsolationEnum, SystemVersion, SystemVersionPlatform,
 };
-use wharf_client_core::{ErrorKind, MAX_API_VERSION, MIN_API_VERSION};
+use wharf_client_core::registry_auth::RegistryAuth;
+use wharf_client_core::{MAX_API_VERSION, MIN_API_VERSION};
 
 use super::JsonBody;
 use crate::buildinfo;
@@ -28,22 +29,18 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/auth", post(auth))
 }
 
-/// The registry `docker login` talks to when the body names none.
-const DEFAULT_REGISTRY: &str = "https://index.docker.io/v1/";
-
-/// `POST /auth` (`docker login`): the body is read and checked as dockerd reads it, but logging in needs a
-/// registry client, which wharfd does not have yet — so a well-formed request gets a clear 501, never a
-/// pretend success.
-async fn auth(JsonBody(config): JsonBody<AuthConfig>) -> Error {
-    let server = config
-        .serveraddress
-        .as_deref()
-        .filter(|s| !s.is_empty())
-        .unwrap_or(DEFAULT_REGISTRY);
-    Error::new(
-        ErrorKind::NotImplemented,
-        format!("logging in to {server} is not supported yet: wharfd does not talk to registries"),
-    )
+/// `POST /auth` (`docker login`): the credentials checked against the registry the body names (Docker
+/// Hub when none), answered as dockerd answers: `Login Succeeded` with the identity token the
+/// registry's token server gave, if any.
+async fn auth(
+    State(state): State<AppState>,
+    JsonBody(config): JsonBody<RegistryAuth>,
+) -> Result<Json<serde_json::Value>, Error> {
+    let outcome = state.registries().login(&config).await?;
+    Ok(Json(serde_json::json!({
+        "IdentityToken": outcome.identity_token.unwrap_or_default(),
+        "Status": "Login Succeeded",
+    })))
 }
 
 fn version_body(state: &AppState) -> SystemVersion {
@@ -161,21 +158,7 @@ fn info_body(state: &AppState) -> SystemInfo {
         ncpu: Some(facts.ncpu),
         mem_total: Some(facts.mem_total),
         index_server_address: Some("https://index.docker.io/v1/".to_owned()),
-        registry_config: Some(RegistryServiceConfig {
-            allow_nondistributable_artifacts_cidrs: None,
-            allow_nondistributable_artifacts_hostnames: None,
-            insecure_registry_cidrs: Some(vec!["127.0.0.0/8".to_owned(), "::1/128".to_owned()]),
-            index_configs: Some(HashMap::from([(
-                "docker.io".to_owned(),
-                IndexInfo {
-                    name: Some("docker.io".to_owned()),
-                    mirrors: Some(Vec::new()),
-                    secure: Some(true),
-                    official: Some(true),
-                },
-            )])),
-            mirrors: Some(Vec::new()),
-        }),
+        registry_config: Some(registry_config(state.registries())),
         generic_resources: None,
         http_proxy: Some(facts.http_proxy.clone()),
         https_proxy: Some(facts.https_proxy.clone()),
@@ -205,6 +188,35 @@ fn info_body(state: &AppState) -> SystemInfo {
         security_options: Some(security_options),
         warnings: (!warnings.is_empty()).then_some(warnings),
         ..SystemInfo::default()
+    }
+}
+
+/// `/info`'s `RegistryConfig` as dockerd shows its registry service: the insecure blocks, Docker Hub
+/// (secure, official, with the mirrors) and each insecure name, the mirrors.
+fn registry_config(registries: &crate::registry::Registries) -> RegistryServiceConfig {
+    let rules = registries.insecure_rules();
+    let mirrors = registries.config().mirrors.clone();
+    let index = |name: &str, mirrors: Vec<String>, secure: bool, official: bool| IndexInfo {
+        name: Some(name.to_owned()),
+        mirrors: Some(mirrors),
+        secure: Some(secure),
+        official: Some(official),
+    };
+    let mut index_configs: HashMap<String, IndexInfo> = rules
+        .names()
+        .iter()
+        .map(|n| (n.clone(), index(n, Vec::new(), false, false)))
+        .collect();
+    index_configs.insert(
+        "docker.io".to_owned(),
+        index("docker.io", mirrors.clone(), true, true),
+    );
+    RegistryServiceConfig {
+        allow_nondistributable_artifacts_cidrs: None,
+        allow_nondistributable_artifacts_hostnames: None,
+        insecure_registry_cidrs: Some(rules.cidrs().iter().map(|c| c.to_string()).collect()),
+        index_configs: Some(index_configs),
+        mirrors: Some(mirrors),
     }
 }
 
@@ -255,8 +267,8 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn auth_checks_the_body_then_says_login_is_not_supported() {
-        let send = |body: &'static str| {
+    async fn auth_asks_the_registry_and_words_failures_as_dockerd() {
+        let send = |body: String| {
             let request = Request::post("/v1.47/auth")
                 .header("content-type", "application/json")
                 .body(axum::body::Body::from(body))
@@ -271,16 +283,54 @@ mod tests {
                 (status, String::from_utf8(bytes.to_vec()).unwrap())
             }
         };
-        let (status, body) =
-            send(r#"{"username":"u","password":"p","serveraddress":"registry.example"}"#).await;
-        assert_eq!(status, StatusCode::NOT_IMPLEMENTED);
-        assert!(
-            body.contains("logging in to registry.example is not supported yet"),
-            "{body}"
+        // A loopback registry is insecure: HTTPS, then plain HTTP, whose error is dockerd's answer.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let (status, body) = send(format!(
+            r#"{{"username":"u","password":"p","serveraddress":"127.0.0.1:{port}"}}"#
+        ))
+        .await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(
+            v["message"],
+            format!(
+                "Get \"http://127.0.0.1:{port}/v2/\": dial tcp 127.0.0.1:{port}: connect: connection refused"
+            )
         );
-        let (status, body) = send(r#"{"username":"#).await;
+        let (status, body) = send(r#"{"username":"#.to_owned()).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert!(body.contains("invalid JSON"), "{body}");
+    }
+
+    #[test]
+    fn info_shows_the_registry_settings_as_dockerd() {
+        let registries = crate::registry::Registries::new(crate::registry::RegistryConfig {
+            insecure: vec!["reg:5000".into(), "10.0.0.0/8".into()],
+            mirrors: vec!["https://m.example/".into()],
+            ..Default::default()
+        });
+        let c = serde_json::to_value(registry_config(&registries)).unwrap();
+        assert_eq!(
+            c["InsecureRegistryCIDRs"],
+            serde_json::json!(["127.0.0.0/8", "::1/128", "10.0.0.0/8"])
+        );
+        assert_eq!(c["Mirrors"], serde_json::json!(["https://m.example/"]));
+        let hub = &c["IndexConfigs"]["docker.io"];
+        assert_eq!(hub["Mirrors"], serde_json::json!(["https://m.example/"]));
+        assert_eq!(
+            (hub["Secure"].clone(), hub["Official"].clone()),
+            (true.into(), true.into())
+        );
+        let reg = &c["IndexConfigs"]["reg:5000"];
+        assert_eq!(reg["Name"], "reg:5000");
+        assert_eq!(
+            (reg["Secure"].clone(), reg["Official"].clone()),
+            (false.into(), false.into())
+        );
     }
 
     #[tokio::test]

@@ -29,6 +29,11 @@ pub const KNOWN_KEYS: &[&str] = &[
     "client-cert-roles",
     "console",
     "console-dir",
+    "insecure-registries",
+    "registry-mirrors",
+    "max-concurrent-downloads",
+    "max-concurrent-uploads",
+    "registry-certs-dir",
 ];
 
 /// The settings a `daemon.json` gives; absent keys are `None`.
@@ -94,6 +99,21 @@ pub struct FileConfig {
     /// `console-dir` (Wharf's own): the console's files, instead of the built-in ones.
     #[serde(rename = "console-dir")]
     pub console_dir: Option<PathBuf>,
+    /// `insecure-registries`.
+    #[serde(rename = "insecure-registries")]
+    pub insecure_registries: Option<Vec<String>>,
+    /// `registry-mirrors`.
+    #[serde(rename = "registry-mirrors")]
+    pub registry_mirrors: Option<Vec<String>>,
+    /// `max-concurrent-downloads`.
+    #[serde(rename = "max-concurrent-downloads")]
+    pub max_concurrent_downloads: Option<i64>,
+    /// `max-concurrent-uploads`.
+    #[serde(rename = "max-concurrent-uploads")]
+    pub max_concurrent_uploads: Option<i64>,
+    /// `registry-certs-dir` (Wharf's own): where registries' CAs and client certificates are read.
+    #[serde(rename = "registry-certs-dir")]
+    pub registry_certs_dir: Option<PathBuf>,
 }
 
 /// Why a `daemon.json` text is not a configuration.

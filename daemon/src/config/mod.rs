@@ -5,7 +5,9 @@
 //! `--validate` and start-up refuse the same things.
 
 pub mod file;
+mod origin;
 pub mod paths;
+pub mod registry;
 
 use std::collections::BTreeMap;
 use std::fmt::Display;
@@ -18,7 +20,9 @@ use crate::cli::DaemonFlags;
 use crate::logging::LogLevel;
 use crate::tls::{TlsFiles, TlsMode};
 pub use file::FileConfig;
+use origin::is_origin;
 pub use paths::Defaults;
+pub use registry::RegistryConfig;
 
 /// The seconds `--shutdown-timeout` defaults to, as dockerd.
 pub const DEFAULT_SHUTDOWN_TIMEOUT: u64 = 15;
@@ -118,6 +122,8 @@ pub struct Config {
     pub console: bool,
     /// `--console-dir`: serve the console from this directory rather than the built-in one.
     pub console_dir: Option<PathBuf>,
+    /// The registry settings (insecure registries, mirrors, certs.d, concurrency).
+    pub registry: RegistryConfig,
 }
 
 /// The role names `client-cert-roles` may give.
@@ -171,6 +177,9 @@ pub enum ConfigError {
     /// A `client-cert-roles` value that is no role.
     #[error("client-cert-roles: {cn:?} maps to {role:?}, which is not a role: use viewer, operator or admin")]
     CertRole { cn: String, role: String },
+    /// An insecure registry, mirror or concurrency limit dockerd would refuse.
+    #[error(transparent)]
+    Registry(#[from] registry::RegistryConfigError),
 }
 
 /// Reads the configuration file: `flags.config_file` must exist; the default one is skipped when absent.
@@ -233,6 +242,7 @@ pub fn merge(
 ) -> Result<Config, ConfigError> {
     let (path, f) = file.map_or((None, FileConfig::default()), |(p, f)| (Some(p), f));
     let mut c = Vec::new();
+    let registry = registry::merge(flags, &f, &mut c);
     let path_show = |p: &PathBuf| p.display().to_string();
     let hosts = both(
         &mut c,
@@ -362,6 +372,7 @@ pub fn merge(
         });
     }
 
+    let registry = registry?;
     let tls_mode = TlsMode::select(tls, tlsverify)?;
     let tls_on = tls_mode != TlsMode::Plain;
     let hosts = hosts
@@ -427,30 +438,8 @@ pub fn merge(
         client_cert_roles,
         console: console.unwrap_or(true),
         console_dir,
+        registry,
     })
-}
-
-/// Whether an authority's port, if it names one, is a port.
-fn port_ok(authority: &http::uri::Authority) -> bool {
-    let has_port = authority
-        .as_str()
-        .rsplit_once(':')
-        .is_some_and(|(_, p)| !p.ends_with(']'));
-    !has_port || authority.port_u16().is_some()
-}
-
-/// Whether `text` is a browser origin as `Origin` headers carry it: `http` or `https`, `://`, a host and
-/// perhaps a port, nothing after.
-fn is_origin(text: &str) -> bool {
-    let Ok(uri) = text.parse::<http::Uri>() else {
-        return false;
-    };
-    matches!(uri.scheme_str(), Some("http" | "https"))
-        && uri
-            .authority()
-            .is_some_and(|a| !a.host().is_empty() && !a.as_str().contains('@') && port_ok(a))
-        && uri.path_and_query().is_none_or(|p| p.as_str() == "/")
-        && !text.ends_with('/')
 }
 
 impl Config {
@@ -472,30 +461,6 @@ impl Config {
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn allowed_origins_are_scheme_host_and_port_only() {
-        for good in [
-            "https://console.example",
-            "http://127.0.0.1:8080",
-            "https://[::1]:8443",
-        ] {
-            assert!(is_origin(good), "{good}");
-        }
-        for bad in [
-            "console.example",
-            "https://console.example/",
-            "https://console.example/path",
-            "https://user@console.example",
-            "ftp://console.example",
-            "https://console.example:99999",
-            "https://console.example?x=1",
-            "*",
-            "null",
-        ] {
-            assert!(!is_origin(bad), "{bad}");
-        }
-    }
-
     use super::*;
 
     fn defaults() -> Defaults {
@@ -675,6 +640,44 @@ mod tests {
         assert!(
             e.ends_with("the following directives don't match any configuration option: foo"),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn registry_settings_merge_with_dockerd_defaults_and_checks() {
+        let c = merge(&DaemonFlags::default(), None, &defaults()).unwrap();
+        assert_eq!(c.registry, RegistryConfig::default());
+        assert_eq!(c.registry.max_concurrent_downloads, 3);
+        assert_eq!(c.registry.max_concurrent_uploads, 5);
+        assert_eq!(c.registry.certs_dir, PathBuf::from("/etc/docker/certs.d"));
+        let c = with_file(
+            &DaemonFlags::default(),
+            r#"{"insecure-registries":["reg:5000","10.1.0.0/16"],"registry-mirrors":["https://m.example"],"max-concurrent-downloads":8,"max-concurrent-uploads":2,"registry-certs-dir":"/c"}"#,
+        )
+        .unwrap();
+        assert_eq!(c.registry.insecure, ["reg:5000", "10.1.0.0/16"]);
+        assert_eq!(c.registry.mirrors, ["https://m.example/"]);
+        assert_eq!(c.registry.max_concurrent_downloads, 8);
+        assert_eq!(c.registry.max_concurrent_uploads, 2);
+        assert_eq!(c.registry.certs_dir, PathBuf::from("/c"));
+        let flags = DaemonFlags {
+            insecure_registries: vec!["a:1".into()],
+            ..DaemonFlags::default()
+        };
+        let e = with_file(&flags, r#"{"insecure-registries":["b:2"]}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("insecure-registries: (from flag: [a:1], from file: [b:2])"),
+            "{e}"
+        );
+        let bad = DaemonFlags {
+            max_concurrent_downloads: Some(-1),
+            ..DaemonFlags::default()
+        };
+        assert_eq!(
+            merge(&bad, None, &defaults()).unwrap_err().to_string(),
+            "invalid max concurrent downloads: -1"
         );
     }
 

@@ -4,28 +4,48 @@
 //! containerd. Errors are the daemon's kinds with dockerd's wording ("manifest unknown",
 //! "unauthorized: ..."), never HTTP statuses of our own API.
 //!
-//! The shape (filled in by the registry work of issue 12):
-//! - `config.rs`: [`RegistryConfig`]: insecure registries (names and CIDRs, 127.0.0.0/8 by default as
-//!   dockerd), mirrors for Docker Hub, the `certs.d` directory, concurrency limits.
+//! The parts:
+//! - `config.rs`: the insecure-registry rules drawn from [`RegistryConfig`] (names and CIDRs,
+//!   127.0.0.0/8 and ::1/128 always, as dockerd); the settings are read in `crate::config::registry`.
+//! - `endpoints.rs`: where a registry is reached, in order (mirrors, HTTPS, unverified, plain HTTP).
+//! - `tls.rs`: our rustls configuration per registry (system CAs, `certs.d` CAs and client pairs).
 //! - `auth.rs`: the `WWW-Authenticate` challenge, basic credentials, bearer tokens from the token server
 //!   (scoped per repository and action, cached until they expire), identity (refresh) tokens.
-//! - `client.rs`: [`Repository`]: one repository on one registry, with retries and backoff.
+//! - `session.rs`: a repository's chosen endpoint and its authenticated, retried requests.
+//! - `client.rs`: [`Repository`]: manifests and blobs; `upload.rs`: blob uploads; `login.rs`.
+//! - `retry.rs`: which failures are retried, and the backoff.
+//! - `errors.rs`: dockerd's wording of what registries and the network answer.
 
-// Until pull, push and login use the whole interface (issue 12's work in progress).
+// Until push uses the uploads and `put_manifest` (issue 12's work in progress).
 #![allow(dead_code)]
 
+mod auth;
+mod blob;
+mod client;
 pub(crate) mod config;
+mod endpoints;
+mod errors;
+mod login;
+mod retry;
+mod session;
+mod tls;
+mod upload;
 
+use std::collections::HashMap;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::Stream;
 use wharf_client_core::registry_auth::RegistryAuth;
-use wharf_client_core::{ErrorKind, Reference};
+use wharf_client_core::Reference;
 
 use crate::error::Error;
+pub(crate) use client::Repository;
+use config::InsecureRules;
 pub(crate) use config::RegistryConfig;
+use endpoints::{Endpoint, Mirror};
 
 /// The media types a pull asks for, in the order of preference (manifest lists and indexes first).
 pub(crate) const MANIFEST_ACCEPT: &[&str] = &[
@@ -81,119 +101,114 @@ pub(crate) struct LoginOutcome {
     pub identity_token: Option<String>,
 }
 
+/// How long a connection to a registry may take to open.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// How long a registry may stay silent on an open request before it is given up (a retry follows).
+const READ_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// The registry service of the daemon: its configuration, HTTP clients per registry (with that
-/// registry's TLS), the token cache.
+/// registry's TLS), the token cache. Cheap to clone; the clones share all of it.
 #[derive(Clone, Debug)]
 pub(crate) struct Registries {
-    config: Arc<RegistryConfig>,
+    shared: Arc<Shared>,
+}
+
+/// What every repository of every registry shares.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    config: RegistryConfig,
+    rules: InsecureRules,
+    /// One client per registry host and verification mode, made on first use (its `certs.d` read then).
+    clients: Mutex<HashMap<(String, bool), reqwest::Client>>,
+    tokens: auth::TokenCache,
 }
 
 impl Registries {
     /// The service for `config` (reads nothing yet; a registry's `certs.d` is read when it is first used).
     pub(crate) fn new(config: RegistryConfig) -> Self {
         Self {
-            config: Arc::new(config),
+            shared: Arc::new(Shared {
+                rules: InsecureRules::new(&config),
+                config,
+                clients: Mutex::default(),
+                tokens: auth::TokenCache::default(),
+            }),
         }
     }
 
     /// The configuration (for `GET /info`'s `RegistryConfig`).
     pub(crate) fn config(&self) -> &RegistryConfig {
-        &self.config
+        &self.shared.config
+    }
+
+    /// The insecure-registry rules (for `GET /info`).
+    pub(crate) fn insecure_rules(&self) -> &InsecureRules {
+        &self.shared.rules
     }
 
     /// Opens the repository `reference` names (its domain and path; the tag or digest is not used) with
-    /// `auth`, for `access`.
+    /// `auth`, for `access`. Nothing is sent yet: the first request picks the endpoint and logs in.
     pub(crate) fn repository(
         &self,
         reference: &Reference,
         auth: &RegistryAuth,
         access: Access,
     ) -> Result<Repository, Error> {
-        let _ = (reference, auth, access);
-        Err(not_yet())
+        Ok(Repository::new(
+            self.shared.clone(),
+            reference.domain(),
+            reference.path(),
+            auth.clone(),
+            access,
+        ))
     }
 
     /// Checks `auth` against its `serveraddress` (Docker Hub when empty), as `docker login` does.
     pub(crate) async fn login(&self, auth: &RegistryAuth) -> Result<LoginOutcome, Error> {
-        let _ = auth;
-        Err(not_yet())
+        login::login(&self.shared, auth).await
     }
 }
 
-/// One repository on one registry (or on a mirror of it), opened for pull or push.
-#[derive(Clone, Debug)]
-pub(crate) struct Repository {
-    /// `host[:port]` as the user wrote it (`docker.io` for Docker Hub).
-    pub domain: String,
-    /// The repository path (`library/alpine`).
-    pub path: String,
-}
-
-impl Repository {
-    /// Fetches the manifest or index `reference` (a tag or a `sha256:` digest) names.
-    /// Unknown → NotFound "manifest unknown"; a digest mismatch → InvalidParameter.
-    pub(crate) async fn manifest(&self, reference: &str) -> Result<FetchedManifest, Error> {
-        let _ = reference;
-        Err(not_yet())
+impl Shared {
+    /// The endpoints of registry `index`, in the order they are tried.
+    async fn endpoints(&self, index: &str, access: Access) -> Vec<Endpoint> {
+        let mut mirrors = Vec::new();
+        if index == config::INDEX_NAME && access == Access::Pull {
+            for url in &self.config.mirrors {
+                let host = url
+                    .split_once("://")
+                    .map_or(url.as_str(), |(_, h)| h)
+                    .trim_end_matches('/');
+                mirrors.push(Mirror {
+                    url: url.clone(),
+                    insecure: self.rules.is_insecure(host).await,
+                });
+            }
+        }
+        let insecure = self.rules.is_insecure(index).await;
+        endpoints::endpoints(index, insecure, &mirrors, access)
     }
 
-    /// What a tag or digest points at, without fetching it (`HEAD`).
-    pub(crate) async fn manifest_descriptor(
-        &self,
-        reference: &str,
-    ) -> Result<RemoteDescriptor, Error> {
-        let _ = reference;
-        Err(not_yet())
+    /// The HTTP client for `endpoint`: its host's TLS (verified or not), timeouts on connect and on
+    /// silent reads, proxies from the environment.
+    fn client(&self, endpoint: &Endpoint) -> Result<reqwest::Client, Error> {
+        let key = (endpoint.tls_host.clone(), endpoint.verify);
+        if let Some(c) = self.clients.lock().ok().and_then(|m| m.get(&key).cloned()) {
+            return Ok(c);
+        }
+        let certs = tls::read_certs_dir(&self.config.certs_dir.join(&endpoint.tls_host))?;
+        let tls = tls::client_config(&certs, endpoint.verify)?;
+        let client = reqwest::Client::builder()
+            .use_preconfigured_tls(tls)
+            .connect_timeout(CONNECT_TIMEOUT)
+            .read_timeout(READ_TIMEOUT)
+            .user_agent(format!("wharf/{}", crate::buildinfo::VERSION))
+            .build()
+            .map_err(|e| Error::system(format!("cannot make an HTTP client: {e}")))?;
+        if let Ok(mut m) = self.clients.lock() {
+            m.insert(key, client.clone());
+        }
+        Ok(client)
     }
-
-    /// Streams blob `digest` (redirects followed, retried from where it stopped on a broken
-    /// connection). The caller verifies the digest as the bytes land.
-    pub(crate) async fn blob(&self, digest: &str, size: i64) -> Result<BlobStream, Error> {
-        let _ = (digest, size);
-        Err(not_yet())
-    }
-
-    /// Whether the registry has blob `digest` in this repository (`HEAD`).
-    pub(crate) async fn blob_exists(&self, digest: &str) -> Result<bool, Error> {
-        let _ = digest;
-        Err(not_yet())
-    }
-
-    /// Asks the registry to mount blob `digest` from repository `from` (same registry); false when it
-    /// would rather have it uploaded.
-    pub(crate) async fn mount_blob(&self, digest: &str, from: &str) -> Result<bool, Error> {
-        let _ = (digest, from);
-        Err(not_yet())
-    }
-
-    /// Uploads blob `digest` of `size` bytes read from `open` (monolithic or chunked as the registry
-    /// allows), calling `progress` with the bytes sent so far.
-    pub(crate) async fn upload_blob(
-        &self,
-        digest: &str,
-        size: i64,
-        open: OpenBlob,
-        progress: &(dyn Fn(u64) + Send + Sync),
-    ) -> Result<(), Error> {
-        let _ = (digest, size, open, progress);
-        Err(not_yet())
-    }
-
-    /// Puts a manifest under `reference` (a tag, or its digest); answers the digest the registry gives.
-    pub(crate) async fn put_manifest(
-        &self,
-        reference: &str,
-        media_type: &str,
-        bytes: Bytes,
-    ) -> Result<String, Error> {
-        let _ = (reference, media_type, bytes);
-        Err(not_yet())
-    }
-}
-
-fn not_yet() -> Error {
-    Error::new(
-        ErrorKind::NotImplemented,
-        "registries are not supported yet: wharfd does not talk to registries",
-    )
 }

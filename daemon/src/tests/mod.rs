@@ -3,3 +3,5 @@
 
 mod containerd;
 mod pull;
+mod registry;
+mod registry_fixture;
