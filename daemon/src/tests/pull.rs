@@ -187,6 +187,23 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
     e.finish().unwrap()
 }
 
+/// `bytes` compressed with the `zstd` command.
+fn zstd(bytes: &[u8]) -> Vec<u8> {
+    let mut child = Command::new("zstd")
+        .args(["-q", "-c"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let input = bytes.to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&input).unwrap());
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    assert!(out.status.success());
+    out.stdout
+}
+
 /// An image put into the registry.
 pub(super) struct Pushed {
     pub(super) manifest: String,
@@ -203,13 +220,29 @@ pub(super) fn put_image(
     tars: &[Vec<u8>],
     arch: &str,
 ) -> Pushed {
+    let layers: Vec<(Vec<u8>, &str)> = tars.iter().map(|t| (t.clone(), "gzip")).collect();
+    put_layers(reg, repo, tag, &layers, arch)
+}
+
+/// Puts an image of `layers` (each compressed as its `gzip`, `zstd` or `tar` says) into `repo`.
+pub(super) fn put_layers(
+    reg: &Registry,
+    repo: &str,
+    tag: Option<&str>,
+    tars: &[(Vec<u8>, &str)],
+    arch: &str,
+) -> Pushed {
     let mut layers = Vec::new();
     let mut descriptors = Vec::new();
     let mut diff_ids = Vec::new();
-    for t in tars {
-        let gz = gzip(t);
-        let digest = reg.put_blob(repo, &gz);
-        descriptors.push(json!({"mediaType": GZIP_LAYER, "size": gz.len(), "digest": digest}));
+    for (t, how) in tars {
+        let (blob, media_type) = match *how {
+            "gzip" => (gzip(t), GZIP_LAYER),
+            "zstd" => (zstd(t), "application/vnd.oci.image.layer.v1.tar+zstd"),
+            _ => (t.clone(), "application/vnd.oci.image.layer.v1.tar"),
+        };
+        let digest = reg.put_blob(repo, &blob);
+        descriptors.push(json!({"mediaType": media_type, "size": blob.len(), "digest": digest}));
         diff_ids.push(sha256_digest(t));
         layers.push(digest);
     }
@@ -434,6 +467,38 @@ async fn pull_by_tag_and_by_digest_keeps_the_registry_blobs_and_digests() {
         result.unwrap_err().to_string(),
         format!("manifest for {name}:nope not found: manifest unknown: manifest unknown")
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gzip_zstd_and_uncompressed_layers_unpack() {
+    if !prerequisites("gzip_zstd_and_uncompressed_layers_unpack") {
+        return;
+    }
+    let dir = Dir::new();
+    let (_sup, cd) = start(&dir.0).await;
+    let snap = snapshotter(&cd).await;
+    let reg = Registry::start(&dir.0);
+    let layers = [
+        (layer_tar("g", 1000, 13), "gzip"),
+        (layer_tar("z", 2000, 14), "zstd"),
+        (layer_tar("t", 3000, 15), "tar"),
+    ];
+    let img = put_layers(
+        &reg,
+        "mixed",
+        Some("1"),
+        &layers,
+        crate::buildinfo::go_arch(),
+    );
+    let store = store(&cd, snap, &dir.0);
+    let name = format!("{}/mixed", reg.host());
+    let (_, result) = pull(&store, &name, "1", None).await;
+    result.unwrap();
+    let entry = store.resolve(&format!("{name}:1")).await.unwrap();
+    assert_eq!(entry.id, img.config);
+    assert_eq!(entry.size, 6000);
+    // Each layer was unpacked and checked against its diff ID: three committed snapshots.
+    assert_eq!(cd.snapshot_list(snap, Vec::new()).await.unwrap().len(), 3);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
