@@ -4,3 +4,4 @@
 mod containerd;
 mod registry;
 mod registry_fixture;
+mod registry_token;
