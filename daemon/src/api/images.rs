@@ -6,13 +6,20 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
+use bytes::Bytes;
 use http::StatusCode;
 use serde_json::{json, Value};
+use tokio::sync::mpsc;
+use wharf_client_core::registry_auth::RegistryAuth;
 use wharf_client_core::ErrorKind;
 
 use super::params::{glob, Params};
 use crate::error::Error;
 use crate::images::import::ImportOptions;
+use crate::images::progress::{self, Progress};
+use crate::images::pull::platform::Platform;
+use crate::images::pull::PullOptions;
+use crate::images::push::push_reference;
 use crate::images::{ImageEntry, ImageStore};
 use crate::state::AppState;
 
@@ -65,17 +72,17 @@ async fn save_many(images: ImageStore, p: Params) -> Result<Response, Error> {
     save(images, names).await
 }
 
-/// `POST /images/create`: `fromSrc=-` imports the body; pulling (`fromImage`) needs a registry client.
-async fn create(images: ImageStore, p: Params, body: Body) -> Result<Response, Error> {
+/// `POST /images/create`: `fromSrc=-` imports the body; `fromImage` pulls.
+async fn create(
+    images: ImageStore,
+    p: Params,
+    headers: http::HeaderMap,
+    body: Body,
+) -> Result<Response, Error> {
     match (p.get("fromSrc"), p.get("fromImage")) {
         ("-", _) => {}
         ("", "") => return Err(Error::invalid("either fromSrc or fromImage must be given")),
-        ("", image) => {
-            return Err(Error::new(
-                ErrorKind::NotImplemented,
-                format!("pulling {image} is not supported yet: wharfd does not talk to registries"),
-            ))
-        }
+        ("", image) => return pull(images, &p, &headers, image).await,
         (src, _) => {
             return Err(Error::new(
                 ErrorKind::NotImplemented,
@@ -94,12 +101,77 @@ async fn create(images: ImageStore, p: Params, body: Body) -> Result<Response, E
     Ok(([(http::header::CONTENT_TYPE, "application/json")], line).into_response())
 }
 
+/// The `X-Registry-Auth` credentials; as dockerd, an unreadable header counts as none.
+fn registry_auth(headers: &http::HeaderMap) -> RegistryAuth {
+    headers
+        .get("X-Registry-Auth")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty())
+        .and_then(|v| RegistryAuth::from_header(v).ok())
+        .unwrap_or_default()
+}
+
+/// A stream of progress messages from a backend task, ended by its error message if it fails. The task
+/// runs to its end even when the client goes away (a pull or push is not left half-done).
+fn progress_stream(
+    rx: mpsc::Receiver<Progress>,
+    task: tokio::task::JoinHandle<Result<(), Error>>,
+) -> Response {
+    let line = |v: String| Bytes::from(format!("{v}\r\n"));
+    let stream = futures_util::stream::unfold((rx, Some(task)), move |(mut rx, task)| async move {
+        if let Some(p) = rx.recv().await {
+            return Some((
+                Ok::<_, std::convert::Infallible>(line(p.to_json())),
+                (rx, task),
+            ));
+        }
+        let outcome = task?.await;
+        let message = match outcome {
+            Ok(Ok(())) => return None,
+            Ok(Err(e)) => e.message,
+            Err(e) => e.to_string(),
+        };
+        Some((Ok(line(progress::error_json(&message))), (rx, None)))
+    });
+    (
+        [(http::header::CONTENT_TYPE, "application/json")],
+        Body::from_stream(stream),
+    )
+        .into_response()
+}
+
+/// `POST /images/create?fromImage=&tag=&platform=`: errors before the pull starts (an unknown tag,
+/// credentials) are the answer's status; later ones end the stream as dockerd's error message.
+async fn pull(
+    images: ImageStore,
+    p: &Params,
+    headers: &http::HeaderMap,
+    image: &str,
+) -> Result<Response, Error> {
+    let platform = match p.get("platform") {
+        "" => None,
+        spec => Some(Platform::parse(spec)?),
+    };
+    let opts = PullOptions {
+        image: image.to_owned(),
+        tag: p.get("tag").to_owned(),
+        platform,
+        auth: registry_auth(headers),
+    };
+    let job = images.pull_prepare(&opts).await?;
+    let (tx, rx) = mpsc::channel(64);
+    let task = tokio::spawn(async move { images.pull_run(job, tx).await });
+    Ok(progress_stream(rx, task))
+}
+
 fn summary(e: &ImageEntry, containers: i64, shared: i64) -> Value {
     let tags = e.repo_tags();
-    let (tags, digests) = if tags.is_empty() {
-        (json!(["<none>:<none>"]), json!(["<none>@<none>"]))
-    } else {
-        (json!(tags), Value::Null)
+    let digests = e.repo_digests();
+    let (tags, digests) = match (tags.is_empty(), digests.is_empty()) {
+        (true, true) => (json!(["<none>:<none>"]), json!(["<none>@<none>"])),
+        (true, false) => (json!(["<none>:<none>"]), json!(digests)),
+        (false, true) => (json!(tags), Value::Null),
+        (false, false) => (json!(tags), json!(digests)),
     };
     json!({
         "Containers": containers,
@@ -207,7 +279,7 @@ fn inspect_body(e: &ImageEntry, driver: &str) -> Value {
     json!({
         "Id": e.id,
         "RepoTags": e.repo_tags(),
-        "RepoDigests": [],
+        "RepoDigests": e.repo_digests(),
         "Parent": "",
         "Comment": c.comment,
         "Created": c.created.clone().unwrap_or_default(),
@@ -290,11 +362,12 @@ async fn get_named(images: ImageStore, Path(path): Path<String>) -> Result<Respo
     Err(super::error::page_not_found())
 }
 
-/// `POST /images/{name}/tag` (and `/push`, which needs a registry).
+/// `POST /images/{name}/tag` and `POST /images/{name}/push?tag=` (with `X-Registry-Auth`).
 async fn post_named(
     images: ImageStore,
     Path(path): Path<String>,
     p: Params,
+    headers: http::HeaderMap,
 ) -> Result<Response, Error> {
     if let Some(name) = path.strip_suffix("/tag") {
         if p.get("repo").is_empty() {
@@ -305,11 +378,13 @@ async fn post_named(
         images.tag(name, p.get("repo"), p.get("tag")).await?;
         return Ok(StatusCode::CREATED.into_response());
     }
-    if path.ends_with("/push") {
-        return Err(Error::new(
-            ErrorKind::NotImplemented,
-            "pushing is not supported yet: wharfd does not talk to registries",
-        ));
+    if let Some(name) = path.strip_suffix("/push") {
+        // As dockerd: only a malformed name is the request's error; the rest ends the stream.
+        let reference = push_reference(name, p.get("tag"))?;
+        let auth = registry_auth(&headers);
+        let (tx, rx) = mpsc::channel(64);
+        let task = tokio::spawn(async move { images.push(reference, auth, tx).await });
+        return Ok(progress_stream(rx, task));
     }
     Err(super::error::page_not_found())
 }

@@ -45,15 +45,50 @@ impl ImageStore {
                     ),
                 ));
             }
-            let familiar = Reference::parse(&full)
-                .map(|r| r.familiar())
-                .unwrap_or(full.clone());
-            if !last {
-                self.cd.image_delete(&full, false).await?;
-                self.emit("untag", &entry.id, Some(&familiar));
-                return Ok(vec![DeleteItem::Untagged(familiar)]);
+            let removed = Reference::parse(&full).ok();
+            // As dockerd: untagging the last tag of a repository also drops its digest references.
+            let mut gone = vec![full.clone()];
+            if let Some(r) = removed.as_ref().filter(|r| r.digest().is_none()) {
+                let other_tag_here = entry.names.iter().any(|n| {
+                    *n != full
+                        && Reference::parse(n)
+                            .is_ok_and(|o| o.digest().is_none() && o.name() == r.name())
+                });
+                if !other_tag_here {
+                    gone.extend(
+                        entry
+                            .names
+                            .iter()
+                            .filter(|n| {
+                                Reference::parse(n)
+                                    .is_ok_and(|o| o.digest().is_some() && o.name() == r.name())
+                            })
+                            .cloned(),
+                    );
+                }
             }
-            out.push(DeleteItem::Untagged(familiar));
+            let remaining = entry
+                .names
+                .iter()
+                .any(|n| !gone.contains(n) && !n.starts_with(DANGLING_PREFIX));
+            let items: Vec<DeleteItem> = gone
+                .iter()
+                .map(|n| {
+                    DeleteItem::Untagged(Reference::parse(n).map_or(n.clone(), |r| r.familiar()))
+                })
+                .collect();
+            if remaining {
+                for n in &gone {
+                    self.cd.image_delete(n, false).await?;
+                }
+                for item in &items {
+                    if let DeleteItem::Untagged(name) = item {
+                        self.emit("untag", &entry.id, Some(name));
+                    }
+                }
+                return Ok(items);
+            }
+            out.extend(items);
         } else {
             if tags.len() > 1 && !force {
                 return Err(Error::new(
@@ -65,6 +100,7 @@ impl ImageStore {
                 ));
             }
             out.extend(tags.into_iter().map(DeleteItem::Untagged));
+            out.extend(entry.repo_digests().into_iter().map(DeleteItem::Untagged));
         }
         if !users.is_empty() {
             return Err(Error::new(
@@ -127,6 +163,7 @@ impl ImageStore {
                 continue;
             }
             out.extend(entry.repo_tags().into_iter().map(DeleteItem::Untagged));
+            out.extend(entry.repo_digests().into_iter().map(DeleteItem::Untagged));
             self.remove_all(&entry).await?;
             out.push(DeleteItem::Deleted(entry.id.clone()));
             reclaimed += entry.size;

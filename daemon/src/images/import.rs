@@ -360,51 +360,135 @@ impl ImageStore {
                 diff_ids.len()
             )));
         }
-        let snap = self.snapshotter;
         let mut parent = String::new();
         for ((chain, layer), diff_id) in chain_ids(diff_ids)
             .iter()
             .zip(&manifest.layers)
             .zip(diff_ids)
         {
-            match cd.snapshot_stat(snap, chain).await {
-                Ok(_) => {
-                    parent = chain.clone();
-                    continue;
-                }
-                Err(e) if e.is_not_found() => {}
-                Err(e) => return Err(e.into()),
-            }
-            let key = format!("{} {chain}", unique("extract"));
-            let mounts = cd
-                .snapshot_prepare(snap, &key, &parent, HashMap::new())
-                .await?;
             let desc = descriptor(&layer.media_type, &layer.digest, layer.size);
-            let applied = cd.diff_apply(desc, mounts).await;
-            let outcome = match applied {
-                Ok(d) if &d.digest != diff_id => Err(Error::invalid(format!(
-                    "layer {} unpacked to {} but the config says {diff_id}",
-                    layer.digest, d.digest
-                ))),
-                Ok(_) => match cd.snapshot_commit(snap, chain, &key, HashMap::new()).await {
-                    Ok(()) => Ok(()),
-                    Err(e) if e.is_already_exists() => Err(e.into()),
-                    Err(e) => Err(e.into()),
-                },
-                Err(e) => Err(e.into()),
-            };
-            match outcome {
-                Ok(()) => {}
-                Err(e) => {
-                    let _ = cd.snapshot_remove(snap, &key).await;
-                    let exists = cd.snapshot_stat(snap, chain).await.is_ok();
-                    if !exists {
-                        return Err(e);
-                    }
-                }
-            }
+            self.unpack_layer(cd, &parent, chain, desc, diff_id).await?;
             parent = chain.clone();
         }
         Ok(())
     }
+
+    /// Unpacks layer blob `desc` onto snapshot `parent` and commits it as `chain`, unless `chain` exists;
+    /// checks the unpacked digest is `diff_id`.
+    pub(crate) async fn unpack_layer(
+        &self,
+        cd: &Containerd,
+        parent: &str,
+        chain: &str,
+        desc: containerd_client::types::Descriptor,
+        diff_id: &str,
+    ) -> Result<(), Error> {
+        let snap = self.snapshotter;
+        match cd.snapshot_stat(snap, chain).await {
+            Ok(_) => {
+                return cd
+                    .lease_add_resource(chain, &format!("snapshots/{snap}"))
+                    .await
+                    .map_err(Error::from)
+            }
+            Err(e) if e.is_not_found() => {}
+            Err(e) => return Err(e.into()),
+        }
+        let key = format!("{} {chain}", unique("extract"));
+        let mounts = cd
+            .snapshot_prepare(snap, &key, parent, HashMap::new())
+            .await?;
+        let digest = desc.digest.clone();
+        let outcome = match cd.diff_apply(desc, mounts).await {
+            Ok(d) if d.digest != diff_id => Err(Error::invalid(format!(
+                "layer {digest} unpacked to {} but the config says {diff_id}",
+                d.digest
+            ))),
+            Ok(_) => cd
+                .snapshot_commit(snap, chain, &key, HashMap::new())
+                .await
+                .map_err(Error::from),
+            Err(e) => Err(e.into()),
+        };
+        if let Err(e) = outcome {
+            let _ = cd.snapshot_remove(snap, &key).await;
+            // Another unpack of the same layer may have committed it meanwhile.
+            if cd.snapshot_stat(snap, chain).await.is_err() {
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// The unpacked size of an image of `chains` as dockerd counts it: each layer's regular files and
+    /// symlinks (whiteouts and directories count nothing), read from the layer's own directory of an
+    /// overlayfs view; the snapshotter's disk usage where layers have no directory of their own.
+    pub(crate) async fn unpacked_size(&self, cd: &Containerd, chains: &[String]) -> i64 {
+        let mut total = 0;
+        for chain in chains {
+            let key = unique("size");
+            let own = match cd.snapshot_view(self.snapshotter, &key, chain).await {
+                Ok(mounts) => {
+                    let dir = layer_dir(&mounts);
+                    let size = match dir {
+                        Some(d) => tokio::task::spawn_blocking(move || content_size(&d))
+                            .await
+                            .ok(),
+                        None => None,
+                    };
+                    let _ = cd.snapshot_remove(self.snapshotter, &key).await;
+                    size
+                }
+                Err(_) => None,
+            };
+            total += match own {
+                Some(n) => n,
+                None => cd
+                    .snapshot_usage(self.snapshotter, chain)
+                    .await
+                    .unwrap_or(0),
+            };
+        }
+        total
+    }
+}
+
+/// The directory holding only the top layer of a view's mounts (overlayfs: a bind of a single layer, or
+/// the first `lowerdir`).
+fn layer_dir(mounts: &[containerd_client::types::Mount]) -> Option<PathBuf> {
+    let m = mounts.first()?;
+    match m.r#type.as_str() {
+        "overlay" => m
+            .options
+            .iter()
+            .find_map(|o| o.strip_prefix("lowerdir="))
+            .and_then(|l| l.split(':').next())
+            .map(PathBuf::from),
+        "bind" if m.source.contains("overlayfs") => Some(PathBuf::from(&m.source)),
+        _ => None,
+    }
+}
+
+/// The sum of the regular files' sizes and symlinks' target lengths under `dir`.
+fn content_size(dir: &std::path::Path) -> i64 {
+    let mut total = 0i64;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let Ok(meta) = e.path().symlink_metadata() else {
+                continue;
+            };
+            if meta.is_dir() {
+                stack.push(e.path());
+            } else if meta.is_file() {
+                total += i64::try_from(meta.len()).unwrap_or(0);
+            } else if meta.file_type().is_symlink() {
+                total += std::fs::read_link(e.path()).map_or(0, |t| t.as_os_str().len() as i64);
+            }
+        }
+    }
+    total
 }

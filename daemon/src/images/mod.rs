@@ -10,6 +10,9 @@ pub(crate) mod delete;
 pub(crate) mod import;
 pub(crate) mod layer;
 pub(crate) mod oci;
+pub(crate) mod progress;
+pub(crate) mod pull;
+pub(crate) mod push;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -93,9 +96,22 @@ impl ImageEntry {
         tags
     }
 
-    /// Whether no tag names it.
+    /// The registry digests (`busybox@sha256:...`) as the docker CLI shows them, sorted.
+    pub(crate) fn repo_digests(&self) -> Vec<String> {
+        let mut digests: Vec<String> = self
+            .names
+            .iter()
+            .filter_map(|n| Reference::parse(n).ok())
+            .filter(|r| r.digest().is_some())
+            .map(|r| r.familiar())
+            .collect();
+        digests.sort();
+        digests
+    }
+
+    /// Whether neither a tag nor a registry digest names it.
     pub(crate) fn dangling(&self) -> bool {
-        self.repo_tags().is_empty()
+        self.repo_tags().is_empty() && self.repo_digests().is_empty()
     }
 
     /// Seconds since the epoch of the config's `created`.
@@ -119,6 +135,7 @@ pub(crate) struct ImageStore {
     cache: Arc<Mutex<HashMap<String, Arc<ImageMeta>>>>,
     events: EventBus,
     registries: Registries,
+    transfers: Arc<pull::fetch::Transfers>,
 }
 
 impl ImageStore {
@@ -138,11 +155,17 @@ impl ImageStore {
             cache: Arc::default(),
             events: EventBus::default(),
             registries: Registries::new(RegistryConfig::default()),
+            transfers: Arc::new(pull::fetch::Transfers::new(3, 5)),
         }
     }
 
     /// The same store pulling from and pushing to registries through `registries`.
     pub(crate) fn with_registries(mut self, registries: Registries) -> Self {
+        let c = registries.config();
+        self.transfers = Arc::new(pull::fetch::Transfers::new(
+            c.max_concurrent_downloads,
+            c.max_concurrent_uploads,
+        ));
         self.registries = registries;
         self
     }

@@ -19,10 +19,10 @@ use wharf_client_core::ErrorKind;
 static N: AtomicU32 = AtomicU32::new(0);
 
 /// A private directory, removed on drop.
-struct Dir(PathBuf);
+pub(super) struct Dir(pub(super) PathBuf);
 
 impl Dir {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         let p = PathBuf::from(format!(
             "/tmp/wct{}-{}",
             std::process::id(),
@@ -41,7 +41,7 @@ impl Drop for Dir {
 }
 
 /// Whether the prerequisites are here; prints the reason (or panics under CI) when not.
-fn can_run(test: &str) -> bool {
+pub(super) fn can_run(test: &str) -> bool {
     let reason = if !nix::unistd::geteuid().is_root() {
         Some("not root")
     } else if find_in_path("containerd").is_none() {
@@ -59,7 +59,7 @@ fn can_run(test: &str) -> bool {
     }
 }
 
-async fn start(dir: &Path) -> (Supervisor, Containerd) {
+pub(super) async fn start(dir: &Path) -> (Supervisor, Containerd) {
     Supervisor::start(&dir.join("data"), &dir.join("exec"), "wharf-test")
         .await
         .unwrap()

@@ -2,6 +2,7 @@
 //! the modules they reach stay crate-private.
 
 mod containerd;
+mod pull;
 mod registry;
 mod registry_fixture;
 mod registry_token;

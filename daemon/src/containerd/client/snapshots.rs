@@ -3,11 +3,10 @@
 use std::collections::HashMap;
 
 use containerd_client::services::v1::snapshots::snapshots_client::SnapshotsClient;
-#[cfg(test)]
-use containerd_client::services::v1::snapshots::ViewSnapshotRequest;
 use containerd_client::services::v1::snapshots::{
     CommitSnapshotRequest, Info as SnapshotInfo, ListSnapshotsRequest, MountsRequest,
     PrepareSnapshotRequest, RemoveSnapshotRequest, StatSnapshotRequest, UsageRequest,
+    ViewSnapshotRequest,
 };
 use containerd_client::tonic::transport::Channel;
 use containerd_client::tonic::Status;
@@ -44,7 +43,6 @@ impl Containerd {
     }
 
     /// A read-only view `key` of `parent`; answers its mounts.
-    #[cfg(test)]
     pub(crate) async fn snapshot_view(
         &self,
         snapshotter: &str,
