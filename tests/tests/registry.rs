@@ -542,3 +542,148 @@ fn pulls_match_dockerd() {
         differing.join("\n")
     );
 }
+
+/// The `wharf` CLI with `env`.
+fn wharf(env: &[(String, String)], args: &[&str]) -> wharf_tests::CommandOutput {
+    let bin = wharf_tests::Binaries::locate().unwrap().wharf().unwrap();
+    RunCommand::new(bin)
+        .envs(env.iter().cloned())
+        .args(args)
+        .timeout(std::time::Duration::from_secs(240))
+        .run()
+        .expect("wharf runs")
+}
+
+#[test]
+fn wharf_logs_in_pulls_and_pushes_sharing_the_docker_clis_logins() {
+    let against = against();
+    if !can_run(
+        "wharf_logs_in_pulls_and_pushes_sharing_the_docker_clis_logins",
+        against,
+    ) {
+        return;
+    }
+    let registry = Registry::builder()
+        .tls()
+        .user(USER, PASSWORD)
+        .start()
+        .unwrap();
+    let host = registry.host();
+    let s = Setup::start(against, &[&registry], &[]);
+    let env = &s.env;
+
+    let out = wharf(env, &["login", "-u", USER, "-p", "wrong", &host]);
+    assert!(!out.success());
+    assert!(out.stderr.contains("401 Unauthorized"), "{}", out.stderr);
+    // --password-stdin, as scripts log in.
+    let bin = wharf_tests::Binaries::locate().unwrap().wharf().unwrap();
+    let script = format!(
+        "printf '%s\\n' '{PASSWORD}' | {} login -u {USER} --password-stdin {host}",
+        bin.display()
+    );
+    let out = RunCommand::new("sh")
+        .args(["-c", &script])
+        .envs(env.iter().cloned())
+        .run()
+        .unwrap();
+    assert!(out.success(), "{}", out.stderr);
+    assert_eq!(out.stdout, "Login Succeeded\n");
+    // Kept as the docker CLI keeps it, so docker uses it: a push by docker with wharf's login.
+    let auth = s.config_json()["auths"][&host]["auth"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let decoded = RunCommand::new("sh")
+        .args(["-c", &format!("printf %s '{auth}' | base64 -d")])
+        .run()
+        .unwrap()
+        .stdout;
+    assert_eq!(decoded, format!("{USER}:{PASSWORD}"));
+    let dir = TempDir::new("wc").unwrap();
+    let image = busybox_image(dir.path(), 6);
+    let name = format!("{host}/cli/app:2");
+    load(&s, &image, &name);
+    let out = wharf(env, &["push", &name]);
+    assert!(out.success(), "{}", out.stderr);
+    // Not a terminal: one line per step, no bars.
+    assert_eq!(
+        out.stdout.matches(": Pushed\n").count(),
+        3,
+        "{}",
+        out.stdout
+    );
+    assert!(
+        !out.stdout.contains("[=") && !out.stdout.contains("Pushing"),
+        "{}",
+        out.stdout
+    );
+    ok(env, &["rmi", &name]);
+
+    let out = wharf(env, &["pull", &name]);
+    assert!(out.success(), "{}", out.stderr);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(
+        lines.first(),
+        Some(&"2: Pulling from cli/app"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        out.stdout.matches(": Pull complete\n").count(),
+        3,
+        "{}",
+        out.stdout
+    );
+    assert!(
+        lines.iter().any(|l| l.starts_with("Digest: sha256:")),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        &lines[lines.len() - 2..],
+        [
+            format!("Status: Downloaded newer image for {name}"),
+            name.clone()
+        ]
+    );
+    let id = ok(env, &["inspect", "--format", "{{.Id}}", &name]);
+    assert_eq!(id.trim(), image.id());
+
+    // An error inside the progress stream is the command's error.
+    let out = wharf(env, &["pull", &format!("{host}/cli/app:nope")]);
+    assert!(!out.success());
+    assert!(out.stderr.contains("manifest unknown"), "{}", out.stderr);
+
+    // Logged out by wharf, docker has no login either.
+    let out = wharf(env, &["logout", &host]);
+    assert_eq!(
+        out.stdout,
+        format!("Removing login credentials for {host}\n")
+    );
+    assert_eq!(
+        wharf(env, &["logout", &host]).stdout,
+        format!("Not logged in to {host}\n")
+    );
+    ok(env, &["rmi", &name]);
+    let err = fails(env, &["pull", &name]);
+    assert!(err.contains("no basic auth credentials"), "{err}");
+
+    // A docker login is wharf's too.
+    ok(env, &["login", "-u", USER, "-p", PASSWORD, &host]);
+    let out = wharf(env, &["pull", &name]);
+    assert!(out.success(), "{}", out.stderr);
+
+    // A credential helper wharf cannot run is refused clearly.
+    std::fs::write(
+        s.config.path().join("config.json"),
+        r#"{"credsStore":"desktop"}"#,
+    )
+    .unwrap();
+    let out = wharf(env, &["pull", &name]);
+    assert!(!out.success());
+    assert!(
+        out.stderr.contains("docker-credential-desktop"),
+        "{}",
+        out.stderr
+    );
+}
