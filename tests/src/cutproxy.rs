@@ -11,17 +11,38 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
-#[derive(Debug, Default)]
+/// What runs when the proxy cuts (e.g. killing the registry behind it).
+type Hook = Box<dyn FnOnce() + Send>;
+
+#[derive(Default)]
 struct State {
     down_bytes: AtomicU64,
     limit: AtomicU64,
     cut: AtomicBool,
     stopped: AtomicBool,
     live: Mutex<Vec<TcpStream>>,
+    on_cut: Mutex<Option<Hook>>,
+}
+
+impl std::fmt::Debug for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("State")
+            .field("down_bytes", &self.down_bytes)
+            .field("cut", &self.cut)
+            .finish_non_exhaustive()
+    }
 }
 
 impl State {
     fn cut_all(&self) {
+        let hook = self
+            .on_cut
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(hook) = hook {
+            hook();
+        }
         self.cut.store(true, Ordering::SeqCst);
         let mut live = self.live.lock().unwrap_or_else(PoisonError::into_inner);
         for s in live.drain(..) {
@@ -79,6 +100,16 @@ impl CutProxy {
             .store(sent.saturating_add(bytes), Ordering::SeqCst);
     }
 
+    /// [`Self::cut_after`], running `hook` at the cut, before the connections close.
+    pub fn cut_after_then(&self, bytes: u64, hook: impl FnOnce() + Send + 'static) {
+        *self
+            .state
+            .on_cut
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(Box::new(hook));
+        self.cut_after(bytes);
+    }
+
     /// Whether it has cut.
     pub fn is_cut(&self) -> bool {
         self.state.cut.load(Ordering::SeqCst)
@@ -94,6 +125,11 @@ impl CutProxy {
 impl Drop for CutProxy {
     fn drop(&mut self) {
         self.state.stopped.store(true, Ordering::SeqCst);
+        self.state
+            .on_cut
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
         self.state.cut_all();
         // Wake the accept loop so that it sees `stopped`.
         let _ = TcpStream::connect_timeout(&self.addr, Duration::from_millis(200));

@@ -248,6 +248,11 @@ impl Registry {
         Ok(())
     }
 
+    /// The registry's process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.process.as_ref().map(DaemonProcess::pid)
+    }
+
     /// Kills the registry at once (SIGKILL), as a crash would.
     pub fn kill(&mut self) -> Result<()> {
         if let Some(mut p) = self.process.take() {

@@ -277,7 +277,7 @@ fn a_multi_platform_index_pulls_the_daemons_platform_or_the_one_asked() {
         &[(a.0.clone(), a.1, "amd64"), (b.0, b.1, "arm64")],
     )
     .unwrap();
-    let s = Setup::start(against, &[], &[host.clone()]);
+    let s = Setup::start(against, &[], std::slice::from_ref(&host));
     let env = &s.env;
     let name = format!("{host}/multi:1");
     let pulled = ok(env, &["pull", &name]);
@@ -321,7 +321,7 @@ fn normalise(text: &str, hosts: &[(String, &str)]) -> String {
 /// The faults, each asserted clear and followed by a pull that works; the normalised errors, by fault.
 fn faults(against: Against) -> BTreeMap<&'static str, String> {
     let mut errors = BTreeMap::new();
-    let plain = Registry::builder().start().unwrap();
+    let mut plain = Registry::builder().start().unwrap();
     let secure = Registry::builder()
         .tls()
         .user(USER, PASSWORD)
@@ -431,13 +431,26 @@ fn faults(against: Against) -> BTreeMap<&'static str, String> {
         "{errors:?}"
     );
 
-    // The registry dies a megabyte into the first layer.
-    proxy.cut_after(1 << 20);
+    // The registry dies a megabyte into the first layer: SIGKILL, and its connections drop.
+    let pid = nix::unistd::Pid::from_raw(plain.pid().unwrap() as i32);
+    proxy.cut_after_then(1 << 20, move || {
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+    });
     let cut = format!("{proxied}/cut:1");
-    let err = fails(env, &["pull", &cut]);
+    // dockerd retries a layer five times, 5 s more apart each time: a minute before it gives up.
+    let out = RunCommand::new("docker")
+        .envs(env.iter().cloned())
+        .args(["pull", &cut])
+        .timeout(std::time::Duration::from_secs(300))
+        .run()
+        .unwrap();
+    assert!(!out.success(), "{}", out.stdout);
+    let err = out.stderr;
     assert!(proxy.is_cut(), "the pull ended before the cut: {err}");
     errors.insert("registry killed mid-pull", normalise(&err, &hosts));
     assert_eq!(ok(env, &["images", "-q", &cut]).trim(), "");
+    assert!(plain.pid().is_some());
+    plain.restart().unwrap();
     proxy.restore();
     ok(env, &["pull", &cut]);
     let id = ok(env, &["inspect", "--format", "{{.Id}}", &cut]);
@@ -501,7 +514,7 @@ fn pulls_match_dockerd() {
     let name = format!("{host}/same");
     let mut shapes = Vec::new();
     for against in [Against::Dockerd, Against::Wharfd] {
-        let s = Setup::start(against, &[], &[host.clone()]);
+        let s = Setup::start(against, &[], std::slice::from_ref(&host));
         let first = s.pull_messages(&name, "1");
         let second = s.pull_messages(&name, "1");
         shapes.push((against, progress_shape(&first), progress_shape(&second)));
