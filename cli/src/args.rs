@@ -72,7 +72,7 @@ pub struct PullArgs {
     /// Set platform if server is multi-platform capable (os[/arch[/variant]]).
     #[arg(long)]
     pub platform: Option<String>,
-    /// The image: NAME[:TAG|@DIGEST].
+    /// The image: NAME, NAME:TAG or NAME@DIGEST.
     #[arg(value_name = "NAME")]
     pub name: String,
 }
@@ -80,7 +80,7 @@ pub struct PullArgs {
 /// `wharf push`'s arguments.
 #[derive(Clone, Debug, clap::Args)]
 pub struct PushArgs {
-    /// The image: NAME[:TAG].
+    /// The image: NAME or NAME:TAG.
     #[arg(value_name = "NAME")]
     pub name: String,
 }
