@@ -5,10 +5,11 @@
 //!
 //! Every endpoint method is one [`Client::call`] of a builder of [`api`](crate::api): the container and
 //! image ones are in `client/containers.rs` and `client/images.rs`, the streamed answers (followed logs,
-//! events) in `client/stream.rs`.
+//! events) in `client/stream.rs`, login, distribution, pull and push in `client/registry.rs`.
 
 mod containers;
 mod images;
+mod registry;
 mod stream;
 mod wharf;
 

@@ -12,6 +12,7 @@ pub mod host;
 pub mod jsonstream;
 pub mod models;
 pub mod negotiate;
+pub mod progress;
 pub mod query;
 pub mod reference;
 pub mod registry_auth;

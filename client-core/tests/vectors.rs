@@ -10,8 +10,11 @@ use http::Method;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use wharf_client_core::api::containers::{self, WaitCondition};
-use wharf_client_core::api::{exec, images, system, websocket, wharf, Decode, TypedRequest};
+use wharf_client_core::api::{
+    exec, images, registry, system, websocket, wharf, Decode, TypedRequest,
+};
 use wharf_client_core::host::Side;
+use wharf_client_core::registry_auth::RegistryAuth;
 use wharf_client_core::request::USER_AGENT_VALUE;
 use wharf_client_core::stdcopy::{StdStream, StdcopyDecoder};
 use wharf_client_core::{
@@ -83,6 +86,10 @@ enum Call {
     ImageImport(Args),
     ImageLoad(Args),
     ImageSave(Args),
+    ImagePull(Args),
+    ImagePush(Args),
+    Login(Args),
+    Distribution(Args),
     SystemDf,
     TokenList,
     TokenCreate(Args),
@@ -153,6 +160,8 @@ struct Args {
     stream: bool,
     stdin: bool,
     detach_keys: Option<String>,
+    /// Registry credentials, as `X-Registry-Auth` or `/auth`'s body carry them.
+    auth: Option<Value>,
 }
 
 impl Args {
@@ -163,6 +172,10 @@ impl Args {
     /// The body, as the model the endpoint takes.
     fn body_as<T: serde::de::DeserializeOwned>(&self, name: &str) -> T {
         serde_json::from_value(self.body.clone().unwrap_or_else(|| json!({}))).expect(name)
+    }
+
+    fn auth(&self, name: &str) -> RegistryAuth {
+        serde_json::from_value(self.auth.clone().unwrap_or_else(|| json!({}))).expect(name)
     }
 
     fn stop(&self) -> containers::StopOptions {
@@ -409,6 +422,17 @@ fn build(name: &str, factory: &RequestFactory, call: &Call) -> Result<Request, E
             .request
         }
         Call::ImageSave(a) => images::save_request(factory, &a.names)?,
+        Call::ImagePull(a) => {
+            let options = registry::PullOptions {
+                platform: a.platform.clone(),
+            };
+            registry::pull_request(factory, &a.id, &options, &a.auth(name))?.request
+        }
+        Call::ImagePush(a) => registry::push_request(factory, &a.id, &a.auth(name))?.request,
+        Call::Login(a) => registry::login_request(factory, &a.auth(name))?.request,
+        Call::Distribution(a) => {
+            registry::distribution_request(factory, &a.id, &a.auth(name))?.request
+        }
         Call::SystemDf => system::df_request(factory).request,
         Call::TokenList => wharf::list_tokens_request(factory).request,
         Call::TokenCreate(a) => wharf::create_token_request(factory, &a.body_as(name))?.request,
@@ -513,6 +537,20 @@ fn decode(v: &ResponseVector, route: &str, response: Response) -> Result<Value, 
             let messages = output(Ok(import), route, response)?;
             json!({"id": images::imported_id(&messages), "messages": messages})
         }
+        "image_pull" => {
+            let pull = registry::pull_request(f, "x", &Default::default(), &Default::default());
+            answer(pull, route, response)?
+        }
+        "login" => answer(
+            registry::login_request(f, &Default::default()),
+            route,
+            response,
+        )?,
+        "distribution" => answer(
+            registry::distribution_request(f, "x", &Default::default()),
+            route,
+            response,
+        )?,
         "system_df" => answer(Ok(system::df_request(f)), route, response)?,
         "exec_create" => answer(
             exec::create_request(f, "x", &Default::default()),

@@ -218,7 +218,10 @@ pub(crate) async fn fetch_token(
         }
         r
     };
-    let response = request.send().await.map_err(errors::transport_bare)?;
+    let response = tokio::time::timeout(super::READ_TIMEOUT, request.send())
+        .await
+        .map_err(|_| Error::system(format!("Get \"{realm}\": {}", errors::HEAD_TIMEOUT)))?
+        .map_err(errors::transport_bare)?;
     let status = response.status();
     let body = errors::read_bounded(response, MAX_TOKEN_RESPONSE).await?;
     if !status.is_success() {

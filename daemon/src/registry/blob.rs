@@ -65,7 +65,7 @@ async fn step(mut d: Download) -> Option<(Result<Bytes, Error>, Download)> {
     }
     loop {
         let response = d.response.as_mut()?;
-        let cause = match response.chunk().await {
+        let cause = match errors::next_chunk(response).await {
             Ok(Some(mut chunk)) => {
                 if d.skip > 0 {
                     let n = d.skip.min(chunk.len() as u64);
@@ -83,7 +83,7 @@ async fn step(mut d: Download) -> Option<(Result<Bytes, Error>, Download)> {
                 d.done = true;
                 return None;
             }
-            Err(e) => errors::cause(&e),
+            Err(cause) => cause,
         };
         if d.resumes >= MAX_RESUMES {
             d.done = true;

@@ -126,11 +126,14 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn literal_addresses_are_not_resolved() {
+    async fn addresses_are_checked_and_names_resolved() {
         let rules = InsecureRules::new(&RegistryConfig::default());
         assert!(rules.is_insecure("127.0.0.1:5000").await);
         assert!(rules.is_insecure("[::1]:5000").await);
         assert!(!rules.is_insecure("192.0.2.2:5000").await);
         assert!(!rules.is_insecure("docker.io").await);
+        // A name is insecure when an address it resolves to is.
+        assert!(rules.is_insecure("localhost:5000").await);
+        assert!(!rules.is_insecure("no-such-host.invalid:5000").await);
     }
 }

@@ -252,17 +252,45 @@ fn tls_text(e: &rustls::Error, addr: &str) -> String {
     }
 }
 
+/// Go's words for a registry that sent no answer's head in time.
+pub(crate) const HEAD_TIMEOUT: &str = "net/http: timeout awaiting response headers";
+
+/// Sends `request`, waiting at most [`super::READ_TIMEOUT`] for the answer's head: `Get "<url>":
+/// <cause>` when none came, with whether another attempt makes sense.
+pub(crate) async fn send(
+    method: &reqwest::Method,
+    url: &str,
+    request: reqwest::RequestBuilder,
+) -> Result<reqwest::Response, (Error, bool)> {
+    match tokio::time::timeout(super::READ_TIMEOUT, request.send()).await {
+        Ok(Ok(r)) => Ok(r),
+        Ok(Err(e)) => Err((
+            transport(method, url, &e),
+            super::retry::retryable_transport(&e),
+        )),
+        Err(_) => Err((
+            Error::system(format!("{} \"{url}\": {HEAD_TIMEOUT}", go_op(method))),
+            true,
+        )),
+    }
+}
+
+/// The next chunk of a body, within [`super::READ_TIMEOUT`]; the cause in Go's words otherwise.
+pub(crate) async fn next_chunk(response: &mut reqwest::Response) -> Result<Option<Bytes>, String> {
+    match tokio::time::timeout(super::READ_TIMEOUT, response.chunk()).await {
+        Ok(Ok(c)) => Ok(c),
+        Ok(Err(e)) => Err(cause(&e)),
+        Err(_) => Err("i/o timeout".to_owned()),
+    }
+}
+
 /// A body of at most `max` bytes.
 pub(crate) async fn read_bounded(
     mut response: reqwest::Response,
     max: usize,
 ) -> Result<Bytes, Error> {
     let mut out = BytesMut::new();
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|e| Error::system(cause(&e)))?
-    {
+    while let Some(chunk) = next_chunk(&mut response).await.map_err(Error::system)? {
         if out.len() + chunk.len() > max {
             return Err(Error::system(format!(
                 "registry answer larger than {max} bytes"

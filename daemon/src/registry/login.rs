@@ -38,9 +38,9 @@ pub(super) async fn login(shared: &Shared, auth: &RegistryAuth) -> Result<LoginO
 
 async fn attempt(client: &reqwest::Client, url: &str, auth: &RegistryAuth) -> Attempt {
     let get = reqwest::Method::GET;
-    let ping = match client.get(url).send().await {
+    let ping = match errors::send(&get, url, client.get(url)).await {
         Ok(r) => r,
-        Err(e) => return Attempt::Fallback(errors::transport(&get, url, &e)),
+        Err((e, _)) => return Attempt::Fallback(e),
     };
     if ping.status() == StatusCode::OK {
         return Attempt::Done(Ok(LoginOutcome::default()));
@@ -98,11 +98,11 @@ async fn attempt(client: &reqwest::Client, url: &str, auth: &RegistryAuth) -> At
         }
     };
     value.set_sensitive(true);
-    match client.get(url).header(AUTHORIZATION, value).send().await {
+    match errors::send(&get, url, client.get(url).header(AUTHORIZATION, value)).await {
         Ok(r) if r.status() == StatusCode::OK => Attempt::Done(Ok(LoginOutcome {
             identity_token: identity,
         })),
         Ok(r) => Attempt::Done(Err(failed(r.status()))),
-        Err(e) => Attempt::Fallback(errors::transport(&get, url, &e)),
+        Err((e, _)) => Attempt::Fallback(e),
     }
 }

@@ -104,8 +104,10 @@ pub(crate) struct LoginOutcome {
 /// How long a connection to a registry may take to open.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// How long a registry may stay silent on an open request before it is given up (a retry follows).
-const READ_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a registry may stay silent (no answer's head yet, no byte of a body, no byte of an
+/// upload taken) before the request is given up (and retried where it can be). reqwest's own read
+/// timeout is not used: it bounds the whole wait for the head, which a long upload exceeds.
+pub(crate) const READ_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The registry service of the daemon: its configuration, HTTP clients per registry (with that
 /// registry's TLS), the token cache. Cheap to clone; the clones share all of it.
@@ -202,7 +204,6 @@ impl Shared {
         let client = reqwest::Client::builder()
             .use_preconfigured_tls(tls)
             .connect_timeout(CONNECT_TIMEOUT)
-            .read_timeout(READ_TIMEOUT)
             .user_agent(format!("wharf/{}", crate::buildinfo::VERSION))
             .build()
             .map_err(|e| Error::system(format!("cannot make an HTTP client: {e}")))?;

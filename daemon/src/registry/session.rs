@@ -40,11 +40,9 @@ impl Session {
     ) -> Result<Self, Error> {
         let client = shared.client(&endpoint)?;
         let url = format!("{}/v2/", endpoint.base);
-        let response = client
-            .get(&url)
-            .send()
+        let response = errors::send(&Method::GET, &url, client.get(&url))
             .await
-            .map_err(|e| errors::transport(&Method::GET, &url, &e))?;
+            .map_err(|(e, _)| e)?;
         let challenge = if response.status() == reqwest::StatusCode::UNAUTHORIZED {
             auth::pick_challenge(
                 response
@@ -122,7 +120,8 @@ impl Session {
     }
 
     /// Sends a request once, authorised for `scopes`; `body` is sent as it is (a stream cannot be
-    /// sent twice). No answer is `Get "<url>": <cause>`.
+    /// sent twice). No answer is `Get "<url>": <cause>`. No time limit here: the caller bounds how
+    /// long the registry may go without taking a byte of `body` or answering.
     pub(crate) async fn send_once(
         &self,
         method: Method,
@@ -178,7 +177,7 @@ impl Session {
             if let Some(b) = &body {
                 request = request.body(b.clone());
             }
-            match request.send().await {
+            match errors::send(&method, url, request).await {
                 Ok(response) => {
                     let status = response.status().as_u16();
                     if status == 401 && !fresh {
@@ -201,11 +200,11 @@ impl Session {
                     }
                     return Ok(response);
                 }
-                Err(e) if retry::retryable_transport(&e) && attempt < retry::ATTEMPTS => {
-                    tracing::info!(%url, attempt, "registry request failed ({}); retrying", errors::cause(&e));
+                Err((e, true)) if attempt < retry::ATTEMPTS => {
+                    tracing::info!(%url, attempt, "registry request failed ({e}); retrying");
                     tokio::time::sleep(retry::delay(attempt, None)).await;
                 }
-                Err(e) => return Err(errors::transport(&method, url, &e)),
+                Err((e, _)) => return Err(e),
             }
         }
     }

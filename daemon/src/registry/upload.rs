@@ -192,10 +192,23 @@ impl Repository {
         );
         tokio::pin!(patch);
         let mut tick = tokio::time::interval(PROGRESS_EVERY);
+        let (mut last, mut idle_since) = (0, tokio::time::Instant::now());
         let response = loop {
             tokio::select! {
                 r = &mut patch => break r,
-                _ = tick.tick() => progress(sent.load(Ordering::Relaxed)),
+                _ = tick.tick() => {
+                    let now = sent.load(Ordering::Relaxed);
+                    progress(now);
+                    if now != last {
+                        (last, idle_since) = (now, tokio::time::Instant::now());
+                    } else if idle_since.elapsed() > super::READ_TIMEOUT {
+                        // Nothing taken and no answer for that long: give up this attempt.
+                        break Err(Error::system(format!(
+                            "Patch \"{}\": i/o timeout",
+                            upload.as_str().split('?').next().unwrap_or_default()
+                        )));
+                    }
+                }
             }
         };
         let response = response.map_err(|error| Failed { error, retry: true })?;
@@ -232,12 +245,12 @@ impl Repository {
 
 /// Cancels upload session `url` (best effort: the registry expires it anyway).
 async fn cancel(session: &Session, url: &str, scopes: &[String]) {
-    match session
-        .send_once(Method::DELETE, url, &HeaderMap::new(), None, scopes)
-        .await
-    {
-        Ok(r) if r.status().is_success() || r.status() == StatusCode::NOT_FOUND => {}
-        Ok(r) => tracing::debug!(%url, status = %r.status(), "cancelling an upload session"),
-        Err(e) => tracing::debug!(%url, "cancelling an upload session: {e}"),
+    let headers = HeaderMap::new();
+    let delete = session.send_once(Method::DELETE, url, &headers, None, scopes);
+    match tokio::time::timeout(super::READ_TIMEOUT, delete).await {
+        Ok(Ok(r)) if r.status().is_success() || r.status() == StatusCode::NOT_FOUND => {}
+        Ok(Ok(r)) => tracing::debug!(status = %r.status(), "cancelling an upload session"),
+        Ok(Err(e)) => tracing::debug!("cancelling an upload session: {e}"),
+        Err(_) => tracing::debug!("cancelling an upload session: no answer"),
     }
 }

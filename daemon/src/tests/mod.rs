@@ -5,3 +5,4 @@ mod containerd;
 mod pull;
 mod registry;
 mod registry_fixture;
+mod registry_token;

@@ -407,3 +407,52 @@ async fn a_registry_failing_for_a_moment_is_retried_and_a_cut_download_resumed()
         "{seen:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn docker_hub_images_are_pulled_from_a_mirror_first() {
+    let test = "docker_hub_images_are_pulled_from_a_mirror_first";
+    if !can_run(test) {
+        return;
+    }
+    let reg = Registry::start("127.0.0.1".parse().unwrap(), false);
+    let empty = tempfile::tempdir().unwrap();
+    let anonymous = RegistryAuth::default();
+    let direct = registries(empty.path().into(), &[]);
+    let pushed = push_image(
+        &repo(
+            &direct,
+            &format!("{}/library/mirrored", reg.host()),
+            &anonymous,
+            Access::Push,
+        ),
+        "v1",
+        5,
+    )
+    .await;
+    // Through a proxy, to see that the requests went to the mirror.
+    let proxy = FaultProxy::start(reg.addr, "never", Fault::Fail(0)).await;
+    let hub = Registries::new(RegistryConfig {
+        mirrors: vec![format!("http://{}/", proxy.addr)],
+        certs_dir: empty.path().into(),
+        ..RegistryConfig::default()
+    });
+    let mirrored = repo(&hub, "mirrored", &anonymous, Access::Pull);
+    assert_eq!(mirrored.domain, "docker.io");
+    let got = mirrored.manifest("v1").await.unwrap();
+    assert_eq!(got.digest, pushed.digest);
+    let layer = collect(
+        mirrored
+            .blob(&pushed.layer_digest, pushed.layer.len() as i64)
+            .await
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    assert!(layer == pushed.layer);
+    let seen = proxy.seen.lock().unwrap().clone();
+    assert!(
+        seen.iter()
+            .any(|l| l.starts_with("GET /v2/library/mirrored/manifests/v1")),
+        "{seen:?}"
+    );
+}

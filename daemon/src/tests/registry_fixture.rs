@@ -65,14 +65,10 @@ pub(super) struct Registry {
 impl Registry {
     /// A registry on `ip`, with TLS and basic auth when `secure`, else plain HTTP without auth.
     pub(super) fn start(ip: IpAddr, secure: bool) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().to_path_buf();
-        let root = root.as_path();
-        let port = free_port(ip);
-        let addr = SocketAddr::new(ip, port);
-        let mut extra = String::new();
-        let mut ca_pem = None;
-        if secure {
+        Self::start_with(ip, |root| {
+            if !secure {
+                return (String::new(), None);
+            }
             crate::certs::generate(&crate::certs::CertRequest {
                 dir: root.join("tls"),
                 names: Vec::new(),
@@ -80,18 +76,33 @@ impl Registry {
                 force: false,
             })
             .unwrap();
-            ca_pem = Some(std::fs::read_to_string(root.join("tls/ca.pem")).unwrap());
+            let ca_pem = Some(std::fs::read_to_string(root.join("tls/ca.pem")).unwrap());
             let out = Command::new("htpasswd")
                 .args(["-Bbn", USER, PASSWORD])
                 .output()
                 .unwrap();
             assert!(out.status.success());
             std::fs::write(root.join("htpasswd"), out.stdout).unwrap();
-            extra = format!(
+            let extra = format!(
                 "  tls:\n    certificate: {0}/tls/server-cert.pem\n    key: {0}/tls/server-key.pem\nauth:\n  htpasswd:\n    realm: basic-realm\n    path: {0}/htpasswd\n",
                 root.display()
             );
-        }
+            (extra, ca_pem)
+        })
+    }
+
+    /// A registry on `ip` whose configuration ends with what `extra` writes (given its directory),
+    /// with the CA that signed its certificate, if any.
+    pub(super) fn start_with(
+        ip: IpAddr,
+        extra: impl FnOnce(&Path) -> (String, Option<String>),
+    ) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_path_buf();
+        let root = root.as_path();
+        let port = free_port(ip);
+        let addr = SocketAddr::new(ip, port);
+        let (extra, ca_pem) = extra(root);
         let config = format!(
             "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}/data\n  delete:\n    enabled: true\nhttp:\n  addr: {addr}\n{extra}",
             root.display()
