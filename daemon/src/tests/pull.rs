@@ -149,13 +149,18 @@ impl Registry {
 
     /// How many times the registry served blob `digest` (GETs in its access log).
     pub(super) fn blob_gets(&self, digest: &str) -> usize {
+        self.requests("GET", &format!("/blobs/{digest}"))
+    }
+
+    /// How many `method` requests for a path containing `part` the registry answered.
+    pub(super) fn requests(&self, method: &str, part: &str) -> usize {
         std::fs::read_to_string(&self.log)
             .unwrap_or_default()
             .lines()
             .filter(|l| {
                 l.contains("response completed")
-                    && l.contains("http.request.method=GET")
-                    && l.contains(&format!("/blobs/{digest}"))
+                    && l.contains(&format!("http.request.method={method}"))
+                    && l.contains(part)
             })
             .count()
     }
@@ -429,8 +434,9 @@ async fn pull_by_tag_and_by_digest_keeps_the_registry_blobs_and_digests() {
         );
     }
 
-    // Again: nothing downloaded.
+    // Again: nothing downloaded, the tag resolved with a HEAD only.
     let gets = reg.blob_gets(&img.layers[1]);
+    let manifest_gets = reg.requests("GET", "/manifests/");
     let (lines, result) = pull(&store, &name, "v1", None).await;
     result.unwrap();
     assert_eq!(
@@ -442,6 +448,8 @@ async fn pull_by_tag_and_by_digest_keeps_the_registry_blobs_and_digests() {
         ]
     );
     assert_eq!(reg.blob_gets(&img.layers[1]), gets);
+    assert_eq!(reg.requests("GET", "/manifests/"), manifest_gets);
+    assert!(reg.requests("HEAD", "/manifests/v1") >= 2);
 
     // By digest, into an empty store.
     store.delete(&format!("{name}:v1"), false).await.unwrap();

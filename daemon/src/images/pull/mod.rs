@@ -40,6 +40,9 @@ use platform::Platform;
 /// How long a pull's lease lives if wharfd dies before dropping it.
 const LEASE_EXPIRY: Duration = Duration::from_secs(3600);
 
+/// The largest manifest read back from the content store (as the registry client's limit).
+const MAX_MANIFEST: u64 = 4 * 1024 * 1024;
+
 /// The label naming the repository a blob came from (containerd's, used for cross-repository mounts).
 pub(crate) const SOURCE_LABEL: &str = "containerd.io/distribution.source.";
 
@@ -146,13 +149,27 @@ impl ImageStore {
         let repo = self
             .registries
             .repository(&reference, &opts.auth, Access::Pull)?;
-        let wanted = reference
-            .digest()
-            .or(reference.tag())
-            .unwrap_or("latest")
-            .to_owned();
-        // The registry's "manifest for x:t not found: manifest unknown: ..." is dockerd's whole answer.
-        let top = repo.manifest(&wanted).await?;
+        let top = match reference.digest() {
+            Some(digest) => repo.manifest(digest).await?,
+            None => {
+                // As dockerd: a tag is resolved with a HEAD; a manifest already here is not fetched.
+                let tag = reference.tag().unwrap_or("latest");
+                match repo.manifest_descriptor(tag).await {
+                    Ok(desc) => match self.cd.read_blob(&desc.digest, MAX_MANIFEST).await {
+                        Ok(bytes) => FetchedManifest {
+                            media_type: desc.media_type,
+                            digest: desc.digest,
+                            bytes: bytes.into(),
+                        },
+                        Err(_) => repo.manifest(&desc.digest).await?,
+                    },
+                    // The registry's "manifest for x:t not found: manifest unknown: ..." is dockerd's
+                    // whole answer; the GET words it.
+                    Err(e) if e.kind == ErrorKind::NotFound => repo.manifest(tag).await?,
+                    Err(e) => return Err(e),
+                }
+            }
+        };
         Ok(PullJob {
             reference,
             repo,
