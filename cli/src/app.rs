@@ -9,6 +9,7 @@ use wharf_client_core::Client;
 use crate::args::{Cli, Command, TokenCommand};
 use crate::commands::{self, CommandError};
 use crate::config::{self, ConfigError, Target};
+use crate::credentials::{self, ConfigFile};
 use crate::message::user_message;
 use crate::transport::{NativeTransport, TransportOptions};
 
@@ -33,6 +34,12 @@ pub enum AppError {
     /// Encoding the output as JSON failed.
     #[error("cannot encode the output as JSON: {0}")]
     Json(#[source] serde_json::Error),
+    /// The docker CLI's config file (registry logins) cannot be used.
+    #[error(transparent)]
+    Credentials(#[from] crate::credentials::CredentialsError),
+    /// The command was given something it cannot use.
+    #[error("{0}")]
+    Usage(String),
 }
 
 impl AppError {
@@ -49,6 +56,8 @@ impl AppError {
             },
             CommandError::Output(e) => Self::Output(e),
             CommandError::Json(e) => Self::Json(e),
+            CommandError::Credentials(e) => Self::Credentials(e),
+            CommandError::Usage(m) => Self::Usage(m),
         }
     }
 }
@@ -61,7 +70,7 @@ pub async fn run(
     out: &mut impl Write,
     err: &mut impl Write,
 ) -> Result<(), AppError> {
-    let target = config::resolve(&cli.global.connection, env, is_root)?;
+    let target = config::resolve(&cli.global.connection, &env, is_root)?;
     tracing::debug!(host = %target.host, tls = target.uses_tls(), pinned = ?target.pinned_version, "resolved the daemon");
     let client = connect(&target).map_err(|e| AppError::from_command(e, &target))?;
     let result = match &cli.command {
@@ -98,8 +107,47 @@ pub async fn run(
             };
             commands::audit::audit(&client, &query, a.format.is_json(), out).await
         }
+        Command::Pull(_) | Command::Push(_) | Command::Login(_) | Command::Logout(_) => {
+            registry_command(&client, &cli.command, &env, out, err).await
+        }
     };
     result.map_err(|e| AppError::from_command(e, &target))
+}
+
+/// The registry commands, which read and write the docker CLI's config file.
+async fn registry_command(
+    client: &Client<NativeTransport>,
+    command: &Command,
+    env: impl Fn(&str) -> Option<String>,
+    out: &mut impl Write,
+    err: &mut impl Write,
+) -> Result<(), CommandError> {
+    use commands::registry as r;
+    let mut config = ConfigFile::load(credentials::config_path(env)?)?;
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    match command {
+        Command::Pull(p) => {
+            let auth = r::stored_auth(&config, &p.name)?;
+            let mut view = r::ProgressView::new(terminal);
+            r::pull(client, &p.name, p.platform.clone(), &auth, &mut view, out).await
+        }
+        Command::Push(p) => {
+            let auth = r::stored_auth(&config, &p.name)?;
+            let mut view = r::ProgressView::new(terminal);
+            r::push(client, &p.name, &auth, &mut view, out).await
+        }
+        Command::Login(l) => {
+            let input = r::LoginInput {
+                server: l.server.clone(),
+                username: l.username.clone(),
+                password: l.password.clone(),
+                password_stdin: l.password_stdin,
+            };
+            r::login(client, input, &mut config, out, err).await
+        }
+        Command::Logout(l) => r::logout(l.server.as_deref(), &mut config, out),
+        _ => Ok(()),
+    }
 }
 
 fn connect(target: &Target) -> Result<Client<NativeTransport>, CommandError> {

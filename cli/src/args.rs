@@ -56,6 +56,58 @@ pub enum Command {
     Whoami(FormatFlag),
     /// Show the daemon's audit log, newest first (admin only).
     Audit(AuditArgs),
+    /// Download an image from a registry.
+    Pull(PullArgs),
+    /// Upload an image to a registry.
+    Push(PushArgs),
+    /// Log in to a registry (kept in the docker CLI's config.json).
+    Login(LoginArgs),
+    /// Log out from a registry.
+    Logout(LogoutArgs),
+}
+
+/// `wharf pull`'s arguments.
+#[derive(Clone, Debug, clap::Args)]
+pub struct PullArgs {
+    /// Set platform if server is multi-platform capable (os[/arch[/variant]]).
+    #[arg(long)]
+    pub platform: Option<String>,
+    /// The image: NAME[:TAG|@DIGEST].
+    #[arg(value_name = "NAME")]
+    pub name: String,
+}
+
+/// `wharf push`'s arguments.
+#[derive(Clone, Debug, clap::Args)]
+pub struct PushArgs {
+    /// The image: NAME[:TAG].
+    #[arg(value_name = "NAME")]
+    pub name: String,
+}
+
+/// `wharf login`'s arguments.
+#[derive(Clone, Debug, clap::Args)]
+pub struct LoginArgs {
+    /// Username.
+    #[arg(short = 'u', long)]
+    pub username: Option<String>,
+    /// Password.
+    #[arg(short = 'p', long)]
+    pub password: Option<String>,
+    /// Take the password from stdin.
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// The registry (Docker Hub when none).
+    #[arg(value_name = "SERVER")]
+    pub server: Option<String>,
+}
+
+/// `wharf logout`'s arguments.
+#[derive(Clone, Debug, clap::Args)]
+pub struct LogoutArgs {
+    /// The registry (Docker Hub when none).
+    #[arg(value_name = "SERVER")]
+    pub server: Option<String>,
 }
 
 /// `wharf audit`'s filters.

@@ -8,6 +8,7 @@ pub mod app;
 pub mod args;
 pub mod commands;
 pub mod config;
+pub mod credentials;
 pub mod format;
 pub mod logging;
 pub mod message;

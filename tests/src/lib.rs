@@ -7,6 +7,9 @@
 //!
 //! Every daemon fixture stops its process (SIGTERM, then SIGKILL) and removes its directory on drop.
 //!
+//! [`registry`] starts a real image registry (Debian's `docker-registry`) and [`oci`] makes images
+//! to put in it; [`cutproxy`] cuts a registry's connections mid-transfer.
+//!
 //! [`cli`] and [`checks`](mod@checks) are for the test files: the docker CLI's commands as assertions,
 //! scenarios cut into named checks, and [`eventually`]. They fail by panicking, where the fixtures return
 //! errors.
@@ -18,13 +21,16 @@ pub mod certs;
 pub mod checks;
 pub mod cli;
 pub mod command;
+pub mod cutproxy;
 pub mod dockerd;
 pub mod endpoints;
 pub mod flood;
 pub mod http;
 pub mod net;
+pub mod oci;
 pub mod prereq;
 pub mod process;
+pub mod registry;
 pub mod rootfs;
 pub mod tmp;
 pub mod wharfd;

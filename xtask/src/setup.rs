@@ -46,6 +46,9 @@ const RUNTIME: &[&str] = &[
 /// What only the tests add to the runtime: the reference dockerd, and `systemd-socket-activate`
 /// (package `systemd`) for the socket-activation test.
 const TESTS: &[&str] = &[DOCKER_IO, "systemd"];
+/// The registry the pull, push and login tests and the bench start (distribution 2.8, whose service
+/// the install does not start: see the deny policy), and `htpasswd` for its bcrypt users.
+const REGISTRY: &[&str] = &["docker-registry", "apache2-utils"];
 /// The browser the client-wasm tests run in (headless, driven by playwright-core).
 const BROWSER: &[&str] = &["chromium"];
 
@@ -76,7 +79,7 @@ const PLAYWRIGHT_CORE: NpmTool = NpmTool {
 impl Needs {
     /// Everything (`setup`, `test`).
     pub const ALL: Needs = Needs {
-        apt: &[RUNTIME, TESTS, BROWSER],
+        apt: &[RUNTIME, TESTS, REGISTRY, BROWSER],
         wasm: true,
         python: true,
         browser: true,
@@ -84,7 +87,7 @@ impl Needs {
     };
     /// `test --no-wasm`.
     pub const NATIVE: Needs = Needs {
-        apt: &[RUNTIME, TESTS],
+        apt: &[RUNTIME, TESTS, REGISTRY],
         wasm: false,
         python: true,
         browser: false,
@@ -114,9 +117,14 @@ impl Needs {
         browser: false,
         console: true,
     };
-    /// `bench` (busybox-static for the container workloads' image; the web build for its size).
+    /// `bench` (busybox-static for the container workloads' image; the registry for pull and push;
+    /// the web build for its size).
     pub const BENCH: Needs = Needs {
-        apt: &[&[DOCKER_IO, "busybox-static", "protobuf-compiler"], BROWSER],
+        apt: &[
+            &[DOCKER_IO, "busybox-static", "protobuf-compiler"],
+            REGISTRY,
+            BROWSER,
+        ],
         wasm: true,
         python: false,
         browser: true,

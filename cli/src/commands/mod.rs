@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod info;
 pub mod ping;
+pub mod registry;
 pub mod stats;
 pub mod token;
 pub mod version;
@@ -24,6 +25,12 @@ pub enum CommandError {
     /// Encoding the output as JSON failed.
     #[error("cannot encode the output as JSON: {0}")]
     Json(#[from] serde_json::Error),
+    /// The docker CLI's config file (registry logins) cannot be used.
+    #[error(transparent)]
+    Credentials(#[from] crate::credentials::CredentialsError),
+    /// The command was given something it cannot use.
+    #[error("{0}")]
+    Usage(String),
 }
 
 /// Writes `value` as pretty JSON and a newline.

@@ -3,6 +3,7 @@
 //! One transport talks to one daemon. Requests carry their own `Host` header (client-core sets it); the URI
 //! handed to hyper only keys the pool, so every request shares the same idle connections.
 
+pub mod body;
 pub mod classify;
 pub mod connector;
 pub mod stream;
@@ -136,7 +137,11 @@ impl NativeTransport {
         }
     }
 
-    async fn exchange(&self, request: Request) -> Result<Response, TransportError> {
+    /// Sends `request` and answers the head, the body still to read.
+    async fn head(
+        &self,
+        request: Request,
+    ) -> Result<(http::response::Parts, Incoming), TransportError> {
         let route = request.route();
         let uri = format!("{POOL_URI}{}", request.path_and_query);
         let mut builder = hyper::Request::builder().method(request.method).uri(uri);
@@ -157,7 +162,12 @@ impl NativeTransport {
             .request(http_request)
             .await
             .map_err(|e| classify::classify(&e, self.context()))?;
-        let (parts, body) = answer.into_parts();
+        Ok(answer.into_parts())
+    }
+
+    async fn exchange(&self, request: Request) -> Result<Response, TransportError> {
+        let route = request.route();
+        let (parts, body) = self.head(request).await?;
         let status = parts.status.as_u16();
         let success = parts.status.is_success();
         let limit = if success {

@@ -2,8 +2,8 @@
 //! socket and a mutual-TLS listener on 127.0.0.1 with the same certificates; they are measured one after
 //! the other (never concurrently) with the same workloads and concurrency. Also measured: idle resident
 //! memory and spawn-to-first-ping time, and the container workloads (`containers.rs`) and the stream
-//! workloads (`streams.rs`: logs, exec output, `exec true`, WebSocket keystrokes) on fresh starts of
-//! each daemon. Each ratio is printed next to the target.
+//! workloads (`streams.rs`: logs, exec output, `exec true`, WebSocket keystrokes) and the registry
+//! workloads (`registry.rs`: pull and push against a local registry) on fresh starts of each daemon. Each ratio is printed next to the target.
 
 mod api;
 mod connect;
@@ -15,6 +15,7 @@ mod flood;
 mod load;
 mod pin;
 mod procs;
+mod registry;
 mod report;
 mod rootfs;
 mod stats;
@@ -137,6 +138,12 @@ pub struct BenchArgs {
     /// Lines of the log the console loads and searches.
     #[arg(long, default_value_t = 100_000)]
     console_log_lines: usize,
+    /// Leave out the registry workloads (pull and push against a local registry).
+    #[arg(long)]
+    skip_registry: bool,
+    /// Run only the registry workloads.
+    #[arg(long, conflicts_with_all = ["containers_only", "flood_only", "streams_only", "console_only", "skip_registry"])]
+    registry_only: bool,
 }
 
 /// Where the daemons and the load generator run during the HTTP workloads.
@@ -249,8 +256,8 @@ pub fn bench(args: BenchArgs) -> Result<()> {
     };
     let bins = Binaries::in_dir(release);
     // Built before any daemon runs, so that the build does not take their CPUs; reported last.
-    let web = crate::wasm::build();
-    let console_sizes = if args.skip_console {
+    let web = (!args.registry_only).then(crate::wasm::build);
+    let console_sizes = if args.skip_console || args.registry_only {
         None
     } else {
         Some(crate::console::build())
@@ -280,7 +287,8 @@ pub fn bench(args: BenchArgs) -> Result<()> {
         None => kinds.push(Kind::Dockerd),
         Some(why) => println!("xtask bench: dockerd columns will be n/a: {why}"),
     }
-    let only_other = args.containers_only || args.flood_only || args.streams_only;
+    let only_other =
+        args.containers_only || args.flood_only || args.streams_only || args.registry_only;
     let console_config = console::ConsoleConfig {
         containers: args.console_containers.max(100),
         log_lines: args.console_log_lines,
@@ -300,11 +308,7 @@ pub fn bench(args: BenchArgs) -> Result<()> {
         sockets: args.flood_sockets,
         pings: args.flood_pings,
     };
-    let floods = if args.containers_only
-        || args.streams_only
-        || args.flood_pings == 0
-        || args.console_only
-    {
+    let floods = if (only_other && !args.flood_only) || args.flood_pings == 0 || args.console_only {
         Vec::new()
     } else {
         kinds
@@ -313,7 +317,7 @@ pub fn bench(args: BenchArgs) -> Result<()> {
             .collect::<Result<_>>()?
     };
     let containers =
-        if args.skip_containers || args.flood_only || args.streams_only || args.console_only {
+        if args.skip_containers || (only_other && !args.containers_only) || args.console_only {
             None
         } else {
             container_workloads(&runtime, &kinds, &bins, &certs, config, &args)?
@@ -328,11 +332,16 @@ pub fn bench(args: BenchArgs) -> Result<()> {
         CpuPlacement::Shared => None,
         CpuPlacement::Split | CpuPlacement::Both => CpuSplit::halve()?,
     };
-    let streams =
-        if args.skip_streams || args.containers_only || args.flood_only || args.console_only {
+    let streams = if args.skip_streams || (only_other && !args.streams_only) || args.console_only {
+        None
+    } else {
+        streams::run(&kinds, &bins, &certs, stream_config, split.as_ref())?
+    };
+    let registries =
+        if args.skip_registry || (only_other && !args.registry_only) || args.console_only {
             None
         } else {
-            streams::run(&kinds, &bins, &certs, stream_config, split.as_ref())?
+            Some(registry::run(&kinds, &bins, &certs)?)
         };
 
     if let Some(http) = http {
@@ -347,12 +356,16 @@ pub fn bench(args: BenchArgs) -> Result<()> {
     if let Some(sides) = streams {
         streams::print(&sides, stream_config, split.as_ref());
     }
+    if let Some(sides) = &registries {
+        registry::print(sides);
+    }
     if let Some(console) = &console {
         console::print(console, console_config);
     }
     match web {
-        Ok(package) => println!("\n{}", package.summary()),
-        Err(err) => println!("\nclient-wasm: gzipped size n/a: {err:#}"),
+        Some(Ok(package)) => println!("\n{}", package.summary()),
+        Some(Err(err)) => println!("\nclient-wasm: gzipped size n/a: {err:#}"),
+        None => {}
     }
     Ok(())
 }

@@ -591,7 +591,7 @@ fn fmt_mib(kib: u64) -> String {
     format!("{:.1}MiB", kib as f64 / 1024.0)
 }
 
-fn fmt_ratio(ratio: Option<f64>) -> String {
+pub fn fmt_ratio(ratio: Option<f64>) -> String {
     match ratio {
         Some(r) if r >= 10.0 => format!("{r:.0}x"),
         Some(r) => format!("{r:.2}x"),
