@@ -8,7 +8,9 @@
 // Environment: WHARF_PLAYWRIGHT_CORE (the module), WHARF_BASE (https://127.0.0.1:PORT),
 // WHARF_DOCKER_HOST (the same daemon's unix socket, for the docker CLI), WHARF_TOKEN (an operator's),
 // WHARF_VIEWER_TOKEN, WHARF_ADMIN_TOKEN, WHARF_IMAGE_TAR (a root file system tar to upload),
-// WHARF_SCREENSHOTS (a directory), CHROMIUM (default /usr/bin/chromium).
+// WHARF_SCREENSHOTS (a directory), WHARF_REGISTRY (host:port of a registry needing a login),
+// WHARF_REGISTRY_USER, WHARF_REGISTRY_PASSWORD, WHARF_PULL_IMAGE (an image there),
+// CHROMIUM (default /usr/bin/chromium).
 "use strict";
 
 const fs = require("fs");
@@ -28,6 +30,10 @@ const VIEWER = env("WHARF_VIEWER_TOKEN");
 const ADMIN = env("WHARF_ADMIN_TOKEN");
 const IMAGE_TAR = env("WHARF_IMAGE_TAR");
 const SHOTS = env("WHARF_SCREENSHOTS");
+const REGISTRY = env("WHARF_REGISTRY");
+const REGISTRY_USER = env("WHARF_REGISTRY_USER");
+const REGISTRY_PASSWORD = env("WHARF_REGISTRY_PASSWORD");
+const PULL_IMAGE = env("WHARF_PULL_IMAGE");
 
 const seen = { errors: [], cspViolations: [], screenshots: 0 };
 const DESKTOP = { width: 1280, height: 800 };
@@ -184,6 +190,32 @@ async function operator(browser) {
     .waitForSelector("main >> text=uploaded:1", { timeout: 30000 })
     .then(() => true, () => false);
   await shoot(page, "images");
+
+  // Pull from a registry that needs a login: refused without one, a wrong password refused, then
+  // the layers' progress and the image in the list.
+  await page.fill("#pull-image", PULL_IMAGE);
+  await page.click("[data-action=pull]");
+  seen.pullRefusedAnonymous = await page
+    .waitForSelector("[data-pull-lines] .line.error", { timeout: 30000 })
+    .then((e) => e.textContent(), (e) => `no error shown: ${e}`);
+  await page.fill("#login-server", REGISTRY);
+  await page.fill("#login-user", REGISTRY_USER);
+  await page.fill("#login-password", "wrong");
+  await page.click("[data-action=registry-login]");
+  seen.registryLoginRefused = await page
+    .waitForSelector(`.toast.error >> text=Login to ${REGISTRY}`, { timeout: 30000 })
+    .then((e) => e.textContent(), (e) => `no error shown: ${e}`);
+  await page.fill("#login-password", REGISTRY_PASSWORD);
+  await page.click("[data-action=registry-login]");
+  seen.registryLoggedIn = await page
+    .waitForSelector(`[data-logins] >> text=${REGISTRY_USER} @ ${REGISTRY}`, { timeout: 30000 })
+    .then(() => true, () => false);
+  await page.click("[data-action=pull]");
+  seen.pulledListed = await page
+    .waitForSelector(`main .row >> text=${PULL_IMAGE}`, { timeout: 60000 })
+    .then(() => true, () => false);
+  seen.pullLines = await page.$$eval("[data-pull-lines] .line", (lines) => lines.map((l) => l.textContent));
+  await shoot(page, "pull");
   await page.goto(`${BASE}/#/events`);
   await page.waitForSelector(".feed-grid.row", { timeout: 15000 });
   await shoot(page, "events");

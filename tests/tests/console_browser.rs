@@ -3,7 +3,7 @@
 //! browser talks to it) and does what a user does: logs in with a token, sees a container the docker
 //! CLI starts appear in the open table without a reload, runs one from the form, follows its logs, types
 //! `echo hi` and `stty size` in its exec terminal (and sees the size follow the window), stops and removes
-//! it, uploads an image tar; then a viewer, who sees no stop button and, when the page offers one anyway,
+//! it, uploads an image tar, logs in to a registry and pulls an image from it; then a viewer, who sees no stop button and, when the page offers one anyway,
 //! gets the daemon's 403 message. Screenshots of every view, at desktop and phone widths, go to
 //! `WHARF_SCREENSHOTS` (default `target/console/screenshots`).
 //!
@@ -17,12 +17,16 @@ use std::time::Duration;
 use serde_json::Value;
 use wharf_tests::browser::{create_token, path_from_env, repo};
 use wharf_tests::cli::ok;
-use wharf_tests::{prereq, rootfs, Binaries, RunCommand, Wharfd};
+use wharf_tests::oci;
+use wharf_tests::registry::Registry;
+use wharf_tests::{prereq, rootfs, Binaries, RunCommand, TempDir, Wharfd};
 
 #[test]
 #[ignore = "needs the built console and Chromium: `cargo xtask test` builds them and runs it"]
 fn a_user_manages_containers_from_the_console() {
-    let missing = prereq::missing_runtime().or_else(rootfs::missing_busybox);
+    let missing = prereq::missing_runtime()
+        .or_else(rootfs::missing_busybox)
+        .or_else(wharf_tests::registry::missing_registry);
     if !prereq::can_run("a_user_manages_containers_from_the_console", missing) {
         return;
     }
@@ -39,10 +43,18 @@ fn a_user_manages_containers_from_the_console() {
     );
     std::fs::create_dir_all(&shots).unwrap();
 
+    // A registry that needs a login, with an image the console pulls (pushed there through wharfd).
+    let registry = Registry::builder()
+        .tls()
+        .user(REGISTRY_USER, REGISTRY_PASSWORD)
+        .start()
+        .unwrap();
     let wharfd = Wharfd::builder()
         .tcp(true)
         .arg("--console-dir")
         .arg(&dist)
+        .arg("--registry-certs-dir")
+        .arg(registry.certs_d().expect("a TLS registry has a certs.d"))
         .start()
         .unwrap();
     let tcp = wharfd.tcp_host().expect("a TLS listener");
@@ -57,6 +69,36 @@ fn a_user_manages_containers_from_the_console() {
             "run", "-d", "--name", "idle", "--label", "tier=web", "busybox", "sleep", "600",
         ],
     );
+    let pulled = format!("{}/console/pulled:1", registry.host());
+    let docker_config = TempDir::new("dc").unwrap();
+    let mut push_env = env.clone();
+    push_env.push((
+        "DOCKER_CONFIG".into(),
+        docker_config.path().display().to_string(),
+    ));
+    ok(
+        &push_env,
+        &[
+            "login",
+            "-u",
+            REGISTRY_USER,
+            "-p",
+            REGISTRY_PASSWORD,
+            &registry.host(),
+        ],
+    );
+    // Two layers of its own (one that gzip cannot shrink), so the pull downloads and unpacks them.
+    let layers = vec![
+        oci::layer(&[("data/random", oci::random_bytes(4 << 20, 7))]).unwrap(),
+        oci::layer(&[("data/notes.txt", oci::text_bytes(1 << 20, 7))]).unwrap(),
+    ];
+    let archive = docker_config.path().join("pulled.tar");
+    oci::Image::new("amd64", layers, &["sh"])
+        .write_archive(&archive, &pulled)
+        .unwrap();
+    ok(&push_env, &["load", "-i", archive.to_str().unwrap()]);
+    ok(&push_env, &["push", &pulled]);
+    ok(&push_env, &["rmi", &pulled]);
     let bins = Binaries::locate().unwrap();
     let operator = create_token(&bins, &wharfd, "ops", "operator").unwrap();
     let viewer = create_token(&bins, &wharfd, "board", "viewer").unwrap();
@@ -71,6 +113,10 @@ fn a_user_manages_containers_from_the_console() {
         .env("WHARF_VIEWER_TOKEN", &viewer)
         .env("WHARF_ADMIN_TOKEN", &admin)
         .env("WHARF_IMAGE_TAR", &tar)
+        .env("WHARF_REGISTRY", registry.host())
+        .env("WHARF_REGISTRY_USER", REGISTRY_USER)
+        .env("WHARF_REGISTRY_PASSWORD", REGISTRY_PASSWORD)
+        .env("WHARF_PULL_IMAGE", &pulled)
         .env("WHARF_SCREENSHOTS", &shots)
         .timeout(Duration::from_secs(300))
         .run()
@@ -86,11 +132,14 @@ fn a_user_manages_containers_from_the_console() {
     let seen: Value = serde_json::from_str(out.stdout.lines().last().unwrap_or_default())
         .unwrap_or_else(|e| panic!("{e}: {}\n{}", out.stdout, out.stderr));
     eprintln!("the console saw: {seen}");
-    judge(&seen, &env);
+    judge(&seen, &env, &pulled);
 }
 
+const REGISTRY_USER: &str = "console";
+const REGISTRY_PASSWORD: &str = "pull-secret";
+
 /// What the page must have seen; each failure names itself.
-fn judge(seen: &Value, env: &[(String, String)]) {
+fn judge(seen: &Value, env: &[(String, String)], pulled: &str) {
     let mut failed = Vec::new();
     let mut check = |name: &str, pass: bool| {
         if !pass {
@@ -127,6 +176,32 @@ fn judge(seen: &Value, env: &[(String, String)]) {
     );
     check("stoppedAndRemoved", seen["stoppedAndRemoved"] == true);
     check("uploaded", seen["uploaded"] == true);
+    // Pulling: refused without a login, a wrong password refused, then per-layer progress as the
+    // docker CLI draws it and the image in the list.
+    check(
+        "pullRefusedAnonymous",
+        seen["pullRefusedAnonymous"]
+            .as_str()
+            .is_some_and(|m| m.contains("no basic auth credentials")),
+    );
+    check(
+        "registryLoginRefused",
+        seen["registryLoginRefused"]
+            .as_str()
+            .is_some_and(|m| m.contains("401") || m.contains("unauthorized")),
+    );
+    check("registryLoggedIn", seen["registryLoggedIn"] == true);
+    let lines: Vec<&str> = seen["pullLines"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    check(
+        "pullLines",
+        lines.iter().any(|l| l.ends_with(": Pull complete"))
+            && lines.contains(&format!("Status: Downloaded newer image for {pulled}").as_str())
+            && lines.iter().any(|l| l.starts_with("Digest: sha256:")),
+    );
+    check("pulledListed", seen["pulledListed"] == true);
     check("viewerHasNoStop", seen["viewerHasNoStop"] == true);
     check(
         "forcedStopMessage",
@@ -151,4 +226,5 @@ fn judge(seen: &Value, env: &[(String, String)]) {
     assert!(!ps.lines().any(|n| n == "web-run"), "{ps}");
     let images = ok(env, &["images", "--format", "{{.Repository}}:{{.Tag}}"]);
     assert!(images.lines().any(|i| i == "uploaded:1"), "{images}");
+    assert!(images.lines().any(|i| i == pulled), "{images}");
 }

@@ -6,6 +6,7 @@
 //! policy's "role viewer may not ..."), and who the user is, from `/wharf/v1/whoami`, which decides
 //! which actions the views offer.
 
+use std::cell::RefCell;
 use std::fmt;
 use std::rc::Rc;
 use std::time::Duration;
@@ -14,6 +15,8 @@ use wharf_client_core::api::{Decode, TypedRequest};
 use wharf_client_core::request::DUMMY_HOST;
 use wharf_client_core::{Client, ClientConfig, Error, RequestFactory};
 use wharf_client_wasm::fetch::FetchTransport;
+
+use crate::views::logins::Logins;
 
 /// What the user may do, by the daemon's roles (see the daemon's `auth::policy`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -88,6 +91,8 @@ pub struct Api {
     pub base_url: Rc<str>,
     pub identity: Rc<str>,
     pub role: Role,
+    /// The registry logins of this session (memory only).
+    pub logins: Rc<RefCell<Logins>>,
 }
 
 /// How long a request may take before the console gives up on it (a streamed one: until it begins).
@@ -122,6 +127,7 @@ impl Api {
             base_url: base_url.into(),
             identity: me.identity.into(),
             role,
+            logins: Rc::default(),
         })
     }
 

@@ -1,4 +1,4 @@
-//! Images: the list (filter, tag, remove, save as a file, prune) with import of a root file system tar and
+//! Images: the list (filter, tag, remove, save as a file, prune), pulls from registries (`pull.rs`), import of a root file system tar and
 //! load of a `docker save` tar by upload, with progress; and an image's page (inspect and history).
 //!
 //! Uploads and downloads keep their bytes in the browser's `Blob`s (client-wasm's `transfer`), never in
@@ -16,7 +16,7 @@ use wharf_client_core::Filters;
 use crate::api::{Api, ApiError};
 use crate::app::{self, Mounted, Tone};
 use crate::dom::{self, el, El, Listeners};
-use crate::views::format;
+use crate::views::{format, pull};
 
 /// What the list shows of an image. Read from `GET /images/json` as JSON: the typed
 /// `ImageSummary`'s decoder would weigh more in the wasm than these few fields.
@@ -57,6 +57,8 @@ struct State {
     rows: Element,
     listeners: Listeners,
     row_listeners: Listeners,
+    /// The pull form's state (its pull is cancelled when the page goes).
+    pull: Option<Rc<RefCell<pull::Pull>>>,
 }
 
 /// The list at `#/images`.
@@ -70,6 +72,7 @@ pub fn mount(api: &Api, main: &Element) -> Mounted {
         rows: rows.0.clone(),
         listeners: Listeners::default(),
         row_listeners: Listeners::default(),
+        pull: None,
     }));
     let mut listeners = Listeners::default();
 
@@ -89,7 +92,10 @@ pub fn mount(api: &Api, main: &Element) -> Mounted {
     let toolbar = el("div").class("toolbar").child(filter);
     let page = page.child(toolbar);
     let page = if api.role.can_operate() {
-        page.child(transfers(&state, &mut listeners))
+        let weak = Rc::downgrade(&state);
+        let (card, pull) = pull::card(api, &mut listeners, Rc::new(move || reload(weak.clone())));
+        state.borrow_mut().pull = Some(pull);
+        page.child(card).child(transfers(&state, &mut listeners))
     } else {
         page
     };

@@ -7,6 +7,7 @@ pub mod cancel;
 pub mod chart;
 pub mod format;
 pub mod inspect;
+pub mod logins;
 pub mod logmodel;
 pub mod runline;
 pub mod table_model;
@@ -26,6 +27,8 @@ mod images;
 mod logs;
 #[cfg(target_arch = "wasm32")]
 mod overview;
+#[cfg(target_arch = "wasm32")]
+mod pull;
 #[cfg(target_arch = "wasm32")]
 mod run;
 #[cfg(target_arch = "wasm32")]
