@@ -101,6 +101,7 @@ impl ImageEntry {
         let mut digests: Vec<String> = self
             .names
             .iter()
+            .filter(|n| !n.starts_with(DANGLING_PREFIX))
             .filter_map(|n| Reference::parse(n).ok())
             .filter(|r| r.digest().is_some())
             .map(|r| r.familiar())
