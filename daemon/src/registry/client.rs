@@ -13,6 +13,7 @@ use wharf_client_core::registry_auth::RegistryAuth;
 use wharf_client_core::ErrorKind;
 
 use super::endpoints::Endpoint;
+use super::known::Known;
 use super::session::Session;
 use super::{errors, Access, FetchedManifest, RemoteDescriptor, Shared, MANIFEST_ACCEPT};
 use crate::error::Error;
@@ -122,9 +123,35 @@ impl Repository {
         if let Some(s) = &*current {
             return Ok(s.clone());
         }
-        let s = self.open_from(0).await?;
+        let push = self.inner.access == Access::Push;
+        let shared = &self.inner.shared;
+        let s = match self.remembered(push).await {
+            Some(s) => Arc::new(s),
+            None => {
+                let s = self.open_from(0).await?;
+                let known = Known {
+                    index: s.index,
+                    base: s.endpoint.base.clone(),
+                    challenge: s.challenge().cloned(),
+                };
+                shared.known.put(&self.domain, push, known);
+                s
+            }
+        };
         *current = Some(s.clone());
         Ok(s)
+    }
+
+    /// A session on the endpoint this registry answered with lately, without pinging it.
+    async fn remembered(&self, push: bool) -> Option<Session> {
+        let known = self.inner.shared.known.get(&self.domain, push)?;
+        let endpoint = self.endpoints().await.get(known.index)?.clone();
+        if endpoint.base != known.base {
+            return None;
+        }
+        let index = known.index;
+        let (shared, auth) = (self.inner.shared.clone(), self.inner.auth.clone());
+        Session::resume(shared, auth, endpoint, index, known.challenge).ok()
     }
 
     /// Moves past mirror `failed` to the next endpoint; `None` when `failed` was no mirror.

@@ -25,6 +25,7 @@ mod client;
 pub(crate) mod config;
 mod endpoints;
 mod errors;
+mod known;
 mod login;
 mod retry;
 mod session;
@@ -124,6 +125,8 @@ pub(crate) struct Shared {
     /// One client per registry host and verification mode, made on first use (its `certs.d` read then).
     clients: Mutex<HashMap<(String, bool), reqwest::Client>>,
     tokens: auth::TokenCache,
+    /// The endpoint each registry answered with lately.
+    known: known::KnownEndpoints,
 }
 
 impl Registries {
@@ -135,6 +138,7 @@ impl Registries {
                 config,
                 clients: Mutex::default(),
                 tokens: auth::TokenCache::default(),
+                known: known::KnownEndpoints::default(),
             }),
         }
     }

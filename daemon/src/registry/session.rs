@@ -55,6 +55,18 @@ impl Session {
             None
         };
         tracing::debug!(registry = %endpoint.base, ?challenge, "registry endpoint chosen");
+        Self::resume(shared, auth, endpoint, index, challenge)
+    }
+
+    /// A session on `endpoint` as a recent ping found it (`known.rs`), without pinging again.
+    pub(crate) fn resume(
+        shared: Arc<Shared>,
+        auth: RegistryAuth,
+        endpoint: Endpoint,
+        index: usize,
+        challenge: Option<Challenge>,
+    ) -> Result<Self, Error> {
+        let client = shared.client(&endpoint)?;
         Ok(Self {
             endpoint,
             index,
@@ -63,6 +75,17 @@ impl Session {
             shared,
             auth,
         })
+    }
+
+    /// How the endpoint asked to be authenticated when it was pinged.
+    pub(crate) fn challenge(&self) -> Option<&Challenge> {
+        self.challenge.as_ref()
+    }
+
+    /// Forgets that this endpoint answered (a request failed or was refused), so the next repository
+    /// opened on its registry pings it again.
+    fn distrust(&self) {
+        self.shared.known.forget(&self.endpoint.base);
     }
 
     /// The `Authorization` value for `scopes` (fetching a token when none is cached, or when
@@ -142,10 +165,14 @@ impl Session {
         if let Some(b) = body {
             request = request.body(b);
         }
-        request
+        let sent = request
             .send()
             .await
-            .map_err(|e| errors::transport(&method, url, &e))
+            .map_err(|e| errors::transport(&method, url, &e));
+        if !matches!(&sent, Ok(r) if r.status() != reqwest::StatusCode::UNAUTHORIZED) {
+            self.distrust();
+        }
+        sent
     }
 
     /// Sends a request with a body that can be sent again (or none), retrying a registry that fails
@@ -198,13 +225,19 @@ impl Session {
                         tokio::time::sleep(retry::delay(attempt, after.as_deref())).await;
                         continue;
                     }
+                    if status == 401 {
+                        self.distrust();
+                    }
                     return Ok(response);
                 }
                 Err((e, true)) if attempt < retry::ATTEMPTS => {
                     tracing::info!(%url, attempt, "registry request failed ({e}); retrying");
                     tokio::time::sleep(retry::delay(attempt, None)).await;
                 }
-                Err((e, _)) => return Err(e),
+                Err((e, _)) => {
+                    self.distrust();
+                    return Err(e);
+                }
             }
         }
     }

@@ -434,9 +434,12 @@ async fn pull_by_tag_and_by_digest_keeps_the_registry_blobs_and_digests() {
         );
     }
 
-    // Again: nothing downloaded, the tag resolved with a HEAD only.
+    // Again: nothing downloaded, the tag resolved with a HEAD only, without a ping (the registry
+    // answered one moments ago).
     let gets = reg.blob_gets(&img.layers[1]);
     let manifest_gets = reg.requests("GET", "/manifests/");
+    let ping = "http.request.uri=/v2/ ";
+    let pings = reg.requests("GET", ping);
     let (lines, result) = pull(&store, &name, "v1", None).await;
     result.unwrap();
     assert_eq!(
@@ -450,6 +453,8 @@ async fn pull_by_tag_and_by_digest_keeps_the_registry_blobs_and_digests() {
     assert_eq!(reg.blob_gets(&img.layers[1]), gets);
     assert_eq!(reg.requests("GET", "/manifests/"), manifest_gets);
     assert!(reg.requests("HEAD", "/manifests/v1") >= 2);
+    assert!(pings > 0);
+    assert_eq!(reg.requests("GET", ping), pings);
 
     // By digest, into an empty store.
     store.delete(&format!("{name}:v1"), false).await.unwrap();
