@@ -63,6 +63,9 @@ pub(crate) struct PullJob {
     repo: Repository,
     top: FetchedManifest,
     platform: Option<Platform>,
+    /// The tag's records here already point at what the registry has (`top.bytes` is then not read):
+    /// nothing to pull or to name.
+    current: bool,
 }
 
 /// The reference a pull names, as dockerd reads `fromImage` and `tag` (the tag may be a digest); `latest`
@@ -149,12 +152,21 @@ impl ImageStore {
         let repo = self
             .registries
             .repository(&reference, &opts.auth, Access::Pull)?;
+        let mut current = false;
         let top = match reference.digest() {
             Some(digest) => repo.manifest(digest).await?,
             None => {
                 // As dockerd: a tag is resolved with a HEAD; a manifest already here is not fetched.
                 let tag = reference.tag().unwrap_or("latest");
                 match repo.manifest_descriptor(tag).await {
+                    Ok(desc) if self.names_point_at(&reference, &desc.digest).await => {
+                        current = true;
+                        FetchedManifest {
+                            media_type: desc.media_type,
+                            digest: desc.digest,
+                            bytes: bytes::Bytes::new(),
+                        }
+                    }
                     Ok(desc) => match self.cd.read_blob(&desc.digest, MAX_MANIFEST).await {
                         Ok(bytes) => FetchedManifest {
                             media_type: desc.media_type,
@@ -175,7 +187,22 @@ impl ImageStore {
             repo,
             top,
             platform: opts.platform.clone(),
+            current,
         })
+    }
+
+    /// Whether the record of `r` and its `repo@digest` record both name manifest `digest` already
+    /// (two lookups: the up-to-date pull reads nothing else from containerd).
+    async fn names_point_at(&self, r: &Reference, digest: &str) -> bool {
+        let points = |name: String| async move {
+            self.cd
+                .image_get(&name)
+                .await
+                .ok()
+                .and_then(|record| record.target)
+                .is_some_and(|t| t.digest == digest)
+        };
+        points(r.to_string()).await && points(format!("{}@{digest}", r.name())).await
     }
 
     /// Pulls what `job` names, reporting on `out`.
@@ -191,6 +218,9 @@ impl ImageStore {
             Progress::status(Some(wanted), format!("Pulling from {}", r.path())),
         )
         .await;
+        if job.current {
+            return self.pulled(r, &job.top.digest, false, &out).await;
+        }
         let (index, manifest) = match manifest::parse(&job.top)? {
             Parsed::Index(entries) => {
                 let i = platform::choose(&manifest::platforms(&entries), job.platform.as_ref())?;
@@ -258,19 +288,26 @@ impl ImageStore {
                 true
             }
         };
+        self.pulled(r, &shown_digest, fresh, &out).await
+    }
+
+    /// The end of a pull: its event, the digest and the status lines.
+    async fn pulled(
+        &self,
+        r: &Reference,
+        digest: &str,
+        fresh: bool,
+        out: &mpsc::Sender<Progress>,
+    ) -> Result<(), Error> {
         self.emit("pull", &r.familiar(), Some(&r.familiar_name()));
-        send(
-            &out,
-            Progress::status(None, format!("Digest: {shown_digest}")),
-        )
-        .await;
+        send(out, Progress::status(None, format!("Digest: {digest}"))).await;
         let status = if fresh {
             "Downloaded newer image for"
         } else {
             "Image is up to date for"
         };
         send(
-            &out,
+            out,
             Progress::status(None, format!("Status: {status} {}", r.familiar())),
         )
         .await;
