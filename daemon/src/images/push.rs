@@ -1,6 +1,6 @@
 //! `docker push`: an image's manifest, config and layer blobs from containerd's content store to a
 //! registry, reported as dockerd 20.10 reports it ("Preparing", "Waiting", "Pushing", "Pushed", "Layer
-//! already exists", "Mounted from <repo>", then `<tag>: digest: ... size: ...` and the aux message).
+//! already exists", "Mounted from `<repo>`", then `<tag>: digest: ... size: ...` and the aux message).
 //!
 //! Blobs go as they are stored, manifest included, so the digest the registry gives is the local
 //! manifest's and a second push finds every layer there. Pulled images keep the registry's compressed
