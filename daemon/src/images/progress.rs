@@ -7,6 +7,7 @@
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
+use wharf_client_core::models::ProgressDetail;
 
 /// One message of the stream.
 #[derive(Clone, Debug, PartialEq)]
@@ -152,54 +153,14 @@ fn go_escape(json: String) -> String {
         .replace('&', "\\u0026")
 }
 
-/// Go's `%.4g` of a value below 10000 (no exponent form is needed there): 4 significant digits, trailing
-/// zeros dropped.
-fn g4(v: f64) -> String {
-    if v == 0.0 {
-        return "0".into();
-    }
-    let digits_before = if v >= 1.0 {
-        (v.log10().floor() as i32 + 1).max(1)
-    } else {
-        0
-    };
-    let decimals = usize::try_from((4 - digits_before).max(0)).unwrap_or(0);
-    let mut s = format!("{v:.decimals$}");
-    if s.contains('.') {
-        s = s.trim_end_matches('0').trim_end_matches('.').to_owned();
-    }
-    s
-}
-
-/// go-units' `HumanSize`: decimal units, 4 significant digits ("3.001MB").
-pub(crate) fn human_size(bytes: u64) -> String {
-    const UNITS: [&str; 9] = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
-    let mut size = bytes as f64;
-    let mut i = 0;
-    while size >= 1000.0 && i + 1 < UNITS.len() {
-        size /= 1000.0;
-        i += 1;
-    }
-    format!("{}{}", g4(size), UNITS[i])
-}
-
-/// dockerd's progress text for a daemon without a terminal (200 columns wide): the bar, then
-/// `current/total` right-aligned to 8 characters; no time left (dockerd sets no start time).
+/// dockerd's progress text for a daemon without a terminal (the bar, then `current/total`; no time
+/// left, as dockerd sets no start time): client-core's, which the CLI and the console draw too.
 pub(crate) fn bar(current: u64, total: u64) -> String {
-    if total == 0 {
-        if current == 0 {
-            return String::new();
-        }
-        return format!("{:>8}", human_size(current));
-    }
-    let pct = ((current as f64 / total as f64 * 100.0) as u64 / 2).min(50) as usize;
-    let bar = format!("[{}>{}] ", "=".repeat(pct), " ".repeat(50 - pct));
-    let numbers = if current > total {
-        format!("{:>8}", human_size(current))
-    } else {
-        format!("{:>8}/{}", human_size(current), human_size(total))
+    let detail = ProgressDetail {
+        current: Some(i64::try_from(current).unwrap_or(i64::MAX)),
+        total: Some(i64::try_from(total).unwrap_or(i64::MAX)),
     };
-    bar + &numbers
+    wharf_client_core::progress::progress(&detail, true)
 }
 
 /// When a transfer reports: past a step of min(512 KiB, 1% of the blob) and at most every 100 ms, and
@@ -302,6 +263,7 @@ mod tests {
 
     #[test]
     fn sizes_and_bars_read_as_go_units_prints_them() {
+        use wharf_client_core::progress::human_size;
         assert_eq!(human_size(0), "0B");
         assert_eq!(human_size(999), "999B");
         assert_eq!(human_size(1000), "1kB");
