@@ -144,17 +144,17 @@ fn json_bodies_are_checked_for_type_syntax_and_size() {
         "still serving"
     );
 
-    // A well-formed login is answered honestly: wharfd has no registry client yet.
+    // A well-formed login goes to its registry; one that is not there is dockerd's 500 and wording.
     let r = request(
         wharfd.socket(),
         "POST",
         "/v1.47/auth",
         &json,
-        Some(b"{\"username\":\"u\",\"password\":\"p\"}"),
+        Some(b"{\"username\":\"u\",\"password\":\"p\",\"serveraddress\":\"127.0.0.1:1\"}"),
     )
     .unwrap();
-    assert_eq!(r.status, 501);
-    assert!(json_message(&r).contains("not supported yet"), "{r:?}");
+    assert_eq!(r.status, 500, "{r:?}");
+    assert!(json_message(&r).contains("connection refused"), "{r:?}");
 }
 
 /// Writes `head` then `body` from another thread (the daemon may answer and close before the body is all
