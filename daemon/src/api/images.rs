@@ -40,7 +40,7 @@ pub(crate) fn routes() -> Router<AppState> {
 async fn not_yet() -> Error {
     Error::new(
         ErrorKind::NotImplemented,
-        "registry search is not supported yet: wharfd does not talk to registries",
+        "registry search is not supported yet: wharfd pulls and pushes, but does not search registries",
     )
 }
 

@@ -16,9 +16,6 @@
 //! - `retry.rs`: which failures are retried, and the backoff.
 //! - `errors.rs`: dockerd's wording of what registries and the network answer.
 
-// Until push uses the uploads and `put_manifest` (issue 12's work in progress).
-#![allow(dead_code)]
-
 mod auth;
 mod blob;
 mod client;
