@@ -3,8 +3,9 @@
 //! `docker-registry` on 127.0.0.1 (plain HTTP, which both daemons allow on loopback), one fresh daemon
 //! each, driven one after the other. Measured: the pull's time and the daemon's peak resident memory
 //! growth during it (VmHWM after resetting it through `clear_refs`, its own process, not containerd),
-//! a second pull of the image now present, and a push of it into a fresh registry (so that nothing is
-//! already there to skip).
+//! pulls of the image now present (the median of several, each a request sent from this process so that
+//! starting a client does not hide the daemon's own time), and a push of it into a fresh registry (so
+//! that nothing is already there to skip).
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -27,6 +28,8 @@ const TIME_TARGET: Target = Target::AtMost(0.7);
 const PRESENT_TARGET: Target = Target::AtMost(0.3);
 /// Peak resident memory growth during the pull, MiB (absolute).
 const RSS_TARGET_MIB: f64 = 32.0;
+/// Pulls of the present image timed; the median is reported.
+const PRESENT_PULLS: usize = 9;
 
 /// What one daemon did.
 #[derive(Debug, Default)]
@@ -88,9 +91,14 @@ fn measure(
         let peak = status_kib(pid, "VmHWM")?;
         out.pull_rss_growth_kib = Some(peak.saturating_sub(before));
     }
-    let started = Instant::now();
-    pull(&socket, name)?;
-    out.pull_present = Some(started.elapsed());
+    let mut present = Vec::with_capacity(PRESENT_PULLS);
+    for _ in 0..PRESENT_PULLS {
+        let started = Instant::now();
+        pull_in_process(&socket, name)?;
+        present.push(started.elapsed());
+    }
+    present.sort();
+    out.pull_present = present.get(present.len() / 2).copied();
 
     let target = Registry::builder().loopback().start()?;
     let pushed = format!("{}/bench/pushed:1", target.host());
@@ -113,6 +121,29 @@ fn tag_path(name: &str, new: &str) -> String {
         "/v1.41/images/{name}/tag?repo={}&tag={tag}",
         repo.replace(':', "%3A").replace('/', "%2F")
     )
+}
+
+/// A pull sent over the daemon's socket from this process, read to its end; an error status or an
+/// error message in the stream fails it.
+fn pull_in_process(socket: &Path, name: &str) -> Result<()> {
+    let (repo, tag) = name.rsplit_once(':').context("the name has a tag")?;
+    let path = format!(
+        "/v1.41/images/create?fromImage={}&tag={tag}",
+        repo.replace(':', "%3A").replace('/', "%2F")
+    );
+    let mut response =
+        super::wire::send(socket, "POST", &path, None, false, Duration::from_secs(60))?;
+    let status = response.status;
+    let mut text = Vec::new();
+    response.drain(|piece| {
+        text.extend_from_slice(piece);
+        Ok(())
+    })?;
+    let text = String::from_utf8_lossy(&text);
+    if !(200..300).contains(&status) || text.contains("\"errorDetail\"") {
+        bail!("POST {path}: {status} {text}");
+    }
+    Ok(())
 }
 
 fn pull(socket: &Path, name: &str) -> Result<()> {
