@@ -102,7 +102,7 @@ async fn create(
 }
 
 /// The `X-Registry-Auth` credentials; as dockerd, an unreadable header counts as none.
-fn registry_auth(headers: &http::HeaderMap) -> RegistryAuth {
+pub(super) fn registry_auth(headers: &http::HeaderMap) -> RegistryAuth {
     headers
         .get("X-Registry-Auth")
         .and_then(|v| v.to_str().ok())

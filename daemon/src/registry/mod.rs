@@ -20,6 +20,7 @@ mod auth;
 mod blob;
 mod client;
 pub(crate) mod config;
+pub(crate) mod distribution;
 mod endpoints;
 mod errors;
 mod known;

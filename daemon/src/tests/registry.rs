@@ -198,7 +198,7 @@ async fn tls_registry_with_basic_auth_login_push_mount_and_pull() {
     assert!(layer == pushed.layer, "the streamed layer differs");
 
     // The distribution endpoint's answer: descriptor and the config's platform.
-    let inspect = crate::api::distribution::distribution_inspect(
+    let inspect = crate::registry::distribution::inspect(
         &r,
         &Reference::parse(&format!("{host}/wharf/one:v1")).unwrap(),
         &good,
