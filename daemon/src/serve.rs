@@ -16,6 +16,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::convert::Infallible;
 use std::net::IpAddr;
+use std::os::fd::{AsRawFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -151,15 +152,7 @@ pub(crate) async fn serve<S, B>(
         let app = app.clone();
         // Admitted here, in accept order, so that the oldest pending handshake is the one pushed out.
         let pending = match &conn {
-            Accepted::Tls(s, peer, _) => {
-                let pending = handshakes.admit(*peer);
-                // A client whose first bytes are already here has started now, not when its task first
-                // runs: under a flood, many newcomers can come before that and push it out as silent.
-                if has_bytes(s) {
-                    pending.started.store(true, Ordering::Relaxed);
-                }
-                Some(pending)
-            }
+            Accepted::Tls(s, peer, _) => Some(handshakes.admit_socket(*peer, s)),
             _ => None,
         };
         let limit = limit.clone();
@@ -232,13 +225,12 @@ fn log_end<E: std::fmt::Display>(result: Result<(), E>) {
     }
 }
 
-/// Whether the peer's first bytes have arrived on `stream`, without reading them or waiting.
-fn has_bytes(stream: &TcpStream) -> bool {
+/// Whether the peer's first bytes have arrived on the socket `fd`, without reading them or waiting.
+fn has_bytes(fd: RawFd) -> bool {
     use nix::sys::socket::{recv, MsgFlags};
-    use std::os::fd::AsRawFd;
     let mut byte = [0u8; 1];
     let flags = MsgFlags::MSG_PEEK | MsgFlags::MSG_DONTWAIT;
-    matches!(recv(stream.as_raw_fd(), &mut byte, flags), Ok(n) if n > 0)
+    matches!(recv(fd, &mut byte, flags), Ok(n) if n > 0)
 }
 
 enum Accepted {
@@ -267,6 +259,10 @@ async fn accept(listener: &Listener) -> std::io::Result<Accepted> {
 /// address. A newcomer over either bound pushes out the oldest pending handshake (of its own address when
 /// that address is at its bound), taking those whose peer has not sent a byte yet first: a client that
 /// has started its handshake is a few round trips from done, a silent socket may never speak.
+///
+/// Whether a peer has spoken is not left to its task alone (which sets `started` once its peek returns):
+/// under a flood, the accept loop can admit hundreds of newcomers before that task is first polled, so the
+/// pool also peeks at a candidate's socket before pushing it out as silent.
 pub(crate) struct Handshakes {
     total: usize,
     per_ip: usize,
@@ -284,6 +280,11 @@ struct PendingSet {
 struct PendingEntry {
     ip: IpAddr,
     started: Arc<AtomicBool>,
+    /// The peer's socket, peeked at before the entry is pushed out as silent. The entry leaves the pool
+    /// just after its handshake future (which owns the socket) ends, so in that moment the number may name
+    /// a newer socket or file: a peek never consumes, and a non-socket answers `ENOTSOCK`, so the worst
+    /// case is a finished entry counted as started.
+    socket: Option<RawFd>,
     /// Dropped to push the handshake out: its [`Pending::cancelled`] then resolves.
     _cancel: oneshot::Sender<()>,
 }
@@ -310,8 +311,23 @@ impl Handshakes {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Admits a handshake from `ip`, pushing out the oldest pending one if a bound is reached.
+    /// Admits the handshake on `stream` from `ip`, pushing out the oldest pending one if a bound is
+    /// reached. A peer whose first bytes are already here counts as started at once.
+    pub(crate) fn admit_socket(self: &Arc<Self>, ip: IpAddr, stream: &TcpStream) -> Pending {
+        let pending = self.admit_entry(ip, Some(stream.as_raw_fd()));
+        if has_bytes(stream.as_raw_fd()) {
+            pending.started.store(true, Ordering::Relaxed);
+        }
+        pending
+    }
+
+    /// Admits a handshake from `ip` with no socket to peek at (its task alone says when it starts).
+    #[cfg(test)]
     pub(crate) fn admit(self: &Arc<Self>, ip: IpAddr) -> Pending {
+        self.admit_entry(ip, None)
+    }
+
+    fn admit_entry(self: &Arc<Self>, ip: IpAddr, socket: Option<RawFd>) -> Pending {
         let ip = ip.to_canonical();
         let (cancel, cancelled) = oneshot::channel();
         let started = Arc::new(AtomicBool::new(false));
@@ -329,6 +345,7 @@ impl Handshakes {
             PendingEntry {
                 ip,
                 started: started.clone(),
+                socket,
                 _cancel: cancel,
             },
         );
@@ -369,13 +386,27 @@ impl PendingSet {
                 .filter(move |(_, e)| ip.is_none_or(|ip| e.ip == ip))
         };
         let victim = candidates()
-            .find(|(_, e)| !e.started.load(Ordering::Relaxed))
+            .find(|(_, e)| !e.has_spoken())
             .or_else(|| candidates().next())
             .map(|(id, _)| *id);
         if let Some(id) = victim {
             tracing::trace!("handshake pool full: dropping a pending handshake");
             self.remove(id);
         }
+    }
+}
+
+impl PendingEntry {
+    /// Whether the peer has sent a byte: known from its task, or seen now on its socket.
+    fn has_spoken(&self) -> bool {
+        if self.started.load(Ordering::Relaxed) {
+            return true;
+        }
+        let spoken = self.socket.is_some_and(has_bytes);
+        if spoken {
+            self.started.store(true, Ordering::Relaxed);
+        }
+        spoken
     }
 }
 

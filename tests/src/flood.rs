@@ -1,15 +1,22 @@
 //! A connection flood on a TCP port, for the test and the bench that check a TLS port stays usable under
 //! it: idle sockets that never send a byte and reconnect as soon as the server drops them, plus threads
-//! that connect and hang up in a loop. Only ever aimed at loopback addresses.
+//! that connect and hang up in a loop. Only ever aimed at an IPv4 loopback address, and sent from a loopback
+//! address of its own ([`SOURCE`]): a flood comes from the attacker's addresses, not from the client's, and
+//! the server's per-address bound on pending handshakes is what keeps other addresses served. (A client
+//! sharing the flood's address competes with it: a socket that has not spoken yet cannot be told from a
+//! silent one, so the flood's newcomers can push it out before its first bytes arrive.)
 
 use std::io::{ErrorKind, Read};
-use std::net::{SocketAddr, TcpStream};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use anyhow::{bail, Result};
+
+/// The address every flood socket is bound to: loopback, but not the 127.0.0.1 clients use.
+pub const SOURCE: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 2);
 
 /// How long one connect may take before the flood moves on and retries it later.
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
@@ -32,8 +39,8 @@ impl Flood {
         idle_threads: usize,
         churn_threads: usize,
     ) -> Result<Self> {
-        if !addr.ip().is_loopback() {
-            bail!("the flood only targets loopback addresses, not {addr}");
+        if !(addr.is_ipv4() && addr.ip().is_loopback()) {
+            bail!("the flood only targets IPv4 loopback addresses, not {addr}");
         }
         let stop = Arc::new(AtomicBool::new(false));
         let reconnects = Arc::new(AtomicU64::new(0));
@@ -81,8 +88,25 @@ impl Drop for Flood {
     }
 }
 
+/// A socket from [`SOURCE`] connected to `addr`.
+fn connect_from_source(addr: SocketAddr) -> Option<TcpStream> {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).ok()?;
+    // Without this, bind picks a port of its own that no other socket (TIME_WAIT ones included) holds,
+    // and the churn runs out of ports; with it the port is chosen at connect, per destination.
+    nix::sys::socket::setsockopt(
+        &socket,
+        nix::sys::socket::sockopt::IpBindAddressNoPort,
+        &true,
+    )
+    .ok()?;
+    socket.bind(&SocketAddr::from((SOURCE, 0)).into()).ok()?;
+    socket.connect_timeout(&addr.into(), CONNECT_TIMEOUT).ok()?;
+    Some(socket.into())
+}
+
 fn connect(addr: SocketAddr) -> Option<TcpStream> {
-    let s = TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT).ok()?;
+    let s = connect_from_source(addr)?;
     s.set_nonblocking(true).ok()?;
     Some(s)
 }
@@ -121,7 +145,7 @@ fn idle_sockets(
 
 fn churn(addr: SocketAddr, stop: &AtomicBool, reconnects: &AtomicU64) {
     while !stop.load(Ordering::Relaxed) {
-        drop(TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT));
+        drop(connect_from_source(addr));
         reconnects.fetch_add(1, Ordering::Relaxed);
     }
 }

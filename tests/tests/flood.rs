@@ -1,6 +1,8 @@
 //! A flood of idle and reconnecting sockets on the mutual-TLS port (none of them with a certificate) must
 //! not lock out a client that has one: handshakes have their own bounded pool, and a connection slot is
-//! only taken once the handshake is through. Speed is the bench's business (`cargo xtask bench`, the
+//! only taken once the handshake is through. The flood comes from its own loopback address (as a flood
+//! comes from an attacker's addresses), which the per-address bound on pending handshakes keeps apart from
+//! the client's 127.0.0.1. Speed is the bench's business (`cargo xtask bench`, the
 //! flood section); this checks only that every ping is answered within a generous bound.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test fails by panicking

@@ -96,13 +96,13 @@ async fn a_peer_that_already_sent_bytes_is_seen_at_accept() {
     let addr = listener.local_addr().unwrap();
     let _silent = TcpStream::connect(addr).await.unwrap();
     let (silent, _) = listener.accept().await.unwrap();
-    assert!(!has_bytes(&silent));
+    assert!(!has_bytes(silent.as_raw_fd()));
     let mut speaking = TcpStream::connect(addr).await.unwrap();
     speaking.write_all(&[TLS_HANDSHAKE]).await.unwrap();
     let (spoke, _) = listener.accept().await.unwrap();
     // Loopback delivers the byte before accept returns once it is in the queue; poll briefly anyway.
     let seen = async {
-        while !has_bytes(&spoke) {
+        while !has_bytes(spoke.as_raw_fd()) {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
     };
@@ -110,9 +110,44 @@ async fn a_peer_that_already_sent_bytes_is_seen_at_accept() {
         .await
         .unwrap();
     assert!(
-        has_bytes(&spoke),
+        has_bytes(spoke.as_raw_fd()),
         "peeking leaves the byte for the handshake"
     );
+}
+
+/// The flood test's failure: a client's ClientHello had arrived, but its task had not run its peek yet when
+/// enough newcomers came to make it the oldest "silent" handshake, and it was pushed out (a reset).
+#[tokio::test]
+async fn a_peer_that_spoke_after_admission_is_not_pushed_out_as_silent() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let pool = Arc::new(Handshakes::new(10, 2));
+    let mut speaking = TcpStream::connect(addr).await.unwrap();
+    let (first, _) = listener.accept().await.unwrap();
+    let mut spoke = pool.admit_socket(ip(1), &first);
+    assert!(!spoke.started.load(Ordering::Relaxed), "nothing sent yet");
+    let _quiet = TcpStream::connect(addr).await.unwrap();
+    let (second, _) = listener.accept().await.unwrap();
+    let mut silent = pool.admit_socket(ip(1), &second);
+    // The first peer speaks now; no task of its own ever looks.
+    speaking.write_all(&[TLS_HANDSHAKE]).await.unwrap();
+    let arrived = async {
+        while !has_bytes(first.as_raw_fd()) {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(5), arrived)
+        .await
+        .unwrap();
+    let _third = TcpStream::connect(addr).await.unwrap();
+    let (third, _) = listener.accept().await.unwrap();
+    let _newcomer = pool.admit_socket(ip(1), &third);
+    assert!(
+        !pushed_out(&mut spoke),
+        "the peer that spoke keeps its place"
+    );
+    assert!(pushed_out(&mut silent), "the silent one goes, though newer");
+    assert!(spoke.started.load(Ordering::Relaxed));
 }
 
 #[tokio::test]
