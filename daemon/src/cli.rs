@@ -111,6 +111,16 @@ pub struct DaemonFlags {
     /// The largest body `docker import` and `docker load` accept, in bytes [default: 32 GiB].
     #[arg(long = "max-import-size", value_name = "BYTES")]
     pub max_import_size: Option<u64>,
+    /// The default bridge network's Linux bridge [default: wharf0].
+    #[arg(short = 'b', long = "bridge", value_name = "NAME")]
+    pub bridge: Option<String>,
+    /// The default bridge's address and subnet, such as 172.17.0.1/16 [default: the first free subnet
+    /// of the address pools].
+    #[arg(long = "bip", value_name = "CIDR")]
+    pub bip: Option<String>,
+    /// An address pool for networks: `base=10.10.0.0/16,size=24`; repeatable.
+    #[arg(long = "default-address-pool", value_name = "POOL")]
+    pub default_address_pools: Vec<String>,
     /// Keep containers running while the daemon is down (they are re-attached at start).
     #[arg(long = "live-restore")]
     pub live_restore: bool,

@@ -25,6 +25,7 @@ use crate::hostinfo::HostFacts;
 use crate::images::ImageStore;
 use crate::listeners::{self, LazyTls, ListenError, Listener};
 use crate::logging::LogControl;
+use crate::network::{NetworkOptions, Networks};
 use crate::pidfile::{PidFile, PidFileError};
 use crate::runtime::{Runtime, RuntimeOptions, StoreUsers};
 use crate::serve::{self, ServeOptions};
@@ -65,6 +66,9 @@ pub enum DaemonError {
     /// A `--console-dir` that cannot be served.
     #[error("{0}")]
     Console(String),
+    /// No subnet for the default bridge network.
+    #[error("{0}")]
+    Network(String),
 }
 
 fn make_dir(path: &Path, mode: u32, what: &'static str) -> Result<(), DaemonError> {
@@ -539,6 +543,34 @@ async fn next_stop(
     }
 }
 
+/// The default bridge network from the configuration: its bridge, and its subnet from `--bip` or the
+/// address pools.
+fn networks(config: &Config) -> Result<Networks, DaemonError> {
+    use crate::network::cidr::{self, Cidr};
+    let n = &config.network;
+    let bridge = n
+        .bridge
+        .clone()
+        .unwrap_or_else(|| crate::network::DEFAULT_BRIDGE.to_owned());
+    let bip = n.bip.as_deref().and_then(Cidr::parse);
+    let pools = n
+        .pools
+        .iter()
+        .map(|(base, size)| cidr::pool(base, i64::from(*size)))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(DaemonError::Network)?;
+    let (subnet, gateway) =
+        crate::network::default_subnet(bip, &pools, &bridge).map_err(DaemonError::Network)?;
+    tracing::info!("bridge network: {bridge} {subnet} (gateway {gateway})");
+    Ok(Networks::new(NetworkOptions {
+        bridge,
+        subnet,
+        gateway,
+        exec_root: config.exec_root.clone(),
+        data_root: config.data_root.clone(),
+    }))
+}
+
 /// Opens the stores over `client` and restores the containers, with the snapshotter picked: the one asked
 /// for, else overlayfs where containerd could load it, else native.
 async fn open_stores_and_restore(
@@ -582,6 +614,7 @@ async fn open_stores_and_restore(
         .with_users(Arc::new(StoreUsers(store.clone())))
         .with_registries(state.registries().clone());
         let facts = state.facts();
+        let networks = networks(config)?;
         let containers = Runtime::new(RuntimeOptions {
             containerd: client.clone(),
             images: images.clone(),
@@ -594,6 +627,7 @@ async fn open_stores_and_restore(
             host_hostname: facts.hostname.clone(),
             kernel_version: facts.kernel_version.clone(),
             cgroup_v2: facts.cgroup_version == crate::hostinfo::CgroupVersion::V2,
+            networks,
         });
         containers.restore().await;
         Ok::<_, DaemonError>(Backend { images, containers })

@@ -23,6 +23,7 @@ pub(crate) mod images;
 pub(crate) mod listeners;
 pub mod logging;
 pub(crate) mod logs;
+pub(crate) mod network;
 pub(crate) mod notify;
 pub(crate) mod pidfile;
 pub(crate) mod registry;

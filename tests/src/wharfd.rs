@@ -128,7 +128,10 @@ impl WharfdBuilder {
 
     /// Starts `wharfd` and waits until `/_ping` answers on the unix socket. If another process took the
     /// free TCP port between probing and binding, it retries on a new port.
-    pub fn start(self) -> Result<Wharfd> {
+    pub fn start(mut self) -> Result<Wharfd> {
+        // Chosen once, so that a restart keeps them.
+        let own = own_network_args(&self.args, self.config_json.as_deref());
+        self.args.extend(own);
         let mut attempts = 0;
         loop {
             attempts += 1;
@@ -226,6 +229,32 @@ impl WharfdBuilder {
         cmd.envs(self.envs.iter().map(|(k, v)| (k, v)));
         Ok(cmd)
     }
+}
+
+/// `--bridge` and `--bip` of a bridge and subnet no other wharfd of this run has (a counter and the
+/// test process's ID), unless the test gives its own: wharfd's defaults (`wharf0`, 172.17.0.0/16)
+/// would be shared by parallel tests. Subnets come from 10.64.0.0/10, names fit Linux's 15 bytes.
+fn own_network_args(args: &[OsString], config_json: Option<&str>) -> Vec<OsString> {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let given = |flags: &[&str], key: &str| {
+        args.iter().any(|a| {
+            let a = a.to_string_lossy();
+            flags
+                .iter()
+                .any(|f| a == *f || a.starts_with(&format!("{f}=")))
+        }) || config_json.is_some_and(|j| j.contains(&format!("\"{key}\"")))
+    };
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let pid = std::process::id();
+    let mut out = Vec::new();
+    if !given(&["-b", "--bridge"], "bridge") {
+        out.push(format!("--bridge=wt{}x{n}", pid % 100_000).into());
+    }
+    if !given(&["--bip", "--default-address-pool"], "bip") && !given(&[], "default-address-pools") {
+        let slot = (pid.wrapping_mul(131) + n) % (64 * 256);
+        out.push(format!("--bip=10.{}.{}.1/24", 64 + slot / 256, slot % 256).into());
+    }
+    out
 }
 
 /// Whether a daemon's output says its listener's port was taken.

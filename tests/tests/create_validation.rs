@@ -507,8 +507,7 @@ fn settings_wharfd_does_not_implement_are_refused_not_dropped() {
     let env = wharfd.endpoints().docker_env_unix();
     import_image(&env, wharfd.dir());
     for (flags, field) in [
-        (&["-p", "8080:80"][..], "publishing ports (-p, -P"),
-        (&["--link", "other:alias"], "Links (--link)"),
+        (&["--link", "other:alias"][..], "Links (--link)"),
         (&["--blkio-weight", "500"], "BlkioWeight"),
         (&["--health-cmd", "true"], "Healthcheck (--health-cmd)"),
     ] {

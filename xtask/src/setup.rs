@@ -35,13 +35,16 @@ const PYTHON_CLIENTS: &[(&str, &str)] = &[("docker", "7.1.0"), ("websocket", "1.
 
 /// The reference dockerd for differential tests and the bench.
 const DOCKER_IO: &str = "docker.io";
-/// What wharfd runs containers with (tini for `--init`), and what its build needs.
+/// What wharfd runs containers with (tini for `--init`; the CNI plugins in `/usr/lib/cni` and the
+/// `iptables` they call for bridge networks and published ports), and what its build needs.
 const RUNTIME: &[&str] = &[
     "busybox-static",
     "containerd",
     "runc",
     "protobuf-compiler",
     "tini",
+    "containernetworking-plugins",
+    "iptables",
 ];
 /// What only the tests add to the runtime: the reference dockerd, and `systemd-socket-activate`
 /// (package `systemd`) for the socket-activation test.

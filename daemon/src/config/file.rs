@@ -34,6 +34,9 @@ pub const KNOWN_KEYS: &[&str] = &[
     "max-concurrent-downloads",
     "max-concurrent-uploads",
     "registry-certs-dir",
+    "bridge",
+    "bip",
+    "default-address-pools",
 ];
 
 /// The settings a `daemon.json` gives; absent keys are `None`.
@@ -114,6 +117,13 @@ pub struct FileConfig {
     /// `registry-certs-dir` (Wharf's own): where registries' CAs and client certificates are read.
     #[serde(rename = "registry-certs-dir")]
     pub registry_certs_dir: Option<PathBuf>,
+    /// `bridge`.
+    pub bridge: Option<String>,
+    /// `bip`.
+    pub bip: Option<String>,
+    /// `default-address-pools`.
+    #[serde(rename = "default-address-pools")]
+    pub default_address_pools: Option<Vec<super::network::AddressPool>>,
 }
 
 /// Why a `daemon.json` text is not a configuration.

@@ -5,6 +5,7 @@
 //! `--validate` and start-up refuse the same things.
 
 pub mod file;
+pub mod network;
 mod origin;
 pub mod paths;
 pub mod registry;
@@ -20,6 +21,7 @@ use crate::cli::DaemonFlags;
 use crate::logging::LogLevel;
 use crate::tls::{TlsFiles, TlsMode};
 pub use file::FileConfig;
+pub use network::NetworkConfig;
 use origin::is_origin;
 pub use paths::Defaults;
 pub use registry::RegistryConfig;
@@ -124,6 +126,8 @@ pub struct Config {
     pub console_dir: Option<PathBuf>,
     /// The registry settings (insecure registries, mirrors, certs.d, concurrency).
     pub registry: RegistryConfig,
+    /// The network settings (bridge, bip, address pools).
+    pub network: NetworkConfig,
 }
 
 /// The role names `client-cert-roles` may give.
@@ -180,6 +184,9 @@ pub enum ConfigError {
     /// An insecure registry, mirror or concurrency limit dockerd would refuse.
     #[error(transparent)]
     Registry(#[from] registry::RegistryConfigError),
+    /// A bridge, bip or address pool that cannot be used.
+    #[error(transparent)]
+    Network(#[from] network::NetworkConfigError),
 }
 
 /// Reads the configuration file: `flags.config_file` must exist; the default one is skipped when absent.
@@ -243,6 +250,7 @@ pub fn merge(
     let (path, f) = file.map_or((None, FileConfig::default()), |(p, f)| (Some(p), f));
     let mut c = Vec::new();
     let registry = registry::merge(flags, &f, &mut c);
+    let network = network::merge(flags, &f, &mut c);
     let path_show = |p: &PathBuf| p.display().to_string();
     let hosts = both(
         &mut c,
@@ -373,6 +381,7 @@ pub fn merge(
     }
 
     let registry = registry?;
+    let network = network?;
     let tls_mode = TlsMode::select(tls, tlsverify)?;
     let tls_on = tls_mode != TlsMode::Plain;
     let hosts = hosts
@@ -439,6 +448,7 @@ pub fn merge(
         console: console.unwrap_or(true),
         console_dir,
         registry,
+        network,
     })
 }
 

@@ -228,7 +228,7 @@ mod tests {
         let id = "0123456789abcdef";
         let cfg = ContainerConfig::default();
         assert_eq!(
-            default_hostname(&cfg, id, &NetworkMode::Private, "box"),
+            default_hostname(&cfg, id, &NetworkMode::Bridge, "box"),
             "0123456789ab"
         );
         assert_eq!(default_hostname(&cfg, id, &NetworkMode::Host, "box"), "box");
@@ -279,12 +279,12 @@ mod tests {
         let host = "# generated\nnameserver 127.0.0.53\nsearch lan\noptions edns0\n";
         let hc = HostConfig::default();
         assert_eq!(
-            resolv_conf(host, &hc, &NetworkMode::Private),
+            resolv_conf(host, &hc, &NetworkMode::Bridge),
             "# generated\nsearch lan\noptions edns0\nnameserver 8.8.8.8\nnameserver 8.8.4.4\n"
         );
         let host = "nameserver 10.0.0.1\nnameserver ::1\nnameserver 127.0.0.1\n";
         assert_eq!(
-            resolv_conf(host, &hc, &NetworkMode::Private),
+            resolv_conf(host, &hc, &NetworkMode::Bridge),
             "nameserver 10.0.0.1\n"
         );
         assert_eq!(resolv_conf(host, &hc, &NetworkMode::Host), host);
@@ -299,7 +299,7 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            resolv_conf(host, &hc, &NetworkMode::Private),
+            resolv_conf(host, &hc, &NetworkMode::Bridge),
             "search lan\nnameserver 1.1.1.1\noptions ndots:2\n"
         );
     }

@@ -7,9 +7,11 @@ use serde::{Deserialize, Serialize};
 use wharf_client_core::models::{
     ContainerConfig, ContainerInspectResponse, ContainerState, ContainerStateStatusEnum,
     ContainerSummary, ContainerSummaryHostConfig, ContainerSummaryNetworkSettings,
-    EndpointSettings, HostConfig, MountPoint, NetworkSettings,
+    EndpointSettings, HostConfig, MountPoint, NetworkSettings, Port, PortBinding, PortMap,
+    PortTypeEnum,
 };
 
+use crate::network::Attachment;
 use crate::timefmt::{rfc3339_unix_nanos, GO_ZERO_TIME};
 
 /// Nanoseconds since the Unix epoch.
@@ -209,6 +211,8 @@ pub(crate) struct ContainerRecord {
     pub mount_points: Vec<MountPoint>,
     /// The storage driver's name for `docker inspect`.
     pub driver: String,
+    /// Its place on the bridge network while it has one (from before the CNI ADD to after the DEL).
+    pub network: Option<Attachment>,
 }
 
 impl ContainerRecord {
@@ -251,18 +255,20 @@ impl ContainerRecord {
         }
     }
 
-    /// The container's network as dockerd reports one without addresses: an entry named after the
-    /// network mode (`bridge` for the default), every string empty rather than absent, so that clients
-    /// reading the raw JSON (docker-py's `attrs["NetworkSettings"]["IPAddress"]`, `.ports`) find the
-    /// keys dockerd always sends.
+    /// The container's network as dockerd reports it: an entry named after the network mode (`bridge`
+    /// for the default), with its addresses while it is attached; every string empty rather than
+    /// absent, so that clients reading the raw JSON (docker-py's `attrs["NetworkSettings"]["IPAddress"]`,
+    /// `.ports`) find the keys dockerd always sends.
     fn endpoints(&self) -> HashMap<String, EndpointSettings> {
+        let a = self.network.as_ref();
+        let field = |f: fn(&Attachment) -> &String| Some(a.map(f).cloned().unwrap_or_default());
         let endpoint = EndpointSettings {
-            mac_address: Some(String::new()),
-            network_id: Some(String::new()),
-            endpoint_id: Some(String::new()),
-            gateway: Some(String::new()),
-            ip_address: Some(String::new()),
-            ip_prefix_len: Some(0),
+            mac_address: field(|a| &a.mac_address),
+            network_id: field(|a| &a.network_id),
+            endpoint_id: field(|a| &a.endpoint_id),
+            gateway: field(|a| &a.gateway),
+            ip_address: field(|a| &a.ip_address),
+            ip_prefix_len: Some(a.map_or(0, |a| a.ip_prefix_len)),
             ipv6_gateway: Some(String::new()),
             global_ipv6_address: Some(String::new()),
             global_ipv6_prefix_len: Some(0),
@@ -271,25 +277,93 @@ impl ContainerRecord {
         HashMap::from([(self.network_mode(), endpoint)])
     }
 
+    /// `NetworkSettings.Ports` as dockerd shows them for a running container: every exposed or
+    /// published port, with its host bindings or `null`; nothing when it does not run.
+    fn ports(&self) -> PortMap {
+        let Some(a) = self.network.as_ref().filter(|_| self.state.running) else {
+            return PortMap::new();
+        };
+        let mut map: PortMap = self
+            .config
+            .exposed_ports
+            .iter()
+            .flatten()
+            .map(|(k, _)| {
+                let key = if k.contains('/') {
+                    k.clone()
+                } else {
+                    format!("{k}/tcp")
+                };
+                (key, None)
+            })
+            .collect();
+        for p in &a.ports {
+            map.entry(format!("{}/{}", p.container_port, p.protocol))
+                .or_insert(None)
+                .get_or_insert_with(Vec::new)
+                .push(PortBinding {
+                    host_ip: Some(p.host_ip.clone()),
+                    host_port: Some(p.host_port.to_string()),
+                });
+        }
+        map
+    }
+
+    /// `docker ps`'s `Ports`: the published ports, then the exposed ones not published.
+    fn summary_ports(&self) -> Vec<Port> {
+        let typ = |p: &str| p.parse().unwrap_or(PortTypeEnum::TCP);
+        let mut out = Vec::new();
+        for (key, bindings) in self.ports() {
+            let (port, proto) = key.split_once('/').unwrap_or((&key, "tcp"));
+            let Ok(private_port) = port.parse() else {
+                continue;
+            };
+            match bindings {
+                Some(list) => out.extend(list.into_iter().map(|b| Port {
+                    ip: b.host_ip,
+                    private_port,
+                    public_port: b.host_port.and_then(|p| p.parse().ok()),
+                    typ: Some(typ(proto)),
+                })),
+                None => out.push(Port {
+                    ip: None,
+                    private_port,
+                    public_port: None,
+                    typ: Some(typ(proto)),
+                }),
+            }
+        }
+        out.sort_by_key(|p| (p.private_port, p.public_port));
+        out
+    }
+
     /// `NetworkSettings` of `GET /containers/{id}/json`, with dockerd's legacy top-level fields.
     pub(crate) fn network_settings(&self) -> NetworkSettings {
         let empty = || Some(String::new());
+        let a = self
+            .network
+            .as_ref()
+            .filter(|_| self.network_mode() == "bridge");
+        let field = |f: fn(&Attachment) -> &String| Some(a.map(f).cloned().unwrap_or_default());
         NetworkSettings {
             bridge: empty(),
-            sandbox_id: empty(),
-            sandbox_key: empty(),
-            ports: Some(HashMap::new()),
+            sandbox_id: Some(
+                a.map(|a| crate::network::hex_id(&["sandbox", &a.netns]))
+                    .unwrap_or_default(),
+            ),
+            sandbox_key: field(|a| &a.netns),
+            ports: Some(self.ports()),
             hairpin_mode: Some(false),
             link_local_ipv6_address: empty(),
             link_local_ipv6_prefix_len: Some(0),
-            endpoint_id: empty(),
-            gateway: empty(),
+            endpoint_id: field(|a| &a.endpoint_id),
+            gateway: field(|a| &a.gateway),
             global_ipv6_address: empty(),
             global_ipv6_prefix_len: Some(0),
-            ip_address: empty(),
-            ip_prefix_len: Some(0),
+            ip_address: field(|a| &a.ip_address),
+            ip_prefix_len: Some(a.map_or(0, |a| a.ip_prefix_len)),
             ipv6_gateway: empty(),
-            mac_address: empty(),
+            mac_address: field(|a| &a.mac_address),
             networks: Some(self.endpoints()),
             ..NetworkSettings::default()
         }
@@ -349,7 +423,7 @@ impl ContainerRecord {
             image_id: Some(self.image_id.clone()),
             command: Some(self.command_line()),
             created: Some((self.created / 1_000_000_000) as i64),
-            ports: Some(Vec::new()),
+            ports: Some(self.summary_ports()),
             labels: Some(self.config.labels.clone().unwrap_or_default()),
             state: Some(self.state.status().to_string()),
             status: Some(self.state.status_text(now)),

@@ -240,13 +240,6 @@ fn refuse_unsupported(config: &ContainerConfig, hc: &HostConfig) -> Result<(), E
         v.as_deref()
             .is_some_and(|v| !v.is_empty() && !unset.contains(&v))
     };
-    let publishes = hc
-        .port_bindings
-        .iter()
-        .flatten()
-        .any(|(_, b)| b.as_ref().is_some_and(|b| !b.is_empty()))
-        || hc.publish_all_ports == Some(true);
-    let host_network = hc.network_mode.as_deref() == Some("host");
     let health = config.healthcheck.as_ref().and_then(|h| h.test.as_ref());
     let blkio = hc.blkio_weight.unwrap_or(0) > 0
         || hc
@@ -262,10 +255,6 @@ fn refuse_unsupported(config: &ContainerConfig, hc: &HostConfig) -> Result<(), E
         .iter()
         .any(|v| v.as_ref().is_some_and(|v| !v.is_empty()));
     let refused = [
-        (
-            publishes && !host_network,
-            "publishing ports (-p, -P: PortBindings, PublishAllPorts) without a bridge network",
-        ),
         (some(&hc.links), "Links (--link)"),
         (some(&hc.volumes_from), "VolumesFrom (--volumes-from)"),
         (
@@ -509,10 +498,6 @@ mod tests {
             (r#"{"Links":["a:b"]}"#, "Links (--link)"),
             (r#"{"UsernsMode":"private"}"#, "UsernsMode (--userns)"),
             (r#"{"BlkioWeight":500}"#, "BlkioWeight"),
-            (
-                r#"{"PortBindings":{"80/tcp":[{"HostPort":"8080"}]}}"#,
-                "publishing ports (-p, -P",
-            ),
         ] {
             let message = refuse_unsupported(&ContainerConfig::default(), &hc(json))
                 .unwrap_err()

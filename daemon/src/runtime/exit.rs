@@ -104,6 +104,7 @@ impl Runtime {
         // Execs that never started cannot start any more (dockerd forgets them at the exit too).
         self.inner.execs.forget_unstarted(id);
         Fifos::in_dir(&self.fifo_dir(id), true, false).remove();
+        self.detach_network(id).await;
         handle.attach.close_all();
         let recorded = self
             .update(id, move |r| {

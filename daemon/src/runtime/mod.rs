@@ -15,6 +15,7 @@ mod devices;
 mod exec;
 mod exit;
 pub(crate) mod io;
+mod network;
 pub(crate) mod query;
 mod reconcile;
 mod remove;
@@ -41,6 +42,7 @@ use crate::containers::store::ContainerStore;
 use crate::error::Error;
 use crate::events::{self, EventBus};
 use crate::images::{ImageStore, ImageUsers};
+use crate::network::Networks;
 
 pub(crate) use create::CreateRequest;
 pub(crate) use exec::{console_size, ConsoleSize};
@@ -74,6 +76,8 @@ pub(crate) struct RuntimeOptions {
     /// Whether the host runs the unified cgroup hierarchy (v2): a container's default cgroup namespace
     /// mode is then `private`, as with dockerd, and `host` on v1.
     pub cgroup_v2: bool,
+    /// The bridge network and published ports.
+    pub networks: Networks,
 }
 
 /// The container runtime, cheap to clone.
@@ -96,6 +100,7 @@ struct Inner {
     host_hostname: String,
     kernel: Option<(u32, u32)>,
     cgroup_v2: bool,
+    networks: Networks,
     /// The host's memory (`MemTotal`), which caps the memory limit `stats` reports.
     machine_memory: u64,
     init_path: Option<PathBuf>,
@@ -220,6 +225,7 @@ impl Runtime {
                 host_hostname: options.host_hostname,
                 kernel: parse_kernel(&options.kernel_version),
                 cgroup_v2: options.cgroup_v2,
+                networks: options.networks,
                 machine_memory: std::fs::read_to_string("/proc/meminfo")
                     .map(|m| u64::try_from(crate::hostinfo::parse_mem_total(&m)).unwrap_or(0))
                     .unwrap_or(0),

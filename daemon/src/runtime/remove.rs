@@ -100,6 +100,7 @@ impl Runtime {
             }
         }
         Fifos::in_dir(&self.fifo_dir(id), true, false).remove();
+        self.detach_network(id).await;
         let store = self.inner.store.clone();
         let owned = id.clone();
         tokio::task::spawn_blocking(move || store.remove(&owned))

@@ -76,6 +76,7 @@ impl Runtime {
             }
         }
         self.remove_unowned(held).await;
+        self.restore_networks().await;
         for id in to_start {
             tracing::info!(container = %id, "starting by restart policy");
             if let Some(handle) = self.store().get(&id).ok().map(|r| self.handle(&r)) {
@@ -179,6 +180,7 @@ impl Runtime {
         self.inner.shutting_down.store(true, Ordering::Relaxed);
         if self.inner.live_restore {
             tracing::info!("live-restore: leaving containers running");
+            self.shutdown_networks().await;
             return;
         }
         let running: Vec<ContainerRecord> = self
@@ -207,6 +209,7 @@ impl Runtime {
             });
         }
         while stops.join_next().await.is_some() {}
+        self.shutdown_networks().await;
     }
 
     /// Stops a container at shutdown without marking it stopped by the user (so `unless-stopped` and

@@ -139,7 +139,30 @@ impl Runtime {
                     format!("the container's file system is gone: {}", e.message()),
                 )
             })?;
-        let spec = self.spec(record, &mounts)?;
+        let netns = self.attach_network(record).await?;
+        // The record now holds the attachment (its address goes into /etc/hosts).
+        let launched = match self.store().get(id) {
+            Ok(record) => self.launch_task(&record, handle, mounts, netns).await,
+            Err(e) => Err(e),
+        };
+        if launched.is_err() {
+            self.detach_network(id).await;
+        }
+        launched
+    }
+
+    /// The rest of a start, once the network is there: the spec, containerd's container and task, the
+    /// FIFOs and the log.
+    async fn launch_task(
+        &self,
+        record: &ContainerRecord,
+        handle: &Arc<Handle>,
+        mounts: Vec<Mount>,
+        netns: Option<std::path::PathBuf>,
+    ) -> Result<Run, Error> {
+        let cd = &self.inner.cd;
+        let id = record.id.as_str();
+        let spec = self.spec(record, &mounts, netns.as_deref())?;
         let spec_json = serde_json::to_vec(&spec).map_err(Error::system)?;
 
         let runtime = self.inner.runc.runtime();
@@ -262,6 +285,7 @@ impl Runtime {
         &self,
         record: &ContainerRecord,
         mounts: &[Mount],
+        netns: Option<&Path>,
     ) -> Result<oci_spec::runtime::Spec, Error> {
         let hc = &record.host_config;
         let config = &record.config;
@@ -276,10 +300,14 @@ impl Runtime {
         let extra = parse_extra_hosts(hc.extra_hosts.as_deref().unwrap_or(&[]))?;
         let host_hosts = (network == NetworkMode::Host)
             .then(|| std::fs::read_to_string("/etc/hosts").unwrap_or_default());
+        let address = record
+            .network
+            .as_ref()
+            .and_then(|a| a.ip_address.parse().ok());
         let hosts = hosts_file(
             &hostname,
             config.domainname.as_deref().unwrap_or(""),
-            None,
+            address,
             &extra,
             host_hosts.as_deref(),
         );
@@ -314,6 +342,7 @@ impl Runtime {
             cgroup_parent: DEFAULT_CGROUP_PARENT,
             seccomp_profile: self.inner.seccomp.as_ref(),
             kernel_version: self.inner.kernel,
+            netns,
         })
     }
 }

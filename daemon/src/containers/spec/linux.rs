@@ -41,22 +41,34 @@ pub(crate) const CPU_PERIOD: u64 = 100_000;
 /// How the container's network is set up.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum NetworkMode {
-    /// A new network namespace (`bridge`, `default`, `none`; loopback only for now).
-    Private,
+    /// The default bridge network (`bridge`, `default`, or unset): a namespace wharfd makes, on the
+    /// bridge through the CNI plugins.
+    Bridge,
+    /// A namespace of its own with only its loopback (`none`).
+    None,
     /// The host's network namespace.
     Host,
+    /// Another container's namespace (`container:<name or ID>`).
+    Container(String),
 }
 
 /// Parses `HostConfig.NetworkMode`.
 pub(crate) fn network_mode(hc: &HostConfig) -> Result<NetworkMode, Error> {
     match hc.network_mode.as_deref().unwrap_or("") {
-        "" | "default" | "bridge" | "none" => Ok(NetworkMode::Private),
+        "" | "default" | "bridge" => Ok(NetworkMode::Bridge),
+        "none" => Ok(NetworkMode::None),
         "host" => Ok(NetworkMode::Host),
-        m if m.starts_with("container:") => Err(Error::invalid(format!(
-            "network mode \"{m}\" is not supported yet: sharing another container's network comes later"
-        ))),
+        m if m.starts_with("container:") => {
+            let other = &m["container:".len()..];
+            if other.is_empty() {
+                return Err(Error::invalid(format!(
+                    "invalid network mode: {m}: no container named"
+                )));
+            }
+            Ok(NetworkMode::Container(other.to_owned()))
+        }
         m => Err(Error::invalid(format!(
-            "network \"{m}\" cannot be used: user-defined networks are not supported yet (use bridge, host or none)"
+            "network \"{m}\" cannot be used: user-defined networks are not supported yet (use bridge, host, none or container:<name>)"
         ))),
     }
 }
@@ -77,8 +89,12 @@ fn shares_host(kind: &str, mode: Option<&str>) -> Result<bool, Error> {
 }
 
 /// The namespaces to create, in moby's order (mount, network, uts, pid, ipc), leaving out those shared
-/// with the host.
-pub(crate) fn namespaces(hc: &HostConfig) -> Result<Vec<LinuxNamespace>, Error> {
+/// with the host; the network namespace is `netns` when given (a file wharfd made, or another
+/// container's).
+pub(crate) fn namespaces(
+    hc: &HostConfig,
+    netns: Option<&std::path::Path>,
+) -> Result<Vec<LinuxNamespace>, Error> {
     let host_net = network_mode(hc)? == NetworkMode::Host;
     let host_uts = shares_host("UTS", hc.uts_mode.as_deref())?;
     let host_pid = shares_host("PID", hc.pid_mode.as_deref())?;
@@ -100,6 +116,9 @@ pub(crate) fn namespaces(hc: &HostConfig) -> Result<Vec<LinuxNamespace>, Error> 
         if !shared {
             let mut ns = LinuxNamespace::default();
             ns.set_typ(typ);
+            if typ == LinuxNamespaceType::Network {
+                ns.set_path(netns.map(std::path::Path::to_path_buf));
+            }
             out.push(ns);
         }
     }

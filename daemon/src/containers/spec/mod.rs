@@ -60,6 +60,9 @@ pub(crate) struct SpecInput<'a> {
     pub seccomp_profile: Option<&'a seccomp::Profile>,
     /// The host kernel's (major, minor), for the profile's `minKernel` conditions.
     pub kernel_version: Option<(u32, u32)>,
+    /// The network namespace to join (a file wharfd made for a bridged container, or another
+    /// container's); `None` makes a new one (or none with host networking).
+    pub netns: Option<&'a Path>,
 }
 
 /// The default cgroup parent (cgroupfs driver): containers live in `/wharf/<id>`.
@@ -71,7 +74,7 @@ pub(crate) const DEFAULT_CGROUP_PARENT: &str = "/wharf";
 pub(crate) fn validate_for_create(hc: &mut HostConfig, host: &HostCpus) -> Result<(), Error> {
     crate::containers::restart::policy_of(hc)?;
     linux::validate_resources(hc, host)?;
-    linux::namespaces(hc)?;
+    linux::namespaces(hc, None)?;
     linux::validate_sysctls(hc)?;
     mounts::user_mounts(hc)?;
     caps::tweak_capabilities(
@@ -205,7 +208,7 @@ pub(crate) fn build_spec(input: &SpecInput<'_>) -> Result<Spec, Error> {
 
     // Linux.
     let mut lx = Linux::default();
-    lx.set_namespaces(Some(linux::namespaces(hc)?));
+    lx.set_namespaces(Some(linux::namespaces(hc, input.netns)?));
     let sysctls = linux::sysctls(hc, input.kernel_version)?;
     lx.set_sysctl((!sysctls.is_empty()).then_some(sysctls));
     let mut resources = linux::resources(hc, privileged)?;

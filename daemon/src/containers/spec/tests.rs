@@ -14,6 +14,7 @@ struct Fixture {
     user: ResolvedUser,
     init: Option<PathBuf>,
     seccomp: Option<seccomp::Profile>,
+    netns: Option<PathBuf>,
 }
 
 impl Fixture {
@@ -32,6 +33,7 @@ impl Fixture {
             },
             init: None,
             seccomp: None,
+            netns: None,
         }
     }
 
@@ -52,6 +54,7 @@ impl Fixture {
             cgroup_parent: DEFAULT_CGROUP_PARENT,
             seccomp_profile: self.seccomp.as_ref(),
             kernel_version: Some((6, 1)),
+            netns: self.netns.as_deref(),
         })
     }
 }
@@ -259,6 +262,25 @@ fn linux_section() {
         .collect();
     assert!(ns.contains(&LinuxNamespaceType::Network));
     assert_eq!(spec.hostname().as_deref(), Some("abc123abc123"));
+
+    // A bridged container joins the namespace file wharfd made for it.
+    f.netns = Some("/run/wharf/netns/abc123".into());
+    let joined = f.build().unwrap();
+    let net = joined
+        .linux()
+        .clone()
+        .unwrap()
+        .namespaces()
+        .clone()
+        .unwrap()
+        .into_iter()
+        .find(|n| n.typ() == LinuxNamespaceType::Network)
+        .unwrap();
+    assert_eq!(
+        net.path().as_deref(),
+        Some(Path::new("/run/wharf/netns/abc123"))
+    );
+    f.netns = None;
 
     f.host_config.network_mode = Some("host".into());
     f.host_config.cgroup_parent = Some("/custom".into());

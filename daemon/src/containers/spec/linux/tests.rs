@@ -9,7 +9,11 @@ fn hc_net(mode: &str) -> HostConfig {
 }
 
 fn ns_types(hc: &HostConfig) -> Vec<LinuxNamespaceType> {
-    namespaces(hc).unwrap().iter().map(|n| n.typ()).collect()
+    namespaces(hc, None)
+        .unwrap()
+        .iter()
+        .map(|n| n.typ())
+        .collect()
 }
 
 #[test]
@@ -28,11 +32,20 @@ fn namespaces_follow_modes() {
 }
 
 #[test]
-fn unsupported_network_modes_are_400() {
-    let e = namespaces(&hc_net("container:abc")).unwrap_err();
+fn network_modes_parse_and_unsupported_ones_are_400() {
+    assert_eq!(network_mode(&hc_net("")).unwrap(), NetworkMode::Bridge);
+    assert_eq!(
+        network_mode(&hc_net("default")).unwrap(),
+        NetworkMode::Bridge
+    );
+    assert_eq!(network_mode(&hc_net("none")).unwrap(), NetworkMode::None);
+    assert_eq!(
+        network_mode(&hc_net("container:abc")).unwrap(),
+        NetworkMode::Container("abc".into())
+    );
+    let e = network_mode(&hc_net("container:")).unwrap_err();
     assert_eq!(e.kind, ErrorKind::InvalidParameter);
-    assert!(e.message.contains("not supported yet"), "{}", e.message);
-    let e = namespaces(&hc_net("mynet")).unwrap_err();
+    let e = namespaces(&hc_net("mynet"), None).unwrap_err();
     assert_eq!(e.kind, ErrorKind::InvalidParameter);
     assert!(e
         .message
@@ -294,7 +307,7 @@ fn a_private_cgroup_namespace_is_asked_for_by_name_only() {
             cgroupns_mode: mode,
             ..HostConfig::default()
         };
-        namespaces(&hc)
+        namespaces(&hc, None)
             .unwrap()
             .iter()
             .any(|ns| ns.typ() == LinuxNamespaceType::Cgroup)

@@ -1,0 +1,292 @@
+//! Container networking on the CNI plugins Debian ships: the default `bridge` network (a Linux bridge,
+//! addresses from host-local, masquerade out), published ports through portmap's kernel DNAT, and the
+//! network namespace of each bridged container as a file wharfd owns.
+//!
+//! Why CNI: the plugins are a maintained, packaged data path (veths, bridge, IPAM, iptables) that other
+//! runtimes use in production; wharfd only decides and records. Everything made on the host is either
+//! named after the container (the namespace file `<exec-root>/netns/<id>`, the plugins' iptables chains
+//! and host-local's leases carry its ID) or recorded with it (the chain's configuration and the ADD's
+//! result), so that a wharfd restarted after a `kill -9` undoes what belonged to containers that no
+//! longer run.
+
+pub(crate) mod cidr;
+pub(crate) mod cni;
+pub(crate) mod netns;
+pub(crate) mod ports;
+
+use std::collections::{HashMap, HashSet};
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::error::Error;
+use cidr::Cidr;
+use ports::{PortMapping, Reservation, Wanted};
+
+/// The name of the default network, as dockerd's.
+pub(crate) const DEFAULT_NETWORK: &str = "bridge";
+
+/// The Linux bridge of the default network unless `--bridge` names another (dockerd's is `docker0`,
+/// which a dockerd on the same host may own).
+pub(crate) const DEFAULT_BRIDGE: &str = "wharf0";
+
+/// The interface name inside the container.
+const CONTAINER_IFNAME: &str = "eth0";
+
+/// What the networks are built from.
+#[derive(Clone, Debug)]
+pub(crate) struct NetworkOptions {
+    /// The default network's Linux bridge.
+    pub bridge: String,
+    /// Its subnet and gateway (`--bip`, or the first free subnet of the pools).
+    pub subnet: Cidr,
+    pub gateway: Ipv4Addr,
+    /// Namespace files go in `<exec-root>/netns`.
+    pub exec_root: PathBuf,
+    /// host-local's leases go in `<data-root>/network/ipam`.
+    pub data_root: PathBuf,
+}
+
+/// A container's place on a network, kept in its record from before the CNI ADD until after the DEL.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub(crate) struct Attachment {
+    /// The network's name (`bridge`).
+    pub network: String,
+    /// The network's ID.
+    #[serde(rename = "NetworkID")]
+    pub network_id: String,
+    /// The namespace file.
+    pub netns: String,
+    /// The CNI chain's configuration, as the ADD ran it.
+    pub config: Value,
+    /// The ADD's result (`null` until it succeeded), handed to the DEL.
+    pub result: Value,
+    /// The published ports.
+    pub ports: Vec<PortMapping>,
+    #[serde(rename = "IPAddress")]
+    pub ip_address: String,
+    #[serde(rename = "IPPrefixLen")]
+    pub ip_prefix_len: i64,
+    pub gateway: String,
+    pub mac_address: String,
+    #[serde(rename = "EndpointID")]
+    pub endpoint_id: String,
+}
+
+/// The networks, cheap to clone.
+#[derive(Clone, Debug)]
+pub(crate) struct Networks {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    options: NetworkOptions,
+    /// The sockets holding each running container's published ports.
+    reservations: Mutex<HashMap<String, Vec<Reservation>>>,
+}
+
+/// A stable 64-hex-digit ID made of `parts`.
+pub(crate) fn hex_id(parts: &[&str]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p.as_bytes());
+        h.update([0]);
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Networks {
+    pub(crate) fn new(options: NetworkOptions) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                options,
+                reservations: Mutex::default(),
+            }),
+        }
+    }
+
+    fn netns_dir(&self) -> PathBuf {
+        self.inner.options.exec_root.join("netns")
+    }
+
+    /// The default network's ID (stable for a bridge and subnet).
+    pub(crate) fn bridge_id(&self) -> String {
+        let o = &self.inner.options;
+        hex_id(&[DEFAULT_NETWORK, &o.bridge, &o.subnet.to_string()])
+    }
+
+    fn reservations(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<Reservation>>> {
+        self.inner
+            .reservations
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Takes the host ports of `wanted` and makes the container's namespace: the attachment to record
+    /// before [`Networks::connect`] runs the plugins.
+    pub(crate) async fn prepare(&self, id: &str, wanted: &[Wanted]) -> Result<Attachment, Error> {
+        let (ports, held) = ports::reserve(wanted)?;
+        let o = &self.inner.options;
+        let path = self.netns_dir().join(id);
+        let made = path.clone();
+        tokio::task::spawn_blocking(move || {
+            let _ = netns::remove(&made);
+            netns::create(&made)
+        })
+        .await
+        .map_err(Error::system)?
+        .map_err(|e| Error::system(format!("cannot create the network namespace: {e}")))?;
+        self.reservations().insert(id.to_owned(), held);
+        let ipam_dir = o.data_root.join("network").join("ipam");
+        let config = cni::bridge_conflist(&cni::BridgeConf {
+            name: DEFAULT_NETWORK,
+            bridge: &o.bridge,
+            subnet: o.subnet,
+            gateway: o.gateway,
+            ip_range: None,
+            ipam_dir: &ipam_dir,
+            internal: false,
+        });
+        Ok(Attachment {
+            network: DEFAULT_NETWORK.to_owned(),
+            network_id: self.bridge_id(),
+            netns: path.display().to_string(),
+            config,
+            result: Value::Null,
+            ports,
+            endpoint_id: hex_id(&["endpoint", id, &path.display().to_string()]),
+            ..Attachment::default()
+        })
+    }
+
+    /// Runs the plugins' ADD (loopback, then the bridge chain) and fills in the addresses.
+    pub(crate) async fn connect(&self, id: &str, att: &mut Attachment) -> Result<(), Error> {
+        let lo = cni::Target {
+            container_id: id,
+            netns: &att.netns,
+            ifname: "lo",
+        };
+        cni::add(&cni::loopback_conflist(), lo, &[]).await?;
+        let target = cni::Target {
+            container_id: id,
+            netns: &att.netns,
+            ifname: CONTAINER_IFNAME,
+        };
+        let result = cni::add(&att.config, target, &att.ports).await?;
+        let a = cni::addressing(&result);
+        att.result = result;
+        att.ip_address = a.ip;
+        att.ip_prefix_len = a.prefix_len;
+        att.gateway = a.gateway;
+        att.mac_address = a.mac;
+        Ok(())
+    }
+
+    /// Undoes an attachment: the chain's DEL (while the namespace still exists, so the plugins find
+    /// the veth and its addresses), the namespace file, the port reservations. Errors are logged: what
+    /// can be released is.
+    pub(crate) async fn release(&self, id: &str, att: &Attachment) {
+        let path = PathBuf::from(&att.netns);
+        let alive = netns::is_mounted(&path);
+        let target = cni::Target {
+            container_id: id,
+            netns: if alive { &att.netns } else { "" },
+            ifname: CONTAINER_IFNAME,
+        };
+        let result = (!att.result.is_null()).then_some(&att.result);
+        if !att.config.is_null() {
+            if let Err(e) = cni::del(&att.config, target, &att.ports, result).await {
+                tracing::warn!(container = id, "releasing its network: {e}");
+            }
+        }
+        let removed = tokio::task::spawn_blocking(move || netns::remove(&path)).await;
+        if let Ok(Err(e)) = removed {
+            tracing::warn!(container = id, "removing its network namespace: {e}");
+        }
+        self.reservations().remove(id);
+    }
+
+    /// Takes back the ports of a container still running after a restart (`--live-restore`).
+    pub(crate) fn keep_ports(&self, id: &str, ports: &[PortMapping]) {
+        let wanted: Vec<Wanted> = ports
+            .iter()
+            .map(|p| Wanted {
+                container_port: p.container_port,
+                protocol: p.protocol.clone(),
+                host_ip: p.host_ip.clone(),
+                host_ports: Some((p.host_port, p.host_port)),
+            })
+            .collect();
+        match ports::reserve(&wanted) {
+            Ok((_, held)) => {
+                self.reservations().insert(id.to_owned(), held);
+            }
+            Err(e) => tracing::warn!(container = id, "holding its published ports again: {e}"),
+        }
+    }
+
+    /// Removes namespace files no container in `keep` owns (left by a wharfd that died).
+    pub(crate) async fn sweep(&self, keep: HashSet<String>) {
+        let dir = self.netns_dir();
+        let swept = tokio::task::spawn_blocking(move || {
+            for (id, path) in netns::list(&dir) {
+                if !keep.contains(&id) {
+                    tracing::warn!(container = %id, "removing a network namespace no container owns");
+                    if let Err(e) = netns::remove(&path) {
+                        tracing::warn!(container = %id, "{e}");
+                    }
+                }
+            }
+        })
+        .await;
+        if let Err(e) = swept {
+            tracing::warn!("sweeping network namespaces: {e}");
+        }
+    }
+
+    /// At shutdown with no container left on it: the default bridge goes too (dockerd keeps docker0; a
+    /// wharfd that stopped leaves nothing of its own on the host).
+    pub(crate) async fn remove_bridge(&self) {
+        let bridge = self.inner.options.bridge.clone();
+        let out = tokio::process::Command::new("ip")
+            .args(["link", "delete", &bridge, "type", "bridge"])
+            .stderr(std::process::Stdio::null())
+            .status();
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(10), out).await;
+    }
+}
+
+/// The default network's subnet: `--bip`'s (the gateway is its address), else the first subnet of the
+/// pools no host route overlaps (routes through our own bridge excepted).
+pub(crate) fn default_subnet(
+    bip: Option<Cidr>,
+    pools: &[cidr::Pool],
+    bridge: &str,
+) -> Result<(Cidr, Ipv4Addr), String> {
+    if let Some(bip) = bip {
+        if bip.addr == bip.network().addr {
+            return Err(format!(
+                "--bip {bip}: give the gateway's address, not the subnet's"
+            ));
+        }
+        return Ok((bip.network(), bip.addr));
+    }
+    let routes = std::fs::read_to_string("/proc/net/route").unwrap_or_default();
+    let used = cidr::host_routes(&routes, bridge);
+    let defaults;
+    let pools = if pools.is_empty() {
+        defaults = cidr::default_pools();
+        &defaults
+    } else {
+        pools
+    };
+    let subnet = cidr::pick_subnet(pools, &used)
+        .ok_or("no free subnet in the default address pools for the bridge network")?;
+    Ok((subnet, subnet.nth(1)))
+}

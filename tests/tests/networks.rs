@@ -1,0 +1,432 @@
+//! Container networking end to end with the docker CLI: the default bridge network (a published port
+//! answering from the host's loopback and its other addresses, a container reaching a server on the host,
+//! `--network none|container:`), and that nothing a container had on the host (veths, iptables rules,
+//! namespace files, address leases) outlives it: after `rm -f`, and after a `kill -9` of wharfd with and
+//! without `--live-restore`.
+//!
+//! Each wharfd of the fixture has its own bridge and subnet (`tests/src/wharfd.rs`), so these run in
+//! parallel with every other test.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test fails by panicking
+
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::path::Path;
+use std::time::Duration;
+
+use wharf_tests::cli::{fails, ok};
+use wharf_tests::{eventually, prereq, RunCommand, Wharfd};
+
+const IMAGE: &str = "net:1";
+
+type Env = Vec<(String, String)>;
+
+fn can_run(test: &str) -> bool {
+    let missing = prereq::missing_runtime()
+        .or_else(wharf_tests::rootfs::missing_busybox)
+        .or_else(|| {
+            (!Path::new("/usr/lib/cni/bridge").exists()).then(|| {
+                "the CNI plugins are missing (apt-get install containernetworking-plugins)".into()
+            })
+        })
+        .or_else(|| (!prereq::on_path("iptables-save")).then(|| "iptables is missing".into()));
+    prereq::can_run(test, missing)
+}
+
+fn start(args: &[&str]) -> (Wharfd, Env) {
+    let wharfd = Wharfd::builder()
+        .args(args.iter().copied())
+        .start()
+        .unwrap();
+    let env = wharfd.endpoints().docker_env_unix();
+    let tar = wharf_tests::rootfs::busybox_tar(wharfd.dir()).unwrap();
+    ok(&env, &["import", tar.to_str().unwrap(), IMAGE]);
+    (wharfd, env)
+}
+
+fn sh(cmd: &str, args: &[&str]) -> String {
+    let out = RunCommand::new(cmd).args(args).run().unwrap();
+    assert!(out.success(), "{cmd} {args:?}: {}", out.stderr);
+    out.stdout
+}
+
+/// A TCP port nobody uses on any address right now.
+fn free_port() -> u16 {
+    TcpListener::bind((Ipv4Addr::UNSPECIFIED, 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The host's first global IPv4 address (eth0's here), to reach published ports from off loopback.
+fn host_address() -> Ipv4Addr {
+    let out = sh("ip", &["-4", "-o", "addr", "show", "scope", "global"]);
+    out.lines()
+        .filter(|l| !l.contains(" wt") && !l.contains(" wharf"))
+        .find_map(|l| {
+            let cidr = l.split_whitespace().skip_while(|w| *w != "inet").nth(1)?;
+            cidr.split('/').next()?.parse().ok()
+        })
+        .expect("no global IPv4 address on the host")
+}
+
+/// The body of `GET /` at `addr:port`, or `None` if nothing answers.
+fn http_get(addr: Ipv4Addr, port: u16) -> Option<String> {
+    let mut s = TcpStream::connect_timeout(&(addr, port).into(), Duration::from_secs(3)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    s.write_all(b"GET / HTTP/1.0\r\n\r\n").ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    Some(text.split("\r\n\r\n").nth(1)?.to_owned())
+}
+
+/// `docker run -d` of busybox's httpd serving `body` on port 80.
+fn run_httpd(env: &Env, extra: &[&str], body: &str) -> String {
+    let script = format!("echo {body} > /tmp/index.html; exec httpd -f -p 80 -h /tmp");
+    let mut args = vec!["run", "-d"];
+    args.extend_from_slice(extra);
+    args.extend([IMAGE, "sh", "-c", &script]);
+    ok(env, &args).trim().to_owned()
+}
+
+fn inspect(env: &Env, id: &str, format: &str) -> String {
+    ok(env, &["inspect", "-f", format, id]).trim().to_owned()
+}
+
+/// What a container of this wharfd may have left on the host.
+#[derive(Debug, PartialEq, Eq)]
+struct Leftovers {
+    /// Interfaces enslaved to the bridge (the host ends of veths).
+    veths: Vec<String>,
+    /// iptables lines naming one of the containers.
+    rules: Vec<String>,
+    /// Files in `<exec-root>/netns`.
+    netns: Vec<String>,
+    /// host-local's leases (files named by address).
+    leases: Vec<String>,
+}
+
+fn leftovers(wharfd: &Wharfd, bridge: &str, ids: &[&str]) -> Leftovers {
+    let links = sh("ip", &["-o", "link", "show", "master", bridge]);
+    let rules = sh("iptables-save", &[]);
+    let files = |dir: &Path| -> Vec<String> {
+        std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect()
+    };
+    let ipam = wharfd.dir().join("data/network/ipam/bridge");
+    Leftovers {
+        veths: links
+            .lines()
+            .filter_map(|l| Some(l.split(": ").nth(1)?.to_owned()))
+            .collect(),
+        rules: rules
+            .lines()
+            .filter(|l| ids.iter().any(|id| l.contains(id)))
+            .map(str::to_owned)
+            .collect(),
+        netns: files(&wharfd.dir().join("exec/netns")),
+        leases: files(&ipam)
+            .into_iter()
+            .filter(|f| f.parse::<Ipv4Addr>().is_ok())
+            .collect(),
+    }
+}
+
+fn nothing() -> Leftovers {
+    Leftovers {
+        veths: vec![],
+        rules: vec![],
+        netns: vec![],
+        leases: vec![],
+    }
+}
+
+/// The name of the bridge whose address is `gateway`.
+fn bridge_with(gateway: &str) -> String {
+    let out = sh("ip", &["-4", "-o", "addr", "show"]);
+    out.lines()
+        .find(|l| l.contains(&format!("inet {gateway}/")))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .map(str::to_owned)
+        .unwrap_or_else(|| panic!("no bridge has {gateway}:\n{out}"))
+}
+
+#[test]
+fn a_published_port_answers_from_the_host_and_rm_leaves_nothing() {
+    if !can_run("a_published_port_answers_from_the_host_and_rm_leaves_nothing") {
+        return;
+    }
+    let (wharfd, env) = start(&[]);
+    let port = free_port();
+    let id = run_httpd(&env, &["-p", &format!("{port}:80")], "hello-wharf");
+    let body = || http_get(Ipv4Addr::LOCALHOST, port);
+    eventually(Duration::from_secs(10), "httpd to answer", || {
+        body().is_some()
+    });
+    assert_eq!(body().unwrap().trim(), "hello-wharf");
+    assert_eq!(
+        http_get(host_address(), port).unwrap().trim(),
+        "hello-wharf",
+        "from the host's own address"
+    );
+
+    // What clients read of it, as dockerd shows it.
+    assert_eq!(
+        ok(&env, &["port", &id]).trim(),
+        format!("80/tcp -> 0.0.0.0:{port}")
+    );
+    assert_eq!(
+        ok(&env, &["ps", "--format", "{{.Ports}}"]).trim(),
+        format!("0.0.0.0:{port}->80/tcp")
+    );
+    let ip = inspect(&env, &id, "{{.NetworkSettings.IPAddress}}");
+    let gateway = inspect(&env, &id, "{{.NetworkSettings.Gateway}}");
+    assert!(ip.parse::<Ipv4Addr>().is_ok(), "{ip}");
+    assert_eq!(
+        inspect(&env, &id, "{{.NetworkSettings.Networks.bridge.IPAddress}}"),
+        ip
+    );
+    assert_eq!(
+        inspect(&env, &id, "{{json .NetworkSettings.Ports}}"),
+        format!(r#"{{"80/tcp":[{{"HostIp":"0.0.0.0","HostPort":"{port}"}}]}}"#)
+    );
+    let mac = inspect(&env, &id, "{{.NetworkSettings.MacAddress}}");
+    assert_eq!(mac.len(), 17, "{mac}");
+    // The container's own name resolves to its address, and its resolv.conf has no loopback server.
+    let hosts = ok(&env, &["exec", &id, "cat", "/etc/hosts"]);
+    assert!(hosts.contains(&format!("{ip}\t")), "{hosts}");
+    let resolv = ok(&env, &["exec", &id, "cat", "/etc/resolv.conf"]);
+    assert!(!resolv.contains("nameserver 127."), "{resolv}");
+
+    // The port is the container's: another one cannot have it.
+    let taken = fails(
+        &env,
+        &[
+            "run",
+            "-d",
+            "-p",
+            &format!("{port}:80"),
+            IMAGE,
+            "sleep",
+            "9",
+        ],
+    );
+    assert!(
+        taken.contains(&format!(
+            "Bind for 0.0.0.0:{port} failed: port is already allocated"
+        )),
+        "{taken}"
+    );
+
+    let bridge = bridge_with(&gateway);
+    let during = leftovers(&wharfd, &bridge, &[&id]);
+    assert_eq!(during.netns.len(), 1, "{during:?}");
+    assert!(!during.rules.is_empty() && !during.veths.is_empty());
+    assert!(during.leases.contains(&ip), "{during:?}");
+
+    let all = ok(&env, &["ps", "-aq", "--no-trunc"]);
+    let ids: Vec<&str> = all.lines().collect();
+    ok(&env, &["rm", "-f", &id]);
+    for other in &ids {
+        let _ = wharf_tests::docker(&env, &["rm", "-f", other]);
+    }
+    assert_eq!(leftovers(&wharfd, &bridge, &ids), nothing());
+    assert!(http_get(Ipv4Addr::LOCALHOST, port).is_none());
+}
+
+#[test]
+fn random_ports_publish_exposed_ports_and_ranges_take_a_free_port() {
+    if !can_run("random_ports_publish_exposed_ports_and_ranges_take_a_free_port") {
+        return;
+    }
+    let (_wharfd, env) = start(&[]);
+    let id = run_httpd(&env, &["--expose", "80", "-P"], "published-all");
+    let port: u16 = inspect(
+        &env,
+        &id,
+        r#"{{(index (index .NetworkSettings.Ports "80/tcp") 0).HostPort}}"#,
+    )
+    .parse()
+    .unwrap();
+    eventually(Duration::from_secs(10), "httpd to answer", || {
+        http_get(Ipv4Addr::LOCALHOST, port).is_some()
+    });
+    assert_eq!(
+        http_get(Ipv4Addr::LOCALHOST, port).unwrap().trim(),
+        "published-all"
+    );
+    // A range whose first port is taken gets the next one.
+    let first = free_port();
+    let _holder = TcpListener::bind((Ipv4Addr::UNSPECIFIED, first)).unwrap();
+    let ranged = run_httpd(
+        &env,
+        &["-p", &format!("{first}-{}:80", first.saturating_add(5))],
+        "ranged",
+    );
+    let got: u16 = inspect(
+        &env,
+        &ranged,
+        r#"{{(index (index .NetworkSettings.Ports "80/tcp") 0).HostPort}}"#,
+    )
+    .parse()
+    .unwrap();
+    assert!(got > first && got <= first + 5, "{got} after {first}");
+    ok(&env, &["rm", "-f", &id, &ranged]);
+}
+
+#[test]
+fn a_container_reaches_the_host_and_none_has_only_loopback() {
+    if !can_run("a_container_reaches_the_host_and_none_has_only_loopback") {
+        return;
+    }
+    let (_wharfd, env) = start(&[]);
+    let listener = TcpListener::bind((Ipv4Addr::UNSPECIFIED, 0)).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let mut got = String::new();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let _ = s.read_to_string(&mut got);
+        got
+    });
+    // Through the host's own address, outside the container's namespace (the default route: NAT).
+    let host = host_address();
+    ok(
+        &env,
+        &[
+            "run",
+            "--rm",
+            IMAGE,
+            "sh",
+            "-c",
+            &format!("echo from-the-container | nc -w 5 {host} {port}"),
+        ],
+    );
+    assert_eq!(server.join().unwrap().trim(), "from-the-container");
+
+    let routes = ok(
+        &env,
+        &[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            IMAGE,
+            "busybox",
+            "ip",
+            "route",
+        ],
+    );
+    assert_eq!(routes.trim(), "", "--network none has no route");
+    let links = ok(
+        &env,
+        &[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            IMAGE,
+            "busybox",
+            "ip",
+            "-o",
+            "link",
+        ],
+    );
+    let names: Vec<&str> = links.lines().filter_map(|l| l.split(": ").nth(1)).collect();
+    assert_eq!(names, ["lo"], "{links}");
+
+    // container:<name> shares the other's namespace: its loopback reaches the other's server.
+    let web = run_httpd(&env, &["--name", "web"], "shared");
+    eventually(Duration::from_secs(10), "httpd in web", || {
+        wharf_tests::docker(
+            &env,
+            &[
+                "run",
+                "--rm",
+                "--network",
+                "container:web",
+                IMAGE,
+                "busybox",
+                "wget",
+                "-qO-",
+                "http://127.0.0.1/",
+            ],
+        )
+        .is_ok_and(|out| out.stdout.trim() == "shared")
+    });
+    ok(&env, &["rm", "-f", &web]);
+}
+
+/// A `kill -9` of wharfd with a published port: after the restart without `--live-restore` the
+/// container is stopped and everything it had released; with it, the port still answers until `rm`.
+fn crash(test: &str, live_restore: bool) {
+    if !can_run(test) {
+        return;
+    }
+    let args: &[&str] = if live_restore {
+        &["--live-restore"]
+    } else {
+        &[]
+    };
+    let (mut wharfd, env) = start(args);
+    let port = free_port();
+    let id = run_httpd(&env, &["-p", &format!("{port}:80")], "survives");
+    eventually(Duration::from_secs(10), "httpd to answer", || {
+        http_get(Ipv4Addr::LOCALHOST, port).is_some()
+    });
+    let gateway = inspect(&env, &id, "{{.NetworkSettings.Gateway}}");
+    let bridge = bridge_with(&gateway);
+    wharfd.kill_and_restart().unwrap();
+    if live_restore {
+        assert_eq!(inspect(&env, &id, "{{.State.Running}}"), "true");
+        assert_eq!(
+            http_get(Ipv4Addr::LOCALHOST, port).unwrap().trim(),
+            "survives"
+        );
+        let kept = leftovers(&wharfd, &bridge, &[&id]);
+        assert_eq!(kept.netns, std::slice::from_ref(&id));
+        // The port is still held for it.
+        let taken = fails(
+            &env,
+            &[
+                "run",
+                "-d",
+                "-p",
+                &format!("{port}:80"),
+                IMAGE,
+                "sleep",
+                "9",
+            ],
+        );
+        assert!(taken.contains("port is already allocated"), "{taken}");
+        let all = ok(&env, &["ps", "-aq", "--no-trunc"]);
+        for other in all.lines() {
+            ok(&env, &["rm", "-f", other]);
+        }
+    } else {
+        eventually(
+            Duration::from_secs(20),
+            "the container to be stopped",
+            || inspect(&env, &id, "{{.State.Running}}") == "false",
+        );
+        assert!(http_get(Ipv4Addr::LOCALHOST, port).is_none());
+        assert_eq!(leftovers(&wharfd, &bridge, &[&id]), nothing());
+        ok(&env, &["rm", "-f", &id]);
+    }
+    assert_eq!(leftovers(&wharfd, &bridge, &[&id]), nothing());
+}
+
+#[test]
+fn a_kill_9_without_live_restore_releases_the_network() {
+    crash("a_kill_9_without_live_restore_releases_the_network", false);
+}
+
+#[test]
+fn a_kill_9_with_live_restore_keeps_the_ports_answering() {
+    crash("a_kill_9_with_live_restore_keeps_the_ports_answering", true);
+}
