@@ -566,6 +566,7 @@ fn networks(config: &Config) -> Result<Networks, DaemonError> {
         bridge,
         subnet,
         gateway,
+        pools,
         exec_root: config.exec_root.clone(),
         data_root: config.data_root.clone(),
     }))

@@ -233,7 +233,8 @@ impl WharfdBuilder {
 
 /// `--bridge` and `--bip` of a bridge and subnet no other wharfd of this run has (a counter and the
 /// test process's ID), unless the test gives its own: wharfd's defaults (`wharf0`, 172.17.0.0/16)
-/// would be shared by parallel tests. Subnets come from 10.64.0.0/10, names fit Linux's 15 bytes.
+/// would be shared by parallel tests. Each gets a /20 of 10.64.0.0/10 (the default bridge on its first
+/// /24, user networks' subnets from the rest); names fit Linux's 15 bytes.
 fn own_network_args(args: &[OsString], config_json: Option<&str>) -> Vec<OsString> {
     static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let given = |flags: &[&str], key: &str| {
@@ -251,8 +252,11 @@ fn own_network_args(args: &[OsString], config_json: Option<&str>) -> Vec<OsStrin
         out.push(format!("--bridge=wt{}x{n}", pid % 100_000).into());
     }
     if !given(&["--bip", "--default-address-pool"], "bip") && !given(&[], "default-address-pools") {
-        let slot = (pid.wrapping_mul(131) + n) % (64 * 256);
-        out.push(format!("--bip=10.{}.{}.1/24", 64 + slot / 256, slot % 256).into());
+        // A /20 of its own: the default bridge on its first /24, user networks from the rest.
+        let slot = (pid.wrapping_mul(131).wrapping_add(n)) % 1024;
+        let (a, b) = (64 + slot / 16, (slot % 16) * 16);
+        out.push(format!("--bip=10.{a}.{b}.1/24").into());
+        out.push(format!("--default-address-pool=base=10.{a}.{b}.0/20,size=24").into());
     }
     out
 }

@@ -430,3 +430,278 @@ fn a_kill_9_without_live_restore_releases_the_network() {
 fn a_kill_9_with_live_restore_keeps_the_ports_answering() {
     crash("a_kill_9_with_live_restore_keeps_the_ports_answering", true);
 }
+
+#[test]
+fn containers_on_a_user_network_reach_each_other_by_name_and_alias() {
+    if !can_run("containers_on_a_user_network_reach_each_other_by_name_and_alias") {
+        return;
+    }
+    let (wharfd, env) = start(&[]);
+    let t0 = ok_now() - 1;
+    let net = ok(
+        &env,
+        &["network", "create", "--label", "team=web", "appnet"],
+    )
+    .trim()
+    .to_owned();
+    assert_eq!(net.len(), 64, "{net}");
+    let ls = ok(
+        &env,
+        &["network", "ls", "--format", "{{.Name}} {{.Driver}}"],
+    );
+    let mut names: Vec<&str> = ls.lines().collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        ["appnet bridge", "bridge bridge", "host host", "none null"]
+    );
+    let dup = fails(&env, &["network", "create", "appnet"]);
+    assert!(
+        dup.contains("network with name appnet already exists"),
+        "{dup}"
+    );
+
+    let server = run_httpd(
+        &env,
+        &[
+            "--name",
+            "server",
+            "--network",
+            "appnet",
+            "--network-alias",
+            "web",
+        ],
+        "by-name",
+    );
+    let client = ok(
+        &env,
+        &[
+            "run",
+            "-d",
+            "--name",
+            "client",
+            "--network",
+            "appnet",
+            IMAGE,
+            "sleep",
+            "600",
+        ],
+    )
+    .trim()
+    .to_owned();
+    let fetch = |host: &str| {
+        wharf_tests::docker(
+            &env,
+            &[
+                "exec",
+                "client",
+                "busybox",
+                "wget",
+                "-qO-",
+                &format!("http://{host}/"),
+            ],
+        )
+        .map(|o| o.stdout.trim().to_owned())
+        .unwrap_or_default()
+    };
+    eventually(Duration::from_secs(10), "the server by name", || {
+        fetch("server") == "by-name"
+    });
+    assert_eq!(fetch("web"), "by-name", "by its alias");
+    // ... and the server sees the client, which started after it.
+    let ping = ok(
+        &env,
+        &[
+            "exec", "server", "busybox", "ping", "-c", "1", "-W", "3", "client",
+        ],
+    );
+    assert!(ping.contains("1 packets received"), "{ping}");
+
+    let members = inspect(
+        &env,
+        "appnet",
+        "{{range $id, $c := .Containers}}{{$c.Name}} {{end}}",
+    );
+    let mut members: Vec<&str> = members.split_whitespace().collect();
+    members.sort_unstable();
+    assert_eq!(members, ["client", "server"]);
+    let busy = fails(&env, &["network", "rm", "appnet"]);
+    assert!(
+        busy.contains(&format!(
+            "error while removing network: network appnet id {net} has active endpoints"
+        )),
+        "{busy}"
+    );
+
+    let bridge = format!("br-{}", &net[..12]);
+    ok(&env, &["rm", "-f", &server, &client]);
+    assert_eq!(
+        leftovers_on(&wharfd, &bridge, &[&server, &client], &net),
+        nothing()
+    );
+    ok(&env, &["network", "rm", "appnet"]);
+    let links = sh("ip", &["-o", "link"]);
+    assert!(!links.contains(&bridge), "{links}");
+
+    let events = ok(
+        &env,
+        &[
+            "events",
+            "--since",
+            &t0.to_string(),
+            "--until",
+            &(ok_now() + 1).to_string(),
+            "--filter",
+            "type=network",
+            "--format",
+            "{{.Action}} {{.Actor.Attributes.name}}",
+        ],
+    );
+    let actions: Vec<&str> = events.lines().collect();
+    assert_eq!(actions.first(), Some(&"create appnet"), "{events}");
+    assert_eq!(actions.last(), Some(&"destroy appnet"), "{events}");
+    assert_eq!(
+        actions.iter().filter(|a| **a == "connect appnet").count(),
+        2,
+        "{events}"
+    );
+    assert_eq!(
+        actions
+            .iter()
+            .filter(|a| **a == "disconnect appnet")
+            .count(),
+        2,
+        "{events}"
+    );
+}
+
+/// Seconds since the epoch, now.
+fn ok_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// [`leftovers`] for a user network, whose leases are kept under its ID.
+fn leftovers_on(wharfd: &Wharfd, bridge: &str, ids: &[&str], net: &str) -> Leftovers {
+    let mut l = leftovers(wharfd, bridge, ids);
+    let ipam = wharfd.dir().join("data/network/ipam").join(net);
+    l.leases = std::fs::read_dir(ipam)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|f| f.parse::<Ipv4Addr>().is_ok())
+        .collect();
+    l
+}
+
+#[test]
+fn network_settings_subnets_fixed_addresses_and_internal_networks() {
+    if !can_run("network_settings_subnets_fixed_addresses_and_internal_networks") {
+        return;
+    }
+    let (_wharfd, env) = start(&[]);
+    let subnet = "10.200.7.0/24";
+    ok(
+        &env,
+        &[
+            "network",
+            "create",
+            "--subnet",
+            subnet,
+            "--gateway",
+            "10.200.7.254",
+            "--ip-range",
+            "10.200.7.128/25",
+            "--internal",
+            "--label",
+            "k=v",
+            "fixed",
+        ],
+    );
+    assert_eq!(
+        inspect(
+            &env,
+            "fixed",
+            "{{range .IPAM.Config}}{{.Subnet}} {{.Gateway}} {{.IPRange}}{{end}} {{.Internal}} {{.Labels.k}}"
+        ),
+        "10.200.7.0/24 10.200.7.254 10.200.7.128/25 true v"
+    );
+    let addr = ok(
+        &env,
+        &[
+            "run",
+            "--rm",
+            "--network",
+            "fixed",
+            "--ip",
+            "10.200.7.200",
+            IMAGE,
+            "busybox",
+            "ip",
+            "-4",
+            "-o",
+            "addr",
+            "show",
+            "eth0",
+        ],
+    );
+    assert!(addr.contains("inet 10.200.7.200/24"), "{addr}");
+    let ranged = ok(
+        &env,
+        &[
+            "run",
+            "--rm",
+            "--network",
+            "fixed",
+            IMAGE,
+            "busybox",
+            "ip",
+            "-4",
+            "-o",
+            "addr",
+            "show",
+            "eth0",
+        ],
+    );
+    let ip: Ipv4Addr = ranged
+        .split_whitespace()
+        .skip_while(|w| *w != "inet")
+        .nth(1)
+        .and_then(|c| c.split('/').next()?.parse().ok())
+        .unwrap();
+    assert!(ip.octets()[3] >= 128, "{ip} outside the ip-range");
+    // An internal network has no way out.
+    let routes = ok(
+        &env,
+        &[
+            "run",
+            "--rm",
+            "--network",
+            "fixed",
+            IMAGE,
+            "busybox",
+            "ip",
+            "route",
+        ],
+    );
+    assert!(!routes.contains("default"), "{routes}");
+    let missing = fails(
+        &env,
+        &["run", "--rm", "--network", "nowhere", IMAGE, "true"],
+    );
+    assert!(missing.contains("network nowhere not found"), "{missing}");
+    let alias = fails(&env, &["create", "--ip", "10.1.1.1", IMAGE, "true"]);
+    assert!(
+        alias.contains("user specified IP address is supported on user defined networks only"),
+        "{alias}"
+    );
+    let prune = ok(&env, &["network", "prune", "-f"]);
+    assert!(prune.contains("fixed"), "{prune}");
+    let all = ok(&env, &["ps", "-aq"]);
+    for id in all.lines() {
+        ok(&env, &["rm", "-f", id]);
+    }
+}

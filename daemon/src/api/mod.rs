@@ -17,6 +17,7 @@ pub(crate) mod exec;
 pub(crate) mod extract;
 pub(crate) mod hijack;
 pub(crate) mod images;
+pub(crate) mod networks;
 pub(crate) mod origin;
 pub(crate) mod params;
 pub(crate) mod ping;
@@ -41,6 +42,7 @@ pub(crate) fn router(state: AppState) -> ApiService {
         .merge(events::routes())
         .merge(images::routes())
         .merge(containers::routes())
+        .merge(networks::routes())
         .merge(stats::routes())
         .merge(exec::routes())
         .merge(websocket::routes())

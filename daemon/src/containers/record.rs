@@ -213,6 +213,8 @@ pub(crate) struct ContainerRecord {
     pub driver: String,
     /// Its place on the bridge network while it has one (from before the CNI ADD to after the DEL).
     pub network: Option<Attachment>,
+    /// `NetworkingConfig.EndpointsConfig` of its create (aliases, a fixed address), by network.
+    pub endpoints_config: HashMap<String, EndpointSettings>,
 }
 
 impl ContainerRecord {
@@ -272,6 +274,9 @@ impl ContainerRecord {
             ipv6_gateway: Some(String::new()),
             global_ipv6_address: Some(String::new()),
             global_ipv6_prefix_len: Some(0),
+            aliases: a
+                .filter(|a| !a.aliases.is_empty())
+                .map(|a| a.aliases.clone()),
             ..EndpointSettings::default()
         };
         HashMap::from([(self.network_mode(), endpoint)])

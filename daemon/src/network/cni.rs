@@ -126,6 +126,10 @@ pub(crate) fn plugin_conf(
     if plugin["capabilities"]["portMappings"] == json!(true) {
         conf["runtimeConfig"] = json!({"portMappings": port_mappings(ports)});
     }
+    // A fixed address (`--ip`): host-local takes it from the runtime config's `ips`.
+    if let (Some(ip), Some("bridge")) = (list["wharfStaticIP"].as_str(), plugin["type"].as_str()) {
+        conf["runtimeConfig"] = json!({"ips": [ip]});
+    }
     if let Some(prev) = prev {
         conf["prevResult"] = prev.clone();
     }

@@ -11,6 +11,7 @@
 
 pub(crate) mod cidr;
 pub(crate) mod cni;
+pub(crate) mod defs;
 pub(crate) mod netns;
 pub(crate) mod ports;
 
@@ -24,8 +25,10 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::error::Error;
-use cidr::Cidr;
+use cidr::{Cidr, Pool};
+use defs::NetworkDef;
 use ports::{PortMapping, Reservation, Wanted};
+use wharf_client_core::ErrorKind;
 
 /// The name of the default network, as dockerd's.
 pub(crate) const DEFAULT_NETWORK: &str = "bridge";
@@ -47,8 +50,11 @@ pub(crate) struct NetworkOptions {
     pub gateway: Ipv4Addr,
     /// Namespace files go in `<exec-root>/netns`.
     pub exec_root: PathBuf,
-    /// host-local's leases go in `<data-root>/network/ipam`.
+    /// host-local's leases go in `<data-root>/network/ipam`, user networks in
+    /// `<data-root>/network/networks.json`.
     pub data_root: PathBuf,
+    /// Where user networks' subnets come from (`default-address-pools`; dockerd's when empty).
+    pub pools: Vec<Pool>,
 }
 
 /// A container's place on a network, kept in its record from before the CNI ADD until after the DEL.
@@ -76,6 +82,8 @@ pub(crate) struct Attachment {
     pub mac_address: String,
     #[serde(rename = "EndpointID")]
     pub endpoint_id: String,
+    /// The names it answers to on a user network besides its own (`--network-alias`, its short ID).
+    pub aliases: Vec<String>,
 }
 
 /// The networks, cheap to clone.
@@ -89,6 +97,17 @@ struct Inner {
     options: NetworkOptions,
     /// The sockets holding each running container's published ports.
     reservations: Mutex<HashMap<String, Vec<Reservation>>>,
+    /// The user-defined networks.
+    defs: Mutex<Vec<NetworkDef>>,
+    /// When the daemon started (the predefined networks' `Created`).
+    started: u64,
+}
+
+/// A network a container names: a predefined one or a user-defined one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Found {
+    Predefined(&'static str),
+    User(NetworkDef),
 }
 
 /// A stable 64-hex-digit ID made of `parts`.
@@ -103,12 +122,130 @@ pub(crate) fn hex_id(parts: &[&str]) -> String {
 
 impl Networks {
     pub(crate) fn new(options: NetworkOptions) -> Self {
+        let defs = defs::load(&options.data_root.join("network").join("networks.json"));
         Self {
             inner: Arc::new(Inner {
                 options,
                 reservations: Mutex::default(),
+                defs: Mutex::new(defs),
+                started: crate::containers::record::now_nanos(),
             }),
         }
+    }
+
+    fn defs(&self) -> std::sync::MutexGuard<'_, Vec<NetworkDef>> {
+        self.inner
+            .defs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn defs_path(&self) -> PathBuf {
+        self.inner
+            .options
+            .data_root
+            .join("network")
+            .join("networks.json")
+    }
+
+    /// The user-defined networks.
+    pub(crate) fn user_networks(&self) -> Vec<NetworkDef> {
+        self.defs().clone()
+    }
+
+    /// The predefined networks' JSON.
+    pub(crate) fn predefined(&self) -> Vec<Value> {
+        let o = &self.inner.options;
+        defs::predefined(
+            &self.bridge_id(),
+            &o.bridge,
+            o.subnet,
+            o.gateway,
+            self.inner.started,
+        )
+    }
+
+    /// A network by full ID, name, or ID prefix (dockerd's order); 404 in dockerd's words.
+    pub(crate) fn find(&self, key: &str) -> Result<Found, Error> {
+        let not_found = || Error::new(ErrorKind::NotFound, format!("network {key} not found"));
+        if key.is_empty() {
+            return Err(not_found());
+        }
+        for (i, p) in defs::PREDEFINED.iter().enumerate() {
+            let id = self.predefined()[i]["Id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            if key == *p || key == id || id.starts_with(key) {
+                return Ok(Found::Predefined(p));
+            }
+        }
+        let defs = self.defs();
+        let by = |f: &dyn Fn(&NetworkDef) -> bool| {
+            defs.iter().filter(|d| f(d)).cloned().collect::<Vec<_>>()
+        };
+        for hits in [
+            by(&|d| d.id == key),
+            by(&|d| d.name == key),
+            by(&|d| d.id.starts_with(key)),
+        ] {
+            match hits.len() {
+                0 => continue,
+                1 => return Ok(Found::User(hits.into_iter().next().ok_or_else(not_found)?)),
+                _ => {
+                    return Err(Error::invalid(format!(
+                        "network {key} is ambiguous ({} matches found based on ID prefix)",
+                        hits.len()
+                    )))
+                }
+            }
+        }
+        Err(not_found())
+    }
+
+    /// `docker network create`: checks, picks a subnet (not the default bridge's, no host route's),
+    /// keeps the definition.
+    pub(crate) fn create(&self, req: defs::CreateNetwork) -> Result<NetworkDef, Error> {
+        let o = &self.inner.options;
+        let routes = std::fs::read_to_string("/proc/net/route").unwrap_or_default();
+        let mut used = cidr::host_routes(&routes, &o.bridge);
+        used.push(o.subnet);
+        let pools = if o.pools.is_empty() {
+            cidr::default_pools()
+        } else {
+            o.pools.clone()
+        };
+        let id = crate::containers::ids::new_id()?;
+        let mut defs = self.defs();
+        // Routes through our own user bridges are ours, not the host's.
+        let mine: Vec<Cidr> = defs.iter().filter_map(NetworkDef::subnet).collect();
+        used.retain(|u| !mine.contains(u));
+        let def = defs::define(
+            req,
+            &defs,
+            &pools,
+            &used,
+            id,
+            crate::containers::record::now_nanos(),
+        )?;
+        defs.push(def.clone());
+        defs::save(&self.defs_path(), &defs).map_err(Error::system)?;
+        Ok(def)
+    }
+
+    /// Forgets a user network (the caller checked that no container uses it) and deletes its bridge.
+    pub(crate) async fn remove_network(&self, id: &str) -> Result<(), Error> {
+        let bridge = {
+            let mut defs = self.defs();
+            let bridge = defs.iter().find(|d| d.id == id).map(|d| d.bridge.clone());
+            defs.retain(|d| d.id != id);
+            defs::save(&self.defs_path(), &defs).map_err(Error::system)?;
+            bridge
+        };
+        if let Some(bridge) = bridge {
+            delete_bridge(&bridge).await;
+        }
+        Ok(())
     }
 
     fn netns_dir(&self) -> PathBuf {
@@ -130,7 +267,13 @@ impl Networks {
 
     /// Takes the host ports of `wanted` and makes the container's namespace: the attachment to record
     /// before [`Networks::connect`] runs the plugins.
-    pub(crate) async fn prepare(&self, id: &str, wanted: &[Wanted]) -> Result<Attachment, Error> {
+    pub(crate) async fn prepare(
+        &self,
+        id: &str,
+        wanted: &[Wanted],
+        network: Option<&NetworkDef>,
+        static_ip: Option<Ipv4Addr>,
+    ) -> Result<Attachment, Error> {
         let (ports, held) = ports::reserve(wanted)?;
         let o = &self.inner.options;
         let path = self.netns_dir().join(id);
@@ -144,18 +287,48 @@ impl Networks {
         .map_err(|e| Error::system(format!("cannot create the network namespace: {e}")))?;
         self.reservations().insert(id.to_owned(), held);
         let ipam_dir = o.data_root.join("network").join("ipam");
-        let config = cni::bridge_conflist(&cni::BridgeConf {
-            name: DEFAULT_NETWORK,
-            bridge: &o.bridge,
-            subnet: o.subnet,
-            gateway: o.gateway,
-            ip_range: None,
-            ipam_dir: &ipam_dir,
-            internal: false,
-        });
+        let default_id = self.bridge_id();
+        let (name, net_id, conf) = match network {
+            None => (
+                DEFAULT_NETWORK,
+                default_id.as_str(),
+                cni::BridgeConf {
+                    name: DEFAULT_NETWORK,
+                    bridge: &o.bridge,
+                    subnet: o.subnet,
+                    gateway: o.gateway,
+                    ip_range: None,
+                    ipam_dir: &ipam_dir,
+                    internal: false,
+                },
+            ),
+            Some(d) => (
+                d.name.as_str(),
+                d.id.as_str(),
+                cni::BridgeConf {
+                    // host-local keeps a store per CNI network name: the ID, since a name can be
+                    // reused by a later network.
+                    name: &d.id,
+                    bridge: &d.bridge,
+                    subnet: d
+                        .subnet()
+                        .ok_or_else(|| Error::system("a network without subnet"))?,
+                    gateway: d
+                        .gateway()
+                        .ok_or_else(|| Error::system("a network without gateway"))?,
+                    ip_range: Cidr::parse(&d.ip_range),
+                    ipam_dir: &ipam_dir,
+                    internal: d.internal,
+                },
+            ),
+        };
+        let mut config = cni::bridge_conflist(&conf);
+        if let Some(ip) = static_ip {
+            config["wharfStaticIP"] = Value::String(format!("{ip}/{}", conf.subnet.prefix));
+        }
         Ok(Attachment {
-            network: DEFAULT_NETWORK.to_owned(),
-            network_id: self.bridge_id(),
+            network: name.to_owned(),
+            network_id: net_id.to_owned(),
             netns: path.display().to_string(),
             config,
             result: Value::Null,
@@ -253,20 +426,27 @@ impl Networks {
     /// At shutdown with no container left on it: the default bridge goes too (dockerd keeps docker0; a
     /// wharfd that stopped leaves nothing of its own on the host).
     pub(crate) async fn remove_bridge(&self) {
-        let bridge = self.inner.options.bridge.clone();
-        let out = tokio::process::Command::new("ip")
-            .args(["link", "delete", &bridge, "type", "bridge"])
-            .stderr(std::process::Stdio::null())
-            .status();
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(10), out).await;
+        delete_bridge(&self.inner.options.bridge).await;
+        for d in self.user_networks() {
+            delete_bridge(&d.bridge).await;
+        }
     }
+}
+
+/// Deletes a Linux bridge (nothing when it is not there).
+async fn delete_bridge(bridge: &str) {
+    let out = tokio::process::Command::new("ip")
+        .args(["link", "delete", bridge, "type", "bridge"])
+        .stderr(std::process::Stdio::null())
+        .status();
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), out).await;
 }
 
 /// The default network's subnet: `--bip`'s (the gateway is its address), else the first subnet of the
 /// pools no host route overlaps (routes through our own bridge excepted).
 pub(crate) fn default_subnet(
     bip: Option<Cidr>,
-    pools: &[cidr::Pool],
+    pools: &[Pool],
     bridge: &str,
 ) -> Result<(Cidr, Ipv4Addr), String> {
     if let Some(bip) = bip {

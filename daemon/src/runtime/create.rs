@@ -30,6 +30,9 @@ pub(crate) struct CreateRequest {
     pub config: ContainerConfig,
     #[serde(default)]
     pub host_config: Option<HostConfig>,
+    /// The network endpoints' settings (`--ip`, `--network-alias`).
+    #[serde(default)]
+    pub networking_config: Option<wharf_client_core::models::NetworkingConfig>,
 }
 
 const JSON_FILE: &str = "json-file";
@@ -325,7 +328,7 @@ impl Runtime {
         let CreateRequest {
             mut config,
             host_config,
-            ..
+            networking_config,
         } = request;
         let image_name = config.image.clone().unwrap_or_default();
         if image_name.is_empty() {
@@ -345,6 +348,10 @@ impl Runtime {
         let warnings = warnings(&hc);
         fill_defaults(&mut hc, self.inner.cgroup_v2);
         let network = network_mode(&hc)?;
+        let endpoints_config = networking_config
+            .and_then(|n| n.endpoints_config)
+            .unwrap_or_default();
+        self.check_network(&network, &endpoints_config)?;
         let image = self.inner.images.resolve(&image_name).await?;
         let run = image.meta.config.config.clone().unwrap_or_default();
         let image_run = serde_json::to_value(&run)
@@ -391,6 +398,7 @@ impl Runtime {
                     resolv_conf_path: etc.resolv_conf.display().to_string(),
                     mount_points,
                     driver,
+                    endpoints_config,
                     ..ContainerRecord::default()
                 };
                 record.set_command();

@@ -16,6 +16,7 @@ mod exec;
 mod exit;
 pub(crate) mod io;
 mod network;
+pub(crate) mod networks;
 pub(crate) mod query;
 mod reconcile;
 mod remove;

@@ -3,16 +3,40 @@
 //! the clean-up after a restart of wharfd. The record holds the attachment from before the ADD until
 //! after the DEL, so a `kill -9` at any point leaves something the next wharfd can undo.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::io::Write;
+use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
+use wharf_client_core::models::EndpointSettings;
 use wharf_client_core::ErrorKind;
 
 use super::Runtime;
+use crate::containers::ids::short_id;
 use crate::containers::record::ContainerRecord;
 use crate::containers::spec::{network_mode, NetworkMode};
 use crate::error::Error;
-use crate::network::ports;
+use crate::network::defs::NetworkDef;
+use crate::network::{ports, Found, DEFAULT_NETWORK};
+
+/// The endpoint settings a create gave for `def` (by the name or ID the client used).
+fn endpoint_for<'a>(
+    config: &'a HashMap<String, EndpointSettings>,
+    def: &NetworkDef,
+) -> Option<&'a EndpointSettings> {
+    config
+        .iter()
+        .find(|(k, _)| {
+            **k == def.name || **k == def.id || (!k.is_empty() && def.id.starts_with(k.as_str()))
+        })
+        .map(|(_, v)| v)
+}
+
+fn static_ip(ep: Option<&EndpointSettings>) -> Option<&str> {
+    ep.and_then(|e| e.ipam_config.as_ref())
+        .and_then(|i| i.ipv4_address.as_deref())
+        .filter(|a| !a.is_empty())
+}
 
 impl Runtime {
     /// Sets up the network of a run about to start: the namespace its spec joins (`None`: a new one
@@ -40,7 +64,14 @@ impl Runtime {
                     None => PathBuf::from(format!("/proc/{}/ns/net", other.state.pid)),
                 }))
             }
-            NetworkMode::Bridge => {
+            NetworkMode::Bridge | NetworkMode::User(_) => {
+                let def = match network_mode(&record.host_config)? {
+                    NetworkMode::User(name) => match self.inner.networks.find(&name)? {
+                        Found::User(def) => Some(def),
+                        Found::Predefined(_) => None,
+                    },
+                    _ => None,
+                };
                 // What a run that ended unseen left is released first.
                 self.detach_network(id).await;
                 let hc = &record.host_config;
@@ -50,7 +81,18 @@ impl Runtime {
                     hc.publish_all_ports.unwrap_or(false),
                 )?;
                 let net = &self.inner.networks;
-                let mut att = net.prepare(id, &wanted).await.map_err(|e| {
+                let ep = def
+                    .as_ref()
+                    .and_then(|d| endpoint_for(&record.endpoints_config, d));
+                let fixed = match static_ip(ep) {
+                    Some(a) => Some(
+                        a.parse::<Ipv4Addr>()
+                            .map_err(|_| Error::invalid(format!("invalid IPv4 address: {a}")))?,
+                    ),
+                    None => None,
+                };
+                let prepared = net.prepare(id, &wanted, def.as_ref(), fixed).await;
+                let mut att = prepared.map_err(|e| {
                     Error::new(
                         e.kind,
                         format!(
@@ -61,6 +103,10 @@ impl Runtime {
                         ),
                     )
                 })?;
+                if def.is_some() {
+                    att.aliases = ep.and_then(|e| e.aliases.clone()).unwrap_or_default();
+                    att.aliases.push(short_id(id).to_owned());
+                }
                 let pending = att.clone();
                 if let Err(e) = self
                     .update(id, move |r| {
@@ -77,17 +123,25 @@ impl Runtime {
                     return Err(e);
                 }
                 let path = PathBuf::from(&att.netns);
+                let (net_id, net_name) = (att.network_id.clone(), att.network.clone());
                 self.update(id, move |r| {
                     r.network = Some(att);
                     Ok(())
                 })
                 .await?;
+                self.emit_endpoint(
+                    "connect",
+                    &net_id,
+                    super::networks::event_name(&net_name),
+                    id,
+                );
                 Ok(Some(path))
             }
         }
     }
 
-    /// Releases the container's attachment, if it has one, and forgets it.
+    /// Releases the container's attachment, if it has one, and forgets it; the others on its network
+    /// stop seeing its name.
     pub(super) async fn detach_network(&self, id: &str) {
         let Some(att) = self.store().get(id).ok().and_then(|r| r.network) else {
             return;
@@ -99,6 +153,99 @@ impl Runtime {
                 Ok(())
             })
             .await;
+        self.refresh_hosts(&att.network_id);
+        if !att.result.is_null() {
+            self.emit_endpoint("disconnect", &att.network_id, &att.network, id);
+        }
+    }
+
+    /// Checks a create's network: aliases and fixed addresses need a user network (dockerd's 400s).
+    pub(super) fn check_network(
+        &self,
+        mode: &NetworkMode,
+        endpoints: &HashMap<String, EndpointSettings>,
+    ) -> Result<(), Error> {
+        // As dockerd, a network that does not exist is the start's 404, not the create's.
+        let user = match mode {
+            NetworkMode::User(name) => {
+                !matches!(self.inner.networks.find(name), Ok(Found::Predefined(_)))
+            }
+            _ => false,
+        };
+        if !user {
+            for ep in endpoints.values() {
+                if ep.aliases.as_ref().is_some_and(|a| !a.is_empty()) {
+                    return Err(Error::invalid(
+                        "network-scoped alias is supported only for containers in user defined networks",
+                    ));
+                }
+                if static_ip(Some(ep)).is_some() {
+                    return Err(Error::invalid(
+                        "user specified IP address is supported on user defined networks only",
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The `/etc/hosts` lines of the other running containers on `record`'s user network: how
+    /// containers find each other by name and alias (dockerd answers these from its embedded DNS).
+    pub(super) fn peer_hosts(&self, record: &ContainerRecord) -> String {
+        let Some(att) = record
+            .network
+            .as_ref()
+            .filter(|a| a.network != DEFAULT_NETWORK)
+        else {
+            return String::new();
+        };
+        let mut out = String::new();
+        for peer in self.store().list() {
+            let Some(p) = peer.network.as_ref() else {
+                continue;
+            };
+            if peer.id == record.id || p.network_id != att.network_id || p.ip_address.is_empty() {
+                continue;
+            }
+            let mut names = vec![peer.name.trim_start_matches('/').to_owned()];
+            names.extend(p.aliases.iter().cloned());
+            out.push_str(&format!("{}\t{}\n", p.ip_address, names.join(" ")));
+        }
+        out
+    }
+
+    /// Rewrites, in place (the file is bind-mounted into each container), the hosts files of the
+    /// containers on network `network_id`.
+    pub(super) fn refresh_hosts(&self, network_id: &str) {
+        for r in self.store().list() {
+            let Some(att) = r.network.as_ref() else {
+                continue;
+            };
+            if att.network_id != network_id || att.network == DEFAULT_NETWORK {
+                continue;
+            }
+            let base = std::fs::read_to_string(&r.hosts_path).unwrap_or_default();
+            // Our part starts after the container's own line; everything before it stays.
+            let own = format!("{}\t", att.ip_address);
+            let mut kept: Vec<&str> = Vec::new();
+            for line in base.lines() {
+                kept.push(line);
+                if line.starts_with(&own) {
+                    break;
+                }
+            }
+            let mut text = kept.join("\n");
+            text.push('\n');
+            text.push_str(&self.peer_hosts(&r));
+            let written = std::fs::OpenOptions::new()
+                .write(true)
+                .truncate(true)
+                .open(&r.hosts_path)
+                .and_then(|mut f| f.write_all(text.as_bytes()));
+            if let Err(e) = written {
+                tracing::warn!(container = %r.id, "updating /etc/hosts: {e}");
+            }
+        }
     }
 
     /// After the records are reconciled at start-up: stopped containers' attachments are released,

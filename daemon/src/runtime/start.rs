@@ -145,8 +145,14 @@ impl Runtime {
             Ok(record) => self.launch_task(&record, handle, mounts, netns).await,
             Err(e) => Err(e),
         };
-        if launched.is_err() {
-            self.detach_network(id).await;
+        match &launched {
+            Err(_) => self.detach_network(id).await,
+            Ok(_) => {
+                // The others on its network learn its name.
+                if let Some(att) = self.store().get(id).ok().and_then(|r| r.network) {
+                    self.refresh_hosts(&att.network_id);
+                }
+            }
         }
         launched
     }
@@ -304,13 +310,14 @@ impl Runtime {
             .network
             .as_ref()
             .and_then(|a| a.ip_address.parse().ok());
-        let hosts = hosts_file(
+        let mut hosts = hosts_file(
             &hostname,
             config.domainname.as_deref().unwrap_or(""),
             address,
             &extra,
             host_hosts.as_deref(),
         );
+        hosts.push_str(&self.peer_hosts(record));
         let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
         let resolv = resolv_conf(&host_resolv, hc, &network);
         let etc = EtcPaths {

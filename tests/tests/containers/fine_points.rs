@@ -379,11 +379,15 @@ fn the_raw_inspect_json(env: &Env) {
     let network = &raw[0]["NetworkSettings"];
     diffs.check(
         "NetworkSettings IPAddress, Ports and Networks.bridge.IPAddress in the raw docker inspect",
+        // The address itself is the daemon's (empty on the reference, which runs without a bridge):
+        // the keys, their types and the agreement of the legacy and per-network fields are compared.
         format!(
             "{} {} {}",
-            network["IPAddress"], network["Ports"], network["Networks"]["bridge"]["IPAddress"]
+            network["IPAddress"].is_string(),
+            network["Ports"].is_object(),
+            network["IPAddress"] == network["Networks"]["bridge"]["IPAddress"]
         ),
-        r#""" {} """#,
+        "true true true",
     );
     let has = |object: &serde_json::Value, key: &str| {
         object.as_object().is_some_and(|o| o.contains_key(key))

@@ -50,6 +50,8 @@ pub(crate) enum NetworkMode {
     Host,
     /// Another container's namespace (`container:<name or ID>`).
     Container(String),
+    /// A user-defined network, by name or ID.
+    User(String),
 }
 
 /// Parses `HostConfig.NetworkMode`.
@@ -67,9 +69,7 @@ pub(crate) fn network_mode(hc: &HostConfig) -> Result<NetworkMode, Error> {
             }
             Ok(NetworkMode::Container(other.to_owned()))
         }
-        m => Err(Error::invalid(format!(
-            "network \"{m}\" cannot be used: user-defined networks are not supported yet (use bridge, host, none or container:<name>)"
-        ))),
+        m => Ok(NetworkMode::User(m.to_owned())),
     }
 }
 

@@ -45,11 +45,10 @@ fn network_modes_parse_and_unsupported_ones_are_400() {
     );
     let e = network_mode(&hc_net("container:")).unwrap_err();
     assert_eq!(e.kind, ErrorKind::InvalidParameter);
-    let e = namespaces(&hc_net("mynet"), None).unwrap_err();
-    assert_eq!(e.kind, ErrorKind::InvalidParameter);
-    assert!(e
-        .message
-        .contains("user-defined networks are not supported yet"));
+    assert_eq!(
+        network_mode(&hc_net("mynet")).unwrap(),
+        NetworkMode::User("mynet".into())
+    );
 }
 
 #[test]
