@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use wharf_client_core::api::containers::{self, WaitCondition};
 use wharf_client_core::api::{
-    exec, images, registry, system, websocket, wharf, Decode, TypedRequest,
+    exec, images, networks, registry, system, websocket, wharf, Decode, TypedRequest,
 };
 use wharf_client_core::host::Side;
 use wharf_client_core::registry_auth::RegistryAuth;
@@ -71,6 +71,13 @@ enum Call {
     ContainerRemove(Args),
     ContainerPrune(Args),
     ContainerResize(Args),
+    NetworkList(Args),
+    NetworkInspect(Args),
+    NetworkCreate(Args),
+    NetworkRemove(Args),
+    NetworkPrune(Args),
+    NetworkConnect(Args),
+    NetworkDisconnect(Args),
     ExecCreate(Args),
     ExecStart(Args),
     ExecInspect(Args),
@@ -347,6 +354,17 @@ fn build(name: &str, factory: &RequestFactory, call: &Call) -> Result<Request, E
             .request
         }
         Call::ContainerPrune(a) => c::prune_request(factory, &a.filters()).request,
+        Call::NetworkList(a) => networks::list_request(factory, &a.filters()).request,
+        Call::NetworkInspect(a) => networks::inspect_request(factory, &a.id)?.request,
+        Call::NetworkCreate(a) => networks::create_request(factory, &a.body_as(name))?.request,
+        Call::NetworkRemove(a) => networks::remove_request(factory, &a.id)?.request,
+        Call::NetworkPrune(a) => networks::prune_request(factory, &a.filters()).request,
+        Call::NetworkConnect(a) => {
+            networks::connect_request(factory, &a.id, &a.body_as(name))?.request
+        }
+        Call::NetworkDisconnect(a) => {
+            networks::disconnect_request(factory, &a.id, &a.body_as(name))?.request
+        }
         Call::ContainerResize(a) => c::resize_request(factory, &a.id, a.h, a.w)?.request,
         Call::ExecCreate(a) => exec::create_request(factory, &a.id, &a.body_as(name))?.request,
         Call::ExecStart(a) => exec::start_request(factory, &a.id, &a.body_as(name))?.request,

@@ -11,6 +11,7 @@
 pub mod containers;
 pub mod exec;
 pub mod images;
+pub mod networks;
 pub mod registry;
 pub mod system;
 pub mod websocket;
