@@ -705,3 +705,95 @@ fn network_settings_subnets_fixed_addresses_and_internal_networks() {
         ok(&env, &["rm", "-f", id]);
     }
 }
+
+#[test]
+fn a_running_container_connects_to_and_disconnects_from_a_user_network() {
+    if !can_run("a_running_container_connects_to_and_disconnects_from_a_user_network") {
+        return;
+    }
+    let (wharfd, env) = start(&[]);
+    let net = ok(&env, &["network", "create", "late"]).trim().to_owned();
+    let server = run_httpd(&env, &["--name", "server", "--network", "late"], "joined");
+    let client = ok(
+        &env,
+        &["run", "-d", "--name", "client", IMAGE, "sleep", "600"],
+    )
+    .trim()
+    .to_owned();
+    let server_ip = inspect(
+        &env,
+        "server",
+        "{{.NetworkSettings.Networks.late.IPAddress}}",
+    );
+    // (busybox's wget crashes with -T: its own timeout applet bounds it.)
+    let fetch = || {
+        wharf_tests::docker(
+            &env,
+            &[
+                "exec",
+                "client",
+                "busybox",
+                "timeout",
+                "5",
+                "busybox",
+                "wget",
+                "-qO-",
+                &format!("http://{server_ip}/"),
+            ],
+        )
+        .map(|o| o.stdout.trim().to_owned())
+        .unwrap_or_default()
+    };
+    let ping = |from: &str, to: &str| {
+        wharf_tests::docker(
+            &env,
+            &["exec", from, "busybox", "ping", "-c", "1", "-W", "3", to],
+        )
+        .is_ok_and(|o| o.stdout.contains("1 packets received"))
+    };
+    // Not on the network yet: the name is unknown. (Networks are not isolated from each other yet, as
+    // dockerd's DOCKER-ISOLATION rules do: the address itself is reachable through the host.)
+    assert!(!ping("client", "server"));
+    ok(
+        &env,
+        &["network", "connect", "--alias", "cli", "late", "client"],
+    );
+    eventually(
+        Duration::from_secs(10),
+        "the server over the network",
+        || fetch() == "joined",
+    );
+    assert!(ping("client", "server"), "the server by name");
+    assert!(ping("server", "cli"), "the client by its alias");
+    let networks = inspect(
+        &env,
+        "client",
+        "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}",
+    );
+    assert_eq!(networks, "bridge late");
+    let again = fails(&env, &["network", "connect", "late", "client"]);
+    assert!(
+        again.contains("endpoint with name client already exists in network late"),
+        "{again}"
+    );
+
+    ok(&env, &["network", "disconnect", "late", "client"]);
+    let links = ok(&env, &["exec", "client", "busybox", "ip", "-o", "link"]);
+    assert!(!links.contains("eth1"), "{links}");
+    assert!(!ping("client", "server"), "the name is gone");
+    let bridge = format!("br-{}", &net[..12]);
+    let only_server = leftovers_on(&wharfd, &bridge, &[&client], &net);
+    assert_eq!(only_server.veths.len(), 1, "{only_server:?}");
+    // The client is still on the default bridge: only its rules on this network must be gone.
+    assert!(
+        !only_server.rules.iter().any(|r| r.contains(&net)),
+        "{only_server:?}"
+    );
+    assert_eq!(only_server.leases.len(), 1, "{only_server:?}");
+    ok(&env, &["rm", "-f", &server, &client]);
+    assert_eq!(
+        leftovers_on(&wharfd, &bridge, &[&server, &client], &net),
+        nothing()
+    );
+    ok(&env, &["network", "rm", "late"]);
+}

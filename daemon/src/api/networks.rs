@@ -7,7 +7,6 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use http::StatusCode;
 use serde_json::{json, Value};
-use wharf_client_core::ErrorKind;
 
 use super::params::Params;
 use super::{invalid_json, json_bytes};
@@ -61,18 +60,29 @@ async fn prune(rt: Runtime, p: Params) -> Result<Response, Error> {
     Ok(Json(json!({"NetworksDeleted": deleted})).into_response())
 }
 
-async fn connect(rt: Runtime, Path(id): Path<String>) -> Result<Response, Error> {
-    rt.network_inspect(&id)?;
-    Err(Error::new(
-        ErrorKind::NotImplemented,
-        "connecting a container to a second network is not supported yet: give --network at create",
-    ))
+/// The body of connect and disconnect.
+#[derive(serde::Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+struct Endpoint {
+    container: String,
+    endpoint_config: Option<wharf_client_core::models::EndpointSettings>,
 }
 
-async fn disconnect(rt: Runtime, Path(id): Path<String>) -> Result<Response, Error> {
-    rt.network_inspect(&id)?;
-    Err(Error::new(
-        ErrorKind::NotImplemented,
-        "disconnecting a container from its network is not supported yet",
-    ))
+async fn connect(rt: Runtime, Path(id): Path<String>, request: Request) -> Result<Response, Error> {
+    let bytes = json_bytes(request).await?;
+    let body: Endpoint = serde_json::from_slice(&bytes).map_err(|e| invalid_json(&e))?;
+    rt.network_connect(&id, &body.container, body.endpoint_config)
+        .await?;
+    Ok(StatusCode::OK.into_response())
+}
+
+async fn disconnect(
+    rt: Runtime,
+    Path(id): Path<String>,
+    request: Request,
+) -> Result<Response, Error> {
+    let bytes = json_bytes(request).await?;
+    let body: Endpoint = serde_json::from_slice(&bytes).map_err(|e| invalid_json(&e))?;
+    rt.network_disconnect(&id, &body.container).await?;
+    Ok(StatusCode::OK.into_response())
 }

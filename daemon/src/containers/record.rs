@@ -173,6 +173,28 @@ pub(crate) fn human_duration(nanos: u64) -> String {
     }
 }
 
+/// One network's entry of `NetworkSettings.Networks`: its addresses while attached; every string empty
+/// rather than absent, so that clients reading the raw JSON (docker-py's
+/// `attrs["NetworkSettings"]["IPAddress"]`, `.ports`) find the keys dockerd always sends.
+fn endpoint(a: Option<&Attachment>) -> EndpointSettings {
+    let field = |f: fn(&Attachment) -> &String| Some(a.map(f).cloned().unwrap_or_default());
+    EndpointSettings {
+        mac_address: field(|a| &a.mac_address),
+        network_id: field(|a| &a.network_id),
+        endpoint_id: field(|a| &a.endpoint_id),
+        gateway: field(|a| &a.gateway),
+        ip_address: field(|a| &a.ip_address),
+        ip_prefix_len: Some(a.map_or(0, |a| a.ip_prefix_len)),
+        ipv6_gateway: Some(String::new()),
+        global_ipv6_address: Some(String::new()),
+        global_ipv6_prefix_len: Some(0),
+        aliases: a
+            .filter(|a| !a.aliases.is_empty())
+            .map(|a| a.aliases.clone()),
+        ..EndpointSettings::default()
+    }
+}
+
 /// What Wharf keeps about a container, one JSON file per container.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
@@ -215,9 +237,16 @@ pub(crate) struct ContainerRecord {
     pub network: Option<Attachment>,
     /// `NetworkingConfig.EndpointsConfig` of its create (aliases, a fixed address), by network.
     pub endpoints_config: HashMap<String, EndpointSettings>,
+    /// Networks connected while it runs (`docker network connect`), released when the run ends.
+    pub extra_networks: Vec<Attachment>,
 }
 
 impl ContainerRecord {
+    /// Every network attachment it holds: its network mode's, then those connected later.
+    pub(crate) fn attachments(&self) -> impl Iterator<Item = &Attachment> {
+        self.network.iter().chain(self.extra_networks.iter())
+    }
+
     /// `Path` and `Args` from a merged config's Entrypoint and Cmd, as dockerd splits them.
     pub(crate) fn set_command(&mut self) {
         let mut all = self
@@ -257,29 +286,14 @@ impl ContainerRecord {
         }
     }
 
-    /// The container's network as dockerd reports it: an entry named after the network mode (`bridge`
-    /// for the default), with its addresses while it is attached; every string empty rather than
-    /// absent, so that clients reading the raw JSON (docker-py's `attrs["NetworkSettings"]["IPAddress"]`,
-    /// `.ports`) find the keys dockerd always sends.
+    /// The container's networks as dockerd reports them: the one of its network mode (`bridge` for the
+    /// default), then those connected while it runs.
     fn endpoints(&self) -> HashMap<String, EndpointSettings> {
-        let a = self.network.as_ref();
-        let field = |f: fn(&Attachment) -> &String| Some(a.map(f).cloned().unwrap_or_default());
-        let endpoint = EndpointSettings {
-            mac_address: field(|a| &a.mac_address),
-            network_id: field(|a| &a.network_id),
-            endpoint_id: field(|a| &a.endpoint_id),
-            gateway: field(|a| &a.gateway),
-            ip_address: field(|a| &a.ip_address),
-            ip_prefix_len: Some(a.map_or(0, |a| a.ip_prefix_len)),
-            ipv6_gateway: Some(String::new()),
-            global_ipv6_address: Some(String::new()),
-            global_ipv6_prefix_len: Some(0),
-            aliases: a
-                .filter(|a| !a.aliases.is_empty())
-                .map(|a| a.aliases.clone()),
-            ..EndpointSettings::default()
-        };
-        HashMap::from([(self.network_mode(), endpoint)])
+        let mut all = HashMap::from([(self.network_mode(), endpoint(self.network.as_ref()))]);
+        for extra in &self.extra_networks {
+            all.insert(extra.network.clone(), endpoint(Some(extra)));
+        }
+        all
     }
 
     /// `NetworkSettings.Ports` as dockerd shows them for a running container: every exposed or

@@ -84,6 +84,18 @@ pub(crate) struct Attachment {
     pub endpoint_id: String,
     /// The names it answers to on a user network besides its own (`--network-alias`, its short ID).
     pub aliases: Vec<String>,
+    /// The interface in the container (empty: `eth0`; `eth1`... for networks connected later).
+    pub ifname: String,
+}
+
+impl Attachment {
+    fn ifname(&self) -> &str {
+        if self.ifname.is_empty() {
+            CONTAINER_IFNAME
+        } else {
+            &self.ifname
+        }
+    }
 }
 
 /// The networks, cheap to clone.
@@ -340,16 +352,18 @@ impl Networks {
 
     /// Runs the plugins' ADD (loopback, then the bridge chain) and fills in the addresses.
     pub(crate) async fn connect(&self, id: &str, att: &mut Attachment) -> Result<(), Error> {
-        let lo = cni::Target {
-            container_id: id,
-            netns: &att.netns,
-            ifname: "lo",
-        };
-        cni::add(&cni::loopback_conflist(), lo, &[]).await?;
+        if att.ifname.is_empty() {
+            let lo = cni::Target {
+                container_id: id,
+                netns: &att.netns,
+                ifname: "lo",
+            };
+            cni::add(&cni::loopback_conflist(), lo, &[]).await?;
+        }
         let target = cni::Target {
             container_id: id,
             netns: &att.netns,
-            ifname: CONTAINER_IFNAME,
+            ifname: att.ifname(),
         };
         let result = cni::add(&att.config, target, &att.ports).await?;
         let a = cni::addressing(&result);
@@ -367,10 +381,20 @@ impl Networks {
     pub(crate) async fn release(&self, id: &str, att: &Attachment) {
         let path = PathBuf::from(&att.netns);
         let alive = netns::is_mounted(&path);
+        self.release_interface(id, att, alive).await;
+        let removed = tokio::task::spawn_blocking(move || netns::remove(&path)).await;
+        if let Ok(Err(e)) = removed {
+            tracing::warn!(container = id, "removing its network namespace: {e}");
+        }
+        self.reservations().remove(id);
+    }
+
+    /// The chain's DEL for one interface of the container (the namespace stays).
+    pub(crate) async fn release_interface(&self, id: &str, att: &Attachment, alive: bool) {
         let target = cni::Target {
             container_id: id,
             netns: if alive { &att.netns } else { "" },
-            ifname: CONTAINER_IFNAME,
+            ifname: att.ifname(),
         };
         let result = (!att.result.is_null()).then_some(&att.result);
         if !att.config.is_null() {
@@ -378,11 +402,49 @@ impl Networks {
                 tracing::warn!(container = id, "releasing its network: {e}");
             }
         }
-        let removed = tokio::task::spawn_blocking(move || netns::remove(&path)).await;
-        if let Ok(Err(e)) = removed {
-            tracing::warn!(container = id, "removing its network namespace: {e}");
+    }
+
+    /// An attachment to one more network in a namespace that exists (`docker network connect`).
+    pub(crate) fn prepare_extra(
+        &self,
+        id: &str,
+        netns: &str,
+        def: &NetworkDef,
+        static_ip: Option<Ipv4Addr>,
+        ifname: String,
+    ) -> Result<Attachment, Error> {
+        let o = &self.inner.options;
+        let ipam_dir = o.data_root.join("network").join("ipam");
+        let conf = cni::BridgeConf {
+            name: &def.id,
+            bridge: &def.bridge,
+            subnet: def
+                .subnet()
+                .ok_or_else(|| Error::system("a network without subnet"))?,
+            gateway: def
+                .gateway()
+                .ok_or_else(|| Error::system("a network without gateway"))?,
+            ip_range: Cidr::parse(&def.ip_range),
+            ipam_dir: &ipam_dir,
+            internal: def.internal,
+        };
+        let mut config = cni::bridge_conflist(&conf);
+        // Its routes must not take the default route from the first network's interface.
+        config["plugins"][0]["isDefaultGateway"] = Value::Bool(false);
+        config["plugins"][0]["ipam"]["routes"] = Value::Array(Vec::new());
+        if let Some(ip) = static_ip {
+            config["wharfStaticIP"] = Value::String(format!("{ip}/{}", conf.subnet.prefix));
         }
-        self.reservations().remove(id);
+        Ok(Attachment {
+            network: def.name.clone(),
+            network_id: def.id.clone(),
+            netns: netns.to_owned(),
+            config,
+            result: Value::Null,
+            endpoint_id: hex_id(&["endpoint", id, &def.id]),
+            ifname,
+            ..Attachment::default()
+        })
     }
 
     /// Takes back the ports of a container still running after a restart (`--live-restore`).

@@ -140,22 +140,36 @@ impl Runtime {
         }
     }
 
-    /// Releases the container's attachment, if it has one, and forgets it; the others on its network
-    /// stop seeing its name.
+    /// Releases the container's attachments, if it has any, and forgets them; the others on their
+    /// networks stop seeing its name.
     pub(super) async fn detach_network(&self, id: &str) {
-        let Some(att) = self.store().get(id).ok().and_then(|r| r.network) else {
+        let Ok(record) = self.store().get(id) else {
             return;
         };
-        self.inner.networks.release(id, &att).await;
+        // Networks connected later first: the namespace goes with the first one.
+        for extra in &record.extra_networks {
+            let alive = crate::network::netns::is_mounted(std::path::Path::new(&extra.netns));
+            self.inner
+                .networks
+                .release_interface(id, extra, alive)
+                .await;
+        }
+        if let Some(att) = &record.network {
+            self.inner.networks.release(id, att).await;
+        }
         let _ = self
             .update(id, |r| {
                 r.network = None;
+                r.extra_networks.clear();
                 Ok(())
             })
             .await;
-        self.refresh_hosts(&att.network_id);
-        if !att.result.is_null() {
-            self.emit_endpoint("disconnect", &att.network_id, &att.network, id);
+        for att in record.attachments() {
+            self.refresh_hosts(&att.network_id, None);
+            if !att.result.is_null() {
+                let name = super::networks::event_name(&att.network);
+                self.emit_endpoint("disconnect", &att.network_id, name, id);
+            }
         }
     }
 
@@ -192,38 +206,44 @@ impl Runtime {
     /// The `/etc/hosts` lines of the other running containers on `record`'s user network: how
     /// containers find each other by name and alias (dockerd answers these from its embedded DNS).
     pub(super) fn peer_hosts(&self, record: &ContainerRecord) -> String {
-        let Some(att) = record
-            .network
-            .as_ref()
+        let mine: Vec<&str> = record
+            .attachments()
             .filter(|a| a.network != DEFAULT_NETWORK)
-        else {
-            return String::new();
-        };
+            .map(|a| a.network_id.as_str())
+            .collect();
         let mut out = String::new();
+        if mine.is_empty() {
+            return out;
+        }
         for peer in self.store().list() {
-            let Some(p) = peer.network.as_ref() else {
-                continue;
-            };
-            if peer.id == record.id || p.network_id != att.network_id || p.ip_address.is_empty() {
+            if peer.id == record.id {
                 continue;
             }
-            let mut names = vec![peer.name.trim_start_matches('/').to_owned()];
-            names.extend(p.aliases.iter().cloned());
-            out.push_str(&format!("{}\t{}\n", p.ip_address, names.join(" ")));
+            for p in peer.attachments() {
+                if !mine.contains(&p.network_id.as_str()) || p.ip_address.is_empty() {
+                    continue;
+                }
+                let mut names = vec![peer.name.trim_start_matches('/').to_owned()];
+                names.extend(p.aliases.iter().cloned());
+                out.push_str(&format!("{}\t{}\n", p.ip_address, names.join(" ")));
+            }
         }
         out
     }
 
     /// Rewrites, in place (the file is bind-mounted into each container), the hosts files of the
     /// containers on network `network_id`.
-    pub(super) fn refresh_hosts(&self, network_id: &str) {
+    /// `also`: a container that just left the network, whose file loses its peers there.
+    pub(super) fn refresh_hosts(&self, network_id: &str, also: Option<&str>) {
         for r in self.store().list() {
+            let concerned =
+                r.attachments().any(|a| a.network_id == network_id) || Some(r.id.as_str()) == also;
+            if !concerned || !r.state.running {
+                continue;
+            }
             let Some(att) = r.network.as_ref() else {
                 continue;
             };
-            if att.network_id != network_id || att.network == DEFAULT_NETWORK {
-                continue;
-            }
             let base = std::fs::read_to_string(&r.hosts_path).unwrap_or_default();
             // Our part starts after the container's own line; everything before it stays.
             let own = format!("{}\t", att.ip_address);
@@ -254,7 +274,7 @@ impl Runtime {
     pub(super) async fn restore_networks(&self) {
         let mut keep = HashSet::new();
         for record in self.store().list() {
-            let Some(att) = &record.network else {
+            let Some(att) = record.attachments().next() else {
                 continue;
             };
             if record.state.running {
@@ -270,7 +290,12 @@ impl Runtime {
 
     /// At shutdown, once the containers stopped: the bridge goes when no container is left on it.
     pub(super) async fn shutdown_networks(&self) {
-        if self.store().list().iter().all(|r| r.network.is_none()) {
+        if self
+            .store()
+            .list()
+            .iter()
+            .all(|r| r.attachments().next().is_none())
+        {
             self.inner.networks.remove_bridge().await;
         }
     }

@@ -7,7 +7,10 @@ use serde_json::{json, Value};
 use wharf_client_core::query::Filters;
 use wharf_client_core::ErrorKind;
 
+use wharf_client_core::models::EndpointSettings;
+
 use super::Runtime;
+use crate::containers::ids::short_id;
 use crate::containers::record::ContainerRecord;
 use crate::error::Error;
 use crate::events::{self, EventActor};
@@ -88,7 +91,7 @@ impl Runtime {
         self.store()
             .list()
             .into_iter()
-            .filter(|r| r.network.as_ref().is_some_and(|a| a.network_id == id))
+            .filter(|r| r.attachments().any(|a| a.network_id == id))
             .collect()
     }
 
@@ -112,7 +115,7 @@ impl Runtime {
         let id = json["Id"].as_str().unwrap_or_default().to_owned();
         let mut containers = serde_json::Map::new();
         for r in self.on_network(&id) {
-            if let Some(a) = &r.network {
+            if let Some(a) = r.attachments().find(|a| a.network_id == id) {
                 containers.insert(
                     r.id.clone(),
                     json!({
@@ -154,7 +157,7 @@ impl Runtime {
             Found::User(def) => def,
         };
         let users = self.store().list().into_iter().any(|r| {
-            r.network.as_ref().is_some_and(|a| a.network_id == def.id)
+            r.attachments().any(|a| a.network_id == def.id)
                 || (r.state.running && self.uses_network(&r, &def))
         });
         if users {
@@ -184,7 +187,7 @@ impl Runtime {
                 continue;
             }
             let in_use = self.store().list().iter().any(|r| {
-                r.network.as_ref().is_some_and(|a| a.network_id == def.id)
+                r.attachments().any(|a| a.network_id == def.id)
                     || (r.state.running && self.uses_network(r, &def))
             });
             if !in_use && self.network_remove(&def.id).await.is_ok() {
@@ -192,6 +195,144 @@ impl Runtime {
             }
         }
         Ok(deleted)
+    }
+}
+
+impl Runtime {
+    /// `POST /networks/{id}/connect`: a running container joins one more user network (`eth1`...),
+    /// with its aliases and address.
+    pub(crate) async fn network_connect(
+        &self,
+        key: &str,
+        container: &str,
+        endpoint: Option<EndpointSettings>,
+    ) -> Result<(), Error> {
+        let def = match self.inner.networks.find(key)? {
+            Found::User(def) => def,
+            Found::Predefined(name) => {
+                return Err(Error::new(
+                    ErrorKind::Forbidden,
+                    format!("connecting to the predefined network {name} is not supported yet"),
+                ))
+            }
+        };
+        let (record, handle) = self.lookup(container)?;
+        let _op = handle.op.lock().await;
+        let record = self.store().get(&record.id)?;
+        let id = record.id.clone();
+        if !record.state.running {
+            return Err(Error::new(
+                ErrorKind::Conflict,
+                format!("Container {id} is not running: connecting a stopped container is not supported yet"),
+            ));
+        }
+        if record.attachments().any(|a| a.network_id == def.id) {
+            return Err(Error::new(
+                ErrorKind::Forbidden,
+                format!(
+                    "endpoint with name {} already exists in network {}",
+                    record.name.trim_start_matches('/'),
+                    def.name
+                ),
+            ));
+        }
+        let Some(netns) = record.network.as_ref().map(|a| a.netns.clone()) else {
+            return Err(Error::new(
+                ErrorKind::Forbidden,
+                "container sharing network namespace with another container or host cannot be connected to any other network",
+            ));
+        };
+        let fixed = endpoint
+            .as_ref()
+            .and_then(|e| e.ipam_config.as_ref())
+            .and_then(|i| i.ipv4_address.as_deref())
+            .filter(|a| !a.is_empty())
+            .map(|a| {
+                a.parse()
+                    .map_err(|_| Error::invalid(format!("invalid IPv4 address: {a}")))
+            })
+            .transpose()?;
+        let ifname = format!("eth{}", 1 + record.extra_networks.len());
+        let net = &self.inner.networks;
+        let mut att = net.prepare_extra(&id, &netns, &def, fixed, ifname)?;
+        att.aliases = endpoint.and_then(|e| e.aliases).unwrap_or_default();
+        att.aliases.push(short_id(&id).to_owned());
+        let pending = att.clone();
+        self.update(&id, move |r| {
+            r.extra_networks.push(pending);
+            Ok(())
+        })
+        .await?;
+        if let Err(e) = net.connect(&id, &mut att).await {
+            let endpoint_id = att.endpoint_id.clone();
+            let _ = self
+                .update(&id, move |r| {
+                    r.extra_networks.retain(|a| a.endpoint_id != endpoint_id);
+                    Ok(())
+                })
+                .await;
+            return Err(e);
+        }
+        let done = att.clone();
+        self.update(&id, move |r| {
+            if let Some(a) = r
+                .extra_networks
+                .iter_mut()
+                .find(|a| a.endpoint_id == done.endpoint_id)
+            {
+                *a = done;
+            }
+            Ok(())
+        })
+        .await?;
+        self.refresh_hosts(&def.id, None);
+        self.emit_endpoint("connect", &def.id, &def.name, &id);
+        Ok(())
+    }
+
+    /// `POST /networks/{id}/disconnect`: a running container leaves a network it was connected to.
+    pub(crate) async fn network_disconnect(&self, key: &str, container: &str) -> Result<(), Error> {
+        let found = self.inner.networks.find(key)?;
+        let json = self.network_json(&found);
+        let (net_id, net_name) = (
+            json["Id"].as_str().unwrap_or_default().to_owned(),
+            json["Name"].as_str().unwrap_or_default().to_owned(),
+        );
+        let (record, handle) = self.lookup(container)?;
+        let _op = handle.op.lock().await;
+        let record = self.store().get(&record.id)?;
+        let id = record.id.clone();
+        let Some(att) = record
+            .extra_networks
+            .iter()
+            .find(|a| a.network_id == net_id)
+            .cloned()
+        else {
+            if record
+                .network
+                .as_ref()
+                .is_some_and(|a| a.network_id == net_id)
+            {
+                return Err(Error::new(
+                    ErrorKind::NotImplemented,
+                    "disconnecting a container from the network it was created on is not supported yet",
+                ));
+            }
+            return Err(Error::new(
+                ErrorKind::Forbidden,
+                format!("container {id} is not connected to network {net_name}"),
+            ));
+        };
+        self.inner.networks.release_interface(&id, &att, true).await;
+        let endpoint_id = att.endpoint_id.clone();
+        self.update(&id, move |r| {
+            r.extra_networks.retain(|a| a.endpoint_id != endpoint_id);
+            Ok(())
+        })
+        .await?;
+        self.refresh_hosts(&net_id, Some(&id));
+        self.emit_endpoint("disconnect", &net_id, &net_name, &id);
+        Ok(())
     }
 }
 

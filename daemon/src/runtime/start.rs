@@ -150,7 +150,7 @@ impl Runtime {
             Ok(_) => {
                 // The others on its network learn its name.
                 if let Some(att) = self.store().get(id).ok().and_then(|r| r.network) {
-                    self.refresh_hosts(&att.network_id);
+                    self.refresh_hosts(&att.network_id, None);
                 }
             }
         }
