@@ -14,6 +14,7 @@ mod create;
 mod devices;
 mod exec;
 mod exit;
+mod health;
 pub(crate) mod io;
 pub(crate) mod query;
 mod reconcile;
@@ -135,6 +136,8 @@ struct Handle {
     stdin: tokio::sync::Mutex<Option<tokio::net::unix::pipe::Sender>>,
     /// The restart policy's current back-off delay.
     backoff: Mutex<Duration>,
+    /// The run's health probes, while they run.
+    health: Mutex<Option<health::Monitor>>,
 }
 
 impl Handle {
@@ -153,6 +156,7 @@ impl Handle {
             cancel_restart: Notify::new(),
             stdin: tokio::sync::Mutex::new(None),
             backoff: Mutex::new(Duration::ZERO),
+            health: Mutex::new(None),
         }
     }
 

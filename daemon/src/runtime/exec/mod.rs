@@ -123,6 +123,11 @@ impl Runtime {
         })
     }
 
+    /// An exec's exit code, once it ended.
+    pub(super) fn exec_exit_code(&self, id: &str) -> Option<i64> {
+        self.inner.execs.get(id).ok()?.progress().exit_code
+    }
+
     /// The IDs of a container's execs that have not ended.
     pub(crate) fn open_execs(&self, container_id: &str) -> Vec<String> {
         self.inner.execs.open_in(container_id)
