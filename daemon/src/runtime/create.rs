@@ -203,7 +203,7 @@ fn validate_host_config(hc: &HostConfig) -> Result<(), Error> {
 
 /// The CPUs and memory nodes of the host's root cpuset, read once (as dockerd's `sysinfo` at start-up)
 /// rather than on every create.
-fn host_cpus() -> &'static HostCpus {
+pub(super) fn host_cpus() -> &'static HostCpus {
     static HOST: std::sync::OnceLock<HostCpus> = std::sync::OnceLock::new();
     HOST.get_or_init(read_host_cpus)
 }

@@ -25,6 +25,7 @@ pub(crate) mod signal;
 mod start;
 pub(crate) mod stats;
 mod top;
+mod update;
 
 use std::collections::HashMap;
 use std::path::PathBuf;

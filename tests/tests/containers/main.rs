@@ -1,7 +1,7 @@
 //! Containers end to end: the real docker CLI against the real wharfd (its own containerd, runc) running
 //! a static-busybox image imported with `docker import`. A module per area: `run`, `exec`, `lifecycle`
 //! (ps and the commands between states), `logs`, `events` (and restart policies), `health`, `mounts`
-//! (and the memory limit), `seccomp`, `stats`, `fine_points`, `crash` (of wharfd, with and
+//! (and the memory limit), `seccomp`, `stats`, `update`, `fine_points`, `crash` (of wharfd, with and
 //! without `--live-restore`).
 //!
 //! Starting a daemon costs seconds, so each test starts one and runs its area's scenario against it as
@@ -31,6 +31,7 @@ mod mounts;
 mod run;
 mod seccomp;
 mod stats;
+mod update;
 
 use fixtures::against_daemon;
 
@@ -85,6 +86,14 @@ fn stats_streams_dropped_midway_leave_nothing() {
 #[test]
 fn health_checks_probe_and_report_as_dockerd() {
     against_daemon("health_checks_probe_and_report_as_dockerd", health::CHECKS);
+}
+
+#[test]
+fn update_changes_limits_and_the_restart_policy() {
+    against_daemon(
+        "update_changes_limits_and_the_restart_policy",
+        update::CHECKS,
+    );
 }
 
 #[test]
