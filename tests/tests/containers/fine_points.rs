@@ -91,6 +91,24 @@ fn error_wording(env: &Env) {
         daemon_error(&fails(env, &["ps", "--filter", "bogus=1"])),
         "Invalid filter 'bogus'",
     );
+    for (restart, dockerd) in [
+        (
+            "always:3",
+            "maximum retry count cannot be used with restart policy 'always'",
+        ),
+        ("on-failure:-2", "maximum retry count cannot be negative"),
+    ] {
+        diffs.check(
+            &format!("docker create --restart {restart}"),
+            daemon_error(&fails(env, &["create", "--restart", restart, IMAGE])),
+            dockerd,
+        );
+        diffs.check(
+            &format!("docker update --restart {restart}"),
+            daemon_error(&fails(env, &["update", "--restart", restart, "first"])),
+            dockerd,
+        );
+    }
     diffs.assert_none();
 }
 
