@@ -17,6 +17,7 @@ pub const CHECKS: &[Check<Env>] = checks![
     a_passing_check_becomes_healthy,
     a_failing_check_becomes_unhealthy_after_its_retries,
     a_probe_over_its_timeout_is_killed_and_fails,
+    long_output_is_cut_at_4096_bytes,
     a_container_shows_starting_until_its_first_probe,
     failures_in_the_start_period_do_not_count,
     the_image_healthcheck_runs_unless_no_healthcheck,
@@ -212,6 +213,33 @@ fn a_probe_over_its_timeout_is_killed_and_fails(env: &Env) {
         first["Output"], "Health check exceeded timeout (500ms)",
         "{h}"
     );
+}
+
+/// A probe's output (stdout and stderr together) keeps its first 4096 bytes, then `...`.
+fn long_output_is_cut_at_4096_bytes(env: &Env) {
+    run_with(
+        env,
+        "hc-long",
+        &[
+            "--health-cmd",
+            "seq 1 2000; echo after >&2",
+            "--health-interval",
+            "1s",
+        ],
+        IMAGE,
+    );
+    eventually(WAIT, "a probe of hc-long", || {
+        status(env, "hc-long") == "healthy"
+    });
+    let h = health(env, "hc-long");
+    let output = h["Log"][0]["Output"].as_str().unwrap();
+    assert_eq!(output.len(), 4096 + 3, "{output:?}");
+    assert!(output.starts_with("1\n2\n3\n"), "{output:?}");
+    assert!(
+        output.ends_with("...") && !output.contains("after"),
+        "{output:?}"
+    );
+    ok(env, &["rm", "-f", "hc-long"]);
 }
 
 /// Before its first probe a container is `starting`: `(health: starting)` in `docker ps`.
