@@ -78,6 +78,7 @@ enum Call {
     NetworkPrune(Args),
     NetworkConnect(Args),
     NetworkDisconnect(Args),
+    ContainerUpdate(Args),
     ExecCreate(Args),
     ExecStart(Args),
     ExecInspect(Args),
@@ -366,6 +367,7 @@ fn build(name: &str, factory: &RequestFactory, call: &Call) -> Result<Request, E
             networks::disconnect_request(factory, &a.id, &a.body_as(name))?.request
         }
         Call::ContainerResize(a) => c::resize_request(factory, &a.id, a.h, a.w)?.request,
+        Call::ContainerUpdate(a) => c::update_request(factory, &a.id, &a.body_as(name))?.request,
         Call::ExecCreate(a) => exec::create_request(factory, &a.id, &a.body_as(name))?.request,
         Call::ExecStart(a) => exec::start_request(factory, &a.id, &a.body_as(name))?.request,
         Call::ExecInspect(a) => exec::inspect_request(factory, &a.id)?.request,
@@ -519,6 +521,11 @@ fn decode(v: &ResponseVector, route: &str, response: Response) -> Result<Value, 
         "container_inspect" => answer(c::inspect_request(f, "x", false), route, response)?,
         "container_wait" => answer(c::wait_request(f, "x", None), route, response)?,
         "container_top" => answer(c::top_request(f, "x", None), route, response)?,
+        "container_update" => answer(
+            c::update_request(f, "x", &Default::default()),
+            route,
+            response,
+        )?,
         "container_logs" => {
             let frames = c::decode_logs(route, response, v.tty)?;
             frames

@@ -509,7 +509,6 @@ fn settings_wharfd_does_not_implement_are_refused_not_dropped() {
     for (flags, field) in [
         (&["--link", "other:alias"][..], "Links (--link)"),
         (&["--blkio-weight", "500"], "BlkioWeight"),
-        (&["--health-cmd", "true"], "Healthcheck (--health-cmd)"),
     ] {
         let mut args = vec!["create"];
         args.extend_from_slice(flags);

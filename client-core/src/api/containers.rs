@@ -1,5 +1,5 @@
 //! Container endpoints — moby's `api/server/router/container`: create, list, inspect, start, stop,
-//! restart, kill, wait, pause, unpause, rename, top, logs, stats, resize, remove, prune.
+//! restart, kill, wait, pause, unpause, rename, top, logs, stats, resize, update, remove, prune.
 //!
 //! Parameters go as moby's client sends them: flags as `1` when set and left out otherwise, optional values
 //! only when given, `signal` of stop and restart only to daemons of API 1.42 or later and `condition` of
@@ -14,7 +14,8 @@ use super::{Json, NoContent, Object, TypedRequest};
 use crate::error::Error;
 use crate::models::{
     ContainerCreateBody, ContainerCreateResponse, ContainerInspectResponse, ContainerPruneResponse,
-    ContainerSummary, ContainerTopResponse, ContainerWaitResponse,
+    ContainerSummary, ContainerTopResponse, ContainerUpdateResponse, ContainerWaitResponse,
+    Resources, RestartPolicy,
 };
 use crate::query::{Filters, Query};
 use crate::request::{Request, RequestFactory};
@@ -385,6 +386,28 @@ pub fn remove_request(
         .flag("force", options.force)
         .flag("v", options.volumes);
     Object::Container.request(factory, Method::DELETE, id, "", &query)
+}
+
+/// The body of `POST /containers/{id}/update` (moby's `container.UpdateConfig`): the resources to
+/// change, at the top level as `docker update` sends them, and the restart policy. Fields left unset (or
+/// 0) stay as they are.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct UpdateBody {
+    /// Memory, CPU, pids and block I/O limits.
+    #[serde(flatten)]
+    pub resources: Resources,
+    /// The new restart policy; an empty name keeps the current one.
+    #[serde(rename = "RestartPolicy", skip_serializing_if = "Option::is_none")]
+    pub restart_policy: Option<RestartPolicy>,
+}
+
+/// `POST /containers/{id}/update`, `body` as its JSON body. Its answer: `{"Warnings"}`.
+pub fn update_request(
+    factory: &RequestFactory,
+    id: &str,
+    body: &UpdateBody,
+) -> Result<TypedRequest<Json<ContainerUpdateResponse>>, Error> {
+    Object::Container.json_request(factory, id, "/update", body)
 }
 
 /// `POST /containers/prune`, with `filters` (`label`, `label!`, `until`).

@@ -1,5 +1,5 @@
 //! Container routes — moby's `api/server/router/container`: create, list, inspect, start, stop, restart,
-//! kill, wait, pause, unpause, rename, top, logs, attach, resize, remove, prune.
+//! kill, wait, pause, unpause, rename, update, top, logs, attach, resize, remove, prune.
 //!
 //! `attach` takes the connection over (HTTP upgrade to `tcp`, as the docker CLI asks) and streams the
 //! container's output in stdcopy frames (raw with a TTY), and the client's input to its stdin.
@@ -17,7 +17,7 @@ use futures_util::StreamExt;
 use http::header::CONTENT_TYPE;
 use http::StatusCode;
 use serde_json::{json, Value};
-use wharf_client_core::api::containers::WaitCondition;
+use wharf_client_core::api::containers::{UpdateBody, WaitCondition};
 use wharf_client_core::detach::{self, DetachScanner};
 use wharf_client_core::stdcopy::{self, stream_media_type};
 use wharf_client_core::ErrorKind;
@@ -52,6 +52,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/containers/{id}/pause", post(pause))
         .route("/containers/{id}/unpause", post(unpause))
         .route("/containers/{id}/rename", post(rename))
+        .route("/containers/{id}/update", post(update))
         .route("/containers/{id}/attach", post(attach))
         .route("/containers/{id}/resize", post(resize))
         .route("/containers/{id}", delete(remove))
@@ -241,6 +242,23 @@ async fn unpause(rt: Runtime, Path(id): Path<String>) -> Result<Response, Error>
 async fn rename(rt: Runtime, Path(id): Path<String>, p: Params) -> Result<Response, Error> {
     rt.rename(&id, p.get("name"))?;
     Ok(no_content())
+}
+
+/// `POST /containers/{id}/update`: new limits and restart policy; `{"Warnings": [...]}` (null when none,
+/// as dockerd's).
+async fn update(rt: Runtime, Path(id): Path<String>, request: Request) -> Result<Response, Error> {
+    let bytes = json_bytes(request).await?;
+    let body = serde_json::from_slice::<UpdateBody>(&bytes).map_err(|e| {
+        // The fields are a host config's: an unknown restart policy is worded as create words it.
+        let as_create = [&b"{\"HostConfig\":"[..], &bytes, b"}"].concat();
+        match bad_enum_value(&as_create) {
+            Some(message) if e.is_data() => Error::invalid(message),
+            _ => invalid_json(&e),
+        }
+    })?;
+    let warnings = rt.update_container(&id, body).await?;
+    let warnings = (!warnings.is_empty()).then_some(warnings);
+    Ok(Json(json!({ "Warnings": warnings })).into_response())
 }
 
 /// `POST /containers/{id}/resize?h=&w=`: the size of a running container's terminal.

@@ -42,9 +42,7 @@ pub(crate) fn merge_image_config(config: &mut ContainerConfig, image: &ImageConf
     if config.stop_signal.as_deref().unwrap_or("").is_empty() {
         config.stop_signal = image.stop_signal.clone();
     }
-    if config.healthcheck.is_none() {
-        config.healthcheck = image.healthcheck.clone();
-    }
+    super::health::merge(&mut config.healthcheck, image.healthcheck.as_ref());
     if config.shell.as_ref().is_none_or(|s| s.is_empty()) {
         config.shell = image.shell.clone();
     }

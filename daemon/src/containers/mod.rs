@@ -1,11 +1,12 @@
 //! Containers without the runtime: the OCI spec Docker would build ([`spec`]), the records of the
 //! Docker-level config and state containerd does not hold ([`record`], [`store`]), and the small rules
-//! around them: IDs, names, users, the image-config merge, restart policies, the generated `/etc` files
-//! and the inspect JSON's always-present keys.
+//! around them: IDs, names, users, the image-config merge, restart policies, health checks' states and
+//! transitions, the generated `/etc` files and the inspect JSON's always-present keys.
 
 pub(crate) mod config;
 pub(crate) mod enum_values;
 pub(crate) mod etcfiles;
+pub(crate) mod health;
 pub(crate) mod ids;
 pub(crate) mod inspect_json;
 pub(crate) mod names;

@@ -11,6 +11,7 @@ use wharf_client_core::models::{
     PortTypeEnum,
 };
 
+use super::health::HealthState;
 use crate::network::Attachment;
 use crate::timefmt::{rfc3339_unix_nanos, GO_ZERO_TIME};
 
@@ -52,6 +53,9 @@ pub(crate) struct RunState {
     pub started_at: Option<UnixNanos>,
     /// When the last run ended.
     pub finished_at: Option<UnixNanos>,
+    /// The health check's results, once a run with one started (`State.Health`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health: Option<HealthState>,
 }
 
 impl RunState {
@@ -93,7 +97,10 @@ impl RunState {
                     ago(self.finished_at)
                 );
             }
-            return format!("Up {}", ago(self.started_at));
+            return match &self.health {
+                Some(h) => format!("Up {} ({})", ago(self.started_at), h.status.ps_text()),
+                None => format!("Up {}", ago(self.started_at)),
+            };
         }
         if self.removal_in_progress {
             return "Removal In Progress".into();
@@ -110,15 +117,21 @@ impl RunState {
         format!("Exited ({}) {} ago", self.exit_code, ago(self.finished_at))
     }
 
-    /// The process started.
+    /// The process started (the health check's results stay until the run's probes begin).
     pub(crate) fn set_running(&mut self, pid: i64, now: UnixNanos) {
         *self = Self {
             running: true,
             pid,
             started_at: Some(now),
             finished_at: self.finished_at,
+            health: self.health.take(),
             ..Self::default()
         };
+    }
+
+    /// `docker ps --filter health=`'s value: the status, or `none` without a health check.
+    pub(crate) fn health_status(&self) -> &'static str {
+        self.health.as_ref().map_or("none", |h| h.status.as_str())
     }
 
     /// No process runs any more (it exited, or it never started).
@@ -410,7 +423,7 @@ impl ContainerRecord {
                 error: Some(s.error.clone()),
                 started_at: Some(time(s.started_at)),
                 finished_at: Some(time(s.finished_at)),
-                health: None,
+                health: s.health.as_ref().map(HealthState::to_model),
             }),
             image: Some(self.image_id.clone()),
             resolv_conf_path: Some(self.resolv_conf_path.clone()),
@@ -547,6 +560,38 @@ mod tests {
         s.set_restarting(3, T0 + 500 * SEC);
         assert_eq!(s.status(), ContainerStateStatusEnum::RESTARTING);
         assert_eq!(s.status_text(T0 + 501 * SEC), "Restarting (3) 1 second ago");
+    }
+
+    #[test]
+    fn status_text_and_inspect_carry_the_health() {
+        use crate::containers::health::{HealthState, HealthStatus};
+        let mut r = record();
+        r.state.set_running(7, T0);
+        assert_eq!(r.state.health_status(), "none");
+        r.state.health = Some(HealthState::default());
+        assert_eq!(
+            r.state.status_text(T0 + 3 * SEC),
+            "Up 3 seconds (health: starting)"
+        );
+        assert_eq!(r.state.health_status(), "starting");
+        r.state.health.as_mut().unwrap().status = HealthStatus::Healthy;
+        assert_eq!(r.state.status_text(T0 + 3 * SEC), "Up 3 seconds (healthy)");
+        r.state.set_running(8, T0 + 10 * SEC);
+        assert_eq!(r.state.health_status(), "healthy", "a new run keeps it");
+        let json = serde_json::to_value(r.to_inspect()).unwrap();
+        assert_eq!(json["State"]["Health"]["Status"], "healthy");
+        r.state.paused = true;
+        assert_eq!(r.state.status_text(T0 + 13 * SEC), "Up 3 seconds (Paused)");
+        r.state.set_stopped(137, false, T0 + 20 * SEC);
+        assert_eq!(
+            r.state.status_text(T0 + 21 * SEC),
+            "Exited (137) 1 second ago"
+        );
+        let json = serde_json::to_value(record().to_inspect()).unwrap();
+        assert!(
+            json["State"]["Health"].is_null(),
+            "no health check, no Health"
+        );
     }
 
     #[test]

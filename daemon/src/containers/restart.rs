@@ -29,22 +29,20 @@ pub(crate) enum Policy {
     },
 }
 
-/// Validates the API's `RestartPolicy` with dockerd's wording (moby `validateRestartPolicy`).
+/// Validates the API's `RestartPolicy` with dockerd 20.10's wording (moby `validateRestartPolicy`): a
+/// retry count with another policy than `on-failure` is refused, except with none named.
 pub(crate) fn validate_policy(p: &RestartPolicy) -> Result<Policy, Error> {
     let count = p.maximum_retry_count.unwrap_or(0);
     let name = p.name.unwrap_or(RestartPolicyNameEnum::EMPTY);
     match name {
-        RestartPolicyNameEnum::EMPTY
-        | RestartPolicyNameEnum::NO
+        RestartPolicyNameEnum::EMPTY => Ok(Policy::No),
+        RestartPolicyNameEnum::NO
         | RestartPolicyNameEnum::ALWAYS
         | RestartPolicyNameEnum::UNLESS_STOPPED => {
             if count != 0 {
-                let mut msg = "invalid restart policy: maximum retry count can only be used with 'on-failure'"
-                    .to_string();
-                if count < 0 {
-                    msg.push_str(" and cannot be negative");
-                }
-                return Err(Error::invalid(msg));
+                return Err(Error::invalid(format!(
+                    "maximum retry count cannot be used with restart policy '{name}'"
+                )));
             }
             Ok(match name {
                 RestartPolicyNameEnum::ALWAYS => Policy::Always,
@@ -54,9 +52,7 @@ pub(crate) fn validate_policy(p: &RestartPolicy) -> Result<Policy, Error> {
         }
         RestartPolicyNameEnum::ON_FAILURE => {
             if count < 0 {
-                return Err(Error::invalid(
-                    "invalid restart policy: maximum retry count cannot be negative",
-                ));
+                return Err(Error::invalid("maximum retry count cannot be negative"));
             }
             Ok(Policy::OnFailure {
                 max_retries: u32::try_from(count).unwrap_or(u32::MAX),
@@ -144,7 +140,7 @@ mod tests {
 
     #[test]
     fn validation_uses_dockerd_wording() {
-        use RestartPolicyNameEnum::{ALWAYS, ON_FAILURE, UNLESS_STOPPED};
+        use RestartPolicyNameEnum::{ALWAYS, EMPTY, ON_FAILURE, UNLESS_STOPPED};
         assert_eq!(validate_policy(&api(ALWAYS, 0)).unwrap(), Policy::Always);
         assert_eq!(
             validate_policy(&api(UNLESS_STOPPED, 0)).unwrap(),
@@ -156,18 +152,18 @@ mod tests {
         );
         let e = validate_policy(&api(ON_FAILURE, -1)).unwrap_err();
         assert_eq!(e.kind, ErrorKind::InvalidParameter);
-        assert_eq!(
-            e.message,
-            "invalid restart policy: maximum retry count cannot be negative"
-        );
+        assert_eq!(e.message, "maximum retry count cannot be negative");
         assert_eq!(
             validate_policy(&api(ALWAYS, 3)).unwrap_err().message,
-            "invalid restart policy: maximum retry count can only be used with 'on-failure'"
+            "maximum retry count cannot be used with restart policy 'always'"
         );
         assert_eq!(
-            validate_policy(&api(ALWAYS, -3)).unwrap_err().message,
-            "invalid restart policy: maximum retry count can only be used with 'on-failure' and cannot be negative"
+            validate_policy(&api(UNLESS_STOPPED, -3))
+                .unwrap_err()
+                .message,
+            "maximum retry count cannot be used with restart policy 'unless-stopped'"
         );
+        assert_eq!(validate_policy(&api(EMPTY, 3)).unwrap(), Policy::No);
     }
 
     #[test]

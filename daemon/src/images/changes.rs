@@ -1,5 +1,5 @@
 //! `docker import --change`: the Dockerfile instructions that may change an imported image's config
-//! (CMD, ENTRYPOINT, ENV, WORKDIR, USER, EXPOSE, LABEL, VOLUME, STOPSIGNAL), applied in order.
+//! (CMD, ENTRYPOINT, ENV, WORKDIR, USER, EXPOSE, LABEL, VOLUME, STOPSIGNAL, HEALTHCHECK), applied in order.
 
 use std::collections::BTreeMap;
 
@@ -151,6 +151,7 @@ pub(crate) fn apply(config: &mut RunConfig, changes: &[String]) -> Result<(), Ch
                 config.user = unquote(rest);
             }
             "STOPSIGNAL" => config.stop_signal = Some(unquote(rest)),
+            "HEALTHCHECK" => config.healthcheck = Some(super::healthcheck::parse(rest)?),
             "EXPOSE" => {
                 let ports = config.exposed_ports.get_or_insert_with(BTreeMap::new);
                 for p in words(rest) {

@@ -7,6 +7,7 @@
 pub(crate) mod archive;
 pub(crate) mod changes;
 pub(crate) mod delete;
+pub(crate) mod healthcheck;
 pub(crate) mod import;
 pub(crate) mod layer;
 pub(crate) mod oci;

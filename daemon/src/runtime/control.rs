@@ -253,17 +253,27 @@ impl Runtime {
             return Err(restarting(id));
         }
         self.inner.cd.task_pause(id).await?;
-        self.record_paused(id, true).await
+        self.record_paused(id, true, &handle).await
     }
 
-    /// Records a pause or unpause that containerd made, and publishes its event.
-    async fn record_paused(&self, id: &str, paused: bool) -> Result<(), Error> {
+    /// Records a pause or unpause that containerd made, and publishes its event. The health probes stop
+    /// with a pause and start again with the unpause, as dockerd's.
+    async fn record_paused(&self, id: &str, paused: bool, handle: &Handle) -> Result<(), Error> {
+        if paused {
+            self.stop_health(handle);
+        }
         let ((), record) = self
             .update(id, move |r| {
                 r.state.paused = paused;
+                if let Some(health) = r.state.health.as_mut().filter(|_| paused) {
+                    health.stop();
+                }
                 Ok(())
             })
             .await?;
+        if !paused {
+            self.start_health(id, handle);
+        }
         self.emit(&record, if paused { "pause" } else { "unpause" }, &[]);
         Ok(())
     }
@@ -281,6 +291,6 @@ impl Runtime {
             ));
         }
         self.inner.cd.task_resume(id).await?;
-        self.record_paused(id, false).await
+        self.record_paused(id, false, &handle).await
     }
 }

@@ -206,7 +206,7 @@ fn validate_host_config(hc: &HostConfig) -> Result<(), Error> {
 
 /// The CPUs and memory nodes of the host's root cpuset, read once (as dockerd's `sysinfo` at start-up)
 /// rather than on every create.
-fn host_cpus() -> &'static HostCpus {
+pub(super) fn host_cpus() -> &'static HostCpus {
     static HOST: std::sync::OnceLock<HostCpus> = std::sync::OnceLock::new();
     HOST.get_or_init(read_host_cpus)
 }
@@ -237,13 +237,12 @@ fn read_host_cpus() -> HostCpus {
 
 /// Refuses settings wharfd does not implement rather than dropping them: a 400 naming the field and its
 /// flag. Values that mean "unset" (empty, zero, `local`, `host`) pass.
-fn refuse_unsupported(config: &ContainerConfig, hc: &HostConfig) -> Result<(), Error> {
+fn refuse_unsupported(hc: &HostConfig) -> Result<(), Error> {
     let some = |v: &Option<Vec<String>>| v.as_ref().is_some_and(|v| !v.is_empty());
     let set = |v: &Option<String>, unset: &[&str]| {
         v.as_deref()
             .is_some_and(|v| !v.is_empty() && !unset.contains(&v))
     };
-    let health = config.healthcheck.as_ref().and_then(|h| h.test.as_ref());
     let blkio = hc.blkio_weight.unwrap_or(0) > 0
         || hc
             .blkio_weight_device
@@ -277,10 +276,6 @@ fn refuse_unsupported(config: &ContainerConfig, hc: &HostConfig) -> Result<(), E
         (
             hc.cpu_realtime_period.unwrap_or(0) != 0 || hc.cpu_realtime_runtime.unwrap_or(0) != 0,
             "CpuRealtimePeriod and CpuRealtimeRuntime (--cpu-rt-period, --cpu-rt-runtime)",
-        ),
-        (
-            health.is_some_and(|t| !t.is_empty() && t[0] != "NONE"),
-            "Healthcheck (--health-cmd)",
         ),
     ];
     match refused.iter().find(|(refuse, _)| *refuse) {
@@ -340,7 +335,7 @@ impl Runtime {
         validate_config(&config)?;
         validate_host_config(&hc)?;
         spec::validate_for_create(&mut hc, host_cpus())?;
-        refuse_unsupported(&config, &hc)?;
+        refuse_unsupported(&hc)?;
         if !hc.privileged.unwrap_or(false) {
             super::devices::mapped_devices(&hc)?;
         }
@@ -507,26 +502,18 @@ mod tests {
             (r#"{"UsernsMode":"private"}"#, "UsernsMode (--userns)"),
             (r#"{"BlkioWeight":500}"#, "BlkioWeight"),
         ] {
-            let message = refuse_unsupported(&ContainerConfig::default(), &hc(json))
-                .unwrap_err()
-                .message;
+            let message = refuse_unsupported(&hc(json)).unwrap_err().message;
             assert!(message.starts_with(field), "{message}");
             assert!(message.ends_with(" is not supported yet"), "{message}");
         }
-        let health = config(r#"{"Healthcheck":{"Test":["CMD","true"]}}"#);
-        assert!(refuse_unsupported(&health, &HostConfig::default()).is_err());
-        refuse_unsupported(
-            &config(r#"{"Healthcheck":{"Test":["NONE"]}}"#),
-            &hc(
-                r#"{"Links":[],"BlkioWeight":0,"VolumeDriver":"local","UsernsMode":"host",
+        refuse_unsupported(&hc(
+            r#"{"Links":[],"BlkioWeight":0,"VolumeDriver":"local","UsernsMode":"host",
                 "PortBindings":{"80/tcp":[]},"NetworkMode":"none"}"#,
-            ),
-        )
+        ))
         .unwrap();
-        refuse_unsupported(
-            &ContainerConfig::default(),
-            &hc(r#"{"NetworkMode":"host","PortBindings":{"80/tcp":[{"HostPort":"8080"}]}}"#),
-        )
+        refuse_unsupported(&hc(
+            r#"{"NetworkMode":"host","PortBindings":{"80/tcp":[{"HostPort":"8080"}]}}"#,
+        ))
         .unwrap();
         let host = host_cpus();
         assert!(host.count >= 1);

@@ -49,6 +49,7 @@ fn oom_killed(id: &str) -> bool {
 
 impl Runtime {
     pub(super) fn spawn_monitor(&self, id: String, handle: Arc<Handle>, run: Run) {
+        self.start_health(&id, &handle);
         let rt = self.clone();
         tokio::spawn(async move { rt.monitor(id, handle, run).await });
     }
@@ -106,9 +107,14 @@ impl Runtime {
         Fifos::in_dir(&self.fifo_dir(id), true, false).remove();
         self.detach_network(id).await;
         handle.attach.close_all();
+        // The probes end with the run, which leaves the health `unhealthy` (as dockerd's).
+        self.stop_health(handle);
         let recorded = self
             .update(id, move |r| {
                 r.state.set_stopped(code, oom, now_nanos());
+                if let Some(health) = r.state.health.as_mut() {
+                    health.stop();
+                }
                 Ok(())
             })
             .await;

@@ -14,6 +14,7 @@ mod create;
 mod devices;
 mod exec;
 mod exit;
+mod health;
 pub(crate) mod io;
 mod network;
 pub(crate) mod networks;
@@ -26,6 +27,7 @@ pub(crate) mod signal;
 mod start;
 pub(crate) mod stats;
 mod top;
+mod update;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -141,6 +143,8 @@ struct Handle {
     stdin: tokio::sync::Mutex<Option<tokio::net::unix::pipe::Sender>>,
     /// The restart policy's current back-off delay.
     backoff: Mutex<Duration>,
+    /// The run's health probes, while they run.
+    health: Mutex<Option<health::Monitor>>,
 }
 
 impl Handle {
@@ -159,6 +163,7 @@ impl Handle {
             cancel_restart: Notify::new(),
             stdin: tokio::sync::Mutex::new(None),
             backoff: Mutex::new(Duration::ZERO),
+            health: Mutex::new(None),
         }
     }
 

@@ -131,10 +131,6 @@ impl Runtime {
                 )));
             }
         }
-        // No container has a health check yet: every one's health is `none`.
-        if !get("health").is_empty() && !get("health").iter().any(|h| h == "none") {
-            return Ok(Vec::new());
-        }
         let task = task_filter(get("is-task"))?;
         // No container has volumes or published ports yet: those filters match nothing. (`network` is
         // not applied: every container is on its own loopback.)
@@ -204,6 +200,8 @@ impl Runtime {
                 && before.is_none_or(|t| record.created < t)
                 && since.is_none_or(|t| record.created > t)
                 && task.is_none_or(|t| has_label(&record, SWARM_TASK_LABEL) == t)
+                && (get("health").is_empty()
+                    || get("health").iter().any(|h| h == s.health_status()))
                 && (get("isolation").is_empty() || {
                     let isolation = isolation_of(&record);
                     get("isolation").iter().any(|i| name_matches(&isolation, i))

@@ -16,6 +16,7 @@ use super::{rootfs, Handle, Runtime, SPEC_TYPE_URL};
 use crate::containers::etcfiles::{
     hostname_file, hosts_file, parse_extra_hosts, resolv_conf, EtcPaths,
 };
+use crate::containers::health;
 use crate::containers::record::{now_nanos, ContainerRecord};
 use crate::containers::spec::{self, network_mode, NetworkMode, SpecInput, DEFAULT_CGROUP_PARENT};
 use crate::containers::users::resolve_user_in;
@@ -257,6 +258,9 @@ impl Runtime {
         let started = Instant::now();
         self.update(id, move |r| {
             r.state.set_running(i64::from(pid), now_nanos());
+            if health::probe_of(&r.config).is_some() {
+                r.state.health.get_or_insert_default().restart();
+            }
             Ok(())
         })
         .await?;

@@ -220,9 +220,11 @@ pub fn with_live_restore(test: &str) {
     let crash = Crash::new(Wharfd::builder().arg("--live-restore").start().unwrap());
     let checks: &[Check<Crash>] = checks![
         a_running_and_an_exited_container,
+        a_healthy_container,
         containers_that_will_write_while_wharfd_is_away,
         kill_9_they_write_and_restart,
         the_running_one_runs_on,
+        its_probes_go_on,
         no_line_is_missing_and_new_ones_come,
         the_exited_one_has_every_line_and_its_exit_code,
         the_running_one_has_every_line,
@@ -243,6 +245,55 @@ fn a_running_and_an_exited_container(c: &Crash) {
     );
     std::thread::sleep(Duration::from_millis(500));
     *c.pid.borrow_mut() = inspect(env, "counter", "{{.State.Pid}}");
+}
+
+/// How many probes of `probed` have run (each appends a line to a file in the container).
+fn probes(env: &Env) -> usize {
+    ok(env, &["exec", "probed", "cat", "/tmp/probes"])
+        .lines()
+        .count()
+}
+
+/// A container whose health check runs every second.
+fn a_healthy_container(c: &Crash) {
+    let env = &c.env;
+    ok(
+        env,
+        &[
+            "run",
+            "-d",
+            "--name",
+            "probed",
+            "--health-cmd",
+            "echo . >> /tmp/probes",
+            "--health-interval",
+            "1s",
+            IMAGE,
+            "sleep",
+            "1000",
+        ],
+    );
+    eventually(Duration::from_secs(20), "probed healthy", || {
+        inspect(env, "probed", "{{.State.Health.Status}}") == "healthy"
+    });
+}
+
+/// The restarted wharfd probes the container it re-attached, which stays healthy.
+fn its_probes_go_on(c: &Crash) {
+    let env = &c.env;
+    assert_eq!(
+        inspect(env, "probed", "{{.State.Health.Status}}"),
+        "healthy"
+    );
+    let before = probes(env);
+    eventually(Duration::from_secs(20), "more probes", || {
+        probes(env) >= before + 2
+    });
+    assert_eq!(
+        inspect(env, "probed", "{{.State.Health.Status}}"),
+        "healthy"
+    );
+    ok(env, &["rm", "-f", "probed"]);
 }
 
 fn the_running_one_runs_on(c: &Crash) {

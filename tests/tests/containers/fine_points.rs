@@ -22,6 +22,7 @@ pub const CHECKS: &[Check<Env>] = checks![
     filters_dockerd_knows,
     the_primary_group_is_a_supplementary_one,
     docker_top_is_an_event,
+    an_exec_that_cannot_start_still_starts_in_the_events,
     a_start_that_fails,
     sizes_of_a_container_that_wrote_nothing,
     a_default_seccomp_profile,
@@ -90,6 +91,24 @@ fn error_wording(env: &Env) {
         daemon_error(&fails(env, &["ps", "--filter", "bogus=1"])),
         "Invalid filter 'bogus'",
     );
+    for (restart, dockerd) in [
+        (
+            "always:3",
+            "maximum retry count cannot be used with restart policy 'always'",
+        ),
+        ("on-failure:-2", "maximum retry count cannot be negative"),
+    ] {
+        diffs.check(
+            &format!("docker create --restart {restart}"),
+            daemon_error(&fails(env, &["create", "--restart", restart, IMAGE])),
+            dockerd,
+        );
+        diffs.check(
+            &format!("docker update --restart {restart}"),
+            daemon_error(&fails(env, &["update", "--restart", restart, "first"])),
+            dockerd,
+        );
+    }
     diffs.assert_none();
 }
 
@@ -140,6 +159,26 @@ fn docker_top_is_an_event(env: &Env) {
         "events of docker top",
         container_events(env, &since, &first, "{{.Action}}").join(","),
         "top",
+    );
+    diffs.assert_none();
+}
+
+/// An exec whose command does not exist: `exec_create` and `exec_start` (dockerd announces the start
+/// before asking containerd), no `exec_die`. Health probes of a missing command show the same.
+fn an_exec_that_cannot_start_still_starts_in_the_events(env: &Env) {
+    let mut diffs = Differences::default();
+    let since = timestamp(Duration::ZERO);
+    let out = docker(env, &["exec", "first", "no-such-command"]);
+    diffs.check(
+        "exit code of an exec that cannot start",
+        format!("{:?}", out.status.code()),
+        "Some(126)",
+    );
+    let first = id_of(env, "first");
+    diffs.check(
+        "events of an exec that cannot start",
+        container_events(env, &since, &first, "{{.Action}}").join(","),
+        "exec_create: no-such-command,exec_start: no-such-command",
     );
     diffs.assert_none();
 }

@@ -1,7 +1,8 @@
 //! Containers end to end: the real docker CLI against the real wharfd (its own containerd, runc) running
 //! a static-busybox image imported with `docker import`. A module per area: `run`, `exec`, `lifecycle`
-//! (ps and the commands between states), `logs`, `events` (and restart policies), `mounts` (and the
-//! memory limit), `seccomp`, `stats`, `fine_points`, `crash` (of wharfd, with and without `--live-restore`).
+//! (ps and the commands between states), `logs`, `events` (and restart policies), `health`, `mounts`
+//! (and the memory limit), `seccomp`, `stats`, `update`, `fine_points`, `crash` (of wharfd, with and
+//! without `--live-restore`).
 //!
 //! Starting a daemon costs seconds, so each test starts one and runs its area's scenario against it as
 //! a list of named checks (`wharf_tests::run_checks`): a failure names the check that broke, and the
@@ -23,12 +24,14 @@ mod events;
 mod exec;
 mod fine_points;
 mod fixtures;
+mod health;
 mod lifecycle;
 mod logs;
 mod mounts;
 mod run;
 mod seccomp;
 mod stats;
+mod update;
 
 use fixtures::against_daemon;
 
@@ -78,6 +81,19 @@ fn stats_show_memory_and_cpu() {
 #[test]
 fn stats_streams_dropped_midway_leave_nothing() {
     stats::dropped_streams_leave_nothing("stats_streams_dropped_midway_leave_nothing");
+}
+
+#[test]
+fn health_checks_probe_and_report_as_dockerd() {
+    against_daemon("health_checks_probe_and_report_as_dockerd", health::CHECKS);
+}
+
+#[test]
+fn update_changes_limits_and_the_restart_policy() {
+    against_daemon(
+        "update_changes_limits_and_the_restart_policy",
+        update::CHECKS,
+    );
 }
 
 #[test]

@@ -5,7 +5,7 @@ use containerd_client::services::v1::{
     tasks_client::TasksClient, CloseIoRequest, CreateTaskRequest, DeleteProcessRequest,
     DeleteTaskRequest, ExecProcessRequest, GetRequest as TaskGetRequest, KillRequest,
     ListPidsRequest, ListTasksRequest, MetricsRequest, PauseTaskRequest, ResizePtyRequest,
-    ResumeTaskRequest, StartRequest, WaitRequest,
+    ResumeTaskRequest, StartRequest, UpdateTaskRequest, WaitRequest,
 };
 use containerd_client::tonic::transport::Channel;
 use containerd_client::tonic::Status;
@@ -14,6 +14,10 @@ use containerd_client::types::Metric;
 
 use super::{rpc, Containerd, Result};
 use crate::containerd::ContainerdError;
+
+/// containerd's type URL for an OCI `LinuxResources`.
+const LINUX_RESOURCES_TYPE_URL: &str =
+    "types.containerd.io/opencontainers/runtime-spec/1/LinuxResources";
 
 impl Containerd {
     fn tasks(&self) -> TasksClient<Channel> {
@@ -201,6 +205,23 @@ impl Containerd {
             }))
             .await
             .map_err(rpc("task resume"))?;
+        Ok(())
+    }
+
+    /// Changes a running task's resources (its cgroup's limits): `resources` is an OCI `LinuxResources`
+    /// as JSON, which the shim hands to `runc update`; fields left out stay as they are.
+    pub(crate) async fn task_update(&self, container_id: &str, resources: Vec<u8>) -> Result<()> {
+        self.tasks()
+            .update(self.unary(UpdateTaskRequest {
+                container_id: container_id.to_owned(),
+                resources: Some(prost_types::Any {
+                    type_url: LINUX_RESOURCES_TYPE_URL.to_owned(),
+                    value: resources,
+                }),
+                annotations: Default::default(),
+            }))
+            .await
+            .map_err(rpc("task update"))?;
         Ok(())
     }
 

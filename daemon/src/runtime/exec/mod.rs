@@ -123,6 +123,11 @@ impl Runtime {
         })
     }
 
+    /// An exec's exit code, once it ended.
+    pub(super) fn exec_exit_code(&self, id: &str) -> Option<i64> {
+        self.inner.execs.get(id).ok()?.progress().exit_code
+    }
+
     /// The IDs of a container's execs that have not ended.
     pub(crate) fn open_execs(&self, container_id: &str) -> Vec<String> {
         self.inner.execs.open_in(container_id)
@@ -245,6 +250,13 @@ impl Runtime {
         let cd = &self.inner.cd;
         let record = self.store().get(&exec.container_id)?;
         ensure_running(&record, &record.id)?;
+        // dockerd announces the start before it asks containerd, so a process that cannot start has
+        // its `exec_start` too (and no `exec_die`).
+        self.emit(
+            &record,
+            &exec.event("exec_start"),
+            &[("execID", exec.id.clone())],
+        );
         let process = self.exec_process(&record, exec, console_size).await?;
         let value = serde_json::to_vec(&process).map_err(Error::system)?;
 
@@ -297,11 +309,6 @@ impl Runtime {
                 return Err(Error::new(ErrorKind::InvalidParameter, e.message()));
             }
         }
-        self.emit(
-            &record,
-            &exec.event("exec_start"),
-            &[("execID", exec.id.clone())],
-        );
         tokio::spawn(self.clone().monitor_exec(exec.clone(), copier, fifos));
         Ok(client)
     }

@@ -148,6 +148,11 @@ impl ExecTable {
             .retain(|_, e| e.container_id != container_id || e.progress().started);
     }
 
+    /// Forgets one exec (a health probe's, once it ended).
+    pub(crate) fn forget(&self, id: &str) {
+        self.lock().remove(id);
+    }
+
     /// Forgets the execs of a removed container.
     pub(crate) fn forget_container(&self, container_id: &str) {
         self.lock().retain(|_, e| e.container_id != container_id);
