@@ -797,3 +797,45 @@ fn a_running_container_connects_to_and_disconnects_from_a_user_network() {
     );
     ok(&env, &["network", "rm", "late"]);
 }
+
+#[test]
+fn legacy_links_give_hosts_entries_and_dockerds_environment() {
+    if !can_run("legacy_links_give_hosts_entries_and_dockerds_environment") {
+        return;
+    }
+    let (_wharfd, env) = start(&[]);
+    let db = run_httpd(
+        &env,
+        &["--name", "db", "--expose", "5432", "-e", "SECRET=s3"],
+        "linked",
+    );
+    let ip = inspect(&env, &db, "{{.NetworkSettings.IPAddress}}");
+    let out = ok(
+        &env,
+        &[
+            "run",
+            "--rm",
+            "--name",
+            "web",
+            "--link",
+            "db:my-db",
+            IMAGE,
+            "sh",
+            "-c",
+            "env | grep ^MY_DB_ | sort; grep my-db /etc/hosts",
+        ],
+    );
+    let short = &db[..12];
+    let want = format!(
+        "MY_DB_ENV_SECRET=s3\nMY_DB_NAME=/web/my-db\nMY_DB_PORT=tcp://{ip}:5432\n\
+         MY_DB_PORT_5432_TCP=tcp://{ip}:5432\nMY_DB_PORT_5432_TCP_ADDR={ip}\n\
+         MY_DB_PORT_5432_TCP_PORT=5432\nMY_DB_PORT_5432_TCP_PROTO=tcp\n{ip}\tmy-db {short} db\n"
+    );
+    assert_eq!(out, want);
+    let refused = fails(&env, &["create", "--link", "nope:x", IMAGE, "true"]);
+    assert!(
+        refused.contains("could not get container for nope"),
+        "{refused}"
+    );
+    ok(&env, &["rm", "-f", &db]);
+}

@@ -257,7 +257,6 @@ fn refuse_unsupported(hc: &HostConfig) -> Result<(), Error> {
         .iter()
         .any(|v| v.as_ref().is_some_and(|v| !v.is_empty()));
     let refused = [
-        (some(&hc.links), "Links (--link)"),
         (some(&hc.volumes_from), "VolumesFrom (--volumes-from)"),
         (
             hc.storage_opt.as_ref().is_some_and(|o| !o.is_empty()),
@@ -347,6 +346,7 @@ impl Runtime {
             .and_then(|n| n.endpoints_config)
             .unwrap_or_default();
         self.check_network(&network, &endpoints_config)?;
+        self.check_links(&network, hc.links.as_deref().unwrap_or(&[]))?;
         let image = self.inner.images.resolve(&image_name).await?;
         let run = image.meta.config.config.clone().unwrap_or_default();
         let image_run = serde_json::to_value(&run)
@@ -373,7 +373,16 @@ impl Runtime {
         let name = name.map(str::to_owned);
         let keeps_log = hc.log_config.as_ref().and_then(|l| l.typ.as_deref()) != Some(NO_LOG);
         let record = tokio::task::spawn_blocking(move || {
-            store.create(name.as_deref(), |id, _name, dir| {
+            store.create(name.as_deref(), |id, name, dir| {
+                // As dockerd keeps them: `/<target>:/<name>/<alias>`.
+                if let Some(links) = hc.links.as_mut() {
+                    for l in links.iter_mut() {
+                        let (target, alias) = l.split_once(':').unwrap_or((l.as_str(), l.as_str()));
+                        let target = target.trim_start_matches('/').to_owned();
+                        let alias = alias.rsplit('/').next().unwrap_or(alias).to_owned();
+                        *l = format!("/{target}:{name}/{alias}");
+                    }
+                }
                 let hostname = default_hostname(&config, id, &network, &host_hostname);
                 config.hostname = Some(hostname);
                 let etc = EtcPaths::in_dir(dir);
@@ -498,7 +507,6 @@ mod tests {
         ))
         .unwrap();
         for (json, field) in [
-            (r#"{"Links":["a:b"]}"#, "Links (--link)"),
             (r#"{"UsernsMode":"private"}"#, "UsernsMode (--userns)"),
             (r#"{"BlkioWeight":500}"#, "BlkioWeight"),
         ] {

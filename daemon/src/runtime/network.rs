@@ -300,3 +300,163 @@ impl Runtime {
         }
     }
 }
+
+/// One legacy link as kept in `HostConfig.Links`: `/<target>:/<me>/<alias>`.
+fn parse_link(link: &str) -> Option<(&str, &str)> {
+    let (target, me_alias) = link.split_once(':')?;
+    let alias = me_alias.rsplit('/').next()?;
+    Some((target.trim_start_matches('/'), alias))
+}
+
+/// The environment a legacy link gives (moby's `links.go`): `ALIAS_PORT`, `ALIAS_PORT_<n>_<PROTO>` and
+/// its `_ADDR`, `_PORT`, `_PROTO`, `ALIAS_NAME`, and the target's own environment as `ALIAS_ENV_<k>`.
+pub(super) fn link_env(
+    alias: &str,
+    name: &str,
+    ip: &str,
+    exposed: &[(u16, String)],
+    target_env: &[String],
+) -> Vec<String> {
+    let prefix = alias.to_uppercase().replace('-', "_");
+    let mut env = Vec::new();
+    let mut ports = exposed.to_vec();
+    ports.sort();
+    if let Some((port, proto)) = ports.first() {
+        env.push(format!("{prefix}_PORT={proto}://{ip}:{port}"));
+    }
+    for (port, proto) in &ports {
+        let key = format!("{prefix}_PORT_{port}_{}", proto.to_uppercase());
+        env.push(format!("{key}={proto}://{ip}:{port}"));
+        env.push(format!("{key}_ADDR={ip}"));
+        env.push(format!("{key}_PORT={port}"));
+        env.push(format!("{key}_PROTO={proto}"));
+    }
+    env.push(format!("{prefix}_NAME={name}"));
+    for kv in target_env {
+        if let Some((k, v)) = kv.split_once('=') {
+            if k != "HOME" && k != "PATH" {
+                env.push(format!("{prefix}_ENV_{k}={v}"));
+            }
+        }
+    }
+    env
+}
+
+impl Runtime {
+    /// Checks `--link`s at create: the default bridge only (dockerd's words for host networking), and
+    /// targets that exist.
+    pub(super) fn check_links(&self, mode: &NetworkMode, links: &[String]) -> Result<(), Error> {
+        if links.is_empty() {
+            return Ok(());
+        }
+        match mode {
+            NetworkMode::Bridge => {}
+            NetworkMode::Host => {
+                return Err(Error::invalid(
+                    "conflicting options: host type networking can't be used with links. This would result in undefined behavior",
+                ))
+            }
+            _ => {
+                return Err(Error::invalid(
+                    "links are supported on the default bridge network only (on a user network, use its names and --network-alias)",
+                ))
+            }
+        }
+        for link in links {
+            let target = link
+                .split(':')
+                .next()
+                .unwrap_or_default()
+                .trim_start_matches('/');
+            // 400, not 404, as dockerd (moby#39823): a 404 makes the client pull the image.
+            self.store().get(target).map_err(|e| {
+                Error::invalid(format!(
+                    "could not get container for {target}: {}",
+                    e.message
+                ))
+            })?;
+        }
+        Ok(())
+    }
+
+    /// The `/etc/hosts` lines and environment of `record`'s legacy links (`--link target:alias`): each
+    /// target must run on the default bridge.
+    pub(super) fn links(&self, record: &ContainerRecord) -> Result<(String, Vec<String>), Error> {
+        let mut hosts = String::new();
+        let mut env = Vec::new();
+        let me = record.name.as_str();
+        for link in record.host_config.links.iter().flatten() {
+            let Some((target, alias)) = parse_link(link) else {
+                continue;
+            };
+            let other = self.store().get(target)?;
+            if !other.state.running {
+                return Err(Error::invalid(format!(
+                    "Cannot link to a non running container: {} AS {me}/{alias}",
+                    other.name
+                )));
+            }
+            let Some(ip) = other
+                .network
+                .as_ref()
+                .filter(|a| a.network == DEFAULT_NETWORK)
+                .map(|a| a.ip_address.clone())
+            else {
+                return Err(Error::invalid(format!(
+                    "Cannot link to {}, as it does not belong to the default network",
+                    other.name
+                )));
+            };
+            let name = other.name.trim_start_matches('/');
+            hosts.push_str(&format!("{ip}\t{alias} {} {name}\n", short_id(&other.id)));
+            let exposed: Vec<(u16, String)> = other
+                .config
+                .exposed_ports
+                .iter()
+                .flatten()
+                .filter_map(|(k, _)| ports::split_port(k))
+                .collect();
+            env.extend(link_env(
+                alias,
+                &format!("{me}/{alias}"),
+                &ip,
+                &exposed,
+                other.config.env.as_deref().unwrap_or(&[]),
+            ));
+        }
+        Ok((hosts, env))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_give_dockerds_environment() {
+        assert_eq!(parse_link("/db:/web/my-db"), Some(("db", "my-db")));
+        let env = link_env(
+            "my-db",
+            "/web/my-db",
+            "172.17.0.2",
+            &[(5432, "tcp".into()), (53, "udp".into())],
+            &["PATH=/bin".into(), "PGDATA=/data".into()],
+        );
+        assert_eq!(
+            env,
+            [
+                "MY_DB_PORT=udp://172.17.0.2:53",
+                "MY_DB_PORT_53_UDP=udp://172.17.0.2:53",
+                "MY_DB_PORT_53_UDP_ADDR=172.17.0.2",
+                "MY_DB_PORT_53_UDP_PORT=53",
+                "MY_DB_PORT_53_UDP_PROTO=udp",
+                "MY_DB_PORT_5432_TCP=tcp://172.17.0.2:5432",
+                "MY_DB_PORT_5432_TCP_ADDR=172.17.0.2",
+                "MY_DB_PORT_5432_TCP_PORT=5432",
+                "MY_DB_PORT_5432_TCP_PROTO=tcp",
+                "MY_DB_NAME=/web/my-db",
+                "MY_DB_ENV_PGDATA=/data",
+            ]
+        );
+    }
+}

@@ -322,6 +322,27 @@ impl Runtime {
             host_hosts.as_deref(),
         );
         hosts.push_str(&self.peer_hosts(record));
+        let (link_hosts, link_env) = self.links(record)?;
+        hosts.push_str(&link_hosts);
+        // Link variables come before the container's own, which win (as dockerd merges them).
+        let linked_config;
+        let config = if link_env.is_empty() {
+            config
+        } else {
+            let mut c = config.clone();
+            let own = c.env.take().unwrap_or_default();
+            let mut env: Vec<String> = link_env
+                .into_iter()
+                .filter(|l| {
+                    let key = l.split('=').next().unwrap_or_default();
+                    !own.iter().any(|o| o.split('=').next() == Some(key))
+                })
+                .collect();
+            env.extend(own);
+            c.env = Some(env);
+            linked_config = c;
+            &linked_config
+        };
         let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
         let resolv = resolv_conf(&host_resolv, hc, &network);
         let etc = EtcPaths {
