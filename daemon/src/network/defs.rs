@@ -29,6 +29,8 @@ pub(crate) struct NetworkDef {
     pub ip_range: String,
     pub internal: bool,
     pub attachable: bool,
+    /// Whether inspect shows the gateway: dockerd leaves it out when a subnet was given without one.
+    pub show_gateway: bool,
     pub labels: BTreeMap<String, String>,
     pub options: BTreeMap<String, String>,
 }
@@ -44,7 +46,10 @@ impl NetworkDef {
 
     /// The JSON of `GET /networks/{id}` (without `Containers`, which the caller fills).
     pub(crate) fn to_json(&self) -> Value {
-        let mut config = json!({"Subnet": self.subnet, "Gateway": self.gateway});
+        let mut config = json!({"Subnet": self.subnet});
+        if self.show_gateway {
+            config["Gateway"] = json!(self.gateway);
+        }
         if !self.ip_range.is_empty() {
             config["IPRange"] = json!(self.ip_range);
         }
@@ -268,6 +273,7 @@ pub(crate) fn define(
         ip_range,
         internal: req.internal,
         attachable: req.attachable,
+        show_gateway: given("Gateway").is_some() || given("Subnet").is_none(),
         labels: req.labels.unwrap_or_default(),
         options: req.options.unwrap_or_default(),
     })
@@ -364,8 +370,23 @@ mod tests {
             overlap.message,
             "Pool overlaps with other one on this address space"
         );
+        // As dockerd: a given subnet without a gateway shows no gateway (one is still used).
+        let given = define(
+            req("g", "10.8.0.0/24"),
+            &[],
+            &pools,
+            &used,
+            "12".repeat(32),
+            1,
+        )
+        .unwrap();
+        assert_eq!(given.gateway, "10.8.0.1");
+        assert!(given.to_json()["IPAM"]["Config"][0]
+            .get("Gateway")
+            .is_none());
         let json = b.to_json();
         assert_eq!(json["IPAM"]["Config"][0]["Subnet"], "10.9.2.0/24");
+        assert_eq!(json["IPAM"]["Config"][0]["Gateway"], "10.9.2.1");
         assert_eq!(json["Driver"], "bridge");
         assert_eq!(json["Scope"], "local");
     }
