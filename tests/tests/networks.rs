@@ -751,9 +751,10 @@ fn a_running_container_connects_to_and_disconnects_from_a_user_network() {
         )
         .is_ok_and(|o| o.stdout.contains("1 packets received"))
     };
-    // Not on the network yet: the name is unknown. (Networks are not isolated from each other yet, as
-    // dockerd's DOCKER-ISOLATION rules do: the address itself is reachable through the host.)
+    // Not on the network yet: the name is unknown, and networks are isolated from each other (the
+    // address is not reachable through the host either), as dockerd's DOCKER-ISOLATION rules do.
     assert!(!ping("client", "server"));
+    assert_eq!(fetch(), "", "reached across networks");
     ok(
         &env,
         &["network", "connect", "--alias", "cli", "late", "client"],
@@ -781,6 +782,7 @@ fn a_running_container_connects_to_and_disconnects_from_a_user_network() {
     let links = ok(&env, &["exec", "client", "busybox", "ip", "-o", "link"]);
     assert!(!links.contains("eth1"), "{links}");
     assert!(!ping("client", "server"), "the name is gone");
+    assert_eq!(fetch(), "", "reached after the disconnect");
     let bridge = format!("br-{}", &net[..12]);
     let only_server = leftovers_on(&wharfd, &bridge, &[&client], &net);
     assert_eq!(only_server.veths.len(), 1, "{only_server:?}");
@@ -796,6 +798,11 @@ fn a_running_container_connects_to_and_disconnects_from_a_user_network() {
         nothing()
     );
     ok(&env, &["network", "rm", "late"]);
+    let rules = sh("iptables-save", &[]);
+    assert!(
+        !rules.contains(&bridge),
+        "isolation rules of {bridge} are left:\n{rules}"
+    );
 }
 
 #[test]

@@ -12,6 +12,7 @@
 pub(crate) mod cidr;
 pub(crate) mod cni;
 pub(crate) mod defs;
+pub(crate) mod isolation;
 pub(crate) mod netns;
 pub(crate) mod ports;
 
@@ -334,6 +335,7 @@ impl Networks {
                 },
             ),
         };
+        isolation::add(conf.bridge).await;
         let mut config = cni::bridge_conflist(&conf);
         if let Some(ip) = static_ip {
             config["wharfStaticIP"] = Value::String(format!("{ip}/{}", conf.subnet.prefix));
@@ -405,7 +407,7 @@ impl Networks {
     }
 
     /// An attachment to one more network in a namespace that exists (`docker network connect`).
-    pub(crate) fn prepare_extra(
+    pub(crate) async fn prepare_extra(
         &self,
         id: &str,
         netns: &str,
@@ -428,6 +430,7 @@ impl Networks {
             ipam_dir: &ipam_dir,
             internal: def.internal,
         };
+        isolation::add(conf.bridge).await;
         let mut config = cni::bridge_conflist(&conf);
         // Its routes must not take the default route from the first network's interface.
         config["plugins"][0]["isDefaultGateway"] = Value::Bool(false);
@@ -497,6 +500,7 @@ impl Networks {
 
 /// Deletes a Linux bridge (nothing when it is not there).
 async fn delete_bridge(bridge: &str) {
+    isolation::remove(bridge).await;
     let out = tokio::process::Command::new("ip")
         .args(["link", "delete", bridge, "type", "bridge"])
         .stderr(std::process::Stdio::null())

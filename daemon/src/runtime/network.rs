@@ -238,7 +238,9 @@ impl Runtime {
         for r in self.store().list() {
             let concerned =
                 r.attachments().any(|a| a.network_id == network_id) || Some(r.id.as_str()) == also;
-            if !concerned || !r.state.running {
+            // A container on no user network has no peers: its file stays as its start wrote it.
+            let on_user = r.attachments().any(|a| a.network != DEFAULT_NETWORK);
+            if !concerned || !r.state.running || (!on_user && Some(r.id.as_str()) != also) {
                 continue;
             }
             let Some(att) = r.network.as_ref() else {
@@ -254,14 +256,22 @@ impl Runtime {
                     break;
                 }
             }
+            let peers = self.peer_hosts(&r);
             let mut text = kept.join("\n");
             text.push('\n');
-            text.push_str(&self.peer_hosts(&r));
+            // The legacy links' lines stay after the container's own, as the start wrote them.
+            if let Ok((links, _)) = self.links(&r) {
+                text.push_str(&links);
+            }
+            text.push_str(&peers);
+            // Over the old text, then cut to length: a reader never finds the file empty.
             let written = std::fs::OpenOptions::new()
                 .write(true)
-                .truncate(true)
                 .open(&r.hosts_path)
-                .and_then(|mut f| f.write_all(text.as_bytes()));
+                .and_then(|mut f| {
+                    f.write_all(text.as_bytes())?;
+                    f.set_len(text.len() as u64)
+                });
             if let Err(e) = written {
                 tracing::warn!(container = %r.id, "updating /etc/hosts: {e}");
             }

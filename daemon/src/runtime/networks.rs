@@ -254,7 +254,7 @@ impl Runtime {
             .transpose()?;
         let ifname = format!("eth{}", 1 + record.extra_networks.len());
         let net = &self.inner.networks;
-        let mut att = net.prepare_extra(&id, &netns, &def, fixed, ifname)?;
+        let mut att = net.prepare_extra(&id, &netns, &def, fixed, ifname).await?;
         att.aliases = endpoint.and_then(|e| e.aliases).unwrap_or_default();
         att.aliases.push(short_id(&id).to_owned());
         let pending = att.clone();
