@@ -13,6 +13,7 @@ pub mod exec;
 pub mod images;
 pub mod registry;
 pub mod system;
+pub mod volumes;
 pub mod websocket;
 pub mod wharf;
 
@@ -121,6 +122,8 @@ pub(crate) enum Object {
     Image,
     /// `/exec/{id}`.
     Exec,
+    /// `/volumes/{name}`.
+    Volume,
 }
 
 impl Object {
@@ -131,6 +134,7 @@ impl Object {
             Self::Container => ("containers", "container"),
             Self::Image => ("images", "image"),
             Self::Exec => ("exec", "exec"),
+            Self::Volume => ("volumes", "volume"),
         };
         let id = id.trim();
         if id.is_empty() {

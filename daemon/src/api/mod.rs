@@ -24,6 +24,7 @@ pub(crate) mod service;
 pub(crate) mod stats;
 pub(crate) mod system;
 pub(crate) mod version;
+pub(crate) mod volumes;
 pub(crate) mod websocket;
 pub(crate) mod wharf;
 
@@ -41,6 +42,7 @@ pub(crate) fn router(state: AppState) -> ApiService {
         .merge(events::routes())
         .merge(images::routes())
         .merge(containers::routes())
+        .merge(volumes::routes())
         .merge(stats::routes())
         .merge(exec::routes())
         .merge(websocket::routes())

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use wharf_client_core::models::{
     ContainerConfig, ContainerInspectResponse, ContainerState, ContainerStateStatusEnum,
     ContainerSummary, ContainerSummaryHostConfig, ContainerSummaryNetworkSettings,
-    EndpointSettings, HostConfig, MountPoint, NetworkSettings,
+    EndpointSettings, HostConfig, MountPoint, MountPointTypeEnum, NetworkSettings,
 };
 
 use super::health::HealthState;
@@ -222,9 +222,28 @@ pub(crate) struct ContainerRecord {
     pub mount_points: Vec<MountPoint>,
     /// The storage driver's name for `docker inspect`.
     pub driver: String,
+    /// The volumes among `mount_points` that the container's config named no source for (`VOLUME`,
+    /// `-v /path`, and those `--volumes-from` took over): `docker rm -v` removes them.
+    pub anonymous_volumes: Vec<String>,
+    /// The destinations of volumes filled from the image when a start finds them empty (not those
+    /// asked `nocopy`, nor those taken over from another container).
+    pub copy_up: Vec<String>,
 }
 
 impl ContainerRecord {
+    /// Whether the volume at `dest` is filled from the image when empty.
+    pub(crate) fn copy_up_wanted(&self, dest: &str) -> bool {
+        self.copy_up.iter().any(|d| d == dest)
+    }
+
+    /// The names of the volumes the container mounts.
+    pub(crate) fn volume_names(&self) -> impl Iterator<Item = &str> {
+        self.mount_points
+            .iter()
+            .filter(|m| m.typ == Some(MountPointTypeEnum::VOLUME))
+            .filter_map(|m| m.name.as_deref())
+    }
+
     /// `Path` and `Args` from a merged config's Entrypoint and Cmd, as dockerd splits them.
     pub(crate) fn set_command(&mut self) {
         let mut all = self

@@ -21,6 +21,8 @@ pub(crate) mod kind {
     pub(crate) const CONTAINER: &str = "container";
     /// Images.
     pub(crate) const IMAGE: &str = "image";
+    /// Volumes.
+    pub(crate) const VOLUME: &str = "volume";
 }
 
 /// The actor of a container event as dockerd builds it: the container's labels, then `image` and `name`

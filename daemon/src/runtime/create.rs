@@ -266,7 +266,6 @@ fn refuse_unsupported(hc: &HostConfig) -> Result<(), Error> {
             "publishing ports (-p, -P: PortBindings, PublishAllPorts) without a bridge network",
         ),
         (some(&hc.links), "Links (--link)"),
-        (some(&hc.volumes_from), "VolumesFrom (--volumes-from)"),
         (
             hc.storage_opt.as_ref().is_some_and(|o| !o.is_empty()),
             "StorageOpt (--storage-opt)",
@@ -362,10 +361,8 @@ impl Runtime {
         {
             return Err(Error::invalid("No command specified"));
         }
-        let mount_points = spec::user_mounts(&hc)?
-            .into_iter()
-            .map(|m| m.point)
-            .collect();
+        let volumes = self.create_volumes(&config, &hc).await?;
+        let anonymous = volumes.anonymous.clone();
         let parent = chain_ids(&image.meta.config.rootfs.diff_ids)
             .pop()
             .unwrap_or_default();
@@ -395,7 +392,9 @@ impl Runtime {
                     hostname_path: etc.hostname.display().to_string(),
                     hosts_path: etc.hosts.display().to_string(),
                     resolv_conf_path: etc.resolv_conf.display().to_string(),
-                    mount_points,
+                    mount_points: volumes.points,
+                    anonymous_volumes: volumes.anonymous,
+                    copy_up: volumes.copy_up,
                     driver,
                     ..ContainerRecord::default()
                 };
@@ -404,7 +403,15 @@ impl Runtime {
             })
         })
         .await
-        .map_err(Error::system)??;
+        .map_err(Error::system)
+        .and_then(|r| r);
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                self.remove_volumes_named(anonymous).await;
+                return Err(e);
+            }
+        };
 
         let labels = HashMap::from([(GC_ROOT.to_owned(), now_nanos().to_string())]);
         if let Err(e) = self
@@ -414,6 +421,7 @@ impl Runtime {
             .await
         {
             let _ = self.inner.store.remove(&record.id);
+            self.remove_anonymous_volumes(&record).await;
             return Err(Error::new(
                 ErrorKind::System,
                 format!("cannot prepare the container's file system: {e}"),

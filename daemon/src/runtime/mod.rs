@@ -26,6 +26,7 @@ mod start;
 pub(crate) mod stats;
 mod top;
 mod update;
+mod volumes;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -43,6 +44,7 @@ use crate::containers::store::ContainerStore;
 use crate::error::Error;
 use crate::events::{self, EventBus};
 use crate::images::{ImageStore, ImageUsers};
+use crate::volumes::{VolumeStore, VolumeUsers};
 
 pub(crate) use create::CreateRequest;
 pub(crate) use exec::{console_size, ConsoleSize};
@@ -56,6 +58,8 @@ pub(crate) struct RuntimeOptions {
     pub containerd: Containerd,
     /// The image store (containers are made from its images).
     pub images: ImageStore,
+    /// The volumes containers mount.
+    pub volumes: VolumeStore,
     /// The records, shared with the image store's "who uses this image" check.
     pub store: Arc<ContainerStore>,
     /// Where container events go.
@@ -88,6 +92,7 @@ pub(crate) struct Runtime {
 struct Inner {
     cd: Containerd,
     images: ImageStore,
+    volumes: VolumeStore,
     store: Arc<ContainerStore>,
     events: EventBus,
     snapshotter: &'static str,
@@ -215,6 +220,7 @@ impl Runtime {
             inner: Arc::new(Inner {
                 cd: options.containerd,
                 images: options.images,
+                volumes: options.volumes,
                 store: options.store,
                 events: options.events,
                 snapshotter: options.snapshotter,
@@ -319,6 +325,18 @@ impl ImageUsers for StoreUsers {
             .list()
             .into_iter()
             .filter(|r| r.image_id == id)
+            .map(|r| r.id)
+            .collect()
+    }
+}
+
+/// The volume store asks the records which containers refer to a volume (`docker volume rm`'s 409).
+impl VolumeUsers for StoreUsers {
+    fn containers_using(&self, name: &str) -> Vec<String> {
+        self.0
+            .list()
+            .into_iter()
+            .filter(|r| r.volume_names().any(|n| n == name))
             .map(|r| r.id)
             .collect()
     }

@@ -60,6 +60,9 @@ pub(crate) struct SpecInput<'a> {
     pub seccomp_profile: Option<&'a seccomp::Profile>,
     /// The host kernel's (major, minor), for the profile's `minKernel` conditions.
     pub kernel_version: Option<(u32, u32)>,
+    /// The binds of the container's volumes and of what `--volumes-from` took over, their sources
+    /// resolved by the runtime (the host config's volume mounts are left out for them).
+    pub volume_mounts: &'a [Mount],
 }
 
 /// The default cgroup parent (cgroupfs driver): containers live in `/wharf/<id>`.
@@ -172,7 +175,12 @@ pub(crate) fn build_spec(input: &SpecInput<'_>) -> Result<Spec, Error> {
         .iter()
         .filter_map(|m| m.rootfs_propagation)
         .min_by_key(|p| if *p == "rshared" { 0 } else { 1 });
-    let mut container_mounts: Vec<Mount> = user_mounts.into_iter().map(|m| m.mount).collect();
+    let mut container_mounts: Vec<Mount> = user_mounts
+        .into_iter()
+        .filter(|m| m.volume.is_none())
+        .map(|m| m.mount)
+        .collect();
+    container_mounts.extend_from_slice(input.volume_mounts);
     let dests: Vec<PathBuf> = container_mounts
         .iter()
         .map(|m| m.destination().clone())

@@ -1,7 +1,9 @@
-//! Mounts: Docker's default filesystem mounts, and the container's `Binds` (`src:dst[:opts]`), `Mounts`
-//! (types `bind` and `tmpfs`) and `Tmpfs`, validated as moby's `volume/mounts` linux parser does.
+//! Mounts: Docker's default filesystem mounts, and the container's `Binds` (`src:dst[:opts]`, where a
+//! source that is not a path names a volume and a lone path is an anonymous volume), `Mounts` (types
+//! `bind`, `volume` and `tmpfs`) and `Tmpfs`, validated as moby's `volume/mounts` linux parser does.
+//! A volume's source on the host is the volume store's to say: the runtime fills it.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::Mount;
@@ -24,6 +26,23 @@ pub(crate) struct UserMount {
     pub point: MountPoint,
     /// `rshared` or `rslave` when the mount's propagation needs the rootfs to propagate too.
     pub rootfs_propagation: Option<&'static str>,
+    /// A volume rather than a host path: the mount's source is left to the runtime.
+    pub volume: Option<VolumeSpec>,
+}
+
+/// The volume a mount asks for.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct VolumeSpec {
+    /// `None`: a new anonymous volume.
+    pub name: Option<String>,
+    /// `VolumeOptions.DriverConfig.Name` (`--mount volume-driver=`).
+    pub driver: Option<String>,
+    /// `VolumeOptions.DriverConfig.Options` (`--mount volume-opt=`), for a volume made on demand.
+    pub options: Option<BTreeMap<String, String>>,
+    /// `VolumeOptions.Labels` (`--mount volume-label=`), for a volume made on demand.
+    pub labels: Option<BTreeMap<String, String>>,
+    /// Do not fill a new volume from the image (`nocopy`, `volume-nocopy`).
+    pub nocopy: bool,
 }
 
 pub(crate) fn oci_mount(dest: &str, typ: &str, source: &str, options: &[&str]) -> Mount {
@@ -122,6 +141,7 @@ fn not_supported(what: &str) -> Error {
 struct BindMode {
     readonly: bool,
     propagation: Option<String>,
+    nocopy: bool,
 }
 
 fn parse_bind_mode(mode: &str) -> Result<BindMode, Error> {
@@ -141,6 +161,7 @@ fn parse_bind_mode(mode: &str) -> Result<BindMode, Error> {
                 parsed.propagation = Some(opt.to_string());
             }
             "consistent" | "cached" | "delegated" if !consistency_seen => consistency_seen = true,
+            "nocopy" if !parsed.nocopy => parsed.nocopy = true,
             _ => return Err(invalid()),
         }
     }
@@ -181,6 +202,33 @@ fn bind_mount(
             ..Default::default()
         },
         rootfs_propagation: rootfs_propagation_for(propagation),
+        volume: None,
+    }
+}
+
+/// A volume mount: bound like a `-v` bind (its source filled by the runtime), shown as dockerd shows
+/// volumes (`Type` volume, the driver, no propagation).
+fn volume_mount(dest: &str, readonly: bool, mode: &str, volume: VolumeSpec) -> UserMount {
+    let mut opts = vec!["rbind"];
+    if readonly {
+        opts.push("ro");
+    }
+    opts.push("rprivate");
+    UserMount {
+        mount: oci_mount(dest, "bind", "", &opts),
+        create_host_dir: None,
+        point: MountPoint {
+            typ: Some(MountPointTypeEnum::VOLUME),
+            name: volume.name.clone(),
+            source: Some(String::new()),
+            destination: Some(dest.to_string()),
+            driver: Some(crate::volumes::local::LOCAL.to_string()),
+            mode: Some(mode.to_string()),
+            rw: Some(!readonly),
+            propagation: Some(String::new()),
+        },
+        rootfs_propagation: None,
+        volume: Some(volume),
     }
 }
 
@@ -189,7 +237,9 @@ pub(crate) fn parse_bind(spec: &str) -> Result<UserMount, Error> {
     let invalid_spec = || Error::invalid(format!("invalid volume specification: '{spec}'"));
     let parts: Vec<&str> = spec.split(':').collect();
     let (source, dest, mode) = match parts.as_slice() {
-        [dest] if dest.starts_with('/') => return Err(not_supported("anonymous volumes")),
+        [dest] if dest.starts_with('/') && *dest != "/" => {
+            return Ok(volume_mount(dest, false, "", VolumeSpec::default()))
+        }
         [source, dest] => (*source, *dest, ""),
         [source, dest, mode] => (*source, *dest, *mode),
         _ => return Err(invalid_spec()),
@@ -202,20 +252,30 @@ pub(crate) fn parse_bind(spec: &str) -> Result<UserMount, Error> {
     } else {
         parse_bind_mode(mode)?
     };
-    if !source.starts_with('/') {
-        return Err(not_supported("named volumes"));
-    }
+    let typ = if source.starts_with('/') {
+        "bind"
+    } else {
+        "volume"
+    };
     if !dest.starts_with('/') {
         return Err(Error::invalid(format!(
             "invalid volume specification: '{spec}': {}",
-            mount_config_error("bind", not_absolute(dest)).message
+            mount_config_error(typ, not_absolute(dest)).message
         )));
     }
     if dest == "/" {
         return Err(Error::invalid(format!(
             "invalid volume specification: '{spec}': {}",
-            mount_config_error("bind", "invalid specification: destination can't be '/'").message
+            mount_config_error(typ, "invalid specification: destination can't be '/'").message
         )));
+    }
+    if typ == "volume" {
+        let volume = VolumeSpec {
+            name: Some(source.to_string()),
+            nocopy: parsed.nocopy,
+            ..VolumeSpec::default()
+        };
+        return Ok(volume_mount(dest, parsed.readonly, mode, volume));
     }
     let propagation = parsed.propagation.as_deref().unwrap_or("rprivate");
     let mut m = bind_mount(source, dest, parsed.readonly, propagation, true, mode);
@@ -258,6 +318,7 @@ fn tmpfs_mount(dest: &str, data: &str) -> UserMount {
             ..Default::default()
         },
         rootfs_propagation: None,
+        volume: None,
     }
 }
 
@@ -280,7 +341,7 @@ pub(crate) fn parse_api_mount(m: &wharf_client_core::models::Mount) -> Result<Us
     let type_name = match typ {
         MountTypeEnum::BIND => "bind",
         MountTypeEnum::TMPFS => "tmpfs",
-        MountTypeEnum::VOLUME => return Err(not_supported("volume mounts")),
+        MountTypeEnum::VOLUME => "volume",
         MountTypeEnum::NPIPE => return Err(not_supported("npipe mounts")),
         MountTypeEnum::CLUSTER => return Err(not_supported("cluster mounts")),
         MountTypeEnum::EMPTY => return Err(Error::invalid("mount type unknown")),
@@ -297,6 +358,9 @@ pub(crate) fn parse_api_mount(m: &wharf_client_core::models::Mount) -> Result<Us
     }
     let source = m.source.as_deref().unwrap_or("");
     let readonly = m.read_only.unwrap_or(false);
+    if typ == MountTypeEnum::VOLUME {
+        return api_volume_mount(m, target, source, readonly);
+    }
     if typ == MountTypeEnum::TMPFS {
         if !source.is_empty() {
             return Err(mount_config_error(
@@ -349,6 +413,43 @@ pub(crate) fn parse_api_mount(m: &wharf_client_core::models::Mount) -> Result<Us
         um.create_host_dir = Some(PathBuf::from(source));
     }
     Ok(um)
+}
+
+/// A `Mounts` entry of type `volume`: a named volume (made on demand with the entry's driver, options
+/// and labels) or, without a source, an anonymous one. dockerd shows its mode as `z`.
+fn api_volume_mount(
+    m: &wharf_client_core::models::Mount,
+    target: &str,
+    source: &str,
+    readonly: bool,
+) -> Result<UserMount, Error> {
+    if m.bind_options.is_some() {
+        return Err(mount_config_error(
+            "volume",
+            "field BindOptions must not be specified",
+        ));
+    }
+    if m.tmpfs_options.is_some() {
+        return Err(mount_config_error(
+            "volume",
+            "field TmpfsOptions must not be specified",
+        ));
+    }
+    let opts = m.volume_options.as_ref();
+    let sorted = |map: &std::collections::HashMap<String, String>| {
+        map.iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect::<BTreeMap<_, _>>()
+    };
+    let driver_config = opts.and_then(|o| o.driver_config.as_ref());
+    let volume = VolumeSpec {
+        name: (!source.is_empty()).then(|| source.to_string()),
+        driver: driver_config.and_then(|d| d.name.clone()),
+        options: driver_config.and_then(|d| d.options.as_ref()).map(sorted),
+        labels: opts.and_then(|o| o.labels.as_ref()).map(sorted),
+        nocopy: opts.and_then(|o| o.no_copy).unwrap_or(false),
+    };
+    Ok(volume_mount(target, readonly, "z", volume))
 }
 
 /// Every mount the container asked for (`Binds`, then `Mounts`, then `Tmpfs`), validated; a destination
@@ -490,9 +591,30 @@ mod tests {
             "invalid volume specification: '/a:/b:c:d'"
         );
         assert_eq!(
-            parse_bind("data:/b").unwrap_err().message,
-            "named volumes are not supported yet"
+            parse_bind("data:b").unwrap_err().message,
+            "invalid volume specification: 'data:b': invalid mount config for type \"volume\": \
+             invalid mount path: 'b' mount path must be absolute"
         );
+    }
+
+    #[test]
+    fn binds_name_volumes_and_lone_paths_are_anonymous_volumes() {
+        let m = parse_bind("data:/b:ro,nocopy").unwrap();
+        let v = m.volume.clone().unwrap();
+        assert_eq!((v.name.as_deref(), v.nocopy), (Some("data"), true));
+        assert_eq!(m.point.typ, Some(MountPointTypeEnum::VOLUME));
+        assert_eq!(m.point.name.as_deref(), Some("data"));
+        assert_eq!(m.point.mode.as_deref(), Some("ro,nocopy"));
+        assert_eq!(
+            (m.point.rw, m.point.propagation.as_deref()),
+            (Some(false), Some(""))
+        );
+        assert_eq!(opts(&m.mount), ["rbind", "ro", "rprivate"]);
+        assert_eq!(m.create_host_dir, None);
+        let anon = parse_bind("/cache").unwrap();
+        assert_eq!(anon.volume, Some(VolumeSpec::default()));
+        assert_eq!(anon.point.rw, Some(true));
+        assert!(parse_bind("/").is_err());
     }
 
     #[test]
@@ -547,15 +669,39 @@ mod tests {
     }
 
     #[test]
-    fn volume_mounts_are_not_supported_yet() {
-        let m = wharf_client_core::models::Mount {
+    fn api_volume_mounts_carry_their_options() {
+        use wharf_client_core::models::{MountVolumeOptions, MountVolumeOptionsDriverConfig};
+        let mut m = wharf_client_core::models::Mount {
             typ: Some(MountTypeEnum::VOLUME),
-            target: Some("/x".into()),
+            source: Some("mv".into()),
+            target: Some("/m".into()),
+            read_only: Some(true),
+            volume_options: Some(MountVolumeOptions {
+                no_copy: Some(true),
+                driver_config: Some(MountVolumeOptionsDriverConfig {
+                    name: None,
+                    options: Some([("type".to_string(), "tmpfs".to_string())].into()),
+                }),
+                ..Default::default()
+            }),
             ..Default::default()
         };
+        let um = parse_api_mount(&m).unwrap();
+        let v = um.volume.unwrap();
+        assert_eq!(v.name.as_deref(), Some("mv"));
+        assert!(v.nocopy);
+        assert_eq!(v.options.unwrap()["type"], "tmpfs");
+        assert_eq!(um.point.mode.as_deref(), Some("z"));
+        assert_eq!(um.point.rw, Some(false));
+        m.source = None;
+        assert_eq!(parse_api_mount(&m).unwrap().volume.unwrap().name, None);
+        m.bind_options = Some(MountBindOptions::default());
         let e = parse_api_mount(&m).unwrap_err();
         assert_eq!(e.kind, ErrorKind::InvalidParameter);
-        assert_eq!(e.message, "volume mounts are not supported yet");
+        assert_eq!(
+            e.message,
+            "invalid mount config for type \"volume\": field BindOptions must not be specified"
+        );
     }
 
     #[test]

@@ -52,6 +52,7 @@ impl Fixture {
             cgroup_parent: DEFAULT_CGROUP_PARENT,
             seccomp_profile: self.seccomp.as_ref(),
             kernel_version: Some((6, 1)),
+            volume_mounts: &[],
         })
     }
 }
