@@ -10,6 +10,7 @@ pub(crate) mod linux;
 pub(crate) mod mounts;
 pub(crate) mod process;
 pub(crate) mod seccomp;
+pub(crate) mod volume_mounts;
 
 use std::path::{Path, PathBuf};
 
