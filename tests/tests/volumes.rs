@@ -757,3 +757,58 @@ fn volumes_as_dockerds_local_driver() {
         panic!("{test} failed against {against}");
     }
 }
+
+/// docker-py's volume collection against wharfd, as a Python program uses it.
+const DOCKER_PY: &str = r#"
+import json, os, docker
+c = docker.DockerClient(base_url=os.environ["WHARF_URL"])
+out = {}
+v = c.volumes.create(name="pyv", driver="local", labels={"a": "b"})
+out["created"] = [v.name, v.attrs["Labels"], v.attrs["Driver"], v.attrs["Scope"]]
+c.volumes.create(name="pyplain")
+out["listed"] = sorted(x.name for x in c.volumes.list(filters={"label": "a=b"}))
+out["got"] = c.volumes.get("pyv").id
+c.volumes.get("pyv").remove()
+try:
+    c.volumes.get("pyv")
+    out["gone"] = "still there"
+except docker.errors.NotFound as e:
+    out["gone"] = e.explanation
+out["pruned"] = c.volumes.prune(filters={"all": "true"})["VolumesDeleted"]
+out["left"] = [x.name for x in c.volumes.list()]
+print(json.dumps(out))
+"#;
+
+#[test]
+fn docker_py_manages_volumes() {
+    let test = "docker_py_manages_volumes";
+    let missing = prereq::missing_runtime().or_else(|| {
+        let found = RunCommand::new("python3")
+            .args(["-c", "import docker"])
+            .run()
+            .is_ok_and(|o| o.success());
+        (!found).then(|| "docker-py is missing (cargo xtask setup)".into())
+    });
+    if !prereq::can_run(test, missing) {
+        return;
+    }
+    let wharfd = wharf_tests::Wharfd::start().unwrap();
+    let out = RunCommand::new("python3")
+        .args(["-c", DOCKER_PY])
+        .env("WHARF_URL", format!("unix://{}", wharfd.socket().display()))
+        .run()
+        .unwrap();
+    assert!(out.success(), "{}\n{}", out.stdout, out.stderr);
+    let seen: Value = serde_json::from_str(out.stdout.trim()).unwrap();
+    assert_eq!(
+        seen,
+        json!({
+            "created": ["pyv", {"a": "b"}, "local", "local"],
+            "listed": ["pyv"],
+            "got": "pyv",
+            "gone": "get pyv: no such volume",
+            "pruned": ["pyplain"],
+            "left": [],
+        })
+    );
+}
