@@ -812,3 +812,72 @@ fn docker_py_manages_volumes() {
         })
     );
 }
+
+/// The host's mount table lines under `dir`.
+fn mounts_under(dir: &Path) -> Vec<String> {
+    let wanted = dir.display().to_string();
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains(&wanted))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn a_kill_9_with_live_restore_keeps_a_used_tmpfs_volume_and_unmounts_it_later() {
+    let test = "a_kill_9_with_live_restore_keeps_a_used_tmpfs_volume_and_unmounts_it_later";
+    if !prereq::can_run(
+        test,
+        prereq::missing_runtime().or_else(rootfs::missing_busybox),
+    ) {
+        return;
+    }
+    let mut wharfd = wharf_tests::Wharfd::builder()
+        .arg("--live-restore")
+        .start()
+        .unwrap();
+    let env = wharfd.endpoints().docker_env_unix();
+    let volumes = wharfd.dir().join("data").join("volumes");
+    let tar = image_tar(wharfd.dir());
+    ok(&env, &["import", tar.to_str().unwrap(), IMAGE]);
+    ok(
+        &env,
+        &[
+            "volume",
+            "create",
+            "-o",
+            "type=tmpfs",
+            "-o",
+            "device=tmpfs",
+            "kv",
+        ],
+    );
+    ok(
+        &env,
+        &[
+            "run", "-d", "--name", "kt", "-v", "kv:/t", IMAGE, "sleep", "300",
+        ],
+    );
+    ok(&env, &["exec", "kt", "sh", "-c", "echo before > /t/f"]);
+    assert_eq!(mounts_under(&volumes).len(), 1);
+    wharfd.kill_and_restart().unwrap();
+    assert_eq!(
+        mounts_under(&volumes).len(),
+        1,
+        "the running container's volume stays mounted"
+    );
+    assert_eq!(ok(&env, &["exec", "kt", "cat", "/t/f"]), "before\n");
+    let out = ok(&env, &["run", "--rm", "-v", "kv:/t", IMAGE, "cat", "/t/f"]);
+    assert_eq!(out, "before\n", "a new container shares the same tmpfs");
+    assert_eq!(
+        mounts_under(&volumes).len(),
+        1,
+        "the restored run still counts as a user: the other run's end leaves the tmpfs mounted"
+    );
+    ok(&env, &["rm", "-f", "kt"]);
+    eventually(Duration::from_secs(10), "the tmpfs unmounted", || {
+        mounts_under(&volumes).is_empty()
+    });
+    ok(&env, &["volume", "rm", "kv"]);
+}
