@@ -361,7 +361,25 @@ fn an_image_volume_is_a_prefilled_anonymous_volume(ctx: &Ctx) {
         ],
     );
     assert_eq!(named, "hello\n", "a new named volume is filled too");
-    ok(env, &["volume", "rm", "nocopy", "filled"]);
+    ok(
+        env,
+        &[
+            "create",
+            "--name",
+            "cf",
+            "-v",
+            "at-create:/data",
+            IMAGE,
+            "true",
+        ],
+    );
+    assert_eq!(
+        std::fs::read_to_string(Path::new(&ctx.mountpoint("at-create")).join("file")).unwrap(),
+        "hello\n",
+        "the copy happens at create, as dockerd's"
+    );
+    ok(env, &["rm", "cf"]);
+    ok(env, &["volume", "rm", "nocopy", "filled", "at-create"]);
     ok(env, &["rm", "-v", "iv"]);
     assert!(!Path::new(&ctx.mountpoint(&name)).exists());
 }

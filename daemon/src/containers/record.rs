@@ -225,17 +225,9 @@ pub(crate) struct ContainerRecord {
     /// The volumes among `mount_points` that the container's config named no source for (`VOLUME`,
     /// `-v /path`, and those `--volumes-from` took over): `docker rm -v` removes them.
     pub anonymous_volumes: Vec<String>,
-    /// The destinations of volumes filled from the image when a start finds them empty (not those
-    /// asked `nocopy`, nor those taken over from another container).
-    pub copy_up: Vec<String>,
 }
 
 impl ContainerRecord {
-    /// Whether the volume at `dest` is filled from the image when empty.
-    pub(crate) fn copy_up_wanted(&self, dest: &str) -> bool {
-        self.copy_up.iter().any(|d| d == dest)
-    }
-
     /// The names of the volumes the container mounts.
     pub(crate) fn volume_names(&self) -> impl Iterator<Item = &str> {
         self.mount_points

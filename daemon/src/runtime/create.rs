@@ -363,6 +363,7 @@ impl Runtime {
         }
         let volumes = self.create_volumes(&config, &hc).await?;
         let anonymous = volumes.anonymous.clone();
+        let copy_up = volumes.copy_up;
         let parent = chain_ids(&image.meta.config.rootfs.diff_ids)
             .pop()
             .unwrap_or_default();
@@ -394,7 +395,6 @@ impl Runtime {
                     resolv_conf_path: etc.resolv_conf.display().to_string(),
                     mount_points: volumes.points,
                     anonymous_volumes: volumes.anonymous,
-                    copy_up: volumes.copy_up,
                     driver,
                     ..ContainerRecord::default()
                 };
@@ -414,18 +414,31 @@ impl Runtime {
         };
 
         let labels = HashMap::from([(GC_ROOT.to_owned(), now_nanos().to_string())]);
-        if let Err(e) = self
+        let rootfs = match self
             .inner
             .cd
             .snapshot_prepare(self.inner.snapshotter, &record.id, &parent, labels)
             .await
         {
+            Ok(rootfs) => rootfs,
+            Err(e) => {
+                let _ = self.inner.store.remove(&record.id);
+                self.remove_anonymous_volumes(&record).await;
+                return Err(Error::new(
+                    ErrorKind::System,
+                    format!("cannot prepare the container's file system: {e}"),
+                ));
+            }
+        };
+        if let Err(e) = self.populate_volumes(&record, copy_up, rootfs).await {
+            let _ = self
+                .inner
+                .cd
+                .snapshot_remove(self.inner.snapshotter, &record.id)
+                .await;
             let _ = self.inner.store.remove(&record.id);
             self.remove_anonymous_volumes(&record).await;
-            return Err(Error::new(
-                ErrorKind::System,
-                format!("cannot prepare the container's file system: {e}"),
-            ));
+            return Err(e);
         }
         self.emit(&record, "create", &[]);
         Ok((record.id, warnings))

@@ -141,7 +141,7 @@ impl Runtime {
                     format!("the container's file system is gone: {}", e.message()),
                 )
             })?;
-        let volume_mounts = self.mount_volumes(record, &mounts).await?;
+        let volume_mounts = self.mount_volumes(record).await?;
         let spec = self.spec(record, &mounts, &volume_mounts)?;
         let spec_json = serde_json::to_vec(&spec).map_err(Error::system)?;
 

@@ -1,8 +1,9 @@
 //! A container's volumes, as dockerd's `registerMountPoints` and `setupMounts`: at create, the volumes
 //! its mounts name are found or made, `--volumes-from` takes over another container's mounts and every
-//! image `VOLUME` (and `-v /path`) not covered gets a new anonymous volume; at start, they are mounted
-//! (the store mounts those with driver options) and a new empty one is filled from the image's content at
-//! its path; at the end of a run they are released; `rm -v` removes the anonymous ones.
+//! image `VOLUME` (and `-v /path`) not covered gets a new anonymous volume, and a new empty one is
+//! filled from the image's content at its path (dockerd's `populateVolumes`, also at create); at start
+//! they are mounted (the store mounts those with driver options); at the end of a run they are
+//! released; `rm -v` removes the anonymous ones.
 
 use std::collections::HashSet;
 use std::path::{Component, Path, PathBuf};
@@ -218,7 +219,11 @@ fn mount_rootfs_view(rootfs: &[RootfsMount], target: &Path) -> Result<(), Error>
 }
 
 /// Fills the empty volumes of `wanted` (destination, volume directory) from the image's content.
-fn copy_up(rootfs: &[RootfsMount], view: &Path, wanted: &[(String, PathBuf)]) -> Result<(), Error> {
+fn fill_from_image(
+    rootfs: &[RootfsMount],
+    view: &Path,
+    wanted: &[(String, PathBuf)],
+) -> Result<(), Error> {
     std::fs::create_dir_all(view).map_err(Error::system)?;
     mount_rootfs_view(rootfs, view)?;
     let mut result = Ok(());
@@ -254,27 +259,68 @@ impl Runtime {
             .map_err(Error::system)?
     }
 
-    /// Mounts the volumes of a run of `record`, fills new empty ones from the image (`rootfs`: the
-    /// container's snapshot mounts), and answers the binds the spec adds for them and for the mounts
-    /// `--volumes-from` took over. On failure nothing stays mounted for this run.
+    /// At create, as dockerd's `populateVolumes`: the volumes at `copy_up` that are empty get the
+    /// image's content there (`rootfs`: the new container's snapshot mounts). A volume with driver
+    /// options is mounted for the copy and unmounted after, so a tmpfs keeps nothing of it, as with
+    /// dockerd.
+    pub(super) async fn populate_volumes(
+        &self,
+        record: &ContainerRecord,
+        copy_up: Vec<String>,
+        rootfs: Vec<RootfsMount>,
+    ) -> Result<(), Error> {
+        if copy_up.is_empty() {
+            return Ok(());
+        }
+        let volumes = self.inner.volumes.clone();
+        let view = self.inner.exec_root.join("copyup").join(&record.id);
+        let user = format!("copy-up {}", record.id);
+        let points: Vec<(String, String)> = record
+            .mount_points
+            .iter()
+            .filter(|p| p.typ == Some(MountPointTypeEnum::VOLUME))
+            .filter_map(|p| Some((p.name.clone()?, p.destination.clone()?)))
+            .filter(|(_, dest)| copy_up.contains(dest))
+            .collect();
+        tokio::task::spawn_blocking(move || {
+            let mut held = Vec::new();
+            let mut fill = Vec::new();
+            let result = (|| {
+                for (name, dest) in &points {
+                    let path = volumes.attach(name, &user)?;
+                    held.push(name.clone());
+                    if copyup::is_empty_dir(&path) {
+                        fill.push((dest.clone(), path));
+                    }
+                }
+                if fill.is_empty() {
+                    return Ok(());
+                }
+                fill_from_image(&rootfs, &view, &fill)
+            })();
+            for name in &held {
+                volumes.detach(name, &user);
+            }
+            result
+        })
+        .await
+        .map_err(Error::system)?
+    }
+
+    /// Mounts the volumes of a run of `record` and answers the binds the spec adds for them and for the
+    /// mounts `--volumes-from` took over. On failure nothing stays mounted for this run.
     pub(super) async fn mount_volumes(
         &self,
         record: &ContainerRecord,
-        rootfs: &[RootfsMount],
     ) -> Result<Vec<Mount>, Error> {
         let rt = self.clone();
         let record = record.clone();
-        let rootfs = rootfs.to_vec();
-        tokio::task::spawn_blocking(move || rt.mount_volumes_blocking(&record, &rootfs))
+        tokio::task::spawn_blocking(move || rt.mount_volumes_blocking(&record))
             .await
             .map_err(Error::system)?
     }
 
-    fn mount_volumes_blocking(
-        &self,
-        record: &ContainerRecord,
-        rootfs: &[RootfsMount],
-    ) -> Result<Vec<Mount>, Error> {
+    fn mount_volumes_blocking(&self, record: &ContainerRecord) -> Result<Vec<Mount>, Error> {
         let volumes = &self.inner.volumes;
         let own: HashSet<String> = spec::user_mounts(&record.host_config)?
             .into_iter()
@@ -283,7 +329,6 @@ impl Runtime {
             .collect();
         let mut binds = Vec::new();
         let mut mounted = Vec::new();
-        let mut fill = Vec::new();
         let result = (|| {
             for p in &record.mount_points {
                 let dest = p.destination.clone().unwrap_or_default();
@@ -292,9 +337,6 @@ impl Runtime {
                     (Some(MountPointTypeEnum::VOLUME), Some(name)) => {
                         let path = volumes.mount(name, &record.id, &dest, rw)?;
                         mounted.push(name.to_owned());
-                        if record.copy_up_wanted(&dest) && copyup::is_empty_dir(&path) {
-                            fill.push((dest.clone(), path.clone()));
-                        }
                         path
                     }
                     (Some(MountPointTypeEnum::BIND), _) if !own.contains(&dest_key(&dest)) => {
@@ -308,10 +350,6 @@ impl Runtime {
                 }
                 opts.push("rprivate");
                 binds.push(oci_mount(&dest, "bind", &source.to_string_lossy(), &opts));
-            }
-            if !fill.is_empty() {
-                let view = self.inner.exec_root.join("copyup").join(&record.id);
-                copy_up(rootfs, &view, &fill)?;
             }
             Ok(binds)
         })();

@@ -421,6 +421,23 @@ impl VolumeStore {
         destination: &str,
         rw: bool,
     ) -> Result<PathBuf, Error> {
+        let path = self.attach(name, container)?;
+        self.emit(
+            "mount",
+            name,
+            &[
+                ("container", container.to_owned()),
+                ("destination", destination.to_owned()),
+                ("propagation", String::new()),
+                ("read/write", rw.to_string()),
+            ],
+        );
+        Ok(path)
+    }
+
+    /// Volume `name` mounted for `user` without an event (a create's copy-up, as dockerd's
+    /// `CopyImagePathContent`); give it back with [`VolumeStore::detach`].
+    pub(crate) fn attach(&self, name: &str, user: &str) -> Result<PathBuf, Error> {
         let volume = self.get(name)?;
         let path = volume.mountpoint.clone();
         {
@@ -457,31 +474,29 @@ impl VolumeStore {
                     }
                 }
             }
-            users.insert(container.to_owned());
+            users.insert(user.to_owned());
         }
-        self.emit(
-            "mount",
-            name,
-            &[
-                ("container", container.to_owned()),
-                ("destination", destination.to_owned()),
-                ("propagation", String::new()),
-                ("read/write", rw.to_string()),
-            ],
-        );
         Ok(path)
     }
 
     /// The run of `container` no longer uses volume `name`: the last user's release unmounts it, and
     /// dockerd's `unmount` event is published.
     pub(crate) fn release(&self, name: &str, container: &str) {
+        if self.detach(name, container) {
+            self.emit("unmount", name, &[("container", container.to_owned())]);
+        }
+    }
+
+    /// `user` gives volume `name` back (see [`VolumeStore::attach`]); the last unmounts it. False when
+    /// `user` did not hold it.
+    pub(crate) fn detach(&self, name: &str, container: &str) -> bool {
         let last = {
             let mut active = self.active();
             let Some(users) = active.get_mut(name) else {
-                return;
+                return false;
             };
             if !users.remove(container) {
-                return;
+                return false;
             }
             let last = users.is_empty();
             if last {
@@ -501,7 +516,7 @@ impl VolumeStore {
                 }
             }
         }
-        self.emit("unmount", name, &[("container", container.to_owned())]);
+        true
     }
 
     /// After a restart: `running` lists the volumes the runs still going use, by container; those are
