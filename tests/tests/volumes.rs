@@ -462,6 +462,16 @@ fn volumes_from_takes_over_the_mounts(ctx: &Ctx) {
         "via\n"
     );
     ok(env, &["rm", "vf-ro"]);
+    fails_with(
+        env,
+        &["create", "--volumes-from", "vf-nope", IMAGE, "true"],
+        "No such container: vf-nope",
+    );
+    fails_with(
+        env,
+        &["create", "--volumes-from", "vf-src:xx", IMAGE, "true"],
+        "invalid mode: xx",
+    );
 }
 
 fn rm_v_removes_the_anonymous_volumes_only(ctx: &Ctx) {

@@ -115,8 +115,11 @@ fn resolve(
     }
     for from in hc.volumes_from.iter().flatten() {
         let (name, readonly) = parse_volumes_from(from)?;
+        // A missing container here is the request's fault: dockerd answers 400, and a 404 would make
+        // the docker CLI try to pull the image.
         let source = store
             .get(name)
+            .map_err(|e| Error::invalid(e.message))
             .inspect_err(|_| undo(volumes, &out.anonymous))?;
         for p in &source.mount_points {
             let dest = p.destination.clone().unwrap_or_default();
