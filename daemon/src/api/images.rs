@@ -429,15 +429,13 @@ async fn df(State(state): State<AppState>, images: ImageStore) -> Result<Json<Va
         Some(b) => {
             let store = b.volumes.clone();
             tokio::task::spawn_blocking(move || {
-                let filter = crate::volumes::filters::ListFilter::default();
                 store
-                    .list(&filter)
+                    .usage()
                     .into_iter()
-                    .filter_map(|v| {
-                        let (refs, size) = store.usage(&v)?;
+                    .map(|(v, refs, size)| {
                         let mut json = v.to_json();
                         json["UsageData"] = json!({"RefCount": refs, "Size": size});
-                        Some(json)
+                        json
                     })
                     .collect::<Vec<Value>>()
             })

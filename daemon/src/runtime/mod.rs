@@ -340,6 +340,16 @@ impl VolumeUsers for StoreUsers {
             .map(|r| r.id)
             .collect()
     }
+
+    fn all_users(&self) -> HashMap<String, Vec<String>> {
+        let mut users: HashMap<String, Vec<String>> = HashMap::new();
+        for r in self.0.list() {
+            for name in r.volume_names() {
+                users.entry(name.to_owned()).or_default().push(r.id.clone());
+            }
+        }
+        users
+    }
 }
 
 #[cfg(test)]

@@ -36,6 +36,10 @@ const DATA_DIR: &str = "_data";
 pub(crate) trait VolumeUsers: Send + Sync + Debug {
     /// The IDs of the containers whose mounts name volume `name`.
     fn containers_using(&self, name: &str) -> Vec<String>;
+
+    /// Every volume named by a container, with the containers naming it: one pass over the records for
+    /// a listing.
+    fn all_users(&self) -> HashMap<String, Vec<String>>;
 }
 
 /// What is kept of a volume in `volume.json`.
@@ -323,13 +327,14 @@ impl VolumeStore {
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
+        let users = self.inner.users.all_users();
         all.into_iter()
             .filter(|(name, meta)| {
                 filter.matches(&Candidate {
                     name,
                     driver: &meta.driver,
                     labels: meta.labels(),
-                    dangling: self.users(name).is_empty(),
+                    dangling: !users.contains_key(name),
                 })
             })
             .map(|(name, meta)| self.volume(&name, meta))
@@ -391,8 +396,9 @@ impl VolumeStore {
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         let mut report = PruneReport::default();
+        let users = self.inner.users.all_users();
         for (name, meta) in candidates {
-            if !filter.matches(meta.labels(), meta.anonymous) || !self.users(&name).is_empty() {
+            if !filter.matches(meta.labels(), meta.anonymous) || users.contains_key(&name) {
                 continue;
             }
             let size = dir_size(&self.data_path(&name));
@@ -550,15 +556,19 @@ impl VolumeStore {
         }
     }
 
-    /// `UsageData` of `system df`: the containers referring to it and its size; `None` for a volume with
-    /// driver options (dockerd leaves them out: their data may live elsewhere).
-    pub(crate) fn usage(&self, volume: &Volume) -> Option<(i64, i64)> {
-        if !volume.meta.options().is_empty() {
-            return None;
-        }
-        let refs = i64::try_from(self.users(&volume.name).len()).unwrap_or(i64::MAX);
-        let size = i64::try_from(dir_size(&volume.mountpoint)).unwrap_or(i64::MAX);
-        Some((refs, size))
+    /// Each volume of `system df` with its `UsageData`: the containers referring to it and its size;
+    /// volumes with driver options are left out, as dockerd leaves them (their data may live elsewhere).
+    pub(crate) fn usage(&self) -> Vec<(Volume, i64, i64)> {
+        let users = self.inner.users.all_users();
+        self.list(&ListFilter::default())
+            .into_iter()
+            .filter(|v| v.meta.options().is_empty())
+            .map(|v| {
+                let refs = users.get(&v.name).map_or(0, Vec::len);
+                let size = i64::try_from(dir_size(&v.mountpoint)).unwrap_or(i64::MAX);
+                (v, i64::try_from(refs).unwrap_or(i64::MAX), size)
+            })
+            .collect()
     }
 }
 
@@ -577,6 +587,10 @@ mod tests {
                 .get(name)
                 .cloned()
                 .unwrap_or_default()
+        }
+
+        fn all_users(&self) -> HashMap<String, Vec<String>> {
+            self.0.lock().unwrap().clone()
         }
     }
 
