@@ -270,6 +270,18 @@ fn two_running_containers_share_a_volume_and_it_is_in_use(ctx: &Ctx) {
         ],
     );
     ok(env, &["exec", "s1", "sh", "-c", "echo from-s1 > /s/x"]);
+    let ps = |filter: &str| {
+        lines(&ok(
+            env,
+            &["ps", "--format", "{{.Names}}", "--filter", filter],
+        ))
+        .into_iter()
+        .map(str::to_owned)
+        .collect::<Vec<_>>()
+    };
+    assert_eq!(ps("volume=shared"), ["s1", "s2"]);
+    assert_eq!(ps("volume=/t"), ["s2"]);
+    assert!(ps("volume=nope").is_empty());
     assert_eq!(ok(env, &["exec", "s2", "cat", "/t/x"]), "from-s1\n");
     let stderr = fails(env, &["volume", "rm", "shared"]);
     let message = daemon_error(&stderr);
