@@ -486,6 +486,7 @@ fn a_tmpfs_volume_is_mounted_only_while_used(ctx: &Ctx) {
             "run", "-d", "--name", "tm", "-v", "tv:/t", IMAGE, "sleep", "60",
         ],
     );
+    ok(env, &["exec", "tm", "sh", "-c", "echo x > /t/x"]);
     let inside = ok(env, &["exec", "tm", "grep", " /t ", "/proc/mounts"]);
     assert!(inside.starts_with("tmpfs /t tmpfs "), "{inside}");
     assert!(inside.contains("size=1024k"), "{inside}");
@@ -494,6 +495,14 @@ fn a_tmpfs_volume_is_mounted_only_while_used(ctx: &Ctx) {
         host.len() == 1 && host[0].contains(&format!("{} ", ctx.mountpoint("tv"))),
         "{host:?}"
     );
+    ok(env, &["stop", "-t", "1", "tm"]);
+    eventually(Duration::from_secs(10), "the tmpfs unmounted", || {
+        host_volume_mounts(ctx).is_empty()
+    });
+    // A new start mounts a new tmpfs: nothing written before is left.
+    ok(env, &["start", "tm"]);
+    assert_eq!(ok(env, &["exec", "tm", "ls", "-A", "/t"]), "");
+    assert_eq!(host_volume_mounts(ctx).len(), 1);
     ok(env, &["rm", "-f", "tm"]);
     eventually(Duration::from_secs(10), "the tmpfs unmounted", || {
         host_volume_mounts(ctx).is_empty()
@@ -671,7 +680,8 @@ fn events_and_system_df(ctx: &Ctx) {
             "{{json .Actor.Attributes}}",
         ],
     );
-    let attributes: Value = serde_json::from_str(mount.trim()).unwrap();
+    assert_eq!(mount.lines().count(), 2, "one mount per start: {mount}");
+    let attributes: Value = serde_json::from_str(mount.lines().next().unwrap()).unwrap();
     let container = attributes["container"].as_str().unwrap_or("").to_owned();
     assert_eq!(container.len(), 64, "{attributes}");
     assert_eq!(
