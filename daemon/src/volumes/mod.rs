@@ -262,7 +262,8 @@ impl VolumeStore {
     }
 
     /// Creates a volume, or answers the existing one of that name (as dockerd does, whatever labels and
-    /// options the request has). Errors are worded `create NAME: ...` as dockerd's.
+    /// options the request has); either way publishes `create`. Errors are worded `create NAME: ...` as
+    /// dockerd's.
     pub(crate) fn create(&self, options: CreateOptions) -> Result<Volume, Error> {
         let anonymous = options.name.is_none();
         let name = match options.name.filter(|n| !n.is_empty()) {
@@ -280,7 +281,12 @@ impl VolumeStore {
         local::validate_name(&name).map_err(|why| fail(ErrorKind::InvalidParameter, why))?;
         let mut volumes = self.volumes();
         if let Some(meta) = volumes.get(&name) {
-            return Ok(self.volume(&name, meta.clone()));
+            let meta = meta.clone();
+            drop(volumes);
+            // dockerd publishes `create` for an existing volume too (a container naming it, a second
+            // `docker volume create`).
+            self.emit("create", &name, &[]);
+            return Ok(self.volume(&name, meta));
         }
         local::validate_options(options.options.as_ref().unwrap_or(&EMPTY))
             .map_err(|why| fail(ErrorKind::InvalidParameter, why))?;
