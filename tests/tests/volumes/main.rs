@@ -193,6 +193,24 @@ fn a_kill_9_with_live_restore_keeps_a_used_tmpfs_volume_and_unmounts_it_later() 
         .unwrap();
     let env = wharfd.endpoints().docker_env_unix();
     let volumes = wharfd.dir().join("data").join("volumes");
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        kill_9_scenario(&mut wharfd, &env, &volumes)
+    }));
+    if let Err(panic) = result {
+        // With --live-restore the container outlives its daemon: remove it, and whatever it mounted.
+        let _ = wharf_tests::docker(&env, &["rm", "-f", "kt"]);
+        for line in mounts_under(&volumes) {
+            if let Some(point) = line.split(' ').nth(4) {
+                let _ = RunCommand::new("umount").args(["-l", point]).run();
+            }
+        }
+        std::panic::resume_unwind(panic);
+    }
+}
+
+fn kill_9_scenario(wharfd: &mut wharf_tests::Wharfd, env: &[(String, String)], volumes: &Path) {
+    let env = env.to_vec();
+    let volumes = volumes.to_path_buf();
     let tar = image_tar(wharfd.dir());
     ok(&env, &["import", tar.to_str().unwrap(), IMAGE]);
     ok(
