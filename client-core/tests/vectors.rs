@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use wharf_client_core::api::containers::{self, WaitCondition};
 use wharf_client_core::api::{
-    exec, images, networks, registry, system, websocket, wharf, Decode, TypedRequest,
+    exec, images, networks, registry, system, volumes, websocket, wharf, Decode, TypedRequest,
 };
 use wharf_client_core::host::Side;
 use wharf_client_core::registry_auth::RegistryAuth;
@@ -98,6 +98,11 @@ enum Call {
     ImagePush(Args),
     Login(Args),
     Distribution(Args),
+    VolumeCreate(Args),
+    VolumeList(Args),
+    VolumeInspect(Args),
+    VolumeRemove(Args),
+    VolumePrune(Args),
     SystemDf,
     TokenList,
     TokenCreate(Args),
@@ -420,6 +425,11 @@ fn build(name: &str, factory: &RequestFactory, call: &Call) -> Result<Request, E
             .request
         }
         Call::ImagePrune(a) => images::prune_request(factory, &a.filters()).request,
+        Call::VolumeCreate(a) => volumes::create_request(factory, &a.body_as(name))?.request,
+        Call::VolumeList(a) => volumes::list_request(factory, &a.filters()).request,
+        Call::VolumeInspect(a) => volumes::inspect_request(factory, &a.id)?.request,
+        Call::VolumeRemove(a) => volumes::remove_request(factory, &a.id, a.force)?.request,
+        Call::VolumePrune(a) => volumes::prune_request(factory, &a.filters()).request,
         Call::ImageImport(a) => {
             images::import_request(
                 factory,
@@ -540,6 +550,23 @@ fn decode(v: &ResponseVector, route: &str, response: Response) -> Result<Value, 
         }
         "container_stats" => answer(c::stats_request(f, "x", false), route, response)?,
         "container_prune" => answer(Ok(c::prune_request(f, &Filters::new())), route, response)?,
+        "volume_create" => answer(
+            volumes::create_request(f, &Default::default()),
+            route,
+            response,
+        )?,
+        "volume_list" => answer(
+            Ok(volumes::list_request(f, &Filters::new())),
+            route,
+            response,
+        )?,
+        "volume_inspect" => answer(volumes::inspect_request(f, "x"), route, response)?,
+        "volume_remove" => answer(volumes::remove_request(f, "x", false), route, response)?,
+        "volume_prune" => answer(
+            Ok(volumes::prune_request(f, &Filters::new())),
+            route,
+            response,
+        )?,
         "image_list" => answer(
             Ok(images::list_request(f, &Default::default())),
             route,

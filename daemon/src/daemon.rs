@@ -32,6 +32,7 @@ use crate::serve::{self, ServeOptions};
 use crate::signals::{Event, Signals};
 use crate::state::{AppState, Backend, ListenerInfo, Settings};
 use crate::tls::TlsMode;
+use crate::volumes::VolumeStore;
 use crate::{api, dump, engine_id, notify, tls};
 
 /// Why the daemon could not start.
@@ -614,11 +615,22 @@ async fn open_stores_and_restore(
         .with_events(events.clone())
         .with_users(Arc::new(StoreUsers(store.clone())))
         .with_registries(state.registries().clone());
+        let volumes = VolumeStore::open(
+            &config.data_root,
+            events.clone(),
+            Arc::new(StoreUsers(store.clone())),
+        )
+        .map_err(|source| DaemonError::Io {
+            what: "cannot read the volumes in",
+            path: config.data_root.join("volumes"),
+            source,
+        })?;
         let facts = state.facts();
         let networks = networks(config)?;
         let containers = Runtime::new(RuntimeOptions {
             containerd: client.clone(),
             images: images.clone(),
+            volumes: volumes.clone(),
             store,
             events,
             snapshotter: driver.snapshotter(),
@@ -631,7 +643,11 @@ async fn open_stores_and_restore(
             networks,
         });
         containers.restore().await;
-        Ok::<_, DaemonError>(Backend { images, containers })
+        Ok::<_, DaemonError>(Backend {
+            images,
+            containers,
+            volumes,
+        })
     };
     backend.await
 }

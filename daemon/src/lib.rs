@@ -33,6 +33,7 @@ pub(crate) mod signals;
 pub(crate) mod state;
 pub(crate) mod timefmt;
 pub mod tls;
+pub(crate) mod volumes;
 
 #[cfg(test)]
 mod tests;

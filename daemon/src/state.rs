@@ -21,6 +21,7 @@ use crate::hostinfo::HostFacts;
 pub(crate) struct Backend {
     pub images: crate::images::ImageStore,
     pub containers: crate::runtime::Runtime,
+    pub volumes: crate::volumes::VolumeStore,
 }
 
 /// Shared daemon state, cheap to clone.

@@ -14,6 +14,7 @@ pub mod images;
 pub mod networks;
 pub mod registry;
 pub mod system;
+pub mod volumes;
 pub mod websocket;
 pub mod wharf;
 
@@ -122,6 +123,8 @@ pub(crate) enum Object {
     Image,
     /// `/exec/{id}`.
     Exec,
+    /// `/volumes/{name}`.
+    Volume,
 }
 
 impl Object {
@@ -132,6 +135,7 @@ impl Object {
             Self::Container => ("containers", "container"),
             Self::Image => ("images", "image"),
             Self::Exec => ("exec", "exec"),
+            Self::Volume => ("volumes", "volume"),
         };
         let id = id.trim();
         if id.is_empty() {

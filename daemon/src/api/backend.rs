@@ -10,6 +10,7 @@ use crate::error::Error;
 use crate::images::ImageStore;
 use crate::runtime::Runtime;
 use crate::state::{AppState, Backend};
+use crate::volumes::VolumeStore;
 
 fn unavailable() -> Error {
     Error::new(ErrorKind::Unavailable, "containerd is not available")
@@ -32,6 +33,14 @@ impl FromRequestParts<AppState> for ImageStore {
 
     async fn from_request_parts(_: &mut Parts, state: &AppState) -> Result<Self, Error> {
         part(state, |b| b.images.clone()).await
+    }
+}
+
+impl FromRequestParts<AppState> for VolumeStore {
+    type Rejection = Error;
+
+    async fn from_request_parts(_: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        part(state, |b| b.volumes.clone()).await
     }
 }
 

@@ -272,7 +272,7 @@ async fn remove(rt: Runtime, Path(id): Path<String>, p: Params) -> Result<Respon
     if p.bool("link") {
         return Err(Error::invalid("legacy links are not supported"));
     }
-    rt.remove(&id, p.bool("force")).await?;
+    rt.remove_with(&id, p.bool("force"), p.bool("v")).await?;
     Ok(no_content())
 }
 

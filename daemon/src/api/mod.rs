@@ -25,6 +25,7 @@ pub(crate) mod service;
 pub(crate) mod stats;
 pub(crate) mod system;
 pub(crate) mod version;
+pub(crate) mod volumes;
 pub(crate) mod websocket;
 pub(crate) mod wharf;
 
@@ -43,6 +44,7 @@ pub(crate) fn router(state: AppState) -> ApiService {
         .merge(images::routes())
         .merge(containers::routes())
         .merge(networks::routes())
+        .merge(volumes::routes())
         .merge(stats::routes())
         .merge(exec::routes())
         .merge(websocket::routes())

@@ -115,6 +115,11 @@ fn template(segments: &[&str]) -> (String, Option<String>) {
             with_id("/containers/{id}", id, rest)
         }
         ["exec", id, rest @ ..] => with_id("/exec/{id}", id, rest),
+        ["volumes", name, rest @ ..]
+            if !(rest.is_empty() && matches!(*name, "create" | "prune")) =>
+        {
+            with_id("/volumes/{name}", name, rest)
+        }
         ["wharf", "v1", "tokens", name, rest @ ..] => {
             with_id("/wharf/v1/tokens/{name}", name, rest)
         }

@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use wharf_client_core::models::{
     ContainerConfig, ContainerInspectResponse, ContainerState, ContainerStateStatusEnum,
     ContainerSummary, ContainerSummaryHostConfig, ContainerSummaryNetworkSettings,
-    EndpointSettings, HostConfig, MountPoint, NetworkSettings, Port, PortBinding, PortMap,
-    PortTypeEnum,
+    EndpointSettings, HostConfig, MountPoint, MountPointTypeEnum, NetworkSettings, Port,
+    PortBinding, PortMap, PortTypeEnum,
 };
 
 use super::health::HealthState;
@@ -252,12 +252,23 @@ pub(crate) struct ContainerRecord {
     pub endpoints_config: HashMap<String, EndpointSettings>,
     /// Networks connected while it runs (`docker network connect`), released when the run ends.
     pub extra_networks: Vec<Attachment>,
+    /// The volumes among `mount_points` that the container's config named no source for (`VOLUME`,
+    /// `-v /path`, and those `--volumes-from` took over): `docker rm -v` removes them.
+    pub anonymous_volumes: Vec<String>,
 }
 
 impl ContainerRecord {
     /// Every network attachment it holds: its network mode's, then those connected later.
     pub(crate) fn attachments(&self) -> impl Iterator<Item = &Attachment> {
         self.network.iter().chain(self.extra_networks.iter())
+    }
+
+    /// The names of the volumes the container mounts.
+    pub(crate) fn volume_names(&self) -> impl Iterator<Item = &str> {
+        self.mount_points
+            .iter()
+            .filter(|m| m.typ == Some(MountPointTypeEnum::VOLUME))
+            .filter_map(|m| m.name.as_deref())
     }
 
     /// `Path` and `Args` from a merged config's Entrypoint and Cmd, as dockerd splits them.

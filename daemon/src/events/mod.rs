@@ -23,6 +23,8 @@ pub(crate) mod kind {
     pub(crate) const IMAGE: &str = "image";
     /// Networks.
     pub(crate) const NETWORK: &str = "network";
+    /// Volumes.
+    pub(crate) const VOLUME: &str = "volume";
 }
 
 /// The actor of a container event as dockerd builds it: the container's labels, then `image` and `name`

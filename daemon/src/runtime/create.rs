@@ -238,7 +238,6 @@ fn read_host_cpus() -> HostCpus {
 /// Refuses settings wharfd does not implement rather than dropping them: a 400 naming the field and its
 /// flag. Values that mean "unset" (empty, zero, `local`, `host`) pass.
 fn refuse_unsupported(hc: &HostConfig) -> Result<(), Error> {
-    let some = |v: &Option<Vec<String>>| v.as_ref().is_some_and(|v| !v.is_empty());
     let set = |v: &Option<String>, unset: &[&str]| {
         v.as_deref()
             .is_some_and(|v| !v.is_empty() && !unset.contains(&v))
@@ -257,7 +256,6 @@ fn refuse_unsupported(hc: &HostConfig) -> Result<(), Error> {
         .iter()
         .any(|v| v.as_ref().is_some_and(|v| !v.is_empty()));
     let refused = [
-        (some(&hc.volumes_from), "VolumesFrom (--volumes-from)"),
         (
             hc.storage_opt.as_ref().is_some_and(|o| !o.is_empty()),
             "StorageOpt (--storage-opt)",
@@ -358,10 +356,9 @@ impl Runtime {
         {
             return Err(Error::invalid("No command specified"));
         }
-        let mount_points = spec::user_mounts(&hc)?
-            .into_iter()
-            .map(|m| m.point)
-            .collect();
+        let volumes = self.create_volumes(&config, &hc).await?;
+        let anonymous = volumes.anonymous.clone();
+        let copy_up = volumes.copy_up;
         let parent = chain_ids(&image.meta.config.rootfs.diff_ids)
             .pop()
             .unwrap_or_default();
@@ -400,7 +397,8 @@ impl Runtime {
                     hostname_path: etc.hostname.display().to_string(),
                     hosts_path: etc.hosts.display().to_string(),
                     resolv_conf_path: etc.resolv_conf.display().to_string(),
-                    mount_points,
+                    mount_points: volumes.points,
+                    anonymous_volumes: volumes.anonymous,
                     driver,
                     endpoints_config,
                     ..ContainerRecord::default()
@@ -410,20 +408,42 @@ impl Runtime {
             })
         })
         .await
-        .map_err(Error::system)??;
+        .map_err(Error::system)
+        .and_then(|r| r);
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                self.remove_volumes_named(anonymous).await;
+                return Err(e);
+            }
+        };
 
         let labels = HashMap::from([(GC_ROOT.to_owned(), now_nanos().to_string())]);
-        if let Err(e) = self
+        let rootfs = match self
             .inner
             .cd
             .snapshot_prepare(self.inner.snapshotter, &record.id, &parent, labels)
             .await
         {
+            Ok(rootfs) => rootfs,
+            Err(e) => {
+                let _ = self.inner.store.remove(&record.id);
+                self.remove_anonymous_volumes(&record).await;
+                return Err(Error::new(
+                    ErrorKind::System,
+                    format!("cannot prepare the container's file system: {e}"),
+                ));
+            }
+        };
+        if let Err(e) = self.populate_volumes(&record, copy_up, rootfs).await {
+            let _ = self
+                .inner
+                .cd
+                .snapshot_remove(self.inner.snapshotter, &record.id)
+                .await;
             let _ = self.inner.store.remove(&record.id);
-            return Err(Error::new(
-                ErrorKind::System,
-                format!("cannot prepare the container's file system: {e}"),
-            ));
+            self.remove_anonymous_volumes(&record).await;
+            return Err(e);
         }
         self.emit(&record, "create", &[]);
         Ok((record.id, warnings))

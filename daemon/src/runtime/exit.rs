@@ -121,6 +121,7 @@ impl Runtime {
         handle.output_done.send_replace(true);
         match recorded {
             Ok(((), record)) => {
+                self.release_volumes(&record);
                 if oom {
                     self.emit(&record, "oom", &[]);
                 }
@@ -166,7 +167,7 @@ impl Runtime {
             .get(id)
             .is_ok_and(|r| r.host_config.auto_remove.unwrap_or(false));
         if auto {
-            if let Err(e) = self.remove(id, true).await {
+            if let Err(e) = self.remove_with(id, true, true).await {
                 tracing::warn!(container = id, "auto-removing: {e}");
             }
         }

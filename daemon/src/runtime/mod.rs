@@ -28,6 +28,7 @@ mod start;
 pub(crate) mod stats;
 mod top;
 mod update;
+mod volumes;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -46,6 +47,7 @@ use crate::error::Error;
 use crate::events::{self, EventBus};
 use crate::images::{ImageStore, ImageUsers};
 use crate::network::Networks;
+use crate::volumes::{VolumeStore, VolumeUsers};
 
 pub(crate) use create::CreateRequest;
 pub(crate) use exec::{console_size, ConsoleSize};
@@ -59,6 +61,8 @@ pub(crate) struct RuntimeOptions {
     pub containerd: Containerd,
     /// The image store (containers are made from its images).
     pub images: ImageStore,
+    /// The volumes containers mount.
+    pub volumes: VolumeStore,
     /// The records, shared with the image store's "who uses this image" check.
     pub store: Arc<ContainerStore>,
     /// Where container events go.
@@ -93,6 +97,7 @@ pub(crate) struct Runtime {
 struct Inner {
     cd: Containerd,
     images: ImageStore,
+    volumes: VolumeStore,
     store: Arc<ContainerStore>,
     events: EventBus,
     snapshotter: &'static str,
@@ -221,6 +226,7 @@ impl Runtime {
             inner: Arc::new(Inner {
                 cd: options.containerd,
                 images: options.images,
+                volumes: options.volumes,
                 store: options.store,
                 events: options.events,
                 snapshotter: options.snapshotter,
@@ -328,6 +334,28 @@ impl ImageUsers for StoreUsers {
             .filter(|r| r.image_id == id)
             .map(|r| r.id)
             .collect()
+    }
+}
+
+/// The volume store asks the records which containers refer to a volume (`docker volume rm`'s 409).
+impl VolumeUsers for StoreUsers {
+    fn containers_using(&self, name: &str) -> Vec<String> {
+        self.0
+            .list()
+            .into_iter()
+            .filter(|r| r.volume_names().any(|n| n == name))
+            .map(|r| r.id)
+            .collect()
+    }
+
+    fn all_users(&self) -> HashMap<String, Vec<String>> {
+        let mut users: HashMap<String, Vec<String>> = HashMap::new();
+        for r in self.0.list() {
+            for name in r.volume_names() {
+                users.entry(name.to_owned()).or_default().push(r.id.clone());
+            }
+        }
+        users
     }
 }
 

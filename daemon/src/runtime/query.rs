@@ -97,6 +97,15 @@ pub(crate) fn has_label(record: &ContainerRecord, filter: &str) -> bool {
     }
 }
 
+/// The `volume` filter of `docker ps`, as dockerd's: a mount's volume name (a bind's source) or its
+/// destination.
+fn mounts_volume(record: &ContainerRecord, value: &str) -> bool {
+    record.mount_points.iter().any(|m| {
+        let name = m.name.as_deref().filter(|n| !n.is_empty());
+        name.or(m.source.as_deref()) == Some(value) || m.destination.as_deref() == Some(value)
+    })
+}
+
 /// moby matches `name` as a regular expression; the anchors and plain text are what clients send.
 fn name_matches(name: &str, pattern: &str) -> bool {
     let name = name.trim_start_matches('/');
@@ -132,12 +141,9 @@ impl Runtime {
             }
         }
         let task = task_filter(get("is-task"))?;
-        // No container has volumes or published ports yet: those filters match nothing. (`network` is
-        // not applied: every container is on its own loopback.)
-        if ["volume", "publish", "expose"]
-            .iter()
-            .any(|k| !get(k).is_empty())
-        {
+        // No container has published ports yet: those filters match nothing. (`network` is not
+        // applied: every container is on its own loopback.)
+        if ["publish", "expose"].iter().any(|k| !get(k).is_empty()) {
             return Ok(Vec::new());
         }
         for s in get("status") {
@@ -205,7 +211,9 @@ impl Runtime {
                 && (get("isolation").is_empty() || {
                     let isolation = isolation_of(&record);
                     get("isolation").iter().any(|i| name_matches(&isolation, i))
-                });
+                })
+                && (get("volume").is_empty()
+                    || get("volume").iter().any(|v| mounts_volume(&record, v)));
             if !keep {
                 continue;
             }

@@ -35,6 +35,17 @@ pub(crate) struct PruneReport {
 impl Runtime {
     /// Removes a container; a running one only with `force` (it is killed first).
     pub(crate) async fn remove(&self, id_or_name: &str, force: bool) -> Result<(), Error> {
+        self.remove_with(id_or_name, force, false).await
+    }
+
+    /// [`Runtime::remove`], and with `volumes` (`rm -v`, `AutoRemove`) the container's anonymous volumes
+    /// that no other container uses; named volumes always stay, as with dockerd.
+    pub(crate) async fn remove_with(
+        &self,
+        id_or_name: &str,
+        force: bool,
+        volumes: bool,
+    ) -> Result<(), Error> {
         let (record, handle) = self.lookup(id_or_name)?;
         let _op = handle.op.lock().await;
         let record = self.store().get(&record.id)?;
@@ -74,6 +85,9 @@ impl Runtime {
         })
         .await?;
         self.destroy(&record).await?;
+        if volumes {
+            self.remove_anonymous_volumes(&record).await;
+        }
         handle.status.send_modify(|s| s.removed = true);
         self.drop_handle(&id);
         self.inner.execs.forget_container(&id);

@@ -77,6 +77,7 @@ impl Runtime {
         }
         self.remove_unowned(held).await;
         self.restore_networks().await;
+        self.settle_volumes();
         for id in to_start {
             tracing::info!(container = %id, "starting by restart policy");
             if let Some(handle) = self.store().get(&id).ok().map(|r| self.handle(&r)) {

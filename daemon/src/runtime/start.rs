@@ -95,6 +95,7 @@ impl Runtime {
                 Ok(())
             }
             Err(e) => {
+                self.release_volumes(&record);
                 let (code, kind) = start_failure(&e.message);
                 let kind = if code == 128 { e.kind } else { kind };
                 let message = e.message.clone();
@@ -118,7 +119,7 @@ impl Runtime {
                     let rt = self.clone();
                     let id = id.to_owned();
                     tokio::spawn(async move {
-                        if let Err(e) = rt.remove(&id, true).await {
+                        if let Err(e) = rt.remove_with(&id, true, true).await {
                             tracing::warn!(container = %id, "auto-removing after a failed start: {e}");
                         }
                     });
@@ -169,7 +170,8 @@ impl Runtime {
     ) -> Result<Run, Error> {
         let cd = &self.inner.cd;
         let id = record.id.as_str();
-        let spec = self.spec(record, &mounts, netns.as_deref())?;
+        let volume_mounts = self.mount_volumes(record).await?;
+        let spec = self.spec(record, &mounts, &volume_mounts, netns.as_deref())?;
         let spec_json = serde_json::to_vec(&spec).map_err(Error::system)?;
 
         let runtime = self.inner.runc.runtime();
@@ -295,6 +297,7 @@ impl Runtime {
         &self,
         record: &ContainerRecord,
         mounts: &[Mount],
+        volume_mounts: &[oci_spec::runtime::Mount],
         netns: Option<&Path>,
     ) -> Result<oci_spec::runtime::Spec, Error> {
         let hc = &record.host_config;
@@ -374,6 +377,7 @@ impl Runtime {
             cgroup_parent: DEFAULT_CGROUP_PARENT,
             seccomp_profile: self.inner.seccomp.as_ref(),
             kernel_version: self.inner.kernel,
+            volume_mounts,
             netns,
         })
     }

@@ -10,6 +10,7 @@ pub(crate) mod linux;
 pub(crate) mod mounts;
 pub(crate) mod process;
 pub(crate) mod seccomp;
+pub(crate) mod volume_mounts;
 
 use std::path::{Path, PathBuf};
 
@@ -63,6 +64,9 @@ pub(crate) struct SpecInput<'a> {
     /// The network namespace to join (a file wharfd made for a bridged container, or another
     /// container's); `None` makes a new one (or none with host networking).
     pub netns: Option<&'a Path>,
+    /// The binds of the container's volumes and of what `--volumes-from` took over, their sources
+    /// resolved by the runtime (the host config's volume mounts are left out for them).
+    pub volume_mounts: &'a [Mount],
 }
 
 /// The default cgroup parent (cgroupfs driver): containers live in `/wharf/<id>`.
@@ -175,7 +179,12 @@ pub(crate) fn build_spec(input: &SpecInput<'_>) -> Result<Spec, Error> {
         .iter()
         .filter_map(|m| m.rootfs_propagation)
         .min_by_key(|p| if *p == "rshared" { 0 } else { 1 });
-    let mut container_mounts: Vec<Mount> = user_mounts.into_iter().map(|m| m.mount).collect();
+    let mut container_mounts: Vec<Mount> = user_mounts
+        .into_iter()
+        .filter(|m| m.volume.is_none())
+        .map(|m| m.mount)
+        .collect();
+    container_mounts.extend_from_slice(input.volume_mounts);
     let dests: Vec<PathBuf> = container_mounts
         .iter()
         .map(|m| m.destination().clone())

@@ -1,5 +1,7 @@
-//! Mounts: Docker's default filesystem mounts, and the container's `Binds` (`src:dst[:opts]`), `Mounts`
-//! (types `bind` and `tmpfs`) and `Tmpfs`, validated as moby's `volume/mounts` linux parser does.
+//! Mounts: Docker's default filesystem mounts, and the container's `Binds` (`src:dst[:opts]`, where a
+//! source that is not a path names a volume and a lone path is an anonymous volume), `Mounts` (types
+//! `bind`, `volume` and `tmpfs`) and `Tmpfs`, validated as moby's `volume/mounts` linux parser does.
+//! A volume's source on the host is the volume store's to say: the runtime fills it.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -10,6 +12,9 @@ use wharf_client_core::models::{
 };
 
 use crate::error::Error;
+
+pub(crate) use super::volume_mounts::VolumeSpec;
+use super::volume_mounts::{api_volume_mount, volume_mount};
 
 /// Docker's default `/dev/shm` size: 64 MiB.
 pub(crate) const DEFAULT_SHM_SIZE: i64 = 64 * 1024 * 1024;
@@ -24,6 +29,8 @@ pub(crate) struct UserMount {
     pub point: MountPoint,
     /// `rshared` or `rslave` when the mount's propagation needs the rootfs to propagate too.
     pub rootfs_propagation: Option<&'static str>,
+    /// A volume rather than a host path: the mount's source is left to the runtime.
+    pub volume: Option<VolumeSpec>,
 }
 
 pub(crate) fn oci_mount(dest: &str, typ: &str, source: &str, options: &[&str]) -> Mount {
@@ -103,7 +110,7 @@ pub(crate) fn etc_file_mount(dest: &str, source: &Path, readonly_rootfs: bool) -
     oci_mount(dest, "bind", &source.to_string_lossy(), &opts)
 }
 
-fn mount_config_error(typ: &str, detail: impl std::fmt::Display) -> Error {
+pub(super) fn mount_config_error(typ: &str, detail: impl std::fmt::Display) -> Error {
     Error::invalid(format!("invalid mount config for type \"{typ}\": {detail}"))
 }
 
@@ -122,6 +129,7 @@ fn not_supported(what: &str) -> Error {
 struct BindMode {
     readonly: bool,
     propagation: Option<String>,
+    nocopy: bool,
 }
 
 fn parse_bind_mode(mode: &str) -> Result<BindMode, Error> {
@@ -141,6 +149,7 @@ fn parse_bind_mode(mode: &str) -> Result<BindMode, Error> {
                 parsed.propagation = Some(opt.to_string());
             }
             "consistent" | "cached" | "delegated" if !consistency_seen => consistency_seen = true,
+            "nocopy" if !parsed.nocopy => parsed.nocopy = true,
             _ => return Err(invalid()),
         }
     }
@@ -181,6 +190,7 @@ fn bind_mount(
             ..Default::default()
         },
         rootfs_propagation: rootfs_propagation_for(propagation),
+        volume: None,
     }
 }
 
@@ -189,7 +199,9 @@ pub(crate) fn parse_bind(spec: &str) -> Result<UserMount, Error> {
     let invalid_spec = || Error::invalid(format!("invalid volume specification: '{spec}'"));
     let parts: Vec<&str> = spec.split(':').collect();
     let (source, dest, mode) = match parts.as_slice() {
-        [dest] if dest.starts_with('/') => return Err(not_supported("anonymous volumes")),
+        [dest] if dest.starts_with('/') && *dest != "/" => {
+            return Ok(volume_mount(dest, false, "", VolumeSpec::default()))
+        }
         [source, dest] => (*source, *dest, ""),
         [source, dest, mode] => (*source, *dest, *mode),
         _ => return Err(invalid_spec()),
@@ -202,20 +214,30 @@ pub(crate) fn parse_bind(spec: &str) -> Result<UserMount, Error> {
     } else {
         parse_bind_mode(mode)?
     };
-    if !source.starts_with('/') {
-        return Err(not_supported("named volumes"));
-    }
+    let typ = if source.starts_with('/') {
+        "bind"
+    } else {
+        "volume"
+    };
     if !dest.starts_with('/') {
         return Err(Error::invalid(format!(
             "invalid volume specification: '{spec}': {}",
-            mount_config_error("bind", not_absolute(dest)).message
+            mount_config_error(typ, not_absolute(dest)).message
         )));
     }
     if dest == "/" {
         return Err(Error::invalid(format!(
             "invalid volume specification: '{spec}': {}",
-            mount_config_error("bind", "invalid specification: destination can't be '/'").message
+            mount_config_error(typ, "invalid specification: destination can't be '/'").message
         )));
+    }
+    if typ == "volume" {
+        let volume = VolumeSpec {
+            name: Some(source.to_string()),
+            nocopy: parsed.nocopy,
+            ..VolumeSpec::default()
+        };
+        return Ok(volume_mount(dest, parsed.readonly, mode, volume));
     }
     let propagation = parsed.propagation.as_deref().unwrap_or("rprivate");
     let mut m = bind_mount(source, dest, parsed.readonly, propagation, true, mode);
@@ -258,6 +280,7 @@ fn tmpfs_mount(dest: &str, data: &str) -> UserMount {
             ..Default::default()
         },
         rootfs_propagation: None,
+        volume: None,
     }
 }
 
@@ -280,7 +303,7 @@ pub(crate) fn parse_api_mount(m: &wharf_client_core::models::Mount) -> Result<Us
     let type_name = match typ {
         MountTypeEnum::BIND => "bind",
         MountTypeEnum::TMPFS => "tmpfs",
-        MountTypeEnum::VOLUME => return Err(not_supported("volume mounts")),
+        MountTypeEnum::VOLUME => "volume",
         MountTypeEnum::NPIPE => return Err(not_supported("npipe mounts")),
         MountTypeEnum::CLUSTER => return Err(not_supported("cluster mounts")),
         MountTypeEnum::EMPTY => return Err(Error::invalid("mount type unknown")),
@@ -297,6 +320,9 @@ pub(crate) fn parse_api_mount(m: &wharf_client_core::models::Mount) -> Result<Us
     }
     let source = m.source.as_deref().unwrap_or("");
     let readonly = m.read_only.unwrap_or(false);
+    if typ == MountTypeEnum::VOLUME {
+        return api_volume_mount(m, target, source, readonly);
+    }
     if typ == MountTypeEnum::TMPFS {
         if !source.is_empty() {
             return Err(mount_config_error(
@@ -490,8 +516,9 @@ mod tests {
             "invalid volume specification: '/a:/b:c:d'"
         );
         assert_eq!(
-            parse_bind("data:/b").unwrap_err().message,
-            "named volumes are not supported yet"
+            parse_bind("data:b").unwrap_err().message,
+            "invalid volume specification: 'data:b': invalid mount config for type \"volume\": \
+             invalid mount path: 'b' mount path must be absolute"
         );
     }
 
@@ -544,18 +571,6 @@ mod tests {
             parse_api_mount(&bad).unwrap_err().message,
             "invalid mount config for type \"tmpfs\": field Source must not be specified"
         );
-    }
-
-    #[test]
-    fn volume_mounts_are_not_supported_yet() {
-        let m = wharf_client_core::models::Mount {
-            typ: Some(MountTypeEnum::VOLUME),
-            target: Some("/x".into()),
-            ..Default::default()
-        };
-        let e = parse_api_mount(&m).unwrap_err();
-        assert_eq!(e.kind, ErrorKind::InvalidParameter);
-        assert_eq!(e.message, "volume mounts are not supported yet");
     }
 
     #[test]

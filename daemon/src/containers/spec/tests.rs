@@ -55,6 +55,7 @@ impl Fixture {
             seccomp_profile: self.seccomp.as_ref(),
             kernel_version: Some((6, 1)),
             netns: self.netns.as_deref(),
+            volume_mounts: &[],
         })
     }
 }
