@@ -222,7 +222,9 @@ fn long_output_is_cut_at_4096_bytes(env: &Env) {
         "hc-long",
         &[
             "--health-cmd",
-            "seq 1 2000; echo after >&2",
+            // stdout and stderr reach wharfd (as dockerd) through two pipes read side by side: the
+            // pause lets stdout's lines arrive before stderr's line is written.
+            "seq 1 2000; sleep 0.5; echo after >&2",
             "--health-interval",
             "1s",
         ],
