@@ -11,7 +11,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use wharf_client_core::api::containers::{self, WaitCondition};
 use wharf_client_core::api::{
-    exec, images, networks, registry, system, volumes, websocket, wharf, Decode, TypedRequest,
+    archive, exec, images, networks, registry, system, volumes, websocket, wharf, Decode,
+    TypedRequest,
 };
 use wharf_client_core::host::Side;
 use wharf_client_core::registry_auth::RegistryAuth;
@@ -91,6 +92,9 @@ enum Call {
     ImageTag(Args),
     ImageRemove(Args),
     ImagePrune(Args),
+    ContainerArchiveStat(Args),
+    ContainerArchiveGet(Args),
+    ContainerArchivePut(Args),
     ImageImport(Args),
     ImageLoad(Args),
     ImageSave(Args),
@@ -165,6 +169,12 @@ struct Args {
     quiet: bool,
     /// An import's archive, as text.
     archive: String,
+    /// docker cp: the path in the container and the upload's options.
+    path: String,
+    #[serde(rename = "noOverwriteDirNonDir")]
+    no_overwrite_dir_non_dir: bool,
+    #[serde(rename = "copyUIDGID")]
+    copy_uid_gid: bool,
     /// A terminal's height and width.
     h: u32,
     w: u32,
@@ -430,6 +440,18 @@ fn build(name: &str, factory: &RequestFactory, call: &Call) -> Result<Request, E
         Call::VolumeInspect(a) => volumes::inspect_request(factory, &a.id)?.request,
         Call::VolumeRemove(a) => volumes::remove_request(factory, &a.id, a.force)?.request,
         Call::VolumePrune(a) => volumes::prune_request(factory, &a.filters()).request,
+        Call::ContainerArchiveStat(a) => {
+            archive::stat_path_request(factory, &a.id, &a.path)?.request
+        }
+        Call::ContainerArchiveGet(a) => archive::get_archive_request(factory, &a.id, &a.path)?,
+        Call::ContainerArchivePut(a) => {
+            let options = archive::CopyToOptions {
+                no_overwrite_dir_non_dir: a.no_overwrite_dir_non_dir,
+                copy_uid_gid: a.copy_uid_gid,
+            };
+            let tar = Bytes::from(a.archive.clone().into_bytes());
+            archive::put_archive_request(factory, &a.id, &a.path, &options, tar)?.request
+        }
         Call::ImageImport(a) => {
             images::import_request(
                 factory,

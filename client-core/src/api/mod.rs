@@ -8,6 +8,7 @@
 //! its answer; a caller with its own transport sends [`TypedRequest::request`] and decodes the answer
 //! with `D::decode`. Logs, whose framing depends on the container, have a decoder of their own.
 
+pub mod archive;
 pub mod containers;
 pub mod exec;
 pub mod images;

@@ -6,6 +6,7 @@
 //! answer), then authorization and audit, then routing with dockerd's 404 for unknown paths and methods.
 
 pub(crate) mod access_log;
+pub(crate) mod archive;
 pub(crate) mod auth;
 pub(crate) mod backend;
 pub(crate) mod console;
@@ -45,6 +46,7 @@ pub(crate) fn router(state: AppState) -> ApiService {
         .merge(containers::routes())
         .merge(networks::routes())
         .merge(volumes::routes())
+        .merge(archive::routes())
         .merge(stats::routes())
         .merge(exec::routes())
         .merge(websocket::routes())

@@ -9,6 +9,7 @@
 //! Every user operation on one container holds that container's operation lock, so a `stop` and an `rm`
 //! never interleave; the exit of a run is handled by the run's monitor (`exit.rs`), which never takes it.
 
+mod archive;
 mod control;
 mod create;
 mod devices;
@@ -49,6 +50,8 @@ use crate::images::{ImageStore, ImageUsers};
 use crate::network::Networks;
 use crate::volumes::{VolumeStore, VolumeUsers};
 
+pub(crate) use archive::path::PathStat;
+pub(crate) use archive::ExtractOptions;
 pub(crate) use create::CreateRequest;
 pub(crate) use exec::{console_size, ConsoleSize};
 pub(crate) use io::AttachHub;

@@ -34,6 +34,8 @@ impl Runtime {
     pub(crate) async fn restore(&self) {
         // Execs do not outlive the daemon that started them: their FIFOs are leftovers.
         self.remove_exec_dirs();
+        // Stopped containers' snapshots a `docker cp` had mounted when the last wharfd died.
+        super::archive::mount::clean_stale(&self.inner.exec_root.join("archive"));
         let mut held = self.holdings().await;
         let records = self.store().list();
         let mut to_start = Vec::new();

@@ -1,0 +1,278 @@
+//! A container's files from outside: `docker cp` both ways, for running and stopped containers, with
+//! `-a` and `-L`, dockerd's errors, and the symlink escapes of the docker cp CVEs (2018-15664,
+//! 2019-14271) refused — a symlink in the container never leads to the host's files, also while the
+//! container swaps a directory for one during the copy.
+//!
+//! Each scenario is a function of the docker CLI's environment, so it runs unchanged against Debian's
+//! dockerd 20.10: `WHARF_E2E_AGAINST=dockerd cargo test -p wharf-tests --test files`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test fails by panicking
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use wharf_tests::cli::{daemon_error, docker, fails, ok};
+use wharf_tests::{checks, prereq, rootfs, run_checks, Against, Check, TempDir};
+
+const IMAGE: &str = "bb:latest";
+
+/// The daemon's CLI environment and a host directory for the copies.
+struct Files {
+    env: Vec<(String, String)>,
+    dir: TempDir,
+}
+
+impl Files {
+    fn host(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        ok(&self.env, args)
+    }
+
+    /// `docker exec <c> sh -c <script>`.
+    fn sh(&self, container: &str, script: &str) -> String {
+        self.ok(&["exec", container, "sh", "-c", script])
+    }
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn docker_cp_both_ways_and_its_symlink_escapes_refused() {
+    let against = Against::from_env().unwrap();
+    let test = "docker_cp_both_ways_and_its_symlink_escapes_refused";
+    if !prereq::can_run(test, against.missing().or_else(rootfs::missing_busybox)) {
+        return;
+    }
+    let daemon = against.start(Vec::<String>::new()).unwrap();
+    let env = daemon.docker_env();
+    let tar = rootfs::busybox_tar(daemon.dir()).unwrap();
+    ok(&env, &["import", s(&tar), IMAGE]);
+    let files = Files {
+        env,
+        dir: TempDir::new("cp").unwrap(),
+    };
+    files.ok(&["run", "-d", "--name", "up", IMAGE, "sleep", "1000"]);
+    files.ok(&["create", "--name", "down", IMAGE, "cat", "/tmp/tree/top"]);
+    let checks: &[Check<Files>] = checks![
+        a_file_in_and_out_of_a_running_container,
+        a_directory_in_and_out_of_a_stopped_container,
+        follow_links_with_l_and_keep_owners_with_a,
+        a_missing_path_is_dockerds_error,
+        symlinks_copied_out_stay_links,
+        uploads_through_symlinks_stay_in_the_container,
+        a_symlink_swapped_during_copies_never_reaches_the_host,
+    ];
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        run_checks(test, &files, checks)
+    }));
+    if result.is_err() {
+        let logs = daemon.logs();
+        let lines: Vec<&str> = logs.lines().collect();
+        eprintln!("{}", lines[lines.len().saturating_sub(30)..].join("\n"));
+        std::panic::resume_unwind(Box::new("checks failed"));
+    }
+    files.ok(&["rm", "-f", "up", "down"]);
+}
+
+fn a_file_in_and_out_of_a_running_container(f: &Files) {
+    let file = f.host("in.txt");
+    std::fs::write(&file, "into the container\n").unwrap();
+    f.ok(&["cp", s(&file), "up:/tmp/"]);
+    assert_eq!(f.sh("up", "cat /tmp/in.txt"), "into the container\n");
+    f.ok(&["cp", s(&file), "up:/tmp/renamed"]);
+    assert_eq!(f.sh("up", "cat /tmp/renamed"), "into the container\n");
+
+    let out = f.host("hello-out");
+    f.ok(&["cp", "up:/etc/hello", s(&out)]);
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "hi\n");
+    // `-` streams the tar itself, its entry named after the path's base name.
+    let tar = docker(&f.env, &["cp", "up:/tmp/in.txt", "-"]);
+    assert!(tar.success(), "{}", tar.stderr);
+    assert_eq!(&tar.stdout.as_bytes()[..6], b"in.txt");
+}
+
+fn a_directory_in_and_out_of_a_stopped_container(f: &Files) {
+    let dir = f.host("tree");
+    std::fs::create_dir_all(dir.join("sub")).unwrap();
+    std::fs::write(dir.join("sub/leaf"), "deep\n").unwrap();
+    std::fs::write(dir.join("top"), "top\n").unwrap();
+    f.ok(&["cp", s(&dir), "down:/tmp"]);
+    // A directory's contents with `/.`, into a new directory.
+    f.ok(&["cp", &format!("{}/.", s(&dir)), "down:/copied"]);
+
+    let out = f.host("tree-out");
+    f.ok(&["cp", "down:/tmp/tree", s(&out)]);
+    assert_eq!(
+        std::fs::read_to_string(out.join("sub/leaf")).unwrap(),
+        "deep\n"
+    );
+    assert_eq!(std::fs::read_to_string(out.join("top")).unwrap(), "top\n");
+    let contents = f.host("copied-out");
+    f.ok(&["cp", "down:/copied/.", s(&contents)]);
+    assert_eq!(
+        std::fs::read_to_string(contents.join("sub/leaf")).unwrap(),
+        "deep\n"
+    );
+
+    // What was copied into the stopped container is there when it runs.
+    assert_eq!(f.ok(&["start", "-a", "down"]), "top\n");
+    let again = f.host("tree-again");
+    f.ok(&["cp", "down:/tmp/tree/sub/leaf", s(&again)]);
+    assert_eq!(std::fs::read_to_string(again).unwrap(), "deep\n");
+}
+
+fn follow_links_with_l_and_keep_owners_with_a(f: &Files) {
+    f.sh("up", "busybox ln -s /etc/hello /tmp/link");
+    let kept = f.host("link-kept");
+    f.ok(&["cp", "up:/tmp/link", s(&kept)]);
+    assert_eq!(std::fs::read_link(&kept).unwrap(), Path::new("/etc/hello"));
+    let followed = f.host("link-followed");
+    f.ok(&["cp", "-L", "up:/tmp/link", s(&followed)]);
+    assert_eq!(std::fs::read_to_string(&followed).unwrap(), "hi\n");
+
+    f.ok(&[
+        "run", "-d", "--name", "app", "--user", "1000", IMAGE, "sleep", "1000",
+    ]);
+    let file = f.host("owned");
+    std::fs::write(&file, "x").unwrap();
+    f.ok(&["cp", s(&file), "app:/tmp/plain"]);
+    f.ok(&["cp", "-a", s(&file), "app:/tmp/archived"]);
+    let owners = f.sh("app", "ls -ln /tmp/plain /tmp/archived");
+    let uid = |name: &str| {
+        let line = owners.lines().find(|l| l.ends_with(name)).unwrap();
+        line.split_whitespace().nth(2).unwrap().to_owned()
+    };
+    assert_eq!(
+        uid("/tmp/plain"),
+        "0",
+        "the archive's owner (root here): {owners}"
+    );
+    assert_eq!(
+        uid("/tmp/archived"),
+        "1000",
+        "the container's user: {owners}"
+    );
+    f.ok(&["rm", "-f", "app"]);
+}
+
+fn a_missing_path_is_dockerds_error(f: &Files) {
+    let err = fails(&f.env, &["cp", "up:/nope", s(&f.host("nope"))]);
+    assert_eq!(
+        daemon_error(&err),
+        "Could not find the file /nope in container up"
+    );
+    let err = fails(&f.env, &["cp", "down:/nope/x", s(&f.host("nope"))]);
+    assert_eq!(
+        daemon_error(&err),
+        "Could not find the file /nope/x in container down"
+    );
+    let file = f.host("in.txt");
+    let err = fails(&f.env, &["cp", s(&file), "up:/missing/dir"]);
+    assert_eq!(
+        daemon_error(&err),
+        "Could not find the file /missing in container up"
+    );
+}
+
+fn symlinks_copied_out_stay_links(f: &Files) {
+    f.sh(
+        "up",
+        "busybox ln -s / /rootlink && busybox ln -s ../../.. /tmp/up3",
+    );
+    let out = f.host("rootlink");
+    f.ok(&["cp", "up:/rootlink", s(&out)]);
+    assert_eq!(std::fs::read_link(&out).unwrap(), Path::new("/"));
+    // The CLI refuses to make a link that climbs out of its destination; the tar carries the link.
+    let tar = docker(&f.env, &["cp", "up:/tmp/up3", "-"]);
+    assert!(tar.success(), "{}", tar.stderr);
+    let mut archive = tar::Archive::new(tar.stdout.as_bytes());
+    let entries: Vec<(String, String)> = archive
+        .entries()
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            let link = e.link_name().unwrap().map(|l| l.display().to_string());
+            (
+                e.path().unwrap().display().to_string(),
+                link.unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(entries, [("up3".to_owned(), "../../..".to_owned())]);
+    // Through the link, the container's own root, never the host's.
+    let through = f.host("through");
+    f.ok(&["cp", "up:/tmp/up3/etc/hello", s(&through)]);
+    assert_eq!(std::fs::read_to_string(&through).unwrap(), "hi\n");
+}
+
+fn uploads_through_symlinks_stay_in_the_container(f: &Files) {
+    let marker = f.host("marker");
+    std::fs::create_dir_all(&marker).unwrap();
+    let m = s(&marker);
+    f.sh(
+        "up",
+        &format!("mkdir -p {m} && busybox ln -s {m} /esc && busybox ln -s ../../.. /tmp/up4"),
+    );
+    let file = f.host("in.txt");
+    f.ok(&["cp", s(&file), "up:/esc/"]);
+    f.ok(&["cp", s(&file), "up:/tmp/up4/tmp/via-up4"]);
+    assert_eq!(
+        std::fs::read_dir(&marker).unwrap().count(),
+        0,
+        "the host's directory is untouched"
+    );
+    assert_eq!(
+        f.sh("up", &format!("cat {m}/in.txt")),
+        "into the container\n"
+    );
+    assert_eq!(f.sh("up", "cat /tmp/via-up4"), "into the container\n");
+}
+
+fn a_symlink_swapped_during_copies_never_reaches_the_host(f: &Files) {
+    let marker = f.host("swap-marker");
+    std::fs::create_dir_all(&marker).unwrap();
+    std::fs::write(marker.join("secret"), "the host's\n").unwrap();
+    let m = s(&marker);
+    // The container swaps /w/x between a directory and a symlink to the marker's path for ever.
+    f.sh(
+        "up",
+        &format!("mkdir -p {m} /w && echo container > {m}/secret"),
+    );
+    let swapper = format!(
+        "while true; do busybox rm -rf /w/x; mkdir /w/x; echo inner > /w/x/secret; busybox rm -rf /w/x; busybox ln -s {m} /w/x; done"
+    );
+    f.ok(&["exec", "-d", "up", "sh", "-c", &swapper]);
+    let file = f.host("payload");
+    std::fs::write(&file, "payload\n").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(4);
+    let mut round = 0;
+    while Instant::now() < deadline {
+        round += 1;
+        // Failures are expected (the path vanishes half the time); escapes are not.
+        docker(&f.env, &["cp", s(&file), "up:/w/x/"]);
+        let out = f.host(&format!("swap-out-{round}"));
+        docker(&f.env, &["cp", "up:/w/x/secret", s(&out)]);
+        if let Ok(text) = std::fs::read_to_string(&out) {
+            assert_ne!(text, "the host's\n", "round {round} read the host's file");
+        }
+    }
+    let names: Vec<_> = std::fs::read_dir(&marker)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        names,
+        ["secret"],
+        "nothing written into the host's directory"
+    );
+    assert_eq!(
+        std::fs::read_to_string(marker.join("secret")).unwrap(),
+        "the host's\n"
+    );
+    assert!(round > 3, "only {round} rounds");
+}
