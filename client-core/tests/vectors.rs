@@ -95,6 +95,8 @@ enum Call {
     ContainerArchiveStat(Args),
     ContainerArchiveGet(Args),
     ContainerArchivePut(Args),
+    ContainerChanges(Args),
+    ContainerExport(Args),
     ImageImport(Args),
     ImageLoad(Args),
     ImageSave(Args),
@@ -452,6 +454,8 @@ fn build(name: &str, factory: &RequestFactory, call: &Call) -> Result<Request, E
             let tar = Bytes::from(a.archive.clone().into_bytes());
             archive::put_archive_request(factory, &a.id, &a.path, &options, tar)?.request
         }
+        Call::ContainerChanges(a) => archive::changes_request(factory, &a.id)?.request,
+        Call::ContainerExport(a) => archive::export_request(factory, &a.id)?,
         Call::ImageImport(a) => {
             images::import_request(
                 factory,
@@ -558,6 +562,7 @@ fn decode(v: &ResponseVector, route: &str, response: Response) -> Result<Value, 
             route,
             response,
         )?,
+        "container_changes" => answer(archive::changes_request(f, "x"), route, response)?,
         "container_logs" => {
             let frames = c::decode_logs(route, response, v.tty)?;
             frames

@@ -1,7 +1,7 @@
 //! A container's files from outside: `docker cp` both ways, for running and stopped containers, with
 //! `-a` and `-L`, dockerd's errors, and the symlink escapes of the docker cp CVEs (2018-15664,
 //! 2019-14271) refused — a symlink in the container never leads to the host's files, also while the
-//! container swaps a directory for one during the copy.
+//! container swaps a directory for one during the copy; `docker diff` and `docker export`.
 //!
 //! Each scenario is a function of the docker CLI's environment, so it runs unchanged against Debian's
 //! dockerd 20.10: `WHARF_E2E_AGAINST=dockerd cargo test -p wharf-tests --test files`.
@@ -42,9 +42,9 @@ fn s(p: &Path) -> &str {
 }
 
 #[test]
-fn docker_cp_both_ways_and_its_symlink_escapes_refused() {
+fn docker_cp_diff_and_export_with_symlink_escapes_refused() {
     let against = Against::from_env().unwrap();
-    let test = "docker_cp_both_ways_and_its_symlink_escapes_refused";
+    let test = "docker_cp_diff_and_export_with_symlink_escapes_refused";
     if !prereq::can_run(test, against.missing().or_else(rootfs::missing_busybox)) {
         return;
     }
@@ -66,6 +66,8 @@ fn docker_cp_both_ways_and_its_symlink_escapes_refused() {
         symlinks_copied_out_stay_links,
         uploads_through_symlinks_stay_in_the_container,
         a_symlink_swapped_during_copies_never_reaches_the_host,
+        diff_lists_what_was_added_changed_and_deleted,
+        export_streams_the_root_file_system,
     ];
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         run_checks(test, &files, checks)
@@ -275,4 +277,65 @@ fn a_symlink_swapped_during_copies_never_reaches_the_host(f: &Files) {
         "the host's\n"
     );
     assert!(round > 3, "only {round} rounds");
+}
+
+fn diff_lists_what_was_added_changed_and_deleted(f: &Files) {
+    f.ok(&["run", "-d", "--name", "changer", IMAGE, "sleep", "1000"]);
+    assert_eq!(
+        f.ok(&["diff", "changer"]),
+        "",
+        "a new container changed nothing"
+    );
+    f.sh(
+        "changer",
+        "echo new > /tmp/added; mkdir -p /newdir/sub; echo x > /newdir/sub/f; echo more >> /etc/hello; busybox rm /bin/cat",
+    );
+    let expected = [
+        "A /newdir",
+        "A /newdir/sub",
+        "A /newdir/sub/f",
+        "A /tmp/added",
+        "C /bin",
+        "C /etc",
+        "C /etc/hello",
+        "C /tmp",
+        "D /bin/cat",
+    ];
+    // In the daemon's order, which the CLI keeps (dockerd's is its walk's).
+    let sorted = |text: String| {
+        let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+        lines.sort();
+        lines
+    };
+    assert_eq!(sorted(f.ok(&["diff", "changer"])), expected);
+    // The same once it stopped.
+    f.ok(&["kill", "changer"]);
+    assert_eq!(sorted(f.ok(&["diff", "changer"])), expected);
+    let err = fails(&f.env, &["diff", "nosuch"]);
+    assert_eq!(daemon_error(&err), "No such container: nosuch");
+}
+
+fn export_streams_the_root_file_system(f: &Files) {
+    for container in ["up", "changer"] {
+        let tar = f.host(&format!("{container}.tar"));
+        f.ok(&["export", "-o", s(&tar), container]);
+        let mut archive = tar::Archive::new(std::fs::File::open(&tar).unwrap());
+        let names: Vec<String> = archive
+            .entries()
+            .unwrap()
+            .map(|e| e.unwrap().path().unwrap().display().to_string())
+            .collect();
+        for name in ["bin/", "bin/busybox", "etc/hello", "tmp/", "proc/"] {
+            assert!(
+                names.iter().any(|n| n == name),
+                "{name} in {container}'s export: {names:?}"
+            );
+        }
+        assert!(
+            !names.iter().any(|n| n.starts_with("proc/1")),
+            "no /proc contents"
+        );
+        assert!(!names.iter().any(|n| n.starts_with('/')), "relative names");
+    }
+    f.ok(&["rm", "-f", "changer"]);
 }

@@ -1,6 +1,7 @@
-//! `docker cp`'s endpoints: `HEAD /containers/{id}/archive` (a path's stat, in the
+//! A container's files: `docker cp`'s endpoints — `HEAD /containers/{id}/archive` (a path's stat, in the
 //! `X-Docker-Container-Path-Stat` header as base64 of JSON), `GET` (the same header and a tar of the
-//! path, the body the caller's to read) and `PUT` (a tar extracted into a directory).
+//! path, the body the caller's to read) and `PUT` (a tar extracted into a directory) — `docker diff`'s
+//! `GET /containers/{id}/changes` and `docker export`'s `GET /containers/{id}/export`.
 
 use base64::Engine as _;
 use bytes::Bytes;
@@ -8,8 +9,9 @@ use http::header::HeaderValue;
 use http::Method;
 use serde::{Deserialize, Serialize};
 
-use super::{Decode, NoContent, Object, TypedRequest};
+use super::{Decode, Json, NoContent, Object, TypedRequest};
 use crate::error::Error;
+use crate::models::FilesystemChange;
 use crate::query::Query;
 use crate::request::{Request, RequestFactory};
 use crate::response::Response;
@@ -141,6 +143,25 @@ pub fn put_archive_request(
         tar,
         HeaderValue::from_static("application/x-tar"),
     )))
+}
+
+/// `GET /containers/{id}/changes`: what the container changed in its file system; `null` (nothing
+/// changed, as dockerd answers it) decodes as an empty list.
+pub fn changes_request(
+    factory: &RequestFactory,
+    id: &str,
+) -> Result<TypedRequest<Json<Option<Vec<FilesystemChange>>>>, Error> {
+    Object::Container.request(factory, Method::GET, id, "/changes", &Query::new())
+}
+
+/// `GET /containers/{id}/export`: the container's root file system as a tar, the answer's body (the
+/// caller's to read).
+pub fn export_request(factory: &RequestFactory, id: &str) -> Result<Request, Error> {
+    Ok(factory.build(
+        Method::GET,
+        &Object::Container.path(id, "/export")?,
+        &Query::new(),
+    ))
 }
 
 #[cfg(test)]

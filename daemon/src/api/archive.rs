@@ -1,13 +1,14 @@
-//! `docker cp`'s routes (moby's `postContainersCopy`'s successors in `router/container/copy.go`):
-//! `HEAD /containers/{id}/archive` answers the path's stat in `X-Docker-Container-Path-Stat`, `GET` the
-//! same header and a tar of the path, `PUT` extracts a tar into a directory. The work is
-//! `runtime/archive/`.
+//! A container's files: `docker cp`'s routes (moby's `router/container/copy.go`): `HEAD
+//! /containers/{id}/archive` answers the path's stat in `X-Docker-Container-Path-Stat`, `GET` the same
+//! header and a tar of the path, `PUT` extracts a tar into a directory; `docker diff`'s
+//! `/containers/{id}/changes` and `docker export`'s `/containers/{id}/export`. The work is
+//! `runtime/archive/` and `runtime/changes.rs`.
 
 use axum::body::Body;
 use axum::extract::{Path, Request};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
+use axum::{Json, Router};
 use http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
 use http::StatusCode;
 
@@ -20,10 +21,30 @@ use crate::state::AppState;
 const STAT_HEADER: HeaderName = HeaderName::from_static("x-docker-container-path-stat");
 
 pub(crate) fn routes() -> Router<AppState> {
-    Router::new().route(
-        "/containers/{id}/archive",
-        get(get_archive).head(head_archive).put(put_archive),
-    )
+    Router::new()
+        .route(
+            "/containers/{id}/archive",
+            get(get_archive).head(head_archive).put(put_archive),
+        )
+        .route("/containers/{id}/changes", get(changes))
+        .route("/containers/{id}/export", get(export))
+}
+
+/// `GET /containers/{id}/changes`: dockerd answers `null` when nothing changed.
+async fn changes(rt: Runtime, Path(id): Path<String>) -> Result<Response, Error> {
+    let changes = rt.changes(&id).await?;
+    if changes.is_empty() {
+        return Ok(Json(serde_json::Value::Null).into_response());
+    }
+    Ok(Json(changes).into_response())
+}
+
+async fn export(rt: Runtime, Path(id): Path<String>) -> Result<Response, Error> {
+    let stream = rt.export(&id).await?;
+    let mut response = Body::from_stream(stream).into_response();
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/x-tar"));
+    Ok(response)
 }
 
 /// The `path` parameter, 400 as dockerd words it when missing.

@@ -10,6 +10,7 @@
 //! never interleave; the exit of a run is handled by the run's monitor (`exit.rs`), which never takes it.
 
 mod archive;
+pub(crate) mod changes;
 mod control;
 mod create;
 mod devices;

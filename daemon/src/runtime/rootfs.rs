@@ -13,7 +13,7 @@ use containerd_client::types::Mount;
 const MAX_FILE: u64 = 4 * 1024 * 1024;
 
 /// The layer directories of `mounts`, top first.
-fn layer_dirs(mounts: &[Mount]) -> Vec<PathBuf> {
+pub(super) fn layer_dirs(mounts: &[Mount]) -> Vec<PathBuf> {
     let mut dirs = Vec::new();
     for m in mounts {
         match m.r#type.as_str() {

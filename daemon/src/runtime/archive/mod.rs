@@ -1,5 +1,6 @@
 //! `docker cp`: the stat (`HEAD`), the tar (`GET`) and the extraction (`PUT`) of
-//! `/containers/{id}/archive`, on the container's own view of its files.
+//! `/containers/{id}/archive`, on the container's own view of its files; and `docker export`, the tar of
+//! its whole root file system.
 //!
 //! A running container's view is its main process's root (`/proc/<pid>/root`): the rootfs with the
 //! container's volumes, binds and `/etc/hosts` mounted as the container sees them, as dockerd's view is.
@@ -228,6 +229,49 @@ impl Runtime {
                 .err()
                 .unwrap_or_else(|| Error::system("the archive ended before it began"))),
         }
+    }
+
+    /// `GET /containers/{id}/export`: the container's root file system as a tar, streamed (dockerd's
+    /// `export` event once it is written).
+    pub(crate) async fn export(
+        &self,
+        name: &str,
+    ) -> Result<impl Stream<Item = io::Result<Bytes>>, Error> {
+        let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(4);
+        let (ready_tx, ready_rx) = oneshot::channel::<()>();
+        let (container, rt) = (name.to_owned(), self.clone());
+        let task = tokio::spawn(async move {
+            rt.on_root(&container, false, move |record, root| {
+                let _ = ready_tx.send(());
+                let out = ChannelWriter {
+                    tx: tx.clone(),
+                    buf: Vec::with_capacity(CHUNK),
+                };
+                let finished = tarout::write_root_tar(out, root).and_then(|mut out| out.flush());
+                if let Err(e) = finished {
+                    tracing::warn!("docker export of {}: {e}", record.id);
+                    let _ = tx.blocking_send(Err(e));
+                }
+                Ok(record.clone())
+            })
+            .await
+        });
+        if ready_rx.await.is_err() {
+            return Err(task
+                .await
+                .map_err(Error::system)?
+                .err()
+                .unwrap_or_else(|| Error::system("the export ended before it began")));
+        }
+        let rt = self.clone();
+        tokio::spawn(async move {
+            if let Ok(Ok(record)) = task.await {
+                rt.emit(&record, "export", &[]);
+            }
+        });
+        Ok(futures_util::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|item| (item, rx))
+        }))
     }
 
     /// `PUT /containers/{id}/archive?path=`: extracts the tar `body` into the directory `given`.

@@ -12,7 +12,7 @@ use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
-use rustix::fs::{openat, Dir, FileType, Mode, OFlags, Stat};
+use rustix::fs::{openat, AtFlags, Dir, FileType, Mode, OFlags, Stat, StatxFlags};
 use tar::{EntryType, Header};
 
 use super::resolve::{is_dir, lstat_at};
@@ -42,6 +42,7 @@ pub(crate) fn write_tar<W: Write>(
     let mut t = TarWriter {
         b: tar::Builder::new(out),
         links: HashMap::new(),
+        mount: None,
     };
     let base = if base.is_empty() { "." } else { base };
     let st = lstat_at(dir, base)?;
@@ -54,10 +55,32 @@ pub(crate) fn write_tar<W: Write>(
     t.b.into_inner()
 }
 
+/// A whole root file system as `docker export` writes it: entries relative (`bin/`, `bin/sh`), no entry
+/// for the root itself, and only what is on the root's own mount (a running container's volumes,
+/// binds, `/proc`... are left out; their mount points are kept, empty, as dockerd's init layer has them).
+pub(crate) fn write_root_tar<W: Write>(out: W, root: BorrowedFd<'_>) -> io::Result<W> {
+    let mount = mount_id(root, ".")?;
+    let mut t = TarWriter {
+        b: tar::Builder::new(out),
+        links: HashMap::new(),
+        mount: Some(mount),
+    };
+    let st = lstat_at(root, ".")?;
+    t.tree(open_child_dir(root, ".")?, String::new(), st.st_dev)?;
+    t.b.into_inner()
+}
+
+fn mount_id(dir: BorrowedFd<'_>, name: &str) -> io::Result<u64> {
+    let flags = AtFlags::SYMLINK_NOFOLLOW;
+    Ok(rustix::fs::statx(dir, name, flags, StatxFlags::MNT_ID)?.stx_mnt_id)
+}
+
 struct TarWriter<W: Write> {
     b: tar::Builder<W>,
     /// The first name of each multiply-linked file seen, by device and inode.
     links: HashMap<(u64, u64), String>,
+    /// For an export: the root's mount, the only one whose contents are archived.
+    mount: Option<u64>,
 }
 
 /// One directory being walked: its descriptor, its entry name, its device, the names left.
@@ -110,7 +133,16 @@ impl<W: Write> TarWriter<W> {
             let Ok(st) = lstat_at(fd, &name) else {
                 continue;
             };
-            let entry = format!("{}/{name}", level.prefix);
+            let entry = match (self.mount, level.prefix.as_str()) {
+                (Some(_), "") => name.clone(),
+                (_, prefix) => format!("{prefix}/{name}"),
+            };
+            if let Some(root_mount) = self.mount {
+                if mount_id(fd, &name).is_ok_and(|m| m != root_mount) {
+                    self.mount_point(&st, &entry)?;
+                    continue;
+                }
+            }
             self.entry(fd, &name, &st, &entry)?;
             if !is_dir(&st) {
                 continue;
@@ -130,6 +162,22 @@ impl<W: Write> TarWriter<W> {
             });
         }
         Ok(())
+    }
+
+    /// A mount point in an export: an empty directory or file with the mounted one's metadata.
+    fn mount_point(&mut self, st: &Stat, entry: &str) -> io::Result<()> {
+        let mut h = Header::new_gnu();
+        h.set_mode(st.st_mode & 0o7777);
+        h.set_uid(u64::from(st.st_uid));
+        h.set_gid(u64::from(st.st_gid));
+        h.set_mtime(u64::try_from(st.st_mtime).unwrap_or(0));
+        h.set_size(0);
+        if is_dir(st) {
+            h.set_entry_type(EntryType::Directory);
+            return self.append(h, &format!("{entry}/"), None, io::empty());
+        }
+        h.set_entry_type(EntryType::Regular);
+        self.append(h, entry, None, io::empty())
     }
 
     /// Writes the entry for `name` in `dir`, whose `lstat` was `st`, as `entry`.
