@@ -97,6 +97,7 @@ enum Call {
     ContainerArchivePut(Args),
     ContainerChanges(Args),
     ContainerExport(Args),
+    ContainerCommit(Args),
     ImageImport(Args),
     ImageLoad(Args),
     ImageSave(Args),
@@ -177,6 +178,9 @@ struct Args {
     no_overwrite_dir_non_dir: bool,
     #[serde(rename = "copyUIDGID")]
     copy_uid_gid: bool,
+    /// docker commit: `-a` and `--pause`.
+    author: Option<String>,
+    pause: Option<bool>,
     /// A terminal's height and width.
     h: u32,
     w: u32,
@@ -456,6 +460,17 @@ fn build(name: &str, factory: &RequestFactory, call: &Call) -> Result<Request, E
         }
         Call::ContainerChanges(a) => archive::changes_request(factory, &a.id)?.request,
         Call::ContainerExport(a) => archive::export_request(factory, &a.id)?,
+        Call::ContainerCommit(a) => {
+            let options = archive::CommitOptions {
+                repo: a.repo.clone(),
+                tag: a.tag.clone(),
+                comment: a.message.clone(),
+                author: a.author.clone(),
+                pause: a.pause.unwrap_or(true),
+                changes: a.changes.clone(),
+            };
+            archive::commit_request(factory, &a.id, &options)?.request
+        }
         Call::ImageImport(a) => {
             images::import_request(
                 factory,
@@ -563,6 +578,11 @@ fn decode(v: &ResponseVector, route: &str, response: Response) -> Result<Value, 
             response,
         )?,
         "container_changes" => answer(archive::changes_request(f, "x"), route, response)?,
+        "container_commit" => answer(
+            archive::commit_request(f, "x", &Default::default()),
+            route,
+            response,
+        )?,
         "container_logs" => {
             let frames = c::decode_logs(route, response, v.tty)?;
             frames

@@ -1,7 +1,7 @@
 //! A container's files from outside: `docker cp` both ways, for running and stopped containers, with
 //! `-a` and `-L`, dockerd's errors, and the symlink escapes of the docker cp CVEs (2018-15664,
 //! 2019-14271) refused — a symlink in the container never leads to the host's files, also while the
-//! container swaps a directory for one during the copy; `docker diff` and `docker export`.
+//! container swaps a directory for one during the copy; `docker diff`, `docker export` and `docker commit`.
 //!
 //! Each scenario is a function of the docker CLI's environment, so it runs unchanged against Debian's
 //! dockerd 20.10: `WHARF_E2E_AGAINST=dockerd cargo test -p wharf-tests --test files`.
@@ -42,9 +42,9 @@ fn s(p: &Path) -> &str {
 }
 
 #[test]
-fn docker_cp_diff_and_export_with_symlink_escapes_refused() {
+fn docker_cp_diff_export_and_commit() {
     let against = Against::from_env().unwrap();
-    let test = "docker_cp_diff_and_export_with_symlink_escapes_refused";
+    let test = "docker_cp_diff_export_and_commit";
     if !prereq::can_run(test, against.missing().or_else(rootfs::missing_busybox)) {
         return;
     }
@@ -68,6 +68,7 @@ fn docker_cp_diff_and_export_with_symlink_escapes_refused() {
         a_symlink_swapped_during_copies_never_reaches_the_host,
         diff_lists_what_was_added_changed_and_deleted,
         export_streams_the_root_file_system,
+        commit_makes_an_image_that_runs_saves_and_has_its_history,
     ];
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         run_checks(test, &files, checks)
@@ -338,4 +339,68 @@ fn export_streams_the_root_file_system(f: &Files) {
         assert!(!names.iter().any(|n| n.starts_with('/')), "relative names");
     }
     f.ok(&["rm", "-f", "changer"]);
+}
+
+fn commit_makes_an_image_that_runs_saves_and_has_its_history(f: &Files) {
+    f.ok(&["run", "-d", "--name", "tocommit", IMAGE, "sleep", "1000"]);
+    f.sh("tocommit", "echo committed > /x; busybox rm /etc/hello");
+    let change = r#"CMD ["cat","/x"]"#;
+    let args = [
+        "commit",
+        "--change",
+        change,
+        "-m",
+        "added x",
+        "-a",
+        "tester",
+        "tocommit",
+        "committed:v1",
+    ];
+    let id = f.ok(&args);
+    assert!(id.trim().starts_with("sha256:"), "{id}");
+    assert_eq!(
+        f.ok(&["inspect", "-f", "{{.State.Status}}", "tocommit"]),
+        "running\n"
+    );
+    assert_eq!(f.ok(&["run", "--rm", "committed:v1"]), "committed\n");
+    // The deletion is in the image too.
+    let gone = docker(
+        &f.env,
+        &["run", "--rm", "committed:v1", "cat", "/etc/hello"],
+    );
+    assert!(!gone.success(), "/etc/hello is deleted: {}", gone.stdout);
+    let format = "{{.Author}}|{{.Comment}}|{{json .Config.Cmd}}";
+    assert_eq!(
+        f.ok(&["image", "inspect", "-f", format, "committed:v1"]),
+        "tester|added x|[\"cat\",\"/x\"]\n"
+    );
+    let history = f.ok(&[
+        "history",
+        "--no-trunc",
+        "--format",
+        "{{.CreatedBy}}|{{.Comment}}",
+        "committed:v1",
+    ]);
+    let first = history.lines().next().unwrap();
+    assert_eq!(first, "sleep 1000|added x", "{history}");
+    assert!(
+        history.lines().count() >= 2,
+        "the image's own history follows: {history}"
+    );
+    let saved = f.host("committed.tar");
+    f.ok(&["save", "-o", s(&saved), "committed:v1"]);
+    assert!(std::fs::metadata(&saved).unwrap().len() > 1024);
+    let err = fails(
+        &f.env,
+        &["commit", "--change", "RUN rm -rf /", "tocommit", "refused"],
+    );
+    assert_eq!(daemon_error(&err), "run is not a valid change command");
+    // Without a name, a dangling image; its ID answers.
+    let bare = f.ok(&["commit", "tocommit"]);
+    assert_eq!(
+        f.ok(&["image", "inspect", "-f", "{{.Id}}", bare.trim()])
+            .trim(),
+        bare.trim()
+    );
+    f.ok(&["rm", "-f", "tocommit"]);
 }

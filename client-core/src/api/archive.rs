@@ -164,6 +164,74 @@ pub fn export_request(factory: &RequestFactory, id: &str) -> Result<Request, Err
     ))
 }
 
+/// Parameters of `POST /commit`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommitOptions {
+    /// `repo` and `tag` of the new image (none: a dangling image).
+    pub repo: Option<String>,
+    pub tag: Option<String>,
+    /// `comment` (`-m`) and `author` (`-a`).
+    pub comment: Option<String>,
+    pub author: Option<String>,
+    /// `pause`: freeze a running container meanwhile (the daemon's default); sent only when false, as
+    /// the docker CLI sends it.
+    pub pause: bool,
+    /// `changes`: Dockerfile instructions for the new image's config (`CMD ["cat","/x"]`).
+    pub changes: Vec<String>,
+}
+
+impl Default for CommitOptions {
+    fn default() -> Self {
+        Self {
+            repo: None,
+            tag: None,
+            comment: None,
+            author: None,
+            pause: true,
+            changes: Vec::new(),
+        }
+    }
+}
+
+/// The answer to a commit: `{"Id": "sha256:..."}`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommitResponse {
+    #[serde(rename = "Id")]
+    pub id: String,
+}
+
+/// `POST /commit?container=`: a new image from the container's changes.
+pub fn commit_request(
+    factory: &RequestFactory,
+    container: &str,
+    options: &CommitOptions,
+) -> Result<TypedRequest<Json<CommitResponse>>, Error> {
+    let container = container.trim();
+    if container.is_empty() {
+        return Err(Error::InvalidArgument(
+            "invalid container name or ID: value is empty".to_owned(),
+        ));
+    }
+    let mut query = Query::new();
+    query
+        .append("container", container)
+        .optional("repo", options.repo.as_deref())
+        .optional("tag", options.tag.as_deref())
+        .optional("comment", options.comment.as_deref())
+        .optional("author", options.author.as_deref());
+    if !options.pause {
+        query.append("pause", "0");
+    }
+    for change in &options.changes {
+        query.append("changes", change.as_str());
+    }
+    Ok(TypedRequest::new(factory.build(
+        Method::POST,
+        "/commit",
+        &query,
+    )))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,20 +1,20 @@
 //! A container's files: `docker cp`'s routes (moby's `router/container/copy.go`): `HEAD
 //! /containers/{id}/archive` answers the path's stat in `X-Docker-Container-Path-Stat`, `GET` the same
 //! header and a tar of the path, `PUT` extracts a tar into a directory; `docker diff`'s
-//! `/containers/{id}/changes` and `docker export`'s `/containers/{id}/export`. The work is
-//! `runtime/archive/` and `runtime/changes.rs`.
+//! `/containers/{id}/changes`, `docker export`'s `/containers/{id}/export` and `docker commit`'s
+//! `/commit`. The work is `runtime/archive/`, `runtime/changes.rs` and `runtime/commit.rs`.
 
 use axum::body::Body;
 use axum::extract::{Path, Request};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
 use http::StatusCode;
 
 use super::params::Params;
 use crate::error::Error;
-use crate::runtime::{ExtractOptions, PathStat, Runtime};
+use crate::runtime::{CommitOptions, ExtractOptions, PathStat, Runtime};
 use crate::state::AppState;
 
 /// The header that carries a path's stat (base64 of its JSON).
@@ -28,6 +28,22 @@ pub(crate) fn routes() -> Router<AppState> {
         )
         .route("/containers/{id}/changes", get(changes))
         .route("/containers/{id}/export", get(export))
+        .route("/commit", post(commit))
+}
+
+/// `POST /commit?container=&repo=&tag=&comment=&author=&pause=&changes=`: 201 `{"Id": ...}`. `pause`
+/// absent or empty is true, as dockerd reads it; the body (a config to merge) is not read.
+async fn commit(rt: Runtime, p: Params) -> Result<Response, Error> {
+    let opts = CommitOptions {
+        repo: p.get("repo").to_owned(),
+        tag: p.get("tag").to_owned(),
+        comment: p.get("comment").to_owned(),
+        author: p.get("author").to_owned(),
+        pause: p.get("pause").is_empty() || p.bool("pause"),
+        changes: p.all("changes"),
+    };
+    let id = rt.commit(p.get("container"), opts).await?;
+    Ok((StatusCode::CREATED, Json(serde_json::json!({ "Id": id }))).into_response())
 }
 
 /// `GET /containers/{id}/changes`: dockerd answers `null` when nothing changed.

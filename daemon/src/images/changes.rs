@@ -1,5 +1,6 @@
-//! `docker import --change`: the Dockerfile instructions that may change an imported image's config
-//! (CMD, ENTRYPOINT, ENV, WORKDIR, USER, EXPOSE, LABEL, VOLUME, STOPSIGNAL, HEALTHCHECK), applied in order.
+//! `docker import --change` and `docker commit --change`: the Dockerfile instructions that may change an
+//! image's config (CMD, ENTRYPOINT, ENV, WORKDIR, USER, EXPOSE, LABEL, VOLUME, STOPSIGNAL, HEALTHCHECK,
+//! ONBUILD), applied in order, with dockerd's wording for the refused ones.
 
 use std::collections::BTreeMap;
 
@@ -13,6 +14,9 @@ pub(crate) enum ChangeError {
     /// Not an allowed instruction.
     #[error("{0} is not a valid change command")]
     NotAllowed(String),
+    /// Refused with a message of its own.
+    #[error("{0}")]
+    Other(String),
     /// Allowed but malformed.
     #[error("{instruction} {message}")]
     Malformed {
@@ -178,7 +182,28 @@ pub(crate) fn apply(config: &mut RunConfig, changes: &[String]) -> Result<(), Ch
                     volumes.insert(v, Value::Object(Default::default()));
                 }
             }
-            _ => return Err(ChangeError::NotAllowed(word.to_owned())),
+            "ONBUILD" => {
+                let trigger = rest.split_whitespace().next().unwrap_or("");
+                match trigger.to_ascii_uppercase().as_str() {
+                    "" => return Err(malformed(&instruction, "requires at least one argument")),
+                    "ONBUILD" => {
+                        return Err(ChangeError::Other(
+                            "Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed".to_owned(),
+                        ))
+                    }
+                    t @ ("FROM" | "MAINTAINER") => {
+                        return Err(ChangeError::Other(format!(
+                            "{t} isn't allowed as an ONBUILD trigger"
+                        )))
+                    }
+                    _ => config
+                        .on_build
+                        .get_or_insert_with(Vec::new)
+                        .push(rest.to_owned()),
+                }
+            }
+            // dockerd names the instruction in lower case here.
+            _ => return Err(ChangeError::NotAllowed(word.to_ascii_lowercase())),
         }
     }
     Ok(())
@@ -237,10 +262,25 @@ mod tests {
     }
 
     #[test]
+    fn onbuild_triggers_are_kept_as_written() {
+        let c = applied(&["onbuild run  echo a", "ONBUILD RUN echo b"]);
+        assert_eq!(c.on_build.unwrap(), ["run  echo a", "RUN echo b"]);
+    }
+
+    #[test]
     fn other_instructions_and_bad_arguments_are_refused() {
         let mut c = RunConfig::default();
         let e = apply(&mut c, &["RUN rm -rf /".into()]).unwrap_err();
-        assert_eq!(e.to_string(), "RUN is not a valid change command");
+        assert_eq!(e.to_string(), "run is not a valid change command");
+        let e = apply(&mut c, &["ONBUILD".into()]).unwrap_err();
+        assert_eq!(e.to_string(), "ONBUILD requires at least one argument");
+        let e = apply(&mut c, &["ONBUILD ONBUILD RUN x".into()]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed"
+        );
+        let e = apply(&mut c, &["onbuild from x".into()]).unwrap_err();
+        assert_eq!(e.to_string(), "FROM isn't allowed as an ONBUILD trigger");
         assert!(apply(&mut c, &["EXPOSE http".into()]).is_err());
         assert!(apply(&mut c, &["LABEL novalue".into()]).is_err());
         assert!(apply(&mut c, &["WORKDIR".into()]).is_err());

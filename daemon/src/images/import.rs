@@ -26,7 +26,7 @@ use crate::containerd::Containerd;
 use crate::error::Error;
 
 /// How long a lease lives if wharfd dies before dropping it.
-const LEASE_EXPIRY: Duration = Duration::from_secs(3600);
+pub(crate) const LEASE_EXPIRY: Duration = Duration::from_secs(3600);
 
 static SPOOL_COUNTER: AtomicU64 = AtomicU64::new(0);
 

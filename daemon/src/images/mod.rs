@@ -6,6 +6,7 @@
 
 pub(crate) mod archive;
 pub(crate) mod changes;
+pub(crate) mod commit;
 pub(crate) mod delete;
 pub(crate) mod healthcheck;
 pub(crate) mod import;

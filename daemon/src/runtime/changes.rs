@@ -48,7 +48,7 @@ const MOUNT_POINTS: [&str; 10] = [
     "/dev/pts",
 ];
 
-fn is_mount_point(path: &str) -> bool {
+pub(crate) fn is_mount_point(path: &str) -> bool {
     MOUNT_POINTS.contains(&path)
         || ["/dev/", "/proc/", "/sys/"]
             .iter()

@@ -11,6 +11,7 @@
 
 mod archive;
 pub(crate) mod changes;
+mod commit;
 mod control;
 mod create;
 mod devices;
@@ -53,6 +54,7 @@ use crate::volumes::{VolumeStore, VolumeUsers};
 
 pub(crate) use archive::path::PathStat;
 pub(crate) use archive::ExtractOptions;
+pub(crate) use commit::CommitOptions;
 pub(crate) use create::CreateRequest;
 pub(crate) use exec::{console_size, ConsoleSize};
 pub(crate) use io::AttachHub;

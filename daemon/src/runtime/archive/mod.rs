@@ -36,6 +36,7 @@ use self::tarin::{extract, ExtractError};
 use super::Runtime;
 
 pub(crate) use tarin::ExtractOptions;
+pub(crate) use tarout::write_layer_tar;
 
 /// The largest upload extracted (the same bound as an image import's).
 const MAX_UPLOAD: u64 = 64 * 1024 * 1024 * 1024;

@@ -43,6 +43,7 @@ pub(crate) fn write_tar<W: Write>(
         b: tar::Builder::new(out),
         links: HashMap::new(),
         mount: None,
+        layer: None,
     };
     let base = if base.is_empty() { "." } else { base };
     let st = lstat_at(dir, base)?;
@@ -64,10 +65,37 @@ pub(crate) fn write_root_tar<W: Write>(out: W, root: BorrowedFd<'_>) -> io::Resu
         b: tar::Builder::new(out),
         links: HashMap::new(),
         mount: Some(mount),
+        layer: None,
     };
     let st = lstat_at(root, ".")?;
     t.tree(open_child_dir(root, ".")?, String::new(), st.st_dev)?;
     t.b.into_inner()
+}
+
+/// A container's writable layer (an overlay upper directory) as an image layer: relative names, overlay
+/// whiteouts (0:0 character devices) as `.wh.<name>` files, opaque directories marked with
+/// `.wh..wh..opq`, and nothing `skip` refuses (the container path of each entry, e.g. `/proc`).
+pub(crate) fn write_layer_tar<W: Write>(
+    out: W,
+    upper: BorrowedFd<'_>,
+    skip: fn(&str) -> bool,
+) -> io::Result<W> {
+    let mut t = TarWriter {
+        b: tar::Builder::new(out),
+        links: HashMap::new(),
+        mount: None,
+        layer: Some(skip),
+    };
+    let st = lstat_at(upper, ".")?;
+    t.tree(open_child_dir(upper, ".")?, String::new(), st.st_dev)?;
+    t.b.into_inner()
+}
+
+/// Whether the directory `dir` is an opaque overlay directory (its lower layers' contents hidden).
+fn is_opaque(dir: BorrowedFd<'_>) -> bool {
+    let mut value = [0u8; 4];
+    rustix::fs::fgetxattr(dir, "trusted.overlay.opaque", &mut value[..])
+        .is_ok_and(|n| value.get(..n) == Some(b"y".as_slice()))
 }
 
 fn mount_id(dir: BorrowedFd<'_>, name: &str) -> io::Result<u64> {
@@ -81,6 +109,8 @@ struct TarWriter<W: Write> {
     links: HashMap<(u64, u64), String>,
     /// For an export: the root's mount, the only one whose contents are archived.
     mount: Option<u64>,
+    /// For an image layer: what to leave out (whiteouts and opaque directories are translated).
+    layer: Option<fn(&str) -> bool>,
 }
 
 /// One directory being walked: its descriptor, its entry name, its device, the names left.
@@ -133,10 +163,26 @@ impl<W: Write> TarWriter<W> {
             let Ok(st) = lstat_at(fd, &name) else {
                 continue;
             };
-            let entry = match (self.mount, level.prefix.as_str()) {
-                (Some(_), "") => name.clone(),
-                (_, prefix) => format!("{prefix}/{name}"),
+            let relative = self.mount.is_some() || self.layer.is_some();
+            let entry = match level.prefix.as_str() {
+                "" if relative => name.clone(),
+                prefix => format!("{prefix}/{name}"),
             };
+            if let Some(skip) = self.layer {
+                if skip(&format!("/{entry}")) {
+                    continue;
+                }
+                if FileType::from_raw_mode(st.st_mode) == FileType::CharacterDevice
+                    && st.st_rdev == 0
+                {
+                    let whiteout = match entry.rsplit_once('/') {
+                        Some((dir, base)) => format!("{dir}/.wh.{base}"),
+                        None => format!(".wh.{entry}"),
+                    };
+                    self.marker(&st, &whiteout)?;
+                    continue;
+                }
+            }
             if let Some(root_mount) = self.mount {
                 if mount_id(fd, &name).is_ok_and(|m| m != root_mount) {
                     self.mount_point(&st, &entry)?;
@@ -153,6 +199,9 @@ impl<W: Write> TarWriter<W> {
             if st.st_dev != level.dev && is_pseudo(child.as_fd()) {
                 continue;
             }
+            if self.layer.is_some() && is_opaque(child.as_fd()) {
+                self.marker(&st, &format!("{entry}/.wh..wh..opq"))?;
+            }
             let names = names_of(child.as_fd())?.into_iter();
             stack.push(Level {
                 fd: child,
@@ -162,6 +211,16 @@ impl<W: Write> TarWriter<W> {
             });
         }
         Ok(())
+    }
+
+    /// A whiteout or opaque marker: an empty file.
+    fn marker(&mut self, st: &Stat, name: &str) -> io::Result<()> {
+        let mut h = Header::new_gnu();
+        h.set_mode(0o600);
+        h.set_mtime(u64::try_from(st.st_mtime).unwrap_or(0));
+        h.set_size(0);
+        h.set_entry_type(EntryType::Regular);
+        self.append(h, name, None, io::empty())
     }
 
     /// A mount point in an export: an empty directory or file with the mounted one's metadata.
