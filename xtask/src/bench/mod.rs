@@ -3,12 +3,14 @@
 //! the other (never concurrently) with the same workloads and concurrency. Also measured: idle resident
 //! memory and spawn-to-first-ping time, and the container workloads (`containers.rs`) and the stream
 //! workloads (`streams.rs`: logs, exec output, `exec true`, WebSocket keystrokes) and the registry
-//! workloads (`registry.rs`: pull and push against a local registry) on fresh starts of each daemon. Each ratio is printed next to the target.
+//! workloads (`registry.rs`: pull and push against a local registry) and `docker cp` (`cp.rs`) on fresh
+//! starts of each daemon. Each ratio is printed next to the target.
 
 mod api;
 mod connect;
 mod console;
 mod containers;
+mod cp;
 mod cpu;
 mod daemons;
 mod flood;
@@ -144,6 +146,12 @@ pub struct BenchArgs {
     /// Run only the registry workloads.
     #[arg(long, conflicts_with_all = ["containers_only", "flood_only", "streams_only", "console_only", "skip_registry"])]
     registry_only: bool,
+    /// Leave out the docker cp workload (100 MB into and out of a container).
+    #[arg(long)]
+    skip_cp: bool,
+    /// Run only the docker cp workload.
+    #[arg(long, conflicts_with_all = ["containers_only", "flood_only", "streams_only", "console_only", "registry_only", "skip_cp"])]
+    cp_only: bool,
 }
 
 /// Where the daemons and the load generator run during the HTTP workloads.
@@ -256,8 +264,8 @@ pub fn bench(args: BenchArgs) -> Result<()> {
     };
     let bins = Binaries::in_dir(release);
     // Built before any daemon runs, so that the build does not take their CPUs; reported last.
-    let web = (!args.registry_only).then(crate::wasm::build);
-    let console_sizes = if args.skip_console || args.registry_only {
+    let web = (!args.registry_only && !args.cp_only).then(crate::wasm::build);
+    let console_sizes = if args.skip_console || args.registry_only || args.cp_only {
         None
     } else {
         Some(crate::console::build())
@@ -287,8 +295,11 @@ pub fn bench(args: BenchArgs) -> Result<()> {
         None => kinds.push(Kind::Dockerd),
         Some(why) => println!("xtask bench: dockerd columns will be n/a: {why}"),
     }
-    let only_other =
-        args.containers_only || args.flood_only || args.streams_only || args.registry_only;
+    let only_other = args.containers_only
+        || args.flood_only
+        || args.streams_only
+        || args.registry_only
+        || args.cp_only;
     let console_config = console::ConsoleConfig {
         containers: args.console_containers.max(100),
         log_lines: args.console_log_lines,
@@ -343,6 +354,11 @@ pub fn bench(args: BenchArgs) -> Result<()> {
         } else {
             Some(registry::run(&kinds, &bins, &certs)?)
         };
+    let copies = if args.skip_cp || (only_other && !args.cp_only) || args.console_only {
+        None
+    } else {
+        Some(cp::run(&kinds, &bins, &certs)?)
+    };
 
     if let Some(http) = http {
         http.print();
@@ -358,6 +374,9 @@ pub fn bench(args: BenchArgs) -> Result<()> {
     }
     if let Some(sides) = &registries {
         registry::print(sides);
+    }
+    if let Some(sides) = &copies {
+        cp::print(sides);
     }
     if let Some(console) = &console {
         console::print(console, console_config);
