@@ -63,6 +63,7 @@ fn docker_cp_diff_export_and_commit() {
         a_directory_in_and_out_of_a_stopped_container,
         follow_links_with_l_and_keep_owners_with_a,
         a_missing_path_is_dockerds_error,
+        binds_are_in_the_view_also_when_stopped,
         symlinks_copied_out_stay_links,
         uploads_through_symlinks_stay_in_the_container,
         a_symlink_swapped_during_copies_never_reaches_the_host,
@@ -161,6 +162,36 @@ fn follow_links_with_l_and_keep_owners_with_a(f: &Files) {
         "the container's user: {owners}"
     );
     f.ok(&["rm", "-f", "app"]);
+}
+
+fn binds_are_in_the_view_also_when_stopped(f: &Files) {
+    let (rw, ro) = (f.host("bind-rw"), f.host("bind-ro"));
+    for d in [&rw, &ro] {
+        std::fs::create_dir_all(d).unwrap();
+        std::fs::write(d.join("on-host"), "host\n").unwrap();
+    }
+    let binds = [format!("{}:/data", s(&rw)), format!("{}:/ro:ro", s(&ro))];
+    let file = f.host("in.txt");
+    for running in [true, false] {
+        let name = if running { "bound-up" } else { "bound-down" };
+        let mut args = vec!["create", "--name", name, "-v", &binds[0], "-v", &binds[1]];
+        args.extend([IMAGE, "sleep", "1000"]);
+        f.ok(&args);
+        if running {
+            f.ok(&["start", name]);
+        }
+        let out = f.host(&format!("{name}-out"));
+        f.ok(&["cp", &format!("{name}:/data/on-host"), s(&out)]);
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "host\n");
+        f.ok(&["cp", s(&file), &format!("{name}:/data/{name}")]);
+        assert_eq!(
+            std::fs::read_to_string(rw.join(name)).unwrap(),
+            "into the container\n"
+        );
+        let err = fails(&f.env, &["cp", s(&file), &format!("{name}:/ro/")]);
+        assert_eq!(daemon_error(&err), "mounted volume is marked read-only");
+        f.ok(&["rm", "-f", name]);
+    }
 }
 
 fn a_missing_path_is_dockerds_error(f: &Files) {

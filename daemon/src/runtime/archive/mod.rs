@@ -5,8 +5,8 @@
 //! A running container's view is its main process's root (`/proc/<pid>/root`): the rootfs with the
 //! container's volumes, binds and `/etc/hosts` mounted as the container sees them, as dockerd's view is.
 //! A stopped container's is its snapshot's mounts, mounted in a private directory under the exec root
-//! (read-only unless extracting) for the one operation, under the container's operation lock (so it
-//! cannot start meanwhile), and always unmounted (`TempMount`'s drop: on success, error, or a client
+//! (read-only unless extracting) with its binds over them, for the one operation, under the
+//! container's operation lock (so it cannot start meanwhile), and always unmounted (`TempMount`'s drop: on success, error, or a client
 //! that went away). Every path is then looked up from that root's descriptor inside it (`resolve`), and
 //! tars are streamed both ways through bounded channels (`tarout`, `tarin`).
 
@@ -139,8 +139,12 @@ impl Runtime {
             .snapshot_mounts(self.inner.snapshotter, &record.id)
             .await?;
         let base = self.inner.exec_root.join("archive");
+        let binds = binds_of(&record);
         let root = tokio::task::spawn_blocking(move || -> Result<Root, Error> {
-            let m = mount::TempMount::new(&base, &mounts, !write).map_err(Error::system)?;
+            // Mount points missing for the binds are made, as dockerd makes them: then writable.
+            let read_only = !write && binds.is_empty();
+            let m = mount::TempMount::new(&base, &mounts, read_only).map_err(Error::system)?;
+            m.bind(&binds, !write).map_err(Error::system)?;
             let fd = m.open().map_err(Error::system)?;
             Ok(Root {
                 fd,
@@ -311,13 +315,7 @@ impl Runtime {
                 rx,
                 current: Bytes::new(),
             };
-            extract(
-                std::io::BufReader::with_capacity(CHUNK, input),
-                root,
-                &dest,
-                opts,
-            )
-            .map_err(|e| match e {
+            extract(input, root, &dest, opts).map_err(|e| match e {
                 ExtractError::Refused(m) => {
                     Error::system(format!("Error processing tar file(exit status 1): {m}"))
                 }
@@ -342,6 +340,20 @@ impl Runtime {
         self.emit(&record, "extract-to-dir", &[]);
         Ok(())
     }
+}
+
+/// The container's bind mounts: host source, destination, read-only.
+fn binds_of(record: &ContainerRecord) -> Vec<(std::path::PathBuf, String, bool)> {
+    user_mounts(&record.host_config)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|m| m.mount.typ().as_deref() == Some("bind"))
+        .filter_map(|m| {
+            let source = m.mount.source().clone()?;
+            let dest = m.mount.destination().to_string_lossy().into_owned();
+            Some((source, dest, m.point.rw == Some(false)))
+        })
+        .collect()
 }
 
 async fn run_blocking<T, F>(record: ContainerRecord, root: Root, work: F) -> Result<T, Error>

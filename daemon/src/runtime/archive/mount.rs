@@ -1,9 +1,10 @@
 //! A stopped container's snapshot mounted for one `docker cp`, in a private directory under the exec
-//! root, unmounted (lazily, so a descriptor still open cannot keep it) and removed on drop. Directories
+//! root, with the container's binds over it, unmounted (lazily, so a descriptor still open cannot keep
+//! it, and the binds with it) and removed on drop. Directories
 //! left by a wharfd that died mid-copy are unmounted and removed at the next start ([`clean_stale`]).
 
 use std::io;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use containerd_client::types::Mount;
@@ -83,6 +84,53 @@ impl TempMount {
         Ok(this)
     }
 
+    /// Mounts each bind `(source, destination, read-only)` of the container over its destination in the
+    /// mounted root (looked up inside it), as dockerd mounts a stopped container's volumes for `docker
+    /// cp`; a destination the root does not have is skipped. They go with the root's lazy unmount.
+    pub(super) fn bind(
+        &self,
+        binds: &[(PathBuf, String, bool)],
+        read_only: bool,
+    ) -> io::Result<()> {
+        let root = self.open()?;
+        let at = |dest: &str| -> Option<(OwnedFd, String)> {
+            let fd = super::resolve::open_in(root.as_fd(), dest, OFlags::PATH).ok()?;
+            let path = format!("/proc/self/fd/{}", fd.as_raw_fd());
+            Some((fd, path))
+        };
+        for (source, dest, ro) in binds {
+            if at(dest).is_none() {
+                make_mount_point(root.as_fd(), dest, source.is_dir())?;
+            }
+            let Some((_fd, target)) = at(dest) else {
+                continue;
+            };
+            let flags = MsFlags::MS_BIND | MsFlags::MS_REC;
+            nix::mount::mount(
+                Some(source.as_path()),
+                target.as_str(),
+                None::<&str>,
+                flags,
+                None::<&str>,
+            )?;
+            if *ro || read_only {
+                // The destination again: now the root of the new mount.
+                let Some((_fd, target)) = at(dest) else {
+                    continue;
+                };
+                let remount = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY;
+                nix::mount::mount(
+                    None::<&str>,
+                    target.as_str(),
+                    None::<&str>,
+                    remount,
+                    None::<&str>,
+                )?;
+            }
+        }
+        Ok(())
+    }
+
     /// The mounted root, as a directory descriptor.
     pub(super) fn open(&self) -> io::Result<OwnedFd> {
         let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
@@ -101,6 +149,36 @@ impl Drop for TempMount {
             tracing::warn!("cannot remove {}: {e}", self.dir.display());
         }
     }
+}
+
+/// Makes `dest` (a directory, or an empty file for a file's bind) and its missing parents inside `root`,
+/// symlinks followed inside it, as dockerd's `CreateIfNotExists`.
+fn make_mount_point(root: BorrowedFd<'_>, dest: &str, dir: bool) -> io::Result<()> {
+    let resolved = super::resolve::follow_in_scope(root, dest)?;
+    let parts: Vec<&str> = super::path::components(&resolved).collect();
+    let mut done = String::from("/");
+    for (i, part) in parts.iter().enumerate() {
+        let parent = super::resolve::open_dir(root, &done)?;
+        let last = i + 1 == parts.len();
+        let made = if last && !dir {
+            let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW;
+            rustix::fs::openat(
+                &parent,
+                *part,
+                flags | OFlags::CLOEXEC,
+                Mode::from_raw_mode(0o755),
+            )
+            .map(drop)
+        } else {
+            rustix::fs::mkdirat(&parent, *part, Mode::from_raw_mode(0o755))
+        };
+        match made {
+            Ok(()) | Err(rustix::io::Errno::EXIST) => {}
+            Err(e) => return Err(e.into()),
+        }
+        done = format!("{}/{part}", done.trim_end_matches('/'));
+    }
+    Ok(())
 }
 
 /// Unmounts and removes what a previous wharfd left under `base`.

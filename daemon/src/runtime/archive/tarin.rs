@@ -112,7 +112,7 @@ pub(crate) fn extract(
                     Mode::from_raw_mode(0o600),
                 )?;
                 let mut file = File::from(fd);
-                io::copy(&mut entry, &mut file)?;
+                copy_large(&mut entry, &mut file)?;
                 fchown(&file, Some(uid_of(uid)), Some(gid_of(gid)))?;
                 fchmod(&file, mode)?;
                 futimens(&file, &times(mtime))?;
@@ -165,6 +165,30 @@ pub(crate) fn extract(
     }
     Ok(())
 }
+
+/// Copies `from` into `to` in large writes (io::copy's 8 KiB would be a write call per 8 KiB).
+fn copy_large(from: &mut impl Read, to: &mut File) -> io::Result<()> {
+    use std::io::Write as _;
+    let mut buf = vec![0u8; COPY_BUFFER];
+    loop {
+        let mut filled = 0;
+        while filled < buf.len() {
+            match from.read(&mut buf[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if filled == 0 {
+            return Ok(());
+        }
+        to.write_all(&buf[..filled])?;
+    }
+}
+
+/// The buffer of one file's copy.
+const COPY_BUFFER: usize = 1 << 20;
 
 fn join(dest: &str, rel: &str) -> String {
     match (dest.trim_end_matches('/'), rel) {
