@@ -189,7 +189,11 @@ fn binds_are_in_the_view_also_when_stopped(f: &Files) {
             "into the container\n"
         );
         let err = fails(&f.env, &["cp", s(&file), &format!("{name}:/ro/")]);
-        assert_eq!(daemon_error(&err), "mounted volume is marked read-only");
+        assert_eq!(
+            daemon_error(&err),
+            "mounted volume is marked read-only",
+            "{err}"
+        );
         f.ok(&["rm", "-f", name]);
     }
 }

@@ -20,7 +20,7 @@ use std::io::{self, Write};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use bytes::Bytes;
-use futures_util::Stream;
+use futures_util::{Stream, StreamExt};
 use rustix::fs::OFlags;
 use tokio::sync::{mpsc, oneshot};
 use wharf_client_core::ErrorKind;
@@ -40,6 +40,9 @@ pub(crate) use tarout::write_layer_tar;
 
 /// The largest upload extracted (the same bound as an image import's).
 const MAX_UPLOAD: u64 = 64 * 1024 * 1024 * 1024;
+
+/// What is read of an upload refused before its body was read, before answering.
+const DRAIN_MAX: u64 = 4 * 1024 * 1024;
 
 /// Chunks of a tar being sent; the channel holds at most a few.
 const CHUNK: usize = 256 * 1024;
@@ -286,7 +289,7 @@ impl Runtime {
         given: &str,
         opts: ExtractOptions,
         copy_uid_gid: bool,
-        body: S,
+        mut body: S,
     ) -> Result<(), Error>
     where
         S: Stream<Item = Result<Bytes, E>> + Unpin,
@@ -325,8 +328,20 @@ impl Runtime {
             })?;
             Ok(record.clone())
         });
-        let fed = feed(body, tx, MAX_UPLOAD);
+        let fed = feed(&mut body, tx, MAX_UPLOAD);
         let (record, fed) = tokio::join!(work, fed);
+        if record.is_err() && fed.is_ok() {
+            // Refused before the body was read (a missing path, a read-only volume): read what is
+            // left, up to a bound, so that closing the connection does not reset it under the answer
+            // the client is about to read (as Go's server discards an unread body).
+            let mut left = DRAIN_MAX;
+            while let Some(Ok(chunk)) = body.next().await {
+                left = left.saturating_sub(chunk.len() as u64);
+                if left == 0 {
+                    break;
+                }
+            }
+        }
         match fed {
             Err(FeedError::TooLarge(max)) => {
                 return Err(Error::invalid(format!(
