@@ -1,7 +1,9 @@
 //! Wharf's own routes, under `/wharf/v1/` so they can never collide with Docker's: tokens (admin only,
 //! by the policy in `crate::auth::policy`), WebSocket tickets (any identity), who the caller is
 //! (`whoami`, any identity: the console decides which actions to show by it), the audit log read back
-//! (admin only) and how the daemon is reachable (`daemon`, any identity: the console's overview).
+//! (admin only), how the daemon is reachable (`daemon`, any identity: the console's overview) and a
+//! directory's entries in a container (`containers/{id}/files`, operators: the console's file browser;
+//! Docker's API has no listing).
 //!
 //! A token's text is in one answer only, the one to its creation; it is never logged (the request log
 //! has the path alone), never audited and never stored.
@@ -21,6 +23,7 @@ use crate::auth::audit_read::{self, StatusFilter};
 use crate::auth::tickets::TICKET_TTL;
 use crate::auth::{Identity, Role};
 use crate::error::Error;
+use crate::runtime::Runtime;
 use crate::state::AppState;
 use crate::timefmt;
 
@@ -32,6 +35,17 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/wharf/v1/whoami", get(whoami))
         .route("/wharf/v1/audit", get(audit))
         .route("/wharf/v1/daemon", get(daemon))
+        .route("/wharf/v1/containers/{id}/files", get(files))
+}
+
+/// `GET /wharf/v1/containers/{id}/files?path=`: the entries of a directory in the container, for the
+/// console's file browser (`/` when no path is given).
+async fn files(rt: Runtime, Path(id): Path<String>, p: Params) -> Result<Response, Error> {
+    let path = match p.get("path") {
+        "" => "/",
+        path => path,
+    };
+    Ok(Json(rt.list_files(&id, path).await?).into_response())
 }
 
 /// `POST /wharf/v1/tokens`'s body.

@@ -8,7 +8,8 @@
 //! - operator: also everything else the Docker API has (container lifecycle, create, rm, exec, attach,
 //!   images). That is root on the host, as with dockerd: an operator can run a privileged container.
 //! - admin: also Wharf's own token endpoints and the audit log (`GET /wharf/v1/audit`); any identity may
-//!   ask who it is (`/wharf/v1/whoami`) and how the daemon is reached (`/wharf/v1/daemon`).
+//!   ask who it is (`/wharf/v1/whoami`) and how the daemon is reached (`/wharf/v1/daemon`); a
+//!   container's directory listing (`/wharf/v1/containers/{id}/files`) is an operator's, as its files are.
 //!
 //! And one public class, needing no identity at all: the browser console's static files (`GET`/`HEAD` of
 //! exactly `/`, `/index.html` and `/console/...`), since a browser must load the login page before it
@@ -58,6 +59,16 @@ pub(crate) fn action(method: &str, path: &str) -> Action {
             if read && matches!(segments.as_slice(), ["wharf", "v1", "whoami" | "daemon"]) =>
         {
             Role::Viewer
+        }
+        // A container's files, as `docker cp` reads them: operators (the console's file browser).
+        Some("wharf")
+            if read
+                && matches!(
+                    segments.as_slice(),
+                    ["wharf", "v1", "containers", _, "files"]
+                ) =>
+        {
+            Role::Operator
         }
         Some("wharf") => Role::Admin,
         _ if session => Role::Operator,
@@ -122,6 +133,9 @@ fn template(segments: &[&str]) -> (String, Option<String>) {
         }
         ["wharf", "v1", "tokens", name, rest @ ..] => {
             with_id("/wharf/v1/tokens/{name}", name, rest)
+        }
+        ["wharf", "v1", "containers", id, rest @ ..] => {
+            with_id("/wharf/v1/containers/{id}", id, rest)
         }
         ["images", first, ..] if !(segments.len() == 2 && IMAGE_COLLECTION.contains(first)) => {
             let names = &segments[1..];
@@ -248,6 +262,13 @@ mod tests {
             "GET",
             "/containers/web/archive",
             "GET /containers/{id}/archive",
+            Operator,
+            Some("web"),
+        );
+        check(
+            "GET",
+            "/wharf/v1/containers/web/files",
+            "GET /wharf/v1/containers/{id}/files",
             Operator,
             Some("web"),
         );

@@ -10,6 +10,7 @@
 //! that went away). Every path is then looked up from that root's descriptor inside it (`resolve`), and
 //! tars are streamed both ways through bounded channels (`tarout`, `tarin`).
 
+pub(crate) mod listing;
 pub(crate) mod mount;
 pub(crate) mod path;
 mod resolve;
@@ -175,6 +176,25 @@ impl Runtime {
         let now = self.store().get(&record.id).ok()?;
         (now.state.running && now.state.pid == record.state.pid)
             .then_some(Root { fd, _mount: None })
+    }
+
+    /// The entries of the directory `given` in the container (Wharf's listing for the console).
+    pub(crate) async fn list_files(
+        &self,
+        name: &str,
+        given: &str,
+    ) -> Result<listing::Listing, Error> {
+        let (container, given) = (name.to_owned(), given.to_owned());
+        self.on_root(name, false, move |_, root| {
+            listing::list(root, &given).map_err(|e| match e {
+                listing::ListError::NotFound => not_found(&given, &container),
+                listing::ListError::NotADirectory => Error::invalid(format!(
+                    "{given} is not a directory in container {container}"
+                )),
+                listing::ListError::Io(e) => Error::system(e),
+            })
+        })
+        .await
     }
 
     /// `HEAD /containers/{id}/archive?path=`.
