@@ -36,6 +36,10 @@ pub enum Route {
     Run,
     Images,
     Image { id: String },
+    Networks,
+    Network { id: String },
+    Volumes,
+    Volume { name: String },
     Events,
     Audit,
 }
@@ -69,6 +73,14 @@ impl Route {
             ["images", id] => Route::Image {
                 id: (*id).to_owned(),
             },
+            ["networks"] => Route::Networks,
+            ["networks", id] => Route::Network {
+                id: (*id).to_owned(),
+            },
+            ["volumes"] => Route::Volumes,
+            ["volumes", name] => Route::Volume {
+                name: (*name).to_owned(),
+            },
             ["events"] => Route::Events,
             ["audit"] => Route::Audit,
             _ => Route::Overview,
@@ -81,6 +93,8 @@ impl Route {
             Route::Overview => "overview",
             Route::Containers | Route::Container { .. } | Route::Run => "containers",
             Route::Images | Route::Image { .. } => "images",
+            Route::Networks | Route::Network { .. } => "networks",
+            Route::Volumes | Route::Volume { .. } => "volumes",
             Route::Events => "events",
             Route::Audit => "audit",
         }
@@ -298,6 +312,8 @@ fn sections(api: &Api) -> Vec<(&'static str, &'static str, &'static str)> {
         ("overview", "Overview", "#/"),
         ("containers", "Containers", "#/containers"),
         ("images", "Images", "#/images"),
+        ("networks", "Networks", "#/networks"),
+        ("volumes", "Volumes", "#/volumes"),
         ("events", "Events", "#/events"),
     ];
     if api.role == crate::api::Role::Admin {

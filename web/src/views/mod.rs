@@ -9,6 +9,7 @@ pub mod format;
 pub mod inspect;
 pub mod logins;
 pub mod logmodel;
+pub mod resources;
 pub mod runline;
 pub mod table_model;
 pub mod window;
@@ -26,6 +27,8 @@ mod images;
 #[cfg(target_arch = "wasm32")]
 mod logs;
 #[cfg(target_arch = "wasm32")]
+mod networks;
+#[cfg(target_arch = "wasm32")]
 mod overview;
 #[cfg(target_arch = "wasm32")]
 mod pull;
@@ -35,6 +38,8 @@ mod run;
 mod stats;
 #[cfg(target_arch = "wasm32")]
 mod terminal;
+#[cfg(target_arch = "wasm32")]
+mod volumes;
 
 #[cfg(target_arch = "wasm32")]
 use crate::api::Api;
@@ -50,6 +55,10 @@ pub fn mount(api: &Api, main: &web_sys::Element, route: Route) -> Mounted {
         Route::Run => run::mount(api, main),
         Route::Images => images::mount(api, main),
         Route::Image { id } => images::mount_one(api, main, &id),
+        Route::Networks => networks::mount(api, main),
+        Route::Network { id } => networks::mount_one(api, main, &id),
+        Route::Volumes => volumes::mount(api, main),
+        Route::Volume { name } => volumes::mount_one(api, main, &name),
         Route::Events => events::mount(api, main),
         Route::Audit => audit::mount(api, main),
         Route::Container { id, tab } => container::mount(api, main, id, tab),
