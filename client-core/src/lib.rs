@@ -21,6 +21,7 @@ pub mod response;
 pub mod stats;
 pub mod stdcopy;
 pub mod stream;
+pub mod tarframe;
 pub mod transport;
 pub mod units;
 pub mod version;

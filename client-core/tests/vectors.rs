@@ -118,6 +118,7 @@ enum Call {
     Whoami,
     Audit(AuditArgs),
     Daemon,
+    Files(Args),
     Events(Args),
 }
 
@@ -526,6 +527,7 @@ fn build(name: &str, factory: &RequestFactory, call: &Call) -> Result<Request, E
             .request
         }
         Call::Daemon => wharf::daemon_request(factory).request,
+        Call::Files(a) => wharf::files_request(factory, &a.id, a.name.as_deref().unwrap_or(""))?.request,
         Call::Events(a) => system::events_request(
             factory,
             &system::EventsOptions {

@@ -23,6 +23,9 @@ pub const WHOAMI_PATH: &str = "/wharf/v1/whoami";
 /// The audit log, admin only.
 pub const AUDIT_PATH: &str = "/wharf/v1/audit";
 
+/// Where a container's directory listings are (`{FILES_PATH}/{id}/files`).
+pub const FILES_PATH: &str = "/wharf/v1/containers";
+
 /// How the daemon is reached.
 pub const DAEMON_PATH: &str = "/wharf/v1/daemon";
 
@@ -240,6 +243,38 @@ pub fn audit_request(
         format!("{AUDIT_PATH}?{}", q.encode())
     };
     TypedRequest::new(factory.build_unversioned(Method::GET, &path))
+}
+
+/// A directory's entries in a container (the console's file browser): Docker's API has no listing (a
+/// `GET /containers/{id}/archive` of a directory is the whole tree as a tar).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct FileListing {
+    /// The directory, as the container sees it (absolute, cleaned).
+    pub path: String,
+    /// Its entries by name, each as `HEAD /containers/{id}/archive` states a path (a symlink's own
+    /// stat, its target in `linkTarget`).
+    pub entries: Vec<super::archive::ContainerPathStat>,
+    /// Whether entries were left out (the daemon sends at most a bounded number).
+    #[serde(default)]
+    pub truncated: bool,
+}
+
+/// `GET /wharf/v1/containers/{id}/files?path=`: the entries of the directory `path` in the container,
+/// resolved inside its root as `docker cp` resolves it.
+pub fn files_request(
+    factory: &RequestFactory,
+    id: &str,
+    path: &str,
+) -> Result<TypedRequest<Json<FileListing>>, Error> {
+    let id = id.trim();
+    if id.is_empty() || id.contains('/') {
+        return Err(Error::InvalidArgument(format!("invalid container name or ID: {id:?}")));
+    }
+    let mut q = Query::new();
+    q.append("path", if path.is_empty() { "/" } else { path });
+    let route = format!("{FILES_PATH}/{}/files?{}", escape_path(id), q.encode());
+    Ok(TypedRequest::new(factory.build_unversioned(Method::GET, &route)))
 }
 
 /// `GET /wharf/v1/daemon`.
