@@ -20,15 +20,16 @@ use crate::api::{Api, ApiError};
 use crate::app::{self, Mounted};
 use crate::dom::{self, el, Listeners};
 use crate::views::cancel::{or_cancel, Cancel, Canceller};
-use crate::views::{inspect, logs, stats, terminal};
+use crate::views::{files, inspect, logs, stats, terminal};
 
 /// The tabs: (route segment, label).
-pub const TABS: [(&str, &str); 5] = [
+pub const TABS: [(&str, &str); 6] = [
     ("info", "Info"),
     ("logs", "Logs"),
     ("stats", "Stats"),
     ("top", "Processes"),
     ("terminal", "Terminal"),
+    ("files", "Files"),
 ];
 
 struct Page {
@@ -401,6 +402,7 @@ fn mount_tab(page: &Rc<RefCell<Page>>) {
         "stats" => Some(stats::mount(&api, &body, &id, &inspect::status(&v))),
         "top" => Some(mount_top(&api, &body, &id)),
         "terminal" => Some(terminal::mount(&api, &body, &id, &inspect::status(&v))),
+        "files" => Some(files::mount(&api, &body, &id)),
         _ => None,
     };
     page.borrow_mut().tab_view = view;

@@ -5,6 +5,7 @@
 pub mod ansi;
 pub mod cancel;
 pub mod chart;
+pub mod files_model;
 pub mod format;
 pub mod inspect;
 pub mod logins;
@@ -22,6 +23,8 @@ mod container;
 mod containers;
 #[cfg(target_arch = "wasm32")]
 mod events;
+#[cfg(target_arch = "wasm32")]
+mod files;
 #[cfg(target_arch = "wasm32")]
 mod images;
 #[cfg(target_arch = "wasm32")]
