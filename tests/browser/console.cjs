@@ -9,7 +9,8 @@
 // WHARF_DOCKER_HOST (the same daemon's unix socket, for the docker CLI), WHARF_TOKEN (an operator's),
 // WHARF_VIEWER_TOKEN, WHARF_ADMIN_TOKEN, WHARF_IMAGE_TAR (a root file system tar to upload),
 // WHARF_SCREENSHOTS (a directory), WHARF_REGISTRY (host:port of a registry needing a login),
-// WHARF_REGISTRY_USER, WHARF_REGISTRY_PASSWORD, WHARF_PULL_IMAGE (an image there),
+// WHARF_REGISTRY_USER, WHARF_REGISTRY_PASSWORD, WHARF_PULL_IMAGE (an image there), WHARF_NET_SUBNET (a
+// subnet for the network the page creates),
 // CHROMIUM (default /usr/bin/chromium).
 "use strict";
 
@@ -34,6 +35,8 @@ const REGISTRY = env("WHARF_REGISTRY");
 const REGISTRY_USER = env("WHARF_REGISTRY_USER");
 const REGISTRY_PASSWORD = env("WHARF_REGISTRY_PASSWORD");
 const PULL_IMAGE = env("WHARF_PULL_IMAGE");
+const NET_SUBNET = env("WHARF_NET_SUBNET");
+const UPLOAD_TEXT = "uploaded from the console\n";
 
 const seen = { errors: [], cspViolations: [], screenshots: 0 };
 const DESKTOP = { width: 1280, height: 800 };
@@ -223,6 +226,70 @@ async function operator(browser) {
   await ctx.close();
 }
 
+/// Networks, volumes and a container's files, as an operator: each made in the page and seen by the
+/// docker CLI, or made by the CLI and seen in the page.
+async function resources(browser) {
+  const ctx = await context(browser, DESKTOP);
+  const page = await ctx.newPage();
+  watch(page, "resources");
+  await login(page, TOKEN);
+
+  // A network made in the page; a container the CLI attaches to it shows on its page.
+  await page.goto(`${BASE}/#/networks`);
+  await page.waitForSelector("[data-network=bridge]", { timeout: 15000 });
+  await page.click("details.card summary");
+  await page.fill("#network-name", "console-net");
+  await page.fill("#network-subnet", NET_SUBNET);
+  await page.fill("#network-labels", "made=console");
+  await page.click("[data-action=create-network]");
+  seen.networkListed = await page
+    .waitForSelector("[data-network=console-net]", { timeout: 15000 })
+    .then(() => true, () => false);
+  await shoot(page, "networks");
+  docker("run", "-d", "--name", "on-net", "--network", "console-net", "busybox", "sleep", "600");
+  await page.click("[data-network=console-net] a");
+  seen.networkAttached = await page
+    .waitForSelector(".attached-grid.row >> text=on-net", { timeout: 15000 })
+    .then((row) => row.evaluate((r) => r.closest(".row").textContent), () => "");
+  await shoot(page, "network");
+
+  // A volume made in the page, with a label.
+  await page.goto(`${BASE}/#/volumes`);
+  await page.waitForSelector(".volumes-grid.head", { timeout: 15000 });
+  await page.click("details.card summary");
+  await page.fill("#volume-name", "console-vol");
+  await page.fill("#volume-labels", "made=console");
+  await page.click("[data-action=create-volume]");
+  seen.volumeListed = await page
+    .waitForSelector("[data-volume=console-vol]", { timeout: 15000 })
+    .then(() => true, () => false);
+  await shoot(page, "volumes");
+
+  // Files: down to /etc, download a file, upload one into /tmp.
+  await page.goto(`${BASE}/#/containers/from-cli/files`);
+  await page.click("[data-entry=etc]", { timeout: 15000 });
+  await page.waitForSelector("[data-entry=hello]", { timeout: 15000 });
+  const [download] = await Promise.all([
+    page.waitForEvent("download", { timeout: 15000 }),
+    page.click("[aria-label='Download hello']"),
+  ]);
+  seen.downloadName = download.suggestedFilename();
+  seen.downloaded = fs.readFileSync(await download.path(), "utf8");
+  await shoot(page, "files");
+  await page.click(".crumbs button:first-child");
+  await page.click("[data-entry=tmp]", { timeout: 15000 });
+  const upload = path.join(SHOTS, "..", "uploaded-note.txt");
+  fs.writeFileSync(upload, UPLOAD_TEXT);
+  await page.setInputFiles("#upload-file", upload);
+  await page.click("[data-action=upload-file]");
+  seen.uploadListed = await page
+    .waitForSelector("[data-entry='uploaded-note.txt']", { timeout: 15000 })
+    .then(() => true, () => false);
+  fs.unlinkSync(upload);
+  seen.cspViolations.push(...(await page.evaluate(() => window.__csp || [])));
+  await ctx.close();
+}
+
 async function viewer(browser) {
   const ctx = await context(browser, DESKTOP);
   const page = await ctx.newPage();
@@ -275,6 +342,7 @@ async function admin(browser) {
   });
   try {
     await operator(browser);
+    await resources(browser);
     await viewer(browser);
     await admin(browser);
   } catch (e) {

@@ -3,7 +3,9 @@
 //! browser talks to it) and does what a user does: logs in with a token, sees a container the docker
 //! CLI starts appear in the open table without a reload, runs one from the form, follows its logs, types
 //! `echo hi` and `stty size` in its exec terminal (and sees the size follow the window), stops and removes
-//! it, uploads an image tar, logs in to a registry and pulls an image from it; then a viewer, who sees no stop button and, when the page offers one anyway,
+//! it, uploads an image tar, logs in to a registry and pulls an image from it, creates a network (and
+//! sees a container the CLI attaches to it) and a volume, browses a container's files, downloads one and
+//! uploads another; then a viewer, who sees no stop button and, when the page offers one anyway,
 //! gets the daemon's 403 message. Screenshots of every view, at desktop and phone widths, go to
 //! `WHARF_SCREENSHOTS` (default `target/console/screenshots`).
 //!
@@ -117,6 +119,7 @@ fn a_user_manages_containers_from_the_console() {
         .env("WHARF_REGISTRY_USER", REGISTRY_USER)
         .env("WHARF_REGISTRY_PASSWORD", REGISTRY_PASSWORD)
         .env("WHARF_PULL_IMAGE", &pulled)
+        .env("WHARF_NET_SUBNET", NET_SUBNET)
         .env("WHARF_SCREENSHOTS", &shots)
         .timeout(Duration::from_secs(300))
         .run()
@@ -134,6 +137,9 @@ fn a_user_manages_containers_from_the_console() {
     eprintln!("the console saw: {seen}");
     judge(&seen, &env, &pulled);
 }
+
+/// The subnet of the network the page creates.
+const NET_SUBNET: &str = "10.251.77.0/24";
 
 const REGISTRY_USER: &str = "console";
 const REGISTRY_PASSWORD: &str = "pull-secret";
@@ -210,9 +216,22 @@ fn judge(seen: &Value, env: &[(String, String)], pulled: &str) {
             .is_some_and(|m| m.contains("role viewer may not")),
     );
     check("auditShown", seen["auditShown"] == true);
+    // Networks, volumes, files.
+    check("networkListed", seen["networkListed"] == true);
+    let subnet_prefix = NET_SUBNET.trim_end_matches("0/24");
+    check(
+        "networkAttached",
+        seen["networkAttached"]
+            .as_str()
+            .is_some_and(|r| r.contains("on-net") && r.contains(subnet_prefix)),
+    );
+    check("volumeListed", seen["volumeListed"] == true);
+    check("downloadName", seen["downloadName"] == "hello");
+    check("downloaded", seen["downloaded"] == "hi\n");
+    check("uploadListed", seen["uploadListed"] == true);
     check(
         "screenshots",
-        seen["screenshots"].as_u64().is_some_and(|n| n >= 12),
+        seen["screenshots"].as_u64().is_some_and(|n| n >= 30),
     );
     assert!(
         failed.is_empty(),
@@ -227,4 +246,30 @@ fn judge(seen: &Value, env: &[(String, String)], pulled: &str) {
     let images = ok(env, &["images", "--format", "{{.Repository}}:{{.Tag}}"]);
     assert!(images.lines().any(|i| i == "uploaded:1"), "{images}");
     assert!(images.lines().any(|i| i == pulled), "{images}");
+    let network = ok(
+        env,
+        &[
+            "network",
+            "inspect",
+            "console-net",
+            "--format",
+            "{{range .IPAM.Config}}{{.Subnet}}{{end}} {{.Labels.made}}",
+        ],
+    );
+    assert_eq!(network.trim(), format!("{NET_SUBNET} console"));
+    let volume = ok(
+        env,
+        &[
+            "volume",
+            "inspect",
+            "console-vol",
+            "--format",
+            "{{.Labels.made}}",
+        ],
+    );
+    assert_eq!(volume.trim(), "console");
+    let uploaded = ok(env, &["exec", "from-cli", "cat", "/tmp/uploaded-note.txt"]);
+    assert_eq!(uploaded, "uploaded from the console\n");
+    ok(env, &["rm", "-f", "on-net"]);
+    ok(env, &["network", "rm", "console-net"]);
 }
