@@ -175,7 +175,13 @@ pub fn first_entry(head: &[u8]) -> Result<Option<Entry>, TarFrameError> {
         let sum: u64 = block
             .iter()
             .enumerate()
-            .map(|(i, b)| if (148..156).contains(&i) { 32 } else { u64::from(*b) })
+            .map(|(i, b)| {
+                if (148..156).contains(&i) {
+                    32
+                } else {
+                    u64::from(*b)
+                }
+            })
             .sum();
         if stored != sum {
             return Err(TarFrameError::Damaged("a header's checksum does not match"));
@@ -247,7 +253,11 @@ mod tests {
     #[test]
     fn a_short_name_is_one_ustar_header_that_reads_back() {
         let tar = archive("notes.txt", b"hello");
-        assert_eq!(tar.len(), 2 * BLOCK + END, "the header, one block of contents");
+        assert_eq!(
+            tar.len(),
+            2 * BLOCK + END,
+            "the header, one block of contents"
+        );
         let entry = first_entry(&tar).unwrap().unwrap();
         assert_eq!(entry.name, "notes.txt");
         assert_eq!(entry.kind, EntryKind::File);
@@ -262,7 +272,11 @@ mod tests {
         let tar = archive(&name, b"x");
         let entry = first_entry(&tar).unwrap().unwrap();
         assert_eq!(entry.name, name);
-        assert_eq!(entry.data_offset as usize, 3 * BLOCK, "pax header, its record, the file's");
+        assert_eq!(
+            entry.data_offset as usize,
+            3 * BLOCK,
+            "pax header, its record, the file's"
+        );
     }
 
     #[test]

@@ -527,7 +527,9 @@ fn build(name: &str, factory: &RequestFactory, call: &Call) -> Result<Request, E
             .request
         }
         Call::Daemon => wharf::daemon_request(factory).request,
-        Call::Files(a) => wharf::files_request(factory, &a.id, a.name.as_deref().unwrap_or(""))?.request,
+        Call::Files(a) => {
+            wharf::files_request(factory, &a.id, a.name.as_deref().unwrap_or(""))?.request
+        }
         Call::Events(a) => system::events_request(
             factory,
             &system::EventsOptions {

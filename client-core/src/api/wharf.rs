@@ -269,12 +269,16 @@ pub fn files_request(
 ) -> Result<TypedRequest<Json<FileListing>>, Error> {
     let id = id.trim();
     if id.is_empty() || id.contains('/') {
-        return Err(Error::InvalidArgument(format!("invalid container name or ID: {id:?}")));
+        return Err(Error::InvalidArgument(format!(
+            "invalid container name or ID: {id:?}"
+        )));
     }
     let mut q = Query::new();
     q.append("path", if path.is_empty() { "/" } else { path });
     let route = format!("{FILES_PATH}/{}/files?{}", escape_path(id), q.encode());
-    Ok(TypedRequest::new(factory.build_unversioned(Method::GET, &route)))
+    Ok(TypedRequest::new(
+        factory.build_unversioned(Method::GET, &route),
+    ))
 }
 
 /// `GET /wharf/v1/daemon`.
