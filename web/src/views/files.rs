@@ -42,6 +42,14 @@ struct State {
 
 /// Mounts the tab into `body` for the container `id`, at `/`.
 pub fn mount(api: &Api, body: &Element, id: &str) -> Mounted {
+    if !api.role.can_operate() {
+        // The daemon refuses a viewer a container's files (as `docker cp`): no page that would fail.
+        let note = el("p")
+            .class("empty")
+            .text("A container's files are for operators and admins.");
+        let _ = body.append_child(&note.0);
+        return Box::new(());
+    }
     let crumbs = el("nav").class("crumbs").attr("aria-label", "Directory");
     let note = el("span").class("muted").attr("role", "status");
     let rows = el("div").class("rows").attr("role", "rowgroup");
@@ -95,9 +103,7 @@ pub fn mount(api: &Api, body: &Element, id: &str) -> Mounted {
         .child(head)
         .child(rows);
     let _ = body.append_child(&toolbar.0);
-    if api.role.can_operate() {
-        let _ = body.append_child(&upload_form(&state, &mut listeners).0);
-    }
+    let _ = body.append_child(&upload_form(&state, &mut listeners).0);
     let _ = body.append_child(&table.0);
     state.borrow_mut().listeners = listeners;
     load(&state);
