@@ -143,6 +143,11 @@ impl AsNode for &Element {
     }
 }
 
+/// Asks `question` in the browser's own dialog; false when refused or when no dialog can be shown.
+pub fn confirm(question: &str) -> bool {
+    window().confirm_with_message(question).unwrap_or(false)
+}
+
 /// A text node.
 pub fn text(text: &str) -> Element {
     // A `<span>` rather than a Text node keeps `AsNode` to elements; the cost is nil.

@@ -22,7 +22,7 @@ use crate::api::{Api, ApiError};
 use crate::app::{self, Mounted, Tone};
 use crate::dom::{self, el, Listeners};
 use crate::views::files_model as model;
-use crate::views::format;
+use crate::views::{format, listing};
 
 /// How much of a download's head is read to find its file: tar headers and a long name's PAX record.
 const HEAD: f64 = 64.0 * 1024.0;
@@ -81,27 +81,13 @@ pub fn mount(api: &Api, body: &Element, id: &str) -> Mounted {
         .child(crumbs)
         .child(refresh)
         .child(note);
-    let head = el("div")
-        .class("head files-grid")
-        .attr("role", "row")
-        .children(
-            ["Name", "Size", "Mode", "Modified", ""]
-                .iter()
-                .enumerate()
-                .map(|(i, h)| {
-                    el("div")
-                        .class("cell")
-                        .class_if("hide-narrow", i == 2 || i == 3)
-                        .attr("role", "columnheader")
-                        .text(h)
-                }),
-        );
-    let table = el("div")
-        .class("table")
-        .attr("role", "table")
-        .attr("aria-label", "Files")
-        .child(head)
-        .child(rows);
+    let table = listing::table(
+        "Files",
+        "files-grid",
+        &["Name", "Size", "Mode", "Modified", ""],
+        &[2, 3],
+        &rows.0,
+    );
     let _ = body.append_child(&toolbar.0);
     let _ = body.append_child(&upload_form(&state, &mut listeners).0);
     let _ = body.append_child(&table.0);

@@ -16,7 +16,7 @@ use wharf_client_core::Filters;
 use crate::api::{Api, ApiError};
 use crate::app::{self, Mounted, Tone};
 use crate::dom::{self, el, El, Listeners};
-use crate::views::{format, pull};
+use crate::views::{format, listing, pull};
 
 /// What the list shows of an image. Read from `GET /images/json` as JSON: the typed
 /// `ImageSummary`'s decoder would weigh more in the wasm than these few fields.
@@ -77,18 +77,17 @@ pub fn mount(api: &Api, main: &Element) -> Mounted {
     let mut listeners = Listeners::default();
 
     let weak = Rc::downgrade(&state);
-    let filter = el("input")
-        .attr("type", "search")
-        .attr("placeholder", "Filter by name or ID  (/)")
-        .attr("aria-label", "Filter images")
-        .attr("data-filter", "");
-    let filter_input = filter.input();
-    let filter = filter.on(&mut listeners, "input", move |_| {
-        if let Some(state) = weak.upgrade() {
-            state.borrow_mut().filter = filter_input.value();
-            render(&state);
-        }
-    });
+    let filter = listing::filter(
+        &mut listeners,
+        "Filter by name or ID  (/)",
+        "Filter images",
+        move |text| {
+            if let Some(state) = weak.upgrade() {
+                state.borrow_mut().filter = text;
+                render(&state);
+            }
+        },
+    );
     let toolbar = el("div").class("toolbar").child(filter);
     let page = page.child(toolbar);
     let page = if api.role.can_operate() {
@@ -99,27 +98,13 @@ pub fn mount(api: &Api, main: &Element) -> Mounted {
     } else {
         page
     };
-    let head = el("div")
-        .class("head images-grid")
-        .attr("role", "row")
-        .children(
-            ["Repository:tag", "ID", "Created", "Size", ""]
-                .iter()
-                .enumerate()
-                .map(|(i, h)| {
-                    el("div")
-                        .class("cell")
-                        .class_if("hide-narrow", i == 1 || i == 2)
-                        .attr("role", "columnheader")
-                        .text(h)
-                }),
-        );
-    let table = el("div")
-        .class("table")
-        .attr("role", "table")
-        .attr("aria-label", "Images")
-        .child(head)
-        .child(rows);
+    let table = listing::table(
+        "Images",
+        "images-grid",
+        &["Repository:tag", "ID", "Created", "Size", ""],
+        &[1, 2],
+        &rows.0,
+    );
     let _ = main.append_child(&page.child(table).0);
     state.borrow_mut().listeners = listeners;
     reload(Rc::downgrade(&state));
@@ -185,7 +170,7 @@ fn transfers(state: &Rc<RefCell<State>>, listeners: &mut Listeners) -> El {
         .attr("data-action", "prune")
         .text("Prune dangling images")
         .on(listeners, "click", move |_| {
-            if !confirm("Remove every dangling (untagged, unused) image?") {
+            if !dom::confirm("Remove every dangling (untagged, unused) image?") {
                 return;
             }
             let Some(api) = weak.upgrade().map(|s| s.borrow().api.clone()) else {
@@ -316,12 +301,6 @@ impl Describe for Vec<String> {
             self.join(", ")
         }
     }
-}
-
-fn confirm(question: &str) -> bool {
-    dom::window()
-        .confirm_with_message(question)
-        .unwrap_or(false)
 }
 
 /// Loads the list again.
@@ -519,7 +498,7 @@ fn tag_image(state: Weak<RefCell<State>>, id: &str) {
 }
 
 fn remove_image(state: Weak<RefCell<State>>, name: &str, id: &str) {
-    if !confirm(&format!("Remove {name}?")) {
+    if !dom::confirm(&format!("Remove {name}?")) {
         return;
     }
     let Some(api) = state.upgrade().map(|s| s.borrow().api.clone()) else {

@@ -28,6 +28,8 @@ mod files;
 #[cfg(target_arch = "wasm32")]
 mod images;
 #[cfg(target_arch = "wasm32")]
+mod listing;
+#[cfg(target_arch = "wasm32")]
 mod logs;
 #[cfg(target_arch = "wasm32")]
 mod networks;

@@ -16,6 +16,7 @@ use wharf_client_core::Filters;
 use crate::api::Api;
 use crate::app::{self, Mounted, Tone};
 use crate::dom::{self, el, Listeners};
+use crate::views::listing;
 use crate::views::resources::{attached, parse_pairs, NetworkRow};
 
 struct State {
@@ -40,43 +41,28 @@ pub fn mount(api: &Api, main: &Element) -> Mounted {
     }));
     let mut listeners = Listeners::default();
     let weak = Rc::downgrade(&state);
-    let filter = el("input")
-        .attr("type", "search")
-        .attr("placeholder", "Filter by name, ID or subnet  (/)")
-        .attr("aria-label", "Filter networks")
-        .attr("data-filter", "");
-    let input = filter.input();
-    let filter = filter.on(&mut listeners, "input", move |_| {
-        if let Some(state) = weak.upgrade() {
-            state.borrow_mut().filter = input.value().trim().to_lowercase();
-            render(&state);
-        }
-    });
+    let filter = listing::filter(
+        &mut listeners,
+        "Filter by name, ID or subnet  (/)",
+        "Filter networks",
+        move |text| {
+            if let Some(state) = weak.upgrade() {
+                state.borrow_mut().filter = text;
+                render(&state);
+            }
+        },
+    );
     let mut page = app::page("Networks").child(el("div").class("toolbar").child(filter));
     if api.role.can_operate() {
         page = page.child(create_form(&state, &mut listeners));
     }
-    let head = el("div")
-        .class("head networks-grid")
-        .attr("role", "row")
-        .children(
-            ["Name", "Driver", "Subnet", "Gateway", ""]
-                .iter()
-                .enumerate()
-                .map(|(i, h)| {
-                    el("div")
-                        .class("cell")
-                        .class_if("hide-narrow", i == 1 || i == 3)
-                        .attr("role", "columnheader")
-                        .text(h)
-                }),
-        );
-    let table = el("div")
-        .class("table")
-        .attr("role", "table")
-        .attr("aria-label", "Networks")
-        .child(head)
-        .child(rows);
+    let table = listing::table(
+        "Networks",
+        "networks-grid",
+        &["Name", "Driver", "Subnet", "Gateway", ""],
+        &[1, 3],
+        &rows.0,
+    );
     let _ = main.append_child(&page.child(table).0);
     state.borrow_mut().listeners = listeners;
     reload(Rc::downgrade(&state));
@@ -197,7 +183,7 @@ fn create(
 }
 
 fn prune_networks(state: Weak<RefCell<State>>) {
-    if !confirm("Remove every network no container uses?") {
+    if !dom::confirm("Remove every network no container uses?") {
         return;
     }
     let Some(api) = state.upgrade().map(|s| s.borrow().api.clone()) else {
@@ -216,12 +202,6 @@ fn prune_networks(state: Weak<RefCell<State>>) {
             Err(err) => app::toast_error("Prune networks", &err),
         }
     });
-}
-
-fn confirm(question: &str) -> bool {
-    dom::window()
-        .confirm_with_message(question)
-        .unwrap_or(false)
 }
 
 fn reload(state: Weak<RefCell<State>>) {
@@ -315,7 +295,7 @@ fn render(state: &Rc<RefCell<State>>) {
 }
 
 fn remove(state: Weak<RefCell<State>>, id: &str, name: &str) {
-    if !confirm(&format!("Remove network {name}?")) {
+    if !dom::confirm(&format!("Remove network {name}?")) {
         return;
     }
     let Some(api) = state.upgrade().map(|s| s.borrow().api.clone()) else {

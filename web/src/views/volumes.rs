@@ -13,8 +13,8 @@ use wharf_client_core::Filters;
 use crate::api::Api;
 use crate::app::{self, Mounted, Tone};
 use crate::dom::{self, el, Listeners};
-use crate::views::format;
 use crate::views::resources::{self, parse_pairs, VolumeRow};
+use crate::views::{format, listing};
 
 struct State {
     api: Api,
@@ -38,43 +38,28 @@ pub fn mount(api: &Api, main: &Element) -> Mounted {
     }));
     let mut listeners = Listeners::default();
     let weak = Rc::downgrade(&state);
-    let filter = el("input")
-        .attr("type", "search")
-        .attr("placeholder", "Filter by name, driver or label  (/)")
-        .attr("aria-label", "Filter volumes")
-        .attr("data-filter", "");
-    let input = filter.input();
-    let filter = filter.on(&mut listeners, "input", move |_| {
-        if let Some(state) = weak.upgrade() {
-            state.borrow_mut().filter = input.value().trim().to_lowercase();
-            render(&state);
-        }
-    });
+    let filter = listing::filter(
+        &mut listeners,
+        "Filter by name, driver or label  (/)",
+        "Filter volumes",
+        move |text| {
+            if let Some(state) = weak.upgrade() {
+                state.borrow_mut().filter = text;
+                render(&state);
+            }
+        },
+    );
     let mut page = app::page("Volumes").child(el("div").class("toolbar").child(filter));
     if api.role.can_operate() {
         page = page.child(create_form(&state, &mut listeners));
     }
-    let head = el("div")
-        .class("head volumes-grid")
-        .attr("role", "row")
-        .children(
-            ["Name", "Driver", "Labels", "Created", ""]
-                .iter()
-                .enumerate()
-                .map(|(i, h)| {
-                    el("div")
-                        .class("cell")
-                        .class_if("hide-narrow", i == 1 || i == 3)
-                        .attr("role", "columnheader")
-                        .text(h)
-                }),
-        );
-    let table = el("div")
-        .class("table")
-        .attr("role", "table")
-        .attr("aria-label", "Volumes")
-        .child(head)
-        .child(rows);
+    let table = listing::table(
+        "Volumes",
+        "volumes-grid",
+        &["Name", "Driver", "Labels", "Created", ""],
+        &[1, 3],
+        &rows.0,
+    );
     let _ = main.append_child(&page.child(table).0);
     state.borrow_mut().listeners = listeners;
     reload(Rc::downgrade(&state));
@@ -163,7 +148,7 @@ fn create(state: Weak<RefCell<State>>, body: VolumeCreateOptions, name: web_sys:
 }
 
 fn prune_volumes(state: Weak<RefCell<State>>) {
-    if !confirm("Remove every volume no container uses? Their data is lost.") {
+    if !dom::confirm("Remove every volume no container uses? Their data is lost.") {
         return;
     }
     let Some(api) = state.upgrade().map(|s| s.borrow().api.clone()) else {
@@ -186,12 +171,6 @@ fn prune_volumes(state: Weak<RefCell<State>>) {
             Err(err) => app::toast_error("Prune volumes", &err),
         }
     });
-}
-
-fn confirm(question: &str) -> bool {
-    dom::window()
-        .confirm_with_message(question)
-        .unwrap_or(false)
 }
 
 fn reload(state: Weak<RefCell<State>>) {
@@ -272,7 +251,7 @@ fn render(state: &Rc<RefCell<State>>) {
 }
 
 fn remove(state: Weak<RefCell<State>>, name: &str) {
-    if !confirm(&format!("Remove volume {name}? Its data is lost.")) {
+    if !dom::confirm(&format!("Remove volume {name}? Its data is lost.")) {
         return;
     }
     let Some(api) = state.upgrade().map(|s| s.borrow().api.clone()) else {

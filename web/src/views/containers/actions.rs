@@ -69,7 +69,7 @@ pub(super) fn on_click(weak: &Weak<RefCell<State>>, event: &Event) {
         } else {
             format!("Remove {}?", row.name)
         };
-        if !confirm(&question) {
+        if !dom::confirm(&question) {
             return;
         }
     }
@@ -159,7 +159,7 @@ pub(super) fn on_bulk(weak: &Weak<RefCell<State>>, event: &Event) {
         if running > 0 {
             question.push_str(&format!(" {running} of them run and will be killed first."));
         }
-        if !confirm(&question) {
+        if !dom::confirm(&question) {
             return;
         }
     }
@@ -171,12 +171,6 @@ pub(super) fn on_bulk(weak: &Weak<RefCell<State>>, event: &Event) {
             }
         });
     }
-}
-
-fn confirm(question: &str) -> bool {
-    dom::window()
-        .confirm_with_message(question)
-        .unwrap_or(false)
 }
 
 async fn perform(api: &Api, action: Action, row: &Row) -> Result<(), ApiError> {
