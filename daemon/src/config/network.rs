@@ -74,6 +74,12 @@ pub(super) fn merge(
     )
     .unwrap_or_default();
     if let Some(b) = bridge.as_deref() {
+        if b == "none" {
+            // dockerd's "no default bridge network": refused rather than a Linux bridge named `none`.
+            return Err(NetworkConfigError(
+                "bridge \"none\" (no default bridge network, as dockerd's --bridge=none) is not supported yet: leave it out for wharfd's own bridge, or name one".to_owned(),
+            ));
+        }
         if !valid_ifname(b) {
             return Err(NetworkConfigError(format!(
                 "invalid bridge name {b:?}: at most 15 letters, digits, '-', '_' or '.'"
