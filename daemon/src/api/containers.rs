@@ -181,18 +181,29 @@ async fn logs(
         .into_response())
 }
 
+/// Runs a state change to its end even when the client goes away meanwhile (a dropped connection drops
+/// the handler's future): a stop waiting out its grace period, a start between its network and its task
+/// must not stop half-way because a browser's connection was reset.
+async fn to_the_end<T: Send + 'static>(
+    change: impl std::future::Future<Output = Result<T, Error>> + Send + 'static,
+) -> Result<T, Error> {
+    tokio::spawn(change).await.map_err(Error::system)?
+}
+
 async fn start(rt: Runtime, Path(id): Path<String>) -> Result<Response, Error> {
-    Ok(changed_or_not_modified(rt.start(&id).await?))
+    let started = to_the_end(async move { rt.start(&id).await }).await?;
+    Ok(changed_or_not_modified(started))
 }
 
 async fn stop(rt: Runtime, Path(id): Path<String>, p: Params) -> Result<Response, Error> {
-    let stopped = rt.stop(&id, signal_param(&p)?, int_param(&p, "t")?).await?;
+    let (signal, timeout) = (signal_param(&p)?, int_param(&p, "t")?);
+    let stopped = to_the_end(async move { rt.stop(&id, signal, timeout).await }).await?;
     Ok(changed_or_not_modified(stopped))
 }
 
 async fn restart(rt: Runtime, Path(id): Path<String>, p: Params) -> Result<Response, Error> {
-    rt.restart(&id, signal_param(&p)?, int_param(&p, "t")?)
-        .await?;
+    let (signal, timeout) = (signal_param(&p)?, int_param(&p, "t")?);
+    to_the_end(async move { rt.restart(&id, signal, timeout).await }).await?;
     Ok(no_content())
 }
 
@@ -272,7 +283,8 @@ async fn remove(rt: Runtime, Path(id): Path<String>, p: Params) -> Result<Respon
     if p.bool("link") {
         return Err(Error::invalid("legacy links are not supported"));
     }
-    rt.remove_with(&id, p.bool("force"), p.bool("v")).await?;
+    let (force, volumes) = (p.bool("force"), p.bool("v"));
+    to_the_end(async move { rt.remove_with(&id, force, volumes).await }).await?;
     Ok(no_content())
 }
 

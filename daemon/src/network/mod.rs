@@ -368,6 +368,7 @@ impl Networks {
             ifname: att.ifname(),
         };
         let result = cni::add(&att.config, target, &att.ports).await?;
+        quiet_ipv6(&result).await;
         let a = cni::addressing(&result);
         att.result = result;
         att.ip_address = a.ip;
@@ -535,4 +536,47 @@ pub(crate) fn default_subnet(
     let subnet = cidr::pick_subnet(pools, &used)
         .ok_or("no free subnet in the default address pools for the bridge network")?;
     Ok((subnet, subnet.nth(1)))
+}
+
+/// Turns IPv6 off on the host's side of an attachment (the bridge and the container's host veth, the
+/// interfaces of a CNI result without a `sandbox`): the networks are IPv4 only, and an interface with
+/// IPv6 on gets link-local addresses whose changes (tentative, then duplicate address detection, router
+/// solicitations) go on for seconds after each start. A browser on the same host takes every address
+/// change for a network change and drops its connections, loopback ones included (Chromium's
+/// `ERR_NETWORK_CHANGED`, the same trouble dockerd's users meet): the console would lose its requests.
+async fn quiet_ipv6(result: &serde_json::Value) {
+    let interfaces = result["interfaces"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    for iface in interfaces {
+        if iface
+            .get("sandbox")
+            .is_some_and(|s| !s.as_str().unwrap_or_default().is_empty())
+        {
+            continue;
+        }
+        let Some(name) = iface["name"].as_str() else {
+            continue;
+        };
+        if !host_ifname(name) {
+            continue;
+        }
+        let knob = format!("/proc/sys/net/ipv6/conf/{name}/disable_ipv6");
+        // Missing when the host has no IPv6: nothing to quiet.
+        if let Err(e) = tokio::fs::write(&knob, b"1").await {
+            tracing::debug!("{knob}: {e}");
+        }
+    }
+}
+
+/// Whether `name` is an interface name a path may be made of.
+fn host_ifname(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() < 16
+        && name != "."
+        && name != ".."
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
