@@ -179,9 +179,17 @@ async function operator(browser) {
   page.once("dialog", (d) => d.accept());
   await page.click("[data-action=remove]");
   await page.waitForURL(/#\/containers\/?$/, { timeout: 15000 }).catch(() => {});
+  // Its row gone (a toast may still name it).
   seen.stoppedAndRemoved = await page
-    .waitForFunction(() => !document.body.textContent.includes("web-run"), null, { timeout: 15000 })
+    .waitForFunction(() => ![...document.querySelectorAll("main .row")].some((r) => r.textContent.includes("web-run")), null, { timeout: 15000 })
     .then(() => docker("ps", "-a", "--format", "{{.Names}}").split("\n").every((n) => n !== "web-run"), () => false);
+  if (!seen.stoppedAndRemoved) {
+    seen.afterRemove = {
+      url: page.url(),
+      text: (await page.textContent("body")).slice(0, 600),
+      ps: docker("ps", "-a", "--format", "{{.Names}} {{.Status}}"),
+    };
+  }
 
   // Images: upload a root file system tar.
   await page.goto(`${BASE}/#/images`);

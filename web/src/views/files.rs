@@ -302,8 +302,13 @@ async fn file_in(tar: &Blob) -> Result<Blob, String> {
         .map_err(|e| e.to_string())?
         .ok_or_else(|| "the archive's headers are longer than expected".to_owned())?;
     let start = entry.data_offset as f64;
-    tar.slice_with_f64_and_f64(start, start + entry.size as f64)
-        .map_err(|_| "the file cannot be cut out of the answer".to_owned())
+    // A type of its own: a slice has none, and a browser would guess one and add its extension.
+    tar.slice_with_f64_and_f64_and_content_type(
+        start,
+        start + entry.size as f64,
+        "application/octet-stream",
+    )
+    .map_err(|_| "the file cannot be cut out of the answer".to_owned())
 }
 
 /// Uploads the file picked in `input` into the directory shown.
