@@ -3,8 +3,9 @@
 //! the other (never concurrently) with the same workloads and concurrency. Also measured: idle resident
 //! memory and spawn-to-first-ping time, and the container workloads (`containers.rs`) and the stream
 //! workloads (`streams.rs`: logs, exec output, `exec true`, WebSocket keystrokes) and the registry
-//! workloads (`registry.rs`: pull and push against a local registry) and `docker cp` (`cp.rs`) on fresh
-//! starts of each daemon. Each ratio is printed next to the target.
+//! workloads (`registry.rs`: pull and push against a local registry) and `docker cp` (`cp.rs`) and the network
+//! workloads (`network.rs`: TCP through a published port, start on the bridge) on fresh starts of each
+//! daemon. Each ratio is printed next to the target.
 
 mod api;
 mod connect;
@@ -15,6 +16,7 @@ mod cpu;
 mod daemons;
 mod flood;
 mod load;
+mod network;
 mod pin;
 mod procs;
 mod registry;
@@ -152,6 +154,12 @@ pub struct BenchArgs {
     /// Run only the docker cp workload.
     #[arg(long, conflicts_with_all = ["containers_only", "flood_only", "streams_only", "console_only", "registry_only", "skip_cp"])]
     cp_only: bool,
+    /// Leave out the network workloads (TCP through a published port, start on the bridge).
+    #[arg(long)]
+    skip_network: bool,
+    /// Run only the network workloads.
+    #[arg(long, conflicts_with_all = ["containers_only", "flood_only", "streams_only", "console_only", "registry_only", "cp_only", "skip_network"])]
+    network_only: bool,
 }
 
 /// Where the daemons and the load generator run during the HTTP workloads.
@@ -264,12 +272,13 @@ pub fn bench(args: BenchArgs) -> Result<()> {
     };
     let bins = Binaries::in_dir(release);
     // Built before any daemon runs, so that the build does not take their CPUs; reported last.
-    let web = (!args.registry_only && !args.cp_only).then(crate::wasm::build);
-    let console_sizes = if args.skip_console || args.registry_only || args.cp_only {
-        None
-    } else {
-        Some(crate::console::build())
-    };
+    let web = (!args.registry_only && !args.cp_only && !args.network_only).then(crate::wasm::build);
+    let console_sizes =
+        if args.skip_console || args.registry_only || args.cp_only || args.network_only {
+            None
+        } else {
+            Some(crate::console::build())
+        };
     let certs_dir = TempDir::new("wb")?;
     let certs = DevCerts::generate(&bins.wharfd()?, certs_dir.path())?;
     let config = LoadConfig {
@@ -299,7 +308,8 @@ pub fn bench(args: BenchArgs) -> Result<()> {
         || args.flood_only
         || args.streams_only
         || args.registry_only
-        || args.cp_only;
+        || args.cp_only
+        || args.network_only;
     let console_config = console::ConsoleConfig {
         containers: args.console_containers.max(100),
         log_lines: args.console_log_lines,
@@ -359,6 +369,11 @@ pub fn bench(args: BenchArgs) -> Result<()> {
     } else {
         Some(cp::run(&kinds, &bins, &certs)?)
     };
+    let networks = if args.skip_network || (only_other && !args.network_only) || args.console_only {
+        None
+    } else {
+        Some(network::run(&kinds, &bins, &certs)?)
+    };
 
     if let Some(http) = http {
         http.print();
@@ -377,6 +392,9 @@ pub fn bench(args: BenchArgs) -> Result<()> {
     }
     if let Some(sides) = &copies {
         cp::print(sides);
+    }
+    if let Some(sides) = &networks {
+        network::print(sides);
     }
     if let Some(console) = &console {
         console::print(console, console_config);
