@@ -487,28 +487,6 @@ mod tests {
     }
 
     #[test]
-    fn a_bridge_named_none_is_refused_not_made() {
-        for (flags, json) in [
-            (
-                DaemonFlags {
-                    bridge: Some("none".into()),
-                    ..DaemonFlags::default()
-                },
-                "{}",
-            ),
-            (DaemonFlags::default(), r#"{"bridge":"none"}"#),
-        ] {
-            let e = with_file(&flags, json).unwrap_err().to_string();
-            assert!(e.contains("is not supported yet"), "{e}");
-        }
-        let named = DaemonFlags {
-            bridge: Some("br-test".into()),
-            ..DaemonFlags::default()
-        };
-        assert!(with_file(&named, "{}").is_ok());
-    }
-
-    #[test]
     fn defaults_apply_without_flags_or_file() {
         let c = merge(&DaemonFlags::default(), None, &defaults()).unwrap();
         assert_eq!(

@@ -104,3 +104,36 @@ pub(super) fn merge(
             .collect(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn merged(flags: &DaemonFlags, json: &str) -> Result<NetworkConfig, NetworkConfigError> {
+        let file: FileConfig = serde_json::from_str(json).unwrap();
+        merge(flags, &file, &mut Vec::new())
+    }
+
+    #[test]
+    fn a_bridge_named_none_is_refused_not_made() {
+        let none = DaemonFlags {
+            bridge: Some("none".into()),
+            ..DaemonFlags::default()
+        };
+        for (flags, json) in [
+            (&none, "{}"),
+            (&DaemonFlags::default(), r#"{"bridge":"none"}"#),
+        ] {
+            let e = merged(flags, json).unwrap_err().to_string();
+            assert!(e.contains("is not supported yet"), "{e}");
+        }
+        let named = DaemonFlags {
+            bridge: Some("br-test".into()),
+            ..DaemonFlags::default()
+        };
+        assert_eq!(
+            merged(&named, "{}").unwrap().bridge.as_deref(),
+            Some("br-test")
+        );
+    }
+}
