@@ -7,6 +7,7 @@ use serde::Deserialize;
 use super::{both, show_list, FileConfig};
 use crate::cli::DaemonFlags;
 use crate::network::cidr::{self, Cidr};
+use crate::network::valid_ifname;
 
 /// One of daemon.json's `default-address-pools`.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -32,15 +33,6 @@ pub struct NetworkConfig {
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("{0}")]
 pub struct NetworkConfigError(pub String);
-
-/// Whether `name` can be a Linux interface's name.
-fn valid_ifname(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() < 16
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-}
 
 /// The flags' and the file's network settings, conflicts recorded in `c`.
 pub(super) fn merge(

@@ -559,7 +559,7 @@ async fn quiet_ipv6(result: &serde_json::Value) {
         let Some(name) = iface["name"].as_str() else {
             continue;
         };
-        if !host_ifname(name) {
+        if !valid_ifname(name) {
             continue;
         }
         let knob = format!("/proc/sys/net/ipv6/conf/{name}/disable_ipv6");
@@ -570,8 +570,10 @@ async fn quiet_ipv6(result: &serde_json::Value) {
     }
 }
 
-/// Whether `name` is an interface name a path may be made of.
-fn host_ifname(name: &str) -> bool {
+/// Whether `name` can be a Linux interface's name (as the kernel's `dev_valid_name` allows, less what a
+/// path or a command line would read otherwise): the bridge a user names, and the interfaces whose
+/// `/proc/sys` settings wharfd writes.
+pub(crate) fn valid_ifname(name: &str) -> bool {
     !name.is_empty()
         && name.len() < 16
         && name != "."
