@@ -126,6 +126,8 @@ pub(crate) enum Object {
     Exec,
     /// `/volumes/{name}`.
     Volume,
+    /// `/networks/{id}`.
+    Network,
 }
 
 impl Object {
@@ -137,6 +139,7 @@ impl Object {
             Self::Image => ("images", "image"),
             Self::Exec => ("exec", "exec"),
             Self::Volume => ("volumes", "volume"),
+            Self::Network => ("networks", "network"),
         };
         let id = id.trim();
         if id.is_empty() {

@@ -3,25 +3,14 @@
 
 use http::Method;
 
-use super::{Json, NoContent, TypedRequest};
+use super::{Json, NoContent, Object, TypedRequest};
 use crate::error::Error;
 use crate::models::{
     Network, NetworkConnectRequest, NetworkCreateRequest, NetworkCreateResponse,
     NetworkDisconnectRequest, NetworkPruneResponse,
 };
-use crate::query::{escape_path, Filters, Query};
+use crate::query::{Filters, Query};
 use crate::request::RequestFactory;
-
-/// `/networks/{id}{suffix}`; a blank ID is refused before anything is sent, as moby's client does.
-fn path(id: &str, suffix: &str) -> Result<String, Error> {
-    let id = id.trim();
-    if id.is_empty() || id.split('/').any(|s| s == "." || s == "..") {
-        return Err(Error::InvalidArgument(format!(
-            "invalid network name or ID: {id:?}"
-        )));
-    }
-    Ok(format!("/networks/{}{suffix}", escape_path(id)))
-}
 
 /// `GET /networks`, with `filters` (`name`, `id`, `driver`, `label`, `type`).
 pub fn list_request(
@@ -38,11 +27,7 @@ pub fn inspect_request(
     factory: &RequestFactory,
     id: &str,
 ) -> Result<TypedRequest<Json<Network>>, Error> {
-    Ok(TypedRequest::new(factory.build(
-        Method::GET,
-        &path(id, "")?,
-        &Query::new(),
-    )))
+    Object::Network.request(factory, Method::GET, id, "", &Query::new())
 }
 
 /// `POST /networks/create`.
@@ -60,11 +45,7 @@ pub fn remove_request(
     factory: &RequestFactory,
     id: &str,
 ) -> Result<TypedRequest<NoContent>, Error> {
-    Ok(TypedRequest::new(factory.build(
-        Method::DELETE,
-        &path(id, "")?,
-        &Query::new(),
-    )))
+    Object::Network.request(factory, Method::DELETE, id, "", &Query::new())
 }
 
 /// `POST /networks/prune`, with `filters` (`label`, `until`).
@@ -84,7 +65,12 @@ pub fn connect_request(
     body: &NetworkConnectRequest,
 ) -> Result<TypedRequest<NoContent>, Error> {
     factory
-        .build_json(Method::POST, &path(id, "/connect")?, &Query::new(), body)
+        .build_json(
+            Method::POST,
+            &Object::Network.path(id, "/connect")?,
+            &Query::new(),
+            body,
+        )
         .map(TypedRequest::new)
 }
 
@@ -95,6 +81,11 @@ pub fn disconnect_request(
     body: &NetworkDisconnectRequest,
 ) -> Result<TypedRequest<NoContent>, Error> {
     factory
-        .build_json(Method::POST, &path(id, "/disconnect")?, &Query::new(), body)
+        .build_json(
+            Method::POST,
+            &Object::Network.path(id, "/disconnect")?,
+            &Query::new(),
+            body,
+        )
         .map(TypedRequest::new)
 }
